@@ -1,0 +1,75 @@
+"""The one analysis API: `analyze(text, registry) -> Analysis`.
+
+Parse (incremental per declaration), check, build the plan. The server, CLI and runtime all
+read this result; none of them re-derives types, spans or layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from constellation.compiler import ast
+from constellation.compiler.checker import CheckResult, check
+from constellation.compiler.diagnostics import Diagnostic, sort_key
+from constellation.compiler.parser import ParseCache, parse
+from constellation.compiler.plan import Plan, build_plan
+from constellation.compiler.registry import Registry
+from constellation.compiler.source import Source
+from constellation.compiler.symbols import SymbolTable
+from constellation.compiler.types import Type
+
+
+@dataclass
+class Analysis:
+    text: str
+    source: Source
+    registry: Registry
+    decls: list[ast.Decl]
+    check: CheckResult
+    plan: Plan
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def symbols(self) -> SymbolTable:
+        return self.check.symbols
+
+    @property
+    def binding_types(self) -> dict[str, Type]:
+        return self.check.binding_types
+
+    def type_of(self, node: object) -> Type | None:
+        return self.check.expr_types.get(id(node))
+
+    def decl_at(self, offset: int) -> ast.Decl | None:
+        for d in self.decls:
+            if d.span.start <= offset <= d.span.end:
+                return d
+        return None
+
+    def nodes_at(self, offset: int) -> list[object]:
+        """AST nodes whose span covers `offset`, outermost first (for hover and completion)."""
+        decl = self.decl_at(offset)
+        if decl is None:
+            return []
+        path: list[object] = [decl]
+        current: object = decl
+        while True:
+            inner = [c for c in ast.children(current)
+                     if getattr(c, "span", None) is not None and c.span.start <= offset <= c.span.end]
+            if not inner:
+                return path
+            current = inner[-1]
+            path.append(current)
+
+
+def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -> Analysis:
+    source = Source(text)
+    parsed = parse(text, cache)
+    checked = check(parsed.decls, registry, source)
+    plan = build_plan(parsed.decls, checked, source)
+    diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
+    return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

@@ -1,0 +1,247 @@
+"""The Plan: DAG nodes with dependency edges and layers (LANGUAGE.md §9).
+
+Built once per analysis from the AST and the checker's resolution; the runtime executes it and
+the server and CLI display it. Nothing downstream recomputes layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from constellation.compiler import ast
+from constellation.compiler.options import CallOptions
+from constellation.compiler.registry import Function
+from constellation.compiler.source import Source
+
+
+@dataclass(eq=False)
+class PlanNode:
+    id: int
+    kind: str  # "input" | "constant" | "module" | "inline"
+    layer: int
+    span: ast.Span  # the call (module), the declaration name (input/inline)
+    line: int
+    names: list[str] = field(default_factory=list)  # bindings naming this node (x = F(..); y = x)
+    deps: list[int] = field(default_factory=list)  # node ids this node reads
+    call: ast.Call | None = None
+    function: Function | None = None
+    options: CallOptions | None = None
+    expr: ast.Expr | None = None  # inline/constant: the right-hand side
+    decl: ast.Decl | None = None
+    demand_driven: bool = False  # lazy, or inside a fallback expression (§9.1)
+    fallback_owner: int | None = None  # for calls inside a fallback: the owning call's node
+
+    @property
+    def name(self) -> str | None:
+        return self.names[0] if self.names else None
+
+    @property
+    def label(self) -> str:
+        if self.names:
+            return self.names[0]
+        if self.function is not None:
+            return f"{self.function.name}@{self.line}"
+        return f"node{self.id}"
+
+
+@dataclass
+class Plan:
+    nodes: list[PlanNode] = field(default_factory=list)
+    bindings: dict[str, int] = field(default_factory=dict)  # value name -> node id
+    call_nodes: dict[int, int] = field(default_factory=dict)  # id(ast.Call) -> node id
+    outputs: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+
+    @property
+    def depth(self) -> int:
+        return max((n.layer for n in self.nodes if n.kind == "module"), default=0)
+
+    @property
+    def layers(self) -> list[list[PlanNode]]:
+        """layers[k] = nodes of layer k (k = 0 holds inputs, constants and layer-0 inline)."""
+        out: list[list[PlanNode]] = [[] for _ in range(self.depth + 1)]
+        for n in self.nodes:
+            out[min(n.layer, self.depth)].append(n)
+        return out
+
+    def module_layer(self, k: int) -> list[PlanNode]:
+        return [n for n in self.nodes if n.kind == "module" and n.layer == k]
+
+    @property
+    def width(self) -> int:
+        return max((len(self.module_layer(k)) for k in range(1, self.depth + 1)), default=0)
+
+    def node_for_call(self, call: ast.Call) -> PlanNode | None:
+        i = self.call_nodes.get(id(call))
+        return None if i is None else self.nodes[i]
+
+
+def calls_in(expr: object, *, into_lambdas: bool = False, into_fallbacks: bool = False):
+    """Calls occurring in an expression, outermost first, in source order.
+
+    Lambda bodies and fallback expressions are skipped unless asked for."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Lambda) and not into_lambdas:
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+            kids = list(node.args)
+            if into_fallbacks:
+                kids += [o.fallback for o in node.options if o.fallback is not None]
+            stack.extend(reversed(kids))
+            continue
+        if isinstance(node, ast.Annotation):
+            continue
+        stack.extend(reversed(ast.children(node)))
+
+
+def build_plan(decls: list[ast.Decl], check, source: Source) -> Plan:
+    """Create nodes and edges, then compute layers (§9.2)."""
+    return _PlanBuilder(decls, check, source).build()
+
+
+class _PlanBuilder:
+    def __init__(self, decls, check, source: Source):
+        self.decls = decls
+        self.check = check
+        self.source = source
+        self.plan = Plan(outputs=list(check.outputs))
+        self.assignments: dict[str, ast.Assignment] = {}
+        self.binding_layer: dict[str, int] = {}
+        self.in_progress: set[str] = set()
+
+    def node(self, **kw) -> PlanNode:
+        n = PlanNode(id=len(self.plan.nodes), line=self.source.line_col(kw["span"].start)[0], **kw)
+        self.plan.nodes.append(n)
+        return n
+
+    def build(self) -> Plan:
+        for d in self.decls:
+            if isinstance(d, ast.InputDecl) and self.check.symbols.values.get(d.name.text) is not None \
+                    and self.check.symbols.values[d.name.text].decl is d:
+                n = self.node(kind="input", layer=0, span=d.name.span, names=[d.name.text], decl=d)
+                self.plan.bindings[d.name.text] = n.id
+                self.plan.inputs.append(d.name.text)
+                self.binding_layer[d.name.text] = 0
+            elif isinstance(d, ast.Assignment) and id(d) in self.check.canonical:
+                self.assignments[d.name.text] = d
+        for name in self._dependency_order():
+            self.binding(name)
+        return self.plan
+
+    def _dependency_order(self) -> list[str]:
+        """Assignments with dependencies first (iterative DFS: long chains need no recursion)."""
+        refs = {name: [v for v in (self._top_level(n) for n in ast.walk(d.expr)
+                                   if isinstance(n, ast.Var)) if v in self.assignments]
+                for name, d in self.assignments.items()}
+        order: list[str] = []
+        state: dict[str, int] = {}
+        for root in self.assignments:
+            if root in state:
+                continue
+            stack = [(root, iter(refs[root]))]
+            state[root] = 1
+            while stack:
+                name, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    stack.pop()
+                    state[name] = 2
+                    order.append(name)
+                elif nxt not in state:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(refs[nxt])))
+        return order
+
+    # -- bindings ---------------------------------------------------------------------------
+    def binding(self, name: str) -> int:
+        """Layer of a top-level value, creating its node(s) on first use."""
+        if name in self.binding_layer:
+            return self.binding_layer[name]
+        decl = self.assignments.get(name)
+        if decl is None or name in self.in_progress:  # broken, unknown, or on a cycle
+            return 0
+        self.in_progress.add(name)
+        expr = decl.expr
+        if isinstance(expr, ast.Call):
+            layer = self.call(expr, fallback_owner=None)
+            node = self.plan.nodes[self.plan.call_nodes[id(expr)]]
+            node.names.append(name)
+            node.decl = decl
+            self.plan.bindings[name] = node.id
+        elif isinstance(expr, ast.Var) and self._top_level(expr) is not None:
+            target = self._top_level(expr)
+            layer = self.binding(target)
+            if target in self.plan.bindings:
+                node = self.plan.nodes[self.plan.bindings[target]]
+                node.names.append(name)
+                self.plan.bindings[name] = node.id
+        else:
+            deps: list[int] = []
+            layer = self.expr_layer(expr, deps, fallback_owner=None)
+            kind = "inline" if deps else "constant"
+            node = self.node(kind=kind, layer=layer, span=decl.name.span, names=[name], expr=expr,
+                             decl=decl, deps=deps)
+            self.plan.bindings[name] = node.id
+        self.in_progress.discard(name)
+        self.binding_layer[name] = layer
+        return layer
+
+    def _top_level(self, var: ast.Var) -> str | None:
+        sym = self.check.var_symbols.get(id(var))
+        if sym is not None and sym.is_top_level_value:
+            return sym.name
+        return None
+
+    # -- expressions ------------------------------------------------------------------------
+    def expr_layer(self, expr, deps: list[int], fallback_owner: int | None) -> int:
+        """Layer of an inline expression; records the nodes it reads directly in `deps`."""
+        layer = 0
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Var):
+                name = self._top_level(node)
+                if name is not None:
+                    layer = max(layer, self.binding(name))
+                    if name in self.plan.bindings and self.plan.bindings[name] not in deps:
+                        deps.append(self.plan.bindings[name])
+            elif isinstance(node, ast.Call):
+                layer = max(layer, self.call(node, fallback_owner))
+                if id(node) in self.plan.call_nodes:
+                    deps.append(self.plan.call_nodes[id(node)])
+            elif isinstance(node, ast.Lambda):
+                # a lambda counts as the deepest top-level name it captures (§9.2)
+                for inner in ast.walk(node.body):
+                    if isinstance(inner, ast.Var):
+                        name = self._top_level(inner)
+                        if name is not None:
+                            layer = max(layer, self.binding(name))
+                            if name in self.plan.bindings and self.plan.bindings[name] not in deps:
+                                deps.append(self.plan.bindings[name])
+            else:
+                stack.extend(ast.children(node))
+        return layer
+
+    def call(self, call: ast.Call, fallback_owner: int | None) -> int:
+        if id(call) in self.plan.call_nodes:
+            return self.plan.nodes[self.plan.call_nodes[id(call)]].layer
+        deps: list[int] = []
+        arg_layer = 0
+        for arg in call.args:
+            arg_layer = max(arg_layer, self.expr_layer(arg, deps, fallback_owner))
+        options = self.check.call_options.get(id(call))
+        node = self.node(
+            kind="module", layer=arg_layer + 1, span=call.span, call=call, deps=deps,
+            function=self.check.call_targets.get(id(call)), options=options,
+            demand_driven=fallback_owner is not None or bool(options and options.lazy),
+            fallback_owner=fallback_owner,
+        )
+        self.plan.call_nodes[id(call)] = node.id
+        # calls in the fallback are demand-driven nodes with their own layers (§9.1, §9.2)
+        for opt in call.options:
+            if opt.fallback is not None:
+                self.expr_layer(opt.fallback, [], fallback_owner=node.id)
+        return node.layer
