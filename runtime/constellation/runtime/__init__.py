@@ -1,0 +1,1 @@
+from constellation.runtime.modules import module  # noqa: F401  (modules engineer)
