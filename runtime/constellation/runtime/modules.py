@@ -76,11 +76,16 @@ def _is_record_class(tp: Any) -> bool:
 
 def _record_fields(cls: type) -> list[tuple[str, Any]]:
     """Declared fields in declaration order, with resolved hints."""
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+        if attrs.has(cls):
+            attrs.resolve_types(cls)
+    except Exception as exc:  # a forward reference that does not resolve
+        raise TypeError(f"record class {cls.__qualname__} whose hints cannot be resolved "
+                        f"({type(exc).__name__}: {exc})") from None
     if dataclasses.is_dataclass(cls):
         return [(f.name, hints[f.name]) for f in dataclasses.fields(cls)]
     if attrs.has(cls):
-        attrs.resolve_types(cls)
         return [(a.name, a.type) for a in attrs.fields(cls)]
     return list(hints.items())  # TypedDict: annotations are in declaration order
 
