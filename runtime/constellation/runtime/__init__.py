@@ -1,1 +1,5 @@
 from constellation.runtime.modules import module  # noqa: F401  (modules engineer)
+from constellation.runtime.api import events, run, run_async  # noqa: F401,E402  (runtime)
+from constellation.runtime.errors import RunError  # noqa: F401,E402
+from constellation.runtime.executor import NodeReport, RunResult  # noqa: F401,E402
+from constellation.runtime.inputs import RunRejected  # noqa: F401,E402

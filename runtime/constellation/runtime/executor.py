@@ -1,0 +1,606 @@
+"""The anyio executor (LANGUAGE.md §6.4, §10): runs a Plan layer by layer (or eagerly), applies
+every module-call option, and reports what it does as events (docs/run-events.md).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Callable
+
+import anyio
+import anyio.to_thread
+
+from constellation.compiler import ast
+from constellation.compiler import types as T
+from constellation.compiler.options import CallOptions, format_duration
+from constellation.compiler.plan import PlanNode
+from constellation.compiler.registry import Function
+from constellation.runtime import values
+from constellation.runtime.errors import RunError, failure_message
+from constellation.runtime.evaluate import Closure, Evaluator, apply_higher_order
+from constellation.runtime.limits import SHARED, Scheduler
+
+MAX_BACKOFF_S = 30.0
+DEFAULT_OPTIONS = CallOptions()
+
+
+# -- configuration ----------------------------------------------------------------------------
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def time_scale() -> float:
+    """CONSTELLATION_TIME_SCALE (default 1.0) shrinks simulated sleeps in the examples pack; the
+    runtime scales option durations (timeout, delay, throttle window) by the same factor so
+    that scaled runs keep their meaning."""
+    try:
+        return max(0.0, float(os.environ.get("CONSTELLATION_TIME_SCALE", "1.0")))
+    except ValueError:
+        return 1.0
+
+
+@dataclass
+class RunConfig:
+    schedule: str = "layered"
+    serial: bool = False
+    seed: int | None = None
+    max_concurrency: int | None = None  # None: unbounded
+
+    @classmethod
+    def resolve(cls, schedule=None, serial=None, seed=None, max_concurrency=None) -> "RunConfig":
+        """Explicit arguments win over the environment."""
+        schedule = schedule or os.environ.get("CONSTELLATION_SCHEDULE") or "layered"
+        if schedule not in ("layered", "eager"):
+            raise ValueError(f"Unknown schedule '{schedule}' (use layered or eager)")
+        if serial is None:
+            serial = _env_flag("CONSTELLATION_SERIAL")
+        if seed is None and os.environ.get("CONSTELLATION_SEED", "").strip():
+            seed = int(os.environ["CONSTELLATION_SEED"])
+        if max_concurrency is None and _env_flag("CONSTELLATION_SCHEDULER_ENABLED"):
+            max_concurrency = int(os.environ.get("CONSTELLATION_SCHEDULER_MAX_CONCURRENCY", "16"))
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        return cls(schedule, bool(serial), seed, max_concurrency)
+
+
+# -- results ----------------------------------------------------------------------------------
+@dataclass
+class NodeReport:
+    name: str
+    status: str  # completed | failed | skipped | pending
+    layer: int
+    duration_ms: float | None
+    error: dict | None
+    module: str | None = None
+    line: int | None = None
+    attempts: int = 0
+    cache_hit: bool = False
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "status": self.status, "layer": self.layer,
+                "duration_ms": self.duration_ms, "error": self.error}
+
+
+@dataclass
+class RunResult:
+    status: str  # completed | failed | cancelled
+    outputs: dict[str, object]
+    errors: list[dict]
+    log: list[str]
+    nodes: list[NodeReport]
+    duration_ms: float
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "outputs": self.outputs, "errors": self.errors,
+                "log": self.log, "nodes": [n.to_json() for n in self.nodes],
+                "duration_ms": self.duration_ms}
+
+
+@dataclass(eq=False)
+class NodeState:
+    node: PlanNode
+    done: anyio.Event = field(default_factory=anyio.Event)
+    status: str = "pending"
+    started: bool = False  # evaluation begun (a task exists or an inline evaluation runs)
+    holding: bool = False  # counts against the layer barrier
+    value: object = None
+    error: RunError | None = None
+    t_start: float | None = None
+    duration_ms: float | None = None
+    attempts: int = 0
+    cache_hit: bool = False
+
+
+@dataclass
+class Outcome:
+    value: object = None
+    error: RunError | None = None
+    cache_hit: bool = False
+    attempts: int = 0
+
+
+# -- the run ----------------------------------------------------------------------------------
+class Run:
+    def __init__(self, analysis, inputs: dict, config: RunConfig,
+                 emit: Callable[[dict], None] | None = None, file: str | None = None):
+        self.analysis = analysis
+        self.plan = analysis.plan
+        self.check = analysis.check
+        self.source = analysis.source
+        self.inputs = inputs
+        self.config = config
+        self.file = file
+        self._emit = emit
+        self.evaluator = Evaluator(self)
+        self.states = [NodeState(n) for n in self.plan.nodes]
+        self.log: list[str] = []
+        self.scale = time_scale()
+        self.depth = self.plan.depth
+        self.unsettled = [0] * (self.depth + 2)
+        self.gates = [anyio.Event() for _ in range(self.depth + 2)]
+        self.released = 0
+        self.layer_t0: dict[int, float] = {}
+        self.layer_done: set[int] = set()
+        self.t0 = time.monotonic()
+        self.tg = None
+        self.rank = self._start_ranks()
+        if config.serial:
+            self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
+        else:
+            self.scheduler = Scheduler(config.max_concurrency)
+
+    # -- events -------------------------------------------------------------------------------
+    def now_ms(self) -> float:
+        return round((time.monotonic() - self.t0) * 1000, 3)
+
+    def emit(self, event: str, **fields) -> None:
+        if self._emit is not None:
+            self._emit({"event": event, "t_ms": self.now_ms(), **fields})
+
+    def node_fields(self, node: PlanNode) -> dict:
+        line, col = self.source.line_col(node.span.start)
+        return {"node": node.id, "name": node.label,
+                "module": node.function.qualified if node.function else None,
+                "layer": node.layer, "line": line, "column": col}
+
+    def add_log(self, line: str) -> None:
+        self.log.append(line)
+        self.emit("log", message=line)
+
+    # -- ordering -----------------------------------------------------------------------------
+    def module_nodes(self) -> list[PlanNode]:
+        return [n for n in self.plan.nodes if n.kind == "module"]
+
+    def _start_ranks(self) -> dict[int, int]:
+        """Start order of call nodes: layer, then source position, shuffled per layer when a
+        seed is given (§ issue 3 item 6)."""
+        rng = random.Random(self.config.seed)
+        ranked: list[PlanNode] = []
+        for k in range(self.depth + 1):
+            layer = sorted((n for n in self.module_nodes() if n.layer == k),
+                           key=lambda n: n.span.start)
+            if self.config.seed is not None:
+                rng.shuffle(layer)
+            ranked += layer
+        return {n.id: i for i, n in enumerate(ranked)}
+
+    # -- the layer barrier --------------------------------------------------------------------
+    def hold(self, st: NodeState) -> None:
+        if not st.holding:
+            st.holding = True
+            self.unsettled[st.node.layer] += 1
+
+    def unhold(self, st: NodeState) -> None:
+        if st.holding:
+            st.holding = False
+            self.unsettled[st.node.layer] -= 1
+            self.advance()
+
+    def advance(self) -> None:
+        """Release layer k once every call of layers < k is settled or parked (§10.2)."""
+        if self.config.schedule == "layered":
+            while self.released < self.depth and all(
+                    self.unsettled[j] == 0 for j in range(1, self.released + 1)):
+                self.released += 1
+                self.open_layer(self.released)
+        for k in range(1, self.released + 1):
+            if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
+                self.layer_done.add(k)
+                self.emit("layer_completed", layer=k,
+                          duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
+
+    def open_layer(self, k: int) -> None:
+        self.layer_t0[k] = time.monotonic()
+        self.emit("layer_started", layer=k,
+                  nodes=[n.label for n in self.module_nodes() if n.layer == k])
+        self.gates[k].set()
+
+    # -- demand -------------------------------------------------------------------------------
+    async def node_value(self, node_id: int) -> object:
+        st = self.states[node_id]
+        if not st.started:
+            st.started = True
+            if st.node.kind == "module":
+                self.hold(st)  # demanded: it now holds the barrier until settled or parked
+                self.tg.start_soon(self.run_call_node, st)
+            else:
+                await self.evaluate_value_node(st)
+        await st.done.wait()
+        if st.error is not None:
+            raise st.error
+        return st.value
+
+    async def evaluate_value_node(self, st: NodeState) -> None:
+        node = st.node
+        try:
+            value = await self.evaluator.eval(node.expr, {})
+            t = self.check.binding_types.get(node.name) if node.name else None
+            st.value = values.coerce(value, t) if t is not None else value
+            st.status = "completed"
+        except RunError as exc:
+            if exc.node is None:
+                exc.node = node.id
+            st.error = exc
+            st.status = "failed"
+        finally:
+            st.done.set()
+
+    async def inline_call(self, call: ast.Call, env: dict) -> object:
+        """A call inside a lambda body: not a DAG node, run when reached (§10.3)."""
+        fn = self.check.call_targets.get(id(call))
+        if fn is None:
+            line, col = self.source.line_col(call.span.start)
+            raise RunError(f"Unresolved function '{call.qualified}'", line, col, call.qualified)
+        args = await self.evaluator.eval_args(call, env)
+        opts = self.check.call_options.get(id(call)) or DEFAULT_OPTIONS
+        return await self.execute_call(call, fn, opts, args, None, env)
+
+    # -- call nodes ---------------------------------------------------------------------------
+    async def run_call_node(self, st: NodeState) -> None:
+        node = st.node
+        try:
+            try:
+                args = await self.evaluator.eval_args(node.call, {})
+            except RunError as exc:
+                if exc.node is None:  # the call's own argument expression failed
+                    exc.node = node.id
+                    self.settle(st, error=exc)
+                else:
+                    self.skip(st, "dependency failed", exc)
+                return
+            if not node.demand_driven and self.config.schedule == "layered":
+                await self.gates[node.layer].wait()
+            elif self.config.schedule == "eager" and node.layer not in self.layer_t0:
+                self.layer_t0[node.layer] = time.monotonic()
+                self.emit("layer_started", layer=node.layer,
+                          nodes=[n.label for n in self.module_nodes() if n.layer == node.layer])
+            try:
+                value = await self.execute_call(node.call, node.function,
+                                                node.options or DEFAULT_OPTIONS, args, st, {})
+            except RunError as exc:
+                if exc.node is None:
+                    exc.node = node.id
+                self.settle(st, error=exc)
+                return
+            self.settle(st, value=value)
+        finally:
+            if not st.done.is_set():  # cancelled
+                self.skip(st, "cancelled", None)
+
+    def settle(self, st: NodeState, *, value: object = None, error: RunError | None = None
+               ) -> None:
+        st.duration_ms = (round((time.monotonic() - st.t_start) * 1000, 3)
+                          if st.t_start is not None else 0.0)
+        st.value, st.error = value, error
+        st.status = "failed" if error is not None else "completed"
+        fields = self.node_fields(st.node)
+        if error is not None:
+            self.emit("node_failed", **fields, duration_ms=st.duration_ms, error=error.to_json())
+        else:
+            self.emit("node_completed", **fields, duration_ms=st.duration_ms,
+                      value=values.abbreviate(value), cache_hit=st.cache_hit,
+                      attempts=st.attempts)
+        st.done.set()
+        self.unhold(st)
+
+    def skip(self, st: NodeState, reason: str, error: RunError | None) -> None:
+        st.status = "skipped"
+        st.error = error
+        self.emit("node_skipped", **self.node_fields(st.node), reason=reason)
+        st.done.set()
+        self.unhold(st)
+
+    # -- options (§6.4) -----------------------------------------------------------------------
+    def result_type(self, call: ast.Call, fn: Function, opts: CallOptions) -> T.Type:
+        """The call's declared return type R (instantiated), before on_error: wrap."""
+        t = self.check.call_types.get(id(call)) or self.check.expr_types.get(id(call)) or fn.result
+        if opts.on_error == "wrap" and isinstance(t, T.RecordT):
+            inner = t.field_map.get("value")
+            t = inner.elem if isinstance(inner, T.OptionalT) else (inner or fn.result)
+        return t
+
+    def call_error(self, call: ast.Call, fn: Function, message: str) -> RunError:
+        line, col = self.source.line_col(call.span.start)
+        return RunError(message, line, col, fn.qualified)
+
+    async def execute_call(self, call: ast.Call, fn: Function, opts: CallOptions,
+                           args: list[object], st: NodeState | None, env: dict) -> object:
+        """priority → throttle → concurrency → cache → on_error → fallback → retry → timeout."""
+        result_t = self.result_type(call, fn, opts)
+        counted = not fn.higher_order  # higher-order calls take no scheduler slot
+        admitted = False
+        try:
+            if counted and self.scheduler.bounded:
+                await self.scheduler.acquire(*self.admission_key(call, opts, st))
+                admitted = True
+            if st is not None:
+                st.t_start = time.monotonic()
+            outcome = await self.limited(call, fn, opts, args, st, result_t)
+        finally:
+            if admitted:
+                self.scheduler.release()  # before any fallback is evaluated
+        if st is not None:
+            st.attempts, st.cache_hit = outcome.attempts, outcome.cache_hit
+        if outcome.error is not None and opts.fallback is not None:
+            outcome = await self.evaluate_fallback(opts.fallback, env, st, result_t)
+        if outcome.error is not None:
+            return self.handle_failure(call, fn, opts, outcome.error, result_t)
+        if opts.on_error == "wrap":
+            return {"value": outcome.value, "error": None}
+        return outcome.value
+
+    def admission_key(self, call: ast.Call, opts: CallOptions, st: NodeState | None
+                      ) -> tuple[int, int]:
+        if not self.config.serial:
+            return opts.priority, call.span.start
+        layer = st.node.layer if st is not None else 0
+        position = self.rank.get(st.node.id, call.span.start) if st is not None else call.span.start
+        return opts.priority - 1000 * layer, position  # layer, then priority, then position
+
+    async def evaluate_fallback(self, expr: ast.Expr, env: dict, st: NodeState | None,
+                                result_t: T.Type) -> Outcome:
+        """The call is parked while it awaits its fallback value (§10.2)."""
+        if st is not None:
+            self.unhold(st)
+        try:
+            value = await self.evaluator.eval(expr, env)
+            return Outcome(value=values.coerce(value, result_t))
+        except RunError as exc:
+            return Outcome(error=exc)
+        finally:
+            if st is not None and not st.done.is_set():
+                self.hold(st)
+
+    def handle_failure(self, call: ast.Call, fn: Function, opts: CallOptions, error: RunError,
+                       result_t: T.Type) -> object:
+        if opts.on_error == "skip":
+            return values.zero_value(result_t)
+        if opts.on_error == "log":
+            line, col = self.source.line_col(call.span.start)
+            self.add_log(f"on_error=log: '{fn.name}' at {line}:{col} failed: {error.message}")
+            return values.zero_value(result_t)
+        if opts.on_error == "wrap":
+            return {"value": None, "error": error.message}
+        raise error
+
+    async def limited(self, call, fn, opts, args, st, result_t) -> Outcome:
+        """throttle → concurrency → cache around the attempts."""
+        if opts.throttle is not None:
+            n, window_ms = opts.throttle
+            wait = SHARED.bucket(fn.qualified, n, window_ms, self.scale).reserve()
+            if wait > 0:
+                await anyio.sleep(wait)
+        semaphore = SHARED.semaphore(fn.qualified, opts.concurrency) if opts.concurrency else None
+        if semaphore is not None:
+            await semaphore.acquire()
+        try:
+            if opts.cache_ms:
+                return await self.cached(call, fn, opts, args, st, result_t)
+            return await self.attempts(call, fn, opts, args, st, result_t)
+        finally:
+            if semaphore is not None:
+                semaphore.release()
+
+    async def cached(self, call, fn, opts, args, st, result_t) -> Outcome:
+        """Lookup, single flight, and store of real successes only (§6.4 item 5)."""
+        store = SHARED.cache(opts.cache_backend)
+        key = values.cache_key(fn.qualified, args)
+        ttl_s = opts.cache_ms / 1000
+        while True:
+            entry = store.lookup(key, ttl_s)
+            if entry is not None:
+                return Outcome(value=entry.value, cache_hit=True)
+            flight = store.in_flight.get(key)
+            if flight is None:
+                break
+            await flight.wait()
+        flight = anyio.Event()
+        store.in_flight[key] = flight
+        try:
+            outcome = await self.attempts(call, fn, opts, args, st, result_t)
+            if outcome.error is None:
+                store.store(key, outcome.value, ttl_s)
+            return outcome
+        finally:
+            del store.in_flight[key]
+            flight.set()
+
+    def retry_wait_s(self, opts: CallOptions, k: int) -> float:
+        """Wait before retry k (1-based): fixed d, linear d·k, exponential d·2^(k−1), ≤ 30 s."""
+        if not opts.delay_ms:
+            return 0.0
+        d = opts.delay_ms / 1000
+        wait = {"linear": d * k, "exponential": d * 2 ** (k - 1)}.get(opts.backoff, d)
+        return min(wait, MAX_BACKOFF_S) * self.scale
+
+    async def attempts(self, call, fn, opts, args, st, result_t) -> Outcome:
+        total = opts.retry + 1
+        last: RunError | None = None
+        for k in range(1, total + 1):
+            if st is not None:
+                self.emit("node_started", **self.node_fields(st.node), attempt=k)
+            try:
+                value = await self.attempt(call, fn, opts, args, result_t)
+                return Outcome(value=value, attempts=k)
+            except RunError as exc:
+                last = exc
+            if k < total:
+                wait = self.retry_wait_s(opts, k)
+                if st is not None:
+                    self.emit("node_retrying", **self.node_fields(st.node), attempt=k,
+                              error=last.message, delay_ms=round(wait * 1000, 3))
+                if wait > 0:
+                    await anyio.sleep(wait)
+        if total > 1:
+            last = self.call_error(call, fn,
+                                   f"'{fn.name}' failed after {total} attempts: {last.message}")
+        return Outcome(error=last, attempts=total)
+
+    async def attempt(self, call, fn, opts, args, result_t) -> object:
+        """One attempt, bounded by the per-attempt timeout; failures become RunErrors."""
+        timeout = opts.timeout_ms / 1000 * self.scale if opts.timeout_ms else None
+        try:
+            with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+                value = await self.invoke(call, fn, args, abandon=timeout is not None)
+        except TimeoutError:
+            raise self.call_error(
+                call, fn, f"'{fn.name}' timed out after {format_duration(opts.timeout_ms)}")
+        except RunError:
+            raise
+        except Exception as exc:  # a module's failure: its message is shown as is
+            raise self.call_error(call, fn, failure_message(exc))
+        return values.coerce(value, result_t)
+
+    async def invoke(self, call, fn: Function, args: list[object], *, abandon: bool) -> object:
+        if fn.higher_order:
+            items, closure = args[0], args[1]
+            if not isinstance(closure, Closure):
+                raise self.call_error(call, fn, f"'{fn.name}' needs a lambda argument")
+            return await apply_higher_order(self.evaluator, fn.name, items, closure)
+        if fn.qualified == "stdlib.debug.log":
+            self.add_log(f"[constellation-lang] {args[0]}")
+            return args[0]
+        impl = fn.impl
+        if impl is None:
+            raise self.call_error(call, fn, f"Function '{fn.qualified}' has no implementation")
+        inline = (fn.namespace or "").startswith("stdlib") or self.config.serial
+        if inspect.iscoroutinefunction(impl) or inline:
+            result = impl(*args)
+        else:
+            # a sync module runs in a worker thread; with a timeout the thread is abandoned
+            # when the attempt is cancelled (it ends on its own), otherwise it is awaited
+            result = await anyio.to_thread.run_sync(lambda: impl(*args),
+                                                    abandon_on_cancel=abandon)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    # -- the whole run ------------------------------------------------------------------------
+    def run_started_event(self) -> None:
+        layers = [{"layer": k, "nodes": [n.label for n in self.module_nodes() if n.layer == k]}
+                  for k in range(1, self.depth + 1)]
+        self.emit("run_started", file=self.file, schedule=self.config.schedule,
+                  serial=self.config.serial, seed=self.config.seed, depth=self.depth,
+                  nodes=len(self.module_nodes()), layers=layers)
+
+    def seed_inputs(self) -> None:
+        for name in self.plan.inputs:
+            st = self.states[self.plan.bindings[name]]
+            st.value, st.status, st.started = self.inputs.get(name), "completed", True
+            st.done.set()
+
+    async def execute(self, *, timeout: float | None = None,
+                      cancel_event: anyio.Event | None = None) -> RunResult:
+        self.t0 = time.monotonic()
+        self.run_started_event()
+        self.seed_inputs()
+        outputs: dict[str, object] = {}
+        output_errors: list[RunError] = []
+        with anyio.CancelScope() as scope:
+            if timeout is not None:
+                scope.deadline = anyio.current_time() + timeout
+            async with anyio.create_task_group() as outer:
+                outer.start_soon(self.scheduler.run_dispatcher)
+                if cancel_event is not None:
+                    outer.start_soon(_cancel_on, cancel_event, scope)
+                async with anyio.create_task_group() as tg:
+                    self.tg = tg
+                    self.start_eager_calls()
+                    if self.config.schedule == "eager":
+                        self.released = self.depth
+                    self.advance()
+                    for name in self.plan.outputs:
+                        tg.start_soon(self.evaluate_output, name, outputs, output_errors)
+                outer.cancel_scope.cancel()
+        cancelled = scope.cancelled_caught or scope.cancel_called
+        return self.finish(outputs, output_errors, cancelled)
+
+    def start_eager_calls(self) -> None:
+        eager = [n for n in self.module_nodes() if not n.demand_driven]
+        for node in sorted(eager, key=lambda n: self.rank[n.id]):
+            st = self.states[node.id]
+            st.started = True
+            self.hold(st)
+            self.tg.start_soon(self.run_call_node, st)
+
+    async def evaluate_output(self, name: str, outputs: dict, errors: list) -> None:
+        node_id = self.plan.bindings.get(name)
+        if node_id is None:
+            return
+        try:
+            outputs[name] = await self.node_value(node_id)
+        except RunError as exc:
+            errors.append(exc)
+
+    def finish(self, outputs: dict, output_errors: list[RunError], cancelled: bool) -> RunResult:
+        for st in self.states:
+            if st.node.kind == "module" and not st.done.is_set():
+                reason = "cancelled" if st.started else "not demanded"
+                self.skip(st, reason, None)
+        reached = {id(e) for e in output_errors}
+        for st in self.states:
+            if st.node.kind == "module" and st.status == "failed" and id(st.error) not in reached \
+                    and st.error.node == st.node.id:
+                line, col = self.source.line_col(st.node.span.start)
+                self.add_log(f"'{st.node.function.name}' at {line}:{col} failed but its value "
+                             f"was not needed: {st.error.message}")
+        errors: list[dict] = []
+        seen: set[int] = set()
+        for e in output_errors:
+            if id(e) not in seen:
+                seen.add(id(e))
+                errors.append(e.to_json())
+        ordered = {name: outputs[name] for name in self.plan.outputs if name in outputs}
+        if cancelled:
+            status = "cancelled"
+        else:
+            status = "completed" if len(ordered) == len(self.plan.outputs) else "failed"
+        result = RunResult(status, ordered, errors, list(self.log), self.node_reports(),
+                           round((time.monotonic() - self.t0) * 1000, 3))
+        self.emit("run_completed", status=status, outputs=ordered, errors=errors,
+                  log=result.log, duration_ms=result.duration_ms,
+                  nodes=[n.to_json() for n in result.nodes])
+        return result
+
+    def node_reports(self) -> list[NodeReport]:
+        reports = []
+        for st in self.states:
+            n = st.node
+            if n.kind != "module":
+                continue
+            error = st.error.to_json() if st.error is not None and st.status == "failed" else None
+            reports.append(NodeReport(n.label, st.status, n.layer, st.duration_ms, error,
+                                      n.function.qualified if n.function else None, n.line,
+                                      st.attempts, st.cache_hit))
+        return reports
+
+
+async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()

@@ -1,0 +1,73 @@
+"""Run inputs (LANGUAGE.md §10.1): validated all at once before anything runs."""
+
+from __future__ import annotations
+
+import json
+
+from constellation.compiler import types as T
+from constellation.runtime import values
+
+
+class RunRejected(Exception):
+    """The run cannot start: compile errors or bad inputs. `errors` are
+    `{"message", "line", "column"}` dicts, every problem at once."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__("\n".join(e["message"] for e in errors))
+        self.errors = errors
+
+
+def _shown(value: object) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def input_types(analysis) -> dict[str, T.Type]:
+    return {name: analysis.check.binding_types.get(name, T.ERROR) for name in analysis.plan.inputs}
+
+
+def prepare_inputs(analysis, given: dict, *, use_examples: bool = False) -> dict[str, object]:
+    """Accepted and coerced input values, or RunRejected listing every problem."""
+    declared = input_types(analysis)
+    problems: list[dict] = []
+    out: dict[str, object] = {}
+
+    def problem(message: str, name: str | None) -> None:
+        line = col = None
+        node_id = analysis.plan.bindings.get(name) if name else None
+        if node_id is not None:
+            line, col = analysis.source.line_col(analysis.plan.nodes[node_id].span.start)
+        problems.append({"message": message, "line": line, "column": col})
+
+    for name in given:
+        if name not in declared:
+            problem(f"Unknown input '{name}'", None)
+    for name, t in declared.items():
+        if name in given:
+            ok, value = values.accept(given[name], t)
+            if ok:
+                out[name] = value
+            else:
+                problem(f"Input '{name}': expected {T.type_str(t)}, got {_shown(given[name])}", name)
+        elif use_examples and analysis.check.examples.get(name):
+            out[name] = values.coerce(analysis.check.examples[name][0], t)
+        elif isinstance(t, T.OptionalT):
+            out[name] = None
+        else:
+            problem(f"Missing input '{name}'", name)
+    if problems:
+        raise RunRejected(problems)
+    return out
+
+
+def parse_cli_value(text: str, t: T.Type) -> object:
+    """`--input name=value`: strings raw, everything else as JSON (a bad JSON text is kept as
+    a string so the type check reports it with the expected type)."""
+    if t == T.STRING or (isinstance(t, T.OptionalT) and t.elem == T.STRING):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
