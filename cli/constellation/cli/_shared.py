@@ -1,0 +1,95 @@
+"""What every subcommand needs: reading files, building registries, analysing, user errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Iterable
+
+from constellation.compiler.registry import Registry
+
+
+class UserError(Exception):
+    """A mistake of the user (missing file, bad configuration, broken pipeline): exit status 2.
+
+    Its message is printed as is, one sentence per line, without a traceback."""
+
+
+def add_modules_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--modules", "-m", action="append", default=[], metavar="M",
+        help="a module file (path/to/file.py) or importable module (package.module) to load, "
+             "in addition to constellation.toml; repeatable")
+
+
+def read_source(path: str) -> str:
+    """The text of a .cst file, or a UserError sentence saying why not."""
+    file = Path(path)
+    if not file.exists():
+        raise UserError(f"{path}: no such file")
+    if file.is_dir():
+        raise UserError(f"{path}: is a directory, not a .cst file")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: the file is not UTF-8 text "
+                        f"(invalid byte 0x{data[exc.start]:02x} at byte offset {exc.start})") from None
+
+
+_REGISTRIES: dict[tuple[str | None, tuple[str, ...]], Registry] = {}
+
+
+def registry_for(path: str | Path, extra_modules: Iterable[str] = ()) -> Registry:
+    """The registry seen from `path` (stdlib, constellation.toml modules, --modules);
+    configuration or import problems are a UserError."""
+    from constellation.runtime.modules import find_config, load_config_registry
+
+    config = find_config(path)
+    key = (str(config) if config else None, tuple(extra_modules))
+    if key not in _REGISTRIES:
+        registry, errors = load_config_registry(path, tuple(extra_modules))
+        if errors:
+            raise UserError("\n".join(errors))
+        _REGISTRIES[key] = registry
+    return _REGISTRIES[key]
+
+
+def analyze_file(path: str, extra_modules: Iterable[str] = ()):
+    """(source text, Analysis) of a .cst file."""
+    from constellation.compiler import analyze
+
+    text = read_source(path)
+    return text, analyze(text, registry_for(path, extra_modules))
+
+
+def require_valid(analysis, path: str) -> None:
+    """Commands that need the plan refuse a file with errors, showing its diagnostics."""
+    if analysis.valid:
+        return
+    from constellation.compiler.diagnostics import render_text
+
+    errors = [d for d in analysis.diagnostics if d.is_error]
+    raise UserError(render_text(errors, analysis.source, path) + "\n"
+                    f"{path}: the pipeline has {_count(len(errors), 'error')}; "
+                    f"fix {'it' if len(errors) == 1 else 'them'} first (see `cst check {path}`)")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def plural(n: int, word: str) -> str:
+    return _count(n, word)
+
+
+def console():
+    """A rich console; when the output is not a terminal, wide enough not to wrap tables."""
+    from rich.console import Console
+
+    terminal = Console()
+    return terminal if terminal.is_terminal else Console(width=200)

@@ -1,0 +1,53 @@
+"""`cst check FILE... [--format text|json] [--modules M]`: every diagnostic of each file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from constellation.cli._shared import add_modules_option, analyze_file, plural
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check", help="report the errors and warnings of .cst files",
+        description="Report every diagnostic of each file; exit status 1 when any has an error.")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_modules_option(parser)
+    parser.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    # Every file is read and analysed before anything is printed, so a missing file (a user
+    # error, exit 2) never leaves half a report behind.
+    results = [(path, *analyze_file(path, args.modules)) for path in args.files]
+    if args.format == "json":
+        print(json.dumps(json_report(results), indent=2, ensure_ascii=False))
+    else:
+        print_text_report(results)
+    return 1 if any(not analysis.valid for _, _, analysis in results) else 0
+
+
+def json_report(results) -> dict:
+    from constellation.compiler.diagnostics import to_json
+
+    return {"files": [{"path": path,
+                       "diagnostics": [to_json(d, analysis.source) for d in analysis.diagnostics]}
+                      for path, _, analysis in results]}
+
+
+def print_text_report(results) -> None:
+    from constellation.compiler.diagnostics import render_text
+
+    errors = warnings = 0
+    for path, _, analysis in results:
+        if analysis.diagnostics:
+            print(render_text(analysis.diagnostics, analysis.source, path))
+        errors += sum(d.is_error for d in analysis.diagnostics)
+        warnings += sum(not d.is_error for d in analysis.diagnostics)
+    files = plural(len(results), "file")
+    if errors or warnings:
+        print(f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {files}.")
+    else:
+        print(f"{files} checked: no problems.")

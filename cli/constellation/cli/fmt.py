@@ -1,0 +1,53 @@
+"""`cst fmt FILE... [--check]`: rewrite files in the canonical layout."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from constellation.cli._shared import UserError, plural, read_source
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "fmt", help="format .cst files in place (or check that they are formatted)",
+        description="Rewrite each file in the canonical layout. Files with syntax errors are "
+                    "refused (exit status 2), showing their errors.")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; exit status 1 when a file would be reformatted")
+    parser.set_defaults(func=run_fmt)
+
+
+def syntax_errors(text: str, path: str) -> str | None:
+    """Rendered E020 diagnostics of `text`, or None when it parses."""
+    from constellation.compiler.diagnostics import render_text
+    from constellation.compiler.parser import parse
+    from constellation.compiler.source import Source
+
+    errors = [d for d in parse(text).diagnostics if d.is_error]
+    if not errors:
+        return None
+    return render_text(errors, Source(text), path) + \
+        f"\n{path}: not formatted: the file has {plural(len(errors), 'syntax error')}"
+
+
+def run_fmt(args: argparse.Namespace) -> int:
+    from constellation.compiler.formatter import format_source
+
+    texts = {path: read_source(path) for path in args.files}
+    refused = [message for path, text in texts.items()
+               if (message := syntax_errors(text, path)) is not None]
+    if refused:
+        raise UserError("\n".join(refused))
+    changed = [path for path, text in texts.items() if format_source(text) != text]
+    for path in changed:
+        if args.check:
+            print(f"would reformat {path}")
+        else:
+            Path(path).write_text(format_source(texts[path]), encoding="utf-8", newline="")
+            print(f"reformatted {path}")
+    unchanged = len(texts) - len(changed)
+    verb = "would be reformatted" if args.check else "reformatted"
+    print(f"{plural(len(changed), 'file')} {verb}, {unchanged} already formatted.")
+    return 1 if args.check and changed else 0

@@ -1,0 +1,93 @@
+"""`cst graph FILE [--format dot|mermaid]`: the DAG, nodes ranked by layer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from constellation.cli._shared import add_modules_option, analyze_file, require_valid
+
+SHAPES_DOT = {"input": "invhouse", "constant": "note", "module": "box", "inline": "ellipse"}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "graph", help="print the pipeline's DAG (Graphviz dot or Mermaid)",
+        description="Print the DAG of a pipeline with its nodes ranked by layer. "
+                    "Edges point from a node to the nodes that read it.")
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    add_modules_option(parser)
+    parser.set_defaults(func=run_graph)
+
+
+def node_text(node) -> str:
+    if node.kind == "module" and node.function is not None:
+        text = node.label if node.label.startswith(node.function.name + "@") \
+            else f"{node.label}\n{node.function.qualified}"
+    else:
+        text = f"{node.label}\n{node.kind}"
+    if node.kind == "module" and node.demand_driven:
+        text += "\n(on demand)"
+    return text
+
+
+def edges(plan) -> list[tuple[int, int]]:
+    return [(dep, node.id) for node in plan.nodes for dep in node.deps]
+
+
+def dot_quote(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid dot string (\" and \n escapes)
+
+
+def to_dot(plan) -> str:
+    lines = ["digraph pipeline {", "  rankdir=TB;", '  node [fontname="Helvetica"];']
+    outputs = {plan.bindings[o] for o in plan.outputs if o in plan.bindings}
+    for k, nodes in enumerate(plan.layers):
+        lines.append(f"  subgraph layer_{k} {{")
+        lines.append("    rank=same;")
+        lines.append(f"    layer{k}_label [shape=plaintext, label={dot_quote(f'layer {k}')}];")
+        for n in nodes:
+            extra = ", peripheries=2" if n.id in outputs else ""
+            style = ", style=dashed" if n.kind == "module" and n.demand_driven else ""
+            lines.append(f"    n{n.id} [shape={SHAPES_DOT[n.kind]}, "
+                         f"label={dot_quote(node_text(n))}{extra}{style}];")
+        lines.append("  }")
+    # invisible edges keep the layer labels in order, one rank below the other
+    for k in range(1, len(plan.layers)):
+        lines.append(f"  layer{k - 1}_label -> layer{k}_label [style=invis];")
+    lines += [f"  n{a} -> n{b};" for a, b in edges(plan)]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def mermaid_text(node) -> str:
+    return node_text(node).replace('"', "#quot;").replace("\n", "<br/>")
+
+
+def mermaid_node(node) -> str:
+    text = mermaid_text(node)
+    if node.kind == "input":
+        return f'n{node.id}[/"{text}"/]'
+    if node.kind == "module":
+        return f'n{node.id}["{text}"]'
+    return f'n{node.id}("{text}")'
+
+
+def to_mermaid(plan) -> str:
+    lines = ["flowchart TD"]
+    for k, nodes in enumerate(plan.layers):
+        lines.append(f'  subgraph layer{k}["layer {k}"]')
+        lines += [f"    {mermaid_node(n)}" for n in nodes]
+        lines.append("  end")
+    for k in range(1, len(plan.layers)):
+        lines.append(f"  layer{k - 1} ~~~ layer{k}")  # invisible link: layers stack in order
+    lines += [f"  n{a} --> n{b}" for a, b in edges(plan)]
+    return "\n".join(lines)
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    _, analysis = analyze_file(args.file, args.modules)
+    require_valid(analysis, args.file)
+    print(to_dot(analysis.plan) if args.format == "dot" else to_mermaid(analysis.plan))
+    return 0

@@ -1,0 +1,77 @@
+"""`cst layers FILE [--json]`: the plan's layers, which calls run together."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from constellation.cli._shared import console, add_modules_option, analyze_file, require_valid
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "layers", help="show the layers of a pipeline (which calls run in parallel)",
+        description="Show each layer of the pipeline's DAG: its nodes (binding name, kind, "
+                    "module, source line) and which calls run together.")
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_modules_option(parser)
+    parser.set_defaults(func=run_layers)
+
+
+def node_json(node) -> dict:
+    return {"name": node.label, "kind": node.kind,
+            "module": node.function.qualified if node.function else None, "line": node.line}
+
+
+def layers_json(plan) -> dict:
+    return {"layers": [{"layer": k, "nodes": [node_json(n) for n in nodes]}
+                       for k, nodes in enumerate(plan.layers)]}
+
+
+def eager_calls(nodes) -> list:
+    return [n for n in nodes if n.kind == "module" and not n.demand_driven]
+
+
+def parallel_note(k: int, nodes) -> str:
+    calls = eager_calls(nodes)
+    if k == 0:
+        return "inputs and constants: available at the start"
+    if len(calls) > 1:
+        return f"{len(calls)} calls run in parallel: " + ", ".join(n.label for n in calls)
+    if len(calls) == 1:
+        return f"1 call: {calls[0].label}"
+    return "only demand-driven calls (lazy or fallback)"
+
+
+def node_note(node) -> str:
+    if node.kind != "module" or not node.demand_driven:
+        return ""
+    return "fallback, on demand" if node.fallback_owner is not None else "lazy, on demand"
+
+
+def print_table(plan, path: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{path}: {plan.depth} layer(s) of calls, widest {plan.width}",
+                  title_justify="left")
+    for column in ("Layer", "Name", "Kind", "Module", "Line", "Note"):
+        table.add_column(column, justify="right" if column in ("Layer", "Line") else "left")
+    for k, nodes in enumerate(plan.layers):
+        for i, node in enumerate(nodes):
+            module = node.function.qualified if node.function else ""
+            table.add_row(str(k) if i == 0 else "", node.label, node.kind, module,
+                          str(node.line), node_note(node))
+        table.add_row("", f"[dim]{parallel_note(k, nodes)}[/dim]", "", "", "", "",
+                      end_section=True)
+    console().print(table)
+
+
+def run_layers(args: argparse.Namespace) -> int:
+    _, analysis = analyze_file(args.file, args.modules)
+    require_valid(analysis, args.file)
+    if args.json:
+        print(json.dumps(layers_json(analysis.plan), indent=2))
+    else:
+        print_table(analysis.plan, args.file)
+    return 0
