@@ -1,0 +1,170 @@
+"""`cst run FILE`: run a pipeline with a live display, `--json` result or `--events` stream
+(docs/run-events.md). Exit status: 0 completed, 1 failed, 2 rejected, 130 cancelled."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from constellation.cli._shared import UserError, add_modules_option, read_source
+
+EXIT = {"completed": 0, "failed": 1, "cancelled": 130}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a pipeline (independent calls run in parallel, layer by layer)",
+        description="Run a .cst pipeline. Inputs come from --input, --inputs or --examples; "
+                    "the live display shows layers, running calls, retries and timings.")
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
+                        help="an input value (strings as written, other types as JSON); "
+                             "repeatable")
+    parser.add_argument("--inputs", metavar="FILE.json", help="a JSON object of input values")
+    parser.add_argument("--examples", action="store_true",
+                        help="use each input's first @example value when it is not given")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the final result as JSON")
+    output.add_argument("--events", action="store_true",
+                        help="write one JSON event per line as the run happens")
+    parser.add_argument("--schedule", choices=("layered", "eager"), default=None,
+                        help="layered (default): a layer starts when the layers below have "
+                             "settled; eager: each call starts as soon as its inputs are ready")
+    parser.add_argument("--serial", action="store_true", default=None,
+                        help="run one call at a time in a deterministic order (debugging)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="start each layer's calls in an order shuffled by this seed")
+    parser.add_argument("--max-concurrency", type=int, default=None, metavar="N",
+                        help="run at most N module calls at once (bounded scheduling)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="cancel the run after this many seconds")
+    add_modules_option(parser)
+    parser.set_defaults(func=run_command)
+
+
+def emit_line(event: dict) -> None:
+    sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def gather_inputs(args, analysis) -> dict:
+    from constellation.runtime.inputs import input_types, parse_cli_value
+
+    given: dict = {}
+    if args.inputs:
+        try:
+            data = json.loads(Path(args.inputs).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UserError(f"{args.inputs}: cannot read the inputs file: {exc.strerror or exc}")
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{args.inputs}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}")
+        if not isinstance(data, dict):
+            raise UserError(f"{args.inputs}: expected a JSON object mapping input names to values")
+        given.update(data)
+    declared = input_types(analysis)
+    for item in args.input:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise UserError(f"--input {item}: expected NAME=VALUE")
+        from constellation.compiler import types as T
+        given[name.strip()] = parse_cli_value(text, declared.get(name.strip(), T.ERROR))
+    return given
+
+
+def reject(args, errors: list[dict], text: str) -> int:
+    if args.events:
+        emit_line({"event": "run_rejected", "errors": errors})
+    elif args.json:
+        print(json.dumps({"status": "rejected", "errors": errors}, ensure_ascii=False))
+    else:
+        print(text, file=sys.stderr)
+    return 2
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from constellation.compiler import analyze
+    from constellation.compiler.diagnostics import render_text
+    from constellation.runtime.inputs import RunRejected
+    from constellation.runtime.modules import load_config_registry
+
+    try:
+        text = read_source(args.file)
+    except UserError as exc:
+        return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
+    registry, load_errors = load_config_registry(args.file, tuple(args.modules))
+    if load_errors:
+        return reject(args, [{"message": m, "line": None, "column": None} for m in load_errors],
+                      "\n".join(load_errors))
+    analysis = analyze(text, registry)
+    if not analysis.valid:
+        errors = [d for d in analysis.diagnostics if d.is_error]
+        from constellation.runtime.api import _rejections
+        return reject(args, _rejections(analysis), render_text(errors, analysis.source, args.file)
+                      + f"\n{args.file}: fix the errors above before running")
+    try:
+        inputs = gather_inputs(args, analysis)
+    except UserError as exc:
+        return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
+    try:
+        result = execute(args, analysis, inputs)
+    except RunRejected as exc:
+        lines = [f"{args.file}:{e['line']}:{e['column']}: {e['message']}" if e.get("line")
+                 else f"{args.file}: {e['message']}" for e in exc.errors]
+        return reject(args, exc.errors, "\n".join(lines))
+    except ValueError as exc:  # a bad --schedule / --max-concurrency / environment setting
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    return EXIT[result.status]
+
+
+def execute(args, analysis, inputs: dict):
+    """Run on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
+    import anyio
+
+    from constellation.runtime.api import prepare
+
+    display = None
+    if args.events:
+        on_event = emit_line
+    elif args.json:
+        on_event = None
+    else:
+        from rich.console import Console
+
+        from constellation.runtime.display import LiveDisplay
+        display = LiveDisplay(Console())
+        on_event = display.handle
+    run = prepare(analysis, inputs, schedule=args.schedule, serial=args.serial, seed=args.seed,
+                  max_concurrency=args.max_concurrency, use_examples=args.examples,
+                  on_event=on_event, file=args.file)
+
+    async def main():
+        cancel = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_cancel_on_sigint, cancel)
+            result = await run.execute(timeout=args.timeout, cancel_event=cancel)
+            tg.cancel_scope.cancel()
+        return result
+
+    if display is None:
+        return anyio.run(main)
+    with display:
+        result = anyio.run(main)
+    display.print_final(display.console)
+    return result
+
+
+async def _cancel_on_sigint(cancel) -> None:
+    import anyio
+
+    try:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                cancel.set()
+                return
+    except (NotImplementedError, ValueError):  # no signal support here (not the main thread)
+        await anyio.sleep_forever()
