@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Callable
 
 from constellation.compiler import ast
+from constellation.compiler.diagnostics import Fix, TextEdit
+from constellation.compiler.suggest import did_you_mean
 from constellation.compiler.types import (
     BOOLEAN, ERROR, FLOAT, INT, NOTHING, PRIMITIVES, STRING, FunctionT, ListT,
     MapT, OptionalT, Prim, RecordT, Type, TypeVar, UnionT, optional, record, type_str, union,
@@ -223,7 +225,7 @@ class TypeResolver:
 
     def __init__(self, aliases: Callable[[str], Type | None], report: Report,
                  on_alias_ref: Callable[[str, ast.Span], None] = lambda n, s: None,
-                 suggest: Callable[[str], tuple[str, tuple]] = lambda n: ("", ())):
+                 suggest: Callable[[str], list[str]] = lambda n: []):
         self.aliases = aliases
         self.report = report
         self.on_alias_ref = on_alias_ref
@@ -275,8 +277,10 @@ class TypeResolver:
             return PRIMITIVES[name]
         if name in _ARITY:
             return self._parameterised(texpr, name, args)
-        suffix, fixes = self.suggest(name) if not texpr.args else ("", ())
-        self.report("E003", f"Undefined type '{name}'{suffix}", texpr.span, fixes=fixes)
+        names = [] if texpr.args else self.suggest(name)
+        fixes = tuple(Fix(f"Change to '{n}'", (TextEdit(texpr.name.span, n),)) for n in names)
+        self.report("E003", f"Undefined type '{name}'{did_you_mean(names)}", texpr.span,
+                    fixes=fixes)
         return ERROR
 
     def _parameterised(self, texpr: ast.TypeName, name: str, args: list[Type]) -> Type:

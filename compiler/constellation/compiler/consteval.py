@@ -1,0 +1,161 @@
+"""A tiny evaluator for constant expressions (`@example` values, LANGUAGE.md §3.4).
+
+Constant: no variable references, no calls, no lambdas. Evaluation follows §5 and §10.5;
+anything that would fail at run time (overflow, division by zero, a match) raises NotConstant,
+and the example is then simply not recorded.
+"""
+
+from __future__ import annotations
+
+import math
+
+from constellation.compiler import ast
+
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+class NotConstant(Exception):
+    pass
+
+
+def is_constant(expr: ast.Expr) -> bool:
+    return not any(isinstance(n, (ast.Var, ast.Call, ast.Lambda)) for n in ast.walk(expr))
+
+
+def evaluate_constant(expr: ast.Expr) -> object:
+    return _eval(expr)
+
+
+def render(v: object) -> str:
+    """Interpolation rendering (§10.5)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(render(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {render(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def equal(a: object, b: object) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def _int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _checked_int(v: int) -> int:
+    if not INT_MIN <= v <= INT_MAX:
+        raise NotConstant("overflow")
+    return v
+
+
+def _finite(v: float) -> float:
+    if not math.isfinite(v):
+        raise NotConstant("non-finite")
+    return v
+
+
+def _eval(e: ast.Expr) -> object:
+    if isinstance(e, ast.Literal):
+        return e.value
+    if isinstance(e, ast.Interpolation):
+        out = [e.parts[0]]
+        for part, text in zip(e.exprs, e.parts[1:]):
+            out += [render(_eval(part)), text]
+        return "".join(out)
+    if isinstance(e, ast.ListLit):
+        return [_eval(x) for x in e.items]
+    if isinstance(e, ast.RecordLit):
+        out_rec: dict[str, object] = {}
+        for name, value in e.fields:
+            if name.text not in out_rec:
+                out_rec[name.text] = _eval(value)
+        return out_rec
+    if isinstance(e, ast.Unary):
+        v = _eval(e.operand)
+        if e.op == "not":
+            return not v
+        return _checked_int(-v) if _int(v) else _finite(-v)
+    if isinstance(e, ast.Binary):
+        return _binary(e)
+    if isinstance(e, ast.Guard):
+        return _eval(e.expr) if _eval(e.cond) else None
+    if isinstance(e, ast.If):
+        return _eval(e.then) if _eval(e.cond) else _eval(e.else_)
+    if isinstance(e, ast.Branch):
+        for cond, value in e.arms:
+            if _eval(cond):
+                return _eval(value)
+        return _eval(e.otherwise)
+    if isinstance(e, ast.FieldAccess):
+        target = _eval(e.target)
+        if isinstance(target, list):
+            return [x[e.field.text] for x in target]
+        return target[e.field.text]
+    if isinstance(e, ast.Projection):
+        target = _eval(e.target)
+        pick = lambda r: {n.text: r[n.text] for n in e.fields}  # noqa: E731
+        return [pick(x) for x in target] if isinstance(target, list) else pick(target)
+    raise NotConstant(type(e).__name__)
+
+
+def _binary(e: ast.Binary) -> object:
+    if e.op == "and":
+        return bool(_eval(e.left)) and bool(_eval(e.right))
+    if e.op == "or":
+        return bool(_eval(e.left)) or bool(_eval(e.right))
+    if e.op == "??":
+        left = _eval(e.left)
+        return _eval(e.right) if left is None else left
+    a, b = _eval(e.left), _eval(e.right)
+    if e.op == "==":
+        return equal(a, b)
+    if e.op == "!=":
+        return not equal(a, b)
+    if e.op in ("<", ">", "<=", ">="):
+        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[e.op]  # type: ignore
+    if e.op == "+" and (isinstance(a, (dict, list)) or isinstance(b, (dict, list))):
+        return _merge(a, b)
+    if e.op == "+" and isinstance(a, str):
+        return a + b  # type: ignore[operator]
+    if _int(a) and _int(b):
+        if e.op == "/":
+            if b == 0:
+                raise NotConstant("division by zero")
+            q = abs(a) // abs(b)  # type: ignore[operator]
+            return _checked_int(q if (a >= 0) == (b >= 0) else -q)  # type: ignore[operator]
+        return _checked_int({"+": a + b, "-": a - b, "*": a * b}[e.op])  # type: ignore
+    fa, fb = float(a), float(b)  # type: ignore[arg-type]
+    if e.op == "/":
+        if fb == 0:
+            raise NotConstant("division by zero")
+        return _finite(fa / fb)
+    return _finite({"+": fa + fb, "-": fa - fb, "*": fa * fb}[e.op])
+
+
+def _merge(a: object, b: object) -> object:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {**a, **b}
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            raise NotConstant("lengths")
+        return [{**x, **y} for x, y in zip(a, b)]
+    if isinstance(a, list):
+        return [{**x, **b} for x in a]  # type: ignore[dict-item]
+    return [{**a, **y} for y in b]  # type: ignore[union-attr,dict-item]
