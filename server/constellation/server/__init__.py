@@ -1,0 +1,1 @@
+"""The Constellation language server (pygls 2.x): `serve()` in `constellation.server.main`."""

@@ -1,0 +1,5 @@
+import sys
+
+from constellation.server.main import main
+
+sys.exit(main())

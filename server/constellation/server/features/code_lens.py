@@ -1,0 +1,37 @@
+"""Code lenses: `▶ Run pipeline`, `▶ Run with examples`, `Layers` at the top, and `layer N`
+above each binding that calls a module (`codeLens.layers`)."""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from constellation.server.features.inlay_hints import canonical_assignments
+from constellation.server.layers import binding_layer
+
+
+def register(server) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+    def code_lens(ls, params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
+        uri = params.text_document.uri
+        analysis = ls.analysis(uri)
+        if analysis is None:
+            return None
+        pos = ls.positions(analysis)
+        top = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
+        lenses = [
+            lsp.CodeLens(range=top, command=lsp.Command("▶ Run pipeline", "constellation.runPipeline",
+                                                        [{"uri": uri}])),
+            lsp.CodeLens(range=top, command=lsp.Command("▶ Run with examples", "constellation.runPipeline",
+                                                        [{"uri": uri, "useExamples": True}])),
+            lsp.CodeLens(range=top, command=lsp.Command("Layers", "constellation.showLayers", [{"uri": uri}])),
+        ]
+        if ls.settings.lens_layers:
+            for decl in canonical_assignments(analysis):
+                info = binding_layer(analysis, decl.name.text)
+                if info is None or not info.calls:
+                    continue
+                start = pos.position(decl.span.start)
+                rng = lsp.Range(start=start, end=start)
+                lenses.append(lsp.CodeLens(range=rng, command=lsp.Command(
+                    f"layer {info.layer}", "constellation.showLayers", [{"uri": uri, "layer": info.layer}])))
+        return lenses

@@ -1,0 +1,135 @@
+"""Diagnostics: published immediately on open and save, debounced while typing, and never
+for a version older than the document's current one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lsprotocol import types as lsp
+
+from constellation.compiler.analysis import Analysis
+from constellation.compiler.diagnostics import Diagnostic
+
+log = logging.getLogger(__name__)
+
+SOURCE = "constellation"
+TAGS = {"unnecessary": lsp.DiagnosticTag.Unnecessary, "deprecated": lsp.DiagnosticTag.Deprecated}
+
+
+def register(server) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.documents.state(params.text_document.uri)
+        schedule(ls, params.text_document.uri, delay_s=0)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls, params: lsp.DidChangeTextDocumentParams) -> None:
+        state = ls.documents.state(params.text_document.uri)
+        if state.run is not None:
+            state.run.failures = []  # run positions refer to the text that was run
+        schedule(ls, params.text_document.uri, delay_s=ls.settings.debounce_ms / 1000)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls, params: lsp.DidSaveTextDocumentParams) -> None:
+        schedule(ls, params.text_document.uri, delay_s=0)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls, params: lsp.DidCloseTextDocumentParams) -> None:
+        state = ls.documents.close(params.text_document.uri)
+        if state is not None and state.debounce is not None:
+            state.debounce.cancel()
+        ls.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+def schedule(ls, uri: str, delay_s: float) -> None:
+    """(Re)start the publication timer of a document for its current version."""
+    state = ls.documents.state(uri)
+    if state.debounce is not None:
+        state.debounce.cancel()
+    version = ls.document_version(uri)
+    loop = asyncio.get_running_loop()
+
+    def fire() -> None:
+        state.debounce = None
+        task = loop.create_task(publish(ls, uri, version))
+        task.add_done_callback(_log_failure)
+
+    if delay_s <= 0:
+        state.debounce = None
+        task = loop.create_task(publish(ls, uri, version))
+        task.add_done_callback(_log_failure)
+    else:
+        state.debounce = loop.call_later(delay_s, fire)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("publishing diagnostics failed", exc_info=task.exception())
+
+
+def publish_all(ls) -> None:
+    for uri in list(ls.workspace.text_documents):
+        schedule(ls, uri, delay_s=0)
+
+
+async def publish(ls, uri: str, version: int | None) -> None:
+    await ls.registry_ready.wait()
+    if ls.document_version(uri) != version:
+        return  # a newer version has its own publication scheduled
+    analysis = ls.analysis(uri)
+    if analysis is None or ls.document_version(uri) != version:
+        return
+    state = ls.documents.state(uri)
+    items = to_lsp_diagnostics(ls, uri, analysis) + run_diagnostics(ls, analysis, state.run)
+    state.published_version = version
+    ls.text_document_publish_diagnostics(
+        lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
+
+
+def to_lsp_diagnostics(ls, uri: str, analysis: Analysis) -> list[lsp.Diagnostic]:
+    pos = ls.positions(analysis)
+    return [to_lsp(d, uri, pos) for d in analysis.diagnostics]
+
+
+def to_lsp(d: Diagnostic, uri: str, pos) -> lsp.Diagnostic:
+    related = [lsp.DiagnosticRelatedInformation(
+        location=lsp.Location(uri=uri, range=pos.range(r.span)), message=r.message)
+        for r in d.related]
+    return lsp.Diagnostic(
+        range=pos.range(d.span),
+        message=d.message,
+        severity=lsp.DiagnosticSeverity.Warning if d.severity == "warning" else lsp.DiagnosticSeverity.Error,
+        code=d.code,
+        source=SOURCE,
+        related_information=related or None,
+        tags=[TAGS[t] for t in d.tags if t in TAGS] or None,
+    )
+
+
+def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:
+    """Failed calls of the last run, at their call site (1-based line/column from events)."""
+    if run is None or not run.failures:
+        return []
+    pos = ls.positions(analysis)
+    out: list[lsp.Diagnostic] = []
+    for event in run.failures:
+        error = event.get("error") or {}
+        line, column = error.get("line") or event.get("line"), error.get("column") or event.get("column")
+        if not isinstance(line, int) or not isinstance(column, int):
+            continue
+        start = analysis.source.offset(line, column)
+        node = _call_at(analysis, start)
+        span = node.span if node is not None else None
+        rng = pos.range(span) if span is not None else lsp.Range(start=pos.position(start), end=pos.position(start))
+        out.append(lsp.Diagnostic(range=rng, message=f"Run failed: {error.get('message', 'the call failed')}",
+                                  severity=lsp.DiagnosticSeverity.Error, source="constellation run"))
+    return out
+
+
+def _call_at(analysis: Analysis, offset: int):
+    for node in analysis.plan.nodes:
+        if node.kind == "module" and node.span.start == offset:
+            return node
+    return None

@@ -1,0 +1,180 @@
+"""Hover: bindings (type, layer, calls running alongside, producing module), module names
+(signature, docstring, layer of the call), inputs (type, @example), types, options."""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from constellation.compiler import ast
+from constellation.compiler.analysis import Analysis
+from constellation.compiler.registry import Function
+from constellation.compiler.types import type_str
+from constellation.server import knowledge
+from constellation.server.layers import binding_layer, call_label, layer_text
+
+
+def register(server) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(ls, params: lsp.HoverParams) -> lsp.Hover | None:
+        analysis = ls.analysis(params.text_document.uri)
+        if analysis is None:
+            return None
+        pos = ls.positions(analysis)
+        found = hover_at(analysis, pos.offset(params.position))
+        if found is None:
+            return None
+        span, text = found
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
+                         range=pos.range(span))
+
+
+def hover_at(analysis: Analysis, offset: int) -> tuple[ast.Span, str] | None:
+    hit = analysis.symbols.symbol_at(offset)
+    if hit is not None:
+        span, sym = hit
+        text = symbol_hover(analysis, sym)
+        if text:
+            return span, text
+    for node in reversed(analysis.nodes_at(offset)):
+        found = node_hover(analysis, node, offset)
+        if found is not None:
+            return found
+    return None
+
+
+def code(text: str) -> str:
+    return f"```constellation\n{text}\n```"
+
+
+def symbol_hover(analysis: Analysis, sym) -> str | None:
+    if sym.kind == "input":
+        return input_hover(analysis, sym)
+    if sym.kind == "binding":
+        return binding_hover(analysis, sym.name)
+    if sym.kind == "type":
+        expanded = analysis.check.alias_types.get(sym.name)
+        return code(f"type {sym.name} = {type_str(expanded) if expanded is not None else '?'}")
+    if sym.kind == "namespace-alias":
+        decl = sym.decl
+        path = decl.path_text if isinstance(decl, ast.UseDecl) else "?"
+        return code(f"use {path} as {sym.name}") + "\n\n" + namespace_listing(analysis, path)
+    t = sym.type
+    return code(f"{sym.name}: {type_str(t)}" if t is not None else sym.name) + f"\n\n{sym.kind}"
+
+
+def input_hover(analysis: Analysis, sym) -> str:
+    t = analysis.binding_types.get(sym.name)
+    parts = [code(f"in {sym.name}: {type_str(t) if t is not None else '?'}"), "input (available before layer 1)"]
+    examples = analysis.check.examples.get(sym.name) or []
+    if examples:
+        parts.append("@example: " + ", ".join(f"`{_json(v)}`" for v in examples))
+    return "\n\n".join(parts)
+
+
+def _json(value: object) -> str:
+    import json
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def binding_hover(analysis: Analysis, name: str) -> str:
+    t = analysis.binding_types.get(name)
+    parts = [code(f"{name}: {type_str(t) if t is not None else '?'}")]
+    info = binding_layer(analysis, name)
+    if info is None:
+        return parts[0]
+    if info.node.kind == "module" or info.calls:
+        line = f"**{layer_text(info.layer, info.depth)}**"
+        if info.others:
+            line += " · runs with " + ", ".join(f"`{call_label(n)}`" for n in info.others)
+        else:
+            line += " · no other call runs in this layer"
+        parts.append(line)
+        if info.module:
+            parts.append(f"produced by `{info.module}`")
+    elif info.node.kind == "constant":
+        parts.append("constant (known before layer 1)")
+    else:
+        parts.append(f"computed inline after layer {info.layer} (no module call)")
+    return "\n\n".join(parts)
+
+
+def node_hover(analysis: Analysis, node: object, offset: int) -> tuple[ast.Span, str] | None:
+    if isinstance(node, ast.Call) and node.name_span.start <= offset <= node.name_span.end:
+        fn = analysis.check.call_targets.get(id(node))
+        if fn is not None:
+            return node.name_span, function_hover(analysis, fn, node)
+        return None
+    if isinstance(node, ast.Call):
+        for opt in node.options:
+            found = option_hover(opt, offset)
+            if found is not None:
+                return found
+    if isinstance(node, ast.Option):
+        return option_hover(node, offset)
+    if isinstance(node, ast.TypeName) and node.name.span.start <= offset <= node.name.span.end:
+        return node.name.span, type_name_hover(analysis, node.name.text)
+    if isinstance(node, ast.Annotation) and node.name.span.start <= offset <= node.name.span.end:
+        doc = knowledge.ANNOTATION_DOCS.get(node.name.text)
+        return (node.name.span, doc) if doc else None
+    if isinstance(node, ast.UseDecl) and node.path and node.path_span.start <= offset <= node.path_span.end:
+        return node.path_span, code(f"use {node.path_text}") + "\n\n" + namespace_listing(analysis, node.path_text)
+    return None
+
+
+def function_hover(analysis: Analysis, fn: Function, call: ast.Call) -> str:
+    parts = [code(fn.signature())]
+    if fn.doc:
+        parts.append(fn.doc.strip())
+    node = analysis.plan.node_for_call(call)
+    if node is not None:
+        text = f"this call: **{layer_text(node.layer, analysis.plan.depth)}**"
+        if node.demand_driven:
+            text += " (runs only when its value is demanded)"
+        parts.append(text)
+    return "\n\n".join(parts)
+
+
+def option_hover(opt: ast.Option, offset: int) -> tuple[ast.Span, str] | None:
+    key = opt.key.text
+    if opt.key.span.start <= offset <= opt.key.span.end:
+        doc = knowledge.OPTION_DOCS.get(key)
+        return (opt.key.span, f"**{key}** — {doc}") if doc else None
+    value = opt.value
+    if value is not None and value.span.start <= offset <= value.span.end:
+        return value.span, option_value_text(key, value)
+    return None
+
+
+def option_value_text(key: str, value: ast.OptValue) -> str:
+    word = value.text.split("(")[0]
+    doc = knowledge.VALUE_DOCS.get(key, {}).get(word)
+    if doc:
+        return f"`{key}: {value.text}` — {doc}"
+    from constellation.compiler.options import parse_duration_ms
+    ms = parse_duration_ms(value.text)
+    if ms is not None:
+        return f"`{key}: {value.text}` — {ms:,} ms"
+    if value.kind == "rate" and "/" in value.text:
+        n, per = value.text.split("/", 1)
+        return f"`{key}: {value.text}` — at most {n} calls per {per}"
+    return f"`{key}: {value.text}` — {knowledge.OPTION_DOCS.get(key, 'option value')}"
+
+
+def type_name_hover(analysis: Analysis, name: str) -> str:
+    alias = analysis.check.alias_types.get(name)
+    if alias is not None:
+        return code(f"type {name} = {type_str(alias)}")
+    doc = knowledge.BUILTIN_TYPE_DOCS.get(name)
+    return code(name) + (f"\n\nbuilt-in type: {doc}" if doc else "")
+
+
+def namespace_listing(analysis: Analysis, path: str) -> str:
+    functions = analysis.registry.in_namespace(path)
+    if not functions:
+        return f"namespace `{path}`"
+    lines = [f"namespace `{path}`: {len(functions)} function(s)"]
+    lines += [f"- `{f.signature()}`" for f in sorted(functions, key=lambda f: f.name)[:30]]
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""Initialization, settings and the workspace registry (loaded in a child process)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lsprotocol import types as lsp
+
+from constellation.server.registry_loader import load_workspace_registry, stdlib_registry
+
+log = logging.getLogger(__name__)
+
+SECTION = "constellation"
+UNTRUSTED_MESSAGE = (
+    "Constellation: this workspace is not trusted, so only the standard library's module "
+    "signatures are loaded and no workspace code runs (calls to your own modules show as "
+    "undefined). Trust the workspace to load them.")
+
+
+def register(server) -> None:
+    @server.feature(lsp.INITIALIZE)
+    def on_initialize(ls, params: lsp.InitializeParams) -> None:
+        ls.settings.update(params.initialization_options)
+        root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
+        ls.root = ls.path_of(root) if root else None
+
+    @server.feature(lsp.INITIALIZED)
+    async def on_initialized(ls, params: lsp.InitializedParams) -> None:
+        await pull_configuration(ls)
+        await watch_module_files(ls)
+        await reload_registry(ls)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls, params: lsp.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
+            ls.settings.update(settings[SECTION])
+        else:
+            await pull_configuration(ls)
+        ls.refresh_views()
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def on_watched_files(ls, params: lsp.DidChangeWatchedFilesParams) -> None:
+        if any(_affects_registry(change.uri) for change in params.changes):
+            await reload_registry(ls)
+
+
+def _affects_registry(uri: str) -> bool:
+    return uri.endswith("constellation.toml") or uri.endswith(".py")
+
+
+async def pull_configuration(ls) -> None:
+    ws = ls.client_capabilities.workspace
+    if ws is None or not ws.configuration:
+        return
+    try:
+        result = await asyncio.wait_for(ls.workspace_configuration_async(
+            lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section=SECTION)])), 5)
+    except Exception:  # a client that cannot answer keeps the initialization options
+        log.warning("workspace/configuration failed", exc_info=True)
+        return
+    if result:
+        ls.settings.update(result[0])
+
+
+async def watch_module_files(ls) -> None:
+    ws = ls.client_capabilities.workspace
+    watched = ws.did_change_watched_files if ws else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    options = lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[
+        lsp.FileSystemWatcher(glob_pattern="**/constellation.toml"),
+        lsp.FileSystemWatcher(glob_pattern="**/*.py"),
+    ])
+    try:
+        await asyncio.wait_for(ls.client_register_capability_async(lsp.RegistrationParams(
+            registrations=[lsp.Registration(id="constellation-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                            register_options=options)])), 5)
+    except Exception:
+        log.warning("file watcher registration failed", exc_info=True)
+
+
+async def reload_registry(ls) -> None:
+    """Load the registry (stdlib only when untrusted), then re-publish every open document."""
+    if not ls.settings.trusted:
+        ls.registry = stdlib_registry()
+        ls.registry_errors = []
+        ls.show(UNTRUSTED_MESSAGE, lsp.MessageType.Warning)
+    else:
+        loaded = await load_workspace_registry(ls.root, ls.settings.modules,
+                                               ls.settings.registry_timeout_s, ls.settings.cli)
+        ls.registry = loaded.registry
+        ls.registry_errors = loaded.errors
+        for error in loaded.errors:
+            ls.show(f"Constellation: {error}", lsp.MessageType.Warning)
+    ls.registry_generation += 1
+    ls.registry_ready.set()
+    from constellation.server.features.diagnostics import publish_all
+    publish_all(ls)
+    ls.refresh_views()

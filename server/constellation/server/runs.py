@@ -1,0 +1,350 @@
+"""Runs of a pipeline in a child process (`cst run --events`), streamed to the editor.
+
+The server never runs user code itself: the current text (unsaved edits included) is written to
+a temporary directory and run by the CLI; each JSON line it prints is forwarded as a
+`constellation/runEvent` notification and drives a work-done progress. Cancelling (the command
+`constellation.cancelRun`, `$/cancelRequest`, or the progress' cancel button) kills the child's
+whole process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from constellation.server.documents import RunValues
+from constellation.server.registry_loader import cli_command
+
+log = logging.getLogger(__name__)
+
+RUN_EVENT = "constellation/runEvent"
+STOP_GRACE_S = 1.0
+LINE_LIMIT = 32 * 1024 * 1024
+
+
+@dataclass
+class Run:
+    uri: str
+    request_id: object = None
+    proc: asyncio.subprocess.Process | None = None
+    token: str | None = None
+    cancelled: bool = False
+    events: list[dict] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+    total: int = 1  # module calls in the plan (from run_started)
+    done: int = 0  # calls finished so far
+
+
+class RunManager:
+    def __init__(self, server) -> None:
+        self.server = server
+        self.runs: dict[str, Run] = {}
+
+    # -- cancellation -------------------------------------------------------------------------
+    def cancel(self, uri: str) -> bool:
+        run = self.runs.get(uri)
+        if run is None:
+            return False
+        run.cancelled = True
+        _stop(run.proc)
+        return True
+
+    def cancel_request(self, msg_id: object) -> None:
+        for run in list(self.runs.values()):
+            if run.request_id is not None and run.request_id == msg_id:
+                self.cancel(run.uri)
+
+    def cancel_token(self, token: object) -> None:
+        for run in list(self.runs.values()):
+            if run.token == token:
+                self.cancel(run.uri)
+
+    def cancel_all(self) -> None:
+        for uri in list(self.runs):
+            self.cancel(uri)
+
+    # -- running ------------------------------------------------------------------------------
+    async def run_pipeline(self, args: dict, request_id: object = None) -> dict:
+        ls = self.server
+        uri = args["uri"]
+        text = self._current_text(uri)
+        if text is None:
+            return rejected(f"The document {uri} is not open and cannot be read.")
+        if uri in self.runs:
+            self.cancel(uri)  # a new run of the same document replaces the old one
+        run = Run(uri, request_id)
+        self.runs[uri] = run
+        workdir = Path(tempfile.mkdtemp(prefix="cst-run-"))
+        try:
+            cmd, cwd = self._command(uri, text, args, workdir)
+            await self._begin_progress(run, uri)
+            result = await self._execute(run, cmd, cwd)
+        except asyncio.CancelledError:
+            run.cancelled = True
+            raise
+        finally:
+            await _kill_group(run.proc)
+            self._end_progress(run)
+            if self.runs.get(uri) is run:
+                del self.runs[uri]
+            shutil.rmtree(workdir, ignore_errors=True)
+        self._record(run, uri, result)
+        return result
+
+    def _current_text(self, uri: str) -> str | None:
+        ls = self.server
+        if uri in ls.workspace.text_documents:
+            return ls.workspace.get_text_document(uri).source
+        path = ls.path_of(uri)
+        try:
+            return path.read_text(encoding="utf-8") if path else None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _command(self, uri: str, text: str, args: dict, workdir: Path) -> tuple[list[str], str]:
+        ls = self.server
+        doc_path = ls.path_of(uri)
+        name = doc_path.name if doc_path and doc_path.suffix == ".cst" else "pipeline.cst"
+        target = workdir / name
+        target.write_text(text, encoding="utf-8")
+        cmd = cli_command(ls.settings.cli) + ["run", str(target), "--events"]
+        config_modules, cwd = workspace_modules(doc_path, ls.root)
+        for spec in config_modules + list(ls.settings.modules):
+            cmd += ["--modules", spec]
+        if args.get("useExamples"):
+            cmd.append("--examples")
+        inputs = args.get("inputs")
+        if isinstance(inputs, dict) and inputs:
+            path = workdir / "inputs.json"
+            path.write_text(json.dumps(inputs), encoding="utf-8")
+            cmd += ["--inputs", str(path)]
+        if args.get("schedule") in ("layered", "eager"):
+            cmd += ["--schedule", args["schedule"]]
+        if args.get("serial"):
+            cmd.append("--serial")
+        for key, flag in (("seed", "--seed"), ("maxConcurrency", "--max-concurrency")):
+            value = args.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                cmd += [flag, str(value)]
+        return cmd, cwd
+
+    async def _execute(self, run: Run, cmd: list[str], cwd: str) -> dict:
+        ls = self.server
+        ls.log_line("Constellation run: " + " ".join(cmd))
+        try:
+            run.proc = await asyncio.create_subprocess_exec(
+                *cmd, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT, start_new_session=True)
+        except OSError as exc:
+            return rejected(f"Could not start the run: {exc}.")
+        if run.cancelled:
+            _stop(run.proc)
+        stderr_task = asyncio.ensure_future(self._drain_stderr(run))
+        final: dict | None = None
+        assert run.proc.stdout is not None
+        async for raw in run.proc.stdout:
+            event = _parse_event(raw)
+            if event is None:
+                continue
+            run.events.append(event)
+            self._forward(run, event)
+            if event.get("event") in ("run_completed", "run_rejected"):
+                final = event
+        status = await run.proc.wait()
+        await stderr_task
+        return self._result(run, final, status)
+
+    async def _drain_stderr(self, run: Run) -> None:
+        assert run.proc is not None and run.proc.stderr is not None
+        async for raw in run.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            if line:
+                run.stderr.append(line)
+                self.server.log_line(f"[run] {line}")
+
+    def _forward(self, run: Run, event: dict) -> None:
+        ls = self.server
+        ls.protocol.notify(RUN_EVENT, {"uri": run.uri, **event})
+        kind = event.get("event")
+        if kind == "log" and event.get("message"):
+            ls.log_line(f"[run] {event['message']}", lsp.MessageType.Info)
+        report = progress_message(run, event)
+        if report is not None and run.token is not None:
+            message, percentage = report
+            ls.work_done_progress.report(run.token, lsp.WorkDoneProgressReport(
+                message=message, percentage=percentage, cancellable=True))
+
+    def _result(self, run: Run, final: dict | None, status: int | None) -> dict:
+        if final is not None and final.get("event") == "run_rejected":
+            errors = final.get("errors") or []
+            self.server.show("Constellation: the run was rejected: " + "; ".join(
+                _error_text(e) for e in errors), lsp.MessageType.Error)
+            return {"status": "rejected", "outputs": {}, "errors": errors, "log": [], "nodes": [],
+                    "duration_ms": 0}
+        if final is not None:
+            return {k: v for k, v in final.items() if k not in ("event", "t_ms")}
+        if run.cancelled:
+            return {"status": "cancelled", "outputs": {}, "errors": [], "log": [], "nodes": [],
+                    "duration_ms": 0}
+        reason = run.stderr[-1] if run.stderr else f"the run process exited with status {status}"
+        return rejected(f"The run ended without a result: {reason}")
+
+    def _record(self, run: Run, uri: str, result: dict) -> None:
+        """Keep the values for inlay hints and the failures as diagnostics, then refresh."""
+        values = RunValues(version=self.server.document_version(uri))
+        for event in run.events:
+            name = event.get("name")
+            if event.get("event") == "node_completed" and isinstance(name, str):
+                values.values[name] = event.get("value")
+                if isinstance(event.get("duration_ms"), (int, float)):
+                    values.durations[name] = event["duration_ms"]
+            elif event.get("event") == "node_failed":
+                values.failures.append(event)
+        outputs = result.get("outputs")
+        if isinstance(outputs, dict):
+            for name, value in outputs.items():
+                values.values.setdefault(name, value)
+        self.server.documents.state(uri).run = values
+        from constellation.server.features.diagnostics import schedule
+        if uri in self.server.workspace.text_documents:
+            schedule(self.server, uri, delay_s=0)
+        self.server.refresh_views()
+
+    # -- progress -----------------------------------------------------------------------------
+    async def _begin_progress(self, run: Run, uri: str) -> None:
+        ls = self.server
+        window = ls.client_capabilities.window
+        if window is None or not window.work_done_progress:
+            return
+        token = f"constellation-run-{uuid.uuid4()}"
+        try:
+            await asyncio.wait_for(ls.work_done_progress.create_async(token), 5)
+        except Exception:
+            log.warning("the client refused a progress token", exc_info=True)
+            return
+        run.token = token
+        name = Path(ls.path_of(uri) or "pipeline").name
+        ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
+            title=f"Running {name}", cancellable=True, message="starting", percentage=0))
+
+    def _end_progress(self, run: Run) -> None:
+        if run.token is None:
+            return
+        final = next((e for e in reversed(run.events) if e.get("event") in ("run_completed", "run_rejected")), None)
+        status = "cancelled" if run.cancelled and final is None else (final or {}).get("status", "rejected")
+        self.server.work_done_progress.end(run.token, lsp.WorkDoneProgressEnd(message=f"run {status}"))
+        run.token = None
+
+
+def rejected(message: str) -> dict:
+    return {"status": "rejected", "outputs": {}, "errors": [{"message": message}], "log": [],
+            "nodes": [], "duration_ms": 0}
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, dict):
+        where = f"{error['line']}:{error['column']}: " if "line" in error and "column" in error else ""
+        return where + str(error.get("message", ""))
+    return str(error)
+
+
+def _parse_event(raw: bytes) -> dict | None:
+    try:
+        event = json.loads(raw.decode("utf-8", "replace"))
+    except json.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("event"), str) else None
+
+
+def progress_message(run: Run, event: dict) -> tuple[str, int | None] | None:
+    """The progress report for an event: one per layer start and one per finished call."""
+    kind = event.get("event")
+    if kind == "run_started":
+        run.total = max(int(event.get("nodes") or 0), 1)
+        return f"{event.get('depth', 0)} layer(s), {event.get('nodes', 0)} call(s)", 0
+    if kind == "layer_started":
+        nodes = event.get("nodes") or []
+        return f"layer {event.get('layer')}: {', '.join(map(str, nodes))}", None
+    if kind in ("node_completed", "node_failed", "node_skipped"):
+        run.done += 1
+        pct = min(100, int(100 * run.done / max(run.total, 1)))
+        word = {"node_completed": "done", "node_failed": "failed", "node_skipped": "skipped"}[kind]
+        ms = event.get("duration_ms")
+        timing = f" in {ms:.0f} ms" if isinstance(ms, (int, float)) else ""
+        return f"{event.get('name')} {word}{timing}", pct
+    return None
+
+
+def workspace_modules(doc_path: Path | None, root: Path | None) -> tuple[list[str], str]:
+    """The `modules` of the `constellation.toml` beside or above the document (read as data;
+    nothing is imported here) as `--modules` specs, and the directory to run in."""
+    start = doc_path.parent if doc_path is not None else root
+    if start is None:
+        return [], os.getcwd()
+    for folder in [start, *start.parents]:
+        config = folder / "constellation.toml"
+        if config.is_file():
+            return _config_specs(config), str(folder)
+        if root is not None and folder == root:
+            break
+    return [], str(start if start.is_dir() else os.getcwd())
+
+
+def _config_specs(config: Path) -> list[str]:
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []
+    specs = data.get("modules")
+    if not isinstance(specs, list):
+        return []
+    out = []
+    for spec in specs:
+        if not isinstance(spec, str):
+            continue
+        if spec.endswith(".py") or "/" in spec:
+            out.append(str((config.parent / spec).resolve()))
+        else:
+            out.append(spec)
+    return out
+
+
+def _stop(proc: asyncio.subprocess.Process | None) -> None:
+    """Ask the child's process group to stop (SIGINT lets it report `cancelled`)."""
+    if proc is None or proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+    except (ProcessLookupError, PermissionError):
+        return
+    asyncio.get_running_loop().call_later(STOP_GRACE_S, _kill_now, proc)
+
+
+def _kill_now(proc: asyncio.subprocess.Process) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+async def _kill_group(proc: asyncio.subprocess.Process | None) -> None:
+    """Nothing of the run may outlive it: kill the group and reap the child."""
+    if proc is None:
+        return
+    _kill_now(proc)
+    if proc.returncode is None:
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except asyncio.TimeoutError:
+            log.error("run process %s did not exit", proc.pid)

@@ -1,0 +1,110 @@
+"""The server object: shared state (settings, registry, documents, runs) and feature wiring.
+
+Each LSP feature lives in its own module under `features/` and registers its handlers on this
+object; nothing here knows how a feature works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
+
+from constellation.compiler.analysis import Analysis
+from constellation.server.documents import DocumentStore
+from constellation.server.positions import Positions
+from constellation.server.registry_loader import stdlib_registry
+from constellation.server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+
+
+class ConstellationProtocol(LanguageServerProtocol):
+    """Also stops a running pipeline when its `workspace/executeCommand` request is cancelled
+    (pygls runs command handlers as inner tasks that `$/cancelRequest` alone does not reach)."""
+
+    def _handle_cancel_notification(self, msg_id):
+        super()._handle_cancel_notification(msg_id)
+        runs = getattr(self._server, "runs", None)
+        if runs is not None:
+            runs.cancel_request(msg_id)
+
+
+class ConstellationServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("constellation-lsp", VERSION, protocol_cls=ConstellationProtocol,
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.settings = Settings()
+        self.documents = DocumentStore()
+        self.registry = stdlib_registry()
+        self.registry_generation = 0
+        self.registry_errors: list[str] = []
+        self.registry_ready = asyncio.Event()
+        self.root: Path | None = None
+        from constellation.server.runs import RunManager  # runs imports this module's types
+        self.runs = RunManager(self)
+
+    # -- documents and analyses ---------------------------------------------------------------
+    @property
+    def encoding(self) -> str:
+        enc = getattr(self.workspace, "position_encoding", None) or "utf-16"
+        return str(getattr(enc, "value", enc))
+
+    def analysis(self, uri: str) -> Analysis | None:
+        """The analysis of the document's current text (None for an unknown document, or if
+        the compiler failed: that failure is logged, never shown as a traceback)."""
+        if uri not in self.workspace.text_documents:
+            return None
+        doc = self.workspace.get_text_document(uri)
+        try:
+            return self.documents.analysis_for(uri, doc.source, doc.version, self.registry,
+                                               self.registry_generation)
+        except Exception:
+            log.exception("analysis of %s failed", uri)
+            return None
+
+    def positions(self, analysis: Analysis) -> Positions:
+        return Positions(analysis.source, self.encoding)
+
+    def document_version(self, uri: str) -> int | None:
+        if uri not in self.workspace.text_documents:
+            return None
+        return self.workspace.get_text_document(uri).version
+
+    def path_of(self, uri: str) -> Path | None:
+        path = to_fs_path(uri)
+        return Path(path) if path else None
+
+    # -- messages -----------------------------------------------------------------------------
+    def show(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info) -> None:
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+
+    def log_line(self, message: str, kind: lsp.MessageType = lsp.MessageType.Log) -> None:
+        self.window_log_message(lsp.LogMessageParams(type=kind, message=message))
+
+    # -- refreshes after a registry change or a run -------------------------------------------
+    def refresh_views(self) -> None:
+        ws = self.client_capabilities.workspace
+        if ws is None:
+            return
+        if ws.inlay_hint and ws.inlay_hint.refresh_support:
+            self.workspace_inlay_hint_refresh(None)
+        if ws.code_lens and ws.code_lens.refresh_support:
+            self.workspace_code_lens_refresh(None)
+        if ws.semantic_tokens and ws.semantic_tokens.refresh_support:
+            self.workspace_semantic_tokens_refresh(None)
+
+
+def create_server() -> ConstellationServer:
+    from constellation.server import features
+
+    server = ConstellationServer()
+    features.register_all(server)
+    return server
