@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from constellation.compiler.registry import Registry
+if TYPE_CHECKING:
+    from constellation.compiler.registry import Registry
 
 
 class UserError(Exception):
@@ -61,10 +62,15 @@ def registry_for(path: str | Path, extra_modules: Iterable[str] = ()) -> Registr
 
 def analyze_file(path: str, extra_modules: Iterable[str] = ()):
     """(source text, Analysis) of a .cst file."""
+    text = read_source(path)
+    return text, analyze_text(path, text, extra_modules)
+
+
+def analyze_text(path: str, text: str, extra_modules: Iterable[str] = ()):
+    """The Analysis of `text`, read from `path` (whose location decides the registry)."""
     from constellation.compiler import analyze
 
-    text = read_source(path)
-    return text, analyze(text, registry_for(path, extra_modules))
+    return analyze(text, registry_for(path, extra_modules))
 
 
 def require_valid(analysis, path: str) -> None:

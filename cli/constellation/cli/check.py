@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from constellation.cli._shared import add_modules_option, analyze_file, plural
+from constellation.cli._shared import add_modules_option, analyze_text, plural, read_source
 
 
 def register(subparsers) -> None:
@@ -21,7 +21,8 @@ def register(subparsers) -> None:
 def run_check(args: argparse.Namespace) -> int:
     # Every file is read and analysed before anything is printed, so a missing file (a user
     # error, exit 2) never leaves half a report behind.
-    results = [(path, *analyze_file(path, args.modules)) for path in args.files]
+    texts = [(path, read_source(path)) for path in args.files]
+    results = [(path, text, analyze_text(path, text, args.modules)) for path, text in texts]
     if args.format == "json":
         print(json.dumps(json_report(results), indent=2, ensure_ascii=False))
     else:

@@ -33,9 +33,11 @@ def syntax_errors(text: str, path: str) -> str | None:
 
 
 def run_fmt(args: argparse.Namespace) -> int:
-    from constellation.compiler.formatter import format_source
-
     texts = {path: read_source(path) for path in args.files}
+    try:
+        from constellation.compiler.formatter import format_source
+    except ImportError as exc:
+        raise UserError(f"cst fmt is unavailable in this installation: {exc}") from None
     refused = [message for path, text in texts.items()
                if (message := syntax_errors(text, path)) is not None]
     if refused:

@@ -1,0 +1,158 @@
+"""check, layers, graph, modules and fmt on small files and on examples/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import DEMO, EXAMPLES
+
+TYPO = "in text: String\nshout = Uppercas(text)\nout shout\n"
+WARN = "in text: String\nshout = Uppercase(text) with delay: 1s\nout shout\n"
+
+
+def test_check_text_renders_position_message_line_and_caret(cst, write, tmp_path: Path):
+    write("typo.cst", TYPO)
+    result = cst("check", "typo.cst", "--modules", DEMO, cwd=tmp_path)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == ("typo.cst:2:9: error E002: Undefined function 'Uppercas'. "
+                        "Did you mean 'Uppercase'?")
+    assert lines[1] == "  shout = Uppercas(text)"
+    assert lines[2] == "          ^^^^^^^^"
+    assert lines[-1] == "1 error, 0 warnings in 1 file."
+
+
+def test_check_json_and_exit_codes(cst, write, tmp_path: Path):
+    write("typo.cst", TYPO)
+    write("warn.cst", WARN)
+    write("ok.cst", "in x: Int\ny = x + 1\nout y\n")
+    result = cst("check", "--format", "json", "ok.cst", "warn.cst", "typo.cst",
+                 "--modules", DEMO, cwd=tmp_path)
+    assert result.code == 1
+    files = result.json()["files"]
+    assert [f["path"] for f in files] == ["ok.cst", "warn.cst", "typo.cst"]
+    assert files[0]["diagnostics"] == []
+    (warning,) = files[1]["diagnostics"]
+    assert {k: warning[k] for k in ("code", "severity", "line", "column", "end_line",
+                                    "end_column")} == {
+        "code": "W001", "severity": "warning", "line": 2, "column": 30, "end_line": 2,
+        "end_column": 35}
+    assert warning["message"] == "'delay' has no effect without 'retry'"
+    (error,) = files[2]["diagnostics"]
+    assert (error["code"], error["severity"], error["line"], error["column"],
+            error["end_line"], error["end_column"]) == ("E002", "error", 2, 9, 2, 17)
+    # warnings alone do not fail; no problems at all says so
+    assert cst("check", "warn.cst", "--modules", DEMO, cwd=tmp_path).code == 0
+    clean = cst("check", "ok.cst", cwd=tmp_path)
+    assert clean.code == 0 and clean.out.strip() == "1 file checked: no problems."
+
+
+def test_check_finds_constellation_toml(cst):
+    result = cst("check", "--format", "json", *sorted(EXAMPLES.glob("*.cst")))
+    assert result.code == 0, result
+    assert all(f["diagnostics"] == [] for f in result.json()["files"]), result.out
+
+
+def test_layers_json_of_the_profile_example(cst):
+    result = cst("layers", EXAMPLES / "profile.cst", "--json")
+    assert result.code == 0, result
+    layers = result.json()["layers"]
+    assert [entry["layer"] for entry in layers] == [0, 1, 2]
+    assert layers[0]["nodes"] == [{"name": "userId", "kind": "input", "module": None,
+                                   "line": 4}]
+    assert sorted((n["name"], n["kind"], n["module"], n["line"])
+                  for n in layers[1]["nodes"]) == [
+        ("orders", "module", "GetOrders", 7), ("preferences", "module", "GetPreferences", 8),
+        ("user", "module", "GetUser", 6)]
+    assert layers[2]["nodes"] == [{"name": "profile", "kind": "module",
+                                   "module": "BuildProfile", "line": 9}]
+
+
+def test_layers_table_says_what_runs_in_parallel(cst):
+    result = cst("layers", EXAMPLES / "profile.cst")
+    assert result.code == 0, result
+    assert re.search(r"3 calls run in parallel: (user|orders|preferences)", result.out)
+    for name in ("GetUser", "GetOrders", "GetPreferences", "BuildProfile", "userId"):
+        assert name in result.out
+
+
+def test_layers_refuses_a_pipeline_with_errors(cst, write, tmp_path: Path):
+    write("typo.cst", TYPO)
+    result = cst("layers", "typo.cst", "--modules", DEMO, cwd=tmp_path)
+    assert result.code == 2
+    assert "typo.cst:2:9: error E002" in result.err
+    assert "typo.cst: the pipeline has 1 error; fix it first" in result.err
+
+
+def test_graph_dot_ranks_nodes_by_layer(cst):
+    result = cst("graph", EXAMPLES / "profile.cst")
+    assert result.code == 0, result
+    dot = result.out
+    assert dot.startswith("digraph pipeline {") and dot.rstrip().endswith("}")
+    blocks = re.findall(r"subgraph layer_(\d+) \{(.*?)\n  \}", dot, re.S)
+    names = {int(k): body for k, body in blocks}
+    assert "userId" in names[0]
+    assert all(f in names[1] for f in ("GetUser", "GetOrders", "GetPreferences"))
+    assert "BuildProfile" in names[2] and "rank=same" in names[2]
+    ids = dict(re.findall(r'(n\d+) \[shape=\w+, label="(\w+)', dot))
+    by_name = {v: k for k, v in ids.items()}
+    for fetch in ("user", "orders", "preferences"):
+        assert f"{by_name['userId']} -> {by_name[fetch]};" in dot
+        assert f"{by_name[fetch]} -> {by_name['profile']};" in dot
+
+
+def test_graph_mermaid(cst):
+    result = cst("graph", EXAMPLES / "profile.cst", "--format", "mermaid")
+    assert result.code == 0, result
+    text = result.out
+    assert text.startswith("flowchart TD")
+    assert 'subgraph layer1["layer 1"]' in text and 'subgraph layer2["layer 2"]' in text
+    assert re.search(r'n\d+\["profile<br/>BuildProfile"\]', text)
+    assert len(re.findall(r"n\d+ --> n\d+", text)) == 6  # 3 input reads + 3 fetches read
+
+
+def test_modules_json_lists_stdlib_and_the_pack(cst):
+    result = cst("modules", "--json", EXAMPLES)
+    assert result.code == 0, result
+    functions = {f["qualified"]: f for f in result.json()["functions"]}
+    assert functions["Uppercase"]["signature"] == "Uppercase(text: String) -> String"
+    assert functions["Uppercase"]["source_file"] == str(DEMO)
+    assert functions["stdlib.math.add"]["params"][0] == {
+        "name": "a", "type": {"kind": "prim", "name": "Int"}}
+    assert functions["GetUser"]["result"]["kind"] == "record"
+    # from elsewhere, with --modules instead of a constellation.toml
+    plain = cst("modules", "--json", "/")
+    assert "Uppercase" not in {f["qualified"] for f in plain.json()["functions"]}
+    extra = cst("modules", "--json", "--modules", DEMO, "/")
+    assert "GetOrders" in {f["qualified"] for f in extra.json()["functions"]}
+
+
+def test_modules_table(cst):
+    result = cst("modules", EXAMPLES)
+    assert result.code == 0
+    assert "functions visible from" in result.out
+    assert "BuildProfile(user: { id: String" in result.out
+
+
+def test_fmt_check_rewrite_and_syntax_errors(cst, write, tmp_path: Path):
+    from constellation.compiler.formatter import format_source
+
+    messy = "in   x:Int\ny=x+1\n\n\n\nout    y"
+    canonical = format_source(messy)
+    assert canonical != messy
+    write("messy.cst", messy)
+    write("tidy.cst", canonical)
+    result = cst("fmt", "--check", "messy.cst", "tidy.cst", cwd=tmp_path)
+    assert result.code == 1
+    assert result.out.splitlines()[0] == "would reformat messy.cst"
+    assert (tmp_path / "messy.cst").read_text() == messy  # --check changes nothing
+    assert cst("fmt", "--check", "tidy.cst", cwd=tmp_path).code == 0
+    rewrite = cst("fmt", "messy.cst", cwd=tmp_path)
+    assert rewrite.code == 0 and "reformatted messy.cst" in rewrite.out
+    assert (tmp_path / "messy.cst").read_text() == canonical
+    write("broken.cst", "in x: Int\ny = (x + \nout y\n")
+    refused = cst("fmt", "broken.cst", "messy.cst", cwd=tmp_path)
+    assert refused.code == 2
+    assert "broken.cst:" in refused.err and "error E020" in refused.err
+    assert "broken.cst: not formatted: the file has 1 syntax error" in refused.err

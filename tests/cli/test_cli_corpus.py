@@ -1,0 +1,58 @@
+"""The whole shared corpus through `cst check --format json`, against expected.json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import DEMO
+
+pytestmark = pytest.mark.corpus
+
+
+@pytest.fixture(scope="module")
+def expected(corpus):
+    return json.loads((corpus / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def reports(corpus, expected):
+    """One `cst check` run over all 40 files, with the examples pack loaded."""
+    from conftest import run_cst
+
+    result = run_cst("check", "--format", "json", "--modules", DEMO,
+                     *[e["path"] for e in expected], cwd=corpus)
+    assert result.code in (0, 1), result
+    return {f["path"]: f["diagnostics"] for f in result.json()["files"]}
+
+
+def summary(diagnostics) -> list[tuple[str, int]]:
+    return [(d["code"], d["line"]) for d in diagnostics]
+
+
+def test_exit_status_reflects_invalid_files(expected, reports):
+    assert len(reports) == len(expected) == 40
+
+
+@pytest.mark.parametrize("index", range(40))
+def test_corpus_file(expected, reports, index):
+    entry = expected[index]
+    diagnostics = reports[entry["path"]]
+    assert summary(diagnostics) == [(d["code"], d["line"]) for d in entry["diagnostics"]], \
+        json.dumps(diagnostics, indent=1)
+    valid = not any(d["severity"] == "error" for d in diagnostics)
+    assert valid == entry["valid"]
+
+
+def test_stdlib_only_files_pass_without_the_pack(corpus, expected):
+    from conftest import run_cst
+
+    stdlib_only = [e for e in expected if e["needs"] == "stdlib"]
+    if not stdlib_only:
+        pytest.skip("no stdlib-only files in the corpus")
+    result = run_cst("check", "--format", "json", *[e["path"] for e in stdlib_only], cwd=corpus)
+    files = {f["path"]: f["diagnostics"] for f in result.json()["files"]}
+    for entry in stdlib_only:
+        assert summary(files[entry["path"]]) == [(d["code"], d["line"])
+                                                 for d in entry["diagnostics"]], entry["path"]

@@ -1,0 +1,82 @@
+"""User mistakes are sentences with exit status 2, never tracebacks (the conftest asserts that)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_help_lists_the_subcommands(cst):
+    result = cst("--help")
+    assert result.code == 0
+    for name in ("check", "layers", "graph", "modules", "fmt", "lsp"):
+        assert name in result.out
+
+
+def test_no_command_prints_usage_with_status_2(cst):
+    result = cst()
+    assert result.code == 2 and "usage: cst" in result.err
+
+
+def test_missing_file(cst, tmp_path: Path):
+    for command in (["check"], ["layers"], ["graph"], ["fmt", "--check"]):
+        result = cst(*command, "missing.cst", cwd=tmp_path)
+        assert result.code == 2, (command, result)
+        assert result.err.strip() == "missing.cst: no such file"
+        assert result.out == ""
+
+
+def test_directory_and_non_utf8_files(cst, tmp_path: Path, write):
+    (tmp_path / "folder.cst").mkdir()
+    assert cst("check", "folder.cst", cwd=tmp_path).err.strip() == \
+        "folder.cst: is a directory, not a .cst file"
+    (tmp_path / "latin1.cst").write_bytes(b"in x: String\n# caf\xe9\nout x\n")
+    result = cst("check", "latin1.cst", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.strip() == ("latin1.cst:2: the file is not UTF-8 text "
+                                  "(invalid byte 0xe9 at byte offset 18)")
+
+
+def test_a_missing_file_among_others_prints_no_partial_report(cst, write, tmp_path: Path):
+    write("ok.cst", "in x: Int\nout x\n")
+    result = cst("check", "ok.cst", "gone.cst", cwd=tmp_path)
+    assert result.code == 2 and result.out == "" and "gone.cst: no such file" in result.err
+
+
+def test_broken_module_file_names_file_and_exception(cst, write, tmp_path: Path):
+    write("mods/broken.py", "import os\n\nvalue = x + 1\n")
+    write("p.cst", "in x: Int\nout x\n")
+    result = cst("check", "p.cst", "--modules", "mods/broken.py", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.strip() == ("mods/broken.py: cannot import: NameError: name 'x' is not "
+                                  "defined (line 3)")
+
+
+def test_bad_constellation_toml(cst, write, tmp_path: Path):
+    write("constellation.toml", "modules = ['nope.py'\n")
+    write("app/p.cst", "in x: Int\nout x\n")
+    result = cst("check", "app/p.cst", cwd=tmp_path)
+    assert result.code == 2 and result.err.startswith("constellation.toml: invalid TOML: ")
+    write("constellation.toml", "modules = ['nope.py']\n")
+    result = cst("modules", "app", cwd=tmp_path)
+    assert result.code == 2 and result.err.strip() == "nope.py: module file not found"
+
+
+def test_bad_module_signature(cst, write, tmp_path: Path):
+    write("m.py", "from constellation.runtime import module\n\n@module\n"
+                  "def Bad(x: set[int]) -> int:\n    return 1\n")
+    result = cst("modules", "--modules", "m.py", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.startswith("m.py: Cannot declare module 'Bad' (")
+    assert "parameter 'x' has unsupported type hint 'set[int]'" in result.err
+
+
+def test_lsp_address_must_be_host_and_port(cst):
+    result = cst("lsp", "--tcp", "localhost")
+    assert result.code == 2
+    assert result.err.strip() == "--tcp localhost: expected HOST:PORT, such as 127.0.0.1:2087"
+    assert cst("lsp", "--tcp", "a:1", "--ws", "b:2").code == 2  # one transport at a time
+
+
+def test_modules_of_a_missing_path(cst, tmp_path: Path):
+    result = cst("modules", "nowhere", cwd=tmp_path)
+    assert result.code == 2 and result.err.strip() == "nowhere: no such file or folder"
