@@ -204,11 +204,15 @@ class Run:
 
     def advance(self) -> None:
         """Release layer k once every call of layers < k is settled or parked (§10.2)."""
+        self.complete_layers()
         if self.config.schedule == "layered":
             while self.released < self.depth and all(
                     self.unsettled[j] == 0 for j in range(1, self.released + 1)):
                 self.released += 1
                 self.open_layer(self.released)
+                self.complete_layers()
+
+    def complete_layers(self) -> None:
         for k in range(1, self.released + 1):
             if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
                 self.layer_done.add(k)
