@@ -1,0 +1,215 @@
+"""Analysis speed: `analyze(text, registry)` on real and generated programs, and hostile input.
+
+    .venv/bin/python benchmarks/compile.py [--repeat N] [--corpus DIR]
+
+Cases (targets from issue 2):
+* perf-large.cst of the shared corpus (191 lines), full analysis: <= 20 ms;
+* generated programs of 1,000 and 5,000 lines, cold (a fresh ParseCache): 5,000 lines <= 500 ms;
+* re-analysis after a one-character edit with the ParseCache of the previous analysis
+  (unchanged declarations reuse their parse): 5,000 lines <= 30 ms;
+* hostile input (a 1 MB file, 10,000 nested parentheses, binary garbage): diagnostics within a
+  second, never a RecursionError, a hang or a crash. Each runs in a child process so a hang is
+  reported instead of freezing the benchmark.
+As a yardstick measured in the same run, each program row also shows CPython's own `compile()`
+of a Python file with the same number of lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HOSTILE_LIMIT_S = 1.0
+HANG_S = 20.0
+
+
+# --- programs ----------------------------------------------------------------------------------
+
+def generated_program(lines: int) -> str:
+    """A valid pipeline of about `lines` lines mixing calls, records, branches and options."""
+    out = ["# generated benchmark pipeline", "use stdlib.math", "in seed: Int", "in text: String",
+           "type Row = { label: String, size: Int }"]
+    i = 0
+    while len(out) < lines - 1:
+        prev = f"size{i - 1}" if i else "seed"
+        out += [
+            f"word{i} = Uppercase(text) with retry: 2, timeout: 5s",
+            f"size{i} = add({prev}, {i + 1})",
+            f"row{i} = {{ label: \"${{word{i}}}-{i}\", size: size{i} * 2 + {i} }}",
+            f"big{i} = branch {{ row{i}.size > {i * 3} -> \"big\", otherwise -> \"small\" }}",
+            f"# block {i}: a call chain through size{i}",
+        ]
+        i += 1
+    out.append(f"out size{i - 1}")
+    return "\n".join(out) + "\n"
+
+
+def python_equivalent(lines: int) -> str:
+    return "".join(f"x{i} = (x{i - 1} if {i} else 0) + {i}\n" if i else "x0 = 1\n"
+                   for i in range(lines))
+
+
+def one_character_edits(text: str, count: int) -> list[str]:
+    """`count` variants of `text`, each differing by one inserted digit in a different
+    declaration of its middle third (so every edit is new to the ParseCache)."""
+    lines = text.split("\n")
+    candidates = [k for k, line in enumerate(lines)
+                  if line.startswith("size") and len(lines) // 3 <= k <= 2 * len(lines) // 3]
+    random.Random(7).shuffle(candidates)
+    edits = []
+    for k in candidates[:count]:
+        edited = list(lines)
+        edited[k] = edited[k][:-1] + "7" + edited[k][-1]  # `add(x, 12)` -> `add(x, 172)`
+        edits.append("\n".join(edited))
+    return edits
+
+
+# --- measurement -------------------------------------------------------------------------------
+
+def registry():
+    from constellation.runtime.modules import load_registry
+    return load_registry(["modules/demo.py"], REPO / "examples")
+
+
+def time_ms(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def cold_ms(text: str, reg, repeat: int) -> tuple[float, int]:
+    from constellation.compiler import analyze
+    from constellation.compiler.parser import ParseCache
+
+    errors = sum(d.is_error for d in analyze(text, reg, cache=ParseCache()).diagnostics)
+    return statistics.median(time_ms(lambda: analyze(text, reg, cache=ParseCache()))
+                             for _ in range(repeat)), errors
+
+
+def edit_ms(text: str, reg, repeat: int) -> float:
+    from constellation.compiler import analyze
+    from constellation.compiler.parser import ParseCache
+
+    samples = []
+    for edited in one_character_edits(text, repeat):
+        cache = ParseCache()
+        analyze(text, reg, cache=cache)  # the editor's previous analysis
+        samples.append(time_ms(lambda: analyze(edited, reg, cache=cache)))
+    return statistics.median(samples)
+
+
+def python_compile_ms(lines: int, repeat: int) -> float:
+    source = python_equivalent(lines)
+    return statistics.median(time_ms(lambda: compile(source, "<bench>", "exec"))
+                             for _ in range(repeat))
+
+
+# --- hostile input (child processes) -----------------------------------------------------------
+
+def hostile_inputs() -> dict[str, str]:
+    block = generated_program(60)
+    big = (block * (1_050_000 // len(block) + 1))[:1_050_000]
+    garbage = random.Random(3).randbytes(200_000).decode("latin-1")
+    return {
+        "1 MB file": big,
+        "10,000 nested parentheses": "in x: Int\ny = " + "(" * 10_000 + "x" + ")" * 10_000
+                                     + "\nout y\n",
+        "10,000 unclosed parentheses": "in x: Int\ny = " + "(" * 10_000 + "\nout y\n",
+        "binary garbage (200 kB)": garbage,
+    }
+
+
+def _hostile_child(name: str, queue) -> None:
+    sys.setrecursionlimit(10_000)
+    text = hostile_inputs()[name]
+    reg = registry()
+    from constellation.compiler import analyze
+    try:
+        start = time.perf_counter()
+        analysis = analyze(text, reg)
+        elapsed = (time.perf_counter() - start) * 1000
+        queue.put(("ok", elapsed, len(analysis.diagnostics)))
+    except BaseException as exc:  # the point is to report it, whatever it is
+        queue.put(("crash", 0.0, f"{type(exc).__name__}: {str(exc)[:80]}"))
+
+
+def run_hostile(name: str) -> tuple[str, float, object]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_hostile_child, args=(name, queue))
+    child.start()
+    child.join(HANG_S)
+    if child.is_alive():
+        child.kill()
+        return "hang", HANG_S * 1000, f"no answer after {HANG_S:.0f} s"
+    if queue.empty():
+        return "crash", 0.0, f"the process died (exit status {child.exitcode})"
+    return queue.get()
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "[green]met[/green]" if ok else "[red]missed[/red]"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=15, help="samples per figure (median)")
+    parser.add_argument("--corpus", default=os.environ.get("CONSTELLATION_CORPUS",
+                                                           str(REPO.parent / "shared" / "corpus")))
+    args = parser.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    reg = registry()
+    programs: list[tuple[str, str, float | None, float | None]] = []
+    perf_large = Path(args.corpus) / "vscode-extension/src/test/fixtures/perf-large.cst"
+    if perf_large.is_file():
+        programs.append(("perf-large.cst", perf_large.read_text(encoding="utf-8"), 20.0, None))
+    else:
+        console.print(f"[yellow]perf-large.cst not found under {args.corpus}; "
+                      "set CONSTELLATION_CORPUS[/yellow]")
+    programs.append(("generated, 1,000 lines", generated_program(1000), None, None))
+    programs.append(("generated, 5,000 lines", generated_program(5000), 500.0, 30.0))
+
+    table = Table(title="Analysis time (median of %d; ms)" % args.repeat, title_justify="left")
+    for col in ("program", "lines", "errors", "cold", "cold target", "1-char edit",
+                "edit target", "python compile()"):
+        table.add_column(col, justify="left" if col == "program" else "right")
+    for name, text, cold_target, edit_target in programs:
+        lines = text.count("\n") + 1
+        cold, errors = cold_ms(text, reg, args.repeat)
+        edit = edit_ms(text, reg, args.repeat)
+        table.add_row(
+            name, f"{lines:,}", str(errors), f"{cold:.1f}",
+            f"≤ {cold_target:.0f} {verdict(cold <= cold_target)}" if cold_target else "—",
+            f"{edit:.1f}",
+            f"≤ {edit_target:.0f} {verdict(edit <= edit_target)}" if edit_target else "—",
+            f"{python_compile_ms(lines, args.repeat):.1f}")
+    console.print(table)
+
+    hostile = Table(title=f"Hostile input (target: diagnostics within {HOSTILE_LIMIT_S:.0f} s, "
+                          "no crash or hang)", title_justify="left")
+    for col in ("input", "size", "outcome", "ms", "diagnostics", "target"):
+        hostile.add_column(col, justify="left" if col in ("input", "outcome") else "right")
+    for name, text in hostile_inputs().items():
+        outcome, ms, detail = run_hostile(name)
+        ok = outcome == "ok" and ms <= HOSTILE_LIMIT_S * 1000 and detail > 0
+        hostile.add_row(name, f"{len(text):,} chars", outcome if outcome == "ok" else detail,
+                        f"{ms:.0f}", str(detail) if outcome == "ok" else "—", verdict(ok))
+    console.print(hostile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
