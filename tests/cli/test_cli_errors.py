@@ -61,6 +61,19 @@ def test_bad_constellation_toml(cst, write, tmp_path: Path):
     assert result.code == 2 and result.err.strip() == "nope.py: module file not found"
 
 
+def test_modules_json_lists_what_loaded_and_the_errors(cst, write, tmp_path: Path):
+    write("good.py", "from constellation.runtime import module\n\n@module\n"
+                     "def Good(x: int) -> int:\n    return x\n")
+    write("bad.py", "raise RuntimeError('boom')\n")
+    result = cst("modules", "--json", "--modules", "good.py", "--modules", "bad.py",
+                 cwd=tmp_path)
+    assert result.code == 2
+    data = result.json()
+    assert "Good" in {f["qualified"] for f in data["functions"]}
+    assert data["errors"] == ["bad.py: cannot import: RuntimeError: boom (line 1)"]
+    assert result.err.strip() == data["errors"][0]
+
+
 def test_bad_module_signature(cst, write, tmp_path: Path):
     write("m.py", "from constellation.runtime import module\n\n@module\n"
                   "def Bad(x: set[int]) -> int:\n    return 1\n")

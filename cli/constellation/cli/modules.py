@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from constellation.cli._shared import console, UserError, add_modules_option, registry_for
+from constellation.cli._shared import UserError, add_modules_option, console
 
 
 def register(subparsers) -> None:
@@ -44,13 +45,19 @@ def print_table(registry, title: str) -> None:
 
 
 def run_modules(args: argparse.Namespace) -> int:
+    """What loaded is always listed (the editor wants the signatures it can get); failures
+    are sentences on stderr, also under "errors" in JSON, and make the exit status 2."""
     from constellation.compiler.registry_json import registry_to_json
+    from constellation.runtime.modules import load_config_registry
 
     if not Path(args.path).exists():
         raise UserError(f"{args.path}: no such file or folder")
-    registry = registry_for(args.path, args.modules)
+    registry, errors = load_config_registry(args.path, tuple(args.modules))
     if args.json:
-        print(json.dumps(registry_to_json(registry), indent=2, ensure_ascii=False))
+        print(json.dumps({**registry_to_json(registry), "errors": errors}, indent=2,
+                         ensure_ascii=False))
     else:
         print_table(registry, f"{len(registry.functions)} functions visible from {args.path}")
-    return 0
+    for error in errors:
+        print(error, file=sys.stderr)
+    return 2 if errors else 0
