@@ -328,7 +328,8 @@ def _import_file(path: Path) -> types.ModuleType:
     cached = _FILE_MODULES.get(path)
     if cached and cached[0] == mtime:
         return cached[1]
-    name = "constellation_user_modules." + re.sub(r"\W", "_", str(path.with_suffix("")))
+    # A plain (undotted) name: the file is imported like a script, not as part of a package.
+    name = "_cst_module_" + re.sub(r"\W", "_", str(path.with_suffix("")))
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"not a Python file: {path}")
