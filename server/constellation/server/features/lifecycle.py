@@ -78,7 +78,7 @@ async def watch_module_files(ls) -> None:
             registrations=[lsp.Registration(id="constellation-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                                             register_options=options)])), 5)
     except Exception:
-        log.warning("file watcher registration failed", exc_info=True)
+        log.warning("the client refused the file watcher registration")
 
 
 async def reload_registry(ls) -> None:

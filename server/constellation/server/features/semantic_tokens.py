@@ -26,7 +26,7 @@ SYMBOL_KIND = {"input": "variable", "binding": "variable", "type": "type",
 
 
 def register(server) -> None:
-    options = lsp.SemanticTokensOptions(legend=LEGEND, full=True, range=True)
+    options = LEGEND  # pygls builds SemanticTokensOptions (full + range) from the legend
 
     @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, options)
     def full(ls, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens | None:

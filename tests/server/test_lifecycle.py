@@ -1,0 +1,73 @@
+"""Start-up: capabilities, the trusted/untrusted registry, start-up over TCP."""
+
+import asyncio
+import socket
+import subprocess
+import sys
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from conftest import EXAMPLES, initialize, server_config
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def test_capabilities(client: LanguageClient):
+    caps = client.init_result.capabilities
+    assert caps.text_document_sync.change == lsp.TextDocumentSyncKind.Incremental
+    assert caps.hover_provider and caps.inlay_hint_provider and caps.code_lens_provider
+    assert list(caps.completion_provider.trigger_characters[:2]) == [".", "@"]
+    assert caps.semantic_tokens_provider.range is True and caps.semantic_tokens_provider.full is True
+    assert set(caps.execute_command_provider.commands) == {
+        "constellation.runPipeline", "constellation.cancelRun", "constellation.showLayers"}
+    assert caps.rename_provider and caps.document_formatting_provider and caps.code_action_provider
+    # Neovim offers UTF-8 first and gets it; VS Code speaks the default UTF-16
+    expected = "utf-8" if client.profile == "neovim" else "utf-16"
+    assert caps.position_encoding == expected
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def untrusted(lsp_client: LanguageClient):
+    await initialize(lsp_client, options={"trusted": False})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_untrusted_workspace_loads_stdlib_only_and_says_why(untrusted: LanguageClient):
+    for _ in range(200):
+        if untrusted.messages:
+            break
+        await asyncio.sleep(0.02)
+    assert any("not trusted" in m.message and m.type == lsp.MessageType.Warning for m in untrusted.messages)
+
+
+def test_tcp_transport_answers_initialize():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "constellation.server", "--tcp", f"127.0.0.1:{port}"])
+    try:
+        conn = None
+        for _ in range(100):
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                import time
+                time.sleep(0.1)
+        assert conn is not None, "the TCP server did not listen"
+        body = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{}}}'
+        conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        data = b""
+        while b'"capabilities"' not in data:
+            chunk = conn.recv(65536)
+            assert chunk, "connection closed before the initialize result"
+            data += chunk
+        assert b'"constellation-lsp"' in data
+        conn.close()
+    finally:
+        proc.kill()
+        proc.wait()
