@@ -772,17 +772,19 @@ class _Checker:
         known = subject is not ERROR
         covered: set[Type] = set()
         wildcard_seen = False
+        invalid_pattern = False  # a reported pattern error makes coverage unknowable
         results: list[Type] = []
         for case in e.cases:
             inner = dict(scope)
             covers = self.pattern(case, members if known else [], inner, known)
+            invalid_pattern = invalid_pattern or covers is None
             if known and covers is not None:
                 self.reachability(e, case, covers, covered, wildcard_seen)
                 covered.update(covers)
             if isinstance(case.pattern, ast.WildcardPattern):
                 wildcard_seen = True
             results.append(body_check(case.body, inner))
-        if known and not wildcard_seen:
+        if known and not wildcard_seen and not invalid_pattern:
             missing = [m for m in members if m not in covered]
             if missing:
                 self.non_exhaustive(e, subject, missing)
