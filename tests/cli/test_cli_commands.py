@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import DEMO, EXAMPLES
+from cli_support import DEMO, EXAMPLES
 
 TYPO = "in text: String\nshout = Uppercas(text)\nout shout\n"
 WARN = "in text: String\nshout = Uppercase(text) with delay: 1s\nout shout\n"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import DEMO
+from cli_support import DEMO
 
 pytestmark = pytest.mark.corpus
 
@@ -19,7 +19,7 @@ def expected(corpus):
 @pytest.fixture(scope="module")
 def reports(corpus, expected):
     """One `cst check` run over all 40 files, with the examples pack loaded."""
-    from conftest import run_cst
+    from cli_support import run_cst
 
     result = run_cst("check", "--format", "json", "--modules", DEMO,
                      *[e["path"] for e in expected], cwd=corpus)
@@ -46,7 +46,7 @@ def test_corpus_file(expected, reports, index):
 
 
 def test_stdlib_only_files_pass_without_the_pack(corpus, expected):
-    from conftest import run_cst
+    from cli_support import run_cst
 
     stdlib_only = [e for e in expected if e["needs"] == "stdlib"]
     if not stdlib_only:

@@ -61,10 +61,11 @@ def print_table(plan, path: str) -> None:
         for i, node in enumerate(nodes):
             module = node.function.qualified if node.function else ""
             table.add_row(str(k) if i == 0 else "", node.label, node.kind, module,
-                          str(node.line), node_note(node))
-        table.add_row("", f"[dim]{parallel_note(k, nodes)}[/dim]", "", "", "", "",
-                      end_section=True)
-    console().print(table)
+                          str(node.line), node_note(node), end_section=i == len(nodes) - 1)
+    out = console()
+    out.print(table)
+    for k, nodes in enumerate(plan.layers):
+        out.print(f"layer {k}: {parallel_note(k, nodes)}", highlight=False)
 
 
 def run_layers(args: argparse.Namespace) -> int:
