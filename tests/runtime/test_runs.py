@@ -1,0 +1,237 @@
+"""Whole runs: layers vs eager, failure isolation, cancellation without leaks, serial and seed
+determinism, both anyio backends, inputs, the events iterator and the result shape."""
+
+import threading
+import time
+
+import anyio
+import pytest
+
+from conftest import compile_program, node_events
+
+PROFILE = (
+    "in userId: String\n"
+    "user = GetUser(userId)\n"
+    "orders = GetOrders(userId)\n"
+    "preferences = GetPreferences(userId)\n"
+    "profile = BuildProfile(user, orders, preferences)\n"
+    "out profile\n")
+
+
+def call_ms(recorder, name):
+    (call,) = recorder.of(name)
+    return (call.end - call.start) * 1000
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_profile_layer_one_runs_concurrently(execute, recorder, backend):
+    result, events = execute(PROFILE, {"userId": "u-1"}, backend=backend)
+    assert result.status == "completed"
+    assert set(result.outputs) == {"profile"}
+    fetches = sum(call_ms(recorder, n) for n in ("GetUser", "GetOrders", "GetPreferences"))
+    longest = max(call_ms(recorder, n) for n in ("GetUser", "GetOrders", "GetPreferences"))
+    build = call_ms(recorder, "BuildProfile")
+    # the wall time is the longest fetch plus the build, far below the sequential sum
+    assert result.duration_ms < 0.75 * (fetches + build)
+    assert result.duration_ms >= longest
+    assert [e["layer"] for e in node_events(events, "layer_started")] == [1, 2]
+
+
+LAYERED_VS_EAGER = ("in s: String\na = SlowQuery(s)\nb = Trim(s)\nc = Uppercase(b)\n"
+                    "out a\nout c\n")
+
+
+def test_layered_waits_for_the_layer_and_eager_does_not(execute, recorder):
+    layered, _ = execute(LAYERED_VS_EAGER, {"s": " q "})
+    slow = recorder.of("SlowQuery")[0]
+    upper = recorder.of("Uppercase")[0]
+    assert upper.start >= slow.end  # layer 2 starts once layer 1 (SlowQuery) has settled
+    eager, _ = execute(LAYERED_VS_EAGER, {"s": " q "}, schedule="eager")
+    slow, upper = recorder.of("SlowQuery")[1], recorder.of("Uppercase")[1]
+    assert upper.start - slow.start < 0.2 * (slow.end - slow.start)
+    assert layered.outputs == eager.outputs == {"a": "Result for:  q ", "c": "Q"}
+
+
+def test_schedule_from_environment(execute, monkeypatch):
+    monkeypatch.setenv("CONSTELLATION_SCHEDULE", "eager")
+    _, events = execute(LAYERED_VS_EAGER, {"s": "q"})
+    assert events[0]["schedule"] == "eager"
+
+
+def test_failure_skips_dependents_at_once_and_independent_nodes_continue(execute, recorder):
+    text = ("in s: String\nbad = AlwaysFailsService(s)\nslow = SlowQuery(s)\n"
+            "after = Uppercase(bad)\nlater = Lowercase(after)\nout slow\nout later\n")
+    result, events = execute(text, {"s": "x"}, schedule="layered")
+    assert result.status == "failed"
+    assert result.outputs == {"slow": "Result for: x"}
+    status = {n.name: n.status for n in result.nodes}
+    assert status == {"bad": "failed", "slow": "completed", "after": "skipped",
+                      "later": "skipped"}
+    skipped = node_events(events, "node_skipped")
+    assert {e["reason"] for e in skipped} == {"dependency failed"}
+    slow_done = node_events(events, "node_completed", "slow")[0]["t_ms"]
+    assert all(e["t_ms"] < slow_done for e in skipped)  # skipped at once, not after layer 1
+    assert result.errors == [{"message": "Service failed for: x", "line": 2, "column": 7,
+                              "function": "AlwaysFailsService"}]
+    assert recorder.count("Uppercase") == recorder.count("Lowercase") == 0
+    report = {n.name: n for n in result.nodes}["bad"]
+    assert report.error["message"] == "Service failed for: x"
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_run_timeout_cancels_with_partial_results(execute, backend):
+    text = "in s: String\nquick = Uppercase(s)\nslow = ExpensiveCompute(s)\nout quick\nout slow\n"
+    result, events = execute(text, {"s": "x"}, timeout=0.05, backend=backend)
+    assert result.status == "cancelled"
+    assert result.outputs == {"quick": "X"}
+    assert {n.name: n.status for n in result.nodes} == {"quick": "completed", "slow": "skipped"}
+    assert node_events(events, "node_skipped", "slow")[0]["reason"] == "cancelled"
+    assert events[-1]["event"] == "run_completed" and events[-1]["status"] == "cancelled"
+    assert result.duration_ms < 0.5 * 2000 * 0.1
+
+
+def test_cancel_event_leaves_no_task_or_thread(registry):
+    """A sync module blocked in a worker thread: cancelling ends the run, and the thread is
+    gone when run_async returns."""
+    from constellation.compiler.registry import Function, Registry
+    from constellation.compiler import types as T
+    from constellation.runtime import run_async
+
+    release = threading.Event()
+
+    def blocking(text: str) -> str:
+        release.wait(0.3)
+        return text
+
+    reg = Registry(list(registry.functions)).extend(
+        [Function("Blocking", None, (("text", T.STRING),), T.STRING, impl=blocking)])
+    analysis = compile_program("in s: String\nx = Blocking(s)\ny = SlowQuery(s)\nout x\nout y",
+                               reg)
+    threads_before = threading.active_count()
+
+    async def main():
+        cancel = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            async def cancel_soon():
+                await anyio.sleep(0.02)
+                cancel.set()
+                release.set()
+            tg.start_soon(cancel_soon)
+            result = await run_async(analysis, {"s": "x"}, cancel_event=cancel)
+        return result
+
+    result = anyio.run(main)
+    assert result.status == "cancelled"
+    time.sleep(0.05)
+    assert threading.active_count() <= threads_before + 1  # anyio's idle worker at most
+    # and asyncio has no task left
+    assert all(n.status in ("skipped", "completed") for n in result.nodes)
+
+
+SERIAL = ("in s: String\na = QuickCheck(s) with priority: low\nb = QuickCheck(s)\n"
+          "c = QuickCheck(s) with priority: high\nd = Uppercase(b)\ne = Lowercase(a)\n"
+          "out d\nout e\nout c\n")
+
+
+def _shape(events):
+    return [(e["event"], e.get("name"), e.get("layer")) for e in events]
+
+
+def test_serial_runs_one_call_at_a_time_in_layer_priority_position_order(execute, recorder):
+    result, events = execute(SERIAL, {"s": "x"}, serial=True)
+    assert result.status == "completed"
+    assert [c.name + ":" + c.args[0] for c in recorder.calls] == [
+        "QuickCheck:x", "QuickCheck:x", "QuickCheck:x", "Uppercase:valid", "Lowercase:valid"]
+    order = [e["name"] for e in node_events(events, "node_started")]
+    assert order == ["c", "b", "a", "d", "e"]
+    for first, second in zip(recorder.calls, recorder.calls[1:]):
+        assert second.start >= first.end  # never two at once
+    again, events2 = execute(SERIAL, {"s": "x"}, serial=True)
+    assert _shape(events) == _shape(events2)
+
+
+def test_seed_gives_a_reproducible_start_order(execute):
+    text = "in s: String\n" + "".join(f"x{i} = Uppercase(\"{i}\")\nout x{i}\n" for i in range(8))
+    orders = []
+    for seed in (1, 1, 2):
+        _, events = execute(text, {"s": "x"}, seed=seed, serial=True)
+        orders.append([e["name"] for e in node_events(events, "node_started")])
+    assert orders[0] == orders[1]
+    assert orders[0] != orders[2]
+    assert sorted(orders[0]) == sorted(orders[2])
+    _, events = execute(text, {"s": "x"}, seed=1)
+    assert events[0]["seed"] == 1
+
+
+def test_serial_and_seed_from_environment(execute, monkeypatch):
+    monkeypatch.setenv("CONSTELLATION_SERIAL", "1")
+    monkeypatch.setenv("CONSTELLATION_SEED", "7")
+    _, events = execute(SERIAL, {"s": "x"})
+    assert events[0]["serial"] is True and events[0]["seed"] == 7
+
+
+# -- inputs -------------------------------------------------------------------------------------
+def test_inputs_are_validated_all_at_once(registry):
+    from constellation.runtime import RunRejected, run
+
+    analysis = compile_program("in a: Int\nin b: String\nin c: Optional<Int>\nx = a\nout x\n",
+                               registry)
+    with pytest.raises(RunRejected) as info:
+        run(analysis, {"a": "abc", "z": 1})
+    messages = [e["message"] for e in info.value.errors]
+    assert messages == ["Unknown input 'z'", "Input 'a': expected Int, got \"abc\"",
+                        "Missing input 'b'"]
+    assert info.value.errors[1]["line"] == 1
+
+
+def test_examples_fill_missing_inputs(execute):
+    text = '@example(3)\nin a: Int\n@example("s")\nin b: String\nx = "${b}${a}"\nout x\n'
+    result, _ = execute(text, {"b": "given"}, use_examples=True)
+    assert result.outputs == {"x": "given3"}
+
+
+def test_inputs_are_coerced(execute):
+    result, _ = execute("in f: Float\nin r: { a: Int }\nx = f\ny = r\nout x\nout y",
+                        {"f": 2, "r": {"a": 1, "b": 2}})
+    assert result.outputs == {"x": 2.0, "y": {"a": 1}}
+    assert isinstance(result.outputs["x"], float)
+
+
+# -- events and result --------------------------------------------------------------------------
+def test_event_stream_shape(execute):
+    result, events = execute(PROFILE, {"userId": "u"})
+    assert events[0]["event"] == "run_started" and events[-1]["event"] == "run_completed"
+    start = events[0]
+    assert start["depth"] == 2 and start["nodes"] == 4
+    assert start["layers"] == [{"layer": 1, "nodes": ["user", "orders", "preferences"]},
+                               {"layer": 2, "nodes": ["profile"]}]
+    done = node_events(events, "node_completed", "user")[0]
+    assert {"node", "name", "module", "layer", "line", "column", "duration_ms", "value",
+            "cache_hit", "attempts", "t_ms"} <= set(done)
+    assert (done["line"], done["column"], done["module"]) == (2, 8, "GetUser")
+    times = [e["t_ms"] for e in events]
+    assert times == sorted(times)
+    assert events[-1]["nodes"] == [n.to_json() for n in result.nodes]
+    assert set(result.to_json()) == {"status", "outputs", "errors", "log", "nodes",
+                                     "duration_ms"}
+
+
+def test_events_async_iterator(registry):
+    from constellation.runtime import events as run_events
+
+    analysis = compile_program(PROFILE, registry)
+
+    async def collect():
+        return [e async for e in run_events(analysis, {"userId": "u"})]
+
+    for backend in ("asyncio", "trio"):
+        got = anyio.run(collect, backend=backend)
+        assert got[0]["event"] == "run_started" and got[-1]["event"] == "run_completed"
+        assert got[-1]["status"] == "completed"
+
+
+def test_large_values_are_abbreviated_in_events(execute):
+    result, events = execute('in n: Int\nx = Range(1, n)\nout x', {"n": 50})
+    assert len(result.outputs["x"]) == 50
+    value = node_events(events, "node_completed", "x")[0]["value"]
+    assert len(value) == 21 and value[-1] == "…"
