@@ -1,0 +1,328 @@
+// The Constellation VS Code client: starts `cst lsp` over stdio, forwards the settings and
+// the workspace trust state, and turns the server's run events into an output channel and a
+// status-bar item. The language features themselves (diagnostics, hover, inlay hints, code
+// lenses, completion...) come from the server through vscode-languageclient.
+import * as vscode from "vscode";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  type ServerOptions,
+  State,
+  TransportKind,
+} from "vscode-languageclient/node";
+import {
+  formatEvent,
+  formatLayers,
+  formatResult,
+  type LayersResult,
+  type RunEvent,
+  type RunResult,
+  RunTracker,
+} from "./format";
+import {
+  findOnPath,
+  initializationOptions,
+  readSettings,
+  resolveServerCommand,
+  type RunPipelineArgs,
+  runPipelineArgs,
+  type Settings,
+} from "./settings";
+
+const LANGUAGE_ID = "constellation";
+const COMMANDS = {
+  runPipeline: "constellation.runPipeline",
+  runWithExamples: "constellation.runPipelineWithExamples",
+  cancelRun: "constellation.cancelRun",
+  showLayers: "constellation.showLayers",
+  restartServer: "constellation.restartServer",
+  showOutput: "constellation.showOutput",
+} as const;
+// Server commands that this extension registers itself, so that code lenses carrying them
+// run through the same output/status handling as the command palette.
+const OWN_SERVER_COMMANDS = new Set<string>([COMMANDS.runPipeline, COMMANDS.cancelRun, COMMANDS.showLayers]);
+
+let client: LanguageClient | undefined;
+let output: vscode.OutputChannel;
+let statusBar: vscode.StatusBarItem;
+const tracker = new RunTracker();
+let activeRun: { uri: string } | undefined;
+let clearStatusTimer: NodeJS.Timeout | undefined;
+
+function settings(): Settings {
+  const config = vscode.workspace.getConfiguration("constellation");
+  return readSettings((key) => config.get(key));
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel("Constellation");
+  statusBar = vscode.window.createStatusBarItem("constellation.run", vscode.StatusBarAlignment.Left, 10);
+  statusBar.name = "Constellation run";
+  context.subscriptions.push(output, statusBar);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(COMMANDS.runPipeline, (arg?: unknown) => runPipeline(arg, false)),
+    vscode.commands.registerCommand(COMMANDS.runWithExamples, (arg?: unknown) => runPipeline(arg, true)),
+    vscode.commands.registerCommand(COMMANDS.cancelRun, (arg?: unknown) => cancelRun(arg)),
+    vscode.commands.registerCommand(COMMANDS.showLayers, (arg?: unknown) => showLayers(arg)),
+    vscode.commands.registerCommand(COMMANDS.restartServer, () => restartServer()),
+    vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("constellation.server.command")) void restartServer();
+    }),
+    // The trust state is an initialization option: a newly trusted workspace needs a new server.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void restartServer()),
+  );
+  await startServer();
+}
+
+export async function deactivate(): Promise<void> {
+  if (client) await client.stop();
+  client = undefined;
+}
+
+// ---- the server ---------------------------------------------------------------------------
+
+async function pythonInterpreter(resource?: vscode.Uri): Promise<string[] | undefined> {
+  const python = vscode.extensions.getExtension("ms-python.python");
+  if (!python) return undefined;
+  try {
+    const api = python.isActive ? python.exports : await python.activate();
+    const active = api?.environments?.getActiveEnvironmentPath?.(resource);
+    if (active?.path) return [active.path];
+    const details = api?.settings?.getExecutionDetails?.(resource);
+    if (Array.isArray(details?.execCommand) && details.execCommand.length > 0) return details.execCommand;
+  } catch (error) {
+    output.appendLine(`Could not ask the Python extension for its interpreter: ${String(error)}`);
+  }
+  return undefined;
+}
+
+async function createClient(): Promise<LanguageClient> {
+  const current = settings();
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const launch = resolveServerCommand(current.serverCommand, {
+    find: (program) => findOnPath(program, process.env),
+    pythonInterpreter: await pythonInterpreter(folder?.uri),
+  });
+  const serverOptions: ServerOptions = {
+    command: launch.command,
+    args: launch.args,
+    transport: TransportKind.stdio,
+    options: { cwd: folder?.uri.fsPath, env: process.env },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: "file", language: LANGUAGE_ID },
+      { scheme: "untitled", language: LANGUAGE_ID },
+    ],
+    initializationOptions: initializationOptions(current, vscode.workspace.isTrusted),
+    synchronize: {
+      configurationSection: "constellation",
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/{constellation.toml,*.py}"),
+    },
+  };
+  const created = new LanguageClient("constellation", "Constellation Language Server", serverOptions, clientOptions);
+  created.outputChannel.appendLine(`Starting the language server: ${launch.description}`);
+  keepOwnCommands(created);
+  created.onNotification("constellation/runEvent", (event: RunEvent) => onRunEvent(event));
+  return created;
+}
+
+/** Stops vscode-languageclient from registering our own command ids a second time. */
+function keepOwnCommands(languageClient: LanguageClient): void {
+  const feature = languageClient.getFeature(ExecuteCommandRequest.method);
+  const register = feature.register.bind(feature);
+  feature.register = (data) => {
+    const commands = (data.registerOptions.commands ?? []).filter((command) => !OWN_SERVER_COMMANDS.has(command));
+    register({ ...data, registerOptions: { ...data.registerOptions, commands } });
+  };
+}
+
+async function startServer(): Promise<void> {
+  try {
+    client = await createClient();
+    await client.start();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    output.appendLine(`The Constellation language server did not start: ${message}`);
+    void vscode.window
+      .showErrorMessage(`Constellation: the language server did not start. ${message}`, "Open Settings")
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand("workbench.action.openSettings", "constellation.server");
+      });
+  }
+}
+
+async function restartServer(): Promise<void> {
+  const previous = client;
+  client = undefined;
+  if (previous) {
+    try {
+      await previous.stop();
+    } catch {
+      // A server that already died cannot be stopped; starting a new one is what matters.
+    }
+    previous.dispose();
+  }
+  await startServer();
+  if (serverRunning()) void vscode.window.setStatusBarMessage("Constellation: server restarted", 3000);
+}
+
+function serverRunning(): boolean {
+  return client?.state === State.Running;
+}
+
+function runningClient(): LanguageClient {
+  if (!client || client.state !== State.Running) {
+    throw new Error("The Constellation language server is not running (see the 'Constellation Language Server' output).");
+  }
+  return client;
+}
+
+async function executeServerCommand<T>(command: string, argument: object): Promise<T> {
+  return runningClient().sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] }) as Promise<T>;
+}
+
+// ---- commands -------------------------------------------------------------------------------
+
+/** The document a command applies to: the lens argument's uri, else the active .cst editor. */
+function targetUri(arg: unknown): string | undefined {
+  if (arg instanceof vscode.Uri) return arg.toString();
+  if (arg && typeof arg === "object" && typeof (arg as { uri?: unknown }).uri === "string") {
+    return (arg as { uri: string }).uri;
+  }
+  const editor = vscode.window.activeTextEditor;
+  return editor?.document.languageId === LANGUAGE_ID ? editor.document.uri.toString() : undefined;
+}
+
+function lensOverrides(arg: unknown): Partial<RunPipelineArgs> {
+  if (!arg || typeof arg !== "object" || arg instanceof vscode.Uri) return {};
+  const { uri: _uri, ...rest } = arg as RunPipelineArgs;
+  return rest;
+}
+
+function reportFailure(action: string, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  output.appendLine(`✗ ${action} failed: ${message}`);
+  void vscode.window.showErrorMessage(`Constellation: ${action} failed. ${message}`);
+}
+
+async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResult | undefined> {
+  const uri = targetUri(arg);
+  if (!uri) {
+    void vscode.window.showWarningMessage("Constellation: open a .cst file to run its pipeline.");
+    return undefined;
+  }
+  if (activeRun) {
+    void vscode.window.showWarningMessage("Constellation: a run is already in progress; cancel it first.");
+    return undefined;
+  }
+  const current = settings();
+  const overrides = lensOverrides(arg);
+  if (useExamples) overrides.useExamples = true;
+  const args = runPipelineArgs(uri, current, overrides);
+  if (current.run.revealOutput) output.show(true);
+  output.appendLine("");
+  output.appendLine(`Running ${vscode.Uri.parse(uri).fsPath}${args.useExamples ? " with examples" : ""}…`);
+  activeRun = { uri };
+  void vscode.commands.executeCommand("setContext", "constellation.running", true);
+  tracker.status = "running";
+  tracker.layer = 0;
+  showStatus();
+  try {
+    const result = await executeServerCommand<RunResult>(COMMANDS.runPipeline, args);
+    if (result) {
+      for (const line of formatResult(result)) output.appendLine(line);
+      if (tracker.status === "running") tracker.status = result.status === "completed" ? "completed" : "failed";
+    }
+    return result;
+  } catch (error) {
+    tracker.status = "failed";
+    reportFailure("Run Pipeline", error);
+    return undefined;
+  } finally {
+    activeRun = undefined;
+    void vscode.commands.executeCommand("setContext", "constellation.running", false);
+    showStatus();
+    if (clearStatusTimer) clearTimeout(clearStatusTimer);
+    clearStatusTimer = setTimeout(() => statusBar.hide(), 10_000);
+  }
+}
+
+async function cancelRun(arg: unknown): Promise<void> {
+  const uri = targetUri(arg) ?? activeRun?.uri;
+  if (!uri) return;
+  try {
+    await executeServerCommand(COMMANDS.cancelRun, { uri });
+    output.appendLine("Cancelling the run…");
+  } catch (error) {
+    reportFailure("Cancel Run", error);
+  }
+}
+
+async function showLayers(arg: unknown): Promise<void> {
+  const uri = targetUri(arg);
+  if (!uri) {
+    void vscode.window.showWarningMessage("Constellation: open a .cst file to see its layers.");
+    return;
+  }
+  try {
+    const result = await executeServerCommand<LayersResult>(COMMANDS.showLayers, { uri });
+    output.appendLine("");
+    output.appendLine(`Layers of ${vscode.Uri.parse(uri).fsPath}:`);
+    for (const line of formatLayers(result)) output.appendLine(line);
+    await pickLayerNode(uri, result);
+  } catch (error) {
+    reportFailure("Show Layers", error);
+  }
+}
+
+/** A quick pick of every call by layer; choosing one reveals its line. */
+async function pickLayerNode(uri: string, result: LayersResult): Promise<void> {
+  type Item = vscode.QuickPickItem & { line?: number };
+  const items: Item[] = [];
+  for (const { layer, nodes } of result.layers ?? []) {
+    items.push({ label: `layer ${layer}`, kind: vscode.QuickPickItemKind.Separator });
+    for (const node of nodes) {
+      items.push({
+        label: node.name,
+        description: node.module ?? node.kind,
+        detail: node.line ? `line ${node.line}` : undefined,
+        line: node.line,
+      });
+    }
+  }
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage("Constellation: this pipeline calls no modules, so it has no layers.");
+    return;
+  }
+  const choice = await vscode.window.showQuickPick(items, { title: "Constellation layers", matchOnDescription: true });
+  if (choice?.line) {
+    const position = new vscode.Position(choice.line - 1, 0);
+    await vscode.window.showTextDocument(vscode.Uri.parse(uri), { selection: new vscode.Range(position, position) });
+  }
+}
+
+// ---- run events -------------------------------------------------------------------------------
+
+function onRunEvent(event: RunEvent): void {
+  tracker.apply(event);
+  for (const line of formatEvent(event)) output.appendLine(line);
+  showStatus();
+}
+
+function showStatus(): void {
+  const text = tracker.statusText();
+  if (!text) {
+    statusBar.hide();
+    return;
+  }
+  if (clearStatusTimer) clearTimeout(clearStatusTimer);
+  const running = tracker.status === "running";
+  statusBar.text = `${running ? "$(sync~spin)" : tracker.status === "completed" ? "$(check)" : "$(error)"} ${text}`;
+  statusBar.tooltip = running ? "Constellation run in progress: click to cancel" : "Constellation: show the run output";
+  statusBar.command = running ? COMMANDS.cancelRun : COMMANDS.showOutput;
+  statusBar.show();
+}

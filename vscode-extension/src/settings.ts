@@ -1,0 +1,196 @@
+// Settings resolution for the Constellation client. Pure logic (no `vscode` import) so it is
+// unit-tested under plain Node; extension.ts feeds it VS Code's configuration.
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export type Schedule = "layered" | "eager";
+
+export interface Settings {
+  serverCommand: string[];
+  inlayHints: { layers: boolean; types: boolean; values: boolean };
+  codeLens: { layers: boolean };
+  run: {
+    schedule: Schedule;
+    serial: boolean;
+    seed: number | null;
+    maxConcurrency: number | null;
+    revealOutput: boolean;
+  };
+}
+
+export const DEFAULT_SERVER_COMMAND: readonly string[] = ["cst", "lsp"];
+export const PYTHON_MODULE_ARGS: readonly string[] = ["-m", "constellation.server"];
+
+/** Reads one dotted key below the `constellation` section; undefined when unset. */
+export type SettingReader = (key: string) => unknown;
+
+const bool = (value: unknown, fallback: boolean): boolean =>
+  typeof value === "boolean" ? value : fallback;
+
+// JSON settings may hold 3.0 for 3; anything not a whole number counts as unset.
+const wholeNumber = (value: unknown, min: number): number | null =>
+  typeof value === "number" && Number.isInteger(value) && value >= min ? value : null;
+
+/** A command given as one string is split on whitespace (`"cst lsp"` is `["cst", "lsp"]`). */
+export function parseCommand(value: unknown): string[] {
+  if (typeof value === "string") {
+    return value.trim().split(/\s+/).filter((part) => part.length > 0);
+  }
+  if (Array.isArray(value) && value.every((part) => typeof part === "string")) {
+    return (value as string[]).filter((part) => part.length > 0);
+  }
+  return [];
+}
+
+export function readSettings(get: SettingReader): Settings {
+  const command = parseCommand(get("server.command"));
+  const schedule = get("run.schedule");
+  return {
+    serverCommand: command.length > 0 ? command : [...DEFAULT_SERVER_COMMAND],
+    inlayHints: {
+      layers: bool(get("inlayHints.layers"), true),
+      types: bool(get("inlayHints.types"), false),
+      values: bool(get("inlayHints.values"), true),
+    },
+    codeLens: { layers: bool(get("codeLens.layers"), true) },
+    run: {
+      schedule: schedule === "eager" ? "eager" : "layered",
+      serial: bool(get("run.serial"), false),
+      seed: wholeNumber(get("run.seed"), Number.MIN_SAFE_INTEGER),
+      maxConcurrency: wholeNumber(get("run.maxConcurrency"), 1),
+      revealOutput: bool(get("run.revealOutput"), true),
+    },
+  };
+}
+
+/** The `initializationOptions` the server expects (see docs/editors.md). */
+export function initializationOptions(settings: Settings, trusted: boolean) {
+  return {
+    trusted,
+    inlayHints: { ...settings.inlayHints },
+    codeLens: { ...settings.codeLens },
+  };
+}
+
+export interface RunPipelineArgs {
+  uri: string;
+  inputs?: Record<string, unknown>;
+  useExamples?: boolean;
+  schedule?: Schedule;
+  serial?: boolean;
+  seed?: number;
+  maxConcurrency?: number;
+}
+
+/**
+ * The single argument of `constellation.runPipeline`: the run settings, then whatever the
+ * caller (a code lens from the server, or a keybinding's args) asked for explicitly.
+ */
+export function runPipelineArgs(
+  uri: string,
+  settings: Settings,
+  overrides: Partial<RunPipelineArgs> = {},
+): RunPipelineArgs {
+  const args: RunPipelineArgs = {
+    uri,
+    schedule: settings.run.schedule,
+    serial: settings.run.serial,
+  };
+  if (settings.run.seed !== null) args.seed = settings.run.seed;
+  if (settings.run.maxConcurrency !== null) args.maxConcurrency = settings.run.maxConcurrency;
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined && value !== null) (args as unknown as Record<string, unknown>)[key] = value;
+  }
+  args.uri = uri;
+  return args;
+}
+
+export interface PathEnvironment {
+  PATH?: string;
+  PATHEXT?: string;
+}
+
+/** Finds an executable like the shell would; returns its full path or undefined. */
+export function findOnPath(
+  program: string,
+  env: PathEnvironment,
+  platform: NodeJS.Platform = process.platform,
+  isExecutable: (file: string) => boolean = isExecutableFile,
+): string | undefined {
+  const extensions =
+    platform === "win32" ? ["", ...(env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";")] : [""];
+  if (program.includes("/") || (platform === "win32" && program.includes("\\"))) {
+    return extensions.map((ext) => program + ext).find(isExecutable);
+  }
+  const separator = platform === "win32" ? ";" : ":";
+  for (const dir of (env.PATH ?? "").split(separator)) {
+    if (!dir) continue;
+    for (const ext of extensions) {
+      const candidate = path.join(dir, program + ext);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) return false;
+    if (process.platform === "win32") return true;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ServerLaunch {
+  command: string;
+  args: string[];
+  /** Why this command was chosen, for the server output channel. */
+  description: string;
+}
+
+export interface LaunchContext {
+  /** Resolves a program name to a path, or undefined when it is not installed. */
+  find: (program: string) => string | undefined;
+  /** The interpreter the Python extension has selected (program and its arguments), if any. */
+  pythonInterpreter?: string[];
+}
+
+/**
+ * The configured command if its program exists; when the program is `cst` and it is not on
+ * PATH, the selected Python interpreter (else `python3`) with `-m constellation.server`.
+ * Throws a sentence for the user when nothing can be started.
+ */
+export function resolveServerCommand(configured: string[], context: LaunchContext): ServerLaunch {
+  const [program, ...args] = configured.length > 0 ? configured : [...DEFAULT_SERVER_COMMAND];
+  const found = context.find(program);
+  if (found) {
+    return { command: found, args, description: `${[program, ...args].join(" ")} (${found})` };
+  }
+  if (path.basename(program) !== "cst" && path.basename(program) !== "cst.exe") {
+    throw new Error(
+      `The language server command '${program}' was not found. ` +
+        `Check the setting constellation.server.command.`,
+    );
+  }
+  const [python, ...pythonArgs] =
+    context.pythonInterpreter && context.pythonInterpreter.length > 0
+      ? context.pythonInterpreter
+      : ["python3"];
+  const pythonPath = context.find(python);
+  if (!pythonPath) {
+    throw new Error(
+      `'cst' is not on PATH and no Python interpreter was found to run ` +
+        `'python -m constellation.server'. Install the constellation-lang package ` +
+        `(pip install constellation-lang) or set constellation.server.command.`,
+    );
+  }
+  return {
+    command: pythonPath,
+    args: [...pythonArgs, ...PYTHON_MODULE_ARGS],
+    description: `'cst' is not on PATH; using ${pythonPath} ${[...pythonArgs, ...PYTHON_MODULE_ARGS].join(" ")}`,
+  };
+}

@@ -1,0 +1,121 @@
+// Opens the packaged .vsix (a zip) and checks that it is complete: the manifest activates on
+// .cst files and contributes the commands, and the grammar and the bundled client are inside.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import yauzl from "yauzl";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const VSIX = join(root, "constellation-lang.vsix");
+
+/** Every entry of the zip as name -> contents. */
+function readZip(file) {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true }, (error, zip) => {
+      if (error) return reject(error);
+      const entries = new Map();
+      zip.on("entry", (entry) => {
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError) return reject(streamError);
+          const chunks = [];
+          stream.on("data", (chunk) => chunks.push(chunk));
+          stream.on("end", () => {
+            entries.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.on("end", () => resolve(entries));
+      zip.on("error", reject);
+      zip.readEntry();
+    });
+  });
+}
+
+const COMMANDS = [
+  "constellation.runPipeline",
+  "constellation.runPipelineWithExamples",
+  "constellation.cancelRun",
+  "constellation.showLayers",
+  "constellation.restartServer",
+];
+
+test("the .vsix is complete", async (t) => {
+  assert.ok(existsSync(VSIX), `${VSIX} is missing: run npm run package first`);
+  const entries = await readZip(VSIX);
+  const text = (name) => {
+    assert.ok(entries.has(name), `${name} is not in the .vsix (it has: ${[...entries.keys()].join(", ")})`);
+    return entries.get(name).toString("utf8");
+  };
+  const manifest = JSON.parse(text("extension/package.json"));
+
+  await t.test("activation on .cst files and on the commands", () => {
+    assert.ok(manifest.activationEvents.includes("onLanguage:constellation"));
+    for (const command of COMMANDS) assert.ok(manifest.activationEvents.includes(`onCommand:${command}`), command);
+    const language = manifest.contributes.languages.find((l) => l.id === "constellation");
+    assert.deepEqual(language.extensions, [".cst"]);
+    const configuration = JSON.parse(text(`extension/${language.configuration.replace(/^\.\//, "")}`));
+    assert.equal(configuration.comments.lineComment, "#");
+  });
+
+  await t.test("the commands are contributed with titles", () => {
+    const contributed = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
+    for (const command of COMMANDS) {
+      assert.ok(contributed.has(command), `${command} is not contributed`);
+      assert.equal(contributed.get(command).category, "Constellation");
+    }
+  });
+
+  await t.test("the settings are declared", () => {
+    const properties = Object.keys(manifest.contributes.configuration.properties);
+    for (const key of [
+      "constellation.server.command",
+      "constellation.inlayHints.layers",
+      "constellation.inlayHints.types",
+      "constellation.inlayHints.values",
+      "constellation.codeLens.layers",
+      "constellation.run.schedule",
+      "constellation.run.serial",
+      "constellation.run.seed",
+      "constellation.run.maxConcurrency",
+    ]) {
+      assert.ok(properties.includes(key), `${key} is not declared`);
+    }
+    assert.deepEqual(manifest.contributes.configuration.properties["constellation.server.command"].default, ["cst", "lsp"]);
+  });
+
+  await t.test("the grammar is inside and matches the source", () => {
+    const [grammar] = manifest.contributes.grammars;
+    assert.equal(grammar.scopeName, "source.constellation");
+    const packaged = text(`extension/${grammar.path.replace(/^\.\//, "")}`);
+    assert.equal(JSON.parse(packaged).scopeName, "source.constellation");
+    assert.equal(packaged, readFileSync(join(root, "syntaxes", "constellation.tmLanguage.json"), "utf8"));
+  });
+
+  await t.test("the client is bundled: one file, with the language client inside", () => {
+    assert.equal(manifest.main, "./dist/extension.js");
+    const bundle = text("extension/dist/extension.js");
+    assert.ok(bundle.includes("constellation/runEvent"), "the run event handler is in the bundle");
+    assert.ok(!/require\(["']vscode-languageclient/.test(bundle), "vscode-languageclient is bundled, not required");
+    assert.ok(![...entries.keys()].some((name) => name.includes("node_modules/")), "no node_modules in the .vsix");
+    assert.ok(![...entries.keys()].some((name) => name.endsWith(".ts")), "no TypeScript sources in the .vsix");
+  });
+
+  await t.test("engines.vscode agrees with vscode-languageclient's", () => {
+    const clientManifest = JSON.parse(
+      readFileSync(join(root, "node_modules", "vscode-languageclient", "package.json"), "utf8"),
+    );
+    assert.equal(manifest.engines.vscode, clientManifest.engines.vscode);
+  });
+
+  await t.test("Marketplace files: icon, README, CHANGELOG, LICENSE", () => {
+    const icon = entries.get(`extension/${manifest.icon}`);
+    assert.ok(icon, "the icon is in the .vsix");
+    assert.equal(icon.subarray(1, 4).toString("latin1"), "PNG");
+    assert.match(text("extension/readme.md"), /Constellation/);
+    assert.match(text("extension/changelog.md"), /0\.1\.0/);
+    assert.match(text("extension/LICENSE.txt"), /MIT/);
+  });
+});

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import {
+  findOnPath,
+  initializationOptions,
+  parseCommand,
+  readSettings,
+  resolveServerCommand,
+  runPipelineArgs,
+} from "../../src/settings";
+
+const reader = (values: Record<string, unknown>) => (key: string) => values[key];
+
+test("defaults when nothing is configured", () => {
+  const settings = readSettings(reader({}));
+  assert.deepEqual(settings.serverCommand, ["cst", "lsp"]);
+  assert.deepEqual(settings.inlayHints, { layers: true, types: false, values: true });
+  assert.deepEqual(settings.codeLens, { layers: true });
+  assert.deepEqual(settings.run, {
+    schedule: "layered",
+    serial: false,
+    seed: null,
+    maxConcurrency: null,
+    revealOutput: true,
+  });
+});
+
+test("configured values are read and wrong types fall back to defaults", () => {
+  const settings = readSettings(
+    reader({
+      "server.command": "  /opt/cst/bin/cst   lsp  ",
+      "inlayHints.types": true,
+      "inlayHints.layers": "yes",
+      "codeLens.layers": false,
+      "run.schedule": "eager",
+      "run.serial": true,
+      "run.seed": 42,
+      "run.maxConcurrency": 0,
+    }),
+  );
+  assert.deepEqual(settings.serverCommand, ["/opt/cst/bin/cst", "lsp"]);
+  assert.equal(settings.inlayHints.types, true);
+  assert.equal(settings.inlayHints.layers, true, "a non-boolean keeps the default");
+  assert.equal(settings.codeLens.layers, false);
+  assert.equal(settings.run.schedule, "eager");
+  assert.equal(settings.run.serial, true);
+  assert.equal(settings.run.seed, 42);
+  assert.equal(settings.run.maxConcurrency, null, "0 is not a valid limit");
+  assert.equal(readSettings(reader({ "run.schedule": "bogus" })).run.schedule, "layered");
+  assert.equal(readSettings(reader({ "run.seed": 1.5 })).run.seed, null);
+});
+
+test("a command is an array or a whitespace-separated string; an empty one means the default", () => {
+  assert.deepEqual(parseCommand(["python", "-m", "constellation.server"]), ["python", "-m", "constellation.server"]);
+  assert.deepEqual(parseCommand("cst lsp"), ["cst", "lsp"]);
+  assert.deepEqual(parseCommand([1, 2]), []);
+  assert.deepEqual(readSettings(reader({ "server.command": [] })).serverCommand, ["cst", "lsp"]);
+});
+
+test("initialization options carry the trust state and the hint and lens settings", () => {
+  const settings = readSettings(reader({ "inlayHints.values": false }));
+  assert.deepEqual(initializationOptions(settings, false), {
+    trusted: false,
+    inlayHints: { layers: true, types: false, values: false },
+    codeLens: { layers: true },
+  });
+  assert.equal(initializationOptions(settings, true).trusted, true);
+});
+
+test("run arguments: settings first, then what the lens asked for; unset numbers are left out", () => {
+  const plain = runPipelineArgs("file:///p.cst", readSettings(reader({})));
+  assert.deepEqual(plain, { uri: "file:///p.cst", schedule: "layered", serial: false });
+  const configured = readSettings(reader({ "run.seed": 7, "run.maxConcurrency": 4, "run.schedule": "eager" }));
+  assert.deepEqual(runPipelineArgs("file:///p.cst", configured, { useExamples: true, serial: true, uri: "x" }), {
+    uri: "file:///p.cst",
+    schedule: "eager",
+    serial: true,
+    seed: 7,
+    maxConcurrency: 4,
+    useExamples: true,
+  });
+  assert.deepEqual(runPipelineArgs("u", configured, { inputs: { name: "Ada" } }).inputs, { name: "Ada" });
+});
+
+function tempBin(names: string[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cst-bin-"));
+  for (const name of names) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, "#!/bin/sh\n");
+    fs.chmodSync(file, 0o755);
+  }
+  fs.writeFileSync(path.join(dir, "not-executable"), "");
+  return dir;
+}
+
+test("findOnPath finds executables only, in PATH order", () => {
+  const first = tempBin(["cst"]);
+  const second = tempBin(["cst", "python3"]);
+  const env = { PATH: [first, "", second].join(":") };
+  assert.equal(findOnPath("cst", env, "linux"), path.join(first, "cst"));
+  assert.equal(findOnPath("python3", env, "linux"), path.join(second, "python3"));
+  assert.equal(findOnPath("not-executable", env, "linux"), undefined);
+  assert.equal(findOnPath("missing", env, "linux"), undefined);
+  assert.equal(findOnPath(path.join(second, "cst"), { PATH: "" }, "linux"), path.join(second, "cst"));
+});
+
+test("findOnPath tries PATHEXT on Windows", () => {
+  const seen: string[] = [];
+  const found = findOnPath("cst", { PATH: "C:\\bin", PATHEXT: ".EXE;.CMD" }, "win32", (file) => {
+    seen.push(file);
+    return file.endsWith(".CMD");
+  });
+  assert.ok(found?.endsWith("cst.CMD"));
+  assert.ok(seen.some((file) => file.endsWith("cst.EXE")));
+});
+
+test("the configured command is used when its program exists", () => {
+  const launch = resolveServerCommand(["cst", "lsp"], { find: (p) => (p === "cst" ? "/usr/bin/cst" : undefined) });
+  assert.equal(launch.command, "/usr/bin/cst");
+  assert.deepEqual(launch.args, ["lsp"]);
+});
+
+test("without cst on PATH the selected Python interpreter runs the server module", () => {
+  const installed: Record<string, string> = { "/venv/bin/python": "/venv/bin/python", python3: "/usr/bin/python3" };
+  const find = (p: string) => installed[p];
+  const viaExtension = resolveServerCommand(["cst", "lsp"], { find, pythonInterpreter: ["/venv/bin/python"] });
+  assert.equal(viaExtension.command, "/venv/bin/python");
+  assert.deepEqual(viaExtension.args, ["-m", "constellation.server"]);
+  const conda = resolveServerCommand(["cst", "lsp"], {
+    find: (p) => (p === "conda" ? "/opt/conda" : undefined),
+    pythonInterpreter: ["conda", "run", "-n", "x", "python"],
+  });
+  assert.deepEqual([conda.command, ...conda.args], ["/opt/conda", "run", "-n", "x", "python", "-m", "constellation.server"]);
+  const viaPython3 = resolveServerCommand(["cst", "lsp"], { find });
+  assert.equal(viaPython3.command, "/usr/bin/python3");
+  assert.match(viaPython3.description, /not on PATH/);
+});
+
+test("a missing custom command, or no Python at all, is a sentence naming the setting", () => {
+  assert.throws(
+    () => resolveServerCommand(["/opt/my-server", "--stdio"], { find: () => undefined }),
+    /'\/opt\/my-server' was not found\. Check the setting constellation\.server\.command\./,
+  );
+  assert.throws(() => resolveServerCommand(["cst", "lsp"], { find: () => undefined }), /no Python interpreter/);
+});
