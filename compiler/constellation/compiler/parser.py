@@ -13,14 +13,35 @@ CONTRACT (used by analysis.py; owned by the parser work):
   `cache` is an object the caller keeps between parses of one document.
 * Never raises for any input; nesting deeper than a fixed limit is an E020 (so that every
   recursive pass downstream is safe).
+
+How it works: `lexer.declaration_starts` cuts the text into chunks; each chunk is lexed by the
+hand-written lexer and fed token by token to lark's LALR parser for the grammar in
+`constellation/grammar/constellation.lark`, whose reduce callbacks (`_Builder`) build the AST
+directly (no parse tree, no recursion). The driver loop below picks LAMBDA_LPAR/OPT_COMMA from
+the LALR table and turns the first error of a chunk into a sentence (§2.5).
+
+Reused chunks: declarations taken from the cache are the same objects as in the previous
+result; when their chunk moved, their spans are shifted in place.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from constellation.compiler import ast
-from constellation.compiler.diagnostics import Diagnostic
+from constellation.compiler.ast import Span
+from constellation.compiler.diagnostics import Diagnostic, Fix, Related, TextEdit
+from constellation.compiler.lexer import (
+    OPTION_KEYS, RESERVED, Lexed, StringInfo, Tok, declaration_starts, lex, tokenize,
+)
+
+__all__ = ["ParseCache", "ParseResult", "parse", "parse_expression", "tokenize", "MAX_DEPTH"]
+
+# Deepest expression nesting accepted; beyond it E020 (downstream passes may recurse).
+MAX_DEPTH = 100
+
+INT_MAX = 2**63 - 1
 
 
 @dataclass
@@ -29,12 +50,1034 @@ class ParseResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+@dataclass
+class _Chunk:
+    items: list  # decls and annotations (before attachment)
+    diagnostics: list[Diagnostic]
+    base: int  # document offset the spans currently refer to
+    has_out: bool
+
+
 class ParseCache:
     """Per-document memo of parsed chunks (chunk text -> parsed decls and diagnostics)."""
 
     def __init__(self) -> None:
-        self.chunks: dict[str, object] = {}
+        self.chunks: dict[tuple[str, str], object] = {}
+        self.hits = 0  # chunks reused by the last parse
+        self.misses = 0  # chunks parsed by the last parse
 
 
 def parse(text: str, cache: ParseCache | None = None) -> ParseResult:
-    raise NotImplementedError("parser under construction")
+    try:
+        return _parse(text, cache)
+    except Exception as exc:  # noqa: BLE001 - the contract: never raise, report instead
+        span = Span(0, min(len(text), 1))
+        msg = (f"Internal error: {type(exc).__name__} in the parser. This is a bug in the "
+               "implementation, not in the pipeline.")
+        return ParseResult([ast.BrokenDecl(None, None, Span(0, len(text)))],
+                           [Diagnostic("E900", msg, span)])
+
+
+def _parse(text: str, cache: ParseCache | None) -> ParseResult:
+    starts = declaration_starts(text)
+    bounds = starts + [len(text)]
+    old = cache.chunks if cache is not None else {}
+    new: dict[tuple[str, str], list[_Chunk]] = {}
+    hits = misses = 0
+    items: list = []
+    diags: list[Diagnostic] = []
+    has_out = False
+    for i in range(len(starts)):
+        base, end = bounds[i], bounds[i + 1]
+        chunk_text = text[base:end]
+        next_head = _head(text, end, bounds[i + 2] if i + 2 < len(bounds) else len(text))
+        key = (chunk_text, next_head)
+        chunk = None
+        if key in old and old[key]:
+            chunk = old[key].pop()
+            if chunk.base != base:
+                _shift_chunk(chunk, base - chunk.base)
+            hits += 1
+        else:
+            chunk = _parse_chunk(text, base, end)
+            misses += 1
+        new.setdefault(key, []).append(chunk)
+        items.extend(chunk.items)
+        diags.extend(chunk.diagnostics)
+        has_out = has_out or chunk.has_out
+    if cache is not None:
+        cache.chunks = new
+        cache.hits, cache.misses = hits, misses
+    decls = _attach_annotations(items, text, diags)
+    if not diags and not has_out:
+        diags.append(Diagnostic(
+            "E020", "A pipeline must declare at least one output ('out name')",
+            Span(len(text), len(text))))
+    return ParseResult(decls, diags)
+
+
+def _head(text: str, start: int, end: int) -> str:
+    """The next chunk's text up to the end of its first token (errors at a chunk's end
+    name that token, so it is part of the cache key)."""
+    if start >= len(text):
+        return ""
+    lexed = lex(text, start, min(end, start + 200))
+    if lexed.tokens:
+        return text[start:lexed.tokens[0].end_pos]
+    return text[start:min(end, start + 200)]
+
+
+def parse_expression(text: str) -> tuple[ast.Expr | None, list[Diagnostic]]:
+    """Parse a lone expression (tests, the formatter, the REPL-like tools)."""
+    ctx = _Context(text)
+    _TLS.ctx = ctx
+    lexed = lex(text)
+    value = _drive(ctx, "expr", lexed, None, len(text))
+    ctx.flush_pending()
+    diags = [ctx.first_error()] if ctx.errors else []
+    return (value if not diags else None), diags
+
+
+# ---------------------------------------------------------------------------------------------
+# The lark parser, built once per process.
+
+_LOCK = threading.Lock()
+_CONFS: dict[str, object] = {}
+_SHIFT = None
+
+
+def _confs():
+    global _SHIFT
+    if not _CONFS:
+        with _LOCK:
+            if not _CONFS:
+                from lark import Lark
+                from lark.parsers.lalr_analysis import Shift
+                from constellation.grammar import grammar_text
+                lark = Lark(grammar_text(), parser="lalr", start=["start", "expr"],
+                            transformer=_Builder(), maybe_placeholders=True)
+                _SHIFT = Shift
+                for start in ("start", "expr"):
+                    _CONFS[start] = lark.parse_interactive(None, start=start).parser_state.parse_conf
+    return _CONFS
+
+
+_TLS = threading.local()
+
+
+@dataclass
+class _Error:
+    message: str
+    span: Span
+    related: tuple = ()
+    fixes: tuple = ()
+
+
+class _Context:
+    """State of one chunk parse shared with the reduce callbacks."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.errors: list[_Error] = []
+        self.pending_min: dict[int, Span] = {}  # Int literals 2**63 awaiting a unary minus
+        self.nesting = 0
+        self.strings: dict[int, StringInfo] = {}  # string tokens' StringInfo by start offset
+        self.partial_items: list = []
+
+    def error(self, message: str, span: Span, related=(), fixes=()) -> None:
+        self.errors.append(_Error(message, span, tuple(related), tuple(fixes)))
+
+    def flush_pending(self) -> None:
+        for span in self.pending_min.values():
+            self.error("Integer literal out of range", span)
+        self.pending_min.clear()
+
+    def first_error(self) -> Diagnostic:
+        e = min(self.errors, key=lambda e: e.span.start)
+        return Diagnostic("E020", e.message, e.span, e.related, e.fixes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chunk parsing and error recovery
+
+
+def _parse_chunk(text: str, base: int, end: int) -> _Chunk:
+    ctx = _Context(text)
+    _TLS.ctx = ctx
+    lexed = lex(text, base, end)
+    next_tok = _first_token(text, end)
+    value = _drive(ctx, "start", lexed, next_tok, end)
+    ctx.flush_pending()
+    items = value if isinstance(value, list) else ctx.partial_items
+    return _finish_chunk(ctx, items, lexed.tokens, end, value is None)
+
+
+def _first_token(text: str, start: int) -> Tok | None:
+    if start >= len(text):
+        return None
+    lexed = lex(text, start, min(len(text), start + 200))
+    return lexed.tokens[0] if lexed.tokens else None
+
+
+def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], end: int, failed: bool) -> _Chunk:
+    """Turn callback errors, depth overflows and a failed parse into BrokenDecls (§2.6)."""
+    out: list = []
+    errors = sorted(ctx.errors, key=lambda e: e.span.start)
+    diags: list[Diagnostic] = []
+    used: set[int] = set()
+    for item in items:
+        span = item.span
+        mine = [e for e in errors if span.start <= e.span.start < max(span.end, span.start + 1)
+                and id(e) not in used]
+        if not mine:
+            deep = _too_deep(item)
+            if deep is not None:
+                mine = [_Error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)", deep)]
+        if mine:
+            used.update(id(e) for e in mine)
+            diags.append(_diag(mine[0]))
+            out.append(_broken(item))
+        else:
+            out.append(item)
+    if failed:
+        done = out[-1].span.end if out else -1
+        rest = [t for t in tokens if t.start_pos >= done]
+        remaining = [e for e in errors if id(e) not in used]
+        if remaining:
+            diags.append(_diag(remaining[0]))
+        if rest:
+            name, space = _broken_head(rest)
+            stop = max(rest[-1].end_pos, rest[0].end_pos)
+            out.append(ast.BrokenDecl(name, space, Span(rest[0].start_pos, stop)))
+        elif remaining:
+            e = remaining[0]
+            out.append(ast.BrokenDecl(None, None, e.span))
+    has_out = any(isinstance(i, ast.OutputDecl) for i in out)
+    return _Chunk(out, diags, 0, has_out)
+
+
+def _diag(e: _Error) -> Diagnostic:
+    return Diagnostic("E020", e.message, e.span, e.related, e.fixes)
+
+
+def _broken(item) -> ast.BrokenDecl:
+    if isinstance(item, (ast.Assignment, ast.InputDecl)):
+        return ast.BrokenDecl(item.name, "value", item.span)
+    if isinstance(item, ast.TypeDecl):
+        return ast.BrokenDecl(item.name, "type", item.span)
+    return ast.BrokenDecl(None, None, item.span)
+
+
+def _broken_head(toks: list[Tok]) -> tuple[ast.Name | None, str | None]:
+    """The name a damaged declaration still declares: `x =`, `in x`, `type T` (§2.6)."""
+    if len(toks) >= 2:
+        a, b = toks[0], toks[1]
+        if a.type == "IDENT" and b.type == "EQ":
+            return _name(a), "value"
+        if a.type == "IN" and b.type == "IDENT":
+            return _name(b), "value"
+        if a.type == "TYPE" and b.type == "IDENT":
+            return _name(b), "type"
+    return None, None
+
+
+def _name(t: Tok) -> ast.Name:
+    return ast.Name(t.value, Span(t.start_pos, t.end_pos))
+
+
+def _too_deep(root) -> Span | None:
+    """Span of the first node nested deeper than MAX_DEPTH (iterative walk)."""
+    stack = [(root, 0)]
+    children = ast.children
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node.span
+        for c in children(node):
+            stack.append((c, depth + 1))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The driver: feeds tokens, chooses lookahead terminals, explains the first error.
+
+_OPENERS = {"LPAR": "RPAR", "LAMBDA_LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_CLOSERS = {"RPAR", "RSQB", "RBRACE"}
+_CLOSE_TEXT = {"RPAR": ")", "RSQB": "]", "RBRACE": "}"}
+_CMP = {"EQEQ", "NE", "LT", "GT", "LE", "GE"}
+_KEYWORDS = {w.upper() for w in RESERVED}
+_NAMEISH = _KEYWORDS | {"IDENT"}
+_EXPR_START = "INT"  # in every state that accepts an expression
+_VALID_OPTIONS = ", ".join(OPTION_KEYS)
+_OPERANDS = {"IDENT", "RPAR", "RSQB", "RBRACE", "INT", "FLOAT", "STRING", "TRUE", "FALSE",
+             "SUFFIXED"}
+_DECL_MSG = ("Expected a declaration (type, in, out, use, an annotation, or name = expression), "
+             "found {found}")
+
+
+class _Frame:
+    __slots__ = ("kind", "tok", "with_active", "saw_otherwise")
+
+    def __init__(self, kind: str, tok: Tok | None):
+        self.kind = kind
+        self.tok = tok
+        self.with_active = False
+        self.saw_otherwise = False
+
+
+class _Stop(Exception):
+    pass
+
+
+def _describe(tok: Tok | None) -> str:
+    if tok is None or tok.type == "$END":
+        return "end of file"
+    if tok.type == "STRING":
+        return "a string"
+    text = tok.value if len(tok.value) <= 30 else tok.value[:27] + "…"
+    return f"'{text}'"
+
+
+def _accepts(states, stack: list, term: str) -> bool:
+    """Would the LALR parser shift `term` after its pending reductions? (no callbacks run)"""
+    stack = list(stack)
+    while True:
+        act = states[stack[-1]].get(term)
+        if act is None:
+            return False
+        action, arg = act
+        if action is _SHIFT:
+            return True
+        size = len(arg.expansion)
+        if size:
+            del stack[-size:]
+        stack.append(states[stack[-1]][arg.origin.name][1])
+
+
+def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: int,
+           eof_desc: Tok | None = None):
+    """Parse a token list with start symbol `start`; returns the value or None on error."""
+    from lark.exceptions import UnexpectedToken
+    from lark.parsers.lalr_parser_state import ParserState
+
+    conf = _confs()[start]
+    ctx.strings.update(lexed.strings)
+    ps = ParserState(conf, None)
+    states = conf.states
+    state_stack = ps.state_stack
+    tokens = lexed.tokens
+    frames: list[_Frame] = [_Frame("top", None)]
+    matches: list[tuple[int, int]] = []  # (frame depth, subject start) of pending `match`
+    prev: Tok | None = None
+    n = len(tokens)
+    i = 0
+    try:
+        while i < n:
+            tok = tokens[i]
+            tt = tok.type
+            top = frames[-1]
+            if tt == "LAMBDA_LPAR" and not _accepts(states, state_stack, tt):
+                tok.type = tt = "LPAR"
+            elif tt == "OPT_COMMA":
+                if _accepts(states, state_stack, tt):
+                    _retype_option_key(ctx, tokens, i + 1)
+                else:
+                    tok.type = tt = "COMMA"
+            elif tt == "WITH":
+                _retype_option_key(ctx, tokens, i + 1)
+            if tt == "COMMA" and top.with_active:
+                top.with_active = False
+                _check_misspelt_option(ctx, tokens, i + 1, top)
+            elif tt == "SLASH" and i >= 3 and i + 1 < n and tokens[i + 1].type == "SUFFIXED" \
+                    and tokens[i - 1].type in ("INT", "FLOAT") and tokens[i - 2].type == "COLON" \
+                    and tokens[i - 3].type == "OPT_KEY":
+                a, b = tokens[i - 1], tokens[i + 1]
+                ctx.error(f"Write a rate without spaces: {a.value}/{b.value}",
+                          Span(a.start_pos, b.end_pos))
+                raise _Stop
+            if tt in _OPENERS and len(frames) > MAX_DEPTH:
+                ctx.error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                          Span(tok.start_pos, tok.end_pos))
+                raise _Stop
+            try:
+                ps.feed_token(tok)
+            except UnexpectedToken as e:
+                _explain(ctx, e.expected, tok, prev, frames, matches, ps.value_stack, tokens, i)
+                raise _Stop
+            # bookkeeping for messages and the option/match rules
+            if tt in _OPENERS:
+                frames.append(_Frame(_frame_kind(tt, prev, tokens, i), tok))
+                if tt == "LBRACE" and matches and matches[-1][0] == len(frames) - 1:
+                    matches.pop()
+                    frames[-1].kind = "match"
+            elif tt in _CLOSERS and len(frames) > 1:
+                frames.pop()
+            elif tt == "WITH":
+                top.with_active = True
+            elif tt == "MATCH":
+                matches.append((len(frames), tokens[i + 1].start_pos if i + 1 < n else tok.end_pos))
+            elif tt == "OTHERWISE":
+                top.saw_otherwise = True
+            prev = tok
+            i += 1
+        if lexed.error is not None:
+            err = lexed.error
+            ctx.error(err.message, Span(err.start, err.end))
+            raise _Stop
+        eof = Tok("$END", "", end, end)
+        try:
+            return ps.feed_token(eof, True)
+        except UnexpectedToken as e:
+            found = eof_desc or next_tok or eof
+            _explain(ctx, e.expected, found, prev, frames, matches, ps.value_stack, tokens, n)
+            raise _Stop
+    except _Stop:
+        ctx.partial_items = _completed_items(ps.value_stack)
+        return None
+
+
+def _completed_items(value_stack: list) -> list:
+    from lark import Tree
+    out: list = []
+    stack = list(reversed(value_stack))
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Tree):
+            stack.extend(reversed(v.children))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+        elif isinstance(v, (ast.TypeDecl, ast.InputDecl, ast.OutputDecl, ast.UseDecl,
+                            ast.Assignment, ast.Annotation)):
+            out.append(v)
+    return out
+
+
+def _frame_kind(tt: str, prev: Tok | None, tokens: list[Tok], i: int) -> str:
+    p = prev.type if prev else None
+    if tt == "LAMBDA_LPAR":
+        return "lambda"
+    if tt == "LPAR":
+        if p == "IF":
+            return "if"
+        if p == "IDENT" and i >= 2 and tokens[i - 2].type == "AT":
+            return "annotation"
+        if p in ("IDENT",) or (p in _KEYWORDS and i >= 2 and tokens[i - 2].type == "DOT"):
+            return "call"
+        return "paren"
+    if tt == "LSQB":
+        return "projection" if p in _OPERANDS else "list"
+    if p == "BRANCH":
+        return "branch"
+    return "brace_projection" if p in _OPERANDS else "record"
+
+
+def _retype_option_key(ctx: _Context, tokens: list[Tok], j: int) -> None:
+    """After `with` or a continuing comma the next name is an option key (§2.3 rule 4)."""
+    if j >= len(tokens):
+        return
+    t = tokens[j]
+    if t.type == "IDENT":
+        if t.value == "fallback":
+            t.type = "FALLBACK_KEY"
+        elif t.value in OPTION_KEYS:
+            t.type = "OPT_KEY"
+        else:
+            ctx.error(f"Unknown option '{t.value}' (valid options: {_VALID_OPTIONS})",
+                      Span(t.start_pos, t.end_pos))
+            raise _Stop
+
+
+def _check_misspelt_option(ctx: _Context, tokens: list[Tok], j: int, frame: _Frame) -> None:
+    """`F(x) with retry: 1, retri: 2`: a `name:` after a comma that follows an option, outside
+    records and annotations, is a misspelt option (§2.3 rule 4)."""
+    if frame.kind in ("record", "annotation", "brace_projection", "match", "branch"):
+        return
+    if j + 1 < len(tokens) and tokens[j].type in _NAMEISH and tokens[j + 1].type == "COLON":
+        t = tokens[j]
+        ctx.error(f"Unknown option '{t.value}' (valid options: {_VALID_OPTIONS})",
+                  Span(t.start_pos, t.end_pos))
+        raise _Stop
+
+
+_WHEN_STOPS = {"QQ", "COMMA", "OPT_COMMA", "EQ", "ARROW", "FATARROW", "ELSE", "COLON", "WITH"}
+_CMP_STOPS = _WHEN_STOPS | {"AND", "OR", "NOT", "WHEN"}
+
+
+def _earlier_in_operand(tokens: list[Tok], i: int, targets: set, stops: set) -> bool:
+    """Is there a `targets` token before tokens[i] in the same operand (same bracket level,
+    no looser operator in between)? Used to explain chained comparisons and guards."""
+    depth = 0
+    for j in range(i - 1, max(-1, i - 400), -1):
+        t = tokens[j].type
+        if t in _CLOSERS:
+            depth += 1
+        elif t in _OPENERS:
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0:
+            if t in targets:
+                return True
+            if t in stops:
+                return False
+    return False
+
+
+def _unmatched_if(tokens: list[Tok], i: int) -> bool:
+    """Is the error inside an `if` whose `else` has not come yet?"""
+    depth = pending_else = 0
+    for j in range(i - 1, max(-1, i - 400), -1):
+        t = tokens[j].type
+        if t in _CLOSERS:
+            depth += 1
+        elif t in _OPENERS:
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0:
+            if t == "ELSE":
+                pending_else += 1
+            elif t == "IF":
+                if pending_else == 0:
+                    return True
+                pending_else -= 1
+            elif t == "EQ":
+                return False
+    return False
+
+
+_UNCLOSED = {
+    "call": "Expected ',' or ')' after the argument",
+    "annotation": "Expected ',' or ')' after the argument",
+    "lambda": "Expected ',' or ')' after the parameter",
+    "if": "Expected ')' after the condition",
+    "paren": "Expected ')' after the expression",
+    "list": "Expected ',' or ']' after the element",
+    "projection": "Expected ',' or ']' after the field name",
+    "record": "Expected ',' or '}' after the field",
+    "brace_projection": "Expected ',' or '}' after the field name",
+    "match": "Expected ',' or '}' after the case",
+}
+_OPENER_TEXT = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
+
+
+def _explain(ctx: _Context, expected: set, tok: Tok, prev: Tok | None, frames: list[_Frame],
+             matches: list, values: list, tokens: list[Tok], i: int) -> None:
+    """Turn an LALR error into the sentences of §2.5 (never terminal names)."""
+    tt = tok.type
+    found = _describe(tok)
+    span = Span(tok.start_pos, tok.end_pos)
+    pt = prev.type if prev else None
+    top = frames[-1]
+    after = f"'{prev.value}'" if prev is not None else "the start"
+    at_end = tt == "$END" or tok.line_start
+
+    def err(message, s=span, **kw):
+        ctx.error(message, s, **kw)
+
+    if tt in _CLOSERS and pt in ("COMMA", "OPT_COMMA"):
+        return err("Trailing comma is not allowed", Span(prev.start_pos, prev.end_pos))
+    if pt == "WITH":
+        return err(f"Expected an option after 'with', found {found}")
+    if tt in ("COMMA", "OPT_COMMA") and (i + 1 >= len(tokens) or tokens[i + 1].type in _CLOSERS):
+        return err("Trailing comma is not allowed")
+    if tt in _CMP and _earlier_in_operand(tokens, i, _CMP, _CMP_STOPS):
+        return err("Comparison operators cannot be chained; combine them with 'and'")
+    if tt == "WHEN" and _earlier_in_operand(tokens, i, {"WHEN"}, _WHEN_STOPS):
+        return err("A guarded expression cannot be guarded again; combine the conditions with 'and'")
+    if tt in _KEYWORDS and "IDENT" in expected and _EXPR_START not in expected \
+            and "AT" not in expected and not at_end:
+        return err(f"'{tok.value}' is a reserved word and cannot be used as a name")
+    if tt == "FATARROW":
+        return err("A lambda cannot be the operand of an operator; pass it to a function such as "
+                   "filter, map, all or any")
+    if matches and matches[-1][0] == len(frames) and tt == "LBRACE":
+        subject = ctx.text[matches[-1][1]:tok.start_pos].strip()
+        return err(f"Wrap the subject in parentheses: match ({subject}) {{ … }}")
+    if top.kind == "branch":
+        if tt == "COMMA" and top.saw_otherwise:
+            return err("'otherwise' must be the last arm of 'branch'")
+        if tt == "RBRACE" or (at_end and not top.saw_otherwise):
+            return err("A 'branch' must end with 'otherwise -> value'")
+    if pt == "IF":
+        return err(f"Expected '(' after 'if', found {found} (write: if (condition) a else b)")
+    if pt == "IDENT" and len(tokens) > 1 and i >= 2 and tokens[i - 2].type == "OUT":
+        return err(f"'out' takes a single name, found {found}")
+    closer = {"call": "RPAR", "annotation": "RPAR", "lambda": "RPAR", "if": "RPAR",
+              "paren": "RPAR", "list": "RSQB", "projection": "RSQB", "record": "RBRACE",
+              "brace_projection": "RBRACE", "match": "RBRACE"}.get(top.kind)
+    if closer and closer in expected and (at_end or _EXPR_START not in expected):
+        open_tok = top.tok
+        c = _CLOSE_TEXT[closer]
+        if pt is not None and open_tok is not None and prev is open_tok:
+            message = f"Expected an expression or '{c}' after '{open_tok.value}', found {found}"
+        else:
+            message = f"{_UNCLOSED[top.kind]}, found {found}"
+        related = (Related(Span(open_tok.start_pos, open_tok.end_pos),
+                           f"'{_OPENER_TEXT[closer]}' opened here"),) if open_tok else ()
+        fixes = ()
+        if prev is not None:
+            fixes = (Fix(f"Insert '{c}'", (TextEdit(Span(prev.end_pos, prev.end_pos), c),)),)
+        return err(message, related=related, fixes=fixes)
+    if pt == "COLON" and "LBRACE" in expected and "IDENT" in expected and _EXPR_START not in expected:
+        return err(f"Expected a type after ':', found {found}")
+    if pt in ("EQ", "LT", "BAR", "PLUS", "COMMA") and "LBRACE" in expected and "IDENT" in expected \
+            and _EXPR_START not in expected and "LAMBDA_LPAR" not in expected:
+        return err(f"Expected a type after {after}, found {found}")
+    if _EXPR_START in expected:
+        return err(f"Expected an expression after {after}, found {found}")
+    if "ELSE" in expected and _unmatched_if(tokens, i):
+        return err(f"Expected 'else' after the 'if' branch, found {found}")
+    if pt == "DOT":
+        return err(f"Expected a field name after '.', found {found}")
+    if "AT" in expected and "TYPE" in expected:
+        return err(_DECL_MSG.format(found=found))
+    words = _expected_words(expected)
+    if words:
+        return err(f"Expected {words} after {after}, found {found}")
+    return err(f"Unexpected {found}")
+
+
+_TERM_WORDS = {
+    "IDENT": "a name", "EQ": "'='", "COLON": "':'", "COMMA": "','", "RPAR": "')'", "LPAR": "'('",
+    "RSQB": "']'", "RBRACE": "'}'", "LBRACE": "'{'", "ARROW": "'->'", "FATARROW": "'=>'",
+    "GT": "'>'", "STRING": "a string", "AS": "'as'", "DOT": "'.'", "LSQB": "'['",
+    "OPT_KEY": "an option", "$END": None,
+}
+
+
+def _expected_words(expected: set) -> str:
+    words = []
+    for t in sorted(expected):
+        w = _TERM_WORDS.get(t, "")
+        if w is None:
+            continue
+        if not w:
+            return ""
+        words.append(w)
+    if not words or len(words) > 3:
+        return ""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reduce callbacks: build AST nodes with exact spans.
+
+
+def _sp(x) -> Span:
+    if isinstance(x, Tok):
+        return Span(x.start_pos, x.end_pos)
+    return x.span
+
+
+def _cover(a, b) -> Span:
+    return Span(_sp(a).start, _sp(b).end)
+
+
+def _ctx() -> _Context:
+    return _TLS.ctx
+
+
+def _no_commas(children) -> list:
+    return [c for c in children if c is not None and not (isinstance(c, Tok) and c.type in
+                                                          ("COMMA", "OPT_COMMA"))]
+
+
+class _Builder:
+    """lark transformer (used as LALR reduce callbacks; each method gets the children)."""
+
+    def start(self, c):
+        return [x for x in c if x is not None]
+
+    # ---- declarations
+    def annotation(self, c):
+        at, name, _lp, args, rp = c
+        ann = ast.Annotation(_name(name), [], [], _cover(at, rp))
+        for kind, *rest in args:
+            if kind == "pos":
+                ann.args.append(rest[0])
+            else:
+                ann.kwargs.append((rest[0], rest[1]))
+        _check_annotation(ann, args)
+        return ann
+
+    def annot_args(self, c):
+        return _no_commas(c)
+
+    def annot_arg(self, c):
+        return ("pos", c[0])
+
+    def annot_kwarg(self, c):
+        return ("kw", c[0], c[2])
+
+    def type_decl(self, c):
+        return ast.TypeDecl(_name(c[1]), c[3], _cover(c[0], c[3]))
+
+    def input_decl(self, c):
+        return ast.InputDecl(_name(c[1]), c[3], [], _cover(c[0], c[3]))
+
+    def output_decl(self, c):
+        return ast.OutputDecl(_name(c[1]), [], _cover(c[0], c[1]))
+
+    def use_decl(self, c):
+        path = c[1]
+        alias = _name(c[3]) if len(c) > 2 else None
+        end = c[3] if len(c) > 2 else path[-1]
+        return ast.UseDecl(path, alias, _cover(c[0], end))
+
+    def assignment(self, c):
+        return ast.Assignment(_name(c[0]), c[2], _cover(c[0], c[2]))
+
+    def qname(self, c):
+        return [_name(t) for t in c if t.type != "DOT"]
+
+    def field(self, c):
+        return _name(c[0])
+
+    def fields(self, c):
+        return _no_commas(c)
+
+    # ---- types
+    def type_union(self, c):
+        members = [x for x in c if not isinstance(x, Tok)]
+        return ast.UnionTypeExpr(members, _cover(members[0], members[-1]))
+
+    def type_merge(self, c):
+        return ast.MergeTypeExpr(c[0], c[2], _cover(c[0], c[2]))
+
+    def type_param(self, c):
+        args = [x for x in c[2:-1] if not isinstance(x, Tok)]
+        return ast.TypeName(_name(c[0]), args, _cover(c[0], c[-1]))
+
+    def type_record(self, c):
+        return ast.RecordTypeExpr(_no_commas(c[1:-1]), _cover(c[0], c[-1]))
+
+    def type_name(self, c):
+        return ast.TypeName(_name(c[0]), [], _sp(c[0]))
+
+    def type_field(self, c):
+        return (c[0], c[2])
+
+    # ---- expressions
+    def lambda_expr(self, c):
+        params = _no_commas(c[1:-3])
+        return ast.Lambda(params, c[-1], _cover(c[0], c[-1]))
+
+    def param(self, c):
+        type_ = c[2] if len(c) > 2 else None
+        return ast.Param(_name(c[0]), type_, _cover(c[0], type_ if type_ is not None else c[0]))
+
+    def binary(self, c):
+        left, op, right = c
+        return ast.Binary(op.value, left, right, _sp(op), _cover(left, right))
+
+    def guard(self, c):
+        return ast.Guard(c[0], c[2], _cover(c[0], c[2]))
+
+    def unary(self, c):
+        op, operand = c
+        if op.type == "MINUS" and id(operand) in _ctx().pending_min:
+            _ctx().pending_min.pop(id(operand))
+            return ast.Literal(-(2**63), "Int", _cover(op, operand))
+        return ast.Unary(op.value, operand, _cover(op, operand))
+
+    def projection(self, c):
+        target, opener, names, closer = c
+        return ast.Projection(target, names, opener.type == "LBRACE", _cover(target, closer))
+
+    def field_access(self, c):
+        target, dot, name = c
+        return ast.FieldAccess(target, name, dot.start_pos, _cover(target, name))
+
+    def path(self, c):
+        head = c[0]
+        node = ast.Var(_name(head), _sp(head))
+        for j in range(1, len(c), 2):
+            dot, name = c[j], c[j + 1]
+            node = ast.FieldAccess(node, name, dot.start_pos, _cover(head, name))
+        return node
+
+    def paren(self, c):
+        inner = c[1]
+        ctx = _ctx()
+        if id(inner) in ctx.pending_min:
+            ctx.pending_min.pop(id(inner))
+            ctx.error("Integer literal out of range", inner.span)
+        return inner
+
+    def list_lit(self, c):
+        return ast.ListLit(_no_commas(c[1:-1]), _cover(c[0], c[-1]))
+
+    def record_lit(self, c):
+        return ast.RecordLit(_no_commas(c[1:-1]), _cover(c[0], c[-1]))
+
+    def record_field(self, c):
+        return (c[0], c[2])
+
+    def literal(self, c):
+        t = c[0]
+        span = _sp(t)
+        tt = t.type
+        if tt == "INT":
+            value = int(t.value)
+            if value > INT_MAX:
+                lit = ast.Literal(value, "Int", span)
+                if value == INT_MAX + 1:
+                    _ctx().pending_min[id(lit)] = span
+                else:
+                    _ctx().error("Integer literal out of range", span)
+                return lit
+            return ast.Literal(value, "Int", span)
+        if tt == "FLOAT":
+            return ast.Literal(float(t.value), "Float", span)
+        if tt == "TRUE" or tt == "FALSE":
+            return ast.Literal(tt == "TRUE", "Boolean", span)
+        return _string_node(t)
+
+    def suffixed_atom(self, c):
+        t = c[0]
+        _ctx().error(f"Unexpected '{t.value}': durations are only allowed in 'with' options", _sp(t))
+        return ast.Literal(0, "Int", _sp(t))
+
+    def if_expr(self, c):
+        return ast.If(c[2], c[4], c[6], _cover(c[0], c[6]))
+
+    def branch_expr(self, c):
+        arms = [x for x in c[2:-4] if isinstance(x, tuple)]
+        return ast.Branch(arms, c[-2], _cover(c[0], c[-1]))
+
+    def branch_arm(self, c):
+        return (c[0], c[2])
+
+    def match_expr(self, c):
+        subject = c[1]
+        if isinstance(subject, Tok):
+            subject = ast.Var(_name(subject), _sp(subject))
+        cases = [x for x in c[3:-1] if isinstance(x, ast.Case)]
+        return ast.Match(subject, cases, _sp(c[0]), _cover(c[0], c[-1]))
+
+    def case(self, c):
+        return ast.Case(c[0], c[2], _cover(c[0], c[2]))
+
+    def record_pattern(self, c):
+        return ast.RecordPattern(c[1], _cover(c[0], c[2]))
+
+    def type_pattern(self, c):
+        return ast.TypePattern(_name(c[1]), _cover(c[0], c[1]))
+
+    def name_pattern(self, c):
+        t = c[0]
+        if t.value != "_":
+            _ctx().error(f"A case pattern must be '{{ fields }}', 'is Type' or '_', found '{t.value}'",
+                         _sp(t))
+        return ast.WildcardPattern(_sp(t))
+
+    def call(self, c):
+        names = _path_names(c[0])
+        rp = c[-2] if c[-1] is None or not isinstance(c[-1], list) else c[-2]
+        with_ = c[-1] if isinstance(c[-1], list) else []
+        args = [x for x in c[2:-2] if x is not None and not isinstance(x, Tok)]
+        for n in names:
+            if n.text in RESERVED:
+                _ctx().error(f"'{n.text}' is a reserved word and cannot be used as a name", n.span)
+        end = with_[-1] if with_ else rp
+        return ast.Call(names, args, with_, _cover(names[0], end))
+
+    def with_clause(self, c):
+        return [x for x in c if isinstance(x, ast.Option)]
+
+    def lazy_option(self, c):
+        value = c[2] if len(c) > 2 else None
+        return ast.Option(_name(c[0]), value=value, span=_cover(c[0], value or c[0]))
+
+    def fallback_option(self, c):
+        return ast.Option(_name(c[0]), fallback=c[2], span=_cover(c[0], c[2]))
+
+    def key_option(self, c):
+        return ast.Option(_name(c[0]), value=c[2], span=_cover(c[0], c[2]))
+
+    def opt_value(self, c):
+        first = c[0]
+        if len(c) == 2:  # '-' number
+            kind = _OPT_KIND[c[1].type]
+            return ast.OptValue(kind, "-" + c[1].value, _cover(first, c[1]))
+        if first.type == "IDENT" and len(c) > 1:
+            args = [x for x in c[2:-1] if isinstance(x, ast.OptValue)]
+            return ast.OptValue("call", _ctx().text[first.start_pos:c[-1].end_pos],
+                                _cover(first, c[-1]), args)
+        return ast.OptValue(_OPT_KIND[first.type], first.value, _sp(first))
+
+
+_OPT_KIND = {"INT": "int", "FLOAT": "float", "SUFFIXED": "suffixed", "RATE": "rate",
+             "STRING": "string", "TRUE": "bool", "FALSE": "bool", "IDENT": "word"}
+
+
+def _path_names(node) -> list[ast.Name]:
+    names: list[ast.Name] = []
+    while isinstance(node, ast.FieldAccess):
+        names.append(node.field)
+        node = node.target
+    names.append(node.name)
+    names.reverse()
+    return names
+
+
+def _check_annotation(ann: ast.Annotation, args: list) -> None:
+    ctx = _ctx()
+    name = ann.name.text
+    head = Span(ann.span.start, ann.name.span.end)
+    if name not in ("example", "source", "sink"):
+        ctx.error(f"Unknown annotation '@{name}' (expected @example, @source or @sink)", head)
+        return
+    if name == "example":
+        if len(args) != 1 or args[0][0] != "pos":
+            ctx.error("'@example' takes exactly one value", head)
+        return
+    first = args[0]
+    ok = first[0] == "pos" and isinstance(first[1], ast.Literal) and first[1].kind == "String" \
+        and ctx.text[first[1].span.start] == '"' and all(a[0] == "kw" for a in args[1:])
+    if not ok:
+        ctx.error(f"'@{name}' takes a plain string first: @{name}(\"name\", key: value, …)", head)
+
+
+def _string_node(t: Tok):
+    ctx = _ctx()
+    info: StringInfo | None = ctx.strings.get(t.start_pos)
+    span = _sp(t)
+    if info is None or not info.regions:
+        return ast.Literal(info.parts[0] if info else "", "String", span)
+    exprs = []
+    for (rs, re_), close in zip(info.regions, info.closes):
+        ctx.nesting += 1
+        lexed = lex(ctx.text, rs, re_, interp=True, nesting=ctx.nesting)
+        closing = Tok("RBRACE", "}", close, close + 1)
+        value = _drive(ctx, "expr", lexed, None, re_, eof_desc=closing)
+        ctx.nesting -= 1
+        exprs.append(value if value is not None else ast.Literal("", "String", Span(rs, re_)))
+    return ast.Interpolation(list(info.parts), exprs, span)
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Annotations (§2.3 rule 6)
+
+
+def _attach_annotations(items: list, text: str, diags: list[Diagnostic]) -> list[ast.Decl]:
+    decls: list[ast.Decl] = []
+    run: list[ast.Annotation] = []
+    before_run = None
+    last = None
+    for item in items:
+        if isinstance(item, ast.Annotation):
+            if not run:
+                before_run = last
+            run.append(item)
+            last = item
+            continue
+        if isinstance(item, (ast.InputDecl, ast.OutputDecl)):
+            item.annotations = _attach_run(run, item, diags)
+        elif run and not isinstance(item, ast.BrokenDecl):
+            _misplaced(run, before_run, text, diags)
+        run = []
+        decls.append(item)
+        last = item
+    if run:
+        _misplaced(run, before_run, text, diags)
+    return decls
+
+
+def _attach_run(run: list[ast.Annotation], decl, diags: list[Diagnostic]) -> list[ast.Annotation]:
+    attached = []
+    is_input = isinstance(decl, ast.InputDecl)
+    for a in run:
+        name = a.name.text
+        if is_input and name == "sink":
+            diags.append(Diagnostic("E020", "'@sink' annotates an output: place it before 'out'",
+                                    a.span))
+        elif not is_input and name in ("example", "source"):
+            diags.append(Diagnostic("E020", f"'@{name}' annotates an input: place it before 'in'",
+                                    a.span))
+        else:
+            attached.append(a)
+    return attached
+
+
+def _misplaced(run: list[ast.Annotation], before, text: str, diags: list[Diagnostic]) -> None:
+    first = run[0]
+    name = first.name.text
+    target = "out" if name == "sink" else "in"
+    fixes = ()
+    wanted = ast.OutputDecl if name == "sink" else ast.InputDecl
+    if isinstance(before, wanted):
+        moved = text[first.span.start:run[-1].span.end]
+        fixes = (Fix(f"Move '@{name}' before the '{target}' declaration", (
+            TextEdit(Span(before.span.start, before.span.start), moved + "\n"),
+            TextEdit(Span(before.span.end, run[-1].span.end), ""),
+        )),)
+    diags.append(Diagnostic(
+        "E020", f"'@{name}' must be placed before the '{target}' declaration it annotates",
+        first.span, fixes=fixes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shifting reused chunks
+
+
+def _shift_chunk(chunk: _Chunk, delta: int) -> None:
+    for item in chunk.items:
+        _shift_tree(item, delta)
+    chunk.diagnostics = [_shift_diag(d, delta) for d in chunk.diagnostics]
+    chunk.base += delta
+
+
+def _shift_diag(d: Diagnostic, delta: int) -> Diagnostic:
+    return Diagnostic(
+        d.code, d.message, d.span.shifted(delta),
+        tuple(Related(r.span.shifted(delta), r.message) for r in d.related),
+        tuple(Fix(f.title, tuple(TextEdit(e.span.shifted(delta), e.new_text) for e in f.edits))
+              for f in d.fixes),
+        d.tags)
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _shift_tree(root, delta: int) -> None:
+    """Move every span under `root` by delta, in place (iterative)."""
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    Span_ = Span
+    Name_ = ast.Name
+    while stack:
+        node = pop()
+        cls = type(node)
+        slots = _SLOTS.get(cls)
+        if slots is None:
+            slots = _SLOTS[cls] = tuple(cls.__slots__)
+        for attr in slots:
+            v = getattr(node, attr)
+            if v is None:
+                continue
+            vt = type(v)
+            if vt is Span_:
+                setattr(node, attr, Span_(v.start + delta, v.end + delta))
+            elif vt is Name_:
+                v.span = Span_(v.span.start + delta, v.span.end + delta)
+            elif vt is list or vt is tuple:
+                for x in v:
+                    xt = type(x)
+                    if xt is tuple:
+                        for y in x:
+                            if type(y) is Name_:
+                                y.span = Span_(y.span.start + delta, y.span.end + delta)
+                            else:
+                                push(y)
+                    elif xt is Name_:
+                        x.span = Span_(x.span.start + delta, x.span.end + delta)
+                    else:
+                        push(x)
+            elif vt is int and attr == "dot":
+                node.dot = v + delta
+            elif vt is not str and vt is not bool and vt is not int and vt is not float:
+                push(v)

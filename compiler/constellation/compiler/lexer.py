@@ -1,0 +1,473 @@
+"""Lexer for .cst source (LANGUAGE.md §1) and the declaration splitter of §2.6.
+
+Hand-written on top of one master regular expression: strings with `${…}` need a scanner
+with a stack, and every lexical error of §1 must become a sentence with a span instead of an
+exception. The same scanner serves the parser (`lex`), the language server's semantic
+tokens (`tokenize`) and incremental parsing (`split_declarations`). Nothing here raises.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+RESERVED = frozenset(
+    "type in out if else true false use as and or not when branch otherwise with lazy match is"
+    .split()
+)
+# Order of the "valid options" list in the unknown-option message (§2.5).
+OPTION_KEYS = (
+    "retry", "timeout", "delay", "backoff", "fallback", "cache", "cache_backend", "throttle",
+    "concurrency", "on_error", "lazy", "priority", "batch", "batch_timeout", "window",
+    "checkpoint", "join",
+)
+BUILTIN_TYPES = frozenset("String Int Float Boolean List Seq Candidates Optional Map".split())
+
+# Interpolations nested deeper than this inside strings are an error (the embedded
+# expressions are parsed recursively, so this bounds the recursion).
+MAX_STRING_NESTING = 16
+
+_KW_END = r"(?![A-Za-z0-9_]|-[A-Za-z0-9_])"
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
+
+_TOKEN_RE = re.compile(
+    r"(?P<ws>[ \t\r\n]+)"
+    r"|(?P<comment>\#[^\n]*)"
+    r"|(?P<rate>[0-9]+/[0-9]+(?:\.[0-9]+)?[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<num>[0-9]+(?:\.[0-9]+)?(?P<suffix>[A-Za-z_][A-Za-z0-9_]*)?)"
+    r"|(?P<name>" + _IDENT + r")"
+    r"|(?P<string>\")"
+    r"|(?P<op>->|=>|==|!=|<=|>=|\?\?|[=:,.()\[\]{}<>+\-*/|@])"
+    r"|(?P<bad>[\s\S])"
+)
+_OPS = {
+    "->": "ARROW", "=>": "FATARROW", "==": "EQEQ", "!=": "NE", "<=": "LE", ">=": "GE",
+    "??": "QQ", "=": "EQ", ":": "COLON", ",": "COMMA", ".": "DOT", "(": "LPAR", ")": "RPAR",
+    "[": "LSQB", "]": "RSQB", "{": "LBRACE", "}": "RBRACE", "<": "LT", ">": "GT",
+    "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "|": "BAR", "@": "AT",
+}
+_KEYWORD_TYPES = {w: w.upper() for w in RESERVED}
+# §2.3 rules 2 and 4: a '(' that opens a lambda, a ',' that continues a `with` clause.
+_LAMBDA_AHEAD = re.compile(r"[^()]*\)(?:\s|#[^\n]*)*=>")
+_OPT_COMMA_AHEAD = re.compile(
+    r"(?:\s|#[^\n]*)*(?:lazy" + _KW_END + r"|(?:retry|timeout|delay|backoff|fallback|"
+    r"cache_backend|cache|throttle|concurrency|on_error|priority|batch_timeout|batch|window|"
+    r"checkpoint|join)(?:\s|#[^\n]*)*:)"
+)
+_STRING_STOP = re.compile(r"[\"\\]|\$\{")
+_INTERP_STOP = re.compile(r"[\"{}]")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "$": "$"}
+_OPERAND_END = frozenset({"IDENT", "RPAR", "RSQB", "RBRACE", "INT", "FLOAT", "STRING"})
+
+
+class Tok:
+    """A token for the LALR parser (attribute names follow lark's Token)."""
+
+    __slots__ = ("type", "value", "start_pos", "end_pos", "line_start")
+
+    def __init__(self, type_: str, value: str, start: int, end: int, line_start: bool = False):
+        self.type = type_
+        self.value = value
+        self.start_pos = start
+        self.end_pos = end
+        self.line_start = line_start
+
+    def __repr__(self) -> str:
+        return f"Tok({self.type}, {self.value!r}, {self.start_pos})"
+
+
+@dataclass(slots=True)
+class StringInfo:
+    """What the lexer learnt about one string literal.
+
+    parts: the n+1 unescaped literal parts; regions: the n `${…}` contents as (start, end)
+    offsets of the expression text (between `${` and `}`), closes: offset of each closing `}`.
+    """
+
+    parts: list[str]
+    regions: list[tuple[int, int]]
+    closes: list[int]
+
+
+@dataclass(slots=True)
+class LexError:
+    message: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Lexed:
+    tokens: list[Tok]
+    strings: dict[int, StringInfo]  # by the string token's start offset
+    error: LexError | None  # the first lexical error (later ones are in discarded text)
+    comments: list[tuple[int, int]]
+
+
+def describe_char(ch: str) -> str:
+    return repr(ch)[1:-1] if not ch.isprintable() or ch in "\\'" else ch
+
+
+def lex(text: str, start: int = 0, end: int | None = None, *, interp: bool = False,
+        nesting: int = 0) -> Lexed:
+    """Tokens of text[start:end]. `interp`: the region is the inside of `${…}` (no comments).
+
+    Stops at the first lexical error: recovery discards the rest of the declaration anyway.
+    """
+    end = len(text) if end is None else end
+    tokens: list[Tok] = []
+    strings: dict[int, StringInfo] = {}
+    comments: list[tuple[int, int]] = []
+    pos = start
+    line_start = True
+    match = _TOKEN_RE.match
+    append = tokens.append
+    while pos < end:
+        m = match(text, pos, end)
+        kind = m.lastgroup
+        tend = m.end()
+        if kind == "ws":
+            if "\n" in m.group():
+                line_start = True
+            pos = tend
+            continue
+        if kind == "comment":
+            if interp:
+                return Lexed(tokens, strings, LexError("Unexpected character '#'", pos, pos + 1),
+                             comments)
+            comments.append((pos, tend))
+            pos = tend
+            continue
+        if kind == "name":
+            word = m.group()
+            append(Tok(_KEYWORD_TYPES.get(word, "IDENT"), word, pos, tend, line_start))
+        elif kind == "op":
+            op = m.group()
+            err = _check_op(text, op, pos, start, end, tokens)
+            if err is not None:
+                return Lexed(tokens, strings, err, comments)
+            ttype = _OPS[op]
+            if op == "(" and _LAMBDA_AHEAD.match(text, tend, end):
+                ttype = "LAMBDA_LPAR"
+            elif op == "," and _OPT_COMMA_AHEAD.match(text, tend, end):
+                ttype = "OPT_COMMA"
+            append(Tok(ttype, op, pos, tend, line_start))
+        elif kind == "num":
+            err = _check_number(text, m, end)
+            if err is not None:
+                return Lexed(tokens, strings, err, comments)
+            word = m.group()
+            ttype = "SUFFIXED" if m.group("suffix") else ("FLOAT" if "." in word else "INT")
+            append(Tok(ttype, word, pos, tend, line_start))
+        elif kind == "rate":
+            append(Tok("RATE", m.group(), pos, tend, line_start))
+        elif kind == "string":
+            info, tend, err = scan_string(text, pos, end, nesting)
+            if err is not None:
+                return Lexed(tokens, strings, err, comments)
+            strings[pos] = info
+            append(Tok("STRING", text[pos:tend], pos, tend, line_start))
+        else:
+            bad_end = tend
+            while bad_end < end and _TOKEN_RE.match(text, bad_end, end).lastgroup == "bad":
+                bad_end += 1
+            err = LexError(f"Unexpected character '{describe_char(m.group())}'", pos, bad_end)
+            return Lexed(tokens, strings, err, comments)
+        line_start = False
+        pos = tend
+    return Lexed(tokens, strings, None, comments)
+
+
+def _check_op(text: str, op: str, pos: int, start: int, end: int, tokens: list[Tok]) -> LexError | None:
+    """The '.' and '@' spacing rules (§1.6, §2.1) and numbers written `.5`."""
+    if op == ".":
+        after = text[pos + 1] if pos + 1 < end else ""
+        before = text[pos - 1] if pos > start else ""
+        prev = tokens[-1].type if tokens else None
+        if after.isdigit() and prev not in _OPERAND_END and before not in "])":
+            return LexError(f"A number needs a digit before '.': write '0.{_digits(text, pos + 1, end)}'",
+                            pos, pos + 1 + len(_digits(text, pos + 1, end)))
+        if before in (" ", "\t", "\r", "\n") or after in ("", " ", "\t", "\r", "\n", "#"):
+            return LexError("Whitespace is not allowed around '.'", pos, pos + 1)
+    elif op == "@":
+        if pos + 1 >= end or not (text[pos + 1].isalpha() or text[pos + 1] == "_"):
+            return LexError("Expected an annotation name directly after '@' (@example, @source "
+                            "or @sink)", pos, pos + 1)
+    return None
+
+
+def _digits(text: str, pos: int, end: int) -> str:
+    m = re.compile(r"[0-9]+").match(text, pos, end)
+    return m.group() if m else ""
+
+
+def _check_number(text: str, m: re.Match, end: int) -> LexError | None:
+    """Leading zeros and a '.' without digits after it (§1.4)."""
+    word = m.group()
+    start, tend = m.span()
+    digits = word.split(".")[0]
+    if m.group("suffix") is None:
+        if len(digits) > 1 and digits[0] == "0" and digits.isdigit():
+            return LexError(f"Leading zeros are not allowed: '{word}'", start, tend)
+        if tend < end and text[tend] == "." and (tend + 1 >= end or not text[tend + 1].isdigit()):
+            return LexError(f"A number needs a digit after '.': write '{word}.0'", start, tend + 1)
+    return None
+
+
+def scan_string(text: str, quote: int, end: int, nesting: int = 0):
+    """Scan the string literal opening at `quote`. Returns (StringInfo, end offset, error)."""
+    parts: list[str] = []
+    regions: list[tuple[int, int]] = []
+    closes: list[int] = []
+    buf: list[str] = []
+    i = quote + 1
+    while True:
+        m = _STRING_STOP.search(text, i, end)
+        if m is None:
+            return None, end, LexError("Unterminated string literal", quote, quote + 1)
+        buf.append(text[i:m.start()])
+        s = m.group()
+        if s == '"':
+            parts.append("".join(buf))
+            return StringInfo(parts, regions, closes), m.end(), None
+        if s == "\\":
+            ch = text[m.start() + 1] if m.start() + 1 < end else ""
+            if ch not in _ESCAPES:
+                if ch == "":
+                    return None, end, LexError("Unterminated string literal", quote, quote + 1)
+                return None, end, LexError(
+                    f"Unknown escape sequence '\\{describe_char(ch)}' (valid: \\n \\t \\r \\\\ \\\" \\$)",
+                    m.start(), m.start() + 2)
+            buf.append(_ESCAPES[ch])
+            i = m.start() + 2
+            continue
+        # `${`: find the matching `}` (depth counting, nested strings skipped, §1.5)
+        if nesting >= MAX_STRING_NESTING:
+            return None, end, LexError(
+                f"Expression is nested too deeply (more than {MAX_STRING_NESTING} levels of "
+                "string interpolation)", m.start(), m.end())
+        close = find_interpolation_end(text, m.end(), end)
+        if close is None:
+            return None, end, LexError("Unterminated string literal", quote, quote + 1)
+        if not text[m.end():close].strip():
+            return None, end, LexError("Expected an expression inside '${…}'", m.start(), close + 1)
+        parts.append("".join(buf))
+        buf = []
+        regions.append((m.end(), close))
+        closes.append(close)
+        i = close + 1
+
+
+def find_interpolation_end(text: str, i: int, end: int) -> int | None:
+    """Offset of the `}` that closes the interpolation whose content starts at i (iterative)."""
+    stack = [0]  # >= 0: brace depth of an interpolation; -1: inside a nested string
+    while True:
+        if stack[-1] >= 0:
+            m = _INTERP_STOP.search(text, i, end)
+            if m is None:
+                return None
+            c = m.group()
+            i = m.end()
+            if c == '"':
+                stack.append(-1)
+            elif c == "{":
+                stack[-1] += 1
+            elif stack[-1] > 0:
+                stack[-1] -= 1
+            else:
+                stack.pop()
+                if not stack:
+                    return m.start()
+        else:
+            m = _STRING_STOP.search(text, i, end)
+            if m is None:
+                return None
+            c = m.group()
+            i = m.end()
+            if c == "\\":
+                i = m.start() + 2
+            elif c == '"':
+                stack.pop()
+            else:
+                stack.append(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Declaration splitting (§2.6): the unit of recovery and of incremental parsing.
+
+_DECL_START = re.compile(
+    r"^[ \t\r]*(?:@|(?:type|in|out|use)" + _KW_END + r"(?![ \t\r\n]*[:,\]}])"
+    r"|(?!(?:" + "|".join(sorted(RESERVED)) + r")" + _KW_END + r")" + _IDENT
+    + r"[ \t\r\n]*=(?![=>]))",
+    re.M,
+)
+_CODE_STOP = re.compile(r"#[^\n]*|\"(?:[^\"\\$]|\\[\s\S]|\$(?!\{))*\"|\"")
+
+
+def declaration_starts(text: str) -> list[int]:
+    """Offsets of the lines that start a declaration, string contents excluded; always 0 first."""
+    candidates = [m.start() for m in _DECL_START.finditer(text)]
+    inside: list[tuple[int, int]] = []  # (start, end) of multi-line string spans
+    pos = 0
+    n = len(text)
+    search = _CODE_STOP.search
+    while True:
+        m = search(text, pos)
+        if m is None:
+            break
+        s = m.group()
+        if s[0] == "#":
+            pos = m.end()
+            continue
+        if len(s) > 1:  # a complete plain string
+            if "\n" in s:
+                inside.append((m.start(), m.end()))
+            pos = m.end()
+            continue
+        info, send, err = scan_string(text, m.start(), n)
+        if err is None or err.message != "Unterminated string literal":
+            if err is not None:
+                send = _string_end_ignoring_errors(text, m.start(), n)
+            inside.append((m.start(), send))
+            pos = send
+            continue
+        # unterminated: lexing resumes at the first later declaration start (§1.5)
+        k = bisect.bisect_right(candidates, m.start())
+        pos = candidates[k] if k < len(candidates) else n
+        inside.append((m.start(), pos))
+        if pos >= n:
+            break
+    starts = [0]
+    j = 0
+    for c in candidates:
+        while j < len(inside) and inside[j][1] <= c:
+            j += 1
+        if j < len(inside) and inside[j][0] < c < inside[j][1]:
+            continue
+        if c > starts[-1]:
+            starts.append(c)
+    return starts
+
+
+def _string_end_ignoring_errors(text: str, quote: int, end: int) -> int:
+    """End of a string that has a bad escape or interpolation (for splitting only)."""
+    i = quote + 1
+    while True:
+        m = _STRING_STOP.search(text, i, end)
+        if m is None:
+            return end
+        if m.group() == '"':
+            return m.end()
+        if m.group() == "\\":
+            i = m.start() + 2
+            continue
+        close = find_interpolation_end(text, m.end(), end)
+        if close is None:
+            return end
+        i = close + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Semantic tokens for editors.
+
+@dataclass(frozen=True, slots=True)
+class LexToken:
+    kind: str  # keyword name type string number duration comment operator punctuation annotation option
+    start: int
+    end: int
+
+
+_PUNCT = frozenset({"COLON", "COMMA", "OPT_COMMA", "DOT", "LPAR", "LAMBDA_LPAR", "RPAR", "LSQB",
+                    "RSQB", "LBRACE", "RBRACE"})
+_OPTION_SET = frozenset(OPTION_KEYS)
+
+
+def tokenize(text: str) -> list[LexToken]:
+    """Classified tokens of the whole text, never raising (bad characters are skipped)."""
+    try:
+        out: list[LexToken] = []
+        _tokenize_into(text, 0, len(text), out, False, 0)
+        out.sort(key=lambda t: t.start)
+        return out
+    except Exception:  # noqa: BLE001 - editors must get tokens even for text we cannot lex
+        return []
+
+
+def _tokenize_into(text: str, start: int, end: int, out: list[LexToken], interp: bool,
+                   nesting: int) -> None:
+    pos = start
+    while pos < end:
+        lexed = lex(text, pos, end, interp=interp, nesting=nesting)
+        _classify(text, lexed, out, nesting)
+        for c in lexed.comments:
+            out.append(LexToken("comment", *c))
+        if lexed.error is None:
+            return
+        pos = max(lexed.error.end, lexed.error.start + 1)
+        if lexed.error.message == "Unterminated string literal":
+            out.append(LexToken("string", lexed.error.start, _line_end(text, lexed.error.start, end)))
+            pos = _line_end(text, lexed.error.start, end)
+
+
+def _line_end(text: str, pos: int, end: int) -> int:
+    nl = text.find("\n", pos, end)
+    return end if nl < 0 else nl
+
+
+def _classify(text: str, lexed: Lexed, out: list[LexToken], nesting: int) -> None:
+    toks = lexed.tokens
+    type_ctx = False
+    for i, t in enumerate(toks):
+        tt = t.type
+        prev = toks[i - 1].type if i else None
+        nxt = toks[i + 1].type if i + 1 < len(toks) else None
+        kind = "operator"
+        if tt == "IDENT":
+            if prev == "AT":
+                kind = "annotation"
+            elif t.value in _OPTION_SET and nxt == "COLON" and prev in ("WITH", "OPT_COMMA"):
+                kind = "option"
+            elif (type_ctx and nxt != "COLON") or prev == "IS" or (
+                    t.value in BUILTIN_TYPES and nxt in ("LT", None)):
+                kind = "type"
+            else:
+                kind = "name"
+        elif tt in ("INT", "FLOAT"):
+            kind = "number"
+        elif tt in ("SUFFIXED", "RATE"):
+            kind = "duration"
+        elif tt == "STRING":
+            _classify_string(text, t, lexed.strings.get(t.start_pos), out, nesting)
+            continue
+        elif tt == "AT":
+            kind = "annotation"
+        elif tt == "LAZY" and prev in ("WITH", "OPT_COMMA"):
+            kind = "option"
+        elif tt in _KEYWORD_TYPES.values():
+            kind = "keyword"
+        elif tt in _PUNCT:
+            kind = "punctuation"
+        out.append(LexToken(kind, t.start_pos, t.end_pos))
+        # type context: after `in x:`, `type T =`, a lambda parameter's `:`; ends at a new line
+        # start of a declaration or when the next token cannot continue a type.
+        if tt == "COLON" and i >= 2 and toks[i - 2].type == "IN":
+            type_ctx = True
+        elif tt == "EQ" and i >= 2 and toks[i - 2].type == "TYPE":
+            type_ctx = True
+        elif type_ctx and nxt is not None and toks[i + 1].line_start and toks[i + 1].type in (
+                "IN", "OUT", "TYPE", "USE", "AT") or (nxt == "EQ" and type_ctx and i + 1 < len(toks)):
+            type_ctx = False
+
+
+def _classify_string(text: str, tok: Tok, info: StringInfo | None, out: list[LexToken],
+                     nesting: int) -> None:
+    if info is None or not info.regions:
+        out.append(LexToken("string", tok.start_pos, tok.end_pos))
+        return
+    pos = tok.start_pos
+    for (rs, re_), close in zip(info.regions, info.closes):
+        out.append(LexToken("string", pos, rs))  # literal part including `${`
+        _tokenize_into(text, rs, re_, out, True, nesting + 1)
+        pos = close
+    out.append(LexToken("string", pos, tok.end_pos))
