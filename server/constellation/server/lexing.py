@@ -10,7 +10,10 @@ log = logging.getLogger(__name__)
 def tokens(text: str) -> list:
     try:
         from constellation.compiler.parser import tokenize
-    except ImportError:  # an older compiler without a token API: no lexical features
-        log.warning("constellation.compiler.parser.tokenize is not available")
-        return []
+    except ImportError:
+        try:  # the lexer module defines it; the parser re-exports it (contract)
+            from constellation.compiler.lexer import tokenize
+        except ImportError:
+            log.warning("constellation.compiler.parser.tokenize is not available")
+            return []
     return tokenize(text)

@@ -9,7 +9,7 @@ from lsprotocol import types as lsp
 
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
-from constellation.server.features.diagnostics import to_lsp
+from constellation.server.features.diagnostics import to_lsp, unused_bindings
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*$")
 QUOTED = re.compile(r"'([^']+)'")
@@ -35,7 +35,8 @@ def register(server) -> None:
                 declare = declare_input_action(analysis, uri, d, diag, pos)
                 if declare is not None and all(a.title != declare.title for a in actions):
                     actions.append(declare)
-        actions += unused_binding_actions(analysis, uri, wanted, pos)
+        if analysis.valid:  # like the unused hints, only once the errors are fixed
+            actions += unused_binding_actions(analysis, uri, wanted, pos)
         return actions
 
 
@@ -74,12 +75,8 @@ def insertion_offset(analysis: Analysis) -> int:
 
 def unused_binding_actions(analysis: Analysis, uri: str, wanted: ast.Span, pos) -> list[lsp.CodeAction]:
     out = []
-    outputs = set(analysis.check.outputs)
-    for decl in analysis.decls:
-        if not isinstance(decl, ast.Assignment) or decl.span.end < wanted.start or decl.span.start > wanted.end:
-            continue
-        sym = analysis.symbols.values.get(decl.name.text)
-        if sym is None or sym.decl is not decl or sym.references or decl.name.text in outputs:
+    for decl in unused_bindings(analysis):
+        if decl.span.end < wanted.start or decl.span.start > wanted.end:
             continue
         edit = lsp.TextEdit(range=pos.range(whole_lines(analysis.text, decl.span)), new_text="")
         out.append(lsp.CodeAction(title=f"Remove unused binding '{decl.name.text}'",

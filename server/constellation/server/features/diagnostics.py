@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "constellation"
 TAGS = {"unnecessary": lsp.DiagnosticTag.Unnecessary, "deprecated": lsp.DiagnosticTag.Deprecated}
+# Warnings about text that has no effect are drawn faded (in addition to the compiler's tags).
+UNNECESSARY_CODES = {"W001", "W003", "W004", "W005", "W006"}
+UNUSED = "unused"
 
 
 def register(server) -> None:
@@ -90,7 +93,28 @@ async def publish(ls, uri: str, version: int | None) -> None:
 
 def to_lsp_diagnostics(ls, uri: str, analysis: Analysis) -> list[lsp.Diagnostic]:
     pos = ls.positions(analysis)
-    return [to_lsp(d, uri, pos) for d in analysis.diagnostics]
+    return [to_lsp(d, uri, pos) for d in analysis.diagnostics] + unused_hints(analysis, pos)
+
+
+def unused_bindings(analysis: Analysis):
+    """Canonical assignments nothing reads and that are not outputs (they still run)."""
+    from constellation.compiler import ast
+    outputs = set(analysis.check.outputs)
+    for decl in analysis.decls:
+        if not isinstance(decl, ast.Assignment) or id(decl) not in analysis.check.canonical:
+            continue
+        sym = analysis.symbols.values.get(decl.name.text)
+        if sym is not None and sym.decl is decl and not sym.references and decl.name.text not in outputs:
+            yield decl
+
+
+def unused_hints(analysis: Analysis, pos) -> list[lsp.Diagnostic]:
+    if not analysis.valid:
+        return []  # while errors are shown, unused names are noise
+    return [lsp.Diagnostic(range=pos.range(decl.name.span), severity=lsp.DiagnosticSeverity.Hint,
+                           code=UNUSED, source=SOURCE, tags=[lsp.DiagnosticTag.Unnecessary],
+                           message=f"'{decl.name.text}' is never used and is not an output")
+            for decl in unused_bindings(analysis)]
 
 
 def to_lsp(d: Diagnostic, uri: str, pos) -> lsp.Diagnostic:
@@ -104,8 +128,15 @@ def to_lsp(d: Diagnostic, uri: str, pos) -> lsp.Diagnostic:
         code=d.code,
         source=SOURCE,
         related_information=related or None,
-        tags=[TAGS[t] for t in d.tags if t in TAGS] or None,
+        tags=_tags(d) or None,
     )
+
+
+def _tags(d: Diagnostic) -> list[lsp.DiagnosticTag]:
+    tags = {TAGS[t] for t in d.tags if t in TAGS}
+    if d.code in UNNECESSARY_CODES:
+        tags.add(lsp.DiagnosticTag.Unnecessary)
+    return sorted(tags)
 
 
 def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:

@@ -1,0 +1,134 @@
+"""Diagnostics: the corpus's expected codes and lines, related information, tags, UTF-16 /
+UTF-8 positions, debouncing and version ordering."""
+
+import asyncio
+import time
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from conftest import (corpus_expected, corpus_file, fresh_uri, initialize, open_doc, server_config,
+                      wait_diagnostics)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def compiler_diagnostics(diags):
+    return [d for d in diags if d.source == "constellation" and d.code != "unused"]
+
+
+@pytest.mark.corpus
+async def test_every_corpus_file_has_its_expected_diagnostics(client: LanguageClient):
+    mismatches = []
+    for entry in corpus_expected():
+        text = corpus_file(entry["path"]).read_text()
+        uri, diags = await open_doc(client, text, fresh_uri(entry["path"].replace("/", "_")))
+        got = sorted((d.code, d.range.start.line + 1) for d in compiler_diagnostics(diags))
+        want = sorted((d["code"], d["line"]) for d in entry["diagnostics"])
+        if got != want:
+            mismatches.append(f"{entry['path']}: got {got}, expected {want}")
+        errors = [d for d in diags if d.severity == lsp.DiagnosticSeverity.Error]
+        assert bool(errors) == (not entry["valid"]), entry["path"]
+    assert not mismatches, "\n".join(mismatches)
+
+
+async def test_duplicate_definition_points_at_the_first(client: LanguageClient):
+    text = 'in x: Int\ny = x + 1\ny = x + 2\nout y\n'
+    uri, diags = await open_doc(client, text)
+    (dup,) = compiler_diagnostics(diags)
+    assert dup.code == "E030" and dup.severity == lsp.DiagnosticSeverity.Error
+    assert dup.range == lsp.Range(start=lsp.Position(2, 0), end=lsp.Position(2, 1))
+    assert dup.message == "Duplicate definition of 'y' (first defined at 2:1)"
+    (rel,) = dup.related_information
+    assert rel.location.uri == uri
+    assert rel.location.range == lsp.Range(start=lsp.Position(1, 0), end=lsp.Position(1, 1))
+
+
+async def test_cycle_reports_every_name_with_related_edges(client: LanguageClient):
+    text = 'a = b + 1\nb = a + 1\nout a\n'
+    uri, diags = await open_doc(client, text)
+    cycle = [d for d in compiler_diagnostics(diags) if d.code == "E031"]
+    assert [d.range.start.line for d in cycle] == [0, 1]
+    assert all(d.related_information for d in cycle)
+
+
+async def test_warning_without_effect_is_tagged_unnecessary(client: LanguageClient):
+    text = 'in s: String\nr = Uppercase(s) with delay: 1s\nout r\n'
+    uri, diags = await open_doc(client, text)
+    (w,) = compiler_diagnostics(diags)
+    assert w.code == "W001" and w.severity == lsp.DiagnosticSeverity.Warning
+    assert list(w.tags) == [lsp.DiagnosticTag.Unnecessary]
+
+
+async def test_unused_binding_is_a_faded_hint(client: LanguageClient):
+    text = 'in s: String\nunused = Trim(s)\nr = Uppercase(s)\nout r\n'
+    uri, diags = await open_doc(client, text)
+    (hint,) = [d for d in diags if d.code == "unused"]
+    assert hint.severity == lsp.DiagnosticSeverity.Hint
+    assert list(hint.tags) == [lsp.DiagnosticTag.Unnecessary]
+    assert hint.range == lsp.Range(start=lsp.Position(1, 0), end=lsp.Position(1, 6))
+
+
+async def test_positions_are_in_the_negotiated_encoding(client: LanguageClient):
+    # '😀' is 2 UTF-16 units and 4 UTF-8 bytes: the column of `missing` differs per encoding
+    text = 'in s: String\nr = "😀${s}" + missing\nout r\n'
+    uri, diags = await open_doc(client, text)
+    (e001,) = [d for d in compiler_diagnostics(diags) if d.code == "E001"]
+    prefix = 'r = "😀${s}" + '
+    units = len(prefix.encode("utf-8")) if client.profile == "neovim" else len(prefix.encode("utf-16-le")) // 2
+    assert e001.range.start == lsp.Position(1, units)
+    assert e001.range.end == lsp.Position(1, units + len("missing"))
+
+
+async def test_incremental_edits_and_only_the_latest_version_is_published(client: LanguageClient):
+    text = 'in s: String\nr = Uppercase(s)\nout r\n'
+    uri, diags = await open_doc(client, text)
+    assert compiler_diagnostics(diags) == []
+    # type "Upx" over "Uppercase" one character at a time, 8 quick versions
+    for version, ch in enumerate("Upxyzabc", start=2):
+        start = lsp.Position(1, 4 + version - 2)
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=start, end=start), text=ch)]))
+    final = await wait_diagnostics(client, uri, 9)
+    await asyncio.sleep(0.4)  # any stale publication would arrive by now
+    versions = [p.version for p in client.published if p.uri == uri]
+    assert versions == [1, 9], "debounced: nothing published for the intermediate versions"
+    (e002,) = compiler_diagnostics(final)
+    assert e002.code == "E002"
+    assert e002.message.startswith("Undefined function 'UpxyzabcUppercase'")
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def slow_debounce(lsp_client: LanguageClient):
+    await initialize(lsp_client, options={"debounceMs": 800})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_open_and_save_are_immediate_while_typing_is_debounced(slow_debounce: LanguageClient):
+    client = slow_debounce
+    text = 'in s: String\nr = Uppercase(s)\nout r\n'
+    await open_doc(client, text)  # waits for the registry, which loads once at start-up
+    t0 = time.perf_counter()
+    uri, _ = await open_doc(client, text)
+    open_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text + "\n")]))
+    await wait_diagnostics(client, uri, 2)
+    change_s = time.perf_counter() - t0
+
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=3),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)]))
+    t0 = time.perf_counter()
+    client.text_document_did_save(lsp.DidSaveTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    await wait_diagnostics(client, uri, 3)
+    save_s = time.perf_counter() - t0
+    assert open_s < change_s / 2 and save_s < change_s / 2, (open_s, change_s, save_s)
