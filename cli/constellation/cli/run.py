@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -45,9 +46,22 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run_command)
 
 
+_stdout_closed = False
+
+
 def emit_line(event: dict) -> None:
-    sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    """One event per line, flushed; a reader that went away (`| head`) ends the output, not
+    the run."""
+    global _stdout_closed
+    if _stdout_closed:
+        return
+    try:
+        sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_closed = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the final flush at exit stays quiet
 
 
 def gather_inputs(args, analysis) -> dict:

@@ -141,6 +141,7 @@ class LiveDisplay:
 
     def print_final(self, console: Console) -> None:
         final = self.view.final or {}
+        console.print()
         if final.get("outputs"):
             console.print(self.view.outputs_table())
         for error in final.get("errors", []):

@@ -1,0 +1,167 @@
+"""`cst run` as a subprocess: the live display, --json, the --events line protocol, inputs and
+exit codes (docs/run-events.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+CST = [sys.executable, "-m", "constellation.cli.main"]
+
+
+def cst(*args, cwd=EXAMPLES, scale="0.1", **kw):
+    env = {**os.environ, "CONSTELLATION_TIME_SCALE": scale, "COLUMNS": "120"}
+    for var in ("CONSTELLATION_SCHEDULE", "CONSTELLATION_SERIAL", "CONSTELLATION_SEED",
+                "CONSTELLATION_SCHEDULER_ENABLED"):
+        env.pop(var, None)
+    return subprocess.run([*CST, "run", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60, **kw)
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    (tmp_path / "constellation.toml").write_text(
+        f'modules = ["{(EXAMPLES / "modules" / "demo.py").as_posix()}"]\n')
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_profile_live_display_shows_parallel_total_and_sequential_sum():
+    proc = cst("profile.cst", "--examples", scale="1")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for name in ("user", "orders", "preferences", "profile", "GetUser", "BuildProfile",
+                 "Outputs"):
+        assert name in out
+    line = next(l for l in out.splitlines() if "parallel total" in l)
+    total = float(line.split(" in ")[1].split(" ms")[0])
+    sequential = float(line.split("sequential sum of the calls ")[1].split(" ms")[0])
+    assert total < 0.75 * sequential  # ≈150 ms + build beside 330 ms + build
+
+
+def test_json_result():
+    proc = cst("profile.cst", "--input", "userId=u-7", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "completed"
+    assert result["outputs"]["profile"]["userId"] == "u-7"
+    assert [n["name"] for n in result["nodes"]] == ["user", "orders", "preferences", "profile"]
+    assert set(result["nodes"][0]) == {"name", "status", "layer", "duration_ms", "error"}
+    assert isinstance(result["duration_ms"], float)
+
+
+def test_events_line_protocol():
+    proc = cst("profile.cst", "--examples", "--events")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_completed"
+    assert kinds.count("node_started") == kinds.count("node_completed") == 4
+    assert kinds.count("layer_started") == kinds.count("layer_completed") == 2
+    assert all("t_ms" in e for e in events)
+    assert events[-1]["status"] == "completed"
+
+
+def test_events_are_flushed_as_they_happen(tmp_path):
+    path = write(tmp_path, "slow.cst", 'in s: String\na = SlowApiCall(s)\nb = Uppercase(a)\nout b\n')
+    env = {**os.environ, "CONSTELLATION_TIME_SCALE": "1"}
+    proc = subprocess.Popen([*CST, "run", path, "--input", "s=x", "--events"],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    first = proc.stdout.readline()
+    got_first = time.monotonic()
+    rest = proc.stdout.read()
+    proc.wait(timeout=30)
+    done = time.monotonic()
+    assert json.loads(first)["event"] == "run_started"
+    assert done - got_first > 0.5  # the first line arrived well before the 1 s call ended
+    assert json.loads(rest.splitlines()[-1])["event"] == "run_completed"
+
+
+def test_failed_run_exit_1_with_errors(tmp_path):
+    path = write(tmp_path, "fail.cst", "in s: String\nx = AlwaysFailsService(s)\nout x\n")
+    proc = cst(path, "--input", "s=v", "--json", cwd=tmp_path)
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout)
+    assert result["status"] == "failed"
+    assert result["errors"] == [{"message": "Service failed for: v", "line": 2, "column": 5,
+                                 "function": "AlwaysFailsService"}]
+    assert result["nodes"][0]["error"]["message"] == "Service failed for: v"
+    proc = cst(path, "--input", "s=v", cwd=tmp_path)
+    assert proc.returncode == 1 and "Service failed for: v" in proc.stdout
+
+
+def test_bad_inputs_are_rejected_all_at_once(tmp_path):
+    path = write(tmp_path, "in.cst", "in a: Int\nin b: String\nx = a\nout x\n")
+    proc = cst(path, "--input", "a=abc", "--input", "z=1", "--events", cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = proc.stdout.splitlines()
+    event = json.loads(line)
+    assert event["event"] == "run_rejected"
+    assert [e["message"] for e in event["errors"]] == [
+        "Unknown input 'z'", "Input 'a': expected Int, got \"abc\"", "Missing input 'b'"]
+    proc = cst(path, "--input", "a=abc", cwd=tmp_path)
+    assert proc.returncode == 2 and "Missing input 'b'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_inputs_file_and_typed_input_values(tmp_path):
+    path = write(tmp_path, "typed.cst", 'in n: Int\nin tags: List<String>\nin s: String\n'
+                                        'x = "${s}:${n}:${tags}"\nout x\n')
+    (tmp_path / "inputs.json").write_text(json.dumps({"tags": ["a", "b"], "s": "from-file"}))
+    proc = cst(path, "--inputs", str(tmp_path / "inputs.json"), "--input", "n=42",
+               "--input", "s=42", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outputs"] == {"x": "42:42:[a, b]"}
+
+
+def test_compile_errors_are_rejected(tmp_path):
+    path = write(tmp_path, "bad.cst", "x = Uppercas(\"a\")\nout x\n")
+    proc = cst(path, "--events", cwd=tmp_path)
+    assert proc.returncode == 2
+    event = json.loads(proc.stdout)
+    assert event["event"] == "run_rejected"
+    assert "Uppercas" in event["errors"][0]["message"] and event["errors"][0]["line"] == 1
+    proc = cst(path, cwd=tmp_path)
+    assert proc.returncode == 2 and "E002" in proc.stderr
+
+
+def test_timeout_option_cancels_with_exit_130(tmp_path):
+    path = write(tmp_path, "slow.cst", "in s: String\nq = Uppercase(s)\nx = SlowApiCall(s)\n"
+                                       "out q\nout x\n")
+    proc = cst(path, "--input", "s=a", "--timeout", "0.05", "--json", cwd=tmp_path, scale="1")
+    assert proc.returncode == 130
+    result = json.loads(proc.stdout)
+    assert result["status"] == "cancelled" and result["outputs"] == {"q": "A"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_cancels_the_run(tmp_path):
+    path = write(tmp_path, "slow.cst", "in s: String\nx = ExpensiveCompute(s)\nout x\n")
+    env = {**os.environ, "CONSTELLATION_TIME_SCALE": "1"}
+    proc = subprocess.Popen([*CST, "run", path, "--input", "s=a", "--events"],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if json.loads(line)["event"] == "node_started":
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=10) == 130
+    last = json.loads(rest.splitlines()[-1])
+    assert last["event"] == "run_completed" and last["status"] == "cancelled"
+
+
+def test_schedule_serial_seed_and_max_concurrency_options():
+    proc = cst("profile.cst", "--examples", "--events", "--schedule", "eager", "--serial",
+               "--seed", "3", "--max-concurrency", "2")
+    assert proc.returncode == 0, proc.stderr
+    start = json.loads(proc.stdout.splitlines()[0])
+    assert (start["schedule"], start["serial"], start["seed"]) == ("eager", True, 3)
