@@ -20,6 +20,7 @@ import argparse
 import multiprocessing
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -57,16 +58,17 @@ def python_equivalent(lines: int) -> str:
 
 
 def one_character_edits(text: str, count: int) -> list[str]:
-    """`count` variants of `text`, each differing by one inserted digit in a different
-    declaration of its middle third (so every edit is new to the ParseCache)."""
+    """`count` variants of `text`, each with one space inserted after the `=` of a different
+    assignment in its middle third (so every edit is new to the ParseCache; still valid)."""
     lines = text.split("\n")
     candidates = [k for k, line in enumerate(lines)
-                  if line.startswith("size") and len(lines) // 3 <= k <= 2 * len(lines) // 3]
-    random.Random(7).shuffle(candidates)
+                  if re.match(r"[A-Za-z_][\w-]* = ", line)]
+    middle = [k for k in candidates if len(lines) // 3 <= k <= 2 * len(lines) // 3] or candidates
+    random.Random(7).shuffle(middle)
     edits = []
-    for k in candidates[:count]:
+    for k in (middle * count)[:count]:
         edited = list(lines)
-        edited[k] = edited[k][:-1] + "7" + edited[k][-1]  # `add(x, 12)` -> `add(x, 172)`
+        edited[k] = edited[k].replace(" = ", " =  ", 1)
         edits.append("\n".join(edited))
     return edits
 
@@ -115,10 +117,13 @@ def python_compile_ms(lines: int, repeat: int) -> float:
 
 def hostile_inputs() -> dict[str, str]:
     block = generated_program(60)
-    big = (block * (1_050_000 // len(block) + 1))[:1_050_000]
+    repeated = (block * (1_050_000 // len(block) + 1))[:1_050_000]
+    per_line = len(generated_program(1000)) / 1000
+    valid = generated_program(int(1_050_000 / per_line))
     garbage = random.Random(3).randbytes(200_000).decode("latin-1")
     return {
-        "1 MB file": big,
+        "1 MB valid pipeline": valid,
+        "1 MB of repeated declarations": repeated,
         "10,000 nested parentheses": "in x: Int\ny = " + "(" * 10_000 + "x" + ")" * 10_000
                                      + "\nout y\n",
         "10,000 unclosed parentheses": "in x: Int\ny = " + "(" * 10_000 + "\nout y\n",
@@ -162,7 +167,7 @@ def verdict(ok: bool) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=15, help="samples per figure (median)")
+    parser.add_argument("--repeat", type=int, default=7, help="samples per figure (median)")
     parser.add_argument("--corpus", default=os.environ.get("CONSTELLATION_CORPUS",
                                                            str(REPO.parent / "shared" / "corpus")))
     args = parser.parse_args()
@@ -171,6 +176,8 @@ def main() -> int:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)  # a file or a pipe: wide enough for the tables
     reg = registry()
     programs: list[tuple[str, str, float | None, float | None]] = []
     perf_large = Path(args.corpus) / "vscode-extension/src/test/fixtures/perf-large.cst"
@@ -204,7 +211,7 @@ def main() -> int:
         hostile.add_column(col, justify="left" if col in ("input", "outcome") else "right")
     for name, text in hostile_inputs().items():
         outcome, ms, detail = run_hostile(name)
-        ok = outcome == "ok" and ms <= HOSTILE_LIMIT_S * 1000 and detail > 0
+        ok = outcome == "ok" and ms <= HOSTILE_LIMIT_S * 1000
         hostile.add_row(name, f"{len(text):,} chars", outcome if outcome == "ok" else detail,
                         f"{ms:.0f}", str(detail) if outcome == "ok" else "—", verdict(ok))
     console.print(hostile)
