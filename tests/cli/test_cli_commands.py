@@ -156,3 +156,19 @@ def test_fmt_check_rewrite_and_syntax_errors(cst, write, tmp_path: Path):
     assert refused.code == 2
     assert "broken.cst:" in refused.err and "error E020" in refused.err
     assert "broken.cst: not formatted: the file has 1 syntax error" in refused.err
+
+
+def test_graph_of_unnamed_calls_inline_nodes_and_constants(cst, write, tmp_path: Path):
+    write("g.cst", 'in name: String\nsuffix = "é!"\n'
+                   'greeting = "héllo ${Uppercase(name)}${suffix}"\nout greeting\n')
+    dot = cst("graph", "g.cst", "--modules", DEMO, cwd=tmp_path)
+    assert dot.code == 0, dot
+    assert '[shape=box, label="Uppercase@3"]' in dot.out
+    assert 'label="greeting\\ninline"' in dot.out and 'label="suffix\\nconstant"' in dot.out
+    assert "peripheries=2" in dot.out  # the output is marked
+    mermaid = cst("graph", "g.cst", "--format", "mermaid", "--modules", DEMO, cwd=tmp_path)
+    assert re.search(r'n\d+\("greeting<br/>inline"\)', mermaid.out)
+    layers = cst("layers", "g.cst", "--json", "--modules", DEMO, cwd=tmp_path).json()["layers"]
+    kinds = {n["name"]: (layer["layer"], n["kind"]) for layer in layers for n in layer["nodes"]}
+    assert kinds == {"name": (0, "input"), "suffix": (0, "constant"),
+                     "Uppercase@3": (1, "module"), "greeting": (1, "inline")}

@@ -37,7 +37,7 @@ def edges(plan) -> list[tuple[int, int]]:
 
 
 def dot_quote(text: str) -> str:
-    return json.dumps(text)  # a JSON string is a valid dot string (\" and \n escapes)
+    return json.dumps(text, ensure_ascii=False)  # a valid dot string (\" and \n escapes)
 
 
 def to_dot(plan) -> str:
