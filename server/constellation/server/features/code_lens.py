@@ -19,11 +19,13 @@ def register(server) -> None:
         pos = ls.positions(analysis)
         top = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
         lenses = [
-            lsp.CodeLens(range=top, command=lsp.Command("▶ Run pipeline", "constellation.runPipeline",
-                                                        [{"uri": uri}])),
-            lsp.CodeLens(range=top, command=lsp.Command("▶ Run with examples", "constellation.runPipeline",
-                                                        [{"uri": uri, "useExamples": True}])),
-            lsp.CodeLens(range=top, command=lsp.Command("Layers", "constellation.showLayers", [{"uri": uri}])),
+            lsp.CodeLens(range=top, command=lsp.Command(
+                title="▶ Run pipeline", command="constellation.runPipeline", arguments=[{"uri": uri}])),
+            lsp.CodeLens(range=top, command=lsp.Command(
+                title="▶ Run with examples", command="constellation.runPipeline",
+                arguments=[{"uri": uri, "useExamples": True}])),
+            lsp.CodeLens(range=top, command=lsp.Command(
+                title="Layers", command="constellation.showLayers", arguments=[{"uri": uri}])),
         ]
         if ls.settings.lens_layers:
             for decl in canonical_assignments(analysis):
@@ -33,5 +35,6 @@ def register(server) -> None:
                 start = pos.position(decl.span.start)
                 rng = lsp.Range(start=start, end=start)
                 lenses.append(lsp.CodeLens(range=rng, command=lsp.Command(
-                    f"layer {info.layer}", "constellation.showLayers", [{"uri": uri, "layer": info.layer}])))
+                    title=f"layer {info.layer}", command="constellation.showLayers",
+                    arguments=[{"uri": uri, "layer": info.layer}])))
         return lenses
