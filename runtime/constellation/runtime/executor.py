@@ -145,6 +145,10 @@ class Run:
         self.unsettled = [0] * (self.depth + 2)
         self.gates = [anyio.Event() for _ in range(self.depth + 2)]
         self.released = 0
+        self.held_below = 0
+        self.layer_labels: dict[int, list[str]] = {}
+        for n in self.module_nodes():
+            self.layer_labels.setdefault(n.layer, []).append(n.label)
         self.layer_t0: dict[int, float] = {}
         self.layer_done: set[int] = set()
         self.t0 = time.monotonic()
@@ -162,6 +166,11 @@ class Run:
     def emit(self, event: str, **fields) -> None:
         if self._emit is not None:
             self._emit({"event": event, "t_ms": self.now_ms(), **fields})
+
+    def emit_node(self, event: str, node: PlanNode, **fields) -> None:
+        if self._emit is not None:
+            self._emit({"event": event, "t_ms": self.now_ms(), **self.node_fields(node),
+                        **fields})
 
     def node_fields(self, node: PlanNode) -> dict:
         line, col = self.source.line_col(node.span.start)
@@ -181,48 +190,56 @@ class Run:
         """Start order of call nodes: layer, then source position, shuffled per layer when a
         seed is given (§ issue 3 item 6)."""
         rng = random.Random(self.config.seed)
+        by_layer: dict[int, list[PlanNode]] = {}
+        for n in self.module_nodes():
+            by_layer.setdefault(n.layer, []).append(n)
         ranked: list[PlanNode] = []
-        for k in range(self.depth + 1):
-            layer = sorted((n for n in self.module_nodes() if n.layer == k),
-                           key=lambda n: n.span.start)
+        for k in sorted(by_layer):
+            layer = sorted(by_layer[k], key=lambda n: n.span.start)
             if self.config.seed is not None:
                 rng.shuffle(layer)
             ranked += layer
         return {n.id: i for i, n in enumerate(ranked)}
 
     # -- the layer barrier --------------------------------------------------------------------
+    # unsettled[k]: calls of layer k that hold the barrier (not settled, not parked);
+    # held_below: their sum over the released layers, so the next gate opens when it is 0.
     def hold(self, st: NodeState) -> None:
         if not st.holding:
             st.holding = True
             self.unsettled[st.node.layer] += 1
+            if st.node.layer <= self.released:
+                self.held_below += 1
 
     def unhold(self, st: NodeState) -> None:
         if st.holding:
             st.holding = False
-            self.unsettled[st.node.layer] -= 1
+            layer = st.node.layer
+            self.unsettled[layer] -= 1
+            if layer <= self.released:
+                self.held_below -= 1
+            self.check_layer_done(layer)
             self.advance()
 
     def advance(self) -> None:
         """Release layer k once every call of layers < k is settled or parked (§10.2)."""
-        self.complete_layers()
-        if self.config.schedule == "layered":
-            while self.released < self.depth and all(
-                    self.unsettled[j] == 0 for j in range(1, self.released + 1)):
-                self.released += 1
-                self.open_layer(self.released)
-                self.complete_layers()
+        if self.config.schedule != "layered":
+            return
+        while self.released < self.depth and self.held_below == 0:
+            self.released += 1
+            self.held_below += self.unsettled[self.released]
+            self.open_layer(self.released)
+            self.check_layer_done(self.released)
 
-    def complete_layers(self) -> None:
-        for k in range(1, self.released + 1):
-            if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
-                self.layer_done.add(k)
-                self.emit("layer_completed", layer=k,
-                          duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
+    def check_layer_done(self, k: int) -> None:
+        if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
+            self.layer_done.add(k)
+            self.emit("layer_completed", layer=k,
+                      duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
 
     def open_layer(self, k: int) -> None:
         self.layer_t0[k] = time.monotonic()
-        self.emit("layer_started", layer=k,
-                  nodes=[n.label for n in self.module_nodes() if n.layer == k])
+        self.emit("layer_started", layer=k, nodes=self.layer_labels.get(k, []))
         self.gates[k].set()
 
     # -- demand -------------------------------------------------------------------------------
@@ -283,7 +300,7 @@ class Run:
             elif self.config.schedule == "eager" and node.layer not in self.layer_t0:
                 self.layer_t0[node.layer] = time.monotonic()
                 self.emit("layer_started", layer=node.layer,
-                          nodes=[n.label for n in self.module_nodes() if n.layer == node.layer])
+                          nodes=self.layer_labels.get(node.layer, []))
             try:
                 value = await self.execute_call(node.call, node.function,
                                                 node.options or DEFAULT_OPTIONS, args, st, {})
@@ -303,20 +320,22 @@ class Run:
                           if st.t_start is not None else 0.0)
         st.value, st.error = value, error
         st.status = "failed" if error is not None else "completed"
-        fields = self.node_fields(st.node)
-        if error is not None:
-            self.emit("node_failed", **fields, duration_ms=st.duration_ms, error=error.to_json())
+        if self._emit is None:
+            pass
+        elif error is not None:
+            self.emit_node("node_failed", st.node, duration_ms=st.duration_ms,
+                           error=error.to_json())
         else:
-            self.emit("node_completed", **fields, duration_ms=st.duration_ms,
-                      value=values.abbreviate(value), cache_hit=st.cache_hit,
-                      attempts=st.attempts)
+            self.emit_node("node_completed", st.node, duration_ms=st.duration_ms,
+                           value=values.abbreviate(value), cache_hit=st.cache_hit,
+                           attempts=st.attempts)
         st.done.set()
         self.unhold(st)
 
     def skip(self, st: NodeState, reason: str, error: RunError | None) -> None:
         st.status = "skipped"
         st.error = error
-        self.emit("node_skipped", **self.node_fields(st.node), reason=reason)
+        self.emit_node("node_skipped", st.node, reason=reason)
         st.done.set()
         self.unhold(st)
 
@@ -448,7 +467,7 @@ class Run:
         last: RunError | None = None
         for k in range(1, total + 1):
             if st is not None:
-                self.emit("node_started", **self.node_fields(st.node), attempt=k)
+                self.emit_node("node_started", st.node, attempt=k)
             try:
                 value = await self.attempt(call, fn, opts, args, result_t)
                 return Outcome(value=value, attempts=k)
@@ -457,8 +476,8 @@ class Run:
             if k < total:
                 wait = self.retry_wait_s(opts, k)
                 if st is not None:
-                    self.emit("node_retrying", **self.node_fields(st.node), attempt=k,
-                              error=last.message, delay_ms=round(wait * 1000, 3))
+                    self.emit_node("node_retrying", st.node, attempt=k, error=last.message,
+                                   delay_ms=round(wait * 1000, 3))
                 if wait > 0:
                     await anyio.sleep(wait)
         if total > 1:
@@ -507,7 +526,7 @@ class Run:
 
     # -- the whole run ------------------------------------------------------------------------
     def run_started_event(self) -> None:
-        layers = [{"layer": k, "nodes": [n.label for n in self.module_nodes() if n.layer == k]}
+        layers = [{"layer": k, "nodes": self.layer_labels.get(k, [])}
                   for k in range(1, self.depth + 1)]
         self.emit("run_started", file=self.file, schedule=self.config.schedule,
                   serial=self.config.serial, seed=self.config.seed, depth=self.depth,
@@ -535,9 +554,9 @@ class Run:
                     outer.start_soon(_cancel_on, cancel_event, scope)
                 async with anyio.create_task_group() as tg:
                     self.tg = tg
-                    self.start_eager_calls()
                     if self.config.schedule == "eager":
                         self.released = self.depth
+                    self.start_eager_calls()
                     self.advance()
                     for name in self.plan.outputs:
                         tg.start_soon(self.evaluate_output, name, outputs, output_errors)
