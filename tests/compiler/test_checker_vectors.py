@@ -276,3 +276,95 @@ def test_duplicate_related_points_at_first_definition():
 def test_rows_with_run_results_type_check():
     a = analyze_program(program("b = a + 1", "a = 2", "out b"))
     assert type_str(a.binding_types["b"]) == "Int"
+
+
+# -- suppression of consequences (§5.1) and completeness of the tables ------------------------
+
+@pytest.mark.parametrize("lines, codes", [
+    (["x = (1", "y = x + 1", "z = x.a.b ?? 3", "out y"], ["E020"]),
+    (["x = missing", "y = list-first(x) ?? 1", "z = y.a", "out z"], ["E001"]),
+    (["a = b", "b = a", "c = a + 1", "d = Uppercase(c)", "e = c.f", "out e"], ["E031", "E031"]),
+    (["in xs: List<Int>", "y = list-first(nope)", "z = y ?? 1", "w = z + \"s\"", "out w"],
+     ["E001"]),
+    (["in x: Foo", "y = x + 1", "z = x.a", "out z"], ["E003"]),
+    (["x = Unknown(1)", "y = x.a + 1", "z = Uppercase(y)", "out z"], ["E002"]),
+    (["type A = B", "type B = A", "in a: A", "x = a.f + 1", "out x"], ["E031", "E031"]),
+])
+def test_errors_cause_no_further_diagnostics(lines, codes):
+    a = analyze_program(program(*lines))
+    assert [d.code for d in a.diagnostics] == codes, [(d.code, d.message) for d in a.diagnostics]
+
+
+def test_duplicate_lambda_parameters():
+    from constellation.compiler.types import BOOLEAN, FunctionT
+
+    reg = Registry([Function("Pairs", None, (("p", FunctionT((INT, INT), BOOLEAN)),), BOOLEAN)])
+    a = analyze_program(program("x = Pairs((v, v) => true)", "out x"), registry=reg)
+    assert [(d.code, d.message) for d in a.diagnostics] == \
+        [("E030", "Duplicate definition of 'v' (first defined at 1:12)")]
+
+
+def _expressions(node):
+    """Every expression node under a declaration (annotation keyword values excluded: they are
+    not checked, §3.4)."""
+    from constellation.compiler import ast
+
+    kinds = (ast.Var, ast.Literal, ast.Interpolation, ast.ListLit, ast.RecordLit,
+             ast.FieldAccess, ast.Projection, ast.Unary, ast.Binary, ast.Guard, ast.If,
+             ast.Branch, ast.Match, ast.Lambda, ast.Call)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Annotation):
+            if current.name.text == "example":
+                stack.extend(current.args)
+            continue
+        if isinstance(current, kinds):
+            yield current
+        stack.extend(ast.children(current))
+
+
+def test_every_expression_of_the_corpus_has_a_type_and_every_name_a_symbol():
+    from conftest import corpus_dir
+    from constellation.compiler import ast
+    import json
+
+    path = corpus_dir() / "expected.json"
+    if not path.is_file():
+        pytest.skip(f"corpus not found at {corpus_dir()}")
+    for entry in json.loads(path.read_text(encoding="utf-8")):
+        if not entry["valid"]:
+            continue
+        a = analyze_program((corpus_dir() / entry["path"]).read_text(encoding="utf-8"),
+                            entry["needs"])
+        for decl in a.decls:
+            for e in _expressions(decl):
+                assert id(e) in a.check.expr_types, (entry["path"], e)
+                if isinstance(e, ast.Var):
+                    assert id(e) in a.check.var_symbols, (entry["path"], e.name.text)
+                if isinstance(e, ast.Call):
+                    assert id(e) in a.check.call_targets and id(e) in a.check.call_options
+
+
+def test_symbols_record_definitions_and_references():
+    a = analyze_program(program("type T = { a: Int }", "in t: T", "use stdlib.list as l",
+                                "n = l.list-length(map([t], (v) => v.a))", "out n"))
+    assert a.valid
+    t_sym = a.symbols.values["t"]
+    assert [a.source.format_pos(s.start) for s in t_sym.references] == ["4:24"]
+    assert [a.source.format_pos(s.start) for s in a.symbols.types["T"].references] == ["2:7"]
+    assert [a.source.format_pos(s.start)
+            for s in a.symbols.namespace_aliases["l"].references] == ["4:5"]
+    (param,) = [s for s in a.symbols.locals if s.kind == "param"]
+    assert (param.name, type_str(param.type), len(param.references)) == ("v", "{ a: Int }", 1)
+    found = a.symbols.symbol_at(a.source.offset(4, 35))
+    assert found is not None and found[1] is param
+    assert a.check.examples == {}
+
+
+def test_examples_are_evaluated_and_coerced():
+    a = analyze_program(program('@example(42) @example(-2 * 3) in f: Float',
+                                '@example({ a: 1, b: "x" }) in r: { a: Int }',
+                                '@example("n=${1 + 1}") in s: String', "out f", "out r", "out s"))
+    assert a.valid
+    assert a.check.examples == {"f": [42.0, -6.0], "r": [{"a": 1}], "s": ["n=2"]}

@@ -728,6 +728,8 @@ class _Checker:
         right = self.infer(e.right, scope)
         if left is ERROR:
             return ERROR
+        if left is NOTHING:  # Nothing <: Optional<T>: only the fallback can produce a value
+            return right
         if not isinstance(left, OptionalT):
             removal = ast.Span(e.left.span.end, e.span.end)
             self._report("E015", f"Left side of ?? must be Optional, got {type_str(left)}",
@@ -983,7 +985,9 @@ class _Checker:
             pname = fn.params[e.args.index(arg)][0]
             self.require(arg, t, substitute(ptype, binding, NOTHING),
                          f"argument '{pname}' of '{fn.name}'")
-        return substitute(fn.result, binding, NOTHING)
+        # a variable left unbound because its argument was Error is unknown, not Nothing
+        unknown = any(t is ERROR for _, t, _ in generic)
+        return substitute(fn.result, binding, ERROR if unknown else NOTHING)
 
     def resolve_call(self, e: ast.Call, scope) -> Function | None:
         """§7.3; reports E002/E004/E005 and returns None when unresolved."""
@@ -1117,19 +1121,45 @@ def free_references(expr: ast.Expr) -> list[tuple[str, ast.Span]]:
 
 
 def _free(node: object, bound: frozenset, out: list) -> None:
-    if isinstance(node, ast.Var):
+    kind = type(node)
+    if kind is ast.Var:
         if node.name.text not in bound:
             out.append((node.name.text, node.name.span))
+    elif kind is ast.Literal:
         return
-    if isinstance(node, ast.Lambda):
+    elif kind is ast.Binary:
+        _free(node.left, bound, out)
+        _free(node.right, bound, out)
+    elif kind is ast.Call:
+        for arg in node.args:
+            _free(arg, bound, out)
+        for opt in node.options:
+            if opt.fallback is not None:
+                _free(opt.fallback, bound, out)
+    elif kind is ast.Lambda:
         _free(node.body, bound | {p.name.text for p in node.params}, out)
-        return
-    if isinstance(node, ast.Match):
+    elif kind is ast.Match:
         _free(node.subject, bound, out)
         for case in node.cases:
             names = {n.text for n in case.pattern.fields} \
                 if isinstance(case.pattern, ast.RecordPattern) else set()
-            _free(case.body, bound | names, out)
-        return
-    for child in ast.children(node):
-        _free(child, bound, out)
+            _free(case.body, bound | names if names else bound, out)
+    elif kind in _SUBEXPRESSIONS:
+        for child in _SUBEXPRESSIONS[kind](node):
+            _free(child, bound, out)
+    else:
+        for child in ast.children(node):
+            _free(child, bound, out)
+
+
+_SUBEXPRESSIONS = {
+    ast.FieldAccess: lambda n: (n.target,),
+    ast.Projection: lambda n: (n.target,),
+    ast.Unary: lambda n: (n.operand,),
+    ast.Guard: lambda n: (n.expr, n.cond),
+    ast.If: lambda n: (n.cond, n.then, n.else_),
+    ast.Branch: lambda n: [x for arm in n.arms for x in arm] + [n.otherwise],
+    ast.ListLit: lambda n: n.items,
+    ast.RecordLit: lambda n: [v for _, v in n.fields],
+    ast.Interpolation: lambda n: n.exprs,
+}
