@@ -39,6 +39,17 @@ def corpus_file(rel: str) -> Path:
     return corpus_dir() / rel
 
 
+def plain(value):
+    """pygls hands custom notification params over as nested named tuples: back to JSON shapes."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 def make_client() -> LanguageClient:
     """pytest-lsp's client, also recording versioned diagnostics, run events and refreshes."""
     client = LanguageClient(converter_factory=default_converter)
@@ -53,8 +64,7 @@ def make_client() -> LanguageClient:
         client.published.append(params)
 
     def run_event(client: LanguageClient, params):
-        client.run_events.append(params if isinstance(params, dict) else dict(params._asdict())
-                                 if hasattr(params, "_asdict") else params)
+        client.run_events.append(plain(params))
 
     def refresh(method):
         def handler(client: LanguageClient, params):

@@ -1,0 +1,178 @@
+"""Run pipeline: events in order with layer-1 calls overlapping, progress, values as inlay
+hints, failures as diagnostics, cancellation (the child is gone), responsiveness during a run."""
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from conftest import EXAMPLES, fresh_uri, initialize, open_doc, pos, server_config, tdi, wait_diagnostics
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
+
+PROFILE = (EXAMPLES / "profile.cst").read_text()
+# four 2 s calls in a chain: 1.6 s at the tests' time scale of 0.2, long enough to cancel
+SLOW = ('@example("a")\nin s: String\na = ExpensiveCompute(s)\nb = ExpensiveCompute(a)\n'
+        'c = ExpensiveCompute(b)\nd = ExpensiveCompute(c)\nout d\n')
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def runner(lsp_client: LanguageClient):
+    lsp_client.init_result = await initialize(lsp_client)
+    yield
+    await lsp_client.shutdown_session()
+
+
+def run_params(uri, **extra):
+    return lsp.ExecuteCommandParams(command="constellation.runPipeline", arguments=[{"uri": uri, **extra}])
+
+
+def events_of(client, uri):
+    return [e for e in client.run_events if e.get("uri") == uri]
+
+
+def children_running(name: str) -> list[int]:
+    """Processes whose command line mentions the run's temporary file name."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if name in cmdline and "cst-run-" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+async def wait_for_event(client, uri, kind, timeout=20):
+    for _ in range(int(timeout / 0.02)):
+        if any(e.get("event") == kind for e in events_of(client, uri)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {kind} event")
+
+
+async def test_run_streams_events_in_order_with_layer_one_overlapping(runner: LanguageClient):
+    client = runner
+    uri, _ = await open_doc(client, PROFILE, fresh_uri("profile.cst"))
+    result = await client.workspace_execute_command_async(run_params(uri, useExamples=True))
+    assert result["status"] == "completed"
+    assert result["outputs"]["profile"]["name"] == "User u-42"
+    events = events_of(client, uri)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_completed"
+    assert {k: v for k, v in events[-1].items() if k not in ("event", "t_ms", "uri")} == result
+    times = [e["t_ms"] for e in events]
+    assert times == sorted(times)
+    layer1 = [e for e in events if e.get("layer") == 1 and e["event"] in ("node_started", "node_completed")]
+    starts = [e["t_ms"] for e in layer1 if e["event"] == "node_started"]
+    ends = [e["t_ms"] for e in layer1 if e["event"] == "node_completed"]
+    assert len(starts) == 3 and len(ends) == 3
+    assert max(starts) < min(ends), "the three layer-1 calls run at the same time"
+    layer2_start = next(e["t_ms"] for e in events if e["event"] == "node_started" and e.get("layer") == 2)
+    assert layer2_start >= max(ends)
+
+    # progress: begin, a report per layer and per finished call, end
+    (token,) = [t for t, values in client.progress_reports.items() if str(t).startswith("constellation-run-")
+                and values and values[0].title == "Running " + Path(uri).name]
+    values = client.progress_reports[token]
+    assert values[0].kind == "begin" and values[-1].kind == "end"
+    messages = [v.message for v in values if v.kind == "report"]
+    assert sum(m.startswith("layer ") for m in messages) == 2
+    assert sum(" done in " in m for m in messages) == 4
+    assert values[-1].message == "run completed"
+
+    # values and durations now show as inlay hints after each binding
+    hints = await client.text_document_inlay_hint_async(lsp.InlayHintParams(
+        text_document=tdi(uri), range=lsp.Range(start=pos(0, 0), end=pos(12, 0))))
+    value_hints = [h.label for h in hints if h.label.startswith("= ")]
+    assert len(value_hints) == 4
+    assert value_hints[0].startswith('= {"id": "u-42", "name": "User u-42"')
+    assert value_hints[0].endswith(" ms")
+    ws = client.capabilities.workspace
+    if ws.inlay_hint and ws.inlay_hint.refresh_support:
+        assert lsp.WORKSPACE_INLAY_HINT_REFRESH in client.refreshes
+    assert lsp.WORKSPACE_CODE_LENS_REFRESH in client.refreshes
+
+
+async def test_failed_call_becomes_a_diagnostic_at_its_call_site(runner: LanguageClient):
+    client = runner
+    text = 'in s: String\nok = Uppercase(s)\nbad = AlwaysFailsService(s)\nout ok\nout bad\n'
+    uri, _ = await open_doc(client, text)
+    result = await client.workspace_execute_command_async(run_params(uri, inputs={"s": "x"}))
+    assert result["status"] == "failed"
+    for _ in range(100):
+        latest = [p for p in client.published if p.uri == uri][-1]
+        failed = [d for d in latest.diagnostics if d.source == "constellation run"]
+        if failed:
+            break
+        await asyncio.sleep(0.02)
+    (diag,) = failed
+    assert diag.message == "Run failed: Service failed for: x"
+    assert diag.range.start == pos(2, 6) and diag.range.end == pos(2, 27)
+
+
+async def test_rejected_run_returns_the_reason(runner: LanguageClient):
+    client = runner
+    uri, _ = await open_doc(client, 'in s: String\nr = Uppercase(s)\nout r\n')
+    result = await client.workspace_execute_command_async(run_params(uri))  # no input given
+    assert result["status"] == "rejected"
+    assert any("s" in e["message"] for e in result["errors"])
+
+
+async def test_cancel_run_command_kills_the_child(runner: LanguageClient):
+    client = runner
+    uri = fresh_uri("cancel_cmd.cst")
+    await open_doc(client, SLOW, uri)
+    task = asyncio.ensure_future(client.workspace_execute_command_async(run_params(uri, useExamples=True)))
+    await wait_for_event(client, uri, "node_started")
+    name = Path(uri).name
+    assert children_running(name), "the run's child process is visible while it runs"
+    answer = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="constellation.cancelRun", arguments=[{"uri": uri}]))
+    assert answer == {"cancelled": True}
+    result = await asyncio.wait_for(task, 10)
+    assert result["status"] == "cancelled"
+    assert children_running(name) == []
+
+
+async def test_cancel_request_kills_the_child(runner: LanguageClient):
+    client = runner
+    uri = fresh_uri("cancel_req.cst")
+    await open_doc(client, SLOW, uri)
+    future = client.protocol.send_request(lsp.WORKSPACE_EXECUTE_COMMAND, run_params(uri, useExamples=True),
+                                          msg_id="run-to-cancel")
+    await wait_for_event(client, uri, "node_started")
+    name = Path(uri).name
+    assert children_running(name)
+    client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id="run-to-cancel"))
+    with pytest.raises(Exception):
+        await asyncio.wait_for(asyncio.wrap_future(future), 10)
+    for _ in range(250):
+        if not children_running(name):
+            break
+        await asyncio.sleep(0.02)
+    assert children_running(name) == []
+
+
+async def test_hover_and_completion_answer_during_a_run(runner: LanguageClient):
+    client = runner
+    uri = fresh_uri("busy.cst")
+    await open_doc(client, SLOW, uri)
+    task = asyncio.ensure_future(client.workspace_execute_command_async(run_params(uri, useExamples=True)))
+    await wait_for_event(client, uri, "node_started")
+    hover = await client.text_document_hover_async(lsp.HoverParams(text_document=tdi(uri), position=pos(3, 0)))
+    items = await client.text_document_completion_async(lsp.CompletionParams(
+        text_document=tdi(uri), position=pos(6, 4)))
+    still_running = not any(e.get("event") == "run_completed" for e in events_of(client, uri))
+    assert "layer 2 of 4" in hover.contents.value
+    assert any(i.label == "ExpensiveCompute" for i in items.items)
+    assert still_running, "both answers arrived while the pipeline was still running"
+    result = await asyncio.wait_for(task, 30)
+    assert result["status"] == "completed"
