@@ -368,3 +368,14 @@ def test_examples_are_evaluated_and_coerced():
                                 '@example("n=${1 + 1}") in s: String', "out f", "out r", "out s"))
     assert a.valid
     assert a.check.examples == {"f": [42.0, -6.0], "r": [{"a": 1}], "s": ["n=2"]}
+
+
+@pytest.mark.parametrize("lines, codes", [
+    (["y = map(nope, (v) => v + 1)", "out y"], ["E001"]),
+    (["y = filter([nope], (v) => v > 1)", "out y"], ["E001"]),
+    (["use stdlib as s", "x = s.nope.add(1, 2)", "out x"], ["E004"]),
+    (["use stdlib as s", "x = s.math.ad(1, 2)", "out x"], ["E002"]),
+])
+def test_lambda_and_alias_consequences(lines, codes):
+    a = analyze_program(program(*lines))
+    assert [d.code for d in a.diagnostics] == codes, [(d.code, d.message) for d in a.diagnostics]

@@ -26,7 +26,7 @@ from constellation.compiler.source import Source
 from constellation.compiler.suggest import did_you_mean, suggest
 from constellation.compiler.symbols import Symbol, SymbolTable
 from constellation.compiler.typeops import (
-    TypeResolver, coerce, collect, common_type, has_type_var, is_int, is_numeric,
+    TypeResolver, coerce, collect, common_type, contains_error, has_type_var, is_int, is_numeric,
     is_record_shaped, is_subtype, lub, merge, merge_error_message, substitute, type_names_in,
     wrap_result,
 )
@@ -885,7 +885,7 @@ class _Checker:
         return sym
 
     def check_lambda(self, e: ast.Lambda, expected: FunctionT, fname: str,
-                     binding: dict[str, Type], scope) -> None:
+                     binding: dict[str, Type], scope, unknown: bool = False) -> None:
         if len(e.params) != len(expected.params):
             k, m = len(e.params), len(expected.params)
             noun = "parameter" if k == 1 else "parameters"
@@ -896,7 +896,7 @@ class _Checker:
         seen: dict[str, ast.Param] = {}
         param_types: list[Type] = []
         for p, passed in zip(e.params, expected.params):
-            t = self.param_type(p, substitute(passed, binding))
+            t = self.param_type(p, substitute(passed, binding), unknown)
             param_types.append(t)
             if p.name.text in seen:
                 self._duplicate(p.name, seen[p.name.text].name)
@@ -911,11 +911,13 @@ class _Checker:
             body = self.check(e.body, result, inner)
         self.result.expr_types[id(e)] = FunctionT(tuple(param_types), body)
 
-    def param_type(self, p: ast.Param, passed: Type) -> Type:
+    def param_type(self, p: ast.Param, passed: Type, unknown: bool = False) -> Type:
         annotated = self.resolver.resolve(p.type) if p.type is not None else None
         if isinstance(passed, TypeVar) or has_type_var(passed):
             if annotated is not None:
                 return annotated
+            if unknown:
+                return ERROR
             self._report("E015", f"Cannot infer the type of lambda parameter '{p.name.text}'; "
                                  "add an annotation", p.span)
             return ERROR
@@ -975,9 +977,11 @@ class _Checker:
             else:
                 self.check(arg, ptype, scope, context)
         binding = {name: common_type(ts) for name, ts in found.items()}
+        # an Error argument leaves its variables unknown: no lambda diagnostics follow from it
+        unknown = any(contains_error(t) for _, t, _ in generic)
         for arg, ptype in lambdas:
             if isinstance(ptype, FunctionT):
-                self.check_lambda(arg, ptype, fn.name, binding, scope)
+                self.check_lambda(arg, ptype, fn.name, binding, scope, unknown)
             else:
                 self._report("E015", LAMBDA_MISUSE, arg.span)
                 self.lambda_body_silently(arg, scope)
@@ -986,7 +990,6 @@ class _Checker:
             self.require(arg, t, substitute(ptype, binding, NOTHING),
                          f"argument '{pname}' of '{fn.name}'")
         # a variable left unbound because its argument was Error is unknown, not Nothing
-        unknown = any(t is ERROR for _, t, _ in generic)
         return substitute(fn.result, binding, ERROR if unknown else NOTHING)
 
     def resolve_call(self, e: ast.Call, scope) -> Function | None:
@@ -1008,7 +1011,7 @@ class _Checker:
         if fn is not None:
             return fn
         prefix = target.rsplit(".", 1)[0]
-        if alias is not None or self.registry.is_namespace(prefix):
+        if self.registry.is_namespace(prefix):
             self.undefined_qualified(e, parts)
         else:
             self.undefined_namespace(e, parts, scope)
