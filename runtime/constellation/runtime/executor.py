@@ -252,7 +252,8 @@ class Run:
                 self.tg.start_soon(self.run_call_node, st)
             else:
                 await self.evaluate_value_node(st)
-        await st.done.wait()
+        if not st.done.is_set():  # a set Event still costs a loop iteration: skip it
+            await st.done.wait()
         if st.error is not None:
             raise st.error
         return st.value
@@ -295,8 +296,10 @@ class Run:
                 else:
                     self.skip(st, "dependency failed", exc)
                 return
-            if not node.demand_driven and self.config.schedule == "layered":
-                await self.gates[node.layer].wait()
+            gate = self.gates[node.layer]
+            if not node.demand_driven and self.config.schedule == "layered" \
+                    and not gate.is_set():
+                await gate.wait()
             elif self.config.schedule == "eager" and node.layer not in self.layer_t0:
                 self.layer_t0[node.layer] = time.monotonic()
                 self.emit("layer_started", layer=node.layer,
