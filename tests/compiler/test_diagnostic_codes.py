@@ -129,7 +129,8 @@ def test_e014_unsupported_arithmetic_with_interpolation_fix():
     a, d = only('in n: Int\nc = "n=" + n\nout c\n')
     assert d.code == "E014"
     assert d.message == ('Operator \'+\' is not supported for types String and Int; use '
-                         'interpolation: "${"n="}${n}"')
+                         'interpolation: "n=${n}"')
+    assert apply_fix(a, d.fixes[0]).splitlines()[1] == 'c = "n=${n}"'
     a, d = only("in a: List<Int>\nin b: List<Int>\nc = a + b\nout c\n")
     assert d.message.endswith("; use list-concat")
     a, d = only("in a: Optional<Int>\nc = a * 2\nout c\n")

@@ -716,12 +716,20 @@ class _Checker:
             if isinstance(left, OptionalT) or isinstance(right, OptionalT):
                 message += "; unwrap it first with ??"
             elif e.op == "+" and stringy and numeric:
-                rewrite = f'"${{{self.text(e.left.span)}}}${{{self.text(e.right.span)}}}"'
+                rewrite = '"' + self.interpolated(e.left) + self.interpolated(e.right) + '"'
                 message += '; use interpolation: ' + rewrite
                 fixes = (Fix("Use string interpolation", (TextEdit(e.span, rewrite),)),)
             elif e.op == "+" and isinstance(left, ListT) and isinstance(right, ListT):
                 message += "; use list-concat"
         self._report(code, message, e.span, fixes=fixes)
+
+    def interpolated(self, operand: ast.Expr) -> str:
+        """An operand as a piece of an interpolated string: a plain string literal's body is
+        inlined as written, anything else becomes `${…}`."""
+        text = self.text(operand.span)
+        if isinstance(operand, ast.Literal) and operand.kind == "String" and len(text) >= 2:
+            return text[1:-1]
+        return "${" + text + "}"
 
     def coalesce(self, e: ast.Binary, scope) -> Type:
         left = self.infer(e.left, scope)
