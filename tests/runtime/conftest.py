@@ -114,14 +114,16 @@ def compile_program(text: str, registry):
     return analysis
 
 
-@pytest.fixture
-def execute(registry):
-    """execute(text, inputs, **run options) -> (RunResult, events)."""
+@pytest.fixture(params=["asyncio", "trio"])
+def execute(registry, request):
+    """execute(text, inputs, **run options) -> (RunResult, events); every test using it runs
+    on both anyio backends."""
     from constellation.runtime import run
 
     def go(text: str, inputs: dict | None = None, **options):
         analysis = compile_program(text, registry)
         events: list[dict] = []
+        options.setdefault("backend", request.param)
         result = run(analysis, inputs or {}, on_event=events.append, **options)
         return result, events
     return go
