@@ -66,9 +66,16 @@ class ConstellationServer(LanguageServer):
         try:
             return self.documents.analysis_for(uri, doc.source, doc.version, self.registry,
                                                self.registry_generation)
-        except Exception:
-            log.exception("analysis of %s failed", uri)
+        except Exception as exc:
+            self.report_internal(f"analysing {uri} (version {doc.version})", exc)
             return None
+
+    def report_internal(self, what: str, exc: BaseException) -> None:
+        """A bug in the server or compiler: logged with its traceback on stderr, and one
+        sentence in the client's log (never a traceback in the editor)."""
+        log.error("internal error while %s", what, exc_info=exc)
+        self.log_line(f"Constellation internal error while {what}: {type(exc).__name__}: {exc}",
+                      lsp.MessageType.Error)
 
     def positions(self, analysis: Analysis) -> Positions:
         return Positions(analysis.source, self.encoding)

@@ -57,19 +57,17 @@ def schedule(ls, uri: str, delay_s: float) -> None:
     def fire() -> None:
         state.debounce = None
         task = loop.create_task(publish(ls, uri, version))
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(lambda t: _report_failure(ls, uri, t))
 
     if delay_s <= 0:
-        state.debounce = None
-        task = loop.create_task(publish(ls, uri, version))
-        task.add_done_callback(_log_failure)
+        fire()
     else:
         state.debounce = loop.call_later(delay_s, fire)
 
 
-def _log_failure(task: asyncio.Task) -> None:
+def _report_failure(ls, uri: str, task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("publishing diagnostics failed", exc_info=task.exception())
+        ls.report_internal(f"publishing the diagnostics of {uri}", task.exception())
 
 
 def publish_all(ls) -> None:
