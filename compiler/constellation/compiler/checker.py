@@ -28,7 +28,6 @@ from constellation.compiler.symbols import Symbol, SymbolTable
 from constellation.compiler.typeops import (
     TypeResolver, coerce, collect, common_type, contains_error, has_type_var, is_int, is_numeric,
     is_record_shaped, is_subtype, lub, merge, merge_error_message, substitute, type_names_in,
-    wrap_result,
 )
 from constellation.compiler.types import (
     BOOLEAN, BUILTIN_TYPE_NAMES, ERROR, FLOAT, INT, NOTHING, PRIMITIVES, STRING, FunctionT, ListT,
@@ -148,12 +147,6 @@ def shortest_cycle(start: str, edges: dict[str, list[str]], members: set[str]) -
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _ValueDecl:
-    name: ast.Name
-    decl: ast.Decl
-
-
 class _Checker:
     def __init__(self, decls: list[ast.Decl], registry: Registry, source: Source):
         self.decls = decls
@@ -182,14 +175,16 @@ class _Checker:
     def text(self, span: ast.Span) -> str:
         return self.source.text[span.start:span.end]
 
-    def guarded(self, decl: ast.Decl, action, *args) -> None:
-        """Run one declaration's checks; an exception becomes E900 on that declaration."""
+    def guarded(self, decl: ast.Decl | None, action, *args) -> None:
+        """Run one declaration's checks; an exception becomes E900 on that declaration (on the
+        whole file for the file-wide phases, `decl` None)."""
         try:
             action(*args)
         except Exception as exc:  # noqa: BLE001 - any bug must surface as a diagnostic
             detail = f"{type(exc).__name__}: {exc}".rstrip(".") if str(exc) else type(exc).__name__
+            span = decl.span if decl is not None else ast.Span(0, len(self.source.text))
             self._report("E900", f"Internal error: {detail}. This is a bug in the implementation, "
-                                 "not in the pipeline.", decl.span)
+                                 "not in the pipeline.", span)
 
     # -- driver -----------------------------------------------------------------------------
     def run(self) -> CheckResult:
@@ -198,11 +193,11 @@ class _Checker:
         for decl in self.decls:
             if isinstance(decl, ast.UseDecl):
                 self.guarded(decl, self.check_use, decl)
-        self.check_aliases()
+        self.guarded(None, self.check_aliases)
         for decl in self.decls:
             if isinstance(decl, ast.InputDecl):
                 self.guarded(decl, self.check_input, decl)
-        self.check_values()
+        self.guarded(None, self.check_values)
         for decl in self.duplicates:
             self.guarded(decl, self.check_duplicate, decl)
         seen_outputs: dict[str, ast.OutputDecl] = {}
@@ -335,16 +330,10 @@ class _Checker:
                     self.symbols.types[name].type = ERROR
 
     def resolve_alias(self, name: str, decl: ast.TypeDecl, cyclic: bool) -> None:
-        if cyclic:
-            self.resolve_silently(decl.type)
-            return
-        t = self.resolver.resolve(decl.type)
-        self.result.alias_types[name] = t
-        self.symbols.types[name].type = t
-
-    def resolve_silently(self, texpr: ast.TypeExpr) -> None:
-        """Resolve a cyclic alias body only for its own errors (names on the cycle are Error)."""
-        self.resolver.resolve(texpr)
+        t = self.resolver.resolve(decl.type)  # a cyclic body: only for its own errors
+        if not cyclic:
+            self.result.alias_types[name] = t
+            self.symbols.types[name].type = t
 
     def report_cycles(self, component: list[str], edges: dict[str, list[str]],
                       refs: dict[tuple[str, str], ast.Span], decls: dict[str, ast.Decl]) -> None:
