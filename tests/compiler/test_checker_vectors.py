@@ -379,3 +379,82 @@ def test_examples_are_evaluated_and_coerced():
 def test_lambda_and_alias_consequences(lines, codes):
     a = analyze_program(program(*lines))
     assert [d.code for d in a.diagnostics] == codes, [(d.code, d.message) for d in a.diagnostics]
+
+
+def _only_call_options(a):
+    (options,) = a.check.call_options.values()
+    return options
+
+
+def test_call_options_are_typed_values():
+    a = analyze_program(program(
+        "in s: String",
+        'x = Uppercase(s) with retry: 2, delay: 10ms, backoff: exponential, timeout: 2s, '
+        'cache: 1h, cache_backend: "redis", throttle: 5/1min, concurrency: 2, on_error: log, '
+        'lazy, priority: high, fallback: "z"',
+        "out x"))
+    assert a.valid and a.diagnostics == []
+    o = _only_call_options(a)
+    assert (o.retry, o.delay_ms, o.backoff, o.timeout_ms, o.cache_ms, o.cache_backend) == \
+        (2, 10, "exponential", 2000, 3_600_000, "redis")
+    assert (o.throttle, o.concurrency, o.on_error, o.lazy, o.priority) == \
+        ((5, 60_000), 2, "log", True, 80)
+    assert o.fallback is not None and a.source.text[o.fallback.span.start:o.fallback.span.end] \
+        == '"z"'
+
+
+@pytest.mark.parametrize("clause, field, value", [
+    ("priority: -1", "priority", 0), ("priority: 250", "priority", 100),
+    ("priority: background", "priority", 0), ("lazy: false", "lazy", False),
+    ("lazy: true", "lazy", True), ("retry: 0", "retry", 0), ("timeout: 1d", "timeout_ms", 86_400_000),
+])
+def test_option_values(clause, field, value):
+    a = analyze_program(program("in s: String", f"x = Uppercase(s) with {clause}", "out x"))
+    assert getattr(_only_call_options(a), field) == value
+
+
+def test_unresolved_calls_still_validate_their_options_but_have_no_entry():
+    a = analyze_program(program("x = Nope(1) with retry: -1", "out x"))
+    assert [d.code for d in a.diagnostics] == ["E002", "E016"]
+    assert a.check.call_options == {}
+
+
+@pytest.mark.parametrize("lines, diags, types", [
+    # checking mode pushes the parameter type into list elements and record fields
+    (["x = SumList([1, 2.5, 3])", "out x"],
+     [("E010", "1:17", "Type mismatch: expected Int, got Float (argument 'numbers' of "
+                       "'SumList')")], {"x": "Int"}),
+    (["x = SumList([])", "out x"], [], {"x": "Int"}),
+    (["in c: Boolean", "x = Uppercase(if (c) \"a\" else 1)", "out x"],
+     [("E010", "2:31", "Type mismatch: expected String, got Int (argument 'text' of "
+                       "'Uppercase')")], None),
+    (["x = list-length([{ a: 1 }, { a: 2, b: 3 }])", "out x"], [], {"x": "Int"}),
+    (["type P = { a: Int }", "type Q = P + { b: String }", "in q: Q", "out q"], [],
+     {"q": "{ a: Int, b: String }"}),
+    (["type P = { a: Int }", "type U = P | String", "in u: U",
+      "x = match u { is P -> 1, is String -> 2 }", "out x"], [], {"x": "Int"}),
+    (["in u: Int | String", "x = match u { is Float -> 1, _ -> 2 }", "out x"],
+     [("E010", "2:15", "Pattern is Float cannot match type Int | String")], None),
+    (["in u: Int | String", "x = match u { is Nope -> 1, _ -> 2 }", "out x"],
+     [("E003", "2:18", "Undefined type 'Nope'")], None),
+    (["in r: { a: Int } | { a: Float, b: Int }", "x = match r { { a } -> a }", "out x"], [],
+     {"x": "Float"}),
+    (["in xs: List<Int>", "y = map(xs, (v) => { n: v, s: \"${v}\" })", "z = y.s", "out z"], [],
+     {"z": "List<String>"}),
+    (["in xs: List<Int>", "y = map(xs, (v) => map([v], (w) => w > v))", "out y"], [],
+     {"y": "List<List<Boolean>>"}),
+    (["in xs: List<Int>", "in n: Int", "y = filter(xs, (v) => v > n) with retry: 1", "out y"],
+     [], {"y": "List<Int>"}),
+    (["in o: Optional<Int>", "in c: Boolean", "x = (o ?? 0) when c", "y = x ?? -1", "out y"], [],
+     {"x": "Optional<Int>", "y": "Int"}),
+    (["x = branch { 1 > 2 -> 1, 3 -> 2, otherwise -> 2.5 }", "out x"],
+     [("E010", "1:26", "Type mismatch: expected Boolean, got Int")], {"x": "Float"}),
+    (["x = { a: 1 } == { a: 1.5 }", "y = [1] != []", "out x", "out y"], [],
+     {"x": "Boolean", "y": "Boolean"}),
+    (["in xs: List<Int>", "y = map(xs, (v) => v) + 1", "out y"],
+     [("E014", "2:5", "Operator '+' is not supported for types List<Int> and Int")], None),
+    (["x = stdlib.identity(\"a\")", "use stdlib", "y = identity(x)", "out y"], [],
+     {"y": "String"}),
+])
+def test_more_checking(lines, diags, types):
+    expect(analyze_program(program(*lines)), diags, types)
