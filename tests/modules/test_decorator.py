@@ -11,6 +11,7 @@ import attrs
 import pytest
 
 from constellation.compiler import types as T
+from constellation.compiler.registry import ModuleFailure
 from constellation.runtime import module
 from constellation.runtime.modules import (ModuleArgumentError, ModuleSignatureError,
                                            python_type_to_cst)
@@ -198,3 +199,21 @@ def test_unresolvable_record_hints_are_a_sentence():
         @module
         def F(x: list[Dangling]) -> int:
             return 1
+
+
+def test_a_result_that_breaks_the_declared_type_fails_the_call_with_a_sentence():
+    @module
+    def Count(text: str) -> int:
+        return text  # a bug in the module
+
+    @module
+    def Pair(x: int) -> Point:
+        return {"x": x}  # missing field y
+
+    with pytest.raises(ModuleFailure, match=r"^'Count' returned 'abc', which does not fit "
+                                            r"its declared type Int$"):
+        Count.__constellation_function__.impl("abc")
+    with pytest.raises(ModuleFailure, match=r"'Pair' returned \{'x': 1\}, which does not fit "
+                                            r"its declared type "
+                                            r"\{ x: Int, y: Float \}"):
+        Pair.__constellation_function__.impl(1)

@@ -27,7 +27,7 @@ import cattrs
 from cattrs.strategies import configure_union_passthrough
 
 from constellation.compiler import types as T
-from constellation.compiler.registry import Function, Registry
+from constellation.compiler.registry import Function, ModuleFailure, Registry
 
 __all__ = [
     "module", "ModuleSignatureError", "ModuleArgumentError", "ModuleLoadError",
@@ -177,19 +177,35 @@ def _short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _result_value(fn: Function, result: Any) -> Any:
+    """The JSON-shaped result; one that breaks the declared type fails the call with a
+    sentence (otherwise the wrong value would surface far away, in some later operator)."""
+    from constellation.runtime.values import conforms
+
+    problem = ""
+    try:
+        value = to_json_value(result, fn.result)
+        if conforms(value, fn.result):
+            return value
+    except Exception as exc:  # cattrs cannot unstructure it at all
+        problem = f" ({type(exc).__name__}: {exc})"
+    shown = repr(result)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    raise ModuleFailure(f"'{fn.qualified}' returned {shown}, which does not fit its declared "
+                        f"type {T.type_str(fn.result)}{problem}")
+
+
 def _make_adapter(fn: Function, user_fn: Callable[..., Any]) -> Callable[..., Any]:
     """The registry `impl`: JSON-shaped positional args in, JSON-shaped result out."""
     if inspect.iscoroutinefunction(user_fn):
         @functools.wraps(user_fn)
         async def async_adapter(*args: Any) -> Any:
-            result = await user_fn(*_structure_args(fn, args))
-            return to_json_value(result, fn.result)
+            return _result_value(fn, await user_fn(*_structure_args(fn, args)))
         return async_adapter
 
     @functools.wraps(user_fn)
     def adapter(*args: Any) -> Any:
-        result = user_fn(*_structure_args(fn, args))
-        return to_json_value(result, fn.result)
+        return _result_value(fn, user_fn(*_structure_args(fn, args)))
     return adapter
 
 
