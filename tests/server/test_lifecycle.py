@@ -1,9 +1,6 @@
 """Start-up: capabilities, the trusted/untrusted registry, start-up over TCP."""
 
 import asyncio
-import socket
-import subprocess
-import sys
 
 import pytest
 import pytest_lsp
@@ -42,32 +39,3 @@ async def test_untrusted_workspace_loads_stdlib_only_and_says_why(untrusted: Lan
             break
         await asyncio.sleep(0.02)
     assert any("not trusted" in m.message and m.type == lsp.MessageType.Warning for m in untrusted.messages)
-
-
-def test_tcp_transport_answers_initialize():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "constellation.server", "--tcp", f"127.0.0.1:{port}"])
-    try:
-        conn = None
-        for _ in range(100):
-            try:
-                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                import time
-                time.sleep(0.1)
-        assert conn is not None, "the TCP server did not listen"
-        body = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{}}}'
-        conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        data = b""
-        while b'"capabilities"' not in data:
-            chunk = conn.recv(65536)
-            assert chunk, "connection closed before the initialize result"
-            data += chunk
-        assert b'"constellation-lsp"' in data
-        conn.close()
-    finally:
-        proc.kill()
-        proc.wait()
