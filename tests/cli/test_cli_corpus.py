@@ -56,3 +56,30 @@ def test_stdlib_only_files_pass_without_the_pack(corpus, expected):
     for entry in stdlib_only:
         assert summary(files[entry["path"]]) == [(d["code"], d["line"])
                                                  for d in entry["diagnostics"]], entry["path"]
+
+
+@pytest.fixture(scope="module")
+def layer_reports(corpus, expected):
+    """`cst layers --json` of every valid corpus file (two processes at a time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cli_support import run_cst
+
+    valid = [e["path"] for e in expected if e["valid"]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = pool.map(lambda p: run_cst("layers", "--json", "--modules", DEMO, p,
+                                             cwd=corpus), valid)
+        return dict(zip(valid, results))
+
+
+@pytest.mark.parametrize("index", range(40))
+def test_corpus_layers(expected, layer_reports, index):
+    """Every assignment whose right-hand side is a single call is in its expected layer."""
+    entry = expected[index]
+    if not entry["valid"]:
+        pytest.skip("invalid file: no plan")
+    result = layer_reports[entry["path"]]
+    assert result.code == 0, result
+    shown = {node["name"]: layer["layer"] for layer in result.json()["layers"]
+             for node in layer["nodes"] if node["kind"] == "module"}
+    assert {name: shown.get(name) for name in entry["layers"]} == entry["layers"]
