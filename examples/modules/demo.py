@@ -111,7 +111,16 @@ def Split(text: str, delimiter: str) -> list[str]:
         pattern = re.compile(delimiter)
     except re.error as exc:
         raise ModuleFailure(f"Invalid regular expression '{delimiter}': {exc}") from None
-    return _drop_trailing_empty(pattern.split(text))
+    # By hand rather than re.split: groups in the pattern must not add pieces, and an empty
+    # match at the very start must not add a leading empty piece.
+    pieces, last = [], 0
+    for match in pattern.finditer(text):
+        if match.end() == 0:
+            continue
+        pieces.append(text[last:match.start()])
+        last = match.end()
+    pieces.append(text[last:])
+    return _drop_trailing_empty(pieces)
 
 
 # --- numbers ---------------------------------------------------------------------------------
