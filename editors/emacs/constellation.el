@@ -1,0 +1,303 @@
+;;; constellation.el --- Constellation (.cst) pipelines: major mode and eglot set-up  -*- lexical-binding: t; -*-
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "28.1") (eglot "1.9"))
+;; Keywords: languages
+;; License: MIT
+
+;;; Commentary:
+
+;; `constellation-mode' for .cst files (highlighting, comments, indentation) and an eglot
+;; entry for the language server `cst lsp' (pip install constellation-lang).  Eglot then gives
+;; diagnostics, hover with layers, inlay hints (layers, types, run values), completion,
+;; navigation and formatting.  Eglot shows no code lenses, so the lens actions are commands:
+;;
+;;   C-c C-r  `constellation-run-pipeline'  (with a prefix argument: use the @example inputs)
+;;   C-c C-k  `constellation-cancel-run'
+;;   C-c C-l  `constellation-show-layers'
+;;
+;; The run's events stream into the *Constellation run* buffer, then the outputs.
+;;
+;; Install: put this file on your `load-path' and add to your init file
+;;   (require 'constellation)
+;;   (add-hook 'constellation-mode-hook #'eglot-ensure)
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'seq)
+(require 'subr-x)
+
+(defgroup constellation nil
+  "Constellation dataflow pipelines."
+  :group 'languages
+  :prefix "constellation-")
+
+(defcustom constellation-server-command '("cst" "lsp")
+  "Program and arguments that start the Constellation language server over stdio."
+  :type '(repeat string))
+
+(defcustom constellation-trusted t
+  "Whether the server may import the workspace's Python modules.
+When nil it loads only the standard library and runs no workspace code."
+  :type 'boolean)
+
+(defcustom constellation-inlay-hints '(:layers t :types :json-false :values t)
+  "Which inlay hints the server sends: layers, inferred types, values after a run."
+  :type 'plist)
+
+(defcustom constellation-indent-offset 4
+  "Indentation of a line inside brackets or a continued `with' clause."
+  :type 'integer)
+
+(defconst constellation--keywords
+  '("type" "in" "out" "if" "else" "true" "false" "use" "as" "and" "or" "not"
+    "when" "branch" "otherwise" "with" "lazy" "match" "is")
+  "The 19 reserved words.")
+
+(defconst constellation--types
+  '("String" "Int" "Float" "Boolean" "List" "Seq" "Candidates" "Optional" "Map"))
+
+(defconst constellation--option-keys
+  '("retry" "timeout" "delay" "backoff" "fallback" "cache" "cache_backend" "throttle"
+    "concurrency" "on_error" "priority" "batch" "batch_timeout" "window" "checkpoint" "join"))
+
+(defconst constellation--option-values
+  '("exponential" "linear" "fixed" "propagate" "skip" "log" "wrap" "critical" "high" "normal"
+    "low" "background" "tumbling" "sliding" "count" "combine_latest" "zip" "buffer"))
+
+(defconst constellation--name "[A-Za-z_][A-Za-z0-9_]*\\(?:-[A-Za-z0-9_]+\\)*"
+  "An identifier: hyphens join name parts (`eq-int').")
+
+(defun constellation--words (words)
+  "A regexp matching one of WORDS as a whole name (not inside a hyphenated one)."
+  (concat "\\_<" (regexp-opt words t) "\\_>"))
+
+(defconst constellation-font-lock-keywords
+  `(;; declarations
+    (,(concat "\\_<type\\s-+\\(" constellation--name "\\)") 1 font-lock-type-face)
+    (,(concat "\\_<in\\s-+\\(" constellation--name "\\)\\s-*:") 1 font-lock-variable-name-face)
+    (,(concat "\\_<out\\s-+\\(" constellation--name "\\)") 1 font-lock-variable-name-face)
+    (,(concat "\\_<use\\s-+\\(" constellation--name "\\(?:\\." constellation--name "\\)*\\)")
+     1 font-lock-constant-face)
+    (,(concat "^\\s-*\\(" constellation--name "\\)\\s-*=[^=>]") 1 font-lock-variable-name-face)
+    ;; annotations
+    ("\\(@\\)\\(example\\|source\\|sink\\)\\_>" (1 font-lock-preprocessor-face)
+     (2 font-lock-preprocessor-face))
+    ;; option keys (before `:') and known option values
+    (,(concat (constellation--words constellation--option-keys) "\\s-*:") 1 font-lock-builtin-face)
+    (,(constellation--words constellation--option-values) . font-lock-constant-face)
+    ;; durations and rates: 500ms, 5s, 2min, 1h, 1d, 10/1s
+    ("\\_<[0-9]+\\(?:/[0-9]+\\)?\\(?:ms\\|min\\|s\\|h\\|d\\)\\_>" . font-lock-constant-face)
+    ;; calls: a (qualified) name followed by `('
+    (,(concat "\\(" constellation--name "\\)\\s-*(") 1 font-lock-function-name-face)
+    (,(constellation--words '("true" "false")) . font-lock-constant-face)
+    (,(constellation--words constellation--keywords) . font-lock-keyword-face)
+    (,(constellation--words constellation--types) . font-lock-type-face)
+    ("\\_<[A-Z][A-Za-z0-9_]*\\_>" . font-lock-type-face)
+    ;; operators: ?? -> =>
+    ("\\?\\?\\|->\\|=>" . font-lock-keyword-face)
+    ;; string interpolation ${...}
+    ("\\(\\${\\)[^}\n]*\\(}\\)" (1 font-lock-preprocessor-face t) (2 font-lock-preprocessor-face t)))
+  "Highlighting for `constellation-mode'.")
+
+(defvar constellation-mode-syntax-table
+  (let ((table (make-syntax-table)))
+    (modify-syntax-entry ?# "<" table)
+    (modify-syntax-entry ?\n ">" table)
+    (modify-syntax-entry ?\" "\"" table)
+    (modify-syntax-entry ?\\ "\\" table)
+    (modify-syntax-entry ?_ "_" table)
+    (modify-syntax-entry ?- "_" table) ; `eq-int' is one name
+    (modify-syntax-entry ?@ "." table)
+    (modify-syntax-entry ?$ "." table)
+    (modify-syntax-entry ?< "." table)
+    (modify-syntax-entry ?> "." table)
+    table)
+  "Syntax table: `#' comments, double-quoted strings with backslash escapes.")
+
+(defun constellation--with-continuation-p ()
+  "Non-nil when the previous code line continues a `with' clause."
+  (save-excursion
+    (forward-line -1)
+    (while (and (not (bobp)) (looking-at-p "^\\s-*\\(#.*\\)?$"))
+      (forward-line -1))
+    (let ((line (buffer-substring-no-properties (line-beginning-position) (line-end-position))))
+      (and (string-match-p "\\_<with\\_>" line)
+           (string-match-p "\\(,\\|\\_<with\\)\\s-*\\(#.*\\)?$" line)))))
+
+(defun constellation-indent-line ()
+  "Indent by bracket depth; a continued `with' clause gets one more level."
+  (interactive)
+  (let* ((depth (save-excursion (car (syntax-ppss (line-beginning-position)))))
+         (closing (save-excursion (back-to-indentation) (looking-at-p "[])}]")))
+         (level (max 0 (- depth (if closing 1 0))))
+         (indent (* constellation-indent-offset
+                    (+ level (if (and (= depth 0) (constellation--with-continuation-p)) 1 0))))
+         (offset (- (current-column) (current-indentation))))
+    (indent-line-to indent)
+    (when (> offset 0) (forward-char offset))))
+
+(defvar constellation-mode-map
+  (let ((map (make-sparse-keymap)))
+    (define-key map (kbd "C-c C-r") #'constellation-run-pipeline)
+    (define-key map (kbd "C-c C-k") #'constellation-cancel-run)
+    (define-key map (kbd "C-c C-l") #'constellation-show-layers)
+    map)
+  "Keys of `constellation-mode'.")
+
+;;;###autoload
+(define-derived-mode constellation-mode prog-mode "Constellation"
+  "Major mode for Constellation .cst pipelines."
+  (setq-local comment-start "# ")
+  (setq-local comment-start-skip "#+\\s-*")
+  (setq-local font-lock-defaults '(constellation-font-lock-keywords))
+  (setq-local indent-line-function #'constellation-indent-line)
+  (setq-local electric-indent-chars (append "}])" electric-indent-chars)))
+
+;;;###autoload
+(add-to-list 'auto-mode-alist '("\\.cst\\'" . constellation-mode))
+
+;;; The language server (eglot)
+
+(put 'constellation-mode 'eglot-language-id "constellation")
+
+(defun constellation--initialization-options ()
+  "The `initializationOptions' the server reads."
+  (list :trusted (if constellation-trusted t :json-false)
+        :inlayHints constellation-inlay-hints
+        :codeLens '(:layers t)))
+
+(defun constellation--eglot-contact (&optional _interactive)
+  "How eglot starts the server: `constellation-server-command' plus the options."
+  (append constellation-server-command
+          (list :initializationOptions (constellation--initialization-options))))
+
+(defvar eglot-server-programs)
+
+(with-eval-after-load 'eglot
+  (add-to-list 'eglot-server-programs
+               '(constellation-mode . constellation--eglot-contact))
+  ;; Run events arrive as `constellation/runEvent' notifications.
+  (cl-defmethod eglot-handle-notification
+    (_server (_method (eql constellation/runEvent)) &rest event)
+    (constellation--on-run-event event)))
+
+(declare-function eglot--current-server-or-lose "eglot")
+(declare-function eglot--path-to-uri "eglot")
+(declare-function jsonrpc-async-request "jsonrpc")
+
+(defvar constellation--run-buffer "*Constellation run*")
+
+(defun constellation--append (lines &optional reset)
+  "Append LINES to the run buffer (after erasing it when RESET), and show it."
+  (with-current-buffer (get-buffer-create constellation--run-buffer)
+    (let ((inhibit-read-only t))
+      (when reset (erase-buffer))
+      (goto-char (point-max))
+      (dolist (line lines) (insert line "\n")))
+    (unless (derived-mode-p 'special-mode) (special-mode))
+    (display-buffer (current-buffer))))
+
+(defun constellation--ms (value)
+  "VALUE milliseconds as text."
+  (if (numberp value)
+      (if (< value 1000) (format "%d ms" (round value)) (format "%.2f s" (/ value 1000.0)))
+    "?"))
+
+(defun constellation--json (value)
+  "VALUE (as parsed from JSON) on one line."
+  (let ((text (condition-case nil (json-encode value) (error (format "%S" value)))))
+    (if (> (length text) 100) (concat (substring text 0 99) "…") text)))
+
+(defun constellation--on-run-event (event)
+  "Format one run EVENT (a plist, see docs/run-events.md) into the run buffer."
+  (let ((name (plist-get event :name)))
+    (pcase (plist-get event :event)
+      ("run_started"
+       (constellation--append
+        (list (format "▶ %s · %s calls in %s layers" (plist-get event :file)
+                      (plist-get event :nodes) (plist-get event :depth)))))
+      ("layer_started" (constellation--append (list (format "layer %s started" (plist-get event :layer)))))
+      ("node_started" (constellation--append (list (format "  ▷ %s" name))))
+      ("node_retrying"
+       (constellation--append (list (format "  ↻ %s attempt %s failed: %s" name
+                                            (plist-get event :attempt) (plist-get event :error)))))
+      ("node_completed"
+       (constellation--append (list (format "  ✓ %s = %s (%s)" name
+                                            (constellation--json (plist-get event :value))
+                                            (constellation--ms (plist-get event :duration_ms))))))
+      ("node_failed"
+       (constellation--append
+        (list (format "  ✗ %s failed: %s" name (plist-get (plist-get event :error) :message)))))
+      ("node_skipped" (constellation--append (list (format "  ⊘ %s skipped: %s" name (plist-get event :reason)))))
+      ("layer_completed"
+       (constellation--append (list (format "layer %s completed in %s" (plist-get event :layer)
+                                            (constellation--ms (plist-get event :duration_ms))))))
+      ("log" (constellation--append (list (format "log: %s" (plist-get event :message)))))
+      ("run_completed"
+       (constellation--append (list (format "■ run %s in %s" (plist-get event :status)
+                                            (constellation--ms (plist-get event :duration_ms)))))))))
+
+(defun constellation--execute (command argument callback)
+  "Send `workspace/executeCommand' COMMAND with ARGUMENT.
+CALLBACK receives the result."
+  (require 'eglot)
+  (jsonrpc-async-request (eglot--current-server-or-lose) :workspace/executeCommand
+                         (list :command command :arguments (vector argument))
+                         :success-fn callback
+                         :error-fn (lambda (error)
+                                     (message "Constellation: %s failed: %s" command
+                                              (plist-get error :message)))
+                         :timeout 3600))
+
+(defun constellation--uri ()
+  "The URI of the current buffer's file."
+  (eglot--path-to-uri (buffer-file-name)))
+
+;;;###autoload
+(defun constellation-run-pipeline (&optional use-examples)
+  "Run the pipeline of this buffer (unsaved edits included).
+With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
+  (interactive "P")
+  (constellation--append (list (format "Running %s%s…" (buffer-file-name)
+                                       (if use-examples " with examples" "")))
+                         t)
+  (constellation--execute
+   "constellation.runPipeline"
+   (list :uri (constellation--uri) :useExamples (if use-examples t :json-false))
+   (lambda (result)
+     (let ((lines (list "Outputs:" "")))
+       (cl-loop for (key value) on (plist-get result :outputs) by #'cddr
+                do (push (format "  %s = %s" (substring (symbol-name key) 1)
+                                 (constellation--json value))
+                         lines))
+       (seq-doseq (error (plist-get result :errors))
+         (push (format "Error: %s (line %s)" (plist-get error :message) (plist-get error :line)) lines))
+       (push (format "Status: %s in %s" (plist-get result :status)
+                     (constellation--ms (plist-get result :duration_ms)))
+             lines)
+       (constellation--append (nreverse lines))))))
+
+(defun constellation-cancel-run ()
+  "Cancel the running pipeline of this buffer."
+  (interactive)
+  (constellation--execute "constellation.cancelRun" (list :uri (constellation--uri)) #'ignore))
+
+(defun constellation-show-layers ()
+  "List the layers of this pipeline: which calls run together."
+  (interactive)
+  (constellation--execute
+   "constellation.showLayers" (list :uri (constellation--uri))
+   (lambda (result)
+     (constellation--append
+      (cons "Layers:"
+            (seq-map (lambda (layer)
+                       (format "  layer %s: %s" (plist-get layer :layer)
+                               (mapconcat (lambda (node) (plist-get node :name))
+                                          (plist-get layer :nodes) ", ")))
+                     (plist-get result :layers)))
+      t))))
+
+(provide 'constellation)
+;;; constellation.el ends here
