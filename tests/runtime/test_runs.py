@@ -235,3 +235,32 @@ def test_large_values_are_abbreviated_in_events(execute):
     assert len(result.outputs["x"]) == 50
     value = node_events(events, "node_completed", "x")[0]["value"]
     assert len(value) == 21 and value[-1] == "…"
+
+
+def test_sync_modules_run_in_worker_threads_except_in_serial_mode(registry):
+    from constellation.compiler import types as T
+    from constellation.compiler.registry import Function, Registry
+    from constellation.runtime import run
+
+    seen: list[int] = []
+
+    def where(text: str) -> str:
+        seen.append(threading.get_ident())
+        time.sleep(0.02)
+        return text
+
+    reg = Registry(list(registry.functions)).extend(
+        [Function("Where", None, (("text", T.STRING),), T.STRING, impl=where)])
+    analysis = compile_program('a = Where("a")\nb = Where("b")\nout a\nout b', reg)
+    loop_thread = threading.get_ident()  # anyio.run runs the loop on the calling thread
+    t0 = time.monotonic()
+    parallel = run(analysis, {})
+    parallel_s = time.monotonic() - t0
+    assert parallel.status == "completed"
+    assert loop_thread not in seen and len(seen) == 2
+    seen.clear()
+    t0 = time.monotonic()
+    run(analysis, {}, serial=True)
+    serial_s = time.monotonic() - t0
+    assert seen == [loop_thread, loop_thread]
+    assert serial_s > 1.3 * parallel_s  # the two sleeps overlapped only in worker threads
