@@ -308,6 +308,9 @@ def test_w006_duplicate_output():
     assert (d.code, d.message) == ("W006", "Output 'a' is already declared at 2:1")
     assert span_of(a, d) == ("3:5", "3:6")
     assert a.check.outputs == ["a"]
+    a = analyze_program('in a: Int\nout a\n@sink("k") out a\n')
+    w006 = [d for d in a.diagnostics if d.code == "W006"][0]
+    assert apply_fix(a, w006.fixes[0]) == "in a: Int\nout a\n"
 
 
 @pytest.mark.parametrize("code", ["E008", "E009", "E011", "E018", "E021"])

@@ -416,7 +416,7 @@ class _Checker:
                                  f"{self.pos(first.span.start)}", decl.name.span,
                          related=(Related(first.name.span, f"'{name}' is first declared here"),),
                          fixes=(Fix("Remove the duplicate output",
-                                    (TextEdit(self.line_removal(decl.span), ""),)),))
+                                    (TextEdit(self.line_removal(_with_annotations(decl)), ""),)),))
             return
         seen[name] = decl
         self.result.outputs.append(name)
@@ -1098,6 +1098,12 @@ def _record_of(t: Type) -> tuple[RecordT | None, bool]:
     if isinstance(t, ListT) and isinstance(t.elem, RecordT):
         return t.elem, True
     return None, False
+
+
+def _with_annotations(decl: ast.OutputDecl) -> ast.Span:
+    """A declaration's span including the annotations attached before it."""
+    start = min([decl.span.start] + [a.span.start for a in decl.annotations])
+    return ast.Span(start, decl.span.end)
 
 
 def _available(rec: RecordT) -> str:
