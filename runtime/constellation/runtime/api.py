@@ -73,6 +73,9 @@ async def events(analysis, inputs: dict | None = None, **options) -> AsyncIterat
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(produce)
-        async with receive:
-            async for event in receive:
-                yield event
+        try:
+            async with receive:
+                async for event in receive:
+                    yield event
+        finally:  # a consumer that stops early cancels the run
+            tg.cancel_scope.cancel()
