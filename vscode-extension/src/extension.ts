@@ -19,6 +19,7 @@ import {
   type RunEvent,
   type RunResult,
   RunTracker,
+  finalStatus,
 } from "./format";
 import {
   findOnPath,
@@ -235,7 +236,7 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
     const result = await executeServerCommand<RunResult>(COMMANDS.runPipeline, args);
     if (result) {
       for (const line of formatResult(result)) output.appendLine(line);
-      if (tracker.status === "running") tracker.status = result.status === "completed" ? "completed" : "failed";
+      if (tracker.status === "running" || result.status === "rejected") tracker.status = finalStatus(result.status);
     }
     return result;
   } catch (error) {

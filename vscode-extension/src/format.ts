@@ -137,10 +137,8 @@ export function formatEvent(event: RunEvent): string[] {
     case "run_completed":
       return [`■ Run ${str(event.status, "finished")} in ${formatDuration(event.duration_ms)}`];
     case "run_rejected":
-      return [
-        "✗ Run rejected:",
-        ...((event.errors as RunError[] | undefined) ?? []).map((error) => `    ${formatError(error)}`),
-      ];
+      // The errors themselves come with the command's result (formatResult).
+      return ["✗ Run rejected before it started"];
     default:
       return [];
   }
@@ -194,11 +192,18 @@ export function formatLayers(result: LayersResult): string[] {
   return lines;
 }
 
+export type RunStatus = "idle" | "running" | "completed" | "failed" | "cancelled" | "rejected";
+
+/** The tracker status for a run result's `status` field. */
+export function finalStatus(status: string): RunStatus {
+  return (["completed", "failed", "cancelled", "rejected"] as const).find((s) => s === status) ?? "failed";
+}
+
 /** Follows the events of one run to say where it is, for the status bar. */
 export class RunTracker {
   depth = 0;
   layer = 0;
-  status: "idle" | "running" | "completed" | "failed" | "cancelled" | "rejected" = "idle";
+  status: RunStatus = "idle";
   durationMs: number | undefined;
   private readonly running = new Set<string>();
   completed = 0;
@@ -239,7 +244,7 @@ export class RunTracker {
         break;
       case "run_completed":
         this.running.clear();
-        this.status = (["completed", "failed", "cancelled"] as const).find((s) => s === event.status) ?? "failed";
+        this.status = finalStatus(String(event.status));
         this.durationMs = typeof event.duration_ms === "number" ? event.duration_ms : undefined;
         break;
       case "run_rejected":

@@ -6,6 +6,7 @@ import {
   formatLayers,
   formatResult,
   formatValue,
+  finalStatus,
   type RunEvent,
   RunTracker,
 } from "../../src/format";
@@ -107,7 +108,7 @@ test("skipped calls, rejections and unknown events", () => {
   ]);
   assert.deepEqual(
     formatEvent({ event: "run_rejected", errors: [{ message: "Missing input 'userId'", line: 1, column: 4 }] }),
-    ["✗ Run rejected:", "    Missing input 'userId' (line 1:4)"],
+    ["✗ Run rejected before it started"],
   );
   assert.deepEqual(formatEvent({ event: "something_new", t_ms: 1 }), []);
 });
@@ -176,4 +177,14 @@ test("layers are listed with their calls", () => {
     ],
   );
   assert.deepEqual(formatLayers({ layers: [] }), ["No module calls: nothing runs in layers."]);
+});
+
+test("a run result's status maps onto the status bar's", () => {
+  assert.equal(finalStatus("completed"), "completed");
+  assert.equal(finalStatus("rejected"), "rejected");
+  assert.equal(finalStatus("cancelled"), "cancelled");
+  assert.equal(finalStatus("something else"), "failed");
+  const tracker = new RunTracker();
+  tracker.apply({ event: "run_rejected", errors: [] });
+  assert.equal(tracker.statusText(), "run rejected");
 });
