@@ -179,6 +179,28 @@ def lex(text: str, start: int = 0, end: int | None = None, *, interp: bool = Fal
     return Lexed(tokens, strings, None, comments)
 
 
+def first_token(text: str, start: int, end: int | None = None) -> Tok | None:
+    """The first token at or after `start` (whitespace and comments skipped), or None."""
+    end = len(text) if end is None else end
+    pos = start
+    while pos < end:
+        m = _TOKEN_RE.match(text, pos, end)
+        if m.lastgroup not in ("ws", "comment"):
+            if m.lastgroup in ("name", "op", "num", "rate"):
+                word = m.group()
+                if m.lastgroup == "name":
+                    ttype = _KEYWORD_TYPES.get(word, "IDENT")
+                elif m.lastgroup == "op":
+                    ttype = _OPS[word]
+                else:
+                    ttype = "RATE" if m.lastgroup == "rate" else "INT"
+                return Tok(ttype, word, pos, m.end(), True)
+            lexed = lex(text, pos, min(end, pos + 10_000))
+            return lexed.tokens[0] if lexed.tokens else Tok("ERROR", m.group(), pos, m.end(), True)
+        pos = m.end()
+    return None
+
+
 def _check_op(text: str, op: str, pos: int, start: int, end: int, tokens: list[Tok]) -> LexError | None:
     """The '.' and '@' spacing rules (§1.6, §2.1) and numbers written `.5`."""
     if op == ".":
@@ -307,47 +329,46 @@ _CODE_STOP = re.compile(r"#[^\n]*|\"(?:[^\"\\$]|\\[\s\S]|\$(?!\{))*\"|\"")
 
 def declaration_starts(text: str) -> list[int]:
     """Offsets of the lines that start a declaration, string contents excluded; always 0 first."""
-    candidates = [m.start() for m in _DECL_START.finditer(text)]
-    inside: list[tuple[int, int]] = []  # (start, end) of multi-line string spans
-    pos = 0
-    n = len(text)
-    search = _CODE_STOP.search
-    while True:
-        m = search(text, pos)
-        if m is None:
-            break
-        s = m.group()
-        if s[0] == "#":
-            pos = m.end()
-            continue
-        if len(s) > 1:  # a complete plain string
-            if "\n" in s:
-                inside.append((m.start(), m.end()))
-            pos = m.end()
-            continue
-        info, send, err = scan_string(text, m.start(), n)
-        if err is None or err.message != "Unterminated string literal":
-            if err is not None:
-                send = _string_end_ignoring_errors(text, m.start(), n)
-            inside.append((m.start(), send))
-            pos = send
-            continue
-        # unterminated: lexing resumes at the first later declaration start (§1.5)
-        k = bisect.bisect_right(candidates, m.start())
-        pos = candidates[k] if k < len(candidates) else n
-        inside.append((m.start(), pos))
-        if pos >= n:
-            break
     starts = [0]
-    j = 0
-    for c in candidates:
-        while j < len(inside) and inside[j][1] <= c:
-            j += 1
-        if j < len(inside) and inside[j][0] < c < inside[j][1]:
-            continue
-        if c > starts[-1]:
+    for c in iter_declaration_starts(text, 0):
+        if c > 0:
             starts.append(c)
     return starts
+
+
+def iter_declaration_starts(text: str, pos: int):
+    """Declaration starts at or after `pos`, which must be a line start outside any string.
+
+    Lazy, so that an incremental re-split can stop once it is back in step with the previous
+    split. A candidate line inside a (multi-line) string is skipped; after an unterminated
+    string, the next candidate is taken (lexing resumes there, §1.5).
+    """
+    n = len(text)
+    spos = pos  # the string scanner is in code mode at spos
+    search = _CODE_STOP.search
+    for m in _DECL_START.finditer(text, pos):
+        c = m.start()
+        if c < spos:
+            continue  # inside a string consumed earlier
+        while True:
+            sm = search(text, spos)
+            if sm is None or sm.start() >= c:
+                spos = c
+                break
+            s = sm.group()
+            if s[0] == "#" or len(s) > 1:  # a comment or a complete plain string
+                spos = sm.end()
+                continue
+            info, send, err = scan_string(text, sm.start(), n)
+            if err is not None and err.message == "Unterminated string literal":
+                spos = c  # resume lexing at this first later declaration start
+                break
+            if err is not None:
+                send = _string_end_ignoring_errors(text, sm.start(), n)
+            spos = send
+        if spos > c:
+            continue
+        yield c
 
 
 def _string_end_ignoring_errors(text: str, quote: int, end: int) -> int:

@@ -26,6 +26,7 @@ result; when their chunk moved, their spans are shifted in place.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass, field
 
@@ -33,7 +34,8 @@ from constellation.compiler import ast
 from constellation.compiler.ast import Span
 from constellation.compiler.diagnostics import Diagnostic, Fix, Related, TextEdit
 from constellation.compiler.lexer import (
-    OPTION_KEYS, RESERVED, Lexed, StringInfo, Tok, declaration_starts, lex, tokenize,
+    OPTION_KEYS, RESERVED, Lexed, StringInfo, Tok, declaration_starts, first_token,
+    iter_declaration_starts, lex, tokenize,
 )
 
 __all__ = ["ParseCache", "ParseResult", "parse", "parse_expression", "tokenize", "MAX_DEPTH"]
@@ -50,19 +52,30 @@ class ParseResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Chunk:
     items: list  # decls and annotations (before attachment)
     diagnostics: list[Diagnostic]
-    base: int  # document offset the spans currently refer to
+    base: "_Base"  # every span in `items` is relative to base.offset
+    dots: list  # FieldAccess nodes (their `dot` is a plain offset)
     has_out: bool
+    has_annotation: bool
+    text: str = ""
+    head: str = ""  # first line of the next chunk (see _head)
 
 
 class ParseCache:
-    """Per-document memo of parsed chunks (chunk text -> parsed decls and diagnostics)."""
+    """Per-document memo of parsed chunks.
+
+    Holds the previous text, its declaration starts and their parsed chunks. A new parse
+    reuses the chunks before and after the edited region by position (moving the ones after
+    it, in O(1) each) and chunks inside it whose text is unchanged by (text, next line).
+    """
 
     def __init__(self) -> None:
-        self.chunks: dict[tuple[str, str], object] = {}
+        self.text: str | None = None
+        self.starts: list[int] = []
+        self.chunks: list[_Chunk] = []
         self.hits = 0  # chunks reused by the last parse
         self.misses = 0  # chunks parsed by the last parse
 
@@ -71,6 +84,8 @@ def parse(text: str, cache: ParseCache | None = None) -> ParseResult:
     try:
         return _parse(text, cache)
     except Exception as exc:  # noqa: BLE001 - the contract: never raise, report instead
+        if cache is not None:
+            cache.__init__()
         span = Span(0, min(len(text), 1))
         msg = (f"Internal error: {type(exc).__name__} in the parser. This is a bug in the "
                "implementation, not in the pipeline.")
@@ -79,52 +94,144 @@ def parse(text: str, cache: ParseCache | None = None) -> ParseResult:
 
 
 def _parse(text: str, cache: ParseCache | None) -> ParseResult:
-    starts = declaration_starts(text)
-    bounds = starts + [len(text)]
-    old = cache.chunks if cache is not None else {}
-    new: dict[tuple[str, str], list[_Chunk]] = {}
-    hits = misses = 0
-    items: list = []
-    diags: list[Diagnostic] = []
-    has_out = False
-    for i in range(len(starts)):
-        base, end = bounds[i], bounds[i + 1]
+    if cache is None or cache.text is None:
+        starts = declaration_starts(text)
+        chunks, _ = _parse_range(text, starts, 0, len(starts), {})
+        hits, misses = 0, len(chunks)
+    else:
+        starts, chunks, hits, misses = _reparse(text, cache)
+    if cache is not None:
+        cache.text, cache.starts, cache.chunks = text, starts, chunks
+        cache.hits, cache.misses = hits, misses
+    return _assemble(text, chunks)
+
+
+def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
+    """Chunks lo..hi-1 of `starts` and how many of them came from `known`, which maps
+    (chunk text, next line) to reusable chunks."""
+    out = []
+    reused = 0
+    n = len(text)
+    for i in range(lo, hi):
+        base = starts[i]
+        end = starts[i + 1] if i + 1 < len(starts) else n
         chunk_text = text[base:end]
-        next_head = _head(text, end, bounds[i + 2] if i + 2 < len(bounds) else len(text))
-        key = (chunk_text, next_head)
-        chunk = None
-        if key in old and old[key]:
-            chunk = old[key].pop()
-            if chunk.base != base:
-                _shift_chunk(chunk, base - chunk.base)
-            hits += 1
+        head = _head(text, end)
+        reuse = known.get((chunk_text, head))
+        if reuse:
+            chunk = reuse.pop()
+            _move_chunk(chunk, base)
+            reused += 1
         else:
             chunk = _parse_chunk(text, base, end)
-            misses += 1
-        new.setdefault(key, []).append(chunk)
-        items.extend(chunk.items)
-        diags.extend(chunk.diagnostics)
-        has_out = has_out or chunk.has_out
-    if cache is not None:
-        cache.chunks = new
-        cache.hits, cache.misses = hits, misses
-    decls = _attach_annotations(items, text, diags)
+            chunk.text, chunk.head = chunk_text, head
+        out.append(chunk)
+    return out, reused
+
+
+def _reparse(text: str, cache: ParseCache):
+    """Re-split and re-parse only around the edited region."""
+    old_text, old_starts, old_chunks = cache.text, cache.starts, cache.chunks
+    p, q = _common_ends(old_text, text)
+    delta = len(text) - len(old_text)
+    old_edit_end = len(old_text) - q
+    new_edit_end = len(text) - q
+    # restart one chunk before the edited one: its head lies entirely before the edit
+    k = max(0, bisect.bisect_right(old_starts, p) - 2)
+    old_set = set(old_starts)
+    starts = old_starts[:k + 1]
+    sync = None  # index in old_starts from which old and new splits agree again
+    for c in iter_declaration_starts(text, old_starts[k]):
+        if c <= starts[-1]:
+            continue
+        if c >= new_edit_end and (c - delta) in old_set and c - delta >= old_edit_end:
+            sync = bisect.bisect_left(old_starts, c - delta)
+            break
+        starts.append(c)
+    mid_end = len(starts)
+    if sync is not None:
+        starts.extend(s + delta for s in old_starts[sync:])
+    # prefix chunks whose text and next line end before the edit are kept as they are
+    keep = 0
+    while keep < k + 1 and keep < len(old_chunks):
+        end = old_starts[keep + 1] if keep + 1 < len(old_starts) else len(old_text)
+        line_end = old_text.find("\n", end)
+        if (line_end if line_end >= 0 else len(old_text)) >= p or end > p:
+            break
+        keep += 1
+    known: dict = {}
+    tail_from = sync if sync is not None else len(old_chunks)
+    for ch in old_chunks[keep:tail_from]:
+        known.setdefault((ch.text, ch.head), []).append(ch)
+    chunks = old_chunks[:keep]
+    middle, reused = _parse_range(text, starts, keep, mid_end, known)
+    chunks += middle
+    if sync is not None:
+        for j in range(sync, len(old_chunks)):
+            ch = old_chunks[j]
+            _move_chunk(ch, old_starts[j] + delta)
+            chunks.append(ch)
+    hits = keep + reused + (len(old_chunks) - sync if sync is not None else 0)
+    return starts, chunks, hits, len(middle) - reused
+
+
+def _common_ends(a: str, b: str) -> tuple[int, int]:
+    """Lengths of the common prefix and common suffix of a and b (not overlapping)."""
+    n = min(len(a), len(b))
+    lo, hi = 0, n  # binary search on slice equality (C-speed comparisons)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    p = lo
+    lo, hi = 0, n - p
+    la, lb = len(a), len(b)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[la - mid:la - lo] == b[lb - mid:lb - lo]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return p, lo
+
+
+def _assemble(text: str, chunks: list[_Chunk]) -> ParseResult:
+    decls: list[ast.Decl] = []
+    diags: list[Diagnostic] = []
+    has_out = False
+    pending: list = []  # items from an annotation run onwards, attached once per parse
+    for ch in chunks:
+        if ch.diagnostics:
+            diags.extend(ch.diagnostics)
+        has_out = has_out or ch.has_out
+        if ch.has_annotation or pending:
+            pending.extend(ch.items)
+            if not _ends_with_annotation(ch):
+                decls.extend(_attach_annotations(pending, text, diags, decls[-1] if decls else None))
+                pending = []
+        else:
+            decls.extend(ch.items)
+    if pending:
+        decls.extend(_attach_annotations(pending, text, diags, decls[-1] if decls else None))
     if not diags and not has_out:
         diags.append(Diagnostic(
             "E020", "A pipeline must declare at least one output ('out name')",
             Span(len(text), len(text))))
+    diags.sort(key=lambda d: d.span.start)
     return ParseResult(decls, diags)
 
 
-def _head(text: str, start: int, end: int) -> str:
-    """The next chunk's text up to the end of its first token (errors at a chunk's end
-    name that token, so it is part of the cache key)."""
-    if start >= len(text):
-        return ""
-    lexed = lex(text, start, min(end, start + 200))
-    if lexed.tokens:
-        return text[start:lexed.tokens[0].end_pos]
-    return text[start:min(end, start + 200)]
+def _ends_with_annotation(ch: _Chunk) -> bool:
+    return bool(ch.items) and isinstance(ch.items[-1], ast.Annotation)
+
+
+def _head(text: str, start: int) -> str:
+    """The next chunk's first line: errors at a chunk's end name the next chunk's first token
+    (a declaration start, always on that line), so it is part of the cache key."""
+    nl = text.find("\n", start)
+    return text[start:] if nl < 0 else text[start:nl]
 
 
 def parse_expression(text: str) -> tuple[ast.Expr | None, list[Diagnostic]]:
@@ -142,27 +249,163 @@ def parse_expression(text: str) -> tuple[ast.Expr | None, list[Diagnostic]]:
 # The lark parser, built once per process.
 
 _LOCK = threading.Lock()
-_CONFS: dict[str, object] = {}
-_SHIFT = None
+_TABLES: dict[str, "_Table"] = {}
 
 
-def _confs():
-    global _SHIFT
-    if not _CONFS:
+@dataclass(frozen=True)
+class _Table:
+    """lark's LALR table with plain-string keys and pre-resolved reduce callbacks.
+
+    states[state][symbol] = (True, next_state) for a shift or goto,
+                            (False, (size, origin, callback)) for a reduce.
+    """
+
+    states: dict
+    start_state: int
+    end_state: int
+
+
+def _tables() -> dict[str, _Table]:
+    if not _TABLES:
         with _LOCK:
-            if not _CONFS:
-                from lark import Lark
-                from lark.parsers.lalr_analysis import Shift
-                from constellation.grammar import grammar_text
-                lark = Lark(grammar_text(), parser="lalr", start=["start", "expr"],
-                            transformer=_Builder(), maybe_placeholders=True)
-                _SHIFT = Shift
-                for start in ("start", "expr"):
-                    _CONFS[start] = lark.parse_interactive(None, start=start).parser_state.parse_conf
-    return _CONFS
+            if not _TABLES:
+                _TABLES.update(_build_tables())
+    return _TABLES
+
+
+def _build_tables() -> dict[str, _Table]:
+    from lark import Lark
+    from lark.parsers.lalr_analysis import Shift
+    from constellation.grammar import grammar_text
+    lark = Lark(grammar_text(), parser="lalr", start=["start", "expr"],
+                transformer=_Builder(), maybe_placeholders=True)
+    out = {}
+    for start in ("start", "expr"):
+        conf = lark.parse_interactive(None, start=start).parser_state.parse_conf
+        callbacks = conf.callbacks
+        states = {}
+        for st, row in conf.states.items():
+            states[st] = {
+                str(sym): (True, arg) if action is Shift else
+                (False, (len(arg.expansion), str(arg.origin.name),
+                         None if _is_unit(arg) else callbacks[arg]))
+                for sym, (action, arg) in row.items()
+            }
+        out[start] = _Table(states, conf.start_state, conf.end_state)
+    return out
+
+
+def _is_unit(rule) -> bool:
+    """`?rule: other` alternatives pass their single child through unchanged."""
+    return rule.options.expand1 and rule.alias is None and len(rule.expansion) == 1
+
+
+class _Unexpected(Exception):
+    def __init__(self, expected: set):
+        self.expected = expected
+
+
+_UNIT_CHAINS: dict[tuple, int] = {}  # (below, top, lookahead) -> top after unit reductions
+
+
+def _unit_chain(states: dict, below: int, top: int, tt: str) -> int:
+    while True:
+        act = states[top].get(tt)
+        if act is None or act[0] or act[1][2] is not None:
+            return top
+        top = states[below][act[1][1]][1]
+
+
+def _feed(states: dict, state_stack: list, value_stack: list, tt: str, tok, end_state=None):
+    """One token through the LALR automaton (lark's feed_token, minus its overheads)."""
+    while True:
+        act = states[state_stack[-1]].get(tt)
+        if act is None:
+            raise _Unexpected({k for k in states[state_stack[-1]] if k.isupper()})
+        shift, arg = act
+        if shift:
+            state_stack.append(arg)
+            value_stack.append(tok)
+            return None
+        size, origin, callback = arg
+        if callback is None:  # unit rules: only the top state changes (chains memoised)
+            key = (state_stack[-2], state_stack[-1], tt)
+            top = _UNIT_CHAINS.get(key)
+            if top is None:
+                top = _unit_chain(states, state_stack[-2], state_stack[-1], tt)
+                _UNIT_CHAINS[key] = top
+            state_stack[-1] = top
+            if end_state is not None and top == end_state:
+                return value_stack[-1]
+            continue
+        if size:
+            children = value_stack[-size:]
+            del state_stack[-size:]
+            del value_stack[-size:]
+        else:
+            children = []
+        value = callback(children)
+        state_stack.append(states[state_stack[-1]][origin][1])
+        value_stack.append(value)
+        if end_state is not None and state_stack[-1] == end_state:
+            return value
 
 
 _TLS = threading.local()
+
+
+class _Base:
+    """The document offset of a chunk; its nodes' spans are relative to it, so moving a
+    reused chunk is one assignment."""
+
+    __slots__ = ("offset",)
+
+    def __init__(self, offset: int):
+        self.offset = offset
+
+
+class _RelSpan(Span):
+    """A Span whose offsets follow its chunk's _Base (reads like any Span)."""
+
+    __slots__ = ("_s", "_e", "_b")
+    __setattr__ = object.__setattr__
+
+    def __init__(self, s: int, e: int, b: _Base):
+        self._s = s
+        self._e = e
+        self._b = b
+
+    @property
+    def start(self) -> int:  # type: ignore[override]
+        return self._s + self._b.offset
+
+    @property
+    def end(self) -> int:  # type: ignore[override]
+        return self._e + self._b.offset
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Span) and self.start == other.start and self.end == other.end
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end))
+
+    def __repr__(self) -> str:
+        return f"Span(start={self.start}, end={self.end})"
+
+
+def _span(start: int, end: int) -> _RelSpan:
+    ctx = _TLS.ctx
+    return _RelSpan(start - ctx.off, end - ctx.off, ctx.base)
+
+
+def _move_chunk(chunk: "_Chunk", offset: int) -> None:
+    delta = offset - chunk.base.offset
+    if not delta:
+        return
+    chunk.base.offset = offset
+    for fa in chunk.dots:
+        fa.dot += delta
+    chunk.diagnostics = [_shift_diag(d, delta) for d in chunk.diagnostics]
 
 
 @dataclass
@@ -176,16 +419,21 @@ class _Error:
 class _Context:
     """State of one chunk parse shared with the reduce callbacks."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, base: "_Base | None" = None):
         self.text = text
+        self.base = base if base is not None else _Base(0)
+        self.off = self.base.offset  # offsets at creation; spans store offset - off
+        self.dots: list = []  # FieldAccess nodes, whose `dot` moves with the chunk
         self.errors: list[_Error] = []
         self.pending_min: dict[int, Span] = {}  # Int literals 2**63 awaiting a unary minus
         self.nesting = 0
         self.strings: dict[int, StringInfo] = {}  # string tokens' StringInfo by start offset
         self.partial_items: list = []
+        # tokens fed so far: every AST level owns a token, so depth <= token_count
+        self.token_count = 0
 
     def error(self, message: str, span: Span, related=(), fixes=()) -> None:
-        self.errors.append(_Error(message, span, tuple(related), tuple(fixes)))
+        self.errors.append(_Error(message, _abs(span), tuple(related), tuple(fixes)))
 
     def flush_pending(self) -> None:
         for span in self.pending_min.values():
@@ -201,25 +449,18 @@ class _Context:
 # Chunk parsing and error recovery
 
 
-def _parse_chunk(text: str, base: int, end: int) -> _Chunk:
-    ctx = _Context(text)
+def _parse_chunk(text: str, start: int, end: int) -> _Chunk:
+    ctx = _Context(text, _Base(start))
     _TLS.ctx = ctx
-    lexed = lex(text, base, end)
-    next_tok = _first_token(text, end)
+    lexed = lex(text, start, end)
+    next_tok = first_token(text, end)
     value = _drive(ctx, "start", lexed, next_tok, end)
     ctx.flush_pending()
     items = value if isinstance(value, list) else ctx.partial_items
-    return _finish_chunk(ctx, items, lexed.tokens, end, value is None)
+    return _finish_chunk(ctx, items, lexed.tokens, value is None)
 
 
-def _first_token(text: str, start: int) -> Tok | None:
-    if start >= len(text):
-        return None
-    lexed = lex(text, start, min(len(text), start + 200))
-    return lexed.tokens[0] if lexed.tokens else None
-
-
-def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], end: int, failed: bool) -> _Chunk:
+def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -> _Chunk:
     """Turn callback errors, depth overflows and a failed parse into BrokenDecls (§2.6)."""
     out: list = []
     errors = sorted(ctx.errors, key=lambda e: e.span.start)
@@ -227,12 +468,13 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], end: int, faile
     used: set[int] = set()
     for item in items:
         span = item.span
-        mine = [e for e in errors if span.start <= e.span.start < max(span.end, span.start + 1)
-                and id(e) not in used]
-        if not mine:
+        lo, hi = span.start, max(span.end, span.start + 1)
+        mine = [e for e in errors if lo <= e.span.start < hi and id(e) not in used]
+        if not mine and ctx.token_count > MAX_DEPTH:
             deep = _too_deep(item)
             if deep is not None:
-                mine = [_Error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)", deep)]
+                mine = [_Error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                               _abs(deep))]
         if mine:
             used.update(id(e) for e in mine)
             diags.append(_diag(mine[0]))
@@ -248,16 +490,22 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], end: int, faile
         if rest:
             name, space = _broken_head(rest)
             stop = max(rest[-1].end_pos, rest[0].end_pos)
-            out.append(ast.BrokenDecl(name, space, Span(rest[0].start_pos, stop)))
+            out.append(ast.BrokenDecl(name, space, _span(rest[0].start_pos, stop)))
         elif remaining:
             e = remaining[0]
-            out.append(ast.BrokenDecl(None, None, e.span))
+            out.append(ast.BrokenDecl(None, None, _span(e.span.start, e.span.end)))
     has_out = any(isinstance(i, ast.OutputDecl) for i in out)
-    return _Chunk(out, diags, 0, has_out)
+    has_ann = any(isinstance(i, ast.Annotation) for i in out)
+    return _Chunk(out, diags, ctx.base, ctx.dots, has_out, has_ann)
+
+
+def _abs(span: Span) -> Span:
+    """A plain Span with the current offsets (diagnostics must not move with a chunk)."""
+    return Span(span.start, span.end)
 
 
 def _diag(e: _Error) -> Diagnostic:
-    return Diagnostic("E020", e.message, e.span, e.related, e.fixes)
+    return Diagnostic("E020", e.message, _abs(e.span), e.related, e.fixes)
 
 
 def _broken(item) -> ast.BrokenDecl:
@@ -282,7 +530,7 @@ def _broken_head(toks: list[Tok]) -> tuple[ast.Name | None, str | None]:
 
 
 def _name(t: Tok) -> ast.Name:
-    return ast.Name(t.value, Span(t.start_pos, t.end_pos))
+    return ast.Name(t.value, _span(t.start_pos, t.end_pos))
 
 
 def _too_deep(root) -> Span | None:
@@ -345,26 +593,24 @@ def _accepts(states, stack: list, term: str) -> bool:
         act = states[stack[-1]].get(term)
         if act is None:
             return False
-        action, arg = act
-        if action is _SHIFT:
+        shift, arg = act
+        if shift:
             return True
-        size = len(arg.expansion)
+        size, origin, _ = arg
         if size:
             del stack[-size:]
-        stack.append(states[stack[-1]][arg.origin.name][1])
+        stack.append(states[stack[-1]][origin][1])
 
 
 def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: int,
            eof_desc: Tok | None = None):
     """Parse a token list with start symbol `start`; returns the value or None on error."""
-    from lark.exceptions import UnexpectedToken
-    from lark.parsers.lalr_parser_state import ParserState
-
-    conf = _confs()[start]
+    table = _tables()[start]
     ctx.strings.update(lexed.strings)
-    ps = ParserState(conf, None)
-    states = conf.states
-    state_stack = ps.state_stack
+    ctx.token_count += len(lexed.tokens)
+    states = table.states
+    state_stack = [table.start_state]
+    value_stack: list = []
     tokens = lexed.tokens
     frames: list[_Frame] = [_Frame("top", None)]
     matches: list[tuple[int, int]] = []  # (frame depth, subject start) of pending `match`
@@ -400,9 +646,9 @@ def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: i
                           Span(tok.start_pos, tok.end_pos))
                 raise _Stop
             try:
-                ps.feed_token(tok)
-            except UnexpectedToken as e:
-                _explain(ctx, e.expected, tok, prev, frames, matches, ps.value_stack, tokens, i)
+                _feed(states, state_stack, value_stack, tt, tok)
+            except _Unexpected as e:
+                _explain(ctx, e.expected, tok, prev, frames, matches, tokens, i)
                 raise _Stop
             # bookkeeping for messages and the option/match rules
             if tt in _OPENERS:
@@ -426,13 +672,13 @@ def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: i
             raise _Stop
         eof = Tok("$END", "", end, end)
         try:
-            return ps.feed_token(eof, True)
-        except UnexpectedToken as e:
+            return _feed(states, state_stack, value_stack, "$END", eof, table.end_state)
+        except _Unexpected as e:
             found = eof_desc or next_tok or eof
-            _explain(ctx, e.expected, found, prev, frames, matches, ps.value_stack, tokens, n)
+            _explain(ctx, e.expected, found, prev, frames, matches, tokens, n)
             raise _Stop
     except _Stop:
-        ctx.partial_items = _completed_items(ps.value_stack)
+        ctx.partial_items = _completed_items(value_stack)
         return None
 
 
@@ -562,7 +808,7 @@ _OPENER_TEXT = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
 
 
 def _explain(ctx: _Context, expected: set, tok: Tok, prev: Tok | None, frames: list[_Frame],
-             matches: list, values: list, tokens: list[Tok], i: int) -> None:
+             matches: list, tokens: list[Tok], i: int) -> None:
     """Turn an LALR error into the sentences of §2.5 (never terminal names)."""
     tt = tok.type
     found = _describe(tok)
@@ -665,13 +911,17 @@ def _expected_words(expected: set) -> str:
 
 
 def _sp(x) -> Span:
-    if isinstance(x, Tok):
-        return Span(x.start_pos, x.end_pos)
+    if type(x) is Tok:
+        return _span(x.start_pos, x.end_pos)
     return x.span
 
 
 def _cover(a, b) -> Span:
-    return Span(_sp(a).start, _sp(b).end)
+    """Span from the start of a to the end of b (tokens or nodes of the current chunk)."""
+    ctx = _TLS.ctx
+    s = a.start_pos - ctx.off if type(a) is Tok else a.span._s
+    e = b.end_pos - ctx.off if type(b) is Tok else b.span._e
+    return _RelSpan(s, e, ctx.base)
 
 
 def _ctx() -> _Context:
@@ -787,7 +1037,9 @@ class _Builder:
 
     def field_access(self, c):
         target, dot, name = c
-        return ast.FieldAccess(target, name, dot.start_pos, _cover(target, name))
+        node = ast.FieldAccess(target, name, dot.start_pos, _cover(target, name))
+        _ctx().dots.append(node)
+        return node
 
     def path(self, c):
         head = c[0]
@@ -795,6 +1047,7 @@ class _Builder:
         for j in range(1, len(c), 2):
             dot, name = c[j], c[j + 1]
             node = ast.FieldAccess(node, name, dot.start_pos, _cover(head, name))
+            _ctx().dots.append(node)
         return node
 
     def paren(self, c):
@@ -953,7 +1206,7 @@ def _string_node(t: Tok):
         closing = Tok("RBRACE", "}", close, close + 1)
         value = _drive(ctx, "expr", lexed, None, re_, eof_desc=closing)
         ctx.nesting -= 1
-        exprs.append(value if value is not None else ast.Literal("", "String", Span(rs, re_)))
+        exprs.append(value if value is not None else ast.Literal("", "String", _span(rs, re_)))
     return ast.Interpolation(list(info.parts), exprs, span)
 
 
@@ -963,11 +1216,13 @@ def _string_node(t: Tok):
 # Annotations (§2.3 rule 6)
 
 
-def _attach_annotations(items: list, text: str, diags: list[Diagnostic]) -> list[ast.Decl]:
+def _attach_annotations(items: list, text: str, diags: list[Diagnostic],
+                        last=None) -> list[ast.Decl]:
+    """Attach each annotation run to the following in/out declaration (§2.3 rule 6).
+    `last` is the declaration before `items` (for the quick fix that moves a run)."""
     decls: list[ast.Decl] = []
     run: list[ast.Annotation] = []
     before_run = None
-    last = None
     for item in items:
         if isinstance(item, ast.Annotation):
             if not run:
@@ -994,10 +1249,10 @@ def _attach_run(run: list[ast.Annotation], decl, diags: list[Diagnostic]) -> lis
         name = a.name.text
         if is_input and name == "sink":
             diags.append(Diagnostic("E020", "'@sink' annotates an output: place it before 'out'",
-                                    a.span))
+                                    _abs(a.span)))
         elif not is_input and name in ("example", "source"):
             diags.append(Diagnostic("E020", f"'@{name}' annotates an input: place it before 'in'",
-                                    a.span))
+                                    _abs(a.span)))
         else:
             attached.append(a)
     return attached
@@ -1017,18 +1272,11 @@ def _misplaced(run: list[ast.Annotation], before, text: str, diags: list[Diagnos
         )),)
     diags.append(Diagnostic(
         "E020", f"'@{name}' must be placed before the '{target}' declaration it annotates",
-        first.span, fixes=fixes))
+        _abs(first.span), fixes=fixes))
 
 
 # ---------------------------------------------------------------------------------------------
 # Shifting reused chunks
-
-
-def _shift_chunk(chunk: _Chunk, delta: int) -> None:
-    for item in chunk.items:
-        _shift_tree(item, delta)
-    chunk.diagnostics = [_shift_diag(d, delta) for d in chunk.diagnostics]
-    chunk.base += delta
 
 
 def _shift_diag(d: Diagnostic, delta: int) -> Diagnostic:
@@ -1038,46 +1286,3 @@ def _shift_diag(d: Diagnostic, delta: int) -> Diagnostic:
         tuple(Fix(f.title, tuple(TextEdit(e.span.shifted(delta), e.new_text) for e in f.edits))
               for f in d.fixes),
         d.tags)
-
-
-_SLOTS: dict[type, tuple[str, ...]] = {}
-
-
-def _shift_tree(root, delta: int) -> None:
-    """Move every span under `root` by delta, in place (iterative)."""
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    Span_ = Span
-    Name_ = ast.Name
-    while stack:
-        node = pop()
-        cls = type(node)
-        slots = _SLOTS.get(cls)
-        if slots is None:
-            slots = _SLOTS[cls] = tuple(cls.__slots__)
-        for attr in slots:
-            v = getattr(node, attr)
-            if v is None:
-                continue
-            vt = type(v)
-            if vt is Span_:
-                setattr(node, attr, Span_(v.start + delta, v.end + delta))
-            elif vt is Name_:
-                v.span = Span_(v.span.start + delta, v.span.end + delta)
-            elif vt is list or vt is tuple:
-                for x in v:
-                    xt = type(x)
-                    if xt is tuple:
-                        for y in x:
-                            if type(y) is Name_:
-                                y.span = Span_(y.span.start + delta, y.span.end + delta)
-                            else:
-                                push(y)
-                    elif xt is Name_:
-                        x.span = Span_(x.span.start + delta, x.span.end + delta)
-                    else:
-                        push(x)
-            elif vt is int and attr == "dot":
-                node.dot = v + delta
-            elif vt is not str and vt is not bool and vt is not int and vt is not float:
-                push(v)
