@@ -19,7 +19,8 @@ class BindingLayer:
     depth: int
     node: PlanNode
     calls: list[PlanNode]  # module nodes of this binding's right-hand side
-    others: list[PlanNode]  # other module nodes of the same layer
+    others: list[PlanNode]  # other module nodes of the same layer (the first `limit`)
+    other_count: int = 0  # how many there are in all
 
     @property
     def module(self) -> str | None:
@@ -34,7 +35,28 @@ def call_label(node: PlanNode) -> str:
     return node.label
 
 
-def binding_layer(analysis: Analysis, name: str) -> BindingLayer | None:
+_INDEX: dict[int, tuple[Analysis, dict[int, list[PlanNode]], int]] = {}
+_INDEX_SIZE = 8
+
+
+def module_layers(analysis: Analysis) -> tuple[dict[int, list[PlanNode]], int]:
+    """Layer -> module nodes, and the depth, grouped once per analysis (features ask per
+    binding; scanning the plan each time would be quadratic on large files)."""
+    hit = _INDEX.get(id(analysis))
+    if hit is not None and hit[0] is analysis:
+        return hit[1], hit[2]
+    by_layer: dict[int, list[PlanNode]] = {}
+    for n in analysis.plan.nodes:
+        if n.kind == "module":
+            by_layer.setdefault(n.layer, []).append(n)
+    depth = analysis.plan.depth
+    if len(_INDEX) >= _INDEX_SIZE:
+        _INDEX.pop(next(iter(_INDEX)))
+    _INDEX[id(analysis)] = (analysis, by_layer, depth)
+    return by_layer, depth
+
+
+def binding_layer(analysis: Analysis, name: str, limit: int | None = None) -> BindingLayer | None:
     plan = analysis.plan
     node_id = plan.bindings.get(name)
     if node_id is None:
@@ -42,8 +64,16 @@ def binding_layer(analysis: Analysis, name: str) -> BindingLayer | None:
     node = plan.nodes[node_id]
     calls = binding_calls(analysis, name)
     own = {n.id for n in calls} | {node.id}
-    others = [n for n in plan.module_layer(node.layer) if n.id not in own and not n.demand_driven]
-    return BindingLayer(name, node.layer, plan.depth, node, calls, others)
+    by_layer, depth = module_layers(analysis)
+    others: list[PlanNode] = []
+    count = 0
+    for n in by_layer.get(node.layer, ()):
+        if n.id in own or n.demand_driven:
+            continue
+        count += 1
+        if limit is None or len(others) < limit:
+            others.append(n)
+    return BindingLayer(name, node.layer, depth, node, calls, others, count)
 
 
 def binding_calls(analysis: Analysis, name: str) -> list[PlanNode]:

@@ -29,7 +29,7 @@ def register(server) -> None:
         ]
         if ls.settings.lens_layers:
             for decl in canonical_assignments(analysis):
-                info = binding_layer(analysis, decl.name.text)
+                info = binding_layer(analysis, decl.name.text, limit=0)
                 if info is None or not info.calls:
                     continue
                 start = pos.position(decl.span.start)

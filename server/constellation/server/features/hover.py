@@ -13,6 +13,9 @@ from constellation.server import knowledge
 from constellation.server.layers import binding_layer, call_label, layer_text
 
 
+HOVER_NAMES = 12  # calls named in a binding's hover before "and N more"
+
+
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls, params: lsp.HoverParams) -> lsp.Hover | None:
@@ -82,13 +85,15 @@ def _json(value: object) -> str:
 def binding_hover(analysis: Analysis, name: str) -> str:
     t = analysis.binding_types.get(name)
     parts = [code(f"{name}: {type_str(t) if t is not None else '?'}")]
-    info = binding_layer(analysis, name)
+    info = binding_layer(analysis, name, limit=HOVER_NAMES)
     if info is None:
         return parts[0]
     if info.node.kind == "module" or info.calls:
         line = f"**{layer_text(info.layer, info.depth)}**"
         if info.others:
             line += " · runs with " + ", ".join(f"`{call_label(n)}`" for n in info.others)
+            if info.other_count > len(info.others):
+                line += f" and {info.other_count - len(info.others)} more"
         else:
             line += " · no other call runs in this layer"
         parts.append(line)

@@ -61,20 +61,15 @@ def binding_hints(settings, analysis: Analysis, decl: ast.Assignment, run, pos) 
 
 
 def layer_label(analysis: Analysis, name: str) -> str | None:
-    info = binding_layer(analysis, name)
+    info = binding_layer(analysis, name, limit=MAX_NAMES + 1)
     if info is None or not info.calls:
         return None
     label = f"layer {info.layer}"
-    names = []
-    for node in info.others:
-        text = call_label(node)
-        if text not in names:
-            names.append(text)
+    names = [call_label(node) for node in info.others[:MAX_NAMES]]
     if names:
-        shown = ", ".join(names[:MAX_NAMES])
-        if len(names) > MAX_NAMES:
-            shown += f" +{len(names) - MAX_NAMES} more"
-        label += f" · with {shown}"
+        label += " · with " + ", ".join(names)
+        if info.other_count > len(names):
+            label += f" +{info.other_count - len(names)} more"
     return label
 
 

@@ -94,10 +94,13 @@ def _node_roles(analysis: Analysis, node: object, roles: dict) -> None:
 
 def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[int]:
     text = analysis.text
-    source = analysis.source
+    starts = analysis.source.line_starts
     roles = name_roles(analysis)
+    measure = len if text.isascii() or encoding == "utf-32" else (
+        (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else _utf16_len)
     data: list[int] = []
     prev_line = prev_char = 0
+    line = 0  # tokens come in order: the line index only moves forward
     for tok in tokenize(text):
         if wanted is not None and (tok.end < wanted.start or tok.start > wanted.end):
             continue
@@ -109,31 +112,23 @@ def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[i
             role, mods = roles[tok.start]
             if tok.kind != "keyword" or role == "property":  # reserved words as field names
                 kind = role
-        for line, char, length in _line_pieces(source, text, tok.start, tok.end, encoding):
-            delta_line = line - prev_line
-            delta_char = char - prev_char if delta_line == 0 else char
-            data += [delta_line, delta_char, length, TYPE_INDEX[kind], mods]
-            prev_line, prev_char = line, char
+        start = tok.start
+        while start < tok.end:  # one entry per line of a multi-line token (strings)
+            while line + 1 < len(starts) and starts[line + 1] <= start:
+                line += 1
+            nl = text.find("\n", start, tok.end)
+            piece_end = tok.end if nl < 0 else nl
+            if piece_end > start:
+                char = measure(text[starts[line]:start])
+                delta_line = line - prev_line
+                data += [delta_line, char - prev_char if delta_line == 0 else char,
+                         measure(text[start:piece_end]), TYPE_INDEX[kind], mods]
+                prev_line, prev_char = line, char
+            if nl < 0:
+                break
+            start = nl + 1
     return data
 
 
-def _line_pieces(source, text: str, start: int, end: int, encoding: str):
-    """(line, start character, length) per line of a token, in the client's units."""
-    while start < end:
-        nl = text.find("\n", start, end)
-        piece_end = end if nl < 0 else nl
-        if piece_end > start:
-            line, col = source.line_col(start)
-            line_start = source.line_starts[line - 1]
-            yield line - 1, _units(text[line_start:start], encoding), _units(text[start:piece_end], encoding)
-        if nl < 0:
-            break
-        start = nl + 1
-
-
-def _units(s: str, encoding: str) -> int:
-    if encoding == "utf-32":
-        return len(s)
-    if encoding == "utf-8":
-        return len(s.encode("utf-8"))
+def _utf16_len(s: str) -> int:
     return len(s) + sum(1 for c in s if ord(c) > 0xFFFF)

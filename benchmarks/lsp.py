@@ -1,0 +1,226 @@
+"""Language server latency over a real stdio connection.
+
+Measures p50/p95 of hover, completion, semantic tokens, inlay hints, code lens and
+edit-to-diagnostics (with the default 200 ms debounce and without any) on the corpus file
+`perf-large.cst` and on a generated 2,000-line program, plus cold start to the `initialize`
+result. Prints a table with the issue's targets beside the figures.
+
+    .venv/bin/python benchmarks/lsp.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+from pygls.uris import from_fs_path
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER = [sys.executable, "-m", "constellation.server"]
+CORPUS = Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
+PERF_LARGE = CORPUS / "vscode-extension/src/test/fixtures/perf-large.cst"
+
+# (document, measurement) -> target p95 in ms; 2,000 lines: every request <= 100 ms
+TARGETS = {
+    ("perf-large.cst", "hover"): 10, ("perf-large.cst", "completion"): 15,
+    ("perf-large.cst", "semantic tokens"): 20,
+    ("perf-large.cst", "edit → diagnostics (no debounce)"): 50,
+    ("perf-large.cst", "edit → diagnostics (200 ms debounce)"): 250,
+}
+
+
+def generated_program(lines: int = 2000) -> str:
+    """Inputs, stdlib calls, arithmetic, conditionals and records, in dependent groups."""
+    out = ["# generated benchmark program", "in seed: Int", "in name: String", "v0 = seed + 1"]
+    i = 0
+    while len(out) < lines - 1:
+        i += 1
+        prev = "v0" if i % 25 == 1 else f"a{i - 1}"  # chains of 25: realistic depth, many layers
+        out += [f"a{i} = add({prev}, {i})", f't{i} = trim("x{i}")',
+                f"c{i} = if (a{i} > 10) a{i} else 0", f"r{i} = {{ n: c{i}, s: t{i} }}"]
+    out.append(f"out r{i}")
+    return "\n".join(out) + "\n"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+class Session:
+    """One server process and a client recording when diagnostics arrive."""
+
+    def __init__(self, debounce_ms: int):
+        self.client = LanguageClient("constellation-benchmark", "1")
+        self.debounce_ms = debounce_ms
+        self.published: dict[tuple[str, int | None], float] = {}
+
+        @self.client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(params: lsp.PublishDiagnosticsParams):
+            self.published.setdefault((params.uri, params.version), time.perf_counter())
+
+        for method in (lsp.WORKSPACE_INLAY_HINT_REFRESH, lsp.WORKSPACE_CODE_LENS_REFRESH,
+                       lsp.WORKSPACE_SEMANTIC_TOKENS_REFRESH, lsp.CLIENT_REGISTER_CAPABILITY):
+            self.client.feature(method)(lambda *args: None)
+        self.client.feature(lsp.WINDOW_LOG_MESSAGE)(lambda *args: None)
+        self.client.feature(lsp.WINDOW_SHOW_MESSAGE)(lambda *args: None)
+
+    async def start(self) -> float:
+        t0 = time.perf_counter()
+        await self.client.start_io(*SERVER)
+        await self.client.initialize_async(lsp.InitializeParams(
+            capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(REPO / "examples")),
+            initialization_options={"debounceMs": self.debounce_ms}))
+        elapsed = time.perf_counter() - t0
+        self.client.initialized(lsp.InitializedParams())
+        return elapsed * 1000
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+
+    async def wait_published(self, uri: str, version: int, timeout: float = 60) -> float:
+        deadline = time.perf_counter() + timeout
+        while (uri, version) not in self.published:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no diagnostics for {uri} v{version}")
+            await asyncio.sleep(0.0005)
+        return self.published[(uri, version)]
+
+    async def open(self, name: str, text: str) -> str:
+        uri = from_fs_path(str(REPO / "examples" / f"__bench_{name}"))
+        self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+            uri=uri, language_id="constellation", version=1, text=text)))
+        await self.wait_published(uri, 1)
+        return uri
+
+
+async def timed(coro) -> float:
+    t0 = time.perf_counter()
+    await coro
+    return (time.perf_counter() - t0) * 1000
+
+
+def name_positions(text: str) -> list[lsp.Position]:
+    """Positions on every binding name at the start of a line (hover targets)."""
+    out = []
+    for i, line in enumerate(text.split("\n")):
+        m = re.match(r"([A-Za-z_][\w-]*)\s*=", line)
+        if m:
+            out.append(lsp.Position(line=i, character=1))
+    return out
+
+
+async def request_latencies(session: Session, uri: str, text: str, rounds: int) -> dict[str, list[float]]:
+    client = session.client
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+    lines = text.count("\n")
+    rng = random.Random(7)
+    names = name_positions(text)
+    everything = lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(lines + 1, 0))
+    screen = lambda line: lsp.Range(start=lsp.Position(line, 0), end=lsp.Position(line + 60, 0))  # noqa: E731
+    results: dict[str, list[float]] = {k: [] for k in (
+        "hover", "completion", "semantic tokens", "inlay hints (60 lines)", "inlay hints (whole file)", "code lens")}
+    for _ in range(rounds):
+        at = rng.choice(names)
+        results["hover"].append(await timed(client.text_document_hover_async(
+            lsp.HoverParams(text_document=doc, position=at))))
+        results["completion"].append(await timed(client.text_document_completion_async(
+            lsp.CompletionParams(text_document=doc, position=lsp.Position(at.line, 0)))))
+        results["semantic tokens"].append(await timed(client.text_document_semantic_tokens_full_async(
+            lsp.SemanticTokensParams(text_document=doc))))
+        results["inlay hints (60 lines)"].append(await timed(client.text_document_inlay_hint_async(
+            lsp.InlayHintParams(text_document=doc, range=screen(at.line)))))
+        results["inlay hints (whole file)"].append(await timed(client.text_document_inlay_hint_async(
+            lsp.InlayHintParams(text_document=doc, range=everything))))
+        results["code lens"].append(await timed(client.text_document_code_lens_async(
+            lsp.CodeLensParams(text_document=doc))))
+    return results
+
+
+async def edit_latencies(session: Session, uri: str, text: str, rounds: int, first_version: int) -> list[float]:
+    """Time from sending a one-character edit to receiving that version's diagnostics."""
+    client = session.client
+    line = next(i for i, l in enumerate(text.split("\n")) if re.match(r"[A-Za-z_][\w-]*\s*=", l))
+    out = []
+    version = first_version
+    for k in range(rounds):
+        version += 1
+        ch = "xy"[k % 2]
+        edit = lsp.TextDocumentContentChangePartial(  # toggles one character of a name
+            range=lsp.Range(start=lsp.Position(line, 0), end=lsp.Position(line, 0 if k == 0 else 1)), text=ch)
+        t0 = time.perf_counter()
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[edit]))
+        arrived = await session.wait_published(uri, version)
+        out.append((arrived - t0) * 1000)
+    return out
+
+
+async def main_async(rounds: int) -> None:
+    docs = {"generated-2000.cst": generated_program()}
+    if PERF_LARGE.is_file():
+        docs = {"perf-large.cst": PERF_LARGE.read_text(), **docs}
+    else:
+        print(f"note: the corpus is absent ({PERF_LARGE}); only the generated program is measured")
+    rows: list[tuple[str, str, list[float]]] = []
+
+    starts = []
+    for _ in range(5):
+        s = Session(200)
+        starts.append(await s.start())
+        await s.stop()
+    rows.append(("server", "cold start → initialize result", starts))
+
+    for debounce in (0, 200):
+        session = Session(debounce)
+        await session.start()
+        for name, text in docs.items():
+            uri = await session.open(name, text)
+            if debounce == 200:
+                for label, values in (await request_latencies(session, uri, text, rounds)).items():
+                    rows.append((name, label, values))
+            label = "edit → diagnostics (no debounce)" if debounce == 0 else "edit → diagnostics (200 ms debounce)"
+            rows.append((name, label, await edit_latencies(session, uri, text, max(10, rounds // 3), 1)))
+        await session.stop()
+
+    table = Table(title=f"Constellation language server over stdio ({rounds} rounds)")
+    for col in ("document", "measurement", "n", "p50 ms", "p95 ms", "target p95", "ok"):
+        table.add_column(col, justify="right" if col not in ("document", "measurement") else "left")
+    for doc, label, values in rows:
+        p50, p95 = statistics.median(values), percentile(values, 95)
+        if doc == "server":
+            target = 500
+        elif doc.startswith("generated"):
+            target = 100 + (200 if "200 ms debounce" in label else 0)
+        else:
+            target = TARGETS.get((doc, label))
+        ok = "" if target is None else ("yes" if p95 <= target else "NO")
+        table.add_row(doc, label, str(len(values)), f"{p50:.1f}", f"{p95:.1f}",
+                      "" if target is None else f"≤ {target}", ok)
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=60, help="requests of each kind per document")
+    args = parser.parse_args(argv)
+    asyncio.run(main_async(args.rounds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
