@@ -246,7 +246,7 @@ def test_sync_modules_run_in_worker_threads_except_in_serial_mode(registry):
 
     def where(text: str) -> str:
         seen.append(threading.get_ident())
-        time.sleep(0.02)
+        time.sleep(0.1)
         return text
 
     reg = Registry(list(registry.functions)).extend(
@@ -264,3 +264,18 @@ def test_sync_modules_run_in_worker_threads_except_in_serial_mode(registry):
     serial_s = time.monotonic() - t0
     assert seen == [loop_thread, loop_thread]
     assert serial_s > 1.3 * parallel_s  # the two sleeps overlapped only in worker threads
+
+
+def test_lazy_call_demanded_by_a_later_layer_waits_for_that_layer(execute, recorder):
+    """Under the layered schedule a lazy call read by a layer-2 call is demanded when layer 2
+    is released, i.e. after layer 1 (SlowQuery) has settled; eager demands it at once."""
+    text = ("in s: String\nslow = SlowQuery(s)\nt = Trim(s)\nlz = Lowercase(s) with lazy\n"
+            "x = Concat2(t, lz)\nout slow\nout x\n").replace(
+        "Concat2(t, lz)", "stdlib.string.concat(Uppercase(t), lz)")
+    result, _ = execute(text, {"s": " Q "})
+    assert result.outputs["x"] == "Q q "
+    slow, lower = recorder.of("SlowQuery")[0], recorder.of("Lowercase")[0]
+    assert lower.start >= slow.end
+    execute(text, {"s": " Q "}, schedule="eager")
+    slow, lower = recorder.of("SlowQuery")[1], recorder.of("Lowercase")[1]
+    assert lower.start < slow.end

@@ -4,8 +4,8 @@ every module-call option, and reports what it does as events (docs/run-events.md
 
 from __future__ import annotations
 
+import contextvars
 import inspect
-import math
 import os
 import random
 import time
@@ -28,6 +28,11 @@ from constellation.runtime.limits import SHARED, Scheduler
 
 MAX_BACKOFF_S = 30.0
 DEFAULT_OPTIONS = CallOptions()
+
+# The layer gate of the eager call whose arguments are being evaluated (layered schedule):
+# arguments are evaluated early so a failed dependency skips the call at once, but a lazy call
+# those arguments demand is demanded only once the calling call's layer is released (§10.2).
+_DEMANDING_GATE: contextvars.ContextVar = contextvars.ContextVar("demanding_gate", default=None)
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -245,6 +250,10 @@ class Run:
     # -- demand -------------------------------------------------------------------------------
     async def node_value(self, node_id: int) -> object:
         st = self.states[node_id]
+        if not st.started and st.node.kind == "module":
+            gate = _DEMANDING_GATE.get()
+            if gate is not None and not gate.is_set():
+                await gate.wait()
         if not st.started:
             st.started = True
             if st.node.kind == "module":
@@ -286,6 +295,8 @@ class Run:
     # -- call nodes ---------------------------------------------------------------------------
     async def run_call_node(self, st: NodeState) -> None:
         node = st.node
+        layered = not node.demand_driven and self.config.schedule == "layered"
+        _DEMANDING_GATE.set(self.gates[node.layer] if layered else None)
         try:
             try:
                 args = await self.evaluator.eval_args(node.call, {})
@@ -297,13 +308,13 @@ class Run:
                     self.skip(st, "dependency failed", exc)
                 return
             gate = self.gates[node.layer]
-            if not node.demand_driven and self.config.schedule == "layered" \
-                    and not gate.is_set():
+            if layered and not gate.is_set():
                 await gate.wait()
             elif self.config.schedule == "eager" and node.layer not in self.layer_t0:
                 self.layer_t0[node.layer] = time.monotonic()
                 self.emit("layer_started", layer=node.layer,
                           nodes=self.layer_labels.get(node.layer, []))
+            _DEMANDING_GATE.set(None)
             try:
                 value = await self.execute_call(node.call, node.function,
                                                 node.options or DEFAULT_OPTIONS, args, st, {})
