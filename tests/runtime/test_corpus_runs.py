@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import compile_program, corpus_dir
+from runtime_helpers import compile_program, corpus_dir
 
 pytestmark = pytest.mark.corpus
 

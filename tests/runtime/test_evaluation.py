@@ -3,7 +3,7 @@ positioned run-time errors, rendering, coercion, match, higher-order calls."""
 
 import pytest
 
-from conftest import node_events
+from runtime_helpers import node_events
 
 
 def value_of(execute, text, inputs=None, name="x"):

@@ -3,7 +3,7 @@ CONSTELLATION_TIME_SCALE=0.1 (see conftest); timings are asserted as ratios."""
 
 import pytest
 
-from conftest import node_events
+from runtime_helpers import node_events
 
 
 # -- eager, lazy and demand-driven calls ------------------------------------------------------

@@ -7,7 +7,7 @@ import time
 import anyio
 import pytest
 
-from conftest import compile_program, node_events
+from runtime_helpers import compile_program, node_events
 
 PROFILE = (
     "in userId: String\n"
