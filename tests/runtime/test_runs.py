@@ -279,3 +279,27 @@ def test_lazy_call_demanded_by_a_later_layer_waits_for_that_layer(execute, recor
     execute(text, {"s": " Q "}, schedule="eager")
     slow, lower = recorder.of("SlowQuery")[1], recorder.of("Lowercase")[1]
     assert lower.start < slow.end
+
+
+def test_display_view_follows_the_events(execute):
+    from rich.console import Console
+
+    from constellation.runtime.display import RunView
+
+    result, events = execute(PROFILE, {"userId": "u"})
+    view = RunView()
+    for e in events[:3]:
+        view.handle(e)
+    assert "layer 1 running" in view.layers_caption()
+    for e in events[3:]:
+        view.handle(e)
+    console = Console(record=True, width=120)
+    console.print(view.progress_table())
+    console.print(view.outputs_table())
+    console.print(view.summary())
+    text = console.export_text()
+    for word in ("GetUser", "BuildProfile", "layer 1 done", "layer 2 done", "profile",
+                 "parallel total", "sequential sum"):
+        assert word in text
+    sequential = sum(n.duration_ms for n in result.nodes)
+    assert f"sequential sum of the calls {sequential:.0f} ms" in text

@@ -74,7 +74,8 @@ class RunView:
     # -- rendering ----------------------------------------------------------------------------
     def progress_table(self) -> Table:
         table = Table(title=f"{self.file or 'pipeline'} ({self.schedule} schedule)",
-                      title_justify="left", expand=False)
+                      title_justify="left", expand=False, caption=self.layers_caption(),
+                      caption_justify="left")
         for column in ("Layer", "", "Call", "Module", "Time", "Note"):
             table.add_column(column, justify="right" if column in ("Layer", "Time") else "left")
         for node_id in sorted(self.rows, key=lambda i: (self.rows[i].layer, i)):
@@ -83,6 +84,19 @@ class RunView:
                           f"{row.duration_ms:.0f} ms" if row.duration_ms is not None else "",
                           Text(row.note, style="red" if row.status == "failed" else "dim"))
         return table
+
+    def layers_caption(self) -> str:
+        """One entry per layer: running, or done with its duration."""
+        parts = []
+        for k in sorted({r.layer for r in self.rows.values()} | set(self.layer_ms)
+                        | self.running_layers):
+            if k in self.layer_ms:
+                parts.append(f"layer {k} done in {self.layer_ms[k]:.0f} ms")
+            elif k in self.running_layers:
+                running = sum(1 for r in self.rows.values()
+                              if r.layer == k and r.status in ("running", "retrying"))
+                parts.append(f"layer {k} running ({running} call{'s' if running != 1 else ''})")
+        return " · ".join(parts)
 
     def _status_cell(self, row: _Row):
         if row.status in ("running", "retrying"):
