@@ -47,7 +47,7 @@ def module_layers(analysis: Analysis) -> tuple[dict[int, list[PlanNode]], int]:
         return hit[1], hit[2]
     by_layer: dict[int, list[PlanNode]] = {}
     for n in analysis.plan.nodes:
-        if n.kind == "module":
+        if n.kind == "module" and not n.demand_driven:  # lazy calls do not run with a layer
             by_layer.setdefault(n.layer, []).append(n)
     depth = analysis.plan.depth
     if len(_INDEX) >= _INDEX_SIZE:
@@ -65,15 +65,17 @@ def binding_layer(analysis: Analysis, name: str, limit: int | None = None) -> Bi
     calls = binding_calls(analysis, name)
     own = {n.id for n in calls} | {node.id}
     by_layer, depth = module_layers(analysis)
+    layer_nodes = by_layer.get(node.layer, [])
+    own_here = sum(1 for n in calls if n.layer == node.layer and not n.demand_driven)
+    if node.kind == "module" and not node.demand_driven and all(n.id != node.id for n in calls):
+        own_here += 1
     others: list[PlanNode] = []
-    count = 0
-    for n in by_layer.get(node.layer, ()):
-        if n.id in own or n.demand_driven:
-            continue
-        count += 1
-        if limit is None or len(others) < limit:
+    for n in layer_nodes:  # stops after `limit`: own nodes are few, so this is short
+        if limit is not None and len(others) >= limit:
+            break
+        if n.id not in own:
             others.append(n)
-    return BindingLayer(name, node.layer, depth, node, calls, others, count)
+    return BindingLayer(name, node.layer, depth, node, calls, others, len(layer_nodes) - own_here)
 
 
 def binding_calls(analysis: Analysis, name: str) -> list[PlanNode]:

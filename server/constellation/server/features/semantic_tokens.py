@@ -44,90 +44,109 @@ def register(server) -> None:
         return lsp.SemanticTokens(data=encode(analysis, ls.encoding, wanted))
 
 
-def name_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
-    """Start offset of a name -> (token type, modifiers), for names the lexer cannot classify."""
+def symbol_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
+    """Start offset of each resolved name -> (token type, modifiers), from the symbol table."""
     roles: dict[int, tuple[str, int]] = {}
     for span, sym in analysis.symbols.occurrences:
-        mods = DECLARATION if span == sym.span else 0
+        mods = DECLARATION if span.start == sym.span.start else 0
         if sym.kind == "input":
             mods |= READONLY
         roles[span.start] = (SYMBOL_KIND.get(sym.kind, "variable"), mods)
-    for decl in analysis.decls:
-        for node in ast.walk(decl):
-            _node_roles(analysis, node, roles)
     return roles
 
 
-def _node_roles(analysis: Analysis, node: object, roles: dict) -> None:
-    if isinstance(node, ast.Call):
-        fn = analysis.check.call_targets.get(id(node))
-        lib = DEFAULT_LIBRARY if fn is not None and (fn.namespace or "").startswith("stdlib") else 0
-        for part in node.name[:-1]:
-            roles[part.span.start] = ("namespace", 0)
-        roles[node.name[-1].span.start] = ("function", lib)
-        for opt in node.options:
-            roles[opt.key.span.start] = ("property", 0)
-            if opt.value is not None and opt.value.kind == "word":
-                roles[opt.value.span.start] = ("enumMember", 0)
-    elif isinstance(node, ast.UseDecl):
-        for part in node.path:
-            roles[part.span.start] = ("namespace", 0)
-        if node.alias is not None:
-            roles[node.alias.span.start] = ("namespace", DECLARATION)
-    elif isinstance(node, ast.FieldAccess):
-        roles[node.field.span.start] = ("property", 0)
-    elif isinstance(node, ast.Projection):
-        for f in node.fields:
-            roles[f.span.start] = ("property", 0)
-    elif isinstance(node, ast.RecordLit):
-        for name, _ in node.fields:
-            roles[name.span.start] = ("property", 0)
-    elif isinstance(node, ast.RecordTypeExpr):
-        for name, _ in node.fields:
-            roles[name.span.start] = ("property", 0)
-    elif isinstance(node, ast.TypeName):
-        lib = DEFAULT_LIBRARY if node.name.text in BUILTIN_TYPE_NAMES else 0
-        roles[node.name.span.start] = ("type", lib)
-    elif isinstance(node, ast.Annotation):
-        roles[node.name.span.start] = ("decorator", 0)
+class _Names:
+    """Classifies a name token by its neighbours when the symbol table has no entry for it
+    (function and namespace names, fields): one pass over the tokens, no AST walk."""
+
+    def __init__(self, analysis: Analysis, toks: list):
+        self.text = analysis.text
+        self.registry = analysis.registry
+        self.toks = toks
+        self.library: dict[str, bool] = {}
+
+    def around(self, i: int) -> tuple[str, str]:
+        prev = self.toks[i - 1] if i > 0 else None
+        nxt = self.toks[i + 1] if i + 1 < len(self.toks) else None
+        return (self.text[prev.start:prev.end] if prev else "", self.text[nxt.start:nxt.end] if nxt else "")
+
+    def is_library(self, name: str) -> bool:
+        hit = self.library.get(name)
+        if hit is None:
+            found = self.registry.by_simple_name(name)
+            hit = self.library[name] = bool(found) and all((f.namespace or "").startswith("stdlib") for f in found)
+        return hit
+
+    def role(self, i: int, in_use: bool) -> tuple[str, int]:
+        tok = self.toks[i]
+        prev, nxt = self.around(i)
+        if nxt == "(":
+            name = self.text[tok.start:tok.end]
+            return "function", DEFAULT_LIBRARY if self.is_library(name) else 0
+        if nxt == "." or in_use:
+            return "namespace", 0
+        if prev == ":" and i >= 2 and self.toks[i - 2].kind == "option":
+            return "enumMember", 0  # an option's word value: `backoff: exponential`
+        if prev == "." or nxt == ":":
+            return "property", 0
+        return "variable", 0
 
 
 def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[int]:
     text = analysis.text
     starts = analysis.source.line_starts
-    roles = name_roles(analysis)
+    roles = symbol_roles(analysis)
+    toks = tokenize(text)
+    names = _Names(analysis, toks)
     measure = len if text.isascii() or encoding == "utf-32" else (
         (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else _utf16_len)
     data: list[int] = []
     prev_line = prev_char = 0
     line = 0  # tokens come in order: the line index only moves forward
-    for tok in tokenize(text):
+    use_line = -1  # line of the last `use` keyword: its dotted path is namespaces
+    for i, tok in enumerate(toks):
+        while line + 1 < len(starts) and starts[line + 1] <= tok.start:
+            line += 1
+        if tok.kind == "keyword" and text.startswith("use", tok.start) and tok.end - tok.start == 3:
+            use_line = line
         if wanted is not None and (tok.end < wanted.start or tok.start > wanted.end):
             continue
         kind = LEXER_KIND.get(tok.kind)
         if kind is None:
             continue
-        mods = 0
-        if tok.kind in ("name", "type", "option", "annotation", "keyword") and tok.start in roles:
-            role, mods = roles[tok.start]
-            if tok.kind != "keyword" or role == "property":  # reserved words as field names
-                kind = role
-        start = tok.start
+        kind, mods = _refine(tok, kind, i, roles, names, use_line == line, text)
+        start, piece_line = tok.start, line
         while start < tok.end:  # one entry per line of a multi-line token (strings)
-            while line + 1 < len(starts) and starts[line + 1] <= start:
-                line += 1
+            while piece_line + 1 < len(starts) and starts[piece_line + 1] <= start:
+                piece_line += 1
             nl = text.find("\n", start, tok.end)
             piece_end = tok.end if nl < 0 else nl
             if piece_end > start:
-                char = measure(text[starts[line]:start])
-                delta_line = line - prev_line
+                char = measure(text[starts[piece_line]:start])
+                delta_line = piece_line - prev_line
                 data += [delta_line, char - prev_char if delta_line == 0 else char,
                          measure(text[start:piece_end]), TYPE_INDEX[kind], mods]
-                prev_line, prev_char = line, char
+                prev_line, prev_char = piece_line, char
             if nl < 0:
                 break
             start = nl + 1
     return data
+
+
+def _refine(tok, kind: str, i: int, roles: dict, names: _Names, in_use: bool, text: str) -> tuple[str, int]:
+    if tok.kind == "name":
+        hit = roles.get(tok.start)
+        return hit if hit is not None else names.role(i, in_use)
+    if tok.kind == "type":
+        hit = roles.get(tok.start)
+        if hit is not None:
+            return hit
+        return "type", DEFAULT_LIBRARY if text[tok.start:tok.end] in BUILTIN_TYPE_NAMES else 0
+    if tok.kind == "keyword":
+        prev, nxt = names.around(i)
+        if prev == "." or nxt == ":":  # a reserved word used as a field name
+            return "property", 0
+    return kind, 0
 
 
 def _utf16_len(s: str) -> int:
