@@ -364,3 +364,21 @@ async def test_remove_unused_binding(client: LanguageClient):
     (remove,) = [a for a in found if a.title == "Remove unused binding 'unused'"]
     (edit,) = remove.edit.changes[uri]
     assert edit.new_text == "" and edit.range == lsp.Range(start=pos(1, 0), end=pos(2, 0))
+
+
+async def test_definition_of_a_type_alias(client: LanguageClient):
+    text = 'type Pair = { a: Int, b: Int }\nin p: Pair\nout p\n'
+    uri, _ = await open_doc(client, text)
+    (loc,) = await client.text_document_definition_async(lsp.DefinitionParams(
+        text_document=tdi(uri), position=at(client, text, "Pair", nth=1, delta=2)))
+    assert loc.range == lsp.Range(start=pos(0, 5), end=pos(0, 9))
+
+
+async def test_semantic_tokens_split_multi_line_strings_in_client_units(client: LanguageClient):
+    legend = client.init_result.capabilities.semantic_tokens_provider.legend
+    text = 'in s: String\nr = "é😀\nx" + s\nout r\n'
+    uri, _ = await open_doc(client, text)
+    full = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=tdi(uri)))
+    strings = [t for t in decode(full.data, legend) if t[3] == "string"]
+    first = len('"é😀'.encode("utf-8")) if client.profile == "neovim" else len('"é😀'.encode("utf-16-le")) // 2
+    assert strings == [(1, 4, first, "string", []), (2, 0, 2, "string", [])]

@@ -1,0 +1,94 @@
+"""Module signatures of a workspace: loaded in a child process (never in the server), reloaded
+on `workspace/didChangeWatchedFiles`, with a timeout."""
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pygls.uris import from_fs_path
+from pytest_lsp import LanguageClient
+
+from conftest import initialize, open_doc, server_config, tdi, wait_diagnostics
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+MODULE = '''import os
+from pathlib import Path
+from constellation.runtime import module
+
+Path(os.environ["MARKER"]).write_text(str(os.getpid()))
+
+
+@module
+def Greet(name: str) -> str:
+    """Says hello."""
+    return "hello " + name
+'''
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "constellation.toml").write_text('modules = ["mods.py"]\n')
+    (tmp_path / "mods.py").write_text(MODULE)
+    return tmp_path
+
+
+MARKER = Path(os.environ.get("TMPDIR", "/tmp")) / f"cst-lsp-marker-{os.getpid()}"
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def ws_client(lsp_client: LanguageClient, workspace: Path):
+    lsp_client.root = workspace
+    await initialize(lsp_client, root=workspace)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_workspace_modules_load_in_a_child_and_reload_on_change(ws_client: LanguageClient):
+    client = ws_client
+    root = client.root
+    text = 'in n: String\na = Greet(n)\nb = Wave(n)\nout a\nout b\n'
+    uri, diags = await open_doc(client, text, from_fs_path(str(root / "main.cst")))
+    assert [(d.code, d.range.start.line) for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == [("E002", 2)]
+    # the module was imported by the `cst modules` child, not by the server
+    assert int(MARKER.read_text()) != client._server.pid
+
+    (root / "mods.py").write_text(MODULE + '''
+
+@module
+def Wave(name: str) -> str:
+    """Waves."""
+    return "wave " + name
+''')
+    before = len(client.published)
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[
+        lsp.FileEvent(uri=from_fs_path(str(root / "mods.py")), type=lsp.FileChangeType.Changed)]))
+    for _ in range(500):
+        fresh = [p for p in client.published[before:] if p.uri == uri]
+        if fresh:
+            break
+        await asyncio.sleep(0.02)
+    assert [d for d in fresh[-1].diagnostics if d.severity == lsp.DiagnosticSeverity.Error] == []
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=tdi(uri), position=lsp.Position(line=2, character=5)))
+    assert "Waves." in hover.contents.value
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def slow_client(lsp_client: LanguageClient, workspace: Path):
+    (workspace / "mods.py").write_text("import time\ntime.sleep(30)\n" + MODULE)
+    lsp_client.root = workspace
+    await initialize(lsp_client, root=workspace, options={"registryTimeout": 1})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_hanging_module_import_times_out_to_the_stdlib(slow_client: LanguageClient):
+    client = slow_client
+    text = 'in n: String\na = stdlib.string.trim(n)\nb = Greet(n)\nout a\nout b\n'
+    uri, diags = await open_doc(client, text, from_fs_path(str(client.root / "main.cst")))
+    assert [(d.code, d.range.start.line) for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == [("E002", 2)]
+    assert any("took longer than 1 s" in m.message for m in client.messages)
