@@ -27,6 +27,7 @@ result; when their chunk moved, their spans are shifted in place.
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -153,10 +154,9 @@ def _reparse(text: str, cache: ParseCache):
         starts.extend(s + delta for s in old_starts[sync:])
     # prefix chunks whose text and next line end before the edit are kept as they are
     keep = 0
-    while keep < k + 1 and keep < len(old_chunks):
+    while keep < k and keep < len(old_chunks):
         end = old_starts[keep + 1] if keep + 1 < len(old_starts) else len(old_text)
-        line_end = old_text.find("\n", end)
-        if (line_end if line_end >= 0 else len(old_text)) >= p or end > p:
+        if end + len(_head(old_text, end)) >= p:
             break
         keep += 1
     known: dict = {}
@@ -212,6 +212,9 @@ def _assemble(text: str, chunks: list[_Chunk]) -> ParseResult:
                 decls.extend(_attach_annotations(pending, text, diags, decls[-1] if decls else None))
                 pending = []
         else:
+            first = ch.items[0] if ch.items else None
+            if isinstance(first, (ast.InputDecl, ast.OutputDecl)) and first.annotations:
+                first.annotations = []  # attached by an earlier parse; no run precedes it now
             decls.extend(ch.items)
     if pending:
         decls.extend(_attach_annotations(pending, text, diags, decls[-1] if decls else None))
@@ -227,11 +230,14 @@ def _ends_with_annotation(ch: _Chunk) -> bool:
     return bool(ch.items) and isinstance(ch.items[-1], ast.Annotation)
 
 
+_HEAD_RE = re.compile(r"[ \t\r]*(?:@|[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)")
+
+
 def _head(text: str, start: int) -> str:
-    """The next chunk's first line: errors at a chunk's end name the next chunk's first token
-    (a declaration start, always on that line), so it is part of the cache key."""
-    nl = text.find("\n", start)
-    return text[start:] if nl < 0 else text[start:nl]
+    """The next chunk's first token (with its indentation): errors at a chunk's end name that
+    token, so it is part of the cache key. Chunks start with `@`, a name or a keyword."""
+    m = _HEAD_RE.match(text, start)
+    return text[start:m.end()] if m else text[start:start + 1]
 
 
 def parse_expression(text: str) -> tuple[ast.Expr | None, list[Diagnostic]]:
