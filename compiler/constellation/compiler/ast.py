@@ -337,26 +337,35 @@ class BrokenDecl:
 Decl = Union[TypeDecl, InputDecl, OutputDecl, UseDecl, Assignment, BrokenDecl]
 
 
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAVES = (Span, Name, str, int, float, bool, type(None))
+
+
+def _node_fields(cls: type) -> tuple[str, ...]:
+    """Slots of a node class that can hold child nodes (computed once per class)."""
+    fields = _NODE_FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(getattr(cls, "__slots__", ()))
+        _NODE_FIELDS[cls] = fields
+    return fields
+
+
 def children(node: object) -> list[object]:
     """Direct AST children of a node, in source order (for generic walks)."""
     out: list[object] = []
-    for name in getattr(node, "__slots__", ()):
+    for name in _node_fields(type(node)):
         value = getattr(node, name)
-        _collect(value, out)
+        if isinstance(value, _LEAVES):
+            continue
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, tuple):  # (Name, Expr) pairs of records
+                    out.extend(x for x in item if not isinstance(x, _LEAVES))
+                elif not isinstance(item, _LEAVES):
+                    out.append(item)
+        elif hasattr(value, "__slots__"):
+            out.append(value)
     return out
-
-
-def _collect(value: object, out: list[object]) -> None:
-    if isinstance(value, (Span, str, int, float, bool)) or value is None:
-        return
-    if isinstance(value, Name):
-        return
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            _collect(item, out)
-        return
-    if hasattr(value, "__slots__"):
-        out.append(value)
 
 
 def walk(node: object):
