@@ -268,16 +268,16 @@ def test_sync_modules_run_in_worker_threads_except_in_serial_mode(registry):
 
 def test_lazy_call_demanded_by_a_later_layer_waits_for_that_layer(execute, recorder):
     """Under the layered schedule a lazy call read by a layer-2 call is demanded when layer 2
-    is released, i.e. after layer 1 (SlowQuery) has settled; eager demands it at once."""
-    text = ("in s: String\nslow = SlowQuery(s)\nt = Trim(s)\nlz = Lowercase(s) with lazy\n"
+    is released, i.e. after layer 1 (SlowApiCall) has settled; eager demands it at once."""
+    text = ("in s: String\nslow = SlowApiCall(s)\nt = Trim(s)\nlz = Lowercase(s) with lazy\n"
             "x = Concat2(t, lz)\nout slow\nout x\n").replace(
         "Concat2(t, lz)", "stdlib.string.concat(Uppercase(t), lz)")
     result, _ = execute(text, {"s": " Q "})
     assert result.outputs["x"] == "Q q "
-    slow, lower = recorder.of("SlowQuery")[0], recorder.of("Lowercase")[0]
+    slow, lower = recorder.of("SlowApiCall")[0], recorder.of("Lowercase")[0]
     assert lower.start >= slow.end
     execute(text, {"s": " Q "}, schedule="eager")
-    slow, lower = recorder.of("SlowQuery")[1], recorder.of("Lowercase")[1]
+    slow, lower = recorder.of("SlowApiCall")[1], recorder.of("Lowercase")[1]
     assert lower.start < slow.end
 
 
@@ -303,3 +303,17 @@ def test_display_view_follows_the_events(execute):
         assert word in text
     sequential = sum(n.duration_ms for n in result.nodes)
     assert f"sequential sum of the calls {sequential:.0f} ms" in text
+
+
+def test_a_module_result_of_the_wrong_type_is_a_positioned_failure(registry):
+    from constellation.compiler import types as T
+    from constellation.compiler.registry import Function, Registry
+    from constellation.runtime import run
+
+    reg = Registry(list(registry.functions)).extend(
+        [Function("Broken", None, (("text", T.STRING),), T.INT, impl=lambda text: None)])
+    analysis = compile_program('x = Broken("a") + 1\nout x', reg)
+    result = run(analysis, {})
+    assert result.status == "failed"
+    assert result.errors == [{"message": "'Broken' returned null, expected Int", "line": 1,
+                              "column": 5, "function": "Broken"}]

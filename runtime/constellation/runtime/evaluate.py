@@ -64,7 +64,12 @@ class Evaluator:
     # -- dispatch -------------------------------------------------------------------------
     async def eval(self, expr: ast.Expr, env: dict) -> object:
         method = getattr(self, "eval_" + type(expr).__name__)
-        return await method(expr, env)
+        try:
+            return await method(expr, env)
+        except (TypeError, KeyError, AttributeError, IndexError, ValueError) as exc:
+            # only reachable with a value that does not conform to its static type
+            raise self.error(f"Cannot evaluate this expression: {type(exc).__name__}: {exc}",
+                             expr.span.start) from None
 
     async def eval_Var(self, e: ast.Var, env: dict) -> object:
         sym = self.check.var_symbols.get(id(e))

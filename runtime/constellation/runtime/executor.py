@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import json
 import os
 import random
 import time
@@ -512,6 +513,9 @@ class Run:
             raise
         except Exception as exc:  # a module's failure: its message is shown as is
             raise self.call_error(call, fn, failure_message(exc))
+        if not values.conforms(value, result_t):
+            raise self.call_error(call, fn, f"'{fn.name}' returned {_shown(value)}, "
+                                            f"expected {T.type_str(result_t)}")
         return values.coerce(value, result_t)
 
     async def invoke(self, call, fn: Function, args: list[object], *, abandon: bool) -> object:
@@ -636,6 +640,14 @@ class Run:
                                       n.function.qualified if n.function else None, n.line,
                                       st.attempts, st.cache_hit))
         return reports
+
+
+def _shown(value: object) -> str:
+    try:
+        text = json.dumps(values.abbreviate(value), ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
