@@ -217,7 +217,7 @@ When nil it loads only the standard library and runs no workspace code."
     (pcase (plist-get event :event)
       ("run_started"
        (constellation--append
-        (list (format "▶ %s · %s calls in %s layers" (plist-get event :file)
+        (list (format "▶ %s · %s calls in %s layers" (file-name-nondirectory (plist-get event :file))
                       (plist-get event :nodes) (plist-get event :depth)))))
       ("layer_started" (constellation--append (list (format "layer %s started" (plist-get event :layer)))))
       ("node_started" (constellation--append (list (format "  ▷ %s" name))))

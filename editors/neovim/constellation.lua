@@ -101,7 +101,7 @@ end
 local event_lines = {
   run_started = function(e)
     local lines = {
-      string.format("▶ %s · %d calls in %d layers · schedule %s", e.file or "pipeline", e.nodes or 0,
+      string.format("▶ %s · %d calls in %d layers · schedule %s", vim.fs.basename(e.file or "pipeline"), e.nodes or 0,
         e.depth or 0, e.schedule or "layered"),
     }
     for _, layer in ipairs(e.layers or {}) do

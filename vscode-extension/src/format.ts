@@ -87,6 +87,9 @@ const stamp = (event: RunEvent) => `[${formatDuration(event.t_ms).padStart(9)}] 
 const str = (value: unknown, fallback = "?") =>
   typeof value === "string" || typeof value === "number" ? String(value) : fallback;
 
+// The server runs a temporary copy of the document (unsaved edits included): name the file only.
+const baseName = (file: string) => file.split(/[\\/]/).pop() || file;
+
 const names = (value: unknown) =>
   Array.isArray(value) ? value.map((name) => str(name)).join(", ") : "";
 
@@ -97,7 +100,7 @@ export function formatEvent(event: RunEvent): string[] {
     case "run_started": {
       const layers = Array.isArray(event.layers) ? (event.layers as { layer: number; nodes: unknown }[]) : [];
       const head =
-        `▶ Run started: ${str(event.file, "pipeline")} · ${plural(Number(event.nodes ?? 0), "call")} ` +
+        `▶ Run started: ${baseName(str(event.file, "pipeline"))} · ${plural(Number(event.nodes ?? 0), "call")} ` +
         `in ${plural(Number(event.depth ?? layers.length), "layer")} · schedule ${str(event.schedule, "layered")}` +
         (event.serial ? " · serial" : "") +
         (event.seed !== undefined && event.seed !== null ? ` · seed ${str(event.seed)}` : "");

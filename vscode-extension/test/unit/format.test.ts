@@ -24,7 +24,7 @@ const RUN: RunEvent[] = [
   {
     event: "run_started",
     t_ms: 0,
-    file: "profile.cst",
+    file: "/tmp/cst-run-x1/profile.cst",
     schedule: "layered",
     serial: false,
     seed: 3,
