@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "editors" / "neovim" / "constellation.lua"
 DEMO_MODULES = REPO / "examples" / "modules" / "demo.py"
