@@ -209,7 +209,8 @@ def test_named_cache_backends_are_separate_stores(execute, recorder):
 
 
 # -- throttle, concurrency, priority ---------------------------------------------------------
-def test_throttle_token_bucket(execute, recorder):
+def test_throttle_token_bucket(execute, recorder, monkeypatch):
+    monkeypatch.setenv("CONSTELLATION_TIME_SCALE", "0.3")
     text = "in r: String\n" + "".join(
         f'x{i} = RateLimitedApi("{i}") with throttle: 2/1s\n' for i in range(5)) + \
         "".join(f"out x{i}\n" for i in range(5))
@@ -217,13 +218,14 @@ def test_throttle_token_bucket(execute, recorder):
     assert result.status == "completed"
     starts = sorted(c.start for c in recorder.of("RateLimitedApi"))
     rel = [s - starts[0] for s in starts]
-    window = 1.0 * 0.1  # 1 s scaled
+    window = 1.0 * 0.3  # 1 s scaled
     assert rel[1] < window * 0.2
     for k, expected in ((2, 0.5), (3, 1.0), (4, 1.5)):
         assert rel[k] == pytest.approx(expected * window, rel=0.25, abs=0.01)
 
 
-def test_concurrency_limit_serialises_calls(execute, recorder):
+def test_concurrency_limit_serialises_calls(execute, recorder, monkeypatch):
+    monkeypatch.setenv("CONSTELLATION_TIME_SCALE", "0.5")  # 100 ms calls: well above noise
     body = "".join(f'x{i} = ResourceIntensiveTask("{i}"){{opt}}\nout x{i}\n' for i in range(3))
     free, _ = execute(body.replace("{opt}", ""))
     limited, _ = execute(body.replace("{opt}", " with concurrency: 2"))
