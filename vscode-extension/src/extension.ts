@@ -21,6 +21,7 @@ import {
   RunTracker,
   finalStatus,
 } from "./format";
+import { inputNames, parseInputValue, showInputValue } from "./inputs";
 import {
   findOnPath,
   initializationOptions,
@@ -45,6 +46,7 @@ const COMMANDS = {
 const OWN_SERVER_COMMANDS = new Set<string>([COMMANDS.runPipeline, COMMANDS.cancelRun, COMMANDS.showLayers]);
 
 let client: LanguageClient | undefined;
+let workspaceState: vscode.Memento | undefined;
 let output: vscode.OutputChannel;
 let statusBar: vscode.StatusBarItem;
 const tracker = new RunTracker();
@@ -57,6 +59,7 @@ function settings(): Settings {
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  workspaceState = context.workspaceState;
   output = vscode.window.createOutputChannel("Constellation");
   statusBar = vscode.window.createStatusBarItem("constellation.run", vscode.StatusBarAlignment.Left, 10);
   statusBar.name = "Constellation run";
@@ -224,6 +227,11 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
   const overrides = lensOverrides(arg);
   if (useExamples) overrides.useExamples = true;
   const args = runPipelineArgs(uri, current, overrides);
+  if (!args.useExamples && args.inputs === undefined) {
+    const inputs = await askInputs(uri);
+    if (inputs === undefined) return undefined; // the user closed an input box
+    if (Object.keys(inputs).length > 0) args.inputs = inputs;
+  }
   if (current.run.revealOutput) output.show(true);
   output.appendLine("");
   output.appendLine(`Running ${vscode.Uri.parse(uri).fsPath}${args.useExamples ? " with examples" : ""}…`);
@@ -250,6 +258,36 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
     if (clearStatusTimer) clearTimeout(clearStatusTimer);
     clearStatusTimer = setTimeout(() => statusBar.hide(), 10_000);
   }
+}
+
+/**
+ * Asks for a value of each input of the pipeline (remembered per document for the next run);
+ * undefined when the user cancels.
+ */
+async function askInputs(uri: string): Promise<Record<string, unknown> | undefined> {
+  let names: string[];
+  try {
+    names = inputNames(await executeServerCommand<LayersResult>(COMMANDS.showLayers, { uri }));
+  } catch {
+    return {}; // the run itself will say what is wrong
+  }
+  const inputs: Record<string, unknown> = {};
+  for (const [index, name] of names.entries()) {
+    const key = `constellation.input:${uri}:${name}`;
+    const remembered = workspaceState?.get<unknown>(key);
+    const text = await vscode.window.showInputBox({
+      title: `Run pipeline: input ${index + 1} of ${names.length}`,
+      prompt:
+        `Value of '${name}': JSON (42, true, [1, 2], {"a": 1}) or plain text for a string. ` +
+        `Run Pipeline with Examples uses the @example values instead.`,
+      value: remembered === undefined ? "" : showInputValue(remembered),
+      ignoreFocusOut: true,
+    });
+    if (text === undefined) return undefined;
+    inputs[name] = parseInputValue(text);
+    await workspaceState?.update(key, inputs[name]);
+  }
+  return inputs;
 }
 
 async function cancelRun(arg: unknown): Promise<void> {
