@@ -28,6 +28,9 @@ from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = [sys.executable, "-m", "constellation.server"]
+# the same measurement for a pygls server with no features: what Python + pygls cost alone
+BASELINE = [sys.executable, "-c",
+            "from pygls.lsp.server import LanguageServer; LanguageServer('baseline', '1').start_io()"]
 CORPUS = Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
 PERF_LARGE = CORPUS / "vscode-extension/src/test/fixtures/perf-large.cst"
 
@@ -62,8 +65,9 @@ def percentile(values: list[float], p: float) -> float:
 class Session:
     """One server process and a client recording when diagnostics arrive."""
 
-    def __init__(self, debounce_ms: int):
+    def __init__(self, debounce_ms: int, command: list[str] = SERVER):
         self.client = LanguageClient("constellation-benchmark", "1")
+        self.command = command
         self.debounce_ms = debounce_ms
         self.published: dict[tuple[str, int | None], float] = {}
 
@@ -79,7 +83,7 @@ class Session:
 
     async def start(self) -> float:
         t0 = time.perf_counter()
-        await self.client.start_io(*SERVER)
+        await self.client.start_io(*self.command)
         await self.client.initialize_async(lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(REPO / "examples")),
             initialization_options={"debounceMs": self.debounce_ms}))
@@ -152,16 +156,19 @@ async def request_latencies(session: Session, uri: str, text: str, rounds: int) 
 
 
 async def edit_latencies(session: Session, uri: str, text: str, rounds: int, first_version: int) -> list[float]:
-    """Time from sending a one-character edit to receiving that version's diagnostics."""
+    """Time from sending a one-character edit (a digit of a number in the middle of the file,
+    as when tuning a constant) to receiving that version's diagnostics."""
     client = session.client
-    line = next(i for i, l in enumerate(text.split("\n")) if re.match(r"[A-Za-z_][\w-]*\s*=", l))
+    lines = text.split("\n")
+    candidates = [(i, m.start()) for i, l in enumerate(lines) if not l.lstrip().startswith("#")
+                  for m in [re.search(r"(?<![\w.])[1-9]\d*(?![\w.])", l)] if m]
+    line, col = candidates[len(candidates) // 2]
     out = []
     version = first_version
     for k in range(rounds):
         version += 1
-        ch = "xy"[k % 2]
-        edit = lsp.TextDocumentContentChangePartial(  # toggles one character of a name
-            range=lsp.Range(start=lsp.Position(line, 0), end=lsp.Position(line, 0 if k == 0 else 1)), text=ch)
+        edit = lsp.TextDocumentContentChangePartial(  # alternates the digit between 7 and 8
+            range=lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col + 1)), text="78"[k % 2])
         t0 = time.perf_counter()
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[edit]))
@@ -178,12 +185,16 @@ async def main_async(rounds: int) -> None:
         print(f"note: the corpus is absent ({PERF_LARGE}); only the generated program is measured")
     rows: list[tuple[str, str, list[float]]] = []
 
-    starts = []
+    starts, baseline = [], []
     for _ in range(5):
         s = Session(200)
         starts.append(await s.start())
         await s.stop()
+        s = Session(200, command=BASELINE)
+        baseline.append(await s.start())
+        await s.stop()
     rows.append(("server", "cold start → initialize result", starts))
+    rows.append(("baseline", "empty pygls server: cold start", baseline))
 
     for debounce in (0, 200):
         session = Session(debounce)
@@ -202,7 +213,9 @@ async def main_async(rounds: int) -> None:
         table.add_column(col, justify="right" if col not in ("document", "measurement") else "left")
     for doc, label, values in rows:
         p50, p95 = statistics.median(values), percentile(values, 95)
-        if doc == "server":
+        if doc == "baseline":
+            target = None
+        elif doc == "server":
             target = 500
         elif doc.startswith("generated"):
             target = 100 + (200 if "200 ms debounce" in label else 0)

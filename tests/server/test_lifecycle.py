@@ -7,7 +7,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import EXAMPLES, initialize, server_config
+from conftest import EXAMPLES, fresh_uri, initialize, open_doc, server_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -39,3 +39,12 @@ async def test_untrusted_workspace_loads_stdlib_only_and_says_why(untrusted: Lan
             break
         await asyncio.sleep(0.02)
     assert any("not trusted" in m.message and m.type == lsp.MessageType.Warning for m in untrusted.messages)
+
+
+async def test_untrusted_workspace_does_not_run_pipelines(untrusted: LanguageClient):
+    uri = fresh_uri()
+    await open_doc(untrusted, 'in s: String\nr = stdlib.string.trim(s)\nout r\n', uri)
+    result = await untrusted.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="constellation.runPipeline", arguments=[{"uri": uri, "inputs": {"s": "x"}}]))
+    assert result["status"] == "rejected"
+    assert "not trusted" in result["errors"][0]["message"]

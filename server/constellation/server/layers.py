@@ -5,11 +5,12 @@ Layers are never computed here: they are read from `Analysis.plan`.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
-from constellation.compiler.plan import PlanNode, calls_in
+from constellation.compiler.plan import PlanNode
 
 
 @dataclass
@@ -78,18 +79,38 @@ def binding_layer(analysis: Analysis, name: str, limit: int | None = None) -> Bi
     return BindingLayer(name, node.layer, depth, node, calls, others, len(layer_nodes) - own_here)
 
 
+_CALLS: dict[int, tuple[Analysis, dict[int, list[PlanNode]]]] = {}
+
+
 def binding_calls(analysis: Analysis, name: str) -> list[PlanNode]:
     """Module nodes created by the canonical assignment of `name` (outside lambdas/fallbacks)."""
     sym = analysis.symbols.values.get(name)
     decl = sym.decl if sym is not None else None
     if not isinstance(decl, ast.Assignment):
         return []
-    out = []
-    for call in calls_in(decl.expr):
-        node = analysis.plan.node_for_call(call)
-        if node is not None:
-            out.append(node)
-    return out
+    return calls_by_declaration(analysis).get(id(decl), [])
+
+
+def calls_by_declaration(analysis: Analysis) -> dict[int, list[PlanNode]]:
+    """id(assignment) -> its module nodes, grouped once per analysis by span containment."""
+    hit = _CALLS.get(id(analysis))
+    if hit is not None and hit[0] is analysis:
+        return hit[1]
+    decls = sorted((d for d in analysis.decls if isinstance(d, ast.Assignment)), key=lambda d: d.span.start)
+    starts = [d.span.start for d in decls]
+    grouped: dict[int, list[PlanNode]] = {}
+    for node in analysis.plan.nodes:
+        if node.kind != "module" or node.call is None or node.fallback_owner is not None:
+            continue
+        i = bisect.bisect_right(starts, node.call.span.start) - 1
+        if i >= 0 and node.call.span.end <= decls[i].span.end:
+            grouped.setdefault(id(decls[i]), []).append(node)
+    for nodes in grouped.values():
+        nodes.sort(key=lambda n: n.call.span.start)
+    if len(_CALLS) >= _INDEX_SIZE:
+        _CALLS.pop(next(iter(_CALLS)))
+    _CALLS[id(analysis)] = (analysis, grouped)
+    return grouped
 
 
 def layer_text(layer: int, depth: int) -> str:

@@ -78,6 +78,10 @@ class RunManager:
     async def run_pipeline(self, args: dict, request_id: object = None) -> dict:
         ls = self.server
         uri = args["uri"]
+        if not ls.settings.trusted:
+            ls.show("Constellation: this workspace is not trusted, so its pipelines are not run "
+                    "(a run executes the workspace's modules).", lsp.MessageType.Warning)
+            return rejected("The workspace is not trusted: running the pipeline would execute its modules.")
         text = self._current_text(uri)
         if text is None:
             return rejected(f"The document {uri} is not open and cannot be read.")

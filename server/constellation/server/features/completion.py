@@ -26,11 +26,28 @@ def register(server) -> None:
         offset = ls.positions(analysis).offset(params.position)
         snippets = _snippet_support(ls)
         items = complete(analysis, offset, snippets)
+        ctx = completion_context(analysis.text, offset)
         if params.context is not None and params.context.trigger_character == " ":
-            ctx = completion_context(analysis.text, offset)
             if ctx.kind not in ("option-key", "option-value", "type", "use"):
                 items = []  # a space alone opens the list only where it helps
+        return narrowed(items, ctx.word)
+
+
+MAX_ITEMS = 400
+
+
+def narrowed(items: list[lsp.CompletionItem], word: str) -> lsp.CompletionList:
+    """Huge lists (thousands of bindings): the program's names are cut to those sharing the
+    typed word's first letter, then to MAX_ITEMS; the list is marked incomplete so the client
+    asks again as the word grows. Functions, namespaces and keywords always stay."""
+    if len(items) <= MAX_ITEMS:
         return lsp.CompletionList(is_incomplete=False, items=items)
+    values = [i for i in items if (i.sort_text or "").startswith("0")]  # the program's own names
+    others = [i for i in items if not (i.sort_text or "").startswith("0")]
+    if word:
+        first = word[0].lower()
+        values = [i for i in values if first in i.label.lower()]
+    return lsp.CompletionList(is_incomplete=True, items=others + values[:MAX_ITEMS])
 
 
 def _snippet_support(ls) -> bool:

@@ -33,7 +33,7 @@ def register(server) -> None:
         analysis = ls.analysis(params.text_document.uri)
         if analysis is None:
             return None
-        return lsp.SemanticTokens(data=encode(analysis, ls.encoding, None))
+        return lsp.SemanticTokens(data=full_data(analysis, ls.encoding))
 
     @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
     def range_(ls, params: lsp.SemanticTokensRangeParams) -> lsp.SemanticTokens | None:
@@ -42,6 +42,22 @@ def register(server) -> None:
             return None
         wanted = ls.positions(analysis).span(params.range)
         return lsp.SemanticTokens(data=encode(analysis, ls.encoding, wanted))
+
+
+_FULL: dict[tuple[int, str], tuple[Analysis, list[int]]] = {}
+
+
+def full_data(analysis: Analysis, encoding: str) -> list[int]:
+    """Whole-document tokens, remembered per analysis (clients ask again after refreshes)."""
+    key = (id(analysis), encoding)
+    hit = _FULL.get(key)
+    if hit is not None and hit[0] is analysis:
+        return hit[1]
+    data = encode(analysis, encoding, None)
+    if len(_FULL) >= 4:
+        _FULL.pop(next(iter(_FULL)))
+    _FULL[key] = (analysis, data)
+    return data
 
 
 def symbol_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
