@@ -346,12 +346,14 @@ def iter_declaration_starts(text: str, pos: int):
     n = len(text)
     spos = pos  # the string scanner is in code mode at spos
     search = _CODE_STOP.search
+    sm = search(text, spos)  # the next comment or string at or after spos (kept: no rescans)
     for m in _DECL_START.finditer(text, pos):
         c = m.start()
         if c < spos:
             continue  # inside a string consumed earlier
         while True:
-            sm = search(text, spos)
+            if sm is not None and sm.start() < spos:
+                sm = search(text, spos)
             if sm is None or sm.start() >= c:
                 spos = c
                 break

@@ -593,10 +593,12 @@ def _describe(tok: Tok | None) -> str:
 
 
 def _accepts(states, stack: list, term: str) -> bool:
-    """Would the LALR parser shift `term` after its pending reductions? (no callbacks run)"""
-    stack = list(stack)
+    """Would the LALR parser shift `term` after its pending reductions? (no callbacks run;
+    the stack is not copied: reductions pop a virtual depth, pushes go to `extra`)"""
+    depth = len(stack)
+    extra: list = []
     while True:
-        act = states[stack[-1]].get(term)
+        act = states[extra[-1] if extra else stack[depth - 1]].get(term)
         if act is None:
             return False
         shift, arg = act
@@ -604,8 +606,16 @@ def _accepts(states, stack: list, term: str) -> bool:
             return True
         size, origin, _ = arg
         if size:
-            del stack[-size:]
-        stack.append(states[stack[-1]][origin][1])
+            take = min(size, len(extra))
+            if take:
+                del extra[-take:]
+            depth -= size - take
+        extra.append(states[extra[-1] if extra else stack[depth - 1]][origin][1])
+
+
+# LALR stack height allowed; each nesting level pushes at most ~7 states, so this only
+# trips on input already deeper than MAX_DEPTH and keeps right-nested chains linear.
+_MAX_STACK = 10 * MAX_DEPTH
 
 
 def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: int,
@@ -655,6 +665,10 @@ def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: i
                 _feed(states, state_stack, value_stack, tt, tok)
             except _Unexpected as e:
                 _explain(ctx, e.expected, tok, prev, frames, matches, tokens, i)
+                raise _Stop
+            if len(state_stack) > _MAX_STACK:
+                ctx.error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                          Span(tok.start_pos, tok.end_pos))
                 raise _Stop
             # bookkeeping for messages and the option/match rules
             if tt in _OPENERS:
@@ -821,7 +835,7 @@ def _explain(ctx: _Context, expected: set, tok: Tok, prev: Tok | None, frames: l
     span = Span(tok.start_pos, tok.end_pos)
     pt = prev.type if prev else None
     top = frames[-1]
-    after = f"'{prev.value}'" if prev is not None else "the start"
+    after = _describe(prev) if prev is not None else "the start"
     at_end = tt == "$END" or tok.line_start
 
     def err(message, s=span, **kw):

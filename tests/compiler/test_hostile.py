@@ -1,0 +1,132 @@
+"""Hostile input: deep nesting, huge files, binary garbage. The parser returns diagnostics,
+never raises, never recurses without bound, and leaves no AST deeper than MAX_DEPTH."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+
+import pytest
+
+from constellation.compiler import ast
+from constellation.compiler.lexer import tokenize
+from constellation.compiler.parser import MAX_DEPTH, ParseCache, parse
+
+N = 10_000
+TOO_DEEP = f"Expression is nested too deeply (more than {MAX_DEPTH} levels)"
+
+DEEP = {
+    "parentheses": "x = " + "(" * N + "1" + ")" * N + "\nout x",
+    "unclosed parentheses": "x = " + "(" * N,
+    "lists": "x = " + "[" * N + "]" * N + "\nout x",
+    "records": "x = " + "{a: " * N + "1" + "}" * N + "\nout x",
+    "unary minus": "x = " + "- " * N + "1\nout x",
+    "not": "x = " + "not " * N + "a\nout x",
+    "left-associative sum": "x = " + "+".join(["1"] * N) + "\nout x",
+    "right-associative ??": "x = " + " ?? ".join(["a"] * N) + "\nout x",
+    "else-if chain": "x = " + "if (c) 1 else " * N + "2\nout x",
+    "field path": "x = a" + ".b" * N + "\nout x",
+    "lambdas": "x = " + "(a) => " * N + "1\nout x",
+    "projections": "x = a" + "[b]" * N + "\nout x",
+    "calls": "x = " + "f(" * N + ")" * N + "\nout x",
+    "generic types": "in x: " + "List<" * N + "Int" + ">" * N + "\nout x",
+    "branches": "x = " + "branch { otherwise -> " * N + "1" + "}" * N + "\nout x",
+}
+
+
+def max_depth(decls) -> int:
+    deepest = 0
+    stack = [(d, 0) for d in decls]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((c, depth + 1) for c in ast.children(node))
+    return deepest
+
+
+@pytest.fixture
+def low_recursion_limit():
+    """Run with a recursion limit well below the nesting: any recursive pass would fail."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    yield
+    sys.setrecursionlimit(old)
+
+
+@pytest.mark.parametrize("name", list(DEEP))
+def test_deep_nesting_is_reported_not_crashed(name, low_recursion_limit):
+    result = parse(DEEP[name])
+    assert [d.code for d in result.diagnostics] == ["E020"]
+    assert result.diagnostics[0].message == TOO_DEEP
+    assert isinstance(result.decls[0], ast.BrokenDecl)
+    assert max_depth(result.decls) <= MAX_DEPTH + 2
+
+
+def test_deep_string_interpolation(low_recursion_limit):
+    text = "x = " + '"${' * N + "1" + '}"' * N + "\nout x"
+    result = parse(text)
+    assert [d.code for d in result.diagnostics] == ["E020"]
+    assert result.diagnostics[0].message.startswith("Expression is nested too deeply")
+
+
+def test_nesting_at_the_limit_is_accepted():
+    depth = MAX_DEPTH - 5
+    result = parse("x = " + "[" * depth + "]" * depth + "\nout x")
+    assert result.diagnostics == []
+    assert max_depth(result.decls) <= MAX_DEPTH + 1
+
+
+def test_one_megabyte_program():
+    lines = [f'x{i} = Uppercase("value {i}") with retry: 1\nout x{i}\n' for i in range(20_000)]
+    text = "".join(lines)
+    assert len(text) > 1_000_000
+    result = parse(text)
+    assert result.diagnostics == []
+    assert len(result.decls) == 40_000
+
+
+def test_one_megabyte_string():
+    result = parse('x = "' + "a" * 1_000_000 + '"\nout x')
+    assert result.diagnostics == []
+    assert len(result.decls[0].expr.value) == 1_000_000
+
+
+def test_one_megabyte_of_errors_is_linear():
+    """Ratio check in one run: 10x the broken lines takes far less than 100x the time."""
+    def timed(n):
+        text = "x = (\n" * n + "out x\n"
+        start = time.perf_counter()
+        result = parse(text)
+        return time.perf_counter() - start, result
+
+    small, _ = timed(2_000)
+    large, result = timed(20_000)
+    assert len(result.diagnostics) == 20_000
+    assert large < small * 40
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_bytes(seed):
+    data = bytes(random.Random(seed).randrange(256) for _ in range(200_000))
+    text = data.decode("utf-8", errors="replace")
+    result = parse(text)
+    assert result.diagnostics and all(d.code == "E020" for d in result.diagnostics)
+    assert tokenize(text) is not None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_lines_of_tokens(seed):
+    rng = random.Random(seed)
+    vocab = ["x", "=", "(", ")", "[", "]", "{", "}", '"', "${", "in", "out", "type", "with",
+             "retry", ":", ",", "@example", "->", "=>", "1", "5s", "\n", "#", "match", "branch",
+             "otherwise", "if", "else", "??", "when", ".", "-"]
+    text = " ".join(rng.choice(vocab) for _ in range(50_000))
+    result = parse(text, ParseCache())
+    assert isinstance(result.decls, list)
+    assert all(d.code in ("E020",) for d in result.diagnostics)
+
+
+def test_control_characters_and_nul():
+    result = parse("x = 1\x00\nout x\x07")
+    assert result.diagnostics[0].message == "Unexpected character '\\x00'"

@@ -1,0 +1,60 @@
+"""Fuzzing: parse() and tokenize() return for any text and never raise."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from constellation.compiler.lexer import tokenize
+from constellation.compiler.parser import parse
+
+from test_parser_support import corpus_paths, corpus_text
+
+FRAGMENTS = st.sampled_from([
+    "x", "=", "(", ")", "[", "]", "{", "}", '"', "${", "\\", "in ", "out ", "type ", "use ",
+    "with ", "retry: 1", ",", "@example(", "@sink", "->", "=>", "1", "9223372036854775808",
+    "5s", "10/1s", "\n", "# c\n", "match ", "branch ", "otherwise", "if ", "else ", "??",
+    "when ", ".", "-", "not ", "lazy", "fallback: ", "_", "is ", "é", "\x00", "\r\n", "\t",
+])
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def check_robust(text: str) -> None:
+    result = parse(text)
+    assert isinstance(result.decls, list)
+    assert all(d.code == "E020" for d in result.diagnostics), result.diagnostics
+    for d in result.diagnostics:
+        assert 0 <= d.span.start <= d.span.end <= len(text)
+        assert "Token" not in d.message and "IDENT" not in d.message
+    for t in tokenize(text):
+        assert 0 <= t.start < t.end <= len(text)
+
+
+@SETTINGS
+@given(st.text(max_size=300))
+def test_random_text(text):
+    check_robust(text)
+
+
+@SETTINGS
+@given(st.lists(FRAGMENTS, max_size=80).map(" ".join))
+def test_random_token_soup(text):
+    check_robust(text)
+
+
+EDITS = st.lists(st.tuples(st.floats(0, 1), st.integers(0, 20),
+                           st.one_of(FRAGMENTS, st.text(max_size=5))), min_size=1, max_size=6)
+
+
+@pytest.mark.parametrize("path", corpus_paths()[::4] or ["<corpus missing>"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=EDITS)
+def test_corpus_with_random_insertions_and_deletions(path, edits):
+    text = corpus_text(path)
+    for where, remove, insert in edits:
+        at = int(where * len(text))
+        text = text[:at] + insert + text[at + remove:]
+    check_robust(text)
