@@ -42,6 +42,15 @@ def register(subparsers) -> None:
                         help="run at most N module calls at once (bounded scheduling)")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="cancel the run after this many seconds")
+    parser.add_argument("--executor", choices=("local", "dask"), default=None,
+                        help="where module calls run: local (default) or dask (a Dask "
+                             "cluster; also `executor` in constellation.toml)")
+    parser.add_argument("--dask-address", default=None, metavar="tcp://HOST:PORT|local",
+                        help="the Dask scheduler to use, or 'local' (default) to start a "
+                             "LocalCluster of 2 worker processes")
+    parser.add_argument("--dask-colocate", action="append", default=None, metavar="NAME",
+                        help="run every call of this module function on one worker (for "
+                             "modules that keep state between calls); repeatable")
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
 
@@ -152,9 +161,13 @@ def execute(args, analysis, inputs: dict):
         from constellation.runtime.display import LiveDisplay
         display = LiveDisplay(Console())
         on_event = display.handle
+    from constellation.runtime.dask_backend import cli_settings
     run = prepare(analysis, inputs, schedule=args.schedule, serial=args.serial, seed=args.seed,
                   max_concurrency=args.max_concurrency, use_examples=args.examples,
-                  on_event=on_event, file=args.file)
+                  on_event=on_event, file=args.file,
+                  **cli_settings(args.file, getattr(args, "executor", None),
+                                 getattr(args, "dask_address", None),
+                                 getattr(args, "dask_colocate", None)))
 
     async def main():
         cancel = anyio.Event()

@@ -20,13 +20,16 @@ def _rejections(analysis) -> list[dict]:
 
 def prepare(analysis, inputs: dict | None, *, schedule=None, serial=None, seed=None,
             max_concurrency=None, use_examples: bool = False,
-            on_event: Callable[[dict], None] | None = None, file: str | None = None) -> Run:
+            on_event: Callable[[dict], None] | None = None, file: str | None = None,
+            executor: str | None = None, dask_address: str | None = None,
+            dask_colocate=None) -> Run:
     """Check everything a run needs before it starts; raises RunRejected with every problem."""
     errors = _rejections(analysis)
     if errors:
         raise RunRejected(errors)
     values = prepare_inputs(analysis, dict(inputs or {}), use_examples=use_examples)
-    config = RunConfig.resolve(schedule, serial, seed, max_concurrency)
+    config = RunConfig.resolve(schedule, serial, seed, max_concurrency, executor, dask_address,
+                               dask_colocate)
     return Run(analysis, values, config, on_event, file)
 
 
@@ -35,26 +38,33 @@ async def run_async(analysis, inputs: dict | None = None, *, schedule: str | Non
                     max_concurrency: int | None = None, use_examples: bool = False,
                     on_event: Callable[[dict], None] | None = None,
                     timeout: float | None = None, cancel_event: anyio.Event | None = None,
-                    file: str | None = None) -> RunResult:
+                    file: str | None = None, executor: str | None = None,
+                    dask_address: str | None = None, dask_colocate=None) -> RunResult:
     """Run a checked program. `schedule`, `serial`, `seed` and `max_concurrency` default to
     the environment (CONSTELLATION_SCHEDULE, _SERIAL, _SEED, _SCHEDULER_ENABLED/_MAX_CONCURRENCY).
-    Setting `cancel_event`, or reaching `timeout` seconds, ends the run `cancelled`."""
+    Setting `cancel_event`, or reaching `timeout` seconds, ends the run `cancelled`.
+    `executor="dask"` runs module calls on the Dask cluster at `dask_address` (default
+    CONSTELLATION_DASK_ADDRESS, else "local": a LocalCluster); see docs/scaling.md."""
     run = prepare(analysis, inputs, schedule=schedule, serial=serial, seed=seed,
                   max_concurrency=max_concurrency, use_examples=use_examples,
-                  on_event=on_event, file=file)
+                  on_event=on_event, file=file, executor=executor, dask_address=dask_address,
+                  dask_colocate=dask_colocate)
     return await run.execute(timeout=timeout, cancel_event=cancel_event)
 
 
 def run(analysis, inputs: dict | None = None, *, schedule: str | None = None,
         serial: bool | None = None, seed: int | None = None, max_concurrency: int | None = None,
         use_examples: bool = False, on_event: Callable[[dict], None] | None = None,
-        timeout: float | None = None, backend: str = "asyncio", file: str | None = None
+        timeout: float | None = None, backend: str = "asyncio", file: str | None = None,
+        executor: str | None = None, dask_address: str | None = None, dask_colocate=None
         ) -> RunResult:
     """Synchronous wrapper of `run_async` (starts its own event loop)."""
     async def main() -> RunResult:
         return await run_async(analysis, inputs, schedule=schedule, serial=serial, seed=seed,
                                max_concurrency=max_concurrency, use_examples=use_examples,
-                               on_event=on_event, timeout=timeout, file=file)
+                               on_event=on_event, timeout=timeout, file=file,
+                               executor=executor, dask_address=dask_address,
+                               dask_colocate=dask_colocate)
     return anyio.run(main, backend=backend)
 
 

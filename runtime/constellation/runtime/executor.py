@@ -57,9 +57,13 @@ class RunConfig:
     serial: bool = False
     seed: int | None = None
     max_concurrency: int | None = None  # None: unbounded
+    executor: str = "local"  # local | dask (module calls on a Dask cluster, dask_backend.py)
+    dask_address: str | None = None  # tcp://host:port, or "local" for a LocalCluster
+    dask_colocate: tuple[str, ...] = ()  # functions whose calls stay on one worker per run
 
     @classmethod
-    def resolve(cls, schedule=None, serial=None, seed=None, max_concurrency=None) -> "RunConfig":
+    def resolve(cls, schedule=None, serial=None, seed=None, max_concurrency=None,
+                executor=None, dask_address=None, dask_colocate=None) -> "RunConfig":
         """Explicit arguments win over the environment."""
         schedule = schedule or os.environ.get("CONSTELLATION_SCHEDULE") or "layered"
         if schedule not in ("layered", "eager"):
@@ -72,7 +76,12 @@ class RunConfig:
             max_concurrency = int(os.environ.get("CONSTELLATION_SCHEDULER_MAX_CONCURRENCY", "16"))
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        return cls(schedule, bool(serial), seed, max_concurrency)
+        from constellation.runtime.dask_backend import check_executor
+        executor, dask_address = check_executor(
+            executor or os.environ.get("CONSTELLATION_EXECUTOR"),
+            dask_address or os.environ.get("CONSTELLATION_DASK_ADDRESS"))
+        return cls(schedule, bool(serial), seed, max_concurrency, executor, dask_address,
+                   tuple(dask_colocate or ()))
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -159,6 +168,7 @@ class Run:
         self.layer_done: set[int] = set()
         self.t0 = time.monotonic()
         self.tg = None
+        self.remote = None  # the DaskBackend while a dask-executor run executes
         self.rank = self._start_ranks()
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
@@ -530,6 +540,9 @@ class Run:
         impl = fn.impl
         if impl is None:
             raise self.call_error(call, fn, f"Function '{fn.qualified}' has no implementation")
+        if self.remote is not None and self.remote.handles(fn):  # user module on the cluster
+            opts = self.check.call_options.get(id(call)) or DEFAULT_OPTIONS
+            return await self.remote.call(fn, args, priority=opts.priority)
         inline = (fn.namespace or "").startswith("stdlib") or self.config.serial
         if inspect.iscoroutinefunction(impl) or inline:
             result = impl(*args)
@@ -558,6 +571,9 @@ class Run:
 
     async def execute(self, *, timeout: float | None = None,
                       cancel_event: anyio.Event | None = None) -> RunResult:
+        if self.config.executor == "dask" and self.remote is None:
+            from constellation.runtime.dask_backend import execute_on_dask
+            return await execute_on_dask(self, timeout=timeout, cancel_event=cancel_event)
         self.t0 = time.monotonic()
         self.run_started_event()
         self.seed_inputs()

@@ -1,0 +1,294 @@
+"""The Dask executor (issue 6): module calls run on a Dask distributed cluster.
+
+The driver keeps everything else: plan, layer barrier, inline expressions, stdlib and
+higher-order calls, and every module option (priority, throttle, concurrency, cache, retry,
+timeout, fallback, on_error) since those wrap `Run.invoke`. Only the module implementation
+itself is submitted, through an asynchronous `distributed.Client` on the run's asyncio loop.
+
+Modules reach the workers in one of three ways (docs/scaling.md):
+- module files (constellation.toml / --modules `*.py`) are shipped with a worker plugin and
+  imported afresh for every run, as a fresh `cst run` process would import them;
+- importable modules ("package.module") are imported by name: install the package on workers;
+- functions of a driver script's `__main__` are pickled by value.
+A worker that cannot import a module rejects the run with a sentence naming module and worker.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import sys
+import uuid
+import zlib
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncIterator
+
+from constellation.compiler.registry import Function
+from constellation.runtime.inputs import RunRejected
+
+if TYPE_CHECKING:  # dask_worker imports distributed: only loaded for a dask-executor run
+    from constellation.runtime.dask_worker import FunctionRef, ModuleSource
+
+EXECUTORS = ("local", "dask")
+LOCAL_ADDRESS = "local"
+LOCAL_WORKERS = 2
+# Module calls are mostly waiting (services, I/O): several threads per worker process let a
+# layer of sync calls overlap; async modules run on the worker's event loop and need none.
+LOCAL_THREADS_PER_WORKER = 4
+CONNECT_TIMEOUT_S = 20.0
+# Environment the driver forwards to workers so that scaled runs keep their meaning there.
+FORWARDED_ENV = ("CONSTELLATION_TIME_SCALE",)
+_FILE_PREFIX = "_cst_module_"
+
+
+# -- settings ---------------------------------------------------------------------------------
+def check_executor(executor: str | None, address: str | None) -> tuple[str, str | None]:
+    """(executor, address) validated; raises ValueError with a sentence."""
+    executor = executor or "local"
+    if executor not in EXECUTORS:
+        raise ValueError(f"Unknown executor '{executor}' (use local or dask)")
+    if executor == "dask":
+        address = address or LOCAL_ADDRESS
+        if address != LOCAL_ADDRESS and not re.match(r"^([a-z]+://)?[^\s:/]+:\d+$", address):
+            raise ValueError(f"Dask address '{address}' is not tcp://host:port or 'local'")
+    return executor, address
+
+
+def config_settings(cst_path: str | os.PathLike[str]) -> dict:
+    """executor / dask_address / dask_colocate of the constellation.toml seen from a file;
+    raises ValueError with a sentence when a value has the wrong shape."""
+    import tomllib
+
+    from constellation.runtime.modules import find_config
+
+    config = find_config(cst_path)
+    if config is None:
+        return {}
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # module loading already reports an unreadable configuration
+    found = {}
+    for key in ("executor", "dask_address"):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise ValueError(f"{config}: '{key}' must be a string")
+            found[key] = data[key]
+    if "dask_colocate" in data:
+        names = data["dask_colocate"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"{config}: 'dask_colocate' must be a list of function names")
+        found["dask_colocate"] = tuple(names)
+    return found
+
+
+def cli_settings(cst_path: str, executor: str | None, address: str | None,
+                 colocate: list[str] | None) -> dict:
+    """The executor keyword arguments of a `cst run`: flag, then environment, then
+    constellation.toml (RunConfig.resolve applies the environment to what is left None)."""
+    toml = config_settings(cst_path)
+    if executor is None and not os.environ.get("CONSTELLATION_EXECUTOR"):
+        executor = toml.get("executor")
+    if address is None and not os.environ.get("CONSTELLATION_DASK_ADDRESS"):
+        address = toml.get("dask_address")
+    return {"executor": executor, "dask_address": address,
+            "dask_colocate": tuple(colocate) if colocate else toml.get("dask_colocate", ())}
+
+
+# -- how a function reaches a worker ----------------------------------------------------------
+def user_function(fn: Function):
+    """The decorated Python function behind a registry entry's adapter(s)."""
+    return inspect.unwrap(fn.impl)
+
+
+def module_source(fn: Function) -> ModuleSource | None:
+    """Where workers find `fn`; None when it must be pickled by value (a script's __main__)."""
+    from constellation.runtime.dask_worker import ModuleSource
+
+    name = getattr(user_function(fn), "__module__", None) or "__main__"
+    if name == "__main__":
+        return None
+    py_module = sys.modules.get(name)
+    file = getattr(py_module, "__file__", None)
+    if name.startswith(_FILE_PREFIX) and file:
+        path = Path(file)
+        return ModuleSource(name, "file", _display(path), str(path),
+                            path.read_text(encoding="utf-8"))
+    return ModuleSource(name, "import", name)
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def remote_functions(analysis) -> list[Function]:
+    """User module functions the program calls (as nodes or inside lambdas)."""
+    seen: dict[str, Function] = {}
+    for fn in analysis.check.call_targets.values():
+        if fn is not None and runs_remotely(fn):
+            seen.setdefault(fn.qualified, fn)
+    return list(seen.values())
+
+
+def runs_remotely(fn: Function) -> bool:
+    """Only user module calls go to the cluster: stdlib and higher-order calls stay local."""
+    return (fn.impl is not None and not fn.higher_order
+            and not (fn.namespace or "").startswith("stdlib"))
+
+
+# -- driver side ------------------------------------------------------------------------------
+class DaskBackend:
+    """Submits a run's module calls to the cluster and awaits them."""
+
+    def __init__(self, client, token: str, refs: dict[str, FunctionRef],
+                 by_value: dict[str, object], pinned: dict[str, str]):
+        self.client = client
+        self.token = token
+        self.refs = refs
+        self.by_value = by_value
+        self.pinned = pinned
+        self.submitted = 0
+        self.cancelled = 0  # remote futures cancelled by a timeout or the run's end
+        self.workers_used: set[str] = set()
+
+    def handles(self, fn: Function) -> bool:
+        return fn.qualified in self.refs
+
+    async def call(self, fn: Function, args: list, priority: int = 0) -> object:
+        import anyio
+
+        from constellation.runtime.dask_worker import call_async, call_sync
+
+        ref = self.refs[fn.qualified]
+        task = call_async if ref.is_async else call_sync
+        pinned = self.pinned.get(fn.qualified)
+        future = self.client.submit(
+            task, self.token, ref, list(args), self.by_value.get(fn.qualified),
+            key=f"{fn.name}-{uuid.uuid4().hex}", pure=False, priority=priority,
+            workers=[pinned] if pinned else None, allow_other_workers=bool(pinned))
+        self.submitted += 1
+        try:
+            return await future
+        except BaseException:
+            if not future.done():  # a timeout or cancellation: release the remote task
+                self.cancelled += 1
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await self.client.cancel([future])
+            raise
+
+
+def _pin(names: tuple[str, ...], refs: dict[str, FunctionRef], workers: list[str]
+         ) -> dict[str, str]:
+    """Co-located functions: each runs all its calls of a run on one worker, chosen by a
+    stable hash of its name (so per-process module state behaves as in one local process)."""
+    unknown = [n for n in names if n not in refs and n != "*"]
+    if unknown:
+        raise RunRejected([{"message": f"dask_colocate names '{n}', which the program does not "
+                                       f"call as a module", "line": None, "column": None}
+                           for n in unknown])
+    chosen = list(refs) if "*" in names else list(names)
+    return {n: workers[zlib.crc32(n.encode()) % len(workers)] for n in chosen}
+
+
+def _rejected(message: str) -> RunRejected:
+    return RunRejected([{"message": message, "line": None, "column": None}])
+
+
+@asynccontextmanager
+async def _client_for(address: str) -> AsyncIterator[object]:
+    """An asynchronous client of the cluster at `address`, or of a fresh LocalCluster."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise _rejected("The dask executor needs Dask: pip install 'constellation-lang[dask]'"
+                        ) from None
+    if address == LOCAL_ADDRESS:
+        async with LocalCluster(n_workers=LOCAL_WORKERS,
+                                threads_per_worker=LOCAL_THREADS_PER_WORKER, processes=True,
+                                dashboard_address=None, host="127.0.0.1",
+                                asynchronous=True) as cluster:
+            async with Client(cluster, asynchronous=True) as client:
+                yield client
+        return
+    try:
+        client = await Client(address, asynchronous=True, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise _rejected(f"Cannot connect to the Dask scheduler at {address}: {exc}") from None
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def _prepare_functions(functions: list[Function]):
+    from constellation.runtime.dask_worker import FunctionRef
+
+    refs: dict[str, FunctionRef] = {}
+    by_value: dict[str, object] = {}
+    sources: dict[str, ModuleSource] = {}
+    for fn in functions:
+        source = module_source(fn)
+        is_async = inspect.iscoroutinefunction(fn.impl)
+        refs[fn.qualified] = FunctionRef(fn.qualified, source.key if source else None, is_async)
+        if source is None:
+            by_value[fn.qualified] = fn.impl
+        else:
+            sources.setdefault(source.key, source)
+    return refs, by_value, list(sources.values())
+
+
+async def _workers(client) -> list[str]:
+    try:
+        await client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+    except TimeoutError:
+        raise _rejected(f"The Dask cluster at {client.scheduler.address} has no workers") from None
+    return sorted(client.scheduler_info(n_workers=-1)["workers"])
+
+
+@asynccontextmanager
+async def open_backend(analysis, address: str, colocate: tuple[str, ...] = ()
+                       ) -> AsyncIterator[DaskBackend]:
+    """Connect (or start a LocalCluster), ship the modules, check every worker imports them."""
+    import anyio
+
+    from constellation.runtime.dask_worker import ModulesPlugin, import_problems
+
+    refs, by_value, sources = _prepare_functions(remote_functions(analysis))
+    token = uuid.uuid4().hex[:12]
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    async with _client_for(address) as client:
+        workers = await _workers(client)
+        pinned = _pin(tuple(colocate), refs, workers)
+        plugin_name = f"constellation-modules-{token}"
+        await client.register_plugin(ModulesPlugin(token, sources, env), name=plugin_name)
+        try:
+            problems = await client.run(import_problems, token)
+            sentences = sorted({p for ps in problems.values() for p in ps})
+            if sentences:
+                raise RunRejected([{"message": s, "line": None, "column": None}
+                                   for s in sentences])
+            yield DaskBackend(client, token, refs, by_value, pinned)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                await client.unregister_worker_plugin(plugin_name)
+
+
+async def execute_on_dask(run, **execute_options):
+    """Run.execute with module calls on the cluster of `run.config.dask_address`."""
+    import sniffio
+
+    if sniffio.current_async_library() != "asyncio":
+        raise _rejected("The dask executor needs the asyncio backend (distributed's client "
+                        "runs on asyncio); run with backend='asyncio'")
+    async with open_backend(run.analysis, run.config.dask_address or LOCAL_ADDRESS,
+                            tuple(run.config.dask_colocate or ())) as backend:
+        run.remote = backend
+        try:
+            return await run.execute(**execute_options)
+        finally:
+            run.remote = None

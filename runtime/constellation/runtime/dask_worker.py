@@ -1,0 +1,181 @@
+"""The worker side of the Dask executor (dask_backend.py): the plugin that loads a run's
+modules in every worker process, and the tasks that call a module function there.
+
+This module imports `distributed`; the driver imports it only for a dask-executor run, and
+workers import it by name when they unpickle the plugin and the tasks (so constellation-lang
+must be installed on the workers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from constellation.compiler.registry import ModuleFailure
+from constellation.runtime.errors import failure_message
+
+
+class RemoteCallFailed(Exception):
+    """A module's failure on a worker, reduced to its message (the original exception class
+    may not exist on the driver, e.g. one defined in a module file imported per run)."""
+
+
+# -- what the driver sends ----------------------------------------------------------
+@dataclass(frozen=True)
+class ModuleSource:
+    """A Python module of the run as workers load it."""
+    key: str  # the driver's module name
+    kind: str  # file | import
+    shown: str  # for messages: the file path or the import name
+    path: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    qualified: str
+    module_key: str | None  # None: pickled by value
+    is_async: bool
+
+
+# -- worker side ------------------------------------------------------------------------------
+@dataclass
+class WorkerModules:
+    """One run's modules as loaded in one worker process."""
+    functions: dict[str, object] = field(default_factory=dict)  # qualified -> impl
+    errors: dict[str, str] = field(default_factory=dict)  # module key -> sentence
+    sys_names: list[str] = field(default_factory=list)
+
+
+_RUNS: dict[str, WorkerModules] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+        return get_worker().address
+    except ValueError:
+        return "(unknown worker)"
+
+
+def _import_file_as(source: ModuleSource, token: str, workdir: str):
+    """Import a shipped module file under a run-unique name. The driver's own path is used
+    when the worker sees the same file (sibling imports work); otherwise the shipped text is
+    written to the worker's directory."""
+    path = Path(source.path)
+    if not (path.is_file() and path.read_text(encoding="utf-8") == source.text):
+        folder = Path(workdir) / "constellation-modules" / token
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(source.path).name
+        path.write_text(source.text, encoding="utf-8")
+    name = f"{source.key}__run_{token}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    py_module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = py_module  # dataclasses and typing look classes up through sys.modules
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(py_module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return name, py_module
+
+
+def load_worker_modules(token: str, sources: list[ModuleSource], workdir: str,
+                        address: str) -> WorkerModules:
+    from constellation.runtime.modules import functions_of
+
+    loaded = WorkerModules()
+    for source in sources:
+        try:
+            if source.kind == "file":
+                name, py_module = _import_file_as(source, token, workdir)
+                loaded.sys_names.append(name)
+            else:
+                py_module = importlib.import_module(source.key)
+        except BaseException as exc:  # noqa: BLE001 - any import failure becomes a sentence
+            loaded.errors[source.key] = (
+                f"Module {source.shown} cannot be imported on Dask worker {address}: "
+                f"{type(exc).__name__}: {exc}")
+            continue
+        for fn in functions_of(py_module):
+            loaded.functions[fn.qualified] = fn.impl
+    return loaded
+
+
+class ModulesPlugin(WorkerPlugin):
+    """Loads one run's modules in every worker (also in workers that join later)."""
+
+    def __init__(self, token: str, sources: list[ModuleSource], env: dict[str, str]):
+        self.token, self.sources, self.env = token, sources, env
+
+    def setup(self, worker) -> None:
+        os.environ.update(self.env)
+        loaded = load_worker_modules(self.token, self.sources, worker.local_directory,
+                                     worker.address)
+        with _RUNS_LOCK:
+            _RUNS[self.token] = loaded
+
+    def teardown(self, worker) -> None:
+        with _RUNS_LOCK:
+            loaded = _RUNS.pop(self.token, None)
+        for name in loaded.sys_names if loaded else ():
+            sys.modules.pop(name, None)
+
+
+def import_problems(token: str, dask_worker=None) -> list[str]:
+    """Run on each worker after the plugin is registered: its import failures."""
+    loaded = _RUNS.get(token)
+    if loaded is None:
+        return [f"Dask worker {dask_worker.address} did not load the run's modules"]
+    return list(loaded.errors.values())
+
+
+def _resolve(token: str, ref: FunctionRef):
+    loaded = _RUNS.get(token)
+    if loaded is None:
+        raise RemoteCallFailed(f"Dask worker {_worker_address()} has not loaded the modules "
+                               f"of this run")
+    if ref.module_key in loaded.errors:
+        raise RemoteCallFailed(loaded.errors[ref.module_key])
+    impl = loaded.functions.get(ref.qualified)
+    if impl is None:
+        raise RemoteCallFailed(f"Dask worker {_worker_address()} does not know the module "
+                               f"function '{ref.qualified}'")
+    return impl
+
+
+def _reduced(exc: Exception) -> Exception:
+    """ModuleFailure travels as is; anything else as its message (see RemoteCallFailed)."""
+    if type(exc) is ModuleFailure:
+        return exc
+    return RemoteCallFailed(failure_message(exc))
+
+
+def call_sync(token: str, ref: FunctionRef, args: list, impl=None):
+    """The task of a sync module call: runs in a worker thread."""
+    impl = impl or _resolve(token, ref)
+    try:
+        return impl(*args)
+    except Exception as exc:
+        raise _reduced(exc) from None
+
+
+async def call_async(token: str, ref: FunctionRef, args: list, impl=None):
+    """The task of an async module call: runs on the worker's event loop."""
+    impl = impl or _resolve(token, ref)
+    try:
+        return await impl(*args)
+    except Exception as exc:
+        raise _reduced(exc) from None
+
+
