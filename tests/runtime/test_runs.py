@@ -317,3 +317,23 @@ def test_a_module_result_of_the_wrong_type_is_a_positioned_failure(registry):
     assert result.status == "failed"
     assert result.errors == [{"message": "'Broken' returned null, expected Int", "line": 1,
                               "column": 5, "function": "Broken"}]
+
+
+def test_run_timeout_leaves_no_asyncio_task_behind(registry):
+    import asyncio
+
+    from constellation.runtime import run_async
+
+    analysis = compile_program(
+        "in s: String\na = ExpensiveCompute(s)\nb = SlowApiCall(s)\nc = Uppercase(a)\n"
+        "out c\nout b\n", registry)
+
+    async def main():
+        result = await run_async(analysis, {"s": "x"}, timeout=0.03)
+        await asyncio.sleep(0)
+        return result, [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    result, leftover = asyncio.run(main())
+    assert result.status == "cancelled"
+    assert leftover == []
+    assert {n.status for n in result.nodes} == {"skipped"}
