@@ -345,12 +345,10 @@ class Run:
                           if st.t_start is not None else 0.0)
         st.value, st.error = value, error
         st.status = "failed" if error is not None else "completed"
-        if self._emit is None:
-            pass
-        elif error is not None:
+        if error is not None:
             self.emit_node("node_failed", st.node, duration_ms=st.duration_ms,
                            error=error.to_json())
-        else:
+        elif self._emit is not None:  # abbreviating a big value costs: only when listened to
             self.emit_node("node_completed", st.node, duration_ms=st.duration_ms,
                            value=values.abbreviate(value), cache_hit=st.cache_hit,
                            attempts=st.attempts)
