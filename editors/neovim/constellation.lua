@@ -8,7 +8,7 @@
 -- Options go in vim.g.constellation before it loads, e.g.
 --   vim.g.constellation = { cmd = { "/path/to/venv/bin/cst", "lsp" }, inlay_hints = { types = true } }
 -- Key maps in .cst buffers (<leader> is "\" unless you changed it):
---   <leader>cr run the pipeline · <leader>ce run with the @example inputs · <leader>cc cancel
+--   <leader>cr run the pipeline (asks for the inputs) · <leader>ce run with the @example inputs · <leader>cc cancel
 --   <leader>cl show the layers  · <leader>cL run the code lens on the cursor line
 
 if vim.g.loaded_constellation then
@@ -208,6 +208,53 @@ function M.run_pipeline(opts)
   end)
 end
 
+--- A typed input value: JSON when the text is JSON (42, true, [1, 2], "42"), else the text.
+local function parse_input(text)
+  local ok, value = pcall(vim.json.decode, text)
+  if ok and value ~= nil then
+    return value
+  end
+  return text
+end
+
+--- Asks for each input's value (vim.ui.input), then runs; the answers are kept for next time.
+function M.run_with_inputs(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  execute(bufnr, "constellation.showLayers", { uri = vim.uri_from_bufnr(bufnr) }, function(_, result)
+    local names = {}
+    for _, layer in ipairs((result or {}).layers or {}) do
+      for _, node in ipairs(layer.nodes or {}) do
+        if node.kind == "input" then
+          table.insert(names, node.name)
+        end
+      end
+    end
+    local remembered = vim.b[bufnr].constellation_inputs or {}
+    local inputs = {}
+    local function ask(index)
+      if index > #names then
+        vim.b[bufnr].constellation_inputs = inputs
+        M.run_pipeline({ bufnr = bufnr, inputs = next(inputs) and inputs or nil })
+        return
+      end
+      local name = names[index]
+      local default = remembered[name]
+      vim.ui.input({
+        prompt = string.format("%s (JSON or text): ", name),
+        default = default ~= nil and (type(default) == "string" and type(parse_input(default)) == "string"
+          and default or vim.json.encode(default)) or nil,
+      }, function(text)
+        if text == nil then
+          return -- cancelled
+        end
+        inputs[name] = parse_input(text)
+        ask(index + 1)
+      end)
+    end
+    vim.schedule(function() ask(1) end)
+  end)
+end
+
 function M.cancel_run(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   execute(bufnr, "constellation.cancelRun", { uri = vim.uri_from_bufnr(bufnr) })
@@ -302,7 +349,7 @@ vim.api.nvim_create_autocmd("LspAttach", {
       local map = function(lhs, fn, desc)
         vim.keymap.set("n", lhs, fn, { buffer = bufnr, desc = desc })
       end
-      map("<leader>cr", function() M.run_pipeline({ bufnr = bufnr }) end, "Constellation: run pipeline")
+      map("<leader>cr", function() M.run_with_inputs(bufnr) end, "Constellation: run pipeline")
       map("<leader>ce", function() M.run_pipeline({ bufnr = bufnr, use_examples = true }) end,
         "Constellation: run pipeline with examples")
       map("<leader>cc", function() M.cancel_run(bufnr) end, "Constellation: cancel run")

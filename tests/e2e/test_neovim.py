@@ -122,6 +122,26 @@ local function probe()
   out.run = done
   out.run_buffer = M.result_lines()
   out.keymap = vim.fn.maparg("<leader>cr", "n") ~= ""
+
+  -- 4. the key map itself: <leader>cr asks for each input (vim.ui.input, answered here as a UI
+  -- plugin would) and runs with those values
+  out.asked = {}
+  vim.ui.input = function(opts, on_confirm)
+    table.insert(out.asked, opts.prompt)
+    on_confirm("u-7")
+  end
+  vim.api.nvim_feedkeys(vim.keycode("<leader>cr"), "mx", false)
+  wait(function()
+    local lines = M.result_lines()
+    if #out.asked == 0 or not lines[1] or lines[1]:find("with examples", 1, true) then
+      return false -- still the previous run's buffer
+    end
+    for _, line in ipairs(lines) do
+      if line:match("^Status: ") then return true end
+    end
+    return false
+  end)
+  out.keymap_buffer = M.result_lines()
 end
 
 local ok, err = pcall(probe)
@@ -270,3 +290,13 @@ def test_run_pipeline_streams_events_and_shows_outputs(probe):
     assert any(line.strip().startswith("✓ ") for line in lines), lines  # node_completed
     assert any(line.startswith("■ run completed") for line in lines), lines
     assert any(line.startswith("  profile = ") for line in lines), lines  # the final outputs
+
+
+def test_the_run_key_map_asks_for_the_inputs(probe):
+    result = probe["result"]
+    assert result["asked"] == ["userId (JSON or text): "]
+    lines = result["keymap_buffer"]
+    shown = "\n".join(lines)
+    assert any(line.startswith("Status: completed") for line in lines), shown
+    assert any(line.startswith("  profile = ") for line in lines), shown
+    assert any(line.strip().startswith("✓ user = ") and '"id":"u-7"' in line for line in lines), shown
