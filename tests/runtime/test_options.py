@@ -253,3 +253,28 @@ def test_max_concurrency_argument_bounds_parallel_calls(execute, recorder):
     calls = recorder.calls
     for c in calls:
         assert sum(1 for d in calls if d.start <= c.start < d.end) <= 2
+
+
+def test_higher_order_calls_take_no_slot_and_their_inner_calls_do(execute, recorder):
+    text = ("in qs: List<String>\nuse stdlib.collection\n"
+            "rs = map(qs, (q) => SlowQuery(q))\nout rs")
+    result, _ = execute(text, {"qs": ["a", "b", "c"]}, max_concurrency=1)
+    assert result.outputs["rs"] == ["Result for: a", "Result for: b", "Result for: c"]
+    calls = sorted(recorder.of("SlowQuery"), key=lambda c: c.start)
+    assert all(b.start >= a.end for a, b in zip(calls, calls[1:]))  # one slot: one at a time
+
+
+def peak_overlap(calls) -> int:
+    return max(sum(1 for d in calls if d.start <= c.start < d.end) for c in calls)
+
+
+def test_concurrency_semaphores_are_per_function_and_limit(execute, recorder):
+    two = "".join(f'a{i} = ResourceIntensiveTask("a{i}") with concurrency: 2\nout a{i}\n'
+                  for i in range(4))
+    three = "".join(f'b{i} = ResourceIntensiveTask("b{i}") with concurrency: 3\nout b{i}\n'
+                    for i in range(4))
+    execute(two + three)
+    calls = recorder.of("ResourceIntensiveTask")
+    assert peak_overlap([c for c in calls if c.args[0][0] == "a"]) == 2
+    assert peak_overlap([c for c in calls if c.args[0][0] == "b"]) == 3
+    assert peak_overlap(calls) == 5  # the two limits never share one semaphore
