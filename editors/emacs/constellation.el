@@ -12,7 +12,8 @@
 ;; diagnostics, hover with layers, inlay hints (layers, types, run values), completion,
 ;; navigation and formatting.  Eglot shows no code lenses, so the lens actions are commands:
 ;;
-;;   C-c C-r  `constellation-run-pipeline'  (with a prefix argument: use the @example inputs)
+;;   C-c C-r  `constellation-run-pipeline'  (asks for the inputs; with a prefix argument it
+;;            uses the @example values instead)
 ;;   C-c C-k  `constellation-cancel-run'
 ;;   C-c C-l  `constellation-show-layers'
 ;;
@@ -187,6 +188,7 @@ When nil it loads only the standard library and runs no workspace code."
 (declare-function eglot--current-server-or-lose "eglot")
 (declare-function eglot--path-to-uri "eglot")
 (declare-function jsonrpc-async-request "jsonrpc")
+(declare-function jsonrpc-request "jsonrpc")
 
 (defvar constellation--run-buffer "*Constellation run*")
 
@@ -256,17 +258,46 @@ CALLBACK receives the result."
   "The URI of the current buffer's file."
   (eglot--path-to-uri (buffer-file-name)))
 
+(defun constellation--parse-input (text)
+  "TEXT as a typed value: JSON when it is JSON (42, true, [1, 2]), else the text."
+  (condition-case nil
+      (let ((json-object-type 'plist) (json-array-type 'vector))
+        (json-read-from-string text))
+    (error text)))
+
+(defun constellation--read-inputs ()
+  "Ask for each input of this pipeline; a plist of names and values."
+  (require 'eglot)
+  (let* ((layers (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
+                                  (list :command "constellation.showLayers"
+                                        :arguments (vector (list :uri (constellation--uri))))))
+         (inputs nil))
+    (seq-doseq (layer (plist-get layers :layers))
+      (seq-doseq (node (plist-get layer :nodes))
+        (when (equal (plist-get node :kind) "input")
+          (let ((name (plist-get node :name)))
+            (setq inputs (plist-put inputs (intern (concat ":" name))
+                                    (constellation--parse-input
+                                     (read-string (format "%s (JSON or text): " name)))))))))
+    inputs))
+
 ;;;###autoload
 (defun constellation-run-pipeline (&optional use-examples)
-  "Run the pipeline of this buffer (unsaved edits included).
+  "Run the pipeline of this buffer (unsaved edits included), asking for its inputs.
 With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
   (interactive "P")
-  (constellation--append (list (format "Running %s%s…" (buffer-file-name)
-                                       (if use-examples " with examples" "")))
-                         t)
+  (let ((inputs (unless use-examples (constellation--read-inputs))))
+    (constellation--append (list (format "Running %s%s…" (buffer-file-name)
+                                         (if use-examples " with examples" "")))
+                           t)
+    (constellation--start-run use-examples inputs)))
+
+(defun constellation--start-run (use-examples inputs)
+  "Send the run request, with USE-EXAMPLES or the INPUTS plist."
   (constellation--execute
    "constellation.runPipeline"
-   (list :uri (constellation--uri) :useExamples (if use-examples t :json-false))
+   (append (list :uri (constellation--uri) :useExamples (if use-examples t :json-false))
+           (when inputs (list :inputs inputs)))
    (lambda (result)
      (let ((lines (list "Outputs:" "")))
        (cl-loop for (key value) on (plist-get result :outputs) by #'cddr
