@@ -162,23 +162,26 @@ class DaskBackend:
     async def call(self, fn: Function, args: list, priority: int = 0) -> object:
         import anyio
 
-        from constellation.runtime.dask_worker import call_async, call_sync
+        from constellation.runtime.dask_worker import call_async, call_sync, stop_call
 
         ref = self.refs[fn.qualified]
-        task = call_async if ref.is_async else call_sync
+        key = f"{fn.name}-{uuid.uuid4().hex}"
+        extra = (key,) if ref.is_async else ()
         pinned = self.pinned.get(fn.qualified)
         future = self.client.submit(
-            task, self.token, ref, list(args), self.by_value.get(fn.qualified),
-            key=f"{fn.name}-{uuid.uuid4().hex}", pure=False, priority=priority,
+            call_async if ref.is_async else call_sync, self.token, ref, list(args),
+            self.by_value.get(fn.qualified), *extra, key=key, pure=False, priority=priority,
             workers=[pinned] if pinned else None, allow_other_workers=bool(pinned))
         self.submitted += 1
         try:
             return await future
         except BaseException:
-            if not future.done():  # a timeout or cancellation: release the remote task
+            if not future.done():  # a timeout or cancellation: stop the remote call
                 self.cancelled += 1
                 with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                     await self.client.cancel([future])
+                    if ref.is_async:  # dask leaves a running task running: cancel it there
+                        await self.client.run(stop_call, key)
             raise
 
 

@@ -8,6 +8,7 @@ must be installed on the workers).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import os
@@ -170,12 +171,29 @@ def call_sync(token: str, ref: FunctionRef, args: list, impl=None):
         raise _reduced(exc) from None
 
 
-async def call_async(token: str, ref: FunctionRef, args: list, impl=None):
+# Async calls running on this worker's event loop, by call key. Dask only releases the
+# result of a cancelled running task; the driver's stop_call really cancels the coroutine.
+_RUNNING: dict[str, asyncio.Task] = {}
+
+
+async def call_async(token: str, ref: FunctionRef, args: list, impl=None, key: str = ""):
     """The task of an async module call: runs on the worker's event loop."""
     impl = impl or _resolve(token, ref)
+    _RUNNING[key] = asyncio.current_task()
     try:
         return await impl(*args)
     except Exception as exc:
         raise _reduced(exc) from None
+    finally:
+        _RUNNING.pop(key, None)
+
+
+async def stop_call(key: str) -> bool:
+    """Run on workers by the driver after a timeout or cancellation: cancel the call's
+    coroutine if it runs here (a sync call's thread cannot be stopped; it runs to its end)."""
+    task = _RUNNING.pop(key, None)
+    if task is not None:
+        task.cancel()
+    return task is not None
 
 

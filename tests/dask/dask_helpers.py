@@ -1,0 +1,101 @@
+"""Helpers of the Dask executor tests (a uniquely named module, so the helper modules of
+different test folders never shadow each other): paths, the test module pack, compiling."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+# A module pack written to a temporary folder and loaded as a module *file* (the way users'
+# constellation.toml packs are loaded), so workers receive it through the modules plugin.
+PROBE_MODULES = '''
+import os
+from pathlib import Path
+
+import anyio
+
+from constellation.runtime import module
+
+
+@module
+def ProcessId(tag: str) -> int:
+    """The id of the process the call runs in."""
+    return os.getpid()
+
+
+@module
+async def AsyncProcessId(tag: str) -> int:
+    return os.getpid()
+
+
+@module
+async def Nap(ms: int) -> int:
+    """Sleeps (asynchronously, real time) and returns its process id."""
+    await anyio.sleep(ms / 1000)
+    return os.getpid()
+
+
+@module
+def BlockingNap(ms: int) -> int:
+    """Sleeps in its thread (a sync module) and returns its process id."""
+    import time
+    time.sleep(ms / 1000)
+    return os.getpid()
+
+
+@module
+def Explode(message: str) -> str:
+    raise ValueError(message)
+
+
+@module
+async def NapOrMark(ms: int, marker: str) -> str:
+    """Sleeps; when cancelled on the worker, leaves a marker file behind."""
+    try:
+        await anyio.sleep(ms / 1000)
+    except BaseException:
+        Path(marker).write_text("cancelled")
+        raise
+    return "woke"
+'''
+
+# Imports only in the driver process: workers (other process ids) fail to import it.
+DRIVER_ONLY_MODULE = '''
+import os
+
+from constellation.runtime import module
+
+if os.environ.get("CST_TEST_DRIVER_PID") != str(os.getpid()):
+    raise ImportError("No module named 'gpu_only_library'")
+
+
+@module
+def DriverOnly(text: str) -> str:
+    return text
+'''
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def compile_program(text: str, registry):
+    from constellation.compiler import analyze
+
+    analysis = analyze(text, registry)
+    errors = [d for d in analysis.diagnostics if d.is_error]
+    assert not errors, [f"{d.code} {d.message}" for d in errors]
+    return analysis
+
+
+def reset_process_state(registry) -> None:
+    """Driver-side state as a fresh process has it: demo counters at 0, caches empty."""
+    from constellation.runtime.limits import reset_shared_state
+
+    reset_shared_state()
+    impl = inspect.unwrap(registry.lookup("FlakyService").impl)
+    impl.__globals__["reset_counters"]()
