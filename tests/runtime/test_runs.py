@@ -337,3 +337,23 @@ def test_run_timeout_leaves_no_asyncio_task_behind(registry):
     assert result.status == "cancelled"
     assert leftover == []
     assert {n.status for n in result.nodes} == {"skipped"}
+
+
+def test_arguments_take_the_shape_of_their_parameter_types(registry):
+    from constellation.compiler import types as T
+    from constellation.compiler.registry import Function, Registry
+    from constellation.runtime import run
+
+    seen = []
+
+    def probe(x: float, r: dict) -> str:
+        seen.append((x, r))
+        return "ok"
+
+    reg = Registry(list(registry.functions)).extend([Function(
+        "Probe", None, (("x", T.FLOAT), ("r", T.record([("a", T.INT)]))), T.STRING,
+        impl=probe)])
+    analysis = compile_program('x = Probe(2, {a: 1, b: "extra"})\nout x', reg)
+    assert run(analysis, {}).outputs == {"x": "ok"}
+    (x, r), = seen
+    assert isinstance(x, float) and r == {"a": 1}

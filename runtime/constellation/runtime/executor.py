@@ -299,7 +299,7 @@ class Run:
         if fn is None:
             line, col = self.source.line_col(call.span.start)
             raise RunError(f"Unresolved function '{call.qualified}'", line, col, call.qualified)
-        args = await self.evaluator.eval_args(call, env)
+        args = coerce_args(fn, await self.evaluator.eval_args(call, env))
         opts = self.check.call_options.get(id(call)) or DEFAULT_OPTIONS
         return await self.execute_call(call, fn, opts, args, None, env)
 
@@ -310,7 +310,7 @@ class Run:
         _DEMANDING_GATE.set(self.gates[node.layer] if layered else None)
         try:
             try:
-                args = await self.evaluator.eval_args(node.call, {})
+                args = coerce_args(node.function, await self.evaluator.eval_args(node.call, {}))
             except RunError as exc:
                 if exc.node is None:  # the call's own argument expression failed
                     exc.node = node.id
@@ -654,6 +654,13 @@ class Run:
                                       n.function.qualified if n.function else None, n.line,
                                       st.attempts, st.cache_hit))
         return reports
+
+
+def coerce_args(fn: Function, args: list[object]) -> list[object]:
+    """Every argument takes the shape of its parameter type (§4.5): Int -> Float widening,
+    record fields the parameter does not declare are dropped. Lambdas stay closures."""
+    return [arg if isinstance(arg, Closure) else values.coerce(arg, t)
+            for arg, (_, t) in zip(args, fn.params)]
 
 
 def _shown(value: object) -> str:
