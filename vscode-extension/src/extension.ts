@@ -219,6 +219,15 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
     void vscode.window.showWarningMessage("Constellation: open a .cst file to run its pipeline.");
     return undefined;
   }
+  if (!vscode.workspace.isTrusted) {
+    // A run imports and executes the workspace's module code.
+    const choice = await vscode.window.showWarningMessage(
+      "Constellation: running a pipeline executes this workspace's module code; trust the workspace first.",
+      "Manage Workspace Trust",
+    );
+    if (choice) void vscode.commands.executeCommand("workbench.trust.manage");
+    return undefined;
+  }
   if (activeRun) {
     void vscode.window.showWarningMessage("Constellation: a run is already in progress; cancel it first.");
     return undefined;

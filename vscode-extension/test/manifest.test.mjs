@@ -60,6 +60,12 @@ test("the .vsix is complete", async (t) => {
     assert.equal(configuration.comments.lineComment, "#");
   });
 
+  await t.test("untrusted workspaces: limited, and the server command is restricted", () => {
+    const untrusted = manifest.capabilities.untrustedWorkspaces;
+    assert.equal(untrusted.supported, "limited");
+    assert.deepEqual(untrusted.restrictedConfigurations, ["constellation.server.command"]);
+  });
+
   await t.test("the commands are contributed with titles", () => {
     const contributed = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
     for (const command of COMMANDS) {
