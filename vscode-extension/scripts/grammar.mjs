@@ -391,7 +391,7 @@ const grammar = {
       patterns: [
         { include: "#comment" },
         {
-          begin: "(?<=[A-Za-z0-9_)\\]}\"]|\\s)\\{",
+          begin: "(?:(?<=[A-Za-z0-9_)\\]}\"\\s])|^)\\{", // also a `{` at the start of a line
           beginCaptures: { 0: { name: "punctuation.section.block.begin.constellation" } },
           end: "\\}",
           endCaptures: { 0: { name: "punctuation.section.block.end.constellation" } },
