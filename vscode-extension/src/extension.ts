@@ -106,9 +106,11 @@ async function pythonInterpreter(resource?: vscode.Uri): Promise<string[] | unde
 async function createClient(): Promise<LanguageClient> {
   const current = settings();
   const folder = vscode.workspace.workspaceFolders?.[0];
+  const find = (program: string) => findOnPath(program, process.env);
+  // Only ask the Python extension (activating it takes a while) when the command is missing.
   const launch = resolveServerCommand(current.serverCommand, {
-    find: (program) => findOnPath(program, process.env),
-    pythonInterpreter: await pythonInterpreter(folder?.uri),
+    find,
+    pythonInterpreter: find(current.serverCommand[0]) ? undefined : await pythonInterpreter(folder?.uri),
   });
   const serverOptions: ServerOptions = {
     command: launch.command,
