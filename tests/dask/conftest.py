@@ -4,6 +4,7 @@ examples pack plus the probe modules, and a helper running a program locally or 
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 
@@ -21,8 +22,11 @@ def cluster():
 
     os.environ["CONSTELLATION_TIME_SCALE"] = TIME_SCALE
     os.environ["CST_TEST_DRIVER_PID"] = str(os.getpid())
-    with LocalCluster(n_workers=2, threads_per_worker=4, processes=True,
-                      dashboard_address=None, host="127.0.0.1") as cluster:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+        cluster = LocalCluster(n_workers=2, threads_per_worker=4, processes=True,
+                               dashboard_address=None, host="127.0.0.1")
+    with cluster:
         yield cluster
 
 

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import uuid
+import warnings
 import zlib
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -211,10 +212,15 @@ async def _client_for(address: str) -> AsyncIterator[object]:
         raise _rejected("The dask executor needs Dask: pip install 'constellation-lang[dask]'"
                         ) from None
     if address == LOCAL_ADDRESS:
-        async with LocalCluster(n_workers=LOCAL_WORKERS,
-                                threads_per_worker=LOCAL_THREADS_PER_WORKER, processes=True,
-                                dashboard_address=None, host="127.0.0.1",
-                                asynchronous=True) as cluster:
+        with warnings.catch_warnings():
+            # without a dashboard the scheduler still serves health checks, on 8787 or on
+            # any free port when that one is taken (it warns then): nothing for the user
+            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+            cluster = await LocalCluster(n_workers=LOCAL_WORKERS,
+                                         threads_per_worker=LOCAL_THREADS_PER_WORKER,
+                                         processes=True, dashboard_address=None,
+                                         host="127.0.0.1", asynchronous=True)
+        async with cluster:
             async with Client(cluster, asynchronous=True) as client:
                 yield client
         return

@@ -1,0 +1,95 @@
+"""Results on the Dask executor equal the local executor's: every runnable corpus program,
+examples/profile.cst, and the `cst run` command of issue 6's "done when"."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dask_helpers import EXAMPLES, REPO, compile_program, corpus_dir
+
+pytestmark = pytest.mark.slow
+
+# The demo services keep per-process counters (FlakyService fails twice then succeeds,
+# TimeoutProneService is slow on its first call): co-located, each behaves as in one process.
+STATEFUL = ["FlakyService", "TimeoutProneService"]
+
+
+def corpus_cases():
+    root = corpus_dir()
+    if not (root / "expected.json").exists():
+        return [pytest.param(None, marks=pytest.mark.skip(
+            reason=f"shared corpus not found at {root} (set CONSTELLATION_CORPUS)"))]
+    entries = json.loads((root / "expected.json").read_text())
+    return [pytest.param(e, id=e["path"]) for e in entries if e["valid"]]
+
+
+def zero_inputs(analysis) -> dict:
+    from constellation.runtime.inputs import input_types
+    from constellation.runtime.values import zero_value
+
+    return {name: zero_value(t) for name, t in input_types(analysis).items()
+            if not analysis.check.examples.get(name) and type(t).__name__ != "OptionalT"}
+
+
+def comparable(result) -> tuple:
+    return (result.status, result.outputs, result.errors, result.log,
+            [(n.name, n.status, n.layer, n.error, n.attempts) for n in result.nodes])
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("entry", corpus_cases())
+def test_corpus_program_results_equal_the_local_executor(entry, execute, registry):
+    text = (corpus_dir() / entry["path"]).read_text(encoding="utf-8")
+    analysis = compile_program(text, registry)
+    colocate = [n for n in STATEFUL if registry.lookup(n).qualified in
+                {f.qualified for f in analysis.check.call_targets.values() if f}]
+    inputs = zero_inputs(analysis)
+    local, _ = execute(text, inputs, executor="local", use_examples=True)
+    remote, _ = execute(text, inputs, use_examples=True, dask_colocate=colocate)
+    assert comparable(remote) == comparable(local)
+    assert list(remote.outputs) == [o for o in entry["outputs"] if o in local.outputs]
+
+
+def test_profile_results_equal_the_local_executor(execute, worker_pids):
+    text = (EXAMPLES / "profile.cst").read_text(encoding="utf-8")
+    local, _ = execute(text, executor="local", use_examples=True)
+    remote, _ = execute(text, use_examples=True)
+    assert remote.status == "completed", remote.errors
+    assert comparable(remote) == comparable(local)
+
+
+def cst_run(*args: str) -> dict:
+    env = {**os.environ, "CONSTELLATION_TIME_SCALE": "0.1"}
+    done = subprocess.run([sys.executable, "-m", "constellation.cli.main", "run", *args,
+                           "--json"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no cluster chatter on the user's terminal
+    return json.loads(done.stdout)
+
+
+def without_timings(result: dict) -> dict:
+    nodes = [{k: v for k, v in n.items() if k != "duration_ms"} for n in result["nodes"]]
+    return {**{k: v for k, v in result.items() if k != "duration_ms"}, "nodes": nodes}
+
+
+def test_cst_run_on_a_local_cluster_equals_the_local_run():
+    """Issue 6 done-when: `cst run examples/profile.cst --examples --executor dask
+    --dask-address local`."""
+    local = cst_run("examples/profile.cst", "--examples")
+    remote = cst_run("examples/profile.cst", "--examples", "--executor", "dask",
+                     "--dask-address", "local")
+    assert without_timings(remote) == without_timings(local)
+    assert remote["status"] == "completed"
+
+
+def test_cst_run_against_a_running_scheduler(cluster):
+    remote = cst_run("examples/profile.cst", "--examples", "--executor", "dask",
+                     "--dask-address", cluster.scheduler_address)
+    assert remote["status"] == "completed"
+    assert remote["outputs"]["profile"]["userId"] == "u-42"
