@@ -155,20 +155,24 @@ async def request_latencies(session: Session, uri: str, text: str, rounds: int) 
     return results
 
 
-async def edit_latencies(session: Session, uri: str, text: str, rounds: int, first_version: int) -> list[float]:
-    """Time from sending a one-character edit (a digit of a number in the middle of the file,
-    as when tuning a constant) to receiving that version's diagnostics."""
+async def edit_latencies(session: Session, uri: str, text: str, rounds: int, version: int) -> list[float]:
+    """Time from sending a one-character edit to receiving that version's diagnostics. The edit
+    retypes a digit of a number in the middle of the file (tuning a constant), or, in a file
+    without numbers, a character at the end of a comment line in the middle."""
     client = session.client
     lines = text.split("\n")
-    candidates = [(i, m.start()) for i, l in enumerate(lines) if not l.lstrip().startswith("#")
-                  for m in [re.search(r"(?<![\w.])[1-9]\d*(?![\w.])", l)] if m]
-    line, col = candidates[len(candidates) // 2]
+    numbers = [(i, m.start()) for i, l in enumerate(lines) if not l.lstrip().startswith("#")
+               for m in [re.search(r"(?<![\w.])[1-9]\d*(?![\w.])", l)] if m]
+    comments = [(i, len(l)) for i, l in enumerate(lines) if l.lstrip().startswith("#")]
+    line, col = (numbers or comments)[len(numbers or comments) // 2]
+    replace = 1 if numbers else 0  # a comment gets one character appended, then retyped
     out = []
-    version = first_version
     for k in range(rounds):
         version += 1
-        edit = lsp.TextDocumentContentChangePartial(  # alternates the digit between 7 and 8
-            range=lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col + 1)), text="78"[k % 2])
+        edit = lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col + replace)),
+            text="78"[k % 2])
+        replace = 1
         t0 = time.perf_counter()
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[edit]))

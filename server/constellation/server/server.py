@@ -86,6 +86,9 @@ class ConstellationServer(LanguageServer):
         return self.workspace.get_text_document(uri).version
 
     def path_of(self, uri: str) -> Path | None:
+        """The file of a `file:` URI (None for `untitled:` and other schemes)."""
+        if not uri.startswith("file:"):
+            return None
         path = to_fs_path(uri)
         return Path(path) if path else None
 
