@@ -382,3 +382,17 @@ async def test_semantic_tokens_split_multi_line_strings_in_client_units(client: 
     strings = [t for t in decode(full.data, legend) if t[3] == "string"]
     first = len('"é😀'.encode("utf-8")) if client.profile == "neovim" else len('"é😀'.encode("utf-16-le")) // 2
     assert strings == [(1, 4, first, "string", []), (2, 0, 2, "string", [])]
+
+
+async def test_quick_fixes_add_a_needed_option_and_rename_a_duplicate(client: LanguageClient):
+    text = 'in s: String\nr = Uppercase(s) with delay: 1s\ny = Trim(s)\ny = Trim(r)\nout y\n'
+    uri, _ = await open_doc(client, text)
+    found = await actions(client, uri, lsp.Range(start=pos(1, 0), end=pos(3, 5)))
+    add = next(a for a in found if a.title == "Add retry: 1")
+    (edit,) = add.edit.changes[uri]
+    assert edit.new_text == "retry: 1, " and edit.range == lsp.Range(start=pos(1, 22), end=pos(1, 22))
+    remove = [a for a in found if a.diagnostics and a.diagnostics[0].code == "W001" and a is not add]
+    assert remove, "the compiler's own fix (remove the option) is offered too"
+    rename = next(a for a in found if a.title == "Rename this definition to 'y2'")
+    (edit,) = rename.edit.changes[uri]
+    assert edit.new_text == "y2" and edit.range == lsp.Range(start=pos(3, 0), end=pos(3, 1))

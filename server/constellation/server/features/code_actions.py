@@ -31,10 +31,15 @@ def register(server) -> None:
                 continue
             diag = to_lsp(d, uri, pos)
             actions += fix_actions(uri, d, diag, pos)
+            extra = None
             if d.code == "E001":
-                declare = declare_input_action(analysis, uri, d, diag, pos)
-                if declare is not None and all(a.title != declare.title for a in actions):
-                    actions.append(declare)
+                extra = declare_input_action(analysis, uri, d, diag, pos)
+            elif d.code == "W001":
+                extra = add_required_options_action(uri, d, diag, pos)
+            elif d.code == "E030":
+                extra = rename_duplicate_action(analysis, uri, d, diag, pos)
+            if extra is not None and all(a.title != extra.title for a in actions):
+                actions.append(extra)
         if analysis.valid:  # like the unused hints, only once the errors are fixed
             actions += unused_binding_actions(analysis, uri, wanted, pos)
         return actions
@@ -56,6 +61,37 @@ def declare_input_action(analysis: Analysis, uri: str, d, diag, pos) -> lsp.Code
     at = insertion_offset(analysis)
     edit = lsp.TextEdit(range=pos.range(ast.Span(at, at)), new_text=f"in {name}: String\n")
     return lsp.CodeAction(title=f"Declare the missing input '{name}'", kind=lsp.CodeActionKind.QuickFix,
+                          diagnostics=[diag], edit=lsp.WorkspaceEdit(changes={uri: [edit]}))
+
+
+# values given to an option added because another one needs it (W001)
+REQUIRED_DEFAULTS = {"retry": "1", "delay": "100ms", "cache": "5min"}
+
+
+def add_required_options_action(uri: str, d, diag, pos) -> lsp.CodeAction | None:
+    """`'delay' has no effect without 'retry'` -> add `retry: 1` in front of the key."""
+    _, _, missing_text = d.message.partition(" without ")
+    missing = [m for m in QUOTED.findall(missing_text) if m in REQUIRED_DEFAULTS]
+    if not missing:
+        return None
+    added = ", ".join(f"{m}: {REQUIRED_DEFAULTS[m]}" for m in missing)
+    edit = lsp.TextEdit(range=pos.range(ast.Span(d.span.start, d.span.start)), new_text=added + ", ")
+    return lsp.CodeAction(title=f"Add {added}", kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag],
+                          edit=lsp.WorkspaceEdit(changes={uri: [edit]}))
+
+
+def rename_duplicate_action(analysis: Analysis, uri: str, d, diag, pos) -> lsp.CodeAction | None:
+    """`Duplicate definition of 'y'` -> rename this (later) definition to a free name."""
+    name = analysis.text[d.span.start:d.span.end]
+    if not IDENT.match(name) or not d.message.startswith("Duplicate definition"):
+        return None
+    taken = set(analysis.symbols.values) | set(analysis.symbols.types) | {
+        getattr(decl, "name").text for decl in analysis.decls if getattr(decl, "name", None) is not None}
+    n = 2
+    while f"{name}{n}" in taken:
+        n += 1
+    edit = lsp.TextEdit(range=pos.range(d.span), new_text=f"{name}{n}")
+    return lsp.CodeAction(title=f"Rename this definition to '{name}{n}'", kind=lsp.CodeActionKind.QuickFix,
                           diagnostics=[diag], edit=lsp.WorkspaceEdit(changes={uri: [edit]}))
 
 
