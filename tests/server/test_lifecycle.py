@@ -48,3 +48,30 @@ async def test_untrusted_workspace_does_not_run_pipelines(untrusted: LanguageCli
         command="constellation.runPipeline", arguments=[{"uri": uri, "inputs": {"s": "x"}}]))
     assert result["status"] == "rejected"
     assert "not trusted" in result["errors"][0]["message"]
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def configured(lsp_client: LanguageClient):
+    # workspace/configuration (section "constellation") wins over initializationOptions
+    lsp_client.set_configuration({"inlayHints": {"types": True, "layers": False}}, section="constellation")
+    lsp_client.init_result = await initialize(lsp_client, options={"inlayHints": {"layers": True}})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_settings_from_workspace_configuration_and_changes(configured: LanguageClient):
+    client = configured
+    text = (EXAMPLES / "profile.cst").read_text()
+    uri, _ = await open_doc(client, text)
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+    whole = lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(12, 0))
+    hints = await client.text_document_inlay_hint_async(lsp.InlayHintParams(text_document=doc, range=whole))
+    assert [(h.position.line, h.label, h.kind) for h in hints][:2] == [
+        (5, ": { id: String, name: String, email: String }", lsp.InlayHintKind.Type),
+        (6, ": List<{ id: String, item: String, amount: Float }>", lsp.InlayHintKind.Type)]
+    assert not any(h.label.startswith("layer") for h in hints)
+
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"constellation": {"codeLens": {"layers": False}}}))
+    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=doc))
+    assert [l.command.title for l in lenses] == ["▶ Run pipeline", "▶ Run with examples", "Layers"]

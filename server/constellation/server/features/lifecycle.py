@@ -32,13 +32,19 @@ def register(server) -> None:
         await reload_registry(ls)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def on_configuration(ls, params: lsp.DidChangeConfigurationParams) -> None:
+    def on_configuration(ls, params: lsp.DidChangeConfigurationParams) -> None:
+        # synchronous when the settings come with the notification, so that requests sent
+        # right after it already see them
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
             ls.settings.update(settings[SECTION])
-        else:
+            ls.refresh_views()
+            return
+
+        async def pull_and_refresh() -> None:
             await pull_configuration(ls)
-        ls.refresh_views()
+            ls.refresh_views()
+        asyncio.ensure_future(pull_and_refresh())
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def on_watched_files(ls, params: lsp.DidChangeWatchedFilesParams) -> None:
