@@ -430,6 +430,7 @@ class _Context:
         self.base = base if base is not None else _Base(0)
         self.off = self.base.offset  # offsets at creation; spans store offset - off
         self.dots: list = []  # FieldAccess nodes, whose `dot` moves with the chunk
+        self.parens: dict[int, tuple] = {}  # id(node) -> (node, start, end) of its ( )
         self.errors: list[_Error] = []
         self.pending_min: dict[int, Span] = {}  # Int literals 2**63 awaiting a unary minus
         self.nesting = 0
@@ -939,8 +940,16 @@ def _sp(x) -> Span:
 def _cover(a, b) -> Span:
     """Span from the start of a to the end of b (tokens or nodes of the current chunk)."""
     ctx = _TLS.ctx
-    s = a.start_pos - ctx.off if type(a) is Tok else a.span._s
-    e = b.end_pos - ctx.off if type(b) is Tok else b.span._e
+    if type(a) is Tok:
+        s = a.start_pos - ctx.off
+    else:
+        wrapped = ctx.parens.get(id(a)) if ctx.parens else None
+        s = wrapped[1] if wrapped else a.span._s
+    if type(b) is Tok:
+        e = b.end_pos - ctx.off
+    else:
+        wrapped = ctx.parens.get(id(b)) if ctx.parens else None
+        e = wrapped[2] if wrapped else b.span._e
     return _RelSpan(s, e, ctx.base)
 
 
@@ -1073,6 +1082,8 @@ class _Builder:
     def paren(self, c):
         inner = c[1]
         ctx = _ctx()
+        # the node keeps its own span; enclosing nodes cover the parentheses too
+        ctx.parens[id(inner)] = (inner, c[0].start_pos - ctx.off, c[2].end_pos - ctx.off)
         if id(inner) in ctx.pending_min:
             ctx.pending_min.pop(id(inner))
             ctx.error("Integer literal out of range", inner.span)
