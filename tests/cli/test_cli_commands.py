@@ -172,3 +172,8 @@ def test_graph_of_unnamed_calls_inline_nodes_and_constants(cst, write, tmp_path:
     kinds = {n["name"]: (layer["layer"], n["kind"]) for layer in layers for n in layer["nodes"]}
     assert kinds == {"name": (0, "input"), "suffix": (0, "constant"),
                      "Uppercase@3": (1, "module"), "greeting": (1, "inline")}
+
+
+def test_the_examples_are_formatted(cst):
+    result = cst("fmt", "--check", *sorted(EXAMPLES.glob("*.cst")))
+    assert result.code == 0, result

@@ -42,12 +42,17 @@ def run_fmt(args: argparse.Namespace) -> int:
                if (message := syntax_errors(text, path)) is not None]
     if refused:
         raise UserError("\n".join(refused))
-    changed = [path for path, text in texts.items() if format_source(text) != text]
+    formatted = {path: format_source(text) for path, text in texts.items()}
+    unformattable = [path for path, text in formatted.items() if text is None]
+    if unformattable:  # the formatter refuses what the parser rejects; checked above already
+        raise UserError("\n".join(f"{path}: not formatted: the file has syntax errors"
+                                   for path in unformattable))
+    changed = [path for path, text in texts.items() if formatted[path] != text]
     for path in changed:
         if args.check:
             print(f"would reformat {path}")
         else:
-            Path(path).write_text(format_source(texts[path]), encoding="utf-8", newline="")
+            Path(path).write_text(formatted[path], encoding="utf-8", newline="")
             print(f"reformatted {path}")
     unchanged = len(texts) - len(changed)
     verb = "would be reformatted" if args.check else "reformatted"
