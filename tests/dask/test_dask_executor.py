@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from dask_helpers import DRIVER_ONLY_MODULE, compile_program
+from dask_helpers import DRIVER_ONLY_MODULE, EXAMPLES, compile_program
 
 pytestmark = pytest.mark.slow
 
@@ -187,9 +187,7 @@ def test_priorities_order_calls_as_locally(execute):
 
 
 def test_event_stream_matches_the_local_executor(execute):
-    text = (EXAMPLES_PROFILE := (compile_program.__globals__["EXAMPLES"] / "profile.cst")
-            .read_text())
-    assert EXAMPLES_PROFILE
+    text = (EXAMPLES / "profile.cst").read_text(encoding="utf-8")
 
     def shape(events):
         return [(e["event"], e.get("name"), e.get("layer")) for e in events
@@ -256,3 +254,20 @@ def test_unreachable_scheduler_is_rejected(registry, monkeypatch):
     with pytest.raises(RunRejected, match="Cannot connect to the Dask scheduler at "
                                           "tcp://127.0.0.1:9"):
         run(analysis, {}, executor="dask", dask_address="tcp://127.0.0.1:9")
+
+
+def test_events_api_streams_a_dask_run(cluster, registry):
+    import anyio
+
+    from constellation.runtime import events
+
+    analysis = compile_program('a = ProcessId("a")\nb = Nap(50)\nout a\nout b', registry)
+
+    async def collect():
+        return [e async for e in events(analysis, {}, executor="dask",
+                                        dask_address=cluster.scheduler_address)]
+
+    seen = anyio.run(collect)
+    assert seen[0]["event"] == "run_started" and seen[-1]["event"] == "run_completed"
+    assert seen[-1]["status"] == "completed"
+    assert seen[-1]["outputs"]["a"] != os.getpid()

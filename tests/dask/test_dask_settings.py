@@ -127,7 +127,8 @@ def test_a_worker_without_the_file_imports_the_shipped_text(tmp_path, registry):
     loaded = load_worker_modules("t1", [elsewhere], str(tmp_path), "tcp://w:1")
     assert loaded.errors == {}
     assert loaded.functions["ProcessId"]("x") == os.getpid()
-    assert (tmp_path / "constellation-modules" / "t1" / "probe.py").read_text() == source.text
+    shipped = tmp_path / "constellation-modules" / "t1" / source.key / "probe.py"
+    assert shipped.read_text() == source.text
     for name in loaded.sys_names:
         import sys
         sys.modules.pop(name, None)

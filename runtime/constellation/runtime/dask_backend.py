@@ -289,11 +289,13 @@ async def open_backend(analysis, address: str, colocate: tuple[str, ...] = ()
 
 async def execute_on_dask(run, **execute_options):
     """Run.execute with module calls on the cluster of `run.config.dask_address`."""
-    import sniffio
+    import asyncio
 
-    if sniffio.current_async_library() != "asyncio":
+    try:
+        asyncio.get_running_loop()  # none under trio
+    except RuntimeError:
         raise _rejected("The dask executor needs the asyncio backend (distributed's client "
-                        "runs on asyncio); run with backend='asyncio'")
+                        "runs on asyncio); run with backend='asyncio'") from None
     async with open_backend(run.analysis, run.config.dask_address or LOCAL_ADDRESS,
                             tuple(run.config.dask_colocate or ())) as backend:
         run.remote = backend

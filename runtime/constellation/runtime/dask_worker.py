@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import importlib.util
 import os
+import shutil
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class WorkerModules:
     functions: dict[str, object] = field(default_factory=dict)  # qualified -> impl
     errors: dict[str, str] = field(default_factory=dict)  # module key -> sentence
     sys_names: list[str] = field(default_factory=list)
+    scratch: Path | None = None  # where shipped module texts were written
 
 
 _RUNS: dict[str, WorkerModules] = {}
@@ -67,13 +69,13 @@ def _worker_address() -> str:
         return "(unknown worker)"
 
 
-def _import_file_as(source: ModuleSource, token: str, workdir: str):
+def _import_file_as(source: ModuleSource, token: str, scratch: Path):
     """Import a shipped module file under a run-unique name. The driver's own path is used
     when the worker sees the same file (sibling imports work); otherwise the shipped text is
-    written to the worker's directory."""
+    written to the worker's scratch directory (one folder per module: equal file names)."""
     path = Path(source.path)
     if not (path.is_file() and path.read_text(encoding="utf-8") == source.text):
-        folder = Path(workdir) / "constellation-modules" / token
+        folder = scratch / source.key
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / Path(source.path).name
         path.write_text(source.text, encoding="utf-8")
@@ -95,15 +97,15 @@ def load_worker_modules(token: str, sources: list[ModuleSource], workdir: str,
                         address: str) -> WorkerModules:
     from constellation.runtime.modules import functions_of
 
-    loaded = WorkerModules()
+    loaded = WorkerModules(scratch=Path(workdir) / "constellation-modules" / token)
     for source in sources:
         try:
             if source.kind == "file":
-                name, py_module = _import_file_as(source, token, workdir)
+                name, py_module = _import_file_as(source, token, loaded.scratch)
                 loaded.sys_names.append(name)
             else:
                 py_module = importlib.import_module(source.key)
-        except BaseException as exc:  # noqa: BLE001 - any import failure becomes a sentence
+        except (Exception, SystemExit) as exc:  # any import failure becomes a sentence
             loaded.errors[source.key] = (
                 f"Module {source.shown} cannot be imported on Dask worker {address}: "
                 f"{type(exc).__name__}: {exc}")
@@ -129,8 +131,13 @@ class ModulesPlugin(WorkerPlugin):
     def teardown(self, worker) -> None:
         with _RUNS_LOCK:
             loaded = _RUNS.pop(self.token, None)
-        for name in loaded.sys_names if loaded else ():
+        if loaded is None:
+            return
+        for name in loaded.sys_names:
             sys.modules.pop(name, None)
+        folders = {str(p) for p in loaded.scratch.glob("*")} if loaded.scratch.exists() else ()
+        sys.path[:] = [p for p in sys.path if p not in folders]
+        shutil.rmtree(loaded.scratch, ignore_errors=True)
 
 
 def import_problems(token: str, dask_worker=None) -> list[str]:
