@@ -271,3 +271,23 @@ def test_events_api_streams_a_dask_run(cluster, registry):
     assert seen[0]["event"] == "run_started" and seen[-1]["event"] == "run_completed"
     assert seen[-1]["status"] == "completed"
     assert seen[-1]["outputs"]["a"] != os.getpid()
+
+
+def test_colocation_names_are_checked_against_the_loaded_modules(execute):
+    from constellation.runtime import RunRejected
+
+    # FlakyService is not called here: ignored (one constellation.toml serves many programs)
+    result, _ = execute('x = ProcessId("a")\nout x', dask_colocate=["FlakyService"])
+    assert result.status == "completed"
+    with pytest.raises(RunRejected) as caught:
+        execute('x = ProcessId("a")\nout x', dask_colocate=["FlakeyService"])
+    assert caught.value.errors[0]["message"] == (
+        "dask_colocate names 'FlakeyService', but no loaded module declares a function of "
+        "that name")
+
+
+def test_colocated_calls_share_one_worker(execute):
+    calls = [f"c{i} = ProcessId(\"{i}\")" for i in range(6)]
+    text = "\n".join(calls) + "\n" + "\n".join(f"out c{i}" for i in range(6))
+    result, _ = execute(text, dask_colocate=["*"])
+    assert len(set(result.outputs.values())) == 1

@@ -186,16 +186,18 @@ class DaskBackend:
             raise
 
 
-def _pin(names: tuple[str, ...], refs: dict[str, FunctionRef], workers: list[str]
-         ) -> dict[str, str]:
+def _pin(names: tuple[str, ...], refs: dict[str, FunctionRef], workers: list[str],
+         registry) -> dict[str, str]:
     """Co-located functions: each runs all its calls of a run on one worker, chosen by a
-    stable hash of its name (so per-process module state behaves as in one local process)."""
-    unknown = [n for n in names if n not in refs and n != "*"]
+    stable hash of its name (so per-process module state behaves as in one local process).
+    Names the program does not call are ignored (one constellation.toml serves many
+    programs); names no loaded module declares are rejected (a typo)."""
+    unknown = [n for n in names if n != "*" and registry.lookup(n) is None]
     if unknown:
-        raise RunRejected([{"message": f"dask_colocate names '{n}', which the program does not "
-                                       f"call as a module", "line": None, "column": None}
-                           for n in unknown])
-    chosen = list(refs) if "*" in names else list(names)
+        raise RunRejected([{"message": f"dask_colocate names '{n}', but no loaded module "
+                                       f"declares a function of that name",
+                            "line": None, "column": None} for n in unknown])
+    chosen = list(refs) if "*" in names else [n for n in names if n in refs]
     return {n: workers[zlib.crc32(n.encode()) % len(workers)] for n in chosen}
 
 
@@ -272,7 +274,7 @@ async def open_backend(analysis, address: str, colocate: tuple[str, ...] = ()
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     async with _client_for(address) as client:
         workers = await _workers(client)
-        pinned = _pin(tuple(colocate), refs, workers)
+        pinned = _pin(tuple(colocate), refs, workers, analysis.registry)
         plugin_name = f"constellation-modules-{token}"
         await client.register_plugin(ModulesPlugin(token, sources, env), name=plugin_name)
         try:
