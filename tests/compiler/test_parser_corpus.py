@@ -111,3 +111,14 @@ def test_match_and_lambda_spans():
     lam = f.expr.args[1]
     assert at(lam.span) == "(v: Int) => v > 1"
     assert at(lam.params[0].span) == "v: Int"
+
+
+def test_enclosing_spans_cover_parentheses():
+    text = "x = (a + b) * c\ny = -(a)\nz = (f(y))[a].b\nout x\n"
+    x, y, z = parse(text).decls[:3]
+    at = lambda s: text[s.start:s.end]  # noqa: E731
+    assert at(x.expr.span) == "(a + b) * c"
+    assert at(x.expr.left.span) == "a + b"  # the node itself keeps its own span
+    assert at(y.expr.span) == "-(a)"
+    assert at(z.expr.span) == "(f(y))[a].b"
+    assert at(x.span) == "x = (a + b) * c"

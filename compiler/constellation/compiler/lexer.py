@@ -109,74 +109,92 @@ def describe_char(ch: str) -> str:
     return repr(ch)[1:-1] if not ch.isprintable() or ch in "\\'" else ch
 
 
+_LEX_RE = re.compile(
+    r"[ \t\r\n]*(?:"
+    r"(?P<name>" + _IDENT + r")"
+    r"|(?P<op>->|=>|==|!=|<=|>=|\?\?|[=:,.()\[\]{}<>+\-*/|@])"
+    r"|(?P<rate>[0-9]+/[0-9]+(?:\.[0-9]+)?[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<num>[0-9]+(?:\.[0-9]+)?(?P<suffix>[A-Za-z_][A-Za-z0-9_]*)?)"
+    r"|(?P<string>\")"
+    r"|(?P<comment>\#[^\n]*)"
+    r"|(?P<bad>[\s\S])"
+    r"|(?P<eof>\Z))"
+)
+
+
 def lex(text: str, start: int = 0, end: int | None = None, *, interp: bool = False,
         nesting: int = 0) -> Lexed:
     """Tokens of text[start:end]. `interp`: the region is the inside of `${…}` (no comments).
 
     Stops at the first lexical error: recovery discards the rest of the declaration anyway.
+    One regular expression match per token (whitespace included); the rest is bookkeeping.
     """
     end = len(text) if end is None else end
     tokens: list[Tok] = []
     strings: dict[int, StringInfo] = {}
     comments: list[tuple[int, int]] = []
     pos = start
-    line_start = True
-    match = _TOKEN_RE.match
+    match = _LEX_RE.match
     append = tokens.append
-    while pos < end:
+    keywords = _KEYWORD_TYPES
+    ops = _OPS
+    while True:
         m = match(text, pos, end)
         kind = m.lastgroup
         tend = m.end()
-        if kind == "ws":
-            if "\n" in m.group():
-                line_start = True
-            pos = tend
-            continue
-        if kind == "comment":
-            if interp:
-                return Lexed(tokens, strings, LexError("Unexpected character '#'", pos, pos + 1),
-                             comments)
-            comments.append((pos, tend))
-            pos = tend
-            continue
         if kind == "name":
-            word = m.group()
-            append(Tok(_KEYWORD_TYPES.get(word, "IDENT"), word, pos, tend, line_start))
+            word = m.group(kind)
+            append(Tok(keywords.get(word, "IDENT"), word, tend - len(word), tend))
         elif kind == "op":
-            op = m.group()
-            err = _check_op(text, op, pos, start, end, tokens)
-            if err is not None:
-                return Lexed(tokens, strings, err, comments)
-            ttype = _OPS[op]
-            if op == "(" and _LAMBDA_AHEAD.match(text, tend, end):
-                ttype = "LAMBDA_LPAR"
-            elif op == "," and _OPT_COMMA_AHEAD.match(text, tend, end):
-                ttype = "OPT_COMMA"
-            append(Tok(ttype, op, pos, tend, line_start))
+            op = m.group(kind)
+            tstart = tend - len(op)
+            ttype = ops[op]
+            if ttype == "DOT" or ttype == "AT":
+                err = _check_op(text, op, tstart, start, end, tokens)
+                if err is not None:
+                    return Lexed(tokens, strings, err, comments)
+            elif ttype == "LPAR":
+                if _LAMBDA_AHEAD.match(text, tend, end):
+                    ttype = "LAMBDA_LPAR"
+            elif ttype == "COMMA":
+                if _OPT_COMMA_AHEAD.match(text, tend, end):
+                    ttype = "OPT_COMMA"
+            append(Tok(ttype, op, tstart, tend))
         elif kind == "num":
-            err = _check_number(text, m, end)
-            if err is not None:
-                return Lexed(tokens, strings, err, comments)
-            word = m.group()
+            word = m.group(kind)
+            tstart = tend - len(word)
+            if word[0] == "0" or (tend < end and text[tend] == "."):
+                err = _check_number(text, word, tstart, tend, m.group("suffix"), end)
+                if err is not None:
+                    return Lexed(tokens, strings, err, comments)
             ttype = "SUFFIXED" if m.group("suffix") else ("FLOAT" if "." in word else "INT")
-            append(Tok(ttype, word, pos, tend, line_start))
-        elif kind == "rate":
-            append(Tok("RATE", m.group(), pos, tend, line_start))
+            append(Tok(ttype, word, tstart, tend))
+        elif kind == "eof":
+            return Lexed(tokens, strings, None, comments)
+        elif kind == "comment":
+            tstart = m.start(kind)
+            if interp:
+                return Lexed(tokens, strings, LexError("Unexpected character '#'", tstart,
+                                                       tstart + 1), comments)
+            comments.append((tstart, tend))
         elif kind == "string":
-            info, tend, err = scan_string(text, pos, end, nesting)
+            tstart = tend - 1
+            info, tend, err = scan_string(text, tstart, end, nesting)
             if err is not None:
                 return Lexed(tokens, strings, err, comments)
-            strings[pos] = info
-            append(Tok("STRING", text[pos:tend], pos, tend, line_start))
+            strings[tstart] = info
+            append(Tok("STRING", text[tstart:tend], tstart, tend))
+        elif kind == "rate":
+            word = m.group(kind)
+            append(Tok("RATE", word, tend - len(word), tend))
         else:
+            tstart = tend - 1
             bad_end = tend
             while bad_end < end and _TOKEN_RE.match(text, bad_end, end).lastgroup == "bad":
                 bad_end += 1
-            err = LexError(f"Unexpected character '{describe_char(m.group())}'", pos, bad_end)
+            err = LexError(f"Unexpected character '{describe_char(m.group(kind))}'", tstart, bad_end)
             return Lexed(tokens, strings, err, comments)
-        line_start = False
         pos = tend
-    return Lexed(tokens, strings, None, comments)
 
 
 def first_token(text: str, start: int, end: int | None = None) -> Tok | None:
@@ -224,12 +242,11 @@ def _digits(text: str, pos: int, end: int) -> str:
     return m.group() if m else ""
 
 
-def _check_number(text: str, m: re.Match, end: int) -> LexError | None:
+def _check_number(text: str, word: str, start: int, tend: int, suffix: str | None,
+                  end: int) -> LexError | None:
     """Leading zeros and a '.' without digits after it (§1.4)."""
-    word = m.group()
-    start, tend = m.span()
     digits = word.split(".")[0]
-    if m.group("suffix") is None:
+    if suffix is None:
         if len(digits) > 1 and digits[0] == "0" and digits.isdigit():
             return LexError(f"Leading zeros are not allowed: '{word}'", start, tend)
         if tend < end and text[tend] == "." and (tend + 1 >= end or not text[tend + 1].isdigit()):
@@ -478,9 +495,13 @@ def _classify(text: str, lexed: Lexed, out: list[LexToken], nesting: int) -> Non
             type_ctx = True
         elif tt == "EQ" and i >= 2 and toks[i - 2].type == "TYPE":
             type_ctx = True
-        elif type_ctx and nxt is not None and toks[i + 1].line_start and toks[i + 1].type in (
+        elif type_ctx and nxt is not None and _starts_line(text, toks[i + 1].start_pos) and toks[i + 1].type in (
                 "IN", "OUT", "TYPE", "USE", "AT") or (nxt == "EQ" and type_ctx and i + 1 < len(toks)):
             type_ctx = False
+
+
+def _starts_line(text: str, pos: int) -> bool:
+    return text[text.rfind("\n", 0, pos) + 1:pos].strip() == ""
 
 
 def _classify_string(text: str, tok: Tok, info: StringInfo | None, out: list[LexToken],

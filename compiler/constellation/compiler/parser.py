@@ -83,7 +83,8 @@ class ParseCache:
 
 def parse(text: str, cache: ParseCache | None = None) -> ParseResult:
     try:
-        return _parse(text, cache)
+        with _PARSING:
+            return _parse(text, cache)
     except Exception as exc:  # noqa: BLE001 - the contract: never raise, report instead
         if cache is not None:
             cache.__init__()
@@ -242,8 +243,13 @@ def _head(text: str, start: int) -> str:
 
 def parse_expression(text: str) -> tuple[ast.Expr | None, list[Diagnostic]]:
     """Parse a lone expression (tests, the formatter, the REPL-like tools)."""
+    with _PARSING:
+        return _parse_expression(text)
+
+
+def _parse_expression(text: str) -> tuple[ast.Expr | None, list[Diagnostic]]:
     ctx = _Context(text)
-    _TLS.ctx = ctx
+    _set_ctx(ctx)
     lexed = lex(text)
     value = _drive(ctx, "expr", lexed, None, len(text))
     ctx.flush_pending()
@@ -357,7 +363,10 @@ def _feed(states: dict, state_stack: list, value_stack: list, tt: str, tok, end_
             return value
 
 
-_TLS = threading.local()
+# The context of the chunk being parsed, read by the reduce callbacks. parse() holds _PARSING
+# while it runs, so one module-level slot is enough (and cheaper than a thread-local).
+_CTX: "_Context | None" = None
+_PARSING = threading.RLock()
 
 
 class _Base:
@@ -400,7 +409,7 @@ class _RelSpan(Span):
 
 
 def _span(start: int, end: int) -> _RelSpan:
-    ctx = _TLS.ctx
+    ctx = _CTX
     return _RelSpan(start - ctx.off, end - ctx.off, ctx.base)
 
 
@@ -458,10 +467,9 @@ class _Context:
 
 def _parse_chunk(text: str, start: int, end: int) -> _Chunk:
     ctx = _Context(text, _Base(start))
-    _TLS.ctx = ctx
+    _set_ctx(ctx)
     lexed = lex(text, start, end)
-    next_tok = first_token(text, end)
-    value = _drive(ctx, "start", lexed, next_tok, end)
+    value = _drive(ctx, "start", lexed, None, end)
     ctx.flush_pending()
     items = value if isinstance(value, list) else ctx.partial_items
     return _finish_chunk(ctx, items, lexed.tokens, value is None)
@@ -634,57 +642,46 @@ def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: i
     prev: Tok | None = None
     n = len(tokens)
     i = 0
+    chains = _UNIT_CHAINS
     try:
         while i < n:
             tok = tokens[i]
             tt = tok.type
-            top = frames[-1]
-            if tt == "LAMBDA_LPAR" and not _accepts(states, state_stack, tt):
-                tok.type = tt = "LPAR"
-            elif tt == "OPT_COMMA":
-                if _accepts(states, state_stack, tt):
-                    _retype_option_key(ctx, tokens, i + 1)
+            if tt in _PRE:
+                tt = _before_feed(ctx, tok, tt, tokens, i, frames, states, state_stack)
+            # one token through the LALR automaton (lark's feed_token, inlined)
+            while True:
+                act = states[state_stack[-1]].get(tt)
+                if act is None:
+                    expected = {k for k in states[state_stack[-1]] if k.isupper()}
+                    _explain(ctx, expected, tok, prev, frames, matches, tokens, i)
+                    raise _Stop
+                if act[0]:
+                    state_stack.append(act[1])
+                    value_stack.append(tok)
+                    break
+                size, origin, callback = act[1]
+                if callback is None:  # unit rules: only the top state changes
+                    key = (state_stack[-2], state_stack[-1], tt)
+                    top_state = chains.get(key)
+                    if top_state is None:
+                        top_state = chains[key] = _unit_chain(states, key[0], key[1], tt)
+                    state_stack[-1] = top_state
+                    continue
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
                 else:
-                    tok.type = tt = "COMMA"
-            elif tt == "WITH":
-                _retype_option_key(ctx, tokens, i + 1)
-            if tt == "COMMA" and top.with_active:
-                top.with_active = False
-                _check_misspelt_option(ctx, tokens, i + 1, top)
-            elif tt == "SLASH" and i >= 3 and i + 1 < n and tokens[i + 1].type == "SUFFIXED" \
-                    and tokens[i - 1].type in ("INT", "FLOAT") and tokens[i - 2].type == "COLON" \
-                    and tokens[i - 3].type == "OPT_KEY":
-                a, b = tokens[i - 1], tokens[i + 1]
-                ctx.error(f"Write a rate without spaces: {a.value}/{b.value}",
-                          Span(a.start_pos, b.end_pos))
-                raise _Stop
-            if tt in _OPENERS and len(frames) > MAX_DEPTH:
-                ctx.error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
-                          Span(tok.start_pos, tok.end_pos))
-                raise _Stop
-            try:
-                _feed(states, state_stack, value_stack, tt, tok)
-            except _Unexpected as e:
-                _explain(ctx, e.expected, tok, prev, frames, matches, tokens, i)
-                raise _Stop
+                    children = []
+                value_stack.append(callback(children))
+                state_stack.append(states[state_stack[-1]][origin][1])
             if len(state_stack) > _MAX_STACK:
                 ctx.error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
                           Span(tok.start_pos, tok.end_pos))
                 raise _Stop
-            # bookkeeping for messages and the option/match rules
-            if tt in _OPENERS:
-                frames.append(_Frame(_frame_kind(tt, prev, tokens, i), tok))
-                if tt == "LBRACE" and matches and matches[-1][0] == len(frames) - 1:
-                    matches.pop()
-                    frames[-1].kind = "match"
-            elif tt in _CLOSERS and len(frames) > 1:
-                frames.pop()
-            elif tt == "WITH":
-                top.with_active = True
-            elif tt == "MATCH":
-                matches.append((len(frames), tokens[i + 1].start_pos if i + 1 < n else tok.end_pos))
-            elif tt == "OTHERWISE":
-                top.saw_otherwise = True
+            if tt in _POST:
+                _after_feed(tok, tt, prev, tokens, i, frames, matches)
             prev = tok
             i += 1
         if lexed.error is not None:
@@ -695,12 +692,68 @@ def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: i
         try:
             return _feed(states, state_stack, value_stack, "$END", eof, table.end_state)
         except _Unexpected as e:
-            found = eof_desc or next_tok or eof
+            found = eof_desc or next_tok or (first_token(ctx.text, end) if start == "start"
+                                             else None) or eof
             _explain(ctx, e.expected, found, prev, frames, matches, tokens, n)
             raise _Stop
     except _Stop:
         ctx.partial_items = _completed_items(value_stack)
         return None
+
+
+_PRE = frozenset({"LAMBDA_LPAR", "OPT_COMMA", "WITH", "COMMA", "SLASH", "LPAR", "LSQB",
+                  "LBRACE"})
+_POST = frozenset({"LPAR", "LAMBDA_LPAR", "LSQB", "LBRACE", "RPAR", "RSQB", "RBRACE", "WITH",
+                   "MATCH", "OTHERWISE"})
+
+
+def _before_feed(ctx, tok: Tok, tt: str, tokens: list[Tok], i: int, frames: list, states,
+                 state_stack: list) -> str:
+    """Lookahead terminals, option keys, misspelt options, spaced rates, nesting limit."""
+    top = frames[-1]
+    if tt == "LAMBDA_LPAR" and not _accepts(states, state_stack, tt):
+        tok.type = tt = "LPAR"
+    elif tt == "OPT_COMMA":
+        if _accepts(states, state_stack, tt):
+            _retype_option_key(ctx, tokens, i + 1)
+        else:
+            tok.type = tt = "COMMA"
+    elif tt == "WITH":
+        _retype_option_key(ctx, tokens, i + 1)
+    n = len(tokens)
+    if tt == "COMMA" and top.with_active:
+        top.with_active = False
+        _check_misspelt_option(ctx, tokens, i + 1, top)
+    elif tt == "SLASH" and i >= 3 and i + 1 < n and tokens[i + 1].type == "SUFFIXED" \
+            and tokens[i - 1].type in ("INT", "FLOAT") and tokens[i - 2].type == "COLON" \
+            and tokens[i - 3].type == "OPT_KEY":
+        a, b = tokens[i - 1], tokens[i + 1]
+        ctx.error(f"Write a rate without spaces: {a.value}/{b.value}", Span(a.start_pos, b.end_pos))
+        raise _Stop
+    if tt in _OPENERS and len(frames) > MAX_DEPTH:
+        ctx.error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                  Span(tok.start_pos, tok.end_pos))
+        raise _Stop
+    return tt
+
+
+def _after_feed(tok: Tok, tt: str, prev, tokens: list[Tok], i: int, frames: list,
+                matches: list) -> None:
+    """Bookkeeping for the messages and the option/match rules."""
+    if tt in _OPENERS:
+        frames.append(_Frame(_frame_kind(tt, prev, tokens, i), tok))
+        if tt == "LBRACE" and matches and matches[-1][0] == len(frames) - 1:
+            matches.pop()
+            frames[-1].kind = "match"
+    elif tt in _CLOSERS:
+        if len(frames) > 1:
+            frames.pop()
+    elif tt == "WITH":
+        frames[-1].with_active = True
+    elif tt == "MATCH":
+        matches.append((len(frames), tokens[i + 1].start_pos if i + 1 < len(tokens) else tok.end_pos))
+    elif tt == "OTHERWISE":
+        frames[-1].saw_otherwise = True
 
 
 def _completed_items(value_stack: list) -> list:
@@ -790,6 +843,10 @@ def _earlier_in_operand(tokens: list[Tok], i: int, targets: set, stops: set) -> 
     return False
 
 
+def _at_line_start(text: str, pos: int) -> bool:
+    return text[text.rfind("\n", 0, pos) + 1:pos].strip() == ""
+
+
 def _unmatched_if(tokens: list[Tok], i: int) -> bool:
     """Is the error inside an `if` whose `else` has not come yet?"""
     depth = pending_else = 0
@@ -837,7 +894,7 @@ def _explain(ctx: _Context, expected: set, tok: Tok, prev: Tok | None, frames: l
     pt = prev.type if prev else None
     top = frames[-1]
     after = _describe(prev) if prev is not None else "the start"
-    at_end = tt == "$END" or tok.line_start
+    at_end = tt == "$END" or _at_line_start(ctx.text, tok.start_pos)
 
     def err(message, s=span, **kw):
         ctx.error(message, s, **kw)
@@ -939,7 +996,7 @@ def _sp(x) -> Span:
 
 def _cover(a, b) -> Span:
     """Span from the start of a to the end of b (tokens or nodes of the current chunk)."""
-    ctx = _TLS.ctx
+    ctx = _CTX
     if type(a) is Tok:
         s = a.start_pos - ctx.off
     else:
@@ -954,7 +1011,12 @@ def _cover(a, b) -> Span:
 
 
 def _ctx() -> _Context:
-    return _TLS.ctx
+    return _CTX
+
+
+def _set_ctx(ctx: _Context) -> None:
+    global _CTX
+    _CTX = ctx
 
 
 def _no_commas(children) -> list:
