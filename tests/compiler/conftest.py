@@ -1,57 +1,13 @@
-"""Shared fixtures of the compiler tests: registries per preset and an analysis helper."""
+"""Fixtures of the compiler tests (helpers live in compiler_support.py)."""
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-from pathlib import Path
-
 import pytest
 
-from constellation.compiler.registry import Registry
-from constellation.compiler.stdlib import stdlib_registry
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@lru_cache(maxsize=None)
-def _registry(preset: str) -> Registry:
-    if preset == "empty":
-        return Registry()
-    if preset == "stdlib":
-        return stdlib_registry()
-    if preset == "stdlib+examples":
-        from constellation.runtime.modules import load_registry
-
-        return load_registry(["modules/demo.py"], REPO / "examples")
-    raise ValueError(f"unknown registry preset {preset!r}")
-
-
-def registry_for_preset(preset: str) -> Registry:
-    return _registry(preset)
+from compiler_support import registry_for_preset
 
 
 @pytest.fixture
 def registry_for():
     """`registry_for("stdlib")`, `registry_for("stdlib+examples")` or `registry_for("empty")`."""
     return registry_for_preset
-
-
-def corpus_dir() -> Path:
-    return Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
-
-
-def analyze_program(text: str, preset: str = "stdlib+examples", registry: Registry | None = None):
-    """The public analysis of a program; skips while the parser is not available."""
-    from constellation.compiler.analysis import analyze
-
-    try:
-        return analyze(text, registry if registry is not None else registry_for_preset(preset))
-    except NotImplementedError as exc:  # the parser lands separately
-        pytest.skip(f"parser not available yet: {exc}")
-
-
-def diag_rows(analysis) -> list[tuple[str, str, str]]:
-    """(code, 'L:C', message) of every diagnostic, in reported order."""
-    return [(d.code, analysis.source.format_pos(d.span.start), d.message)
-            for d in analysis.diagnostics]

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from conftest import analyze_program, corpus_dir
+from compiler_support import analyze_program, corpus_dir
 
 TOKENS = ["x", "1", '"s"', "+", "Int", "a.b", "(", ")", "{", "}", "[]", "List<Int>", "??", "when",
           "match", "_", "=>", "(v) =>", "with retry: 1", "is", "->", "out", "in", "type", ",",

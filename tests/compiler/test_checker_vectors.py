@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import analyze_program, diag_rows
+from compiler_support import analyze_program, diag_rows
 from constellation.compiler.registry import Function, Registry
 from constellation.compiler.types import INT, type_str
 
@@ -325,7 +325,7 @@ def _expressions(node):
 
 
 def test_every_expression_of_the_corpus_has_a_type_and_every_name_a_symbol():
-    from conftest import corpus_dir
+    from compiler_support import corpus_dir
     from constellation.compiler import ast
     import json
 

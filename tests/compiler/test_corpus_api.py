@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import analyze_program, corpus_dir
+from compiler_support import analyze_program, corpus_dir
 
 
 def _entries() -> list[dict]:
@@ -157,7 +157,7 @@ def test_checking_scales_linearly():
     from constellation.compiler.checker import check
     from constellation.compiler.parser import parse
     from constellation.compiler.source import Source
-    from conftest import registry_for_preset
+    from compiler_support import registry_for_preset
 
     reg = registry_for_preset("stdlib+examples")
     texts = [_chain_program(1000), _chain_program(4000)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import analyze_program
+from compiler_support import analyze_program
 from constellation.compiler import checker as checker_module
 
 
