@@ -109,3 +109,15 @@ def test_tokenize_interpolation_and_bad_input():
     assert [src[t.start:t.end] for t in toks if t.kind == "number"] == ["1"]
     assert any(t.kind == "string" and src[t.start:t.end].startswith('"a') for t in toks)
     assert any(t.kind == "string" and src[t.start:t.end] == '"open' for t in toks)
+
+
+@pytest.mark.parametrize("src, message", [
+    ("x = (e).f(1)", "Only a function name can be called (there are no methods), found '('"),
+    ("x = r[0]", "Expected a field name after '[', found '0'"),
+    ("x = match r { }", "Expected a case ('{ fields } -> value', 'is Type -> value' or "
+                        "'_ -> value') after '{', found '}'"),
+    ("x = branch { c -> 1 otherwise -> 2 }", "Expected ',' after the 'branch' arm, found 'otherwise'"),
+])
+def test_messages_inside_constructs(src, message):
+    d, _ = first_error(src + "\nout x")
+    assert d.message == message

@@ -843,6 +843,14 @@ def _earlier_in_operand(tokens: list[Tok], i: int, targets: set, stops: set) -> 
     return False
 
 
+def _after_group(tokens: list[Tok], dot: int) -> bool:
+    """Is the '.' at tokens[dot] applied to a bracketed expression, like `(e).f`?"""
+    j = dot - 1
+    while j >= 1 and tokens[j].type in _NAMEISH and tokens[j - 1].type == "DOT":
+        j -= 2
+    return j >= 0 and tokens[j].type in ("RPAR", "RSQB", "RBRACE")
+
+
 def _at_line_start(text: str, pos: int) -> bool:
     return text[text.rfind("\n", 0, pos) + 1:pos].strip() == ""
 
@@ -930,7 +938,18 @@ def _explain(ctx: _Context, expected: set, tok: Tok, prev: Tok | None, frames: l
     closer = {"call": "RPAR", "annotation": "RPAR", "lambda": "RPAR", "if": "RPAR",
               "paren": "RPAR", "list": "RSQB", "projection": "RSQB", "record": "RBRACE",
               "brace_projection": "RBRACE", "match": "RBRACE"}.get(top.kind)
-    if closer and closer in expected and (at_end or _EXPR_START not in expected):
+    if tt == "LPAR" and (pt in ("RPAR", "RSQB", "RBRACE") or (
+            pt in _NAMEISH and i >= 2 and tokens[i - 2].type == "DOT" and
+            _after_group(tokens, i - 2))):
+        return err(f"Only a function name can be called (there are no methods), found {found}")
+    if top.kind in ("projection", "brace_projection") and pt in ("LSQB", "LBRACE", "COMMA"):
+        return err(f"Expected a field name after '{prev.value}', found {found}")
+    if top.kind == "match" and "IS" in expected:
+        return err("Expected a case ('{ fields } -> value', 'is Type -> value' or '_ -> value') "
+                   f"after {after}, found {found}")
+    if top.kind == "branch" and tt != "COMMA":
+        return err(f"Expected ',' after the 'branch' arm, found {found}")
+    if closer and (closer in expected or "AT" in expected) and (at_end or _EXPR_START not in expected):
         open_tok = top.tok
         c = _CLOSE_TEXT[closer]
         if pt is not None and open_tok is not None and prev is open_tok:
@@ -971,6 +990,9 @@ _TERM_WORDS = {
 
 
 def _expected_words(expected: set) -> str:
+    if "IDENT" in expected:  # a field name may also be a keyword: say "a name" once
+        expected = {t for t in expected if t not in _KEYWORDS and t not in
+                    ("OPT_KEY", "FALLBACK_KEY")}
     words = []
     for t in sorted(expected):
         w = _TERM_WORDS.get(t, "")
