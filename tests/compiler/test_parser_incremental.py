@@ -104,3 +104,17 @@ def test_incremental_equals_fresh_after_random_edits(path, edits):
     for edit in edits:
         text = apply(text, edit)
         assert snapshot(parse(text, cache)) == snapshot(parse(text))
+
+
+def test_copies_and_pickles_of_reused_nodes_have_fixed_spans():
+    import copy
+    import pickle
+
+    cache = ParseCache()
+    first = parse(PROGRAM, cache)
+    frozen = copy.deepcopy(first.decls)
+    pickled = pickle.loads(pickle.dumps(first.decls))
+    parse("# moved\n" + PROGRAM, cache)  # reuses (and moves) every declaration
+    assert dump(frozen, spans=True) == dump(parse(PROGRAM).decls, spans=True)
+    assert dump(pickled, spans=True) == dump(parse(PROGRAM).decls, spans=True)
+    assert first.decls[1].span.start == PROGRAM.index("in text") + len("# moved\n")

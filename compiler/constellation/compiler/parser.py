@@ -407,6 +407,9 @@ class _RelSpan(Span):
     def __repr__(self) -> str:
         return f"Span(start={self.start}, end={self.end})"
 
+    def __reduce__(self):  # copies and pickles are plain, fixed Spans
+        return (Span, (self.start, self.end))
+
 
 def _span(start: int, end: int) -> _RelSpan:
     ctx = _CTX
