@@ -136,3 +136,9 @@ def test_random_valid_variants_format_safely(path):
         assert unchecked(out) == out
 
     run()
+
+
+def test_windows_line_endings_are_kept():
+    src = "in a: Int # c\r\n\r\n\r\nx = a+1\r\nout x\r\n"
+    assert format_source(src) == "in a: Int  # c\r\n\r\nx = a + 1\r\nout x\r\n"
+    assert format_source(format_source(src)) == format_source(src)

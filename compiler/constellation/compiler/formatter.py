@@ -482,7 +482,8 @@ class _Formatter:
                 emit(c)
         for c in self.before.get(len(self.rows), ()):
             emit(c)
-        return "\n".join(out) + "\n" if out else ""
+        newline = "\r\n" if "\r\n" in self.text else "\n"  # keep Windows line endings
+        return newline.join(out) + newline if out else ""
 
     def blank_before(self, offset: int) -> bool:
         """Is there an empty line between `offset` and the code or comment before it?"""
