@@ -64,14 +64,13 @@ _OPERAND_END = frozenset({"IDENT", "RPAR", "RSQB", "RBRACE", "INT", "FLOAT", "ST
 class Tok:
     """A token for the LALR parser (attribute names follow lark's Token)."""
 
-    __slots__ = ("type", "value", "start_pos", "end_pos", "line_start")
+    __slots__ = ("type", "value", "start_pos", "end_pos")
 
-    def __init__(self, type_: str, value: str, start: int, end: int, line_start: bool = False):
+    def __init__(self, type_: str, value: str, start: int, end: int):
         self.type = type_
         self.value = value
         self.start_pos = start
         self.end_pos = end
-        self.line_start = line_start
 
     def __repr__(self) -> str:
         return f"Tok({self.type}, {self.value!r}, {self.start_pos})"
@@ -212,9 +211,9 @@ def first_token(text: str, start: int, end: int | None = None) -> Tok | None:
                     ttype = _OPS[word]
                 else:
                     ttype = "RATE" if m.lastgroup == "rate" else "INT"
-                return Tok(ttype, word, pos, m.end(), True)
+                return Tok(ttype, word, pos, m.end())
             lexed = lex(text, pos, min(end, pos + 10_000))
-            return lexed.tokens[0] if lexed.tokens else Tok("ERROR", m.group(), pos, m.end(), True)
+            return lexed.tokens[0] if lexed.tokens else Tok("ERROR", m.group(), pos, m.end())
         pos = m.end()
     return None
 

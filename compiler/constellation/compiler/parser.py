@@ -437,6 +437,9 @@ class _Error:
 class _Context:
     """State of one chunk parse shared with the reduce callbacks."""
 
+    __slots__ = ("text", "base", "off", "dots", "parens", "errors", "pending_min", "nesting",
+                 "strings", "partial_items", "token_count")
+
     def __init__(self, text: str, base: "_Base | None" = None):
         self.text = text
         self.base = base if base is not None else _Base(0)
@@ -480,6 +483,15 @@ def _parse_chunk(text: str, start: int, end: int) -> _Chunk:
 
 def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -> _Chunk:
     """Turn callback errors, depth overflows and a failed parse into BrokenDecls (§2.6)."""
+    if not failed and not ctx.errors and ctx.token_count <= MAX_DEPTH:  # the common case
+        has_out = has_ann = False
+        for item in items:
+            t = type(item)
+            if t is ast.OutputDecl:
+                has_out = True
+            elif t is ast.Annotation:
+                has_ann = True
+        return _Chunk(items, [], ctx.base, ctx.dots, has_out, has_ann)
     out: list = []
     errors = sorted(ctx.errors, key=lambda e: e.span.start)
     diags: list[Diagnostic] = []
