@@ -376,3 +376,29 @@ def walk(node: object):
         current = stack.pop()
         yield current
         stack.extend(reversed(children(current)))
+
+
+# Fast paths for the hot expression walks (plan building): the child expressions of each
+# expression kind, without the generic slot scan of `children`.
+_SUBEXPRESSIONS = {
+    Var: lambda n: (),
+    Literal: lambda n: (),
+    Binary: lambda n: (n.left, n.right),
+    Unary: lambda n: (n.operand,),
+    FieldAccess: lambda n: (n.target,),
+    Projection: lambda n: (n.target,),
+    Guard: lambda n: (n.expr, n.cond),
+    If: lambda n: (n.cond, n.then, n.else_),
+    Branch: lambda n: [x for arm in n.arms for x in arm] + [n.otherwise],
+    ListLit: lambda n: n.items,
+    RecordLit: lambda n: [v for _, v in n.fields],
+    Interpolation: lambda n: n.exprs,
+    Match: lambda n: [n.subject] + [c.body for c in n.cases],
+}
+
+
+def subexpressions(node: object):
+    """Child expressions of an expression (patterns, names and option values excluded for the
+    common kinds; calls and lambdas fall back to `children`)."""
+    get = _SUBEXPRESSIONS.get(type(node))
+    return get(node) if get is not None else children(node)

@@ -64,6 +64,8 @@ class CheckResult:
     canonical: set[int] = field(default_factory=set)
     # names of bindings that are on a cycle or broken (Error type)
     error_bindings: set[str] = field(default_factory=set)
+    # canonical assignment names, dependencies first (the plan builds nodes in this order)
+    value_order: list[str] = field(default_factory=list)
     # output names in order of first `out` (W006 duplicates dropped)
     outputs: list[str] = field(default_factory=list)
     # input name -> list of @example values (constant Python values, coerced to the input type)
@@ -372,6 +374,7 @@ class _Checker:
             edges[name] = targets
         cyclic_decls: list[ast.Assignment] = []
         for component in strongly_connected(list(assignments), edges):
+            self.result.value_order.extend(component)
             if len(component) > 1 or component[0] in edges[component[0]]:
                 self.report_cycles(component, edges, refs, assignments)
                 for name in component:

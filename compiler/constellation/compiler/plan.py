@@ -127,33 +127,12 @@ class _PlanBuilder:
                 self.binding_layer[d.name.text] = 0
             elif isinstance(d, ast.Assignment) and id(d) in self.check.canonical:
                 self.assignments[d.name.text] = d
-        for name in self._dependency_order():
+        # dependencies first (the checker's order), so `binding` never recurses deeply
+        for name in self.check.value_order:
+            self.binding(name)
+        for name in self.assignments:
             self.binding(name)
         return self.plan
-
-    def _dependency_order(self) -> list[str]:
-        """Assignments with dependencies first (iterative DFS: long chains need no recursion)."""
-        refs = {name: [v for v in (self._top_level(n) for n in ast.walk(d.expr)
-                                   if isinstance(n, ast.Var)) if v in self.assignments]
-                for name, d in self.assignments.items()}
-        order: list[str] = []
-        state: dict[str, int] = {}
-        for root in self.assignments:
-            if root in state:
-                continue
-            stack = [(root, iter(refs[root]))]
-            state[root] = 1
-            while stack:
-                name, it = stack[-1]
-                nxt = next(it, None)
-                if nxt is None:
-                    stack.pop()
-                    state[name] = 2
-                    order.append(name)
-                elif nxt not in state:
-                    state[nxt] = 1
-                    stack.append((nxt, iter(refs[nxt])))
-        return order
 
     # -- bindings ---------------------------------------------------------------------------
     def binding(self, name: str) -> int:
@@ -222,7 +201,7 @@ class _PlanBuilder:
                             if name in self.plan.bindings and self.plan.bindings[name] not in deps:
                                 deps.append(self.plan.bindings[name])
             else:
-                stack.extend(ast.children(node))
+                stack.extend(ast.subexpressions(node))
         return layer
 
     def call(self, call: ast.Call, fallback_owner: int | None) -> int:
