@@ -39,14 +39,14 @@ def test_inline_and_stdlib_calls_stay_in_the_driver(execute):
 
 
 @pytest.mark.parametrize("module", ["Nap", "BlockingNap"])
-def test_a_layer_of_slow_calls_takes_about_the_slowest(execute, module):
+def test_a_layer_of_slow_calls_takes_about_the_slowest(execute, module, worker_pids):
     calls = [f"c{i} = {module}({300 + 20 * i})" for i in range(4)]
     text = "\n".join(calls) + "\n" + "\n".join(f"out c{i}" for i in range(4))
     result, _ = execute(text)
     assert result.status == "completed", result.errors
     calls_sum = sum(n.duration_ms for n in result.nodes)
     slowest = max(n.duration_ms for n in result.nodes)
-    assert len({*result.outputs.values()}) == 2  # spread over both workers
+    assert set(result.outputs.values()) <= worker_pids
     # parallel: far below the sum of the calls (4x), near the slowest
     assert result.duration_ms < 0.6 * calls_sum
     assert result.duration_ms < 1.5 * slowest
