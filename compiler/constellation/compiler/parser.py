@@ -290,7 +290,7 @@ def _build_tables() -> dict[str, _Table]:
     from lark.parsers.lalr_analysis import Shift
     from constellation.grammar import grammar_text
     lark = Lark(grammar_text(), parser="lalr", start=["start", "expr"],
-                transformer=_Builder(), maybe_placeholders=True)
+                transformer=_Builder(), maybe_placeholders=True, cache=True)
     out = {}
     for start in ("start", "expr"):
         conf = lark.parse_interactive(None, start=start).parser_state.parse_conf
