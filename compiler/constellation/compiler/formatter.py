@@ -37,8 +37,13 @@ def format_source(text: str) -> str | None:
     result = parse(text)
     if any(d.code == "E020" for d in result.diagnostics):
         return None
-    formatted = _Formatter(text, result.decls).run()
-    return formatted if _equivalent(text, formatted) else text
+    formatter = _Formatter(text, result.decls)
+    formatted = formatter.run()
+    after = parse(formatted)
+    same = not any(d.code == "E020" for d in after.diagnostics) and \
+        structure(after.decls) == structure(result.decls) and \
+        _comments(formatted) == [text[s:e].rstrip() for s, e in formatter.comments]
+    return formatted if same else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,7 +422,7 @@ class _Formatter:
         (row, 0) before the row, (row, 1) trailing it, (row, 2) after it."""
         self.before: dict[int, list[_Row]] = {}
         self.after: dict[int, list[_Row]] = {}
-        comments = lex(self.text).comments
+        comments = self.comments = lex(self.text).comments
         if not comments:
             return
         import bisect
