@@ -476,7 +476,8 @@ def _parse_chunk(text: str, start: int, end: int) -> _Chunk:
     _set_ctx(ctx)
     lexed = lex(text, start, end)
     value = _drive(ctx, "start", lexed, None, end)
-    ctx.flush_pending()
+    if ctx.pending_min:
+        ctx.flush_pending()
     items = value if isinstance(value, list) else ctx.partial_items
     return _finish_chunk(ctx, items, lexed.tokens, value is None)
 
@@ -645,8 +646,9 @@ _MAX_STACK = 10 * MAX_DEPTH
 def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: int,
            eof_desc: Tok | None = None):
     """Parse a token list with start symbol `start`; returns the value or None on error."""
-    table = _tables()[start]
-    ctx.strings.update(lexed.strings)
+    table = (_TABLES or _tables())[start]
+    if lexed.strings:
+        ctx.strings.update(lexed.strings)
     ctx.token_count += len(lexed.tokens)
     states = table.states
     state_stack = [table.start_state]
@@ -1065,7 +1067,11 @@ class _Builder:
     """lark transformer (used as LALR reduce callbacks; each method gets the children)."""
 
     def start(self, c):
-        return [x for x in c if x is not None]
+        if not c:
+            return []
+        items, item = c
+        items.append(item)
+        return items
 
     # ---- declarations
     def annotation(self, c):
