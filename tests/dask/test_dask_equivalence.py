@@ -72,12 +72,12 @@ def test_profile_results_equal_the_local_executor(execute, worker_pids):
     assert comparable(remote) == comparable(local)
 
 
-def cst_run(*args: str) -> dict:
+def cst_run(*args: str, status: int = 0, cwd=REPO) -> dict:
     env = {**os.environ, "CONSTELLATION_TIME_SCALE": "0.1"}
     done = subprocess.run([sys.executable, "-m", "constellation.cli.main", "run", *args,
-                           "--json"], cwd=REPO, env=env, capture_output=True, text=True,
+                           "--json"], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, done.stderr
     assert done.stderr == ""  # no cluster chatter on the user's terminal
     return json.loads(done.stdout)
 
@@ -102,3 +102,20 @@ def test_cst_run_against_a_running_scheduler(cluster):
                      "--dask-address", cluster.scheduler_address)
     assert remote["status"] == "completed"
     assert remote["outputs"]["profile"]["userId"] == "u-42"
+
+
+def test_failures_and_timeouts_leave_no_worker_logs_on_the_terminal(tmp_path):
+    """Module failures are outcomes of calls, not worker errors: a LocalCluster started by
+    `cst run` prints nothing about them (the run's result says what failed)."""
+    (tmp_path / "constellation.toml").write_text(
+        f'modules = ["{(EXAMPLES / "modules" / "demo.py").as_posix()}"]\n')
+    (tmp_path / "p.cst").write_text(
+        'logged = AlwaysFailsService("r") with on_error: log\n'
+        'slow = SlowQuery("q") with timeout: 100ms, on_error: skip\n'
+        'failed = AlwaysFailsService("again")\n'
+        'out logged\nout slow\nout failed\n')
+    local = cst_run("p.cst", status=1, cwd=tmp_path)
+    remote = cst_run("p.cst", "--executor", "dask", "--dask-address", "local", status=1,
+                     cwd=tmp_path)
+    assert without_timings(remote) == without_timings(local)
+    assert [e["function"] for e in remote["errors"]] == ["AlwaysFailsService"]

@@ -291,3 +291,49 @@ def test_colocated_calls_share_one_worker(execute):
     text = "\n".join(calls) + "\n" + "\n".join(f"out c{i}" for i in range(6))
     result, _ = execute(text, dask_colocate=["*"])
     assert len(set(result.outputs.values())) == 1
+
+
+def test_a_run_cancelled_from_outside_closes_its_local_cluster(registry):
+    """`dask_address="local"`: the LocalCluster's worker processes end with the run, also
+    when the caller cancels it mid-call."""
+    import anyio
+
+    from constellation.runtime import run_async
+
+    analysis = compile_program('a = Nap(5000)\nout a', registry)
+    before = live_children()
+    events: list[dict] = []
+
+    async def cancel_at_first_call():
+        async with anyio.create_task_group() as tg:
+            async def stop_when_started():
+                while not any(e["event"] == "node_started" for e in events):
+                    await anyio.sleep(0.02)
+                tg.cancel_scope.cancel()
+            tg.start_soon(stop_when_started)
+            await run_async(analysis, {}, executor="dask", dask_address="local",
+                            on_event=events.append)
+
+    t0 = time.monotonic()
+    anyio.run(cancel_at_first_call)
+    assert time.monotonic() - t0 < 30
+    assert any(e["event"] == "node_started" for e in events)
+    deadline = time.monotonic() + 10
+    while (left := live_children() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left
+
+
+def live_children() -> set[tuple[int, str]]:
+    """(pid, command line) of this process's live descendants, except multiprocessing's
+    resource tracker (started once, it lives as long as this process)."""
+    import psutil
+
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                found.add((child.pid, " ".join(child.cmdline())))
+        except psutil.Error:  # ended meanwhile
+            pass
+    return {c for c in found if "resource_tracker" not in c[1]}

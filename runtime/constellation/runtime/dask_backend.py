@@ -163,7 +163,8 @@ class DaskBackend:
     async def call(self, fn: Function, args: list, priority: int = 0) -> object:
         import anyio
 
-        from constellation.runtime.dask_worker import call_async, call_sync, stop_call
+        from constellation.runtime.dask_worker import (call_async, call_sync, outcome_value,
+                                                        stop_call)
 
         ref = self.refs[fn.qualified]
         key = f"{fn.name}-{uuid.uuid4().hex}"
@@ -175,7 +176,7 @@ class DaskBackend:
             workers=[pinned] if pinned else None, allow_other_workers=bool(pinned))
         self.submitted += 1
         try:
-            return await future
+            return outcome_value(await future)
         except BaseException:
             if not future.done():  # a timeout or cancellation: stop the remote call
                 self.cancelled += 1
@@ -213,27 +214,40 @@ async def _client_for(address: str) -> AsyncIterator[object]:
     except ImportError:
         raise _rejected("The dask executor needs Dask: pip install 'constellation-lang[dask]'"
                         ) from None
-    if address == LOCAL_ADDRESS:
-        with warnings.catch_warnings():
-            # without a dashboard the scheduler still serves health checks, on 8787 or on
-            # any free port when that one is taken (it warns then): nothing for the user
-            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
-            cluster = await LocalCluster(n_workers=LOCAL_WORKERS,
-                                         threads_per_worker=LOCAL_THREADS_PER_WORKER,
-                                         processes=True, dashboard_address=None,
-                                         host="127.0.0.1", asynchronous=True)
-        async with cluster:
-            async with Client(cluster, asynchronous=True) as client:
-                yield client
+    if address != LOCAL_ADDRESS:
+        try:
+            client = await Client(address, asynchronous=True, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise _rejected(f"Cannot connect to the Dask scheduler at {address}: {exc}"
+                            ) from None
+        async with _closing(client):
+            yield client
         return
+    with warnings.catch_warnings():
+        # without a dashboard the scheduler still serves health checks, on 8787 or on any
+        # free port when that one is taken (it warns then): nothing for the user
+        warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+        cluster = await LocalCluster(n_workers=LOCAL_WORKERS,
+                                     threads_per_worker=LOCAL_THREADS_PER_WORKER,
+                                     processes=True, dashboard_address=None, host="127.0.0.1",
+                                     asynchronous=True)
+    async with _closing(cluster):
+        client = await Client(cluster, asynchronous=True)
+        async with _closing(client):
+            yield client
+
+
+@asynccontextmanager
+async def _closing(resource) -> AsyncIterator[None]:
+    """Close a client or cluster even when the run is being cancelled (a consumer of
+    `events()` that stops early): otherwise worker processes would outlive the run."""
+    import anyio
+
     try:
-        client = await Client(address, asynchronous=True, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError) as exc:
-        raise _rejected(f"Cannot connect to the Dask scheduler at {address}: {exc}") from None
-    try:
-        yield client
+        yield
     finally:
-        await client.close()
+        with anyio.CancelScope(shield=True):
+            await resource.close()
 
 
 def _prepare_functions(functions: list[Function]):

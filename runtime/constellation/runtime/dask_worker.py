@@ -162,35 +162,52 @@ def _resolve(token: str, ref: FunctionRef):
     return impl
 
 
-def _reduced(exc: Exception) -> Exception:
-    """ModuleFailure travels as is; anything else as its message (see RemoteCallFailed)."""
-    if type(exc) is ModuleFailure:
-        return exc
-    return RemoteCallFailed(failure_message(exc))
+# A task never raises: a module's failure is an expected outcome of a call (retries,
+# fallbacks), not a worker error, so it travels as a result and Dask does not log it.
+OK, FAILED, STOPPED = "ok", "failed", "stopped"
 
 
-def call_sync(token: str, ref: FunctionRef, args: list, impl=None):
+def failed(exc: Exception) -> tuple:
+    """(FAILED, is a ModuleFailure, message)."""
+    return FAILED, type(exc) is ModuleFailure, failure_message(exc)
+
+
+def outcome_value(outcome: tuple) -> object:
+    """The driver side: the call's value, or its failure raised again."""
+    if outcome[0] == OK:
+        return outcome[1]
+    if outcome[0] == FAILED:
+        raise (ModuleFailure if outcome[1] else RemoteCallFailed)(outcome[2])
+    raise RemoteCallFailed("the call was stopped")  # only after the driver gave up on it
+
+
+def call_sync(token: str, ref: FunctionRef, args: list, impl=None) -> tuple:
     """The task of a sync module call: runs in a worker thread."""
-    impl = impl or _resolve(token, ref)
     try:
-        return impl(*args)
+        return OK, (impl or _resolve(token, ref))(*args)
     except Exception as exc:
-        raise _reduced(exc) from None
+        return failed(exc)
 
 
 # Async calls running on this worker's event loop, by call key. Dask only releases the
 # result of a cancelled running task; the driver's stop_call really cancels the coroutine.
 _RUNNING: dict[str, asyncio.Task] = {}
+_STOPPED: set[str] = set()
 
 
-async def call_async(token: str, ref: FunctionRef, args: list, impl=None, key: str = ""):
+async def call_async(token: str, ref: FunctionRef, args: list, impl=None, key: str = ""
+                     ) -> tuple:
     """The task of an async module call: runs on the worker's event loop."""
-    impl = impl or _resolve(token, ref)
     _RUNNING[key] = asyncio.current_task()
     try:
-        return await impl(*args)
+        return OK, await (impl or _resolve(token, ref))(*args)
+    except asyncio.CancelledError:
+        if key in _STOPPED:  # stopped by the driver: end quietly, nobody awaits the result
+            _STOPPED.discard(key)
+            return (STOPPED,)
+        raise
     except Exception as exc:
-        raise _reduced(exc) from None
+        return failed(exc)
     finally:
         _RUNNING.pop(key, None)
 
@@ -200,7 +217,6 @@ async def stop_call(key: str) -> bool:
     coroutine if it runs here (a sync call's thread cannot be stopped; it runs to its end)."""
     task = _RUNNING.pop(key, None)
     if task is not None:
+        _STOPPED.add(key)
         task.cancel()
     return task is not None
-
-
