@@ -337,3 +337,14 @@ def live_children() -> set[tuple[int, str]]:
         except psutil.Error:  # ended meanwhile
             pass
     return {c for c in found if "resource_tracker" not in c[1]}
+
+
+def test_the_run_timeout_counts_the_cluster_start(registry):
+    """A timeout shorter than a LocalCluster start ends the run cancelled once it started."""
+    from constellation.runtime import run
+
+    analysis = compile_program('a = Nap(30000)\nout a', registry)
+    t0 = time.monotonic()
+    result = run(analysis, {}, executor="dask", dask_address="local", timeout=0.05)
+    assert result.status == "cancelled"
+    assert time.monotonic() - t0 < 30 / 2  # did not wait for the call

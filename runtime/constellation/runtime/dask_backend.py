@@ -41,7 +41,7 @@ LOCAL_THREADS_PER_WORKER = 4
 CONNECT_TIMEOUT_S = 20.0
 # Environment the driver forwards to workers so that scaled runs keep their meaning there.
 FORWARDED_ENV = ("CONSTELLATION_TIME_SCALE",)
-_FILE_PREFIX = "_cst_module_"
+_FILE_PREFIX = "_cst_module_"  # how modules.py names the module files it imports
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -153,9 +153,6 @@ class DaskBackend:
         self.refs = refs
         self.by_value = by_value
         self.pinned = pinned
-        self.submitted = 0
-        self.cancelled = 0  # remote futures cancelled by a timeout or the run's end
-        self.workers_used: set[str] = set()
 
     def handles(self, fn: Function) -> bool:
         return fn.qualified in self.refs
@@ -174,12 +171,10 @@ class DaskBackend:
             call_async if ref.is_async else call_sync, self.token, ref, list(args),
             self.by_value.get(fn.qualified), *extra, key=key, pure=False, priority=priority,
             workers=[pinned] if pinned else None, allow_other_workers=bool(pinned))
-        self.submitted += 1
         try:
             return outcome_value(await future)
         except BaseException:
             if not future.done():  # a timeout or cancellation: stop the remote call
-                self.cancelled += 1
                 with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                     await self.client.cancel([future])
                     if ref.is_async:  # dask leaves a running task running: cancel it there
@@ -303,19 +298,25 @@ async def open_backend(analysis, address: str, colocate: tuple[str, ...] = ()
                 await client.unregister_worker_plugin(plugin_name)
 
 
-async def execute_on_dask(run, **execute_options):
-    """Run.execute with module calls on the cluster of `run.config.dask_address`."""
+async def execute_on_dask(run, *, timeout: float | None = None, cancel_event=None):
+    """Run.execute with module calls on the cluster of `run.config.dask_address`. Starting
+    a cluster is not interrupted: a cancel during it cancels the run as soon as it starts,
+    and the run's timeout counts the start-up time."""
     import asyncio
+    import time
 
     try:
         asyncio.get_running_loop()  # none under trio
     except RuntimeError:
         raise _rejected("The dask executor needs the asyncio backend (distributed's client "
                         "runs on asyncio); run with backend='asyncio'") from None
+    t0 = time.monotonic()
     async with open_backend(run.analysis, run.config.dask_address or LOCAL_ADDRESS,
                             tuple(run.config.dask_colocate or ())) as backend:
+        if timeout is not None:
+            timeout = max(0.0, timeout - (time.monotonic() - t0))
         run.remote = backend
         try:
-            return await run.execute(**execute_options)
+            return await run.execute(timeout=timeout, cancel_event=cancel_event)
         finally:
             run.remote = None
