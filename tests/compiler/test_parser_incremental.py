@@ -118,3 +118,17 @@ def test_copies_and_pickles_of_reused_nodes_have_fixed_spans():
     assert dump(frozen, spans=True) == dump(parse(PROGRAM).decls, spans=True)
     assert dump(pickled, spans=True) == dump(parse(PROGRAM).decls, spans=True)
     assert first.decls[0].span.start == PROGRAM.index("in text") + len("# moved\n")
+
+
+@pytest.mark.parametrize("path", corpus_paths() or ["<corpus missing>"])
+def test_whole_document_parse_equals_chunked_parse(path):
+    """Cold parses of valid files run in one LALR pass; recovery parses chunk by chunk."""
+    from constellation.compiler import parser as p
+    from constellation.compiler.lexer import declaration_starts
+
+    text = corpus_text(path)
+    starts = declaration_starts(text)
+    with p._PARSING:
+        chunks, _ = p._parse_range(text, starts, 0, len(starts), {})
+        chunked = p._assemble(text, chunks)
+    assert snapshot(parse(text)) == snapshot(chunked)
