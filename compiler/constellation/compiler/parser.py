@@ -14,14 +14,18 @@ CONTRACT (used by analysis.py; owned by the parser work):
 * Never raises for any input; nesting deeper than a fixed limit is an E020 (so that every
   recursive pass downstream is safe).
 
-How it works: `lexer.declaration_starts` cuts the text into chunks; each chunk is lexed by the
-hand-written lexer and fed token by token to lark's LALR parser for the grammar in
-`constellation/grammar/constellation.lark`, whose reduce callbacks (`_Builder`) build the AST
-directly (no parse tree, no recursion). The driver loop below picks LAMBDA_LPAR/OPT_COMMA from
-the LALR table and turns the first error of a chunk into a sentence (§2.5).
+How it works: `lexer.declaration_starts` cuts the text into chunks. Tokens from the
+hand-written lexer go one by one through lark's LALR table for the grammar in
+`constellation/grammar/constellation.lark`; its reduce callbacks (`_Builder`) build the AST
+directly (no parse tree, no recursion). The driver loop picks LAMBDA_LPAR/OPT_COMMA from the
+LALR table (as lark's contextual lexer would) and turns the first error of a chunk into a
+sentence of §2.5. A cold parse of an error-free text runs once over the whole text; otherwise
+each chunk is parsed on its own, which is the recovery of §2.6.
 
-Reused chunks: declarations taken from the cache are the same objects as in the previous
-result; when their chunk moved, their spans are shifted in place.
+Spans: every node's spans are relative to its chunk's `_Base` (they read like plain Spans).
+Reused chunks are the very objects of the previous result; moving one is one assignment, so
+the spans of a previous ParseResult's reused nodes follow the latest text. Copies and pickles
+of nodes get plain, fixed Spans.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ class _Chunk:
     has_out: bool
     has_annotation: bool
     text: str = ""
-    head: str = ""  # first line of the next chunk (see _head)
+    head: str = ""  # the next chunk's first token (see _head)
 
 
 class ParseCache:
@@ -71,7 +75,8 @@ class ParseCache:
 
     Holds the previous text, its declaration starts and their parsed chunks. A new parse
     reuses the chunks before and after the edited region by position (moving the ones after
-    it, in O(1) each) and chunks inside it whose text is unchanged by (text, next line).
+    it, in O(1) each) and chunks inside it whose text is unchanged, by (chunk text, next
+    chunk's first token).
     """
 
     def __init__(self) -> None:
@@ -120,7 +125,7 @@ def _parse(text: str, cache: ParseCache | None) -> ParseResult:
 
 def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
     """Chunks lo..hi-1 of `starts` and how many of them came from `known`, which maps
-    (chunk text, next line) to reusable chunks."""
+    (chunk text, next chunk's first token) to reusable chunks."""
     out = []
     reused = 0
     n = len(text)
