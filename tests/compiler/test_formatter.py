@@ -142,3 +142,23 @@ def test_windows_line_endings_are_kept():
     src = "in a: Int # c\r\n\r\n\r\nx = a+1\r\nout x\r\n"
     assert format_source(src) == "in a: Int  # c\r\n\r\nx = a + 1\r\nout x\r\n"
     assert format_source(format_source(src)) == format_source(src)
+
+
+def test_random_text_never_raises():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from(["x = ", "1", " + ", "(", ")", "\n", "# c\n", "out x\n", "in a: Int",
+                              "{ a: 1,\n b: 2 }", "f(a) with retry: 1", ", ", "[", "]", '"s"',
+                              "@example(1) ", "match r {\n _ -> 1 }", "if (a) b else c"])
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(pieces, max_size=30).map("".join))
+    def run(text):
+        out = format_source(text)
+        if out is not None:
+            assert format_source(out) == out
+            if not any(d.code == "E020" for d in parse(text).diagnostics):
+                assert unchecked(text) == out  # the safety net was not needed
+
+    run()

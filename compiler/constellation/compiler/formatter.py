@@ -38,7 +38,10 @@ def format_source(text: str) -> str | None:
     if any(d.code == "E020" for d in result.diagnostics):
         return None
     formatter = _Formatter(text, result.decls)
-    formatted = formatter.run()
+    try:
+        formatted = formatter.run()
+    except Exception:  # noqa: BLE001 - a formatter bug must not cost the user their text
+        return text
     after = parse(formatted)
     same = not any(d.code == "E020" for d in after.diagnostics) and \
         structure(after.decls) == structure(result.decls) and \

@@ -1219,7 +1219,8 @@ class _Builder:
         return ast.RecordTypeExpr(_no_commas(c[1:-1]), _cover(c[0], c[-1]))
 
     def type_name(self, c):
-        return ast.TypeName(_name(c[0]), [], _sp(c[0]))
+        name = _name(c[0])
+        return ast.TypeName(name, [], name.span)
 
     def type_field(self, c):
         return (c[0], c[2])
@@ -1259,7 +1260,8 @@ class _Builder:
 
     def path(self, c):
         head = c[0]
-        node = ast.Var(_name(head), _sp(head))
+        name = _name(head)
+        node = ast.Var(name, name.span)  # one span object for both
         for j in range(1, len(c), 2):
             dot, name = c[j], c[j + 1]
             node = ast.FieldAccess(node, name, dot.start_pos, _cover(head, name))
@@ -1324,7 +1326,8 @@ class _Builder:
     def match_expr(self, c):
         subject = c[1]
         if isinstance(subject, Tok):
-            subject = ast.Var(_name(subject), _sp(subject))
+            name = _name(subject)
+            subject = ast.Var(name, name.span)
         cases = [x for x in c[3:-1] if isinstance(x, ast.Case)]
         return ast.Match(subject, cases, _sp(c[0]), _cover(c[0], c[-1]))
 
