@@ -3,8 +3,12 @@ examples pack plus the probe modules, and a helper running a program locally or 
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import warnings
+import subprocess
+import sys
+
+import anyio
 
 import pytest
 
@@ -15,27 +19,59 @@ pytest.importorskip("distributed", reason="the dask extra is not installed")
 TIME_SCALE = "0.1"
 
 
-@pytest.fixture(scope="session")
-def cluster():
-    """Started once: worker processes inherit the environment set here."""
-    from distributed import LocalCluster
+# The cluster lives in a child process: its scheduler's event loop thread then never runs
+# beside pytest's own threads, and the tests reach it by address, as users reach theirs.
+CLUSTER_SCRIPT = """
+import sys, warnings
+from distributed import LocalCluster
+if __name__ == "__main__":
+    warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+    with LocalCluster(n_workers=2, threads_per_worker=4, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster:
+        print(cluster.scheduler_address, flush=True)
+        sys.stdin.read()  # until the test session closes our stdin
+"""
 
+
+@dataclasses.dataclass
+class Cluster:
+    scheduler_address: str
+    workers: dict[str, int]  # worker address -> process id
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """A LocalCluster of two worker processes, started once; its worker processes inherit
+    the environment set here."""
     os.environ["CONSTELLATION_TIME_SCALE"] = TIME_SCALE
     os.environ["CST_TEST_DRIVER_PID"] = str(os.getpid())
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
-        cluster = LocalCluster(n_workers=2, threads_per_worker=4, processes=True,
-                               dashboard_address=None, host="127.0.0.1")
-    with cluster:
-        yield cluster
+    script = tmp_path_factory.mktemp("cluster") / "cluster.py"
+    script.write_text(CLUSTER_SCRIPT)
+    process = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        address = process.stdout.readline().strip()
+        assert address.startswith("tcp://"), "the test LocalCluster did not start"
+        yield Cluster(address, anyio.run(worker_pids_of, address))
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def worker_pids_of(address: str) -> dict[str, int]:
+    from distributed import Client
+
+    async with Client(address, asynchronous=True) as client:
+        await client.wait_for_workers(2)
+        return await client.run(os.getpid)
 
 
 @pytest.fixture(scope="session")
 def worker_pids(cluster):
-    from distributed import Client
-
-    with Client(cluster) as client:
-        return set(client.run(os.getpid).values())
+    return set(cluster.workers.values())
 
 
 @pytest.fixture(scope="session")

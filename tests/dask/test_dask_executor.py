@@ -214,7 +214,7 @@ def test_a_worker_that_cannot_import_a_module_rejects_the_run(cluster, tmp_path)
         run(analysis, {}, executor="dask", dask_address=cluster.scheduler_address)
     messages = [e["message"] for e in caught.value.errors]
     assert len(messages) == 2  # one per worker
-    for message, address in zip(messages, sorted(cluster.scheduler_info["workers"])):
+    for message, address in zip(messages, sorted(cluster.workers)):
         assert message == (f"Module {os.path.relpath(tmp_path / 'driver_only.py')} cannot be "
                            f"imported on Dask worker {address}: ImportError: No module named "
                            f"'gpu_only_library'")
