@@ -9,6 +9,7 @@ tokens (`tokenize`) and incremental parsing (`split_declarations`). Nothing here
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 from dataclasses import dataclass
 
@@ -420,10 +421,13 @@ class LexToken:
 _PUNCT = frozenset({"COLON", "COMMA", "OPT_COMMA", "DOT", "LPAR", "LAMBDA_LPAR", "RPAR", "LSQB",
                     "RSQB", "LBRACE", "RBRACE"})
 _OPTION_SET = frozenset(OPTION_KEYS)
+_KEYWORD_TERMS = frozenset(_KEYWORD_TYPES.values())
 
 
 def tokenize(text: str) -> list[LexToken]:
     """Classified tokens of the whole text, never raising (bad characters are skipped)."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many small acyclic objects: the cyclic collector would only cost time
     try:
         out: list[LexToken] = []
         _tokenize_into(text, 0, len(text), out, False, 0)
@@ -431,6 +435,9 @@ def tokenize(text: str) -> list[LexToken]:
         return out
     except Exception:  # noqa: BLE001 - editors must get tokens even for text we cannot lex
         return []
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _tokenize_into(text: str, start: int, end: int, out: list[LexToken], interp: bool,
@@ -483,7 +490,7 @@ def _classify(text: str, lexed: Lexed, out: list[LexToken], nesting: int) -> Non
             kind = "annotation"
         elif tt == "LAZY" and prev in ("WITH", "OPT_COMMA"):
             kind = "option"
-        elif tt in _KEYWORD_TYPES.values():
+        elif tt in _KEYWORD_TERMS:
             kind = "keyword"
         elif tt in _PUNCT:
             kind = "punctuation"
