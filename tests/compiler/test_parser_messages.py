@@ -121,3 +121,10 @@ def test_tokenize_interpolation_and_bad_input():
 def test_messages_inside_constructs(src, message):
     d, _ = first_error(src + "\nout x")
     assert d.message == message
+
+
+@pytest.mark.parametrize("word", ["in", "type", "out", "use"])
+def test_reserved_word_bound_with_equals(word):
+    d, source = first_error(f"{word} = 5\nout x")
+    assert (source.format_pos(d.span.start), d.message) == (
+        "1:1", f"'{word}' is a reserved word and cannot be used as a name")

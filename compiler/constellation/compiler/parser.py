@@ -1008,6 +1008,9 @@ def _explain(ctx: _Context, expected: set, tok: Tok, prev: Tok | None, frames: l
         return err("Comparison operators cannot be chained; combine them with 'and'")
     if tt == "WHEN" and _earlier_in_operand(tokens, i, {"WHEN"}, _WHEN_STOPS):
         return err("A guarded expression cannot be guarded again; combine the conditions with 'and'")
+    if tt == "EQ" and pt in _KEYWORDS and (i < 2 or _at_line_start(ctx.text, prev.start_pos)):
+        return err(f"'{prev.value}' is a reserved word and cannot be used as a name",
+                   Span(prev.start_pos, prev.end_pos))
     if tt in _KEYWORDS and "IDENT" in expected and _EXPR_START not in expected \
             and "AT" not in expected and not at_end:
         return err(f"'{tok.value}' is a reserved word and cannot be used as a name")
