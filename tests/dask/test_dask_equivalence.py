@@ -119,3 +119,34 @@ def test_failures_and_timeouts_leave_no_worker_logs_on_the_terminal(tmp_path):
                      cwd=tmp_path)
     assert without_timings(remote) == without_timings(local)
     assert [e["function"] for e in remote["errors"]] == ["AlwaysFailsService"]
+
+
+WORKER_SHY_MODULE = '''
+import multiprocessing
+
+from constellation.runtime import module
+
+if multiprocessing.parent_process() is not None:  # a Dask worker process
+    raise ImportError("No module named 'gpu_only_library'")
+
+
+@module
+def DriverOnly(text: str) -> str:
+    return text
+'''
+
+
+def test_cst_run_rejects_when_workers_cannot_import_a_module(cluster, tmp_path):
+    (tmp_path / "shy.py").write_text(WORKER_SHY_MODULE)
+    (tmp_path / "p.cst").write_text('x = DriverOnly("a")\nout x\n')
+    env = {**os.environ, "CONSTELLATION_TIME_SCALE": "0.1"}
+    done = subprocess.run([sys.executable, "-m", "constellation.cli.main", "run", "p.cst",
+                           "--modules", "shy.py", "--executor", "dask", "--dask-address",
+                           cluster.scheduler_address, "--events"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    event = json.loads(done.stdout)
+    assert event["event"] == "run_rejected"
+    assert [e["message"] for e in event["errors"]] == [
+        f"Module shy.py cannot be imported on Dask worker {address}: ImportError: No module "
+        f"named 'gpu_only_library'" for address in sorted(cluster.workers)]

@@ -171,10 +171,18 @@ def execute(args, analysis, inputs: dict):
 
     async def main():
         cancel = anyio.Event()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_cancel_on_sigint, cancel)
-            result = await run.execute(timeout=args.timeout, cancel_event=cancel)
-            tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_cancel_on_sigint, cancel)
+                result = await run.execute(timeout=args.timeout, cancel_event=cancel)
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # a rejection raised once running (dask: a worker cannot import a module)
+            from constellation.runtime.inputs import RunRejected
+            rejected = [e for e in group.exceptions if isinstance(e, RunRejected)]
+            if rejected:
+                raise rejected[0] from None
+            raise
         return result
 
     if display is None:
