@@ -42,13 +42,13 @@ class Cluster:
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """A LocalCluster of two worker processes, started once; its worker processes inherit
-    the environment set here."""
-    os.environ["CONSTELLATION_TIME_SCALE"] = TIME_SCALE
-    os.environ["CST_TEST_DRIVER_PID"] = str(os.getpid())
+    the environment given here (this process's own stays as it was for other test folders)."""
+    env = {**os.environ, "CONSTELLATION_TIME_SCALE": TIME_SCALE,
+           "CST_TEST_DRIVER_PID": str(os.getpid())}
     script = tmp_path_factory.mktemp("cluster") / "cluster.py"
     script.write_text(CLUSTER_SCRIPT)
     process = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, text=True, env=env)
     try:
         address = process.stdout.readline().strip()
         assert address.startswith("tcp://"), "the test LocalCluster did not start"

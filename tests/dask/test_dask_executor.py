@@ -203,10 +203,11 @@ def test_event_stream_matches_the_local_executor(execute):
     assert dask_events[-1]["event"] == "run_completed"
 
 
-def test_a_worker_that_cannot_import_a_module_rejects_the_run(cluster, tmp_path):
+def test_a_worker_that_cannot_import_a_module_rejects_the_run(cluster, tmp_path, monkeypatch):
     from constellation.runtime import RunRejected, run
     from constellation.runtime.modules import load_registry
 
+    monkeypatch.setenv("CST_TEST_DRIVER_PID", str(os.getpid()))  # workers have it too
     (tmp_path / "driver_only.py").write_text(DRIVER_ONLY_MODULE)
     registry = load_registry(["driver_only.py"], tmp_path)
     analysis = compile_program('x = DriverOnly("a")\nout x', registry)
