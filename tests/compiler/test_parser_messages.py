@@ -128,3 +128,12 @@ def test_reserved_word_bound_with_equals(word):
     d, source = first_error(f"{word} = 5\nout x")
     assert (source.format_pos(d.span.start), d.message) == (
         "1:1", f"'{word}' is a reserved word and cannot be used as a name")
+
+
+def test_type_context_ends_at_the_next_declaration():
+    src = "type T = { type: String, n: Int }\nx = Trim(s)\nin a: List<T> out a\ny = f((v: Int) => v)\n"
+    kinds = [(src[t.start:t.end], t.kind) for t in tokenize(src)]
+    assert ("T", "type") in kinds and ("String", "type") in kinds and ("List", "type") in kinds
+    assert ("x", "name") in kinds and ("Trim", "name") in kinds and ("a", "name") in kinds
+    assert ("y", "name") in kinds and kinds.count(("Int", "type")) == 2
+    assert ("n", "name") in kinds

@@ -461,21 +461,29 @@ def _line_end(text: str, pos: int, end: int) -> int:
     return end if nl < 0 else nl
 
 
+_DECL_KEYWORDS = frozenset({"IN", "OUT", "TYPE", "USE", "AT"})
+
+
 def _classify(text: str, lexed: Lexed, out: list[LexToken], nesting: int) -> None:
     toks = lexed.tokens
+    n = len(toks)
+    # type context: from `in x:`, `type T =` or a lambda parameter's `:` to the next
+    # declaration (a declaration keyword that is not a field name, or `name =`)
     type_ctx = False
     for i, t in enumerate(toks):
         tt = t.type
         prev = toks[i - 1].type if i else None
-        nxt = toks[i + 1].type if i + 1 < len(toks) else None
+        nxt = toks[i + 1].type if i + 1 < n else None
+        if type_ctx and ((tt in _DECL_KEYWORDS and nxt != "COLON") or
+                         (tt == "IDENT" and nxt == "EQ")):
+            type_ctx = False
         kind = "operator"
         if tt == "IDENT":
             if prev == "AT":
                 kind = "annotation"
             elif t.value in _OPTION_SET and nxt == "COLON" and prev in ("WITH", "OPT_COMMA"):
                 kind = "option"
-            elif (type_ctx and nxt != "COLON") or prev == "IS" or (
-                    t.value in BUILTIN_TYPES and nxt in ("LT", None)):
+            elif (type_ctx and nxt != "COLON") or prev == "IS" or t.value in BUILTIN_TYPES:
                 kind = "type"
             else:
                 kind = "name"
@@ -495,15 +503,10 @@ def _classify(text: str, lexed: Lexed, out: list[LexToken], nesting: int) -> Non
         elif tt in _PUNCT:
             kind = "punctuation"
         out.append(LexToken(kind, t.start_pos, t.end_pos))
-        # type context: after `in x:`, `type T =`, a lambda parameter's `:`; ends at a new line
-        # start of a declaration or when the next token cannot continue a type.
         if tt == "COLON" and i >= 2 and toks[i - 2].type == "IN":
             type_ctx = True
         elif tt == "EQ" and i >= 2 and toks[i - 2].type == "TYPE":
             type_ctx = True
-        elif type_ctx and nxt is not None and _starts_line(text, toks[i + 1].start_pos) and toks[i + 1].type in (
-                "IN", "OUT", "TYPE", "USE", "AT") or (nxt == "EQ" and type_ctx and i + 1 < len(toks)):
-            type_ctx = False
 
 
 def _starts_line(text: str, pos: int) -> bool:
