@@ -349,3 +349,19 @@ def test_the_run_timeout_counts_the_cluster_start(registry):
     result = run(analysis, {}, executor="dask", dask_address="local", timeout=0.05)
     assert result.status == "cancelled"
     assert time.monotonic() - t0 < 30 / 2  # did not wait for the call
+
+
+def test_module_calls_inside_a_lambda_run_on_workers(execute, worker_pids):
+    result, _ = execute('pids = map(["a", "b", "c", "d"], (t) => ProcessId(t))\nout pids')
+    assert result.status == "completed", result.errors
+    assert set(result.outputs["pids"]) <= worker_pids
+
+
+def test_serial_schedule_on_dask_keeps_its_order(execute):
+    text = 'a = Nap(20)\nb = ProcessId("b")\nc = Nap(20)\nout a\nout b\nout c'
+
+    def order(executor):
+        _, events = execute(text, executor=executor, serial=True, seed=7)
+        return [e["name"] for e in events if e["event"] == "node_started"]
+
+    assert order("dask") == order("local")
