@@ -68,8 +68,8 @@ async def Work(x: int) -> int:
 def Burn(x: int) -> int:
     """20 ms of pure-Python CPU work (holds the GIL)."""
     import time
-    end = time.process_time() + 0.02
-    while time.process_time() < end:
+    end = time.thread_time() + 0.02
+    while time.thread_time() < end:
         x = (x * 31 + 7) % 1000003
     return x
 '''
