@@ -1,6 +1,7 @@
 """Whole runs: layers vs eager, failure isolation, cancellation without leaks, serial and seed
 determinism, both anyio backends, inputs, the events iterator and the result shape."""
 
+import contextlib
 import threading
 import time
 
@@ -228,6 +229,26 @@ def test_events_async_iterator(registry):
         got = anyio.run(collect, backend=backend)
         assert got[0]["event"] == "run_started" and got[-1]["event"] == "run_completed"
         assert got[-1]["status"] == "completed"
+
+
+def test_events_iterator_stopped_early_cancels_the_run_quietly(registry):
+    from constellation.runtime import events as run_events
+
+    analysis = compile_program(PROFILE, registry)
+
+    async def first_two():
+        got = []
+        # an async generator that owns a task group must be closed in the consuming task
+        async with contextlib.aclosing(run_events(analysis, {"userId": "u"})) as stream:
+            async for event in stream:
+                got.append(event)
+                if len(got) == 2:
+                    break
+        return got
+
+    for backend in ("asyncio", "trio"):
+        got = anyio.run(first_two, backend=backend)
+        assert [e["event"] for e in got] == ["run_started", "layer_started"]
 
 
 def test_large_values_are_abbreviated_in_events(execute):

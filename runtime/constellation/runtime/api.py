@@ -74,18 +74,28 @@ async def events(analysis, inputs: dict | None = None, **options) -> AsyncIterat
     run = prepare(analysis, inputs, **{k: v for k, v in options.items()
                                        if k not in ("timeout", "cancel_event", "on_event")})
     send, receive = anyio.create_memory_object_stream(math.inf)
-    run._emit = send.send_nowait
+
+    def emit(event: dict) -> None:
+        try:
+            send.send_nowait(event)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the consumer stopped early; the run is being cancelled
+
+    run._emit = emit
 
     async def produce() -> None:
         async with send:
             await run.execute(timeout=options.get("timeout"),
                               cancel_event=options.get("cancel_event"))
 
+    # Close it with `contextlib.aclosing` when you may stop early: the generator owns a task
+    # group, which must be exited in the consuming task.
     async with anyio.create_task_group() as tg:
         tg.start_soon(produce)
-        try:
-            async with receive:
-                async for event in receive:
+        async with receive:
+            async for event in receive:
+                try:
                     yield event
-        finally:  # a consumer that stops early cancels the run
-            tg.cancel_scope.cancel()
+                except GeneratorExit:  # the consumer stopped early: cancel the run
+                    tg.cancel_scope.cancel()
+                    break
