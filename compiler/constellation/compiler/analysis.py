@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from constellation.compiler import ast
 from constellation.compiler.checker import CheckResult, check
+from constellation.compiler.gcpause import collector_paused
 from constellation.compiler.diagnostics import Diagnostic, sort_key
 from constellation.compiler.parser import ParseCache, parse
 from constellation.compiler.plan import Plan, build_plan
@@ -67,9 +68,10 @@ class Analysis:
 
 
 def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -> Analysis:
-    source = Source(text)
-    parsed = parse(text, cache)
-    checked = check(parsed.decls, registry, source)
-    plan = build_plan(parsed.decls, checked, source)
+    with collector_paused():
+        source = Source(text)
+        parsed = parse(text, cache)
+        checked = check(parsed.decls, registry, source)
+        plan = build_plan(parsed.decls, checked, source)
     diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

@@ -9,9 +9,10 @@ tokens (`tokenize`) and incremental parsing (`split_declarations`). Nothing here
 from __future__ import annotations
 
 import bisect
-import gc
 import re
 from dataclasses import dataclass
+
+from constellation.compiler.gcpause import collector_paused
 
 RESERVED = frozenset(
     "type in out if else true false use as and or not when branch otherwise with lazy match is"
@@ -426,18 +427,14 @@ _KEYWORD_TERMS = frozenset(_KEYWORD_TYPES.values())
 
 def tokenize(text: str) -> list[LexToken]:
     """Classified tokens of the whole text, never raising (bad characters are skipped)."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # many small acyclic objects: the cyclic collector would only cost time
     try:
-        out: list[LexToken] = []
-        _tokenize_into(text, 0, len(text), out, False, 0)
-        out.sort(key=lambda t: t.start)
-        return out
+        with collector_paused():
+            out: list[LexToken] = []
+            _tokenize_into(text, 0, len(text), out, False, 0)
+            out.sort(key=lambda t: t.start)
+            return out
     except Exception:  # noqa: BLE001 - editors must get tokens even for text we cannot lex
         return []
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _tokenize_into(text: str, start: int, end: int, out: list[LexToken], interp: bool,
