@@ -63,7 +63,7 @@ export function readSettings(get: SettingReader): Settings {
   };
 }
 
-/** The `initializationOptions` the server expects (see docs/editors.md). */
+/** The `initializationOptions` the server expects (see the README, section Editors). */
 export function initializationOptions(settings: Settings, trusted: boolean) {
   return {
     trusted,
