@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from constellation.compiler import ast
+from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord
 from constellation.compiler.consteval import NotConstant, evaluate_constant, is_constant
 from constellation.compiler.diagnostics import Diagnostic, DiagnosticBag, Fix, Related, TextEdit
 from constellation.compiler.diagnostics import sort_key
@@ -73,8 +74,11 @@ class CheckResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def check(decls: list[ast.Decl], registry: Registry, source: Source) -> CheckResult:
-    return _Checker(decls, registry, source).run()
+def check(decls: list[ast.Decl], registry: Registry, source: Source,
+          memo: CheckMemo | None = None) -> CheckResult:
+    """`memo` (optional) carries per-declaration results from the previous check of the same
+    document; results are identical with or without it."""
+    return _Checker(decls, registry, source, memo).run()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,8 +154,16 @@ def shortest_cycle(start: str, edges: dict[str, list[str]], members: set[str]) -
 
 
 class _Checker:
-    def __init__(self, decls: list[ast.Decl], registry: Registry, source: Source):
+    def __init__(self, decls: list[ast.Decl], registry: Registry, source: Source,
+                 memo: CheckMemo | None = None):
         self.decls = decls
+        self.memo = memo
+        self.records: dict[int, DeclRecord] = {}  # this check's records (become memo.records)
+        self.deps: dict | None = None  # facts read by the assignment being recorded
+        self.env: tuple = ()
+        self.free_refs: dict[int, tuple[ast.Decl, list]] = {}  # become memo.free_refs
+        if memo is not None:
+            memo.rechecked, memo.reused = [], 0
         self.registry = registry
         self.source = source
         self.bag = DiagnosticBag()
@@ -211,6 +223,10 @@ class _Checker:
                 self.guarded(decl, self.check_input_annotations, decl)
         self.symbols.finish()
         self.result.diagnostics = sorted(self.bag.items, key=sort_key)
+        if self.memo is not None:
+            self.memo.records = self.records
+            self.memo.free_refs = self.free_refs
+            self.memo.registry = self.registry
         return self.result
 
     # -- declarations and name spaces (§3.1, §3.2) ------------------------------------------
@@ -292,9 +308,10 @@ class _Checker:
 
     # -- type aliases (§3.3, §3.4, §4.1) ----------------------------------------------------
     def _alias_type(self, name: str) -> Type | None:
-        if name not in self.type_decls:
-            return None
-        return self.result.alias_types.get(name, ERROR)
+        t = self.result.alias_types.get(name, ERROR) if name in self.type_decls else None
+        if self.deps is not None:
+            self.deps.setdefault(("t", name), t)
+        return t
 
     def _alias_ref(self, name: str, span: ast.Span) -> None:
         sym = self.symbols.types.get(name)
@@ -367,13 +384,14 @@ class _Checker:
         refs: dict[tuple[str, str], ast.Span] = {}
         for name, decl in assignments.items():
             targets: list[str] = []
-            for used, span in free_references(decl.expr):
+            for used, span in self.free_references_of(decl):
                 if used in assignments and (name, used) not in refs:
                     refs[(name, used)] = span
                     targets.append(used)
             edges[name] = targets
+        self.env = (id(self.registry), tuple(self.wildcards), tuple(self.alias_targets.items()))
         cyclic_decls: list[ast.Assignment] = []
-        for component in strongly_connected(list(assignments), edges):
+        for component in self.components(list(assignments), edges):
             self.result.value_order.extend(component)
             if len(component) > 1 or component[0] in edges[component[0]]:
                 self.report_cycles(component, edges, refs, assignments)
@@ -384,9 +402,107 @@ class _Checker:
                 continue
             decl = assignments[component[0]]
             self.set_binding_type(decl.name.text, ERROR)  # if checking fails (E900)
-            self.guarded(decl, self.check_assignment, decl)
+            if not self.replay_assignment(decl):
+                self.record_assignment(decl)
         for decl in sorted(cyclic_decls, key=lambda d: d.span.start):
             self.guarded(decl, self.infer, decl.expr, {})
+
+    def free_references_of(self, decl: ast.Assignment) -> list[tuple[str, ast.Span]]:
+        """free_references of a right-hand side, memoized per declaration object."""
+        if self.memo is None:
+            return free_references(decl.expr)
+        known = self.memo.free_refs.get(id(decl))
+        if known is None or known[0] is not decl:
+            known = (decl, free_references(decl.expr))
+        self.free_refs[id(decl)] = known
+        return known[1]
+
+    def components(self, names: list[str], edges: dict[str, list[str]]) -> list[list[str]]:
+        """strongly_connected, reused when the dependency graph did not change."""
+        memo = self.memo
+        if memo is None:
+            return strongly_connected(names, edges)
+        if memo.components is None or memo.components[0] != names \
+                or memo.components[1] != edges:
+            memo.components = (names, edges, strongly_connected(names, edges))
+        return memo.components[2]
+
+    # -- incremental re-checking (checkmemo.py) ---------------------------------------------
+    def record_assignment(self, decl: ast.Assignment) -> None:
+        """Check an assignment, capturing what it produced and the facts it read."""
+        if self.memo is None:
+            self.guarded(decl, self.check_assignment, decl)
+            return
+        self.memo.rechecked.append(decl.name.text)
+        r, s = self.result, self.symbols
+        outer = (r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types,
+                 s.occurrences, s.locals, self.bag.items)
+        r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types = \
+            {}, {}, {}, {}, {}
+        s.occurrences, s.locals, self.bag.items = [], [], []
+        self.deps = {}
+        try:
+            self.guarded(decl, self.check_assignment, decl)
+        finally:
+            inner = (r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types,
+                     s.occurrences, s.locals, self.bag.items)
+            deps, self.deps = self.deps, None
+            r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types, \
+                s.occurrences, s.locals, self.bag.items = outer
+            for mine, theirs in zip(outer, inner):
+                mine.update(theirs) if isinstance(mine, dict) else mine.extend(theirs)
+        if inner[7]:
+            return  # diagnostics: always checked again
+        self.records[id(decl)] = DeclRecord(
+            decl, self.env, r.binding_types.get(decl.name.text, ERROR),
+            [(k[1], t) for k, t in deps.items() if k[0] == "v"],
+            [(k[1], t) for k, t in deps.items() if k[0] == "t"],
+            inner[0],
+            {i: sym for i, sym in inner[1].items() if not sym.is_top_level_value},
+            [(i, sym.name) for i, sym in inner[1].items() if sym.is_top_level_value],
+            inner[2], inner[3], inner[4],
+            [(span, TABLE_OF_KIND.get(sym.kind), sym.name if sym.kind in TABLE_OF_KIND else sym)
+             for span, sym in inner[5]],
+            inner[6])
+
+    def replay_assignment(self, decl: ast.Assignment) -> bool:
+        """Reuse the previous check of an unchanged assignment whose inputs are unchanged."""
+        memo = self.memo
+        if memo is None:
+            return False
+        rec = memo.records.get(id(decl))
+        if rec is None or rec.decl is not decl or rec.env != self.env:
+            return False
+        values, types = self.symbols.values, self.result.binding_types
+        for name, t in rec.value_deps:
+            if name not in values or not same_type(types.get(name, ERROR), t):
+                return False
+        for name, t in rec.alias_deps:
+            now = self.result.alias_types.get(name, ERROR) if name in self.type_decls else None
+            if not (now is t or (now is not None and t is not None and same_type(now, t))):
+                return False
+        r, s = self.result, self.symbols
+        r.expr_types.update(rec.expr_types)
+        r.var_symbols.update(rec.local_vars)
+        for i, name in rec.top_vars:
+            r.var_symbols[i] = values[name]
+        r.call_targets.update(rec.call_targets)
+        r.call_options.update(rec.call_options)
+        r.call_types.update(rec.call_types)
+        tables = {"values": values, "types": s.types, "namespace_aliases": s.namespace_aliases}
+        occurrences = s.occurrences
+        for span, table, what in rec.occurrences:
+            if table is None:
+                occurrences.append((span, what))  # a local: its references are its own
+            else:
+                sym = tables[table][what]
+                occurrences.append((span, sym))
+                sym.references.append(span)
+        s.locals.extend(rec.locals)
+        self.set_binding_type(decl.name.text, rec.binding_type)
+        self.records[id(decl)] = rec
+        memo.reused += 1
+        return True
 
     def check_assignment(self, decl: ast.Assignment) -> None:
         self.set_binding_type(decl.name.text, self.infer(decl.expr, {}))
@@ -544,7 +660,10 @@ class _Checker:
         self.result.var_symbols[id(e)] = sym
         self.symbols.add_occurrence(e.name.span, sym)
         if sym.is_top_level_value:
-            return self.result.binding_types.get(name, ERROR)
+            t = self.result.binding_types.get(name, ERROR)
+            if self.deps is not None:
+                self.deps.setdefault(("v", name), t)
+            return t
         return sym.type or ERROR
 
     def undefined_variable(self, name: ast.Name, scope) -> None:
@@ -1092,6 +1211,12 @@ _INFER = {
     ast.Branch: _Checker._branch, ast.Match: _Checker._match, ast.Lambda: _Checker._lambda,
     ast.Call: _Checker._call,
 }
+
+
+def same_type(a: Type, b: Type) -> bool:
+    """Identical types, field order included (RecordT equality ignores the order, but the
+    order shows in messages and in merged records)."""
+    return a is b or (type(a) is type(b) and repr(a) == repr(b))
 
 
 def _record_of(t: Type) -> tuple[RecordT | None, bool]:

@@ -1,0 +1,234 @@
+"""Incremental re-analysis: after an edit, `analyze(text, registry, cache=...)` reuses the check
+of unchanged declarations, and everything it returns equals a cold analysis."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from constellation.compiler import ast
+from constellation.compiler.analysis import analyze
+from constellation.compiler.checkmemo import memo_for
+from constellation.compiler.parser import ParseCache
+from constellation.compiler.types import type_str
+
+from compiler_support import registry_for_preset
+from test_parser_support import corpus_paths, corpus_text
+
+
+def generated_program(blocks: int) -> str:
+    """A valid pipeline in the shape of benchmarks/compile.py (calls, records, branches)."""
+    out = ["# generated pipeline", "use stdlib.math", "in seed: Int", "in text: String",
+           "type Row = { label: String, size: Int }"]
+    for i in range(blocks):
+        prev = f"size{i - 1}" if i else "seed"
+        out += [f"word{i} = Uppercase(text) with retry: 2, timeout: 5s",
+                f"size{i} = add({prev}, {i + 1})",
+                f"row{i} = {{ label: \"${{word{i}}}-{i}\", size: size{i} * 2 + {i} }}",
+                f"big{i} = branch {{ row{i}.size > {i * 3} -> \"big\", otherwise -> \"small\" }}",
+                f"# block {i}"]
+    out.append(f"out size{blocks - 1}")
+    return "\n".join(out) + "\n"
+
+
+# --- a normalized dump of everything an Analysis exposes ----------------------------------------
+
+def span(s) -> tuple[int, int] | None:
+    return None if s is None else (s.start, s.end)
+
+
+def symbol_key(sym) -> tuple:
+    return (sym.kind, sym.name, span(sym.span))
+
+
+def symbol_dump(sym) -> tuple:
+    return symbol_key(sym) + (None if sym.type is None else type_str(sym.type),
+                              [span(r) for r in sym.references])
+
+
+def diagnostics_dump(analysis) -> list:
+    return [(d.code, d.message, span(d.span), [(span(r.span), r.message) for r in d.related],
+             [(f.title, [(span(e.span), e.new_text) for e in f.edits]) for f in d.fixes], d.tags)
+            for d in analysis.diagnostics]
+
+
+def node_rows(analysis) -> list:
+    """Per AST node: its resolution by the checker (types, symbols, calls)."""
+    c = analysis.check
+    rows = []
+    for decl in analysis.decls:
+        for node in ast.walk(decl):
+            i = id(node)
+            row = [type(node).__name__, span(getattr(node, "span", None))]
+            if i in c.expr_types:
+                row.append(type_str(c.expr_types[i]))
+            if i in c.var_symbols:
+                row.append(symbol_key(c.var_symbols[i]))
+            if i in c.call_targets:
+                row.append(c.call_targets[i].qualified)
+            if i in c.call_options:
+                o = c.call_options[i]
+                row.append((o.retry, o.timeout_ms, o.delay_ms, o.backoff, span(getattr(
+                    o.fallback, "span", None)), o.cache_ms, o.cache_backend, o.throttle,
+                    o.concurrency, o.on_error, o.lazy, o.priority))
+            if i in c.call_types:
+                row.append(type_str(c.call_types[i]))
+            if i in analysis.plan.call_nodes:
+                row.append(("node", analysis.plan.call_nodes[i]))
+            if len(row) > 2:
+                rows.append(tuple(row))
+    return rows
+
+
+def plan_dump(plan) -> list:
+    return [[(n.id, n.kind, n.layer, span(n.span), n.line, n.names, n.deps,
+              None if n.function is None else n.function.qualified, n.demand_driven,
+              n.fallback_owner, span(getattr(n.decl, "span", None)), span(getattr(n.call, "span",
+                                                                                    None)))
+             for n in plan.nodes],
+            plan.bindings, plan.outputs, plan.inputs,
+            {n.label: [plan.nodes[d].label for d in n.deps] for n in plan.nodes}]
+
+
+def dump(analysis) -> dict:
+    c, s = analysis.check, analysis.symbols
+    decl_span = {id(d): span(d.span) for d in analysis.decls}
+    return {
+        "diagnostics": diagnostics_dump(analysis),
+        "binding_types": {n: type_str(t) for n, t in c.binding_types.items()},
+        "alias_types": {n: type_str(t) for n, t in c.alias_types.items()},
+        "nodes": node_rows(analysis),
+        "canonical": sorted(decl_span[i] for i in c.canonical),
+        "error_bindings": sorted(c.error_bindings),
+        "value_order": c.value_order, "outputs": c.outputs, "examples": c.examples,
+        "values": [symbol_dump(x) for x in s.values.values()],
+        "types": [symbol_dump(x) for x in s.types.values()],
+        "namespace_aliases": [symbol_dump(x) for x in s.namespace_aliases.values()],
+        "locals": [symbol_dump(x) for x in s.locals],
+        "occurrences": [(span(o), symbol_key(sym)) for o, sym in s.occurrences],
+        "plan": plan_dump(analysis.plan),
+        "layers": {n: analysis.plan.nodes[i].layer for n, i in analysis.plan.bindings.items()},
+    }
+
+
+# --- edits ---------------------------------------------------------------------------------------
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+EDIT = st.tuples(st.sampled_from(["insert", "delete", "insert-line", "delete-line", "rename",
+                                  "break", "fix"]),
+                 st.floats(0, 1), st.sampled_from(["x", " ", "\n", '"', "(", ")", "1", "{", "#",
+                                                  "=", ",", "size0", "text", "out y\n"]))
+
+
+def apply(text: str, original: str, edit) -> str:
+    kind, where, piece = edit
+    at = int(where * len(text))
+    lines = text.split("\n")
+    k = min(int(where * len(lines)), len(lines) - 1)
+    if kind == "insert":
+        return text[:at] + piece + text[at:]
+    if kind == "delete":
+        return text[:at] + text[at + 1:]
+    if kind == "insert-line":
+        return "\n".join(lines[:k] + [f"extra{k} = {piece if piece.isidentifier() else 1}"]
+                         + lines[k:])
+    if kind == "delete-line":
+        return "\n".join(lines[:k] + lines[k + 1:])
+    if kind == "rename":  # one occurrence of a name becomes another name
+        names = list(NAME.finditer(text))
+        if not names:
+            return text
+        m = names[int(where * (len(names) - 1))]
+        new = piece if piece.isidentifier() else m.group() + "2"
+        return text[:m.start()] + new + text[m.end():]
+    if kind == "break":
+        lines[k] = lines[k].replace("=", "= =", 1) if "=" in lines[k] else lines[k] + " ("
+        return "\n".join(lines)
+    return original  # "fix": back to the text the edits started from
+
+
+def assert_incremental_equals_cold(text: str, edits, registry) -> None:
+    original = text
+    cache = ParseCache()
+    analyze(text, registry, cache=cache)
+    for edit in edits:
+        text = apply(text, original, edit)
+        assert dump(analyze(text, registry, cache=cache)) == dump(analyze(text, registry)), edit
+
+
+REGISTRY = registry_for_preset("stdlib+examples")
+SETTINGS = settings(max_examples=20, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow,
+                                           HealthCheck.function_scoped_fixture])
+
+
+@pytest.mark.parametrize("path", corpus_paths() or ["<corpus missing>"])
+@SETTINGS
+@given(edits=st.lists(EDIT, min_size=1, max_size=5))
+def test_corpus_incremental_equals_cold(path, edits):
+    assert_incremental_equals_cold(corpus_text(path), edits, REGISTRY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(blocks=st.integers(1, 12), edits=st.lists(EDIT, min_size=1, max_size=6))
+def test_generated_incremental_equals_cold(blocks, edits):
+    assert_incremental_equals_cold(generated_program(blocks), edits, REGISTRY)
+
+
+def test_the_dump_sees_differences():
+    """The comparison is not vacuous: a changed program dumps differently."""
+    a = analyze(generated_program(3), REGISTRY)
+    b = analyze(generated_program(3).replace("add(size0, 2)", "add(size0, 2.5)"), REGISTRY)
+    assert dump(a) == dump(analyze(generated_program(3), REGISTRY))
+    assert dump(a) != dump(b)
+
+
+# --- what gets re-checked -------------------------------------------------------------------------
+
+def reanalyze(before: str, after: str):
+    cache = ParseCache()
+    analyze(before, REGISTRY, cache=cache)
+    analysis = analyze(after, REGISTRY, cache=cache)
+    return analysis, memo_for(cache)
+
+
+def test_one_declaration_edit_rechecks_only_that_declaration():
+    text = generated_program(20)
+    edited = text.replace("word7 = Uppercase", "word7 =  Uppercase")
+    analysis, memo = reanalyze(text, edited)
+    assert memo.rechecked == ["word7"]
+    assert memo.reused == 20 * 4 - 1
+    assert analysis.valid
+
+
+def test_a_changed_type_rechecks_the_readers_only():
+    text = generated_program(20)
+    edited = text.replace("word7 = Uppercase(text) with retry: 2, timeout: 5s", "word7 = 7")
+    analysis, memo = reanalyze(text, edited)
+    # row7 reads word7 (now Int, still fine in an interpolation); row7's own type is unchanged,
+    # so big7, which reads row7, is replayed
+    assert memo.rechecked == ["word7", "row7"]
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_inserting_lines_moves_replayed_results():
+    text = generated_program(10)
+    edited = text.replace("in seed: Int\n", "in seed: Int\n\n# a note\n\n")
+    analysis, memo = reanalyze(text, edited)
+    assert memo.rechecked == []
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_a_declaration_with_diagnostics_is_always_rechecked():
+    text = generated_program(5) + "bad = add(size0, \"x\")\n"
+    edited = text.replace("word2 = Uppercase", "word2 =  Uppercase")
+    analysis, memo = reanalyze(text, edited)
+    assert memo.rechecked == ["word2", "bad"]
+    assert [d.code for d in analysis.diagnostics] == ["E010"]
+
+
+def test_without_a_cache_nothing_is_kept():
+    assert memo_for(None) is None
