@@ -176,3 +176,27 @@ async def test_hover_and_completion_answer_during_a_run(runner: LanguageClient):
     assert still_running, "both answers arrived while the pipeline was still running"
     result = await asyncio.wait_for(task, 30)
     assert result["status"] == "completed"
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def short_lived(lsp_client: LanguageClient):
+    """A server that the test itself shuts down."""
+    lsp_client.init_result = await initialize(lsp_client)
+    yield
+
+
+async def test_shutdown_during_a_run_leaves_nothing_running(short_lived: LanguageClient):
+    client = short_lived
+    uri = fresh_uri("shutdown.cst")
+    await open_doc(client, SLOW, uri)
+    task = asyncio.ensure_future(client.workspace_execute_command_async(run_params(uri, useExamples=True)))
+    await wait_for_event(client, uri, "node_started")
+    name = Path(uri).name
+    assert children_running(name)
+    await asyncio.wait_for(client.shutdown_session(), 20)
+    task.cancel()  # the server is gone: its answer will never come
+    for _ in range(250):
+        if not children_running(name):
+            break
+        await asyncio.sleep(0.02)
+    assert children_running(name) == []

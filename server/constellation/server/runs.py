@@ -71,8 +71,11 @@ class RunManager:
                 self.cancel(run.uri)
 
     def cancel_all(self) -> None:
-        for uri in list(self.runs):
-            self.cancel(uri)
+        """At shutdown: no grace period, the process may exit right after."""
+        for run in list(self.runs.values()):
+            run.cancelled = True
+            if run.proc is not None and run.proc.returncode is None:
+                _kill_now(run.proc)
 
     # -- running ------------------------------------------------------------------------------
     async def run_pipeline(self, args: dict, request_id: object = None) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from constellation.compiler.analysis import Analysis
@@ -35,6 +36,20 @@ class ConstellationProtocol(LanguageServerProtocol):
         runs = getattr(self._server, "runs", None)
         if runs is not None:
             runs.cancel_request(msg_id)
+
+    @lsp_method(lsp.SHUTDOWN)
+    def lsp_shutdown(self, *args):
+        """pygls' own version cancels pending requests while iterating the dict that their
+        cancellation callbacks remove them from (a `runPipeline` pending at shutdown made it
+        fail); this one iterates over a copy."""
+        if (user_handler := self.fm.features.get(lsp.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
 
 
 class ConstellationServer(LanguageServer):
