@@ -396,3 +396,34 @@ async def test_quick_fixes_add_a_needed_option_and_rename_a_duplicate(client: La
     rename = next(a for a in found if a.title == "Rename this definition to 'y2'")
     (edit,) = rename.edit.changes[uri]
     assert edit.new_text == "y2" and edit.range == lsp.Range(start=pos(3, 0), end=pos(3, 1))
+
+
+@pytest.mark.corpus
+async def test_layer_lenses_match_the_corpus_layers(client: LanguageClient):
+    import re
+    from conftest import corpus_expected
+    mismatches = []
+    for entry in corpus_expected():
+        if not entry["valid"] or entry.get("layers") is None:
+            continue
+        text = corpus_file(entry["path"]).read_text()
+        uri, _ = await open_doc(client, text, fresh_uri(entry["path"].replace("/", "_")))
+        lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
+        lines = text.split("\n")
+        got = {}
+        for lens in lenses[3:]:
+            name = re.match(r"\s*([A-Za-z_][\w-]*)\s*=", lines[lens.range.start.line]).group(1)
+            got[name] = int(lens.command.title.removeprefix("layer "))
+        if got != entry["layers"]:
+            mismatches.append(f"{entry['path']}: got {got}, expected {entry['layers']}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.corpus
+async def test_hover_on_a_corpus_binding(client: LanguageClient):
+    text = corpus_file("modules/example-app/examples/fan-out-fan-in.cst").read_text()
+    uri, _ = await open_doc(client, text)
+    h = await hover(client, uri, at(client, text, "activity =", delta=1))
+    assert h.contents.value == ("```constellation\nactivity: String\n```\n\n"
+                                "**layer 1 of 1** · runs with `FlakyService`, `SlowQuery`\n\n"
+                                "produced by `SlowApiCall`")
