@@ -2,7 +2,6 @@
 hints, failures as diagnostics, cancellation (the child is gone), responsiveness during a run."""
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import EXAMPLES, fresh_uri, initialize, open_doc, pos, server_config, tdi, wait_diagnostics
+from conftest import EXAMPLES, fresh_uri, initialize, open_doc, pos, server_config, tdi
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 

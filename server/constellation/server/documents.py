@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from constellation.compiler.analysis import Analysis, analyze
 from constellation.compiler.parser import ParseCache
 from constellation.compiler.registry import Registry
-from constellation.server.positions import Positions
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +64,3 @@ class DocumentStore:
         st.generation = generation
         return st.analysis
 
-
-def positions(analysis: Analysis, encoding: str) -> Positions:
-    return Positions(analysis.source, encoding)
