@@ -28,13 +28,29 @@ def register(server) -> None:
                 title="Layers", command="constellation.showLayers", arguments=[{"uri": uri}])),
         ]
         if ls.settings.lens_layers:
-            for decl in canonical_assignments(analysis):
-                info = binding_layer(analysis, decl.name.text, limit=0)
-                if info is None or not info.calls:
-                    continue
-                start = pos.position(decl.span.start)
-                rng = lsp.Range(start=start, end=start)
-                lenses.append(lsp.CodeLens(range=rng, command=lsp.Command(
-                    title=f"layer {info.layer}", command="constellation.showLayers",
-                    arguments=[{"uri": uri, "layer": info.layer}])))
+            lenses += layer_lenses(analysis, uri, pos)
         return lenses
+
+
+_CACHE: dict[tuple[int, str], tuple[object, list[lsp.CodeLens]]] = {}
+
+
+def layer_lenses(analysis, uri: str, pos) -> list[lsp.CodeLens]:
+    """`layer N` above each binding that calls a module, computed once per analysis."""
+    key = (id(analysis), pos.encoding)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is analysis:
+        return hit[1]
+    lenses = []
+    for decl in canonical_assignments(analysis):
+        info = binding_layer(analysis, decl.name.text, limit=0)
+        if info is None or not info.calls:
+            continue
+        start = pos.position(decl.span.start)
+        lenses.append(lsp.CodeLens(range=lsp.Range(start=start, end=start), command=lsp.Command(
+            title=f"layer {info.layer}", command="constellation.showLayers",
+            arguments=[{"uri": uri, "layer": info.layer}])))
+    if len(_CACHE) >= 8:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (analysis, lenses)
+    return lenses
