@@ -82,26 +82,6 @@ async def test_positions_are_in_the_negotiated_encoding(client: LanguageClient):
     assert e001.range.end == lsp.Position(1, units + len("missing"))
 
 
-async def test_incremental_edits_and_only_the_latest_version_is_published(client: LanguageClient):
-    text = 'in s: String\nr = Uppercase(s)\nout r\n'
-    uri, diags = await open_doc(client, text)
-    assert compiler_diagnostics(diags) == []
-    # type "Upx" over "Uppercase" one character at a time, 8 quick versions
-    for version, ch in enumerate("Upxyzabc", start=2):
-        start = lsp.Position(1, 4 + version - 2)
-        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[lsp.TextDocumentContentChangePartial(
-                range=lsp.Range(start=start, end=start), text=ch)]))
-    final = await wait_diagnostics(client, uri, 9)
-    await asyncio.sleep(0.4)  # any stale publication would arrive by now
-    versions = [p.version for p in client.published if p.uri == uri]
-    assert versions == [1, 9], "debounced: nothing published for the intermediate versions"
-    (e002,) = compiler_diagnostics(final)
-    assert e002.code == "E002"
-    assert e002.message.startswith("Undefined function 'UpxyzabcUppercase'")
-
-
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def slow_debounce(lsp_client: LanguageClient):
     await initialize(lsp_client, options={"debounceMs": 800})
@@ -132,3 +112,24 @@ async def test_open_and_save_are_immediate_while_typing_is_debounced(slow_deboun
     await wait_diagnostics(client, uri, 3)
     save_s = time.perf_counter() - t0
     assert open_s < change_s / 2 and save_s < change_s / 2, (open_s, change_s, save_s)
+
+
+async def test_incremental_edits_and_only_the_latest_version_is_published(slow_debounce: LanguageClient):
+    client = slow_debounce  # 800 ms: the eight edits surely arrive within one debounce
+    text = 'in s: String\nr = Uppercase(s)\nout r\n'
+    uri, diags = await open_doc(client, text)
+    assert compiler_diagnostics(diags) == []
+    # type "Upx" over "Uppercase" one character at a time, 8 quick versions
+    for version, ch in enumerate("Upxyzabc", start=2):
+        start = lsp.Position(1, 4 + version - 2)
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=start, end=start), text=ch)]))
+    final = await wait_diagnostics(client, uri, 9)
+    await asyncio.sleep(1.0)  # any stale publication would arrive by now
+    versions = [p.version for p in client.published if p.uri == uri]
+    assert versions == [1, 9], "debounced: nothing published for the intermediate versions"
+    (e002,) = compiler_diagnostics(final)
+    assert e002.code == "E002"
+    assert e002.message.startswith("Undefined function 'UpxyzabcUppercase'")

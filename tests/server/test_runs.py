@@ -199,3 +199,17 @@ async def test_shutdown_during_a_run_leaves_nothing_running(short_lived: Languag
             break
         await asyncio.sleep(0.02)
     assert children_running(name) == []
+
+
+async def test_run_options_reach_the_runtime(runner: LanguageClient):
+    client = runner
+    uri, _ = await open_doc(client, PROFILE, fresh_uri("options.cst"))
+    result = await client.workspace_execute_command_async(run_params(
+        uri, inputs={"userId": "u-7"}, schedule="eager", serial=True, seed=3, maxConcurrency=2))
+    assert result["status"] == "completed"
+    assert result["outputs"]["profile"]["userId"] == "u-7"
+    (started,) = [e for e in events_of(client, uri) if e["event"] == "run_started"]
+    assert (started["schedule"], started["serial"], started["seed"]) == ("eager", True, 3)
+    layer1 = [e for e in events_of(client, uri) if e.get("layer") == 1 and e["event"] in ("node_started", "node_completed")]
+    kinds = [e["event"] for e in layer1]
+    assert kinds == ["node_started", "node_completed"] * 3, "serial: one call at a time"
