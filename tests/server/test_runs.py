@@ -213,3 +213,11 @@ async def test_run_options_reach_the_runtime(runner: LanguageClient):
     layer1 = [e for e in events_of(client, uri) if e.get("layer") == 1 and e["event"] in ("node_started", "node_completed")]
     kinds = [e["event"] for e in layer1]
     assert kinds == ["node_started", "node_completed"] * 3, "serial: one call at a time"
+
+
+async def test_an_unsaved_untitled_document_runs(runner: LanguageClient):
+    client = runner
+    uri = "untitled:Untitled-7"
+    await open_doc(client, 'in s: String\nr = Uppercase(s)\nout r\n', uri)
+    result = await client.workspace_execute_command_async(run_params(uri, inputs={"s": "abc"}))
+    assert result["status"] == "completed" and result["outputs"] == {"r": "ABC"}
