@@ -66,12 +66,15 @@ def Wave(name: str) -> str:
     before = len(client.published)
     client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[
         lsp.FileEvent(uri=from_fs_path(str(root / "mods.py")), type=lsp.FileChangeType.Changed)]))
-    for _ in range(500):
+    # (a publication of the old registry may still arrive first: wait for the reloaded one)
+    errors = None
+    for _ in range(750):
         fresh = [p for p in client.published[before:] if p.uri == uri]
-        if fresh:
+        errors = fresh and [d for d in fresh[-1].diagnostics if d.severity == lsp.DiagnosticSeverity.Error]
+        if fresh and not errors:
             break
         await asyncio.sleep(0.02)
-    assert [d for d in fresh[-1].diagnostics if d.severity == lsp.DiagnosticSeverity.Error] == []
+    assert errors == []
     hover = await client.text_document_hover_async(lsp.HoverParams(
         text_document=tdi(uri), position=lsp.Position(line=2, character=5)))
     assert "Waves." in hover.contents.value
