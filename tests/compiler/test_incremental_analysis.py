@@ -109,6 +109,7 @@ def dump(analysis) -> dict:
         "namespace_aliases": [symbol_dump(x) for x in s.namespace_aliases.values()],
         "locals": [symbol_dump(x) for x in s.locals],
         "occurrences": [(span(o), symbol_key(sym)) for o, sym in s.occurrences],
+        "lookups": [symbol_key(s.symbol_at(o.end)[1]) for o, _ in s.occurrences],
         "plan": plan_dump(analysis.plan),
         "layers": {n: analysis.plan.nodes[i].layer for n, i in analysis.plan.bindings.items()},
     }
@@ -118,7 +119,7 @@ def dump(analysis) -> dict:
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 EDIT = st.tuples(st.sampled_from(["insert", "delete", "insert-line", "delete-line", "rename",
-                                  "break", "fix"]),
+                                  "break", "fix", "space", "digit"]),
                  st.floats(0, 1), st.sampled_from(["x", " ", "\n", '"', "(", ")", "1", "{", "#",
                                                   "=", ",", "size0", "text", "out y\n"]))
 
@@ -144,6 +145,12 @@ def apply(text: str, original: str, edit) -> str:
         m = names[int(where * (len(names) - 1))]
         new = piece if piece.isidentifier() else m.group() + "2"
         return text[:m.start()] + new + text[m.end():]
+    if kind == "space":  # the editor's typical edit: inside one declaration, still valid
+        lines[k] = lines[k].replace(" = ", " =  ", 1).replace(", ", ",\n  ", 1)
+        return "\n".join(lines)
+    if kind == "digit":
+        lines[k] = re.sub(r"\d", lambda m: str((int(m.group()) + 1) % 10), lines[k], count=1)
+        return "\n".join(lines)
     if kind == "break":
         lines[k] = lines[k].replace("=", "= =", 1) if "=" in lines[k] else lines[k] + " ("
         return "\n".join(lines)
@@ -178,6 +185,23 @@ def test_generated_incremental_equals_cold(blocks, edits):
     assert_incremental_equals_cold(generated_program(blocks), edits, REGISTRY)
 
 
+QUICK_EDIT = st.tuples(st.sampled_from(["space", "digit"]), st.floats(0, 1), st.just(""))
+
+
+@settings(max_examples=60, deadline=None)
+@given(blocks=st.integers(1, 12), edits=st.lists(QUICK_EDIT, min_size=1, max_size=6))
+def test_generated_quick_edits_equal_cold(blocks, edits):
+    """Edits inside one declaration of a valid program: mostly the quick path."""
+    assert_incremental_equals_cold(generated_program(blocks), edits, REGISTRY)
+
+
+@pytest.mark.parametrize("path", corpus_paths() or ["<corpus missing>"])
+@SETTINGS
+@given(edits=st.lists(QUICK_EDIT, min_size=1, max_size=4))
+def test_corpus_quick_edits_equal_cold(path, edits):
+    assert_incremental_equals_cold(corpus_text(path), edits, REGISTRY)
+
+
 def test_the_dump_sees_differences():
     """The comparison is not vacuous: a changed program dumps differently."""
     a = analyze(generated_program(3), REGISTRY)
@@ -199,9 +223,30 @@ def test_one_declaration_edit_rechecks_only_that_declaration():
     text = generated_program(20)
     edited = text.replace("word7 = Uppercase", "word7 =  Uppercase")
     analysis, memo = reanalyze(text, edited)
+    assert memo.patched  # the quick path: only word7's share of the analysis was redone
     assert memo.rechecked == ["word7"]
     assert memo.reused == 20 * 4 - 1
     assert analysis.valid
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_the_quick_path_leaves_the_previous_plan_alone():
+    """A run may still hold the previous plan: its nodes keep their lines and contents (spans
+    of reused declarations move with the text: that is the parser's design)."""
+    def fixed(plan):
+        return [(n.id, n.kind, n.layer, n.line, list(n.names), list(n.deps), n.call, n.options,
+                 n.decl) for n in plan.nodes]
+
+    text = generated_program(6)
+    cache = ParseCache()
+    before = analyze(text, REGISTRY, cache=cache)
+    plan_before = fixed(before.plan)
+    edited = text.replace("size2 = add(size1, 3)", "size2 = add(size1,\n  3)")
+    after = analyze(edited, REGISTRY, cache=cache)
+    assert memo_for(cache).patched
+    assert fixed(before.plan) == plan_before
+    assert [n.line for n in after.plan.nodes] != [n.line for n in before.plan.nodes]
+    assert dump(after) == dump(analyze(edited, REGISTRY))
 
 
 def test_a_changed_type_rechecks_the_readers_only():
@@ -210,6 +255,7 @@ def test_a_changed_type_rechecks_the_readers_only():
     analysis, memo = reanalyze(text, edited)
     # row7 reads word7 (now Int, still fine in an interpolation); row7's own type is unchanged,
     # so big7, which reads row7, is replayed
+    assert not memo.patched  # a changed type: the file is checked, replaying the rest
     assert memo.rechecked == ["word7", "row7"]
     assert dump(analysis) == dump(analyze(edited, REGISTRY))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from constellation.compiler import ast
 from constellation.compiler.checker import CheckResult, check
 from constellation.compiler.checkmemo import memo_for
+from constellation.compiler.fastpath import Previous, annotated_decls, patch
 from constellation.compiler.gcpause import collector_paused
 from constellation.compiler.diagnostics import Diagnostic, sort_key
 from constellation.compiler.parser import ParseCache, parse
@@ -85,7 +86,19 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
     with collector_paused():
         source = indexed_source(text)
         parsed = parse(text, cache)
-        checked = check(parsed.decls, registry, source, memo_for(cache))
-        plan = build_plan(parsed.decls, checked, source)
+        memo = memo_for(cache)
+        patched = None if memo is None else patch(memo.previous, memo, parsed.decls,
+                                                  not parsed.diagnostics, registry, source)
+        if memo is not None:
+            memo.patched = patched is not None
+        if patched is not None:
+            checked, plan = patched
+        else:
+            checked = check(parsed.decls, registry, source, memo)
+            plan = build_plan(parsed.decls, checked, source)
     diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
+    if memo is not None:
+        memo.previous = None if diagnostics or memo.environment is None else Previous(
+            parsed.decls, checked, plan, len(source.line_starts), registry,
+            memo.environment, annotated_decls(parsed.decls))
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

@@ -226,6 +226,8 @@ class _Checker:
         if self.memo is not None:
             self.memo.records = self.records
             self.memo.free_refs = self.free_refs
+            self.memo.environment = (list(self.wildcards), dict(self.alias_targets),
+                                     dict(self.type_decls))
             self.memo.registry = self.registry
         return self.result
 

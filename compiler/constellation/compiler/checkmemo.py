@@ -47,9 +47,13 @@ class CheckMemo:
     free_refs: dict[int, tuple[ast.Decl, list]] = field(default_factory=dict)
     registry: object = None  # kept alive so its id in `env` stays unique
     components: tuple | None = None  # (names, edges, strongly connected components)
+    # the last check's `use` wildcards, namespace alias targets and type declarations
+    environment: tuple | None = None
+    previous: object = None  # fastpath.Previous of the last analysis when it was valid
     # counters of the last check (for tests and benchmarks)
     rechecked: list[str] = field(default_factory=list)  # assignments checked afresh
     reused: int = 0  # assignments replayed from their record
+    patched: bool = False  # the last analysis took the quick path (fastpath.py)
 
 
 def memo_for(cache) -> CheckMemo | None:
