@@ -27,9 +27,12 @@ def register(server) -> None:
 
     @server.feature(lsp.INITIALIZED)
     async def on_initialized(ls, params: lsp.InitializedParams) -> None:
-        await pull_configuration(ls)
-        await watch_module_files(ls)
-        await reload_registry(ls)
+        try:
+            await pull_configuration(ls)
+            await watch_module_files(ls)
+            await reload_registry(ls)
+        finally:
+            ls.registry_ready.set()  # documents are published even if start-up went wrong
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_configuration(ls, params: lsp.DidChangeConfigurationParams) -> None:
