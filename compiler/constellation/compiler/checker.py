@@ -2,7 +2,11 @@
 
 CONTRACT (used by analysis.py and plan.py; owned by the checker work):
 
-    check(decls: list[ast.Decl], registry: Registry, source: Source) -> CheckResult
+    check(decls: list[ast.Decl], registry: Registry, source: Source,
+          memo: CheckMemo | None = None) -> CheckResult
+
+`memo` (checkmemo.py, kept on the document's ParseCache by analysis.py) lets a re-check replay
+unchanged assignments; the result is the same with or without it.
 
 Phases (§3.5): declarations and name spaces (E030), `use` paths, type aliases in dependency
 order (E031 for alias cycles), input types, value bindings in dependency order (E031 for
