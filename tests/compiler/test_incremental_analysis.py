@@ -212,11 +212,34 @@ def test_the_dump_sees_differences():
 
 # --- what gets re-checked -------------------------------------------------------------------------
 
-def reanalyze(before: str, after: str):
+def reanalyze(before: str, after: str, *, warm: bool = True):
+    """Analyse `before` (twice when `warm`: a document's first analysis records nothing),
+    then `after` with the same cache."""
     cache = ParseCache()
     analyze(before, REGISTRY, cache=cache)
+    if warm:
+        analyze(before, REGISTRY, cache=cache)
     analysis = analyze(after, REGISTRY, cache=cache)
     return analysis, memo_for(cache)
+
+
+def test_the_first_analysis_records_nothing_and_the_first_edit_is_quick():
+    text = generated_program(20)
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    assert memo_for(cache).records == {}
+    edited = text.replace("size3 = add(size2, 4)", "size3 = add(size2,  4)")
+    analysis = analyze(edited, REGISTRY, cache=cache)
+    assert memo_for(cache).patched and memo_for(cache).rechecked == ["size3"]
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_after_a_cold_analysis_a_slow_edit_checks_everything():
+    text = generated_program(5)
+    edited = text.replace("word2 = Uppercase(text) with retry: 2, timeout: 5s", "word2 = 2")
+    analysis, memo = reanalyze(text, edited, warm=False)
+    assert not memo.patched and len(memo.rechecked) == 5 * 4 and memo.reused == 0
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
 
 
 def test_one_declaration_edit_rechecks_only_that_declaration():

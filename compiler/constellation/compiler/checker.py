@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from constellation.compiler import ast
-from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord
+from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord, materialize
 from constellation.compiler.consteval import NotConstant, evaluate_constant, is_constant
 from constellation.compiler.diagnostics import Diagnostic, DiagnosticBag, Fix, Related, TextEdit
 from constellation.compiler.diagnostics import sort_key
@@ -166,8 +166,11 @@ class _Checker:
         self.deps: dict | None = None  # facts read by the assignment being recorded
         self.env: tuple = ()
         self.free_refs: dict[int, tuple[ast.Decl, list]] = {}  # become memo.free_refs
+        # a document's first check records nothing (a cold analysis stays as fast as without
+        # a memo); later checks record every assignment for the next one to replay
+        self.recording = memo is not None and memo.warm
         if memo is not None:
-            memo.rechecked, memo.reused = [], 0
+            memo.rechecked, memo.reused, memo.warm = [], 0, True
         self.registry = registry
         self.source = source
         self.bag = DiagnosticBag()
@@ -229,6 +232,7 @@ class _Checker:
         self.result.diagnostics = sorted(self.bag.items, key=sort_key)
         if self.memo is not None:
             self.memo.records = self.records
+            self.memo.materialized = False
             self.memo.free_refs = self.free_refs
             self.memo.environment = (list(self.wildcards), dict(self.alias_targets),
                                      dict(self.type_decls))
@@ -415,7 +419,7 @@ class _Checker:
 
     def free_references_of(self, decl: ast.Assignment) -> list[tuple[str, ast.Span]]:
         """free_references of a right-hand side, memoized per declaration object."""
-        if self.memo is None:
+        if not self.recording:
             return free_references(decl.expr)
         known = self.memo.free_refs.get(id(decl))
         if known is None or known[0] is not decl:
@@ -435,75 +439,68 @@ class _Checker:
 
     # -- incremental re-checking (checkmemo.py) ---------------------------------------------
     def record_assignment(self, decl: ast.Assignment) -> None:
-        """Check an assignment, capturing what it produced and the facts it read."""
-        if self.memo is None:
+        """Check an assignment, recording what it produced and the facts it read."""
+        if self.memo is not None:
+            self.memo.rechecked.append(decl.name.text)
+        if not self.recording:
             self.guarded(decl, self.check_assignment, decl)
             return
-        self.memo.rechecked.append(decl.name.text)
         r, s = self.result, self.symbols
-        outer = (r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types,
-                 s.occurrences, s.locals, self.bag.items)
-        r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types = \
-            {}, {}, {}, {}, {}
-        s.occurrences, s.locals, self.bag.items = [], [], []
+        # every table only grows while one declaration is checked: its share is a tail
+        tables = (r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types)
+        starts = [len(t) for t in tables]
+        occurrences, locals_, diagnostics = len(s.occurrences), len(s.locals), len(self.bag.items)
         self.deps = {}
         try:
             self.guarded(decl, self.check_assignment, decl)
         finally:
-            inner = (r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types,
-                     s.occurrences, s.locals, self.bag.items)
             deps, self.deps = self.deps, None
-            r.expr_types, r.var_symbols, r.call_targets, r.call_options, r.call_types, \
-                s.occurrences, s.locals, self.bag.items = outer
-            for mine, theirs in zip(outer, inner):
-                mine.update(theirs) if isinstance(mine, dict) else mine.extend(theirs)
-        if inner[7]:
+        if len(self.bag.items) > diagnostics:
             return  # diagnostics: always checked again
         self.records[id(decl)] = DeclRecord(
-            decl, self.env, r.binding_types.get(decl.name.text, ERROR),
-            [(k[1], t) for k, t in deps.items() if k[0] == "v"],
-            [(k[1], t) for k, t in deps.items() if k[0] == "t"],
-            inner[0],
-            {i: sym for i, sym in inner[1].items() if not sym.is_top_level_value},
-            [(i, sym.name) for i, sym in inner[1].items() if sym.is_top_level_value],
-            inner[2], inner[3], inner[4],
-            [(span, TABLE_OF_KIND.get(sym.kind), sym.name if sym.kind in TABLE_OF_KIND else sym)
-             for span, sym in inner[5]],
-            inner[6])
+            decl, self.env, r.binding_types.get(decl.name.text, ERROR), deps,
+            s.occurrences[occurrences:], s.locals[locals_:], tables,
+            tuple(zip(starts, [len(t) for t in tables])))
 
     def replay_assignment(self, decl: ast.Assignment) -> bool:
         """Reuse the previous check of an unchanged assignment whose inputs are unchanged."""
         memo = self.memo
-        if memo is None:
+        if memo is None or not memo.records:
             return False
         rec = memo.records.get(id(decl))
         if rec is None or rec.decl is not decl or rec.env != self.env:
             return False
+        if not memo.materialized:
+            materialize(memo.records.values())
+            memo.materialized = True
         values, types = self.symbols.values, self.result.binding_types
-        for name, t in rec.value_deps:
-            if name not in values or not same_type(types.get(name, ERROR), t):
-                return False
-        for name, t in rec.alias_deps:
-            now = self.result.alias_types.get(name, ERROR) if name in self.type_decls else None
-            if not (now is t or (now is not None and t is not None and same_type(now, t))):
-                return False
+        for (space, name), t in rec.deps.items():
+            if space == "v":
+                if name not in values or not same_type(types.get(name, ERROR), t):
+                    return False
+            else:
+                now = self.result.alias_types.get(name, ERROR) if name in self.type_decls \
+                    else None
+                if not (now is t or (now is not None and t is not None and same_type(now, t))):
+                    return False
         r, s = self.result, self.symbols
         r.expr_types.update(rec.expr_types)
-        r.var_symbols.update(rec.local_vars)
-        for i, name in rec.top_vars:
-            r.var_symbols[i] = values[name]
+        tables = {"values": values, "types": s.types, "namespace_aliases": s.namespace_aliases}
+        var_symbols = r.var_symbols
+        for i, sym in rec.var_symbols.items():
+            var_symbols[i] = values[sym.name] if sym.is_top_level_value else sym
         r.call_targets.update(rec.call_targets)
         r.call_options.update(rec.call_options)
         r.call_types.update(rec.call_types)
-        tables = {"values": values, "types": s.types, "namespace_aliases": s.namespace_aliases}
         occurrences = s.occurrences
-        for span, table, what in rec.occurrences:
+        for span, sym in rec.occurrences:
+            table = TABLE_OF_KIND.get(sym.kind)
             if table is None:
-                occurrences.append((span, what))  # a local: its references are its own
+                occurrences.append((span, sym))  # a local: its references are its own
             else:
-                sym = tables[table][what]
-                occurrences.append((span, sym))
-                sym.references.append(span)
+                now = tables[table][sym.name]
+                occurrences.append((span, now))
+                now.references.append(span)
         s.locals.extend(rec.locals)
         self.set_binding_type(decl.name.text, rec.binding_type)
         self.records[id(decl)] = rec

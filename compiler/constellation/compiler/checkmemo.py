@@ -11,7 +11,9 @@ always re-checked: their messages may embed positions or suggestions drawn from 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 from constellation.compiler import ast
 from constellation.compiler.symbols import Symbol
@@ -22,21 +24,76 @@ TABLE_OF_KIND = {"input": "values", "binding": "values", "type": "types",
                  "namespace-alias": "namespace_aliases"}
 
 
-@dataclass(eq=False)
 class DeclRecord:
-    decl: ast.Decl
-    env: tuple
-    binding_type: Type
-    value_deps: list[tuple[str, Type]]  # top-level value name read -> its type then
-    alias_deps: list[tuple[str, Type | None]]  # alias name resolved -> its type then (None: none)
-    expr_types: dict[int, Type]
-    local_vars: dict[int, Symbol]  # id(ast.Var) -> local symbol (lambda parameter, pattern)
-    top_vars: list[tuple[int, str]]  # id(ast.Var) -> top-level value name
-    call_targets: dict
-    call_options: dict
-    call_types: dict
-    occurrences: list[tuple[ast.Span, str | None, object]]  # (span, table or None, name or local)
-    locals: list[Symbol]
+    """What checking one assignment produced, and the facts it read.
+
+    Cheap to make (the cold check records every assignment): its five per-node tables
+    (expr_types, var_symbols, call_targets, call_options, call_types) are runs of the check's
+    own dicts, which only grow while one declaration is checked; they are cut out the first
+    time they are read (`materialize` cuts many at once). Top-level symbols in a record are
+    looked up again by name on replay."""
+
+    __slots__ = ("decl", "env", "binding_type", "deps", "occurrences", "locals", "_source",
+                 "_marks", "_tables")
+
+    def __init__(self, decl: ast.Decl, env: tuple, binding_type: Type,
+                 deps: dict[tuple[str, str], Type | None], occurrences: list, locals_: list,
+                 source: tuple[dict, ...], marks: tuple[tuple[int, int], ...]):
+        self.decl = decl
+        self.env = env
+        self.binding_type = binding_type
+        self.deps = deps  # ("v", value name) / ("t", alias name) -> its type when read
+        self.occurrences: list[tuple[ast.Span, Symbol]] = occurrences
+        self.locals: list[Symbol] = locals_
+        self._source: tuple[dict, ...] | None = source
+        self._marks = marks
+        self._tables: tuple[dict, ...] | None = None
+
+    def tables(self) -> tuple[dict, ...]:
+        if self._tables is None:
+            self._tables = tuple(dict(islice(d.items(), a, b))
+                                 for d, (a, b) in zip(self._source, self._marks))
+            self._source = None
+        return self._tables
+
+    expr_types = property(lambda self: self.tables()[0])
+    var_symbols = property(lambda self: self.tables()[1])
+    call_targets = property(lambda self: self.tables()[2])
+    call_options = property(lambda self: self.tables()[3])
+    call_types = property(lambda self: self.tables()[4])
+
+    def signature(self) -> list[tuple[str, str]]:
+        """The file-wide symbols its occurrences resolve to, in order, as (table, name)."""
+        return [(TABLE_OF_KIND[sym.kind], sym.name) for _, sym in self.occurrences
+                if sym.kind in TABLE_OF_KIND]
+
+
+def materialize(records) -> None:
+    """Cut the tables of many records in one pass over each source dict (not one skip from
+    the start per record)."""
+    pending: dict[int, list[DeclRecord]] = {}
+    for rec in records:
+        if rec._tables is None:
+            pending.setdefault(id(rec._source), []).append(rec)
+    for group in pending.values():
+        group.sort(key=lambda r: r._marks[0][0])
+        columns: list[list[dict]] = []
+        for k, source in enumerate(group[0]._source):
+            items = iter(source.items())
+            at = 0
+            column = []
+            for rec in group:
+                a, b = rec._marks[k]
+                if a < at:  # overlapping runs cannot happen; be safe and cut it alone
+                    column.append(dict(islice(source.items(), a, b)))
+                    continue
+                deque(islice(items, a - at), maxlen=0)
+                column.append(dict(islice(items, b - a)))
+                at = b
+            columns.append(column)
+        for i, rec in enumerate(group):
+            rec._tables = tuple(column[i] for column in columns)
+            rec._source = None
 
 
 @dataclass(eq=False)
@@ -44,6 +101,8 @@ class CheckMemo:
     """Stored on the ParseCache of a document (attribute `check_memo`)."""
 
     records: dict[int, DeclRecord] = field(default_factory=dict)  # id(decl) -> record
+    warm: bool = False  # a check was made before (then checks record their assignments)
+    materialized: bool = True  # every record's tables are cut (see `materialize`)
     free_refs: dict[int, tuple[ast.Decl, list]] = field(default_factory=dict)
     registry: object = None  # kept alive so its id in `env` stays unique
     components: tuple | None = None  # (names, edges, strongly connected components)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from constellation.compiler import ast
 from constellation.compiler.checker import CheckResult, _Checker, free_references, same_type
-from constellation.compiler.checkmemo import CheckMemo, DeclRecord
+from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord
 from constellation.compiler.diagnostics import DiagnosticBag
 from constellation.compiler.plan import Plan, _PlanBuilder, calls_in
 from constellation.compiler.registry import Registry
@@ -108,15 +108,16 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl], parse_o
         return None
     old_rec = memo.records.get(id(old))
     if old_rec is None or old_rec.decl is not old:
-        return None
-    old_refs = memo.free_refs.get(id(old))
+        old_rec = derived_record(prev, old)
+        if old_rec is None:
+            return None
     new_refs = free_references(new.expr)
-    if old_refs is None or [n for n, _ in old_refs[1]] != [n for n, _ in new_refs]:
+    if [n for n, _ in free_references(old.expr)] != [n for n, _ in new_refs]:
         return None  # the dependency graph may change: check the file
     binding_types = dict(prev.check.binding_types)
     rec = scratch_record(prev, new, registry, source, binding_types)
     if rec is None or not same_type(rec.binding_type, old_rec.binding_type) \
-            or _signature(rec) != _signature(old_rec) or (old_rec.locals and not rec.locals) \
+            or sorted(rec.signature()) != sorted(old_rec.signature()) or (old_rec.locals and not rec.locals) \
             or (rec.locals and not old_rec.locals):
         return None
     plan = patch_plan(prev, old, new, old_rec, rec, source)
@@ -126,26 +127,55 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl], parse_o
     if check is None:
         return None
     records = dict(memo.records)
-    del records[id(old)]
+    records.pop(id(old), None)
     records[id(new)] = rec
     free_refs = dict(memo.free_refs)
     free_refs.pop(id(old), None)
     free_refs[id(new)] = (new, new_refs)
     memo.records, memo.free_refs = records, free_refs
-    memo.rechecked, memo.reused = [new.name.text], len(records) - 1
+    memo.rechecked = [new.name.text]
+    memo.reused = sum(isinstance(d, ast.Assignment) for d in decls) - 1
     return check, plan
 
 
-def _signature(rec: DeclRecord) -> list:
-    """The top-level names a declaration's occurrences resolve to, in order."""
-    return [(table, name) for _, table, name in rec.occurrences if table is not None]
+def derived_record(prev: Previous, decl: ast.Assignment) -> DeclRecord | None:
+    """The record of an assignment, read back from the previous analysis (after a cold
+    analysis, which records nothing): its nodes' entries, its occurrences in source order and
+    its run of local symbols. Whatever the order of the real check was, patch_check verifies
+    each span it replaces, so a different order only means the slow path."""
+    p = prev.check
+    sources = (p.expr_types, p.var_symbols, p.call_targets, p.call_options, p.call_types)
+    tables: tuple[dict, ...] = ({}, {}, {}, {}, {})
+    for node in ast.walk(decl.expr):
+        key = id(node)
+        for source, table in zip(sources, tables):
+            if key in source:
+                table[key] = source[key]
+    symbols = p.symbols
+    starts = getattr(symbols, "_starts", None)
+    if starts is None:
+        return None
+    lo = bisect.bisect_left(starts, decl.span.start)
+    hi = bisect.bisect_left(starts, decl.span.end)
+    own = symbols.values.get(decl.name.text)
+    occurrences = [(span, sym) for span, sym in symbols.occurrences[lo:hi]
+                   if not (sym is own and span is decl.name.span)]
+    inside = [i for i, sym in enumerate(symbols.locals)
+              if decl.span.start <= sym.span.start < decl.span.end]
+    if inside and inside[-1] - inside[0] + 1 != len(inside):
+        return None
+    locals_ = [symbols.locals[i] for i in inside]
+    rec = DeclRecord(decl, (), p.binding_types.get(decl.name.text, ERROR), {}, occurrences,
+                     locals_, sources, ())
+    rec._tables, rec._source = tables, None
+    return rec
 
 
 def scratch_record(prev: Previous, decl: ast.Assignment, registry: Registry, source: Source,
                    binding_types: dict) -> DeclRecord | None:
     """Check one assignment against the previous file-wide state; its record, or None when it
     has a diagnostic."""
-    checker = _Checker([], registry, source, CheckMemo())
+    checker = _Checker([], registry, source, CheckMemo(warm=True))
     table = prev.check.symbols
     checker.symbols = checker.result.symbols = SymbolTable(
         values=_ScratchTable(table.values), types=_ScratchTable(table.types),
@@ -170,12 +200,10 @@ def patch_check(prev: Previous, old: ast.Assignment, new: ast.Assignment, old_re
     swaps: list[tuple[list, int, list]] = []
     grouped_old: dict[tuple, list] = {}
     grouped_new: dict[tuple, list] = {}
-    for span, t, name in old_rec.occurrences:
-        if t is not None:
-            grouped_old.setdefault((t, name), []).append(span)
-    for span, t, name in rec.occurrences:
-        if t is not None:
-            grouped_new.setdefault((t, name), []).append(span)
+    for rec_, grouped in ((old_rec, grouped_old), (rec, grouped_new)):
+        for span, sym in rec_.occurrences:
+            if sym.kind in TABLE_OF_KIND:
+                grouped.setdefault((TABLE_OF_KIND[sym.kind], sym.name), []).append(span)
     for key, spans in grouped_old.items():
         refs = tables[key[0]][key[1]].references
         at = next((i for i, s in enumerate(refs) if s is spans[0]), None)
@@ -222,13 +250,10 @@ def _swap(whole: dict, old: dict, new: dict) -> dict:
 
 def _swap_vars(whole: dict, old_rec: DeclRecord, rec: DeclRecord, values: dict) -> dict:
     out = dict(whole)
-    for key in old_rec.local_vars:
+    for key in old_rec.var_symbols:
         del out[key]
-    for key, _ in old_rec.top_vars:
-        del out[key]
-    out.update(rec.local_vars)
-    for key, name in rec.top_vars:
-        out[key] = values[name]
+    for key, sym in rec.var_symbols.items():
+        out[key] = values[sym.name] if sym.is_top_level_value else sym
     return out
 
 
@@ -242,8 +267,9 @@ def patch_occurrences(table: SymbolTable, old: ast.Assignment, new: ast.Assignme
     lo = bisect.bisect_left(starts, old.span.start)
     hi = bisect.bisect_left(starts, old.span.end)
     mine = [(new.name.span, table.values[new.name.text])]
-    for span, t, what in rec.occurrences:
-        mine.append((span, what if t is None else tables[t][what]))
+    for span, sym in rec.occurrences:
+        table_name = TABLE_OF_KIND.get(sym.kind)
+        mine.append((span, sym if table_name is None else tables[table_name][sym.name]))
     mine.sort(key=lambda item: (item[0].start, item[0].end))
     occ = table.occurrences
     later = occ[hi:]
@@ -281,9 +307,11 @@ def patch_plan(prev: Previous, old: ast.Assignment, new: ast.Assignment, old_rec
     builder.plan.bindings = dict(plan.bindings)
     del builder.plan.bindings[name]
     builder.assignments = {name: new}
-    for _, dep in rec.top_vars:
-        builder.binding_layer[dep] = plan.nodes[plan.bindings[dep]].layer \
-            if dep in plan.bindings else 0
+    for sym in rec.var_symbols.values():
+        if sym.is_top_level_value:
+            dep = sym.name
+            builder.binding_layer[dep] = plan.nodes[plan.bindings[dep]].layer \
+                if dep in plan.bindings else 0
     fresh_calls: dict[int, int] = {}
     builder.plan.call_nodes = _Overlay(plan.call_nodes, fresh_calls)
     builder.binding(name)
@@ -333,9 +361,9 @@ class _CheckView:
     """The CheckResult fields the plan builder reads, for the edited declaration."""
 
     def __init__(self, rec: DeclRecord, prev: CheckResult):
-        self.var_symbols = dict(rec.local_vars)
-        for key, name in rec.top_vars:
-            self.var_symbols[key] = prev.symbols.values[name]
+        values = prev.symbols.values
+        self.var_symbols = {key: values[sym.name] if sym.is_top_level_value else sym
+                            for key, sym in rec.var_symbols.items()}
         self.call_options = rec.call_options
         self.call_targets = rec.call_targets
         self.outputs: list[str] = []
