@@ -117,9 +117,9 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl], parse_o
     binding_types = dict(prev.check.binding_types)
     rec = scratch_record(prev, new, registry, source, binding_types)
     if rec is None or not same_type(rec.binding_type, old_rec.binding_type) \
-            or sorted(rec.signature()) != sorted(old_rec.signature()) or (old_rec.locals and not rec.locals) \
-            or (rec.locals and not old_rec.locals):
-        return None
+            or sorted(rec.signature()) != sorted(old_rec.signature()) \
+            or bool(rec.locals) != bool(old_rec.locals):
+        return None  # a diagnostic, a new type, other names read: check the file
     plan = patch_plan(prev, old, new, old_rec, rec, source)
     if plan is None:
         return None
