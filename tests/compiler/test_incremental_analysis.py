@@ -4,6 +4,7 @@ of unchanged declarations, and everything it returns equals a cold analysis."""
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -301,3 +302,22 @@ def test_a_declaration_with_diagnostics_is_always_rechecked():
 
 def test_without_a_cache_nothing_is_kept():
     assert memo_for(None) is None
+
+
+def test_records_of_one_check_are_cut_in_one_pass():
+    """All records of a check share its tables, so `materialize` walks each table once (a
+    group per record would make the first replay quadratic in the file's size)."""
+    from constellation.compiler.checkmemo import materialize
+
+    text = generated_program(30)
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    analyze(text, REGISTRY, cache=cache)  # warm: this check records every assignment
+    records = list(memo_for(cache).records.values())
+    assert len(records) == 30 * 4
+    assert len({tuple(map(id, r._source)) for r in records}) == 1
+    expected = [tuple(dict(islice(d.items(), a, b)) for d, (a, b) in zip(r._source, r._marks))
+                for r in records]
+    materialize(records)
+    assert [r.tables() for r in records] == expected
+    assert all(r.expr_types for r in records)

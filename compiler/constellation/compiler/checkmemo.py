@@ -76,7 +76,7 @@ def materialize(records) -> None:
     pending: dict[int, list[DeclRecord]] = {}
     for rec in records:
         if rec._tables is None:
-            pending.setdefault(id(rec._source), []).append(rec)
+            pending.setdefault(tuple(map(id, rec._source)), []).append(rec)
     for group in pending.values():
         group.sort(key=lambda r: r._marks[0][0])
         columns: list[list[dict]] = []
