@@ -321,3 +321,17 @@ def test_records_of_one_check_are_cut_in_one_pass():
     materialize(records)
     assert [r.tables() for r in records] == expected
     assert all(r.expr_types for r in records)
+
+
+def test_mending_a_broken_declaration_takes_the_quick_path():
+    """While a declaration is broken the file is checked; once it is mended, the last valid
+    analysis is patched again."""
+    text = generated_program(10)
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    broken = text.replace("size4 = add(size3, 5)", "size4 = add(size3, 5")
+    assert not analyze(broken, REGISTRY, cache=cache).valid
+    mended = text.replace("size4 = add(size3, 5)", "size4 = add(size3, 55)")
+    analysis = analyze(mended, REGISTRY, cache=cache)
+    assert memo_for(cache).patched and memo_for(cache).rechecked == ["size4"]
+    assert dump(analysis) == dump(analyze(mended, REGISTRY))

@@ -97,8 +97,10 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
             checked = check(parsed.decls, registry, source, memo)
             plan = build_plan(parsed.decls, checked, source)
     diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
-    if memo is not None:
-        memo.previous = None if diagnostics or memo.environment is None else Previous(
+    # the last valid analysis stays the quick path's base while the text is broken: typing
+    # breaks a declaration for a few keystrokes, then mends it
+    if memo is not None and not diagnostics and memo.environment is not None:
+        memo.previous = Previous(
             parsed.decls, checked, plan, len(source.line_starts), registry,
             memo.environment, annotated_decls(parsed.decls))
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

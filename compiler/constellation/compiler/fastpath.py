@@ -278,8 +278,8 @@ def patch_occurrences(table: SymbolTable, old: ast.Assignment, new: ast.Assignme
         delta = later[0][0].start - starts[hi]  # the later chunks moved by the edit's length
         if new.span.end > later[0][0].start:
             return None, None
-    if lo and occ[lo - 1][0].start > new.span.start:
-        return None, None
+    if lo and (occ[lo - 1][0].start != starts[lo - 1] or occ[lo - 1][0].start > new.span.start):
+        return None, None  # something before the declaration moved too
     occurrences = occ[:lo] + mine + later
     new_starts = starts[:lo] + [s.start for s, _ in mine] + [x + delta for x in starts[hi:]]
     return occurrences, new_starts
