@@ -9,12 +9,13 @@ from constellation.compiler.registry import ModuleFailure
 from constellation.compiler.stdlib import stdlib_registry
 from constellation.compiler.suggest import did_you_mean, levenshtein, suggest
 from constellation.compiler.typeops import (
-    TypeResolver, coerce, collect, common_type, is_subtype, lub, merge, substitute,
+    TypeResolver, collect, common_type, is_subtype, lub, merge, substitute,
 )
 from constellation.compiler.types import (
     BOOLEAN, ERROR, FLOAT, INT, NOTHING, STRING, FunctionT, ListT, MapT, OptionalT, TypeVar,
     optional, record, type_str, union,
 )
+from constellation.compiler.values import coerce
 
 A_INT = record([("a", INT)])
 B_INT = record([("b", INT)])

@@ -31,13 +31,14 @@ from constellation.compiler.source import Source
 from constellation.compiler.suggest import did_you_mean, suggest
 from constellation.compiler.symbols import Symbol, SymbolTable
 from constellation.compiler.typeops import (
-    TypeResolver, coerce, collect, common_type, contains_error, has_type_var, is_int, is_numeric,
+    TypeResolver, collect, common_type, contains_error, has_type_var, is_int, is_numeric,
     is_record_shaped, is_subtype, lub, merge, merge_error_message, substitute, type_names_in,
 )
 from constellation.compiler.types import (
     BOOLEAN, BUILTIN_TYPE_NAMES, ERROR, FLOAT, INT, NOTHING, PRIMITIVES, STRING, FunctionT, ListT,
     OptionalT, Prim, RecordT, Type, TypeVar, UnionT, optional, record, type_str, union,
 )
+from constellation.compiler.values import coerce
 
 RESERVED_WORDS = frozenset(
     "type in out if else true false use as and or not when branch otherwise with lazy match is"

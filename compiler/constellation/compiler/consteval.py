@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from constellation.compiler import ast
+from constellation.compiler.values import equal, render
 
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 
@@ -24,35 +25,6 @@ def is_constant(expr: ast.Expr) -> bool:
 
 def evaluate_constant(expr: ast.Expr) -> object:
     return _eval(expr)
-
-
-def render(v: object) -> str:
-    """Interpolation rendering (§10.5)."""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return ""
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(render(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {render(x)}" for k, x in v.items()) + "}"
-    return str(v)
-
-
-def equal(a: object, b: object) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
-    return type(a) is type(b) and a == b
 
 
 def _int(v: object) -> bool:

@@ -1,5 +1,5 @@
 """Operations on types (LANGUAGE.md §4): subtyping, lub, record merge, generics, type
-expressions, and the value-level coercion of §4.5 used for `@example` values.
+expressions.
 
 Types are the immutable values of `types.py`; nothing here reports diagnostics except
 `TypeResolver`, which turns type expressions into types and reports E003/E012/E015/E030
@@ -323,71 +323,4 @@ def type_names_in(texpr: ast.TypeExpr) -> list[ast.Name]:
         elif isinstance(node, ast.UnionTypeExpr):
             stack.extend(reversed(node.members))
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Values (§4.5, §10.5): conformance and coercion of JSON-shaped values
-
-
-def conforms(v: object, t: Type, exact: bool = False) -> bool:
-    if t is ERROR:
-        return True
-    if t == INT:
-        return isinstance(v, int) and not isinstance(v, bool)
-    if t == FLOAT:
-        if exact:
-            return isinstance(v, float)
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
-    if t == STRING:
-        return isinstance(v, str)
-    if t == BOOLEAN:
-        return isinstance(v, bool)
-    if isinstance(t, ListT):
-        return isinstance(v, list) and all(conforms(x, t.elem, exact) for x in v)
-    if isinstance(t, RecordT):
-        return isinstance(v, dict) and all(
-            name in v and conforms(v[name], ft, exact) for name, ft in t.fields)
-    if isinstance(t, MapT):
-        return isinstance(v, dict) and all(conforms(x, t.value, exact) for x in v.values())
-    if isinstance(t, OptionalT):
-        return v is None or conforms(v, t.elem, exact)
-    if isinstance(t, UnionT):
-        return any(conforms(v, m, exact) for m in t.members)
-    return False
-
-
-def coerce(v: object, t: Type) -> object:
-    """Coerce a value to its static type (§4.5)."""
-    if t == FLOAT and isinstance(v, int) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(t, ListT) and isinstance(v, list):
-        return [coerce(x, t.elem) for x in v]
-    if isinstance(t, RecordT) and isinstance(v, dict):
-        return {name: coerce(v.get(name), ft) for name, ft in t.fields}
-    if isinstance(t, OptionalT):
-        return None if v is None else coerce(v, t.elem)
-    if isinstance(t, MapT) and isinstance(v, dict):
-        return {k: coerce(x, t.value) for k, x in v.items()}
-    if isinstance(t, UnionT):
-        member = _union_member_for(v, t)
-        return v if member is None else coerce(v, member)
-    return v
-
-
-def _union_member_for(v: object, t: UnionT) -> Type | None:
-    members = union_members_sorted(t)
-    if isinstance(v, dict):
-        records = [m for m in members if isinstance(m, RecordT) and conforms(v, m)]
-        if records:
-            return max(records, key=lambda m: len(m.fields))  # max keeps the first on ties
-        maps = [m for m in members if isinstance(m, MapT) and conforms(v, m)]
-        if maps:
-            return maps[0]
-    for m in members:
-        if conforms(v, m, exact=True):
-            return m
-    for m in members:
-        if conforms(v, m):
-            return m
-    return None
 

@@ -1,0 +1,121 @@
+"""The value model (LANGUAGE.md §4.5, §10.4, §10.5): conformance, coercion, equality and
+rendering of JSON-shaped values: int (never bool), float, str, bool, list, dict, None.
+
+Shared by the checker (constant `@example` values) and the runtime, so both give values the
+same meaning.
+"""
+
+from __future__ import annotations
+
+from constellation.compiler import types as T
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return _is_int(v) or isinstance(v, float)
+
+
+def conforms(v: object, t: T.Type, *, exact: bool = False) -> bool:
+    """§10.5 conforms / conforms_exact (exact: no Int -> Float widening)."""
+    if t is T.ERROR or isinstance(t, T.TypeVar):
+        return True
+    if t is T.NOTHING:
+        return False
+    if isinstance(t, T.Prim):
+        if t.name == "Int":
+            return _is_int(v)
+        if t.name == "Float":
+            return isinstance(v, float) if exact else _is_number(v)
+        if t.name == "String":
+            return isinstance(v, str)
+        return isinstance(v, bool)
+    if isinstance(t, T.ListT):
+        return isinstance(v, list) and all(conforms(x, t.elem, exact=exact) for x in v)
+    if isinstance(t, T.RecordT):
+        return isinstance(v, dict) and all(
+            k in v and conforms(v[k], ft, exact=exact) for k, ft in t.fields)
+    if isinstance(t, T.MapT):
+        return isinstance(v, dict) and all(
+            isinstance(k, str) and conforms(x, t.value, exact=exact) for k, x in v.items())
+    if isinstance(t, T.OptionalT):
+        return v is None or conforms(v, t.elem, exact=exact)
+    if isinstance(t, T.UnionT):
+        return any(conforms(v, m, exact=exact) for m in t.members)
+    return False
+
+
+def conforms_exact(v: object, t: T.Type) -> bool:
+    return conforms(v, t, exact=True)
+
+
+def coerce(v: object, t: T.Type) -> object:
+    """§4.5: give a value exactly the shape of its static type."""
+    if isinstance(t, T.Prim) and t.name == "Float" and _is_int(v):
+        return float(v)
+    if isinstance(t, T.ListT) and isinstance(v, list):
+        return [coerce(x, t.elem) for x in v]
+    if isinstance(t, T.RecordT) and isinstance(v, dict):
+        return {k: coerce(v.get(k), ft) for k, ft in t.fields}
+    if isinstance(t, T.OptionalT):
+        return None if v is None else coerce(v, t.elem)
+    if isinstance(t, T.MapT) and isinstance(v, dict):
+        return {k: coerce(x, t.value) for k, x in v.items()}
+    if isinstance(t, T.UnionT):
+        member = union_member(v, t)
+        return v if member is None else coerce(v, member)
+    return v
+
+
+def union_member(v: object, t: T.UnionT) -> T.Type | None:
+    """The member of a union a value is coerced to (§4.5 tie-break rules)."""
+    members = T.union_members_sorted(t)
+    if isinstance(v, dict):
+        records = [m for m in members if isinstance(m, T.RecordT) and conforms(v, m)]
+        if records:
+            # most fields first; sorted() is stable so printing order breaks ties
+            return sorted(records, key=lambda m: -len(m.fields))[0]
+        maps = [m for m in members if isinstance(m, T.MapT) and conforms(v, m)]
+        if maps:  # a Map member only when no record member conforms
+            return maps[0]
+    for m in members:
+        if conforms_exact(v, m):
+            return m
+    for m in members:
+        if conforms(v, m):
+            return m
+    return None
+
+
+def equal(a: object, b: object) -> bool:
+    """§10.5 structural equality: numbers by value, booleans only with booleans."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if _is_number(a) and _is_number(b):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+    if a is None or b is None:
+        return a is None and b is None
+    return type(a) is type(b) and a == b
+
+
+def render(v: object) -> str:
+    """§10.5 render, used by string interpolation."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(render(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {render(x)}" for k, x in v.items()) + "}"
+    return str(v)
