@@ -110,6 +110,7 @@ def test_bad_inputs_are_rejected_all_at_once(tmp_path):
         "Unknown input 'z'", "Input 'a': expected Int, got \"abc\"", "Missing input 'b'"]
     proc = cst(path, "--input", "a=abc", cwd=tmp_path)
     assert proc.returncode == 2 and "Missing input 'b'" in proc.stderr
+    assert "hint: give inputs with --input name=value" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

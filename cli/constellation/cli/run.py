@@ -136,6 +136,9 @@ def run_command(args: argparse.Namespace) -> int:
     except RunRejected as exc:
         lines = [f"{args.file}:{e['line']}:{e['column']}: {e['message']}" if e.get("line")
                  else f"{args.file}: {e['message']}" for e in exc.errors]
+        if any(e["message"].startswith("Missing input") for e in exc.errors):
+            lines.append("hint: give inputs with --input name=value or --inputs file.json, "
+                         "or add --examples to use their @example values")
         return reject(args, exc.errors, "\n".join(lines))
     except ValueError as exc:  # a bad --schedule / --max-concurrency / environment setting
         raise UserError(str(exc)) from None
