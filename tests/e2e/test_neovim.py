@@ -224,7 +224,7 @@ def probe(tmp_path_factory):
     assert "error" not in result, f"the probe failed in Neovim: {result['error']}"
     if not result.get("attached"):
         log = next((workspace / "state").rglob("lsp.log"), None)
-        pytest.skip("the language server `cst lsp` did not start or attach in Neovim"
+        pytest.fail("the language server `cst lsp` did not start or attach in Neovim"
                     + (f"; its log:\n{log.read_text()[-2000:]}" if log else ""))
     return {
         "result": result,

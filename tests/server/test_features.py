@@ -325,8 +325,7 @@ async def test_semantic_tokens_cover_a_large_file(client: LanguageClient):
 # -- formatting and code actions ----------------------------------------------------------------
 
 async def test_formatting_uses_the_shared_formatter(client: LanguageClient):
-    format_source = pytest.importorskip("constellation.compiler.formatter",
-                                        reason="the shared formatter is not in this checkout yet").format_source
+    from constellation.compiler.formatter import format_source
     text = 'in s:String\nr=Trim( s )   # keep me\nout r'
     uri, _ = await open_doc(client, text)
     edits = await client.text_document_formatting_async(lsp.DocumentFormattingParams(
