@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus_support import corpus_dir  # noqa: F401 - shared by this suite's tests
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -57,8 +58,6 @@ def write(tmp_path: Path):
     return write_file
 
 
-def corpus_dir() -> Path:
-    return Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from constellation.compiler.registry import Registry
 from constellation.compiler.stdlib import stdlib_registry
+from corpus_support import corpus_dir  # noqa: F401 - shared by this suite's tests
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,8 +32,6 @@ def registry_for_preset(preset: str) -> Registry:
     return _registry(preset)
 
 
-def corpus_dir() -> Path:
-    return Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
 def analyze_program(text: str, preset: str = "stdlib+examples", registry: Registry | None = None):

@@ -4,8 +4,9 @@ different test folders never shadow each other): paths, the test module pack, co
 from __future__ import annotations
 
 import inspect
-import os
 from pathlib import Path
+
+from corpus_support import corpus_dir  # noqa: F401 - shared by this suite's tests
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -79,8 +80,6 @@ def DriverOnly(text: str) -> str:
 '''
 
 
-def corpus_dir() -> Path:
-    return Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
 def compile_program(text: str, registry):

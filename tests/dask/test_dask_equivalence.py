@@ -10,30 +10,14 @@ import sys
 
 import pytest
 
-from dask_helpers import EXAMPLES, REPO, compile_program, corpus_dir
+from corpus_support import corpus_dir, valid_corpus_cases, zero_inputs
+from dask_helpers import EXAMPLES, REPO, compile_program
 
 pytestmark = pytest.mark.slow
 
 # The demo services keep per-process counters (FlakyService fails twice then succeeds,
 # TimeoutProneService is slow on its first call): co-located, each behaves as in one process.
 STATEFUL = ["FlakyService", "TimeoutProneService"]
-
-
-def corpus_cases():
-    root = corpus_dir()
-    if not (root / "expected.json").exists():
-        return [pytest.param(None, marks=pytest.mark.skip(
-            reason=f"shared corpus not found at {root} (set CONSTELLATION_CORPUS)"))]
-    entries = json.loads((root / "expected.json").read_text())
-    return [pytest.param(e, id=e["path"]) for e in entries if e["valid"]]
-
-
-def zero_inputs(analysis) -> dict:
-    from constellation.runtime.inputs import input_types
-    from constellation.runtime.values import zero_value
-
-    return {name: zero_value(t) for name, t in input_types(analysis).items()
-            if not analysis.check.examples.get(name) and type(t).__name__ != "OptionalT"}
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +35,7 @@ def comparable(result) -> tuple:
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("entry", corpus_cases())
+@pytest.mark.parametrize("entry", valid_corpus_cases())
 def test_corpus_program_results_equal_the_local_executor(entry, execute, registry):
     text = (corpus_dir() / entry["path"]).read_text(encoding="utf-8")
     analysis = compile_program(text, registry)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from corpus_support import corpus_dir  # noqa: F401 - shared by this suite's tests
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -23,5 +23,3 @@ def fast_time(monkeypatch):
     yield 0.01
 
 
-def corpus_dir() -> Path:
-    return Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))

@@ -7,16 +7,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import os
 import time
 from pathlib import Path
+from corpus_support import corpus_dir  # noqa: F401 - shared by this suite's tests
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
 
-def corpus_dir() -> Path:
-    return Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
 @dataclasses.dataclass

@@ -2,11 +2,11 @@
 one) and produces all its declared outputs; values checked per LANGUAGE.md §11.5 "Corpus
 runs"."""
 
-import json
 
 import pytest
 
 from runtime_helpers import compile_program, corpus_dir
+from corpus_support import valid_corpus_cases, zero_inputs
 
 pytestmark = pytest.mark.corpus
 
@@ -59,26 +59,7 @@ EXPECTED_FAILURES = {
 }
 
 
-def corpus_cases():
-    root = corpus_dir()
-    if not (root / "expected.json").exists():
-        return [pytest.param(None, marks=pytest.mark.skip(
-            reason=f"shared corpus not found at {root} (set CONSTELLATION_CORPUS)"))]
-    entries = json.loads((root / "expected.json").read_text())
-    return [pytest.param(e, id=e["path"]) for e in entries if e["valid"]]
-
-
-def zero_inputs(analysis) -> dict:
-    """Inputs the test supplies where no @example exists: the zero value of the type."""
-    from constellation.runtime.inputs import input_types
-    from constellation.runtime.values import zero_value
-
-    return {name: zero_value(t) for name, t in input_types(analysis).items()
-            if not analysis.check.examples.get(name)
-            and type(t).__name__ != "OptionalT"}
-
-
-@pytest.mark.parametrize("entry", corpus_cases())
+@pytest.mark.parametrize("entry", valid_corpus_cases())
 def test_corpus_program_runs(entry, registry, recorder):
     from constellation.runtime import run
 

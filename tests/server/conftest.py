@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus_support import corpus_dir as shared_corpus_dir
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -25,7 +26,7 @@ CLIENTS = ["visual-studio-code", "neovim"]
 
 
 def corpus_dir() -> Path:
-    path = Path(os.environ.get("CONSTELLATION_CORPUS", REPO.parent / "shared" / "corpus"))
+    path = shared_corpus_dir()
     if not (path / "expected.json").is_file():
         pytest.skip(f"the shared corpus is absent (set CONSTELLATION_CORPUS; looked in {path})")
     return path
