@@ -51,20 +51,25 @@ def is_subtype(s: Type, t: Type) -> bool:
     return False
 
 
-def contains_error(t: Type) -> bool:
-    if t is ERROR:
+def any_part(t: Type, pred) -> bool:
+    """Whether `pred` holds for `t` or any type inside it (elements, fields, members...)."""
+    if pred(t):
         return True
     if isinstance(t, (ListT, OptionalT)):
-        return contains_error(t.elem)
+        return any_part(t.elem, pred)
     if isinstance(t, MapT):
-        return contains_error(t.value)
+        return any_part(t.value, pred)
     if isinstance(t, RecordT):
-        return any(contains_error(ft) for _, ft in t.fields)
+        return any(any_part(ft, pred) for _, ft in t.fields)
     if isinstance(t, UnionT):
-        return any(contains_error(m) for m in t.members)
+        return any(any_part(m, pred) for m in t.members)
     if isinstance(t, FunctionT):
-        return any(contains_error(p) for p in t.params) or contains_error(t.result)
+        return any(any_part(p, pred) for p in t.params) or any_part(t.result, pred)
     return False
+
+
+def contains_error(t: Type) -> bool:
+    return any_part(t, lambda x: x is ERROR)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,19 +146,7 @@ def merge_error_message(left: Type, right: Type) -> str:
 
 
 def has_type_var(t: Type) -> bool:
-    if isinstance(t, TypeVar):
-        return True
-    if isinstance(t, (ListT, OptionalT)):
-        return has_type_var(t.elem)
-    if isinstance(t, MapT):
-        return has_type_var(t.value)
-    if isinstance(t, RecordT):
-        return any(has_type_var(ft) for _, ft in t.fields)
-    if isinstance(t, UnionT):
-        return any(has_type_var(m) for m in t.members)
-    if isinstance(t, FunctionT):
-        return any(has_type_var(p) for p in t.params) or has_type_var(t.result)
-    return False
+    return any_part(t, lambda x: isinstance(x, TypeVar))
 
 
 def collect(param: Type, arg: Type, found: dict[str, list[Type]]) -> bool:
