@@ -96,7 +96,7 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
         else:
             checked = check(parsed.decls, registry, source, memo)
             plan = build_plan(parsed.decls, checked, source)
-    diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
+        diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
     # the last valid analysis stays the quick path's base while the text is broken: typing
     # breaks a declaration for a few keystrokes, then mends it
     if memo is not None and not diagnostics and memo.environment is not None:

@@ -83,7 +83,13 @@ def check(decls: list[ast.Decl], registry: Registry, source: Source,
           memo: CheckMemo | None = None) -> CheckResult:
     """`memo` (optional) carries per-declaration results from the previous check of the same
     document; results are identical with or without it."""
-    return _Checker(decls, registry, source, memo).run()
+    checker = _Checker(decls, registry, source, memo)
+    try:
+        return checker.run()
+    finally:
+        # its helpers (resolver, option checker) point back at it: dropping its state breaks
+        # those cycles, so an analysis is freed by reference counting alone (see gcpause.py)
+        vars(checker).clear()
 
 
 # ---------------------------------------------------------------------------------------------
