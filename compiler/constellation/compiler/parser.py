@@ -104,9 +104,7 @@ def parse(text: str, cache: ParseCache | None = None) -> ParseResult:
 def _parse(text: str, cache: ParseCache | None) -> ParseResult:
     if cache is None or cache.text is None:
         starts = declaration_starts(text)
-        chunks = _parse_whole(text, starts)
-        if chunks is None:  # syntax errors: recover chunk by chunk
-            chunks, _ = _parse_range(text, starts, 0, len(starts), {})
+        chunks = _parse_chunks(text, starts)
         hits, misses = 0, len(chunks)
     else:
         starts, chunks, hits, misses = _reparse(text, cache)
@@ -449,7 +447,7 @@ class _Context:
     """State of one chunk parse shared with the reduce callbacks."""
 
     __slots__ = ("text", "base", "off", "dots", "parens", "errors", "pending_min", "nesting",
-                 "strings", "partial_items", "token_count", "lo", "hi", "starts", "bases")
+                 "strings", "partial_items", "completed", "incomplete_at", "token_count", "lo", "hi", "starts", "bases")
 
     def __init__(self, text: str, base: "_Base | None" = None):
         self.text = text
@@ -462,6 +460,8 @@ class _Context:
         self.nesting = 0
         self.strings: dict[int, StringInfo] = {}  # string tokens' StringInfo by start offset
         self.partial_items: list = []
+        self.completed: list = []  # after a failed drive: the items reduced before it
+        self.incomplete_at = 0  # ... and the offset where the unfinished part starts
         # tokens fed so far: every AST level owns a token, so depth <= token_count
         self.token_count = 0
         # offsets [lo, hi) belong to `base`; a whole-document parse switches between the
@@ -494,35 +494,72 @@ class _Context:
 # Chunk parsing and error recovery
 
 
-def _parse_whole(text: str, starts: list[int]) -> list[_Chunk] | None:
-    """Cold parse of an error-free document in one LALR run (no per-chunk setup), its
-    declarations then dealt out to their chunks. None as soon as anything is wrong: the
-    chunked parse then reports and recovers. Valid declarations never cross a declaration
-    start (§2.3 rule 7), so both ways give the same result."""
+def _parse_chunks(text: str, starts: list[int]) -> list[_Chunk]:
+    """Cold parse: runs of declarations go through the LALR parser in one pass each (no
+    per-chunk setup); a chunk the run cannot vouch for is parsed on its own, which reports
+    and recovers (§2.6), and the next run starts after it. Runs cover a window of chunks
+    that doubles while runs succeed and shrinks after a failure, so a damaged document costs
+    little more than a valid one, and a run never lexes far past an error."""
+    chunks: list[_Chunk] = []
+    total = len(starts)
+    lo, window = 0, _FIRST_WINDOW
+    while lo < total:
+        hi = min(total, lo + window)
+        done, bad = _parse_run(text, starts, lo, hi)
+        chunks += done
+        if bad == hi:
+            lo, window = hi, window * 2
+            continue
+        end = starts[bad + 1] if bad + 1 < total else len(text)
+        chunk = _parse_chunk(text, starts[bad], end)
+        chunk.text, chunk.head = text[starts[bad]:end], _head(text, end)
+        chunks.append(chunk)
+        lo, window = bad + 1, _FIRST_WINDOW
+    return chunks
+
+
+_FIRST_WINDOW = 32
+
+
+def _parse_run(text: str, starts: list[int], lo: int, hi: int) -> tuple[list[_Chunk], int]:
+    """Chunks lo..hi-1 in one LALR run. Returns the chunks it parsed cleanly and the index of
+    the first chunk it could not (hi when none). Valid declarations never cross a declaration
+    start (§2.3 rule 7), so a clean chunk gets the same declarations as when parsed alone."""
+    n = len(text)
+    seg_start, seg_end = starts[lo], (starts[hi] if hi < len(starts) else n)
     ctx = _Context(text)
-    ctx.starts = starts
-    ctx.bases = [_Base(s) for s in starts]
+    ctx.starts = starts[lo:hi]
+    ctx.bases = [_Base(s) for s in ctx.starts]
     ctx.lo, ctx.hi = 1, 0  # nothing is current yet
     _set_ctx(ctx)
-    lexed = lex(text)
+    lexed = lex(text, seg_start, seg_end)
+    items = _drive(ctx, "start", lexed, None, seg_end)
+    stop = seg_end  # offset from which this run's results are not trusted
+    if items is None:
+        items, stop = ctx.completed, ctx.incomplete_at
     if lexed.error is not None:
-        return None
-    items = _drive(ctx, "start", lexed, None, len(text))
-    if items is None or ctx.errors or ctx.pending_min:
-        return None
-    chunks = [_Chunk([], [], base, [], False, False) for base in ctx.bases]
-    bounds = starts + [len(text)]
+        stop = min(stop, lexed.error.start)
+    for e in ctx.errors:
+        stop = min(stop, e.span.start)
+    for span in ctx.pending_min.values():
+        stop = min(stop, span.start)
+    bad = hi if stop >= seg_end else bisect.bisect_right(starts, stop, lo, hi) - 1
+    count = bad - lo  # chunks lo..bad-1 are handed out
+    bounds = starts[lo:bad] + [starts[bad] if bad < len(starts) else n]
+    chunks = [_Chunk([], [], base, [], False, False) for base in ctx.bases[:count]]
     token_starts = [t.start_pos for t in lexed.tokens] if ctx.token_count > MAX_DEPTH else None
     k = 0
     for item in items:
         span = item.span
+        if span.start >= bounds[-1]:
+            break  # in the chunk the run could not vouch for
         while span.start >= bounds[k + 1]:
             k += 1
-        if span.end > bounds[k + 1]:
-            return None
-        if token_starts is not None and bisect.bisect_left(token_starts, span.end) - \
-                bisect.bisect_left(token_starts, span.start) > MAX_DEPTH and _too_deep(item):
-            return None
+        if span.end > bounds[k + 1] or (
+                token_starts is not None and bisect.bisect_left(token_starts, span.end)
+                - bisect.bisect_left(token_starts, span.start) > MAX_DEPTH
+                and _too_deep(item) is not None):
+            return _parse_run_prefix(text, starts, lo, lo + k)
         chunk = chunks[k]
         chunk.items.append(item)
         t = type(item)
@@ -530,12 +567,22 @@ def _parse_whole(text: str, starts: list[int]) -> list[_Chunk] | None:
             chunk.has_out = True
         elif t is ast.Annotation:
             chunk.has_annotation = True
+    limit = bounds[-1]
     for fa in ctx.dots:
-        chunks[bisect.bisect_right(starts, fa.dot) - 1].dots.append(fa)
+        if fa.dot < limit:
+            chunks[bisect.bisect_right(starts, fa.dot, lo, hi) - 1 - lo].dots.append(fa)
     for i, chunk in enumerate(chunks):
         chunk.text = text[bounds[i]:bounds[i + 1]]
         chunk.head = _head(text, bounds[i + 1])
-    return chunks
+    return chunks, lo + len(chunks)
+
+
+def _parse_run_prefix(text: str, starts: list[int], lo: int, bad: int):
+    """A run found a declaration it cannot hand out (crossing a chunk boundary or nested too
+    deeply) in chunk `bad`: the chunks before it are parsed again as a run of their own."""
+    if bad == lo:
+        return [], lo
+    return _parse_run(text, starts, lo, bad)
 
 
 def _parse_chunk(text: str, start: int, end: int) -> _Chunk:
@@ -782,6 +829,12 @@ def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: i
             raise _Stop
     except _Stop:
         ctx.partial_items = _completed_items(value_stack)
+        # what a run (_parse_run) keeps: the declarations completed before the first
+        # value still on the stack, which is where trust ends
+        done = value_stack[0] if value_stack and isinstance(value_stack[0], list) else None
+        ctx.completed = done or []
+        ctx.incomplete_at = _first_offset(value_stack if done is None else value_stack[1:],
+                                          _stop_offset(tokens, i, lexed, end))
         return None
 
 
@@ -838,6 +891,31 @@ def _after_feed(tok: Tok, tt: str, prev, tokens: list[Tok], i: int, frames: list
         matches.append((len(frames), tokens[i + 1].start_pos if i + 1 < len(tokens) else tok.end_pos))
     elif tt == "OTHERWISE":
         frames[-1].saw_otherwise = True
+
+
+def _stop_offset(tokens: list[Tok], i: int, lexed: Lexed, end: int) -> int:
+    """Where a drive stopped: the offending token, the lexical error, or the end."""
+    if i < len(tokens):
+        return tokens[i].start_pos
+    return lexed.error.start if lexed.error is not None else end
+
+
+def _first_offset(values: list, default: int) -> int:
+    """Start offset of the first of `values` (parser stack entries) that has one."""
+    from lark import Tree
+    stack = list(reversed(values))
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Tok):
+            return min(v.start_pos, default)
+        span = getattr(v, "span", None)
+        if isinstance(span, Span):
+            return min(span.start, default)
+        if isinstance(v, Tree):
+            stack.extend(reversed(v.children))
+        elif isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+    return default
 
 
 def _completed_items(value_stack: list) -> list:
