@@ -58,3 +58,33 @@ def test_corpus_with_random_insertions_and_deletions(path, edits):
         at = int(where * len(text))
         text = text[:at] + insert + text[at + remove:]
     check_robust(text)
+
+
+def parsed_alone(text: str):
+    """The reference parse: every declaration chunk on its own (the recovery of §2.6)."""
+    from constellation.compiler import parser as p
+    from constellation.compiler.lexer import declaration_starts
+    starts = declaration_starts(text)
+    with p._PARSING:
+        chunks, _ = p._parse_range(text, starts, 0, len(starts), {})
+        return p._assemble(text, chunks)
+
+
+def outcome(result) -> tuple:
+    import copy
+    return (repr(copy.deepcopy(result.decls)),  # deepcopy: plain Spans in the repr
+            [(d.code, d.message, d.span.start, d.span.end) for d in result.diagnostics])
+
+
+@pytest.mark.parametrize("path", corpus_paths()[::5] or ["<corpus missing>"])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(copies=st.integers(1, 8), edits=EDITS)
+def test_cold_parse_in_runs_equals_parsing_each_declaration_alone(path, copies, edits):
+    """A cold parse drives long runs of declarations through one LALR pass and re-parses
+    only damaged chunks alone; declarations and diagnostics must be exactly the ones a
+    chunk-by-chunk parse gives (copies make documents longer than the first run window)."""
+    text = corpus_text(path) * copies
+    for where, remove, insert in edits:
+        at = int(where * len(text))
+        text = text[:at] + insert + text[at + remove:]
+    assert outcome(parse(text)) == outcome(parsed_alone(text))
