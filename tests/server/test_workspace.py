@@ -95,3 +95,40 @@ async def test_a_hanging_module_import_times_out_to_the_stdlib(slow_client: Lang
     uri, diags = await open_doc(client, text, from_fs_path(str(client.root / "main.cst")))
     assert [(d.code, d.range.start.line) for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == [("E002", 2)]
     assert any("took longer than 1 s" in m.message for m in client.messages)
+
+
+@pytest.fixture
+def nested_workspace(tmp_path: Path) -> Path:
+    """A workspace whose root has no constellation.toml; one sub-project has its own."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "constellation.toml").write_text('modules = ["mods.py"]\n')
+    (project / "mods.py").write_text(MODULE)
+    (tmp_path / "other").mkdir()
+    return tmp_path
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def nested_client(lsp_client: LanguageClient, nested_workspace: Path):
+    lsp_client.root = nested_workspace
+    await initialize(lsp_client, root=nested_workspace)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_each_document_sees_the_modules_of_its_nearest_constellation_toml(
+        nested_client: LanguageClient):
+    """As `cst check` and `cst run` do: a sub-project's configuration applies to its files,
+    not to files elsewhere in the workspace."""
+    client = nested_client
+    root = client.root
+    text = 'in n: String\na = Greet(n)\nout a\n'
+    inside, diags = await open_doc(client, text, from_fs_path(str(root / "project" / "main.cst")))
+    assert [d for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == []
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=tdi(inside), position=lsp.Position(line=1, character=5)))
+    assert "Says hello." in hover.contents.value
+
+    outside, diags = await open_doc(client, text, from_fs_path(str(root / "other" / "main.cst")))
+    assert [(d.code, d.range.start.line) for d in diags
+            if d.severity == lsp.DiagnosticSeverity.Error] == [("E002", 1)]

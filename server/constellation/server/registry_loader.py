@@ -41,13 +41,15 @@ def cli_command(prefix: list[str] | None) -> list[str]:
 
 
 async def load_workspace_registry(root: Path | None, modules: list[str], timeout_s: float,
-                                  cli: list[str] | None = None) -> RegistryLoad:
-    """Run `cst modules --json` for the workspace; stdlib only (with the reason) on failure."""
+                                  cli: list[str] | None = None, *,
+                                  target: Path | None = None) -> RegistryLoad:
+    """Run `cst modules --json` in the workspace for the folder `target` (default: the root);
+    stdlib only (with the reason) on failure. `modules` are relative to the root."""
     cmd = cli_command(cli) + ["modules", "--json"]
     for spec in modules:
         cmd += ["--modules", spec]
-    if root is not None:
-        cmd.append(str(root))
+    if target is not None or root is not None:
+        cmd.append(str(target if target is not None else root))
     try:
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -6,7 +6,6 @@ object; nothing here knows how a feature works.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from pygls.uris import to_fs_path
 from constellation.compiler.analysis import Analysis
 from constellation.server.documents import DocumentStore
 from constellation.server.positions import Positions
-from constellation.server.registry_loader import stdlib_registry
+from constellation.server.registries import Registries
 from constellation.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,10 +57,7 @@ class ConstellationServer(LanguageServer):
                          text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.settings = Settings()
         self.documents = DocumentStore()
-        self.registry = stdlib_registry()
-        self.registry_generation = 0
-        self.registry_errors: list[str] = []
-        self.registry_ready = asyncio.Event()
+        self.registries = Registries(self)  # module signatures per constellation.toml
         self.root: Path | None = None
         from constellation.server.runs import RunManager  # runs imports this module's types
         self.runs = RunManager(self)
@@ -79,8 +75,8 @@ class ConstellationServer(LanguageServer):
             return None
         doc = self.workspace.get_text_document(uri)
         try:
-            return self.documents.analysis_for(uri, doc.source, doc.version, self.registry,
-                                               self.registry_generation)
+            registry, generation = self.registries.current(uri)
+            return self.documents.analysis_for(uri, doc.source, doc.version, registry, generation)
         except Exception as exc:
             self.report_internal(f"analysing {uri} (version {doc.version})", exc)
             return None

@@ -76,7 +76,7 @@ def publish_all(ls) -> None:
 
 
 async def publish(ls, uri: str, version: int | None) -> None:
-    await ls.registry_ready.wait()
+    await ls.registries.ready(uri)
     if ls.document_version(uri) != version:
         return  # a newer version has its own publication scheduled
     analysis = ls.analysis(uri)

@@ -7,7 +7,6 @@ import logging
 
 from lsprotocol import types as lsp
 
-from constellation.server.registry_loader import load_workspace_registry, stdlib_registry
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ def register(server) -> None:
             await watch_module_files(ls)
             await reload_registry(ls)
         finally:
-            ls.registry_ready.set()  # documents are published even if start-up went wrong
+            ls.registries.mark_started()  # documents are published even if start-up went wrong
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_configuration(ls, params: lsp.DidChangeConfigurationParams) -> None:
@@ -91,20 +90,12 @@ async def watch_module_files(ls) -> None:
 
 
 async def reload_registry(ls) -> None:
-    """Load the registry (stdlib only when untrusted), then re-publish every open document."""
+    """Load (again) the signatures of every scope (stdlib only when untrusted), then
+    re-publish every open document."""
     if not ls.settings.trusted:
-        ls.registry = stdlib_registry()
-        ls.registry_errors = []
         ls.show(UNTRUSTED_MESSAGE, lsp.MessageType.Warning)
-    else:
-        loaded = await load_workspace_registry(ls.root, ls.settings.modules,
-                                               ls.settings.registry_timeout_s, ls.settings.cli)
-        ls.registry = loaded.registry
-        ls.registry_errors = loaded.errors
-        for error in loaded.errors:
-            ls.show(f"Constellation: {error}", lsp.MessageType.Warning)
-    ls.registry_generation += 1
-    ls.registry_ready.set()
+    await ls.registries.reload_all()
+    ls.registries.mark_started()
     from constellation.server.features.diagnostics import publish_all
     publish_all(ls)
     ls.refresh_views()
