@@ -6,7 +6,6 @@ read this result; none of them re-derives types, spans or layers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from constellation.compiler import ast
@@ -70,21 +69,9 @@ class Analysis:
             path.append(current)
 
 
-_NEWLINE = re.compile("\n")
-
-
-def indexed_source(text: str) -> Source:
-    """A Source whose line index is built by the regex engine (Source() walks the text one
-    character at a time in Python: a tenth of a re-analysis of 5,000 lines)."""
-    source = Source("")
-    source.text = text
-    source.line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
-    return source
-
-
 def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -> Analysis:
     with collector_paused():
-        source = indexed_source(text)
+        source = Source(text)
         parsed = parse(text, cache)
         memo = memo_for(cache)
         patched = None if memo is None else patch(memo.previous, memo, parsed.decls,

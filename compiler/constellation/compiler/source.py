@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import re
+
+_NEWLINE = re.compile("\n")
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # two UTF-16 code units each
 
 
 class Source:
@@ -10,10 +14,18 @@ class Source:
 
     def __init__(self, text: str):
         self.text = text
-        self.line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.line_starts.append(i + 1)
+        # the regex engine builds the index (a Python loop over characters was a tenth of a
+        # re-analysis of 5,000 lines)
+        self.line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+        self._astral: bool | None = None
+
+    @property
+    def astral(self) -> bool:
+        """Does the text have characters outside the BMP? Without them a UTF-16 column is
+        the code-point column, so conversions need no look at the line's characters."""
+        if self._astral is None:
+            self._astral = not self.text.isascii() and _ASTRAL.search(self.text) is not None
+        return self._astral
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a code-point offset."""
@@ -38,15 +50,18 @@ class Source:
     # LSP speaks 0-based lines and UTF-16 code units.
     def to_lsp(self, offset: int) -> tuple[int, int]:
         line, col = self.line_col(offset)
+        if not self.astral:
+            return line - 1, col - 1
         start = self.line_starts[line - 1]
-        prefix = self.text[start:start + col - 1]
-        return line - 1, _utf16_len(prefix)
+        return line - 1, utf16_len(self.text[start:start + col - 1])
 
     def from_lsp(self, line: int, character: int) -> int:
         if line >= len(self.line_starts):
             return len(self.text)
         start = self.line_starts[max(line, 0)]
         line_text = self.line_text(line + 1)
+        if not self.astral:
+            return start + max(0, min(character, len(line_text)))
         units = 0
         for i, ch in enumerate(line_text):
             if units >= character:
@@ -55,5 +70,6 @@ class Source:
         return start + len(line_text)
 
 
-def _utf16_len(s: str) -> int:
-    return sum(2 if ord(c) > 0xFFFF else 1 for c in s)
+def utf16_len(s: str) -> int:
+    """Length of `s` in UTF-16 code units."""
+    return len(s) if s.isascii() else len(s.encode("utf-16-le")) // 2

@@ -8,6 +8,7 @@ from lsprotocol import types as lsp
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
 from constellation.server.lexing import tokens as tokenize
+from constellation.compiler.source import utf16_len
 from constellation.compiler.types import BUILTIN_TYPE_NAMES
 
 TOKEN_TYPES = ["keyword", "variable", "type", "string", "number", "comment", "operator",
@@ -115,7 +116,7 @@ def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[i
     toks = tokenize(text)
     names = _Names(analysis, toks)
     measure = len if text.isascii() or encoding == "utf-32" else (
-        (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else _utf16_len)
+        (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else utf16_len)
     data: list[int] = []
     prev_line = prev_char = 0
     line = 0  # tokens come in order: the line index only moves forward
@@ -163,7 +164,3 @@ def _refine(tok, kind: str, i: int, roles: dict, names: _Names, in_use: bool, te
         if prev == "." or nxt == ":":  # a reserved word used as a field name
             return "property", 0
     return kind, 0
-
-
-def _utf16_len(s: str) -> int:
-    return len(s) + sum(1 for c in s if ord(c) > 0xFFFF)
