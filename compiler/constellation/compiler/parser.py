@@ -19,8 +19,9 @@ hand-written lexer go one by one through lark's LALR table for the grammar in
 `constellation/grammar/constellation.lark`; its reduce callbacks (`_Builder`) build the AST
 directly (no parse tree, no recursion). The driver loop picks LAMBDA_LPAR/OPT_COMMA from the
 LALR table (as lark's contextual lexer would) and turns the first error of a chunk into a
-sentence of §2.5. A cold parse of an error-free text runs once over the whole text; otherwise
-each chunk is parsed on its own, which is the recovery of §2.6.
+sentence of §2.5. A cold parse drives long runs of chunks through one LALR pass each; a chunk
+a run cannot vouch for (a syntax error, a callback error, too deep) is parsed on its own,
+which is the recovery of §2.6, and the next run starts after it (`_parse_chunks`).
 
 Spans: every node's spans are relative to its chunk's `_Base` (they read like plain Spans).
 Reused chunks are the very objects of the previous result; moving one is one assignment, so
