@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from constellation.compiler import ast
 from constellation.compiler.registry import ModuleFailure
@@ -136,6 +138,24 @@ def test_suggestions_follow_the_distance_rules():
     assert did_you_mean(["a"]) == ". Did you mean 'a'?"
     assert did_you_mean(["a", "b", "c"]) == ". Did you mean 'a', 'b' or 'c'?"
     assert did_you_mean([]) == ""
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """The textbook dynamic programme, as the reference for the bit-parallel version."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text("abcé_😀", max_size=14), st.text("abcé_😀", max_size=14), st.integers(0, 4))
+def test_edit_distance_equals_the_dynamic_programme(a, b, limit):
+    assert levenshtein(a, b) == _edit_distance(a, b)
+    assert levenshtein(a, b, limit) == min(_edit_distance(a, b), limit + 1)
 
 
 def _impl(name):
