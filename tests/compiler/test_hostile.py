@@ -130,3 +130,48 @@ def test_random_lines_of_tokens(seed):
 def test_control_characters_and_nul():
     result = parse("x = 1\x00\nout x\x07")
     assert result.diagnostics[0].message == "Unexpected character '\\x00'"
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole analyses (checker and plan), not only the parser
+
+
+def cycle_program(n: int) -> str:
+    return "".join(f"v{i} = v{(i + 1) % n}\n" for i in range(n)) + "out v0\n"
+
+
+def test_a_cycle_through_ten_thousand_bindings(low_recursion_limit):
+    """Every binding gets its E031 (§3.3), without recursion along the cycle, with messages
+    of bounded size, in time linear in the cycle's length (ratio measured in one run)."""
+    from compiler_support import analyze_program
+
+    def timed(n):
+        start = time.perf_counter()
+        analysis = analyze_program(cycle_program(n), "stdlib")
+        return time.perf_counter() - start, analysis
+
+    small, _ = timed(1_000)
+    large, analysis = timed(10_000)
+    assert [d.code for d in analysis.diagnostics] == ["E031"] * 10_000
+    assert all(len(d.message) < 400 and len(d.related) <= 20 for d in analysis.diagnostics)
+    assert "v5' is one of 10,000 bindings" in analysis.diagnostics[5].message
+    assert large < small * 40
+
+
+def test_a_long_cycle_is_spelled_out_abbreviated():
+    from compiler_support import analyze_program
+
+    analysis = analyze_program(cycle_program(30), "stdlib")
+    message = analysis.diagnostics[0].message
+    assert message.startswith("Circular dependency: v0 -> v1 -> ")
+    assert message.endswith(" -> … -> v26 -> v27 -> v28 -> v29 -> v0 (30 bindings)")
+    assert len(analysis.diagnostics[0].related) == 18
+
+
+def test_a_chain_of_fifty_thousand_bindings(low_recursion_limit):
+    from compiler_support import analyze_program
+
+    text = "in a: Int\nv0 = a\n" + "".join(f"v{i} = v{i - 1} + 1\n" for i in range(1, 50_000))
+    analysis = analyze_program(text + "out v49999\n", "stdlib")
+    assert analysis.diagnostics == []
+    assert analysis.plan.nodes[analysis.plan.bindings["v49999"]].layer == 0

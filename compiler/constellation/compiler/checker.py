@@ -139,6 +139,29 @@ def strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[li
     return out
 
 
+# Hostile input (a cycle through thousands of bindings) must not make E031 quadratic: long
+# cycles are abbreviated in messages, and huge components are not searched once per member.
+CYCLE_SHOWN = 20
+CYCLE_SEARCH_MEMBERS = 400
+
+
+def cycle_text(path: list[str]) -> str:
+    """`a -> b -> a`; a cycle of more than CYCLE_SHOWN bindings shows its start and end."""
+    if len(path) - 1 <= CYCLE_SHOWN:
+        return " -> ".join(path)
+    head, tail = path[:CYCLE_SHOWN - 5], path[-5:]
+    return (" -> ".join(head) + " -> … -> " + " -> ".join(tail)
+            + f" ({len(path) - 1:,} bindings)")
+
+
+def shown_edges(path: list[str]) -> list[tuple[str, str]]:
+    """The edges of a cycle that its text shows (all of them for a short cycle)."""
+    if len(path) - 1 <= CYCLE_SHOWN:
+        return list(zip(path, path[1:]))
+    head, tail = path[:CYCLE_SHOWN - 5], path[-5:]
+    return list(zip(head, head[1:])) + list(zip(tail, tail[1:]))
+
+
 def shortest_cycle(start: str, edges: dict[str, list[str]], members: set[str]) -> list[str]:
     """Shortest path start -> … -> start; BFS over edges in source order breaks ties."""
     previous: dict[str, str] = {}
@@ -373,14 +396,29 @@ class _Checker:
 
     def report_cycles(self, component: list[str], edges: dict[str, list[str]],
                       refs: dict[tuple[str, str], ast.Span], decls: dict[str, ast.Decl]) -> None:
+        """E031 on each binding of the component, with its shortest cycle (§3.3). A shortest
+        cycle per member costs a search of the whole component each, so beyond
+        CYCLE_SEARCH_MEMBERS members (hostile input) every member names the cycle found for
+        the first one instead, keeping the work and the output linear."""
         members = set(component)
+        shared = None  # (cycle text, related) of the first member, for every other one
+        if len(component) > CYCLE_SEARCH_MEMBERS:
+            path = shortest_cycle(component[0], edges, members)
+            shared = (cycle_text(path), self.cycle_related(path, refs))
         for name in component:
-            path = shortest_cycle(name, edges, members)
-            related = tuple(Related(refs[(a, b)], f"'{b}' is used here")
-                            for a, b in zip(path, path[1:]))
-            decl = decls[name]
-            self._report("E031", "Circular dependency: " + " -> ".join(path), decl.name.span,
-                         related=related)
+            if shared is None or name == component[0]:
+                path = shortest_cycle(name, edges, members)
+                message = "Circular dependency: " + cycle_text(path)
+                related = self.cycle_related(path, refs)
+            else:
+                message = (f"Circular dependency: '{name}' is one of {len(component):,} bindings "
+                           f"that depend on each other, such as {shared[0]}")
+                related = shared[1]
+            self._report("E031", message, decls[name].name.span, related=related)
+
+    @staticmethod
+    def cycle_related(path: list[str], refs: dict[tuple[str, str], ast.Span]) -> tuple:
+        return tuple(Related(refs[(a, b)], f"'{b}' is used here") for a, b in shown_edges(path))
 
     # -- inputs -----------------------------------------------------------------------------
     def check_input(self, decl: ast.InputDecl) -> None:

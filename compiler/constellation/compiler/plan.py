@@ -142,6 +142,11 @@ class _PlanBuilder:
         decl = self.assignments.get(name)
         if decl is None or name in self.in_progress:  # broken, unknown, or on a cycle
             return 0
+        if self.in_progress and name in self.check.error_bindings:
+            # read from another binding: a binding on a cycle (E031) is a leaf here, so that
+            # following a cycle of thousands of bindings never recurses (its own node is made
+            # when the checker's order reaches it)
+            return 0
         self.in_progress.add(name)
         expr = decl.expr
         if isinstance(expr, ast.Call):
