@@ -51,6 +51,7 @@ __all__ = ["ParseCache", "ParseResult", "parse", "parse_expression", "tokenize",
 MAX_DEPTH = 100
 
 INT_MAX = 2**63 - 1
+TOO_DEEP = f"Expression is nested too deeply (more than {MAX_DEPTH} levels)"
 
 
 @dataclass
@@ -448,7 +449,7 @@ class _Context:
     """State of one chunk parse shared with the reduce callbacks."""
 
     __slots__ = ("text", "base", "off", "dots", "parens", "errors", "pending_min", "nesting",
-                 "strings", "partial_items", "completed", "incomplete_at", "token_count", "lo", "hi", "starts", "bases")
+                 "strings", "partial_items", "completed", "incomplete_at", "chain_depth", "token_count", "lo", "hi", "starts", "bases")
 
     def __init__(self, text: str, base: "_Base | None" = None):
         self.text = text
@@ -462,6 +463,7 @@ class _Context:
         self.strings: dict[int, StringInfo] = {}  # string tokens' StringInfo by start offset
         self.partial_items: list = []
         self.completed: list = []  # after a failed drive: the items reduced before it
+        self.chain_depth: dict[int, int] = {}  # id(node) -> depth of its left-nested chain
         self.incomplete_at = 0  # ... and the offset where the unfinished part starts
         # tokens fed so far: every AST level owns a token, so depth <= token_count
         self.token_count = 0
@@ -619,7 +621,7 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -
         if not mine and ctx.token_count > MAX_DEPTH:
             deep = _too_deep(item)
             if deep is not None:
-                mine = [_Error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                mine = [_Error(TOO_DEEP,
                                _abs(deep))]
         if mine:
             used.update(id(e) for e in mine)
@@ -809,7 +811,7 @@ def _drive(ctx: _Context, start: str, lexed: Lexed, next_tok: Tok | None, end: i
                 value_stack.append(callback(children))
                 state_stack.append(states[state_stack[-1]][origin][1])
             if len(state_stack) > _MAX_STACK:
-                ctx.error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                ctx.error(TOO_DEEP,
                           Span(tok.start_pos, tok.end_pos))
                 raise _Stop
             if tt in _POST:
@@ -869,7 +871,7 @@ def _before_feed(ctx, tok: Tok, tt: str, tokens: list[Tok], i: int, frames: list
         ctx.error(f"Write a rate without spaces: {a.value}/{b.value}", Span(a.start_pos, b.end_pos))
         raise _Stop
     if tt in _OPENERS and len(frames) > MAX_DEPTH:
-        ctx.error(f"Expression is nested too deeply (more than {MAX_DEPTH} levels)",
+        ctx.error(TOO_DEEP,
                   Span(tok.start_pos, tok.end_pos))
         raise _Stop
     return tt
@@ -1206,6 +1208,18 @@ def _cover(a, b) -> Span:
     return _RelSpan(s, e, base)
 
 
+def _chain(node, inner, at: Tok) -> None:
+    """Left-nested chains (`a + b + c`, `a.b.c`, `a[x][y]`) keep the LALR stack flat, so their
+    depth is counted as they are built: past MAX_DEPTH the parse stops there at once instead of
+    building a chain of a million links and measuring it afterwards."""
+    depths = _CTX.chain_depth
+    depth = depths.get(id(inner), 0) + 1
+    if depth > MAX_DEPTH:
+        _CTX.error(TOO_DEEP, Span(at.start_pos, at.end_pos))
+        raise _Stop
+    depths[id(node)] = depth
+
+
 def _ctx() -> _Context:
     return _CTX
 
@@ -1311,7 +1325,9 @@ class _Builder:
 
     def binary(self, c):
         left, op, right = c
-        return ast.Binary(op.value, left, right, _sp(op), _cover(left, right))
+        node = ast.Binary(op.value, left, right, _sp(op), _cover(left, right))
+        _chain(node, left, op)
+        return node
 
     def guard(self, c):
         return ast.Guard(c[0], c[2], _cover(c[0], c[2]))
@@ -1325,12 +1341,15 @@ class _Builder:
 
     def projection(self, c):
         target, opener, names, closer = c
-        return ast.Projection(target, names, opener.type == "LBRACE", _cover(target, closer))
+        node = ast.Projection(target, names, opener.type == "LBRACE", _cover(target, closer))
+        _chain(node, target, opener)
+        return node
 
     def field_access(self, c):
         target, dot, name = c
         node = ast.FieldAccess(target, name, dot.start_pos, _cover(target, name))
         _ctx().dots.append(node)
+        _chain(node, target, dot)
         return node
 
     def path(self, c):
@@ -1339,8 +1358,10 @@ class _Builder:
         node = ast.Var(name, name.span)  # one span object for both
         for j in range(1, len(c), 2):
             dot, name = c[j], c[j + 1]
+            inner = node
             node = ast.FieldAccess(node, name, dot.start_pos, _cover(head, name))
             _ctx().dots.append(node)
+            _chain(node, inner, dot)
         return node
 
     def paren(self, c):
