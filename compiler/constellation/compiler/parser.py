@@ -505,14 +505,20 @@ def _parse_chunks(text: str, starts: list[int]) -> list[_Chunk]:
     little more than a valid one, and a run never lexes far past an error."""
     chunks: list[_Chunk] = []
     total = len(starts)
+    bounds = starts + [len(text)]
     lo, window = 0, _FIRST_WINDOW
     while lo < total:
-        hi = min(total, lo + window)
-        done, bad = _parse_run(text, starts, lo, hi)
-        chunks += done
-        if bad == hi:
-            lo, window = hi, window * 2
-            continue
+        hi = lo
+        while hi < min(total, lo + window) and bounds[hi + 1] - bounds[hi] <= _ALONE_SIZE:
+            hi += 1
+        if hi == lo:  # a huge chunk: alone at once (a failed run would lex it twice)
+            bad = lo
+        else:
+            done, bad = _parse_run(text, starts, lo, hi)
+            chunks += done
+            if bad == hi:
+                lo, window = hi, window * 2
+                continue
         end = starts[bad + 1] if bad + 1 < total else len(text)
         chunk = _parse_chunk(text, starts[bad], end)
         chunk.text, chunk.head = text[starts[bad]:end], _head(text, end)
@@ -522,6 +528,7 @@ def _parse_chunks(text: str, starts: list[int]) -> list[_Chunk]:
 
 
 _FIRST_WINDOW = 32
+_ALONE_SIZE = 64 * 1024  # characters; bigger chunks are always parsed alone
 
 
 def _parse_run(text: str, starts: list[int], lo: int, hi: int) -> tuple[list[_Chunk], int]:
