@@ -7,8 +7,9 @@ Cases (targets from issue 2):
 * generated programs of 1,000 and 5,000 lines, cold (a fresh ParseCache): 5,000 lines <= 500 ms;
 * re-analysis after a one-character edit with the ParseCache of the previous analysis
   (unchanged declarations reuse their parse): 5,000 lines <= 30 ms;
-* hostile input (a 1 MB file, 10,000 nested parentheses, binary garbage): diagnostics within a
-  second, never a RecursionError, a hang or a crash. Each runs in a child process so a hang is
+* hostile input (1 MB files: a valid pipeline, repeated broken declarations, one line, one
+  string; 10,000 nested parentheses; binary garbage; a cycle through 10,000 bindings):
+  diagnostics within a second, never a RecursionError, a hang or a crash. Each runs in a child process so a hang is
   reported instead of freezing the benchmark.
 As a yardstick measured in the same run, each program row also shows CPython's own `compile()`
 of a Python file with the same number of lines.
@@ -128,11 +129,15 @@ def hostile_inputs() -> dict[str, str]:
                                      + "\nout y\n",
         "10,000 unclosed parentheses": "in x: Int\ny = " + "(" * 10_000 + "\nout y\n",
         "binary garbage (200 kB)": garbage,
+        "1 MB on one line (a + a + …)": "in a: Int\nx = " + " + ".join(["a"] * 250_000)
+                                        + "\nout x\n",
+        "1 MB string literal": 'in a: Int\nx = "' + "y" * 1_000_000 + '"\nout x\n',
+        "cycle through 10,000 bindings": "".join(f"v{i} = v{(i + 1) % 10_000}\n"
+                                                 for i in range(10_000)) + "out v0\n",
     }
 
 
 def _hostile_child(name: str, queue) -> None:
-    sys.setrecursionlimit(10_000)
     text = hostile_inputs()[name]
     reg = registry()
     from constellation.compiler import analyze
