@@ -133,3 +133,17 @@ async def test_incremental_edits_and_only_the_latest_version_is_published(slow_d
     (e002,) = compiler_diagnostics(final)
     assert e002.code == "E002"
     assert e002.message.startswith("Undefined function 'UpxyzabcUppercase'")
+
+
+@pytest.mark.parametrize("name", ["my pipeline.cst", "résumé, v2.cst", "a#b%c.cst"])
+async def test_file_names_that_need_percent_encoding(client: LanguageClient, name):
+    """Clients percent-encode URIs (`my%20pipeline.cst`, and `file:///c%3A/…` for every file
+    on Windows); the server answers for them like for any other document."""
+    uri = fresh_uri(name)
+    assert "%" in uri
+    text = "in n: Int\nm = n + missing\nout m\n"
+    _, diags = await open_doc(client, text, uri)
+    assert [(d.code, d.range.start.line) for d in compiler_diagnostics(diags)] == [("E001", 1)]
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=1, character=4)))
+    assert hover is not None and "n: Int" in hover.contents.value

@@ -111,8 +111,9 @@ class RunManager:
 
     def _current_text(self, uri: str) -> str | None:
         ls = self.server
-        if uri in ls.workspace.text_documents:
-            return ls.workspace.get_text_document(uri).source
+        doc = ls.open_document(uri)
+        if doc is not None:
+            return doc.source
         path = ls.path_of(uri)
         try:
             return path.read_text(encoding="utf-8") if path else None
@@ -224,7 +225,7 @@ class RunManager:
                 values.values.setdefault(name, value)
         self.server.documents.state(uri).run = values
         from constellation.server.features.diagnostics import schedule
-        if uri in self.server.workspace.text_documents:
+        if self.server.open_document(uri) is not None:
             schedule(self.server, uri, delay_s=0)
         self.server.refresh_views()
 

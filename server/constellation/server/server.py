@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -68,12 +69,22 @@ class ConstellationServer(LanguageServer):
         enc = getattr(self.workspace, "position_encoding", None) or "utf-16"
         return str(getattr(enc, "value", enc))
 
+    def open_document(self, uri: str):
+        """The open document `uri` (None when it is not open). pygls keys documents by the
+        decoded URI while clients send encoded ones (`my%20pipeline.cst`, `file:///c%3A/…` on
+        Windows), so every lookup goes through here."""
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def open_uris(self) -> list[str]:
+        """The URIs of the open documents, spelled as the client spelled them."""
+        return [doc.uri for doc in list(self.workspace.text_documents.values())]
+
     def analysis(self, uri: str) -> Analysis | None:
         """The analysis of the document's current text (None for an unknown document, or if
         the compiler failed: that failure is logged, never shown as a traceback)."""
-        if uri not in self.workspace.text_documents:
+        doc = self.open_document(uri)
+        if doc is None:
             return None
-        doc = self.workspace.get_text_document(uri)
         try:
             registry, generation = self.registries.current(uri)
             return self.documents.analysis_for(uri, doc.source, doc.version, registry, generation)
@@ -92,9 +103,8 @@ class ConstellationServer(LanguageServer):
         return Positions(analysis.source, self.encoding)
 
     def document_version(self, uri: str) -> int | None:
-        if uri not in self.workspace.text_documents:
-            return None
-        return self.workspace.get_text_document(uri).version
+        doc = self.open_document(uri)
+        return None if doc is None else doc.version
 
     def path_of(self, uri: str) -> Path | None:
         """The file of a `file:` URI (None for `untitled:` and other schemes)."""

@@ -71,7 +71,7 @@ def _report_failure(ls, uri: str, task: asyncio.Task) -> None:
 
 
 def publish_all(ls) -> None:
-    for uri in list(ls.workspace.text_documents):
+    for uri in ls.open_uris():
         schedule(ls, uri, delay_s=0)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
@@ -47,14 +48,14 @@ def register(server) -> None:
         query = params.query.lower()
         out: list[lsp.WorkspaceSymbol] = []
         seen: set[str] = set()
-        for uri in list(ls.workspace.text_documents):
+        for uri in ls.open_uris():
             analysis = ls.analysis(uri)
             if analysis is not None:
-                seen.add(uri)
+                seen.add(unquote(uri))  # clients and from_fs_path may encode differently
                 out += file_symbols(uri, analysis.decls, ls.positions(analysis), query)
         for path in workspace_files(ls.root):
             uri = from_fs_path(str(path))
-            if uri in seen:
+            if unquote(uri) in seen:
                 continue
             try:
                 text = path.read_text(encoding="utf-8")
