@@ -147,3 +147,16 @@ async def test_file_names_that_need_percent_encoding(client: LanguageClient, nam
     hover = await client.text_document_hover_async(lsp.HoverParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=1, character=4)))
     assert hover is not None and "n: Int" in hover.contents.value
+
+
+async def test_thousands_of_problems_are_cut_at_max_diagnostics(client: LanguageClient):
+    """A damaged or generated file with 1,500 errors: the first 1,000 (the default of
+    `maxDiagnostics`) are published, then one note where the cut is."""
+    text = "".join(f"x{i} = missing{i}\n" for i in range(1500)) + "out x0\n"
+    _, diags = await open_doc(client, text, fresh_uri("many-errors.cst"))
+    errors = [d for d in diags if d.code == "E001"]
+    assert len(errors) == 1000 and errors[-1].range.start.line == 999
+    note = [d for d in diags if d.code == "more"]
+    assert len(note) == 1 and note[0].range.start.line == 1000
+    assert note[0].severity == lsp.DiagnosticSeverity.Information
+    assert note[0].message.startswith("500 more problems from here on are not shown")

@@ -82,6 +82,7 @@ test("the .vsix is complete", async (t) => {
       "constellation.inlayHints.types",
       "constellation.inlayHints.values",
       "constellation.codeLens.layers",
+      "constellation.maxDiagnostics",
       "constellation.run.schedule",
       "constellation.run.serial",
       "constellation.run.seed",

@@ -17,6 +17,7 @@ class Settings:
     trusted: bool = True
     modules: list[str] = field(default_factory=list)  # extra `--modules` specs for the registry
     debounce_ms: int = 200
+    max_diagnostics: int = 1000  # per document; the rest are summed up in one more diagnostic
     registry_timeout_s: float = 30.0
     cli: list[str] | None = None  # command prefix for the `cst` child process
 
@@ -39,6 +40,9 @@ class Settings:
         debounce = data.get("debounceMs")
         if isinstance(debounce, int) and not isinstance(debounce, bool) and debounce >= 0:
             self.debounce_ms = debounce
+        limit = data.get("maxDiagnostics")
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1:
+            self.max_diagnostics = limit
         timeout = data.get("registryTimeout")
         if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
             self.registry_timeout_s = float(timeout)

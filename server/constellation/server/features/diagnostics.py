@@ -4,6 +4,7 @@ for a version older than the document's current one."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 
 from lsprotocol import types as lsp
@@ -90,8 +91,22 @@ async def publish(ls, uri: str, version: int | None) -> None:
 
 
 def to_lsp_diagnostics(ls, uri: str, analysis: Analysis) -> list[lsp.Diagnostic]:
+    """The document's diagnostics, at most `maxDiagnostics` of them: thousands of problems
+    (a generated or damaged file) would cost seconds and megabytes per publication, and
+    nobody reads past the first ones. The cut is announced where it happens."""
     pos = ls.positions(analysis)
-    return [to_lsp(d, uri, pos) for d in analysis.diagnostics] + unused_hints(analysis, pos)
+    limit = ls.settings.max_diagnostics
+    shown = analysis.diagnostics[:limit]
+    items = [to_lsp(d, uri, pos) for d in shown] + unused_hints(analysis, pos, limit - len(shown))
+    hidden = len(analysis.diagnostics) - len(shown)
+    if hidden > 0:
+        first = analysis.diagnostics[limit]
+        items.append(lsp.Diagnostic(
+            range=pos.range(first.span), severity=lsp.DiagnosticSeverity.Information,
+            source=SOURCE, code="more",
+            message=f"{hidden:,} more problems from here on are not shown (the editor shows the "
+                    f"first {limit:,}); `cst check` lists them all."))
+    return items
 
 
 def unused_bindings(analysis: Analysis):
@@ -106,13 +121,13 @@ def unused_bindings(analysis: Analysis):
             yield decl
 
 
-def unused_hints(analysis: Analysis, pos) -> list[lsp.Diagnostic]:
+def unused_hints(analysis: Analysis, pos, limit: int | None = None) -> list[lsp.Diagnostic]:
     if not analysis.valid:
         return []  # while errors are shown, unused names are noise
     return [lsp.Diagnostic(range=pos.range(decl.name.span), severity=lsp.DiagnosticSeverity.Hint,
                            code=UNUSED, source=SOURCE, tags=[lsp.DiagnosticTag.Unnecessary],
                            message=f"'{decl.name.text}' is never used and is not an output")
-            for decl in unused_bindings(analysis)]
+            for decl in itertools.islice(unused_bindings(analysis), limit)]
 
 
 def to_lsp(d: Diagnostic, uri: str, pos) -> lsp.Diagnostic:
