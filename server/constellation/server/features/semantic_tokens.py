@@ -115,10 +115,14 @@ def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[i
     roles = symbol_roles(analysis)
     toks = tokenize(text)
     names = _Names(analysis, toks)
-    measure = len if text.isascii() or encoding == "utf-32" else (
-        (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else utf16_len)
+    # code points are the encoding's units for ASCII text and UTF-32: no slicing at all
+    by_offset = text.isascii() or encoding == "utf-32"
+    measure = (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else utf16_len
     data: list[int] = []
     prev_line = prev_char = 0
+    # columns are measured from the previous piece on the same line, never from the line's
+    # start: a line of a million characters must not be re-measured for every token on it
+    last_line, last_pos, last_char = -1, 0, 0
     line = 0  # tokens come in order: the line index only moves forward
     use_line = -1  # line of the last `use` keyword: its dotted path is namespaces
     for i, tok in enumerate(toks):
@@ -139,10 +143,18 @@ def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[i
             nl = text.find("\n", start, tok.end)
             piece_end = tok.end if nl < 0 else nl
             if piece_end > start:
-                char = measure(text[starts[piece_line]:start])
+                if by_offset:
+                    char, length = start - starts[piece_line], piece_end - start
+                else:
+                    if piece_line == last_line:
+                        char = last_char + measure(text[last_pos:start])
+                    else:
+                        char = measure(text[starts[piece_line]:start])
+                    last_line, last_pos, last_char = piece_line, start, char
+                    length = measure(text[start:piece_end])
                 delta_line = piece_line - prev_line
                 data += [delta_line, char - prev_char if delta_line == 0 else char,
-                         measure(text[start:piece_end]), TYPE_INDEX[kind], mods]
+                         length, TYPE_INDEX[kind], mods]
                 prev_line, prev_char = piece_line, char
             if nl < 0:
                 break
