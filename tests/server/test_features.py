@@ -322,6 +322,31 @@ async def test_semantic_tokens_cover_a_large_file(client: LanguageClient):
     assert {"keyword", "variable", "type", "comment", "operator", "punctuation"} <= kinds
 
 
+@pytest.mark.parametrize("accent", ["", "é"])
+async def test_semantic_tokens_of_one_long_line_are_linear(client: LanguageClient, accent):
+    """Ratio in one run: a line of 10x the tokens takes well under 25x the time (columns
+    are not re-measured from the start of the line for every token)."""
+    import time
+
+    async def timed(n: int) -> tuple[float, str, list[int]]:
+        text = f"in a{accent}: Int\nx = " + " + ".join([f"a{accent}"] * n) + "\nout x\n"
+        uri, _ = await open_doc(client, text)
+        start = time.perf_counter()
+        full = await client.text_document_semantic_tokens_full_async(
+            lsp.SemanticTokensParams(text_document=tdi(uri)))
+        return time.perf_counter() - start, text, full.data
+
+    small, _, _ = await timed(5_000)
+    large, text, data = await timed(50_000)
+    legend = client.init_result.capabilities.semantic_tokens_provider.legend
+    last_a = [t for t in decode(data, legend) if t[0] == 1][-1]
+    line = text.split("\n")[1]
+    prefix = line[:line.rindex(f"a{accent}")]
+    unit = "utf-8" if client.profile == "neovim" else "utf-16-le"
+    assert last_a[1] == len(prefix.encode(unit)) // (1 if unit == "utf-8" else 2)
+    assert large < small * 25
+
+
 # -- formatting and code actions ----------------------------------------------------------------
 
 async def test_formatting_uses_the_shared_formatter(client: LanguageClient):
