@@ -6,7 +6,6 @@ import bisect
 import re
 
 _NEWLINE = re.compile("\n")
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # two UTF-16 code units each
 
 
 class Source:
@@ -24,7 +23,7 @@ class Source:
         """Does the text have characters outside the BMP? Without them a UTF-16 column is
         the code-point column, so conversions need no look at the line's characters."""
         if self._astral is None:
-            self._astral = not self.text.isascii() and _ASTRAL.search(self.text) is not None
+            self._astral = not self.text.isascii() and utf16_len(self.text) != len(self.text)
         return self._astral
 
     def line_col(self, offset: int) -> tuple[int, int]:
