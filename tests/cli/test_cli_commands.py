@@ -177,3 +177,15 @@ def test_graph_of_unnamed_calls_inline_nodes_and_constants(cst, write, tmp_path:
 def test_the_examples_are_formatted(cst):
     result = cst("fmt", "--check", *sorted(EXAMPLES.glob("*.cst")))
     assert result.code == 0, result
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text(cst, tmp_path: Path):
+    """Windows editors save UTF-8 with a byte order mark: check reads past it (columns as the
+    editor shows them) and fmt keeps it."""
+    (tmp_path / "bom.cst").write_bytes(b"\xef\xbb\xbfin x:Int\ny = missing\nout y\n")
+    check = cst("check", "--format", "json", "bom.cst", cwd=tmp_path)
+    assert [(d["code"], d["line"], d["column"]) for d in check.json()["files"][0]["diagnostics"]] \
+        == [("E001", 2, 5)]
+    (tmp_path / "ok.cst").write_bytes(b"\xef\xbb\xbfin   x:Int\nout x\n")
+    assert cst("fmt", "ok.cst", cwd=tmp_path).code == 0
+    assert (tmp_path / "ok.cst").read_bytes() == b"\xef\xbb\xbfin x: Int\nout x\n"

@@ -23,6 +23,14 @@ def add_modules_option(parser: argparse.ArgumentParser) -> None:
              "in addition to constellation.toml; repeatable")
 
 
+def has_byte_order_mark(path: str) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return False
+
+
 def read_source(path: str) -> str:
     """The text of a .cst file, or a UserError sentence saying why not."""
     file = Path(path)
@@ -35,7 +43,9 @@ def read_source(path: str) -> str:
     except OSError as exc:
         raise UserError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     try:
-        return data.decode("utf-8")
+        # "utf-8-sig": a byte order mark (Windows editors write one) is not part of the text,
+        # as editors do not show it either, so positions agree with what the user sees
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise UserError(f"{path}:{line}: the file is not UTF-8 text "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from constellation.cli._shared import UserError, plural, read_source
+from constellation.cli._shared import UserError, has_byte_order_mark, plural, read_source
 
 
 def register(subparsers) -> None:
@@ -52,7 +52,9 @@ def run_fmt(args: argparse.Namespace) -> int:
         if args.check:
             print(f"would reformat {path}")
         else:
-            Path(path).write_text(formatted[path], encoding="utf-8", newline="")
+            # a byte order mark the file had is kept (read_source drops it from the text)
+            encoding = "utf-8-sig" if has_byte_order_mark(path) else "utf-8"
+            Path(path).write_text(formatted[path], encoding=encoding, newline="")
             print(f"reformatted {path}")
     unchanged = len(texts) - len(changed)
     verb = "would be reformatted" if args.check else "reformatted"

@@ -116,7 +116,7 @@ class RunManager:
             return doc.source
         path = ls.path_of(uri)
         try:
-            return path.read_text(encoding="utf-8") if path else None
+            return path.read_text(encoding="utf-8-sig") if path else None
         except (OSError, UnicodeDecodeError):
             return None
 

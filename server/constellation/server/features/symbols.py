@@ -58,7 +58,7 @@ def register(server) -> None:
             if unquote(uri) in seen:
                 continue
             try:
-                text = path.read_text(encoding="utf-8")
+                text = path.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError):
                 continue
             out += file_symbols(uri, parse(text).decls, Positions(Source(text), ls.encoding), query)
