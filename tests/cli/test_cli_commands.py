@@ -189,3 +189,21 @@ def test_a_byte_order_mark_is_not_part_of_the_text(cst, tmp_path: Path):
     (tmp_path / "ok.cst").write_bytes(b"\xef\xbb\xbfin   x:Int\nout x\n")
     assert cst("fmt", "ok.cst", cwd=tmp_path).code == 0
     assert (tmp_path / "ok.cst").read_bytes() == b"\xef\xbb\xbfin x: Int\nout x\n"
+
+
+def test_check_and_fmt_take_folders(cst, write, tmp_path: Path):
+    """A folder stands for the .cst files below it (sorted), skipping hidden folders and
+    node_modules; a folder without any is a user error."""
+    write("a.cst", "in x: Int\nout x\n")
+    (tmp_path / "sub").mkdir()
+    write("sub/b.cst", "in x: Int\ny = missing\nout y\n")
+    for skipped in (".git", "node_modules"):
+        (tmp_path / skipped).mkdir()
+        write(f"{skipped}/c.cst", "broken (\n")
+    result = cst("check", "--format", "json", ".", cwd=tmp_path)
+    assert result.code == 1
+    assert [f["path"] for f in result.json()["files"]] == ["a.cst", "sub/b.cst"]
+    assert cst("fmt", "--check", ".", cwd=tmp_path).code == 0
+    (tmp_path / "empty").mkdir()
+    empty = cst("check", "empty", cwd=tmp_path)
+    assert empty.code == 2 and "empty: no .cst files in this folder" in empty.err

@@ -28,6 +28,8 @@ def test_missing_file(cst, tmp_path: Path):
 def test_directory_and_non_utf8_files(cst, tmp_path: Path, write):
     (tmp_path / "folder.cst").mkdir()
     assert cst("check", "folder.cst", cwd=tmp_path).err.strip() == \
+        "folder.cst: no .cst files in this folder"
+    assert cst("run", "folder.cst", cwd=tmp_path).err.strip() == \
         "folder.cst: is a directory, not a .cst file"
     (tmp_path / "latin1.cst").write_bytes(b"in x: String\n# caf\xe9\nout x\n")
     result = cst("check", "latin1.cst", cwd=tmp_path)

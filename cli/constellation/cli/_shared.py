@@ -23,6 +23,27 @@ def add_modules_option(parser: argparse.ArgumentParser) -> None:
              "in addition to constellation.toml; repeatable")
 
 
+_SKIPPED_FOLDERS = {"node_modules", "__pycache__"}
+
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Files as given; a folder stands for the .cst files below it (sorted; hidden folders,
+    node_modules and __pycache__ skipped), as linters and formatters take folders."""
+    out: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if not folder.is_dir():
+            out.append(path)
+            continue
+        found = sorted(str(p) for p in folder.rglob("*.cst") if p.is_file() and not any(
+            part.startswith(".") or part in _SKIPPED_FOLDERS
+            for part in p.relative_to(folder).parts[:-1]))
+        if not found:
+            raise UserError(f"{path}: no .cst files in this folder")
+        out += found
+    return out
+
+
 def has_byte_order_mark(path: str) -> bool:
     try:
         with open(path, "rb") as file:

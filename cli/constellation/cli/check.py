@@ -1,18 +1,22 @@
-"""`cst check FILE... [--format text|json] [--modules M]`: every diagnostic of each file."""
+"""`cst check PATH... [--format text|json] [--modules M]`: every diagnostic of each file (a
+folder: every .cst file below it)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from constellation.cli._shared import add_modules_option, analyze_text, plural, read_source
+from constellation.cli._shared import (
+    add_modules_option, analyze_text, expand_paths, plural, read_source,
+)
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "check", help="report the errors and warnings of .cst files",
         description="Report every diagnostic of each file; exit status 1 when any has an error.")
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="PATH",
+                        help="a .cst file, or a folder: every .cst file below it")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     add_modules_option(parser)
     parser.set_defaults(func=run_check)
@@ -21,7 +25,7 @@ def register(subparsers) -> None:
 def run_check(args: argparse.Namespace) -> int:
     # Every file is read and analysed before anything is printed, so a missing file (a user
     # error, exit 2) never leaves half a report behind.
-    texts = [(path, read_source(path)) for path in args.files]
+    texts = [(path, read_source(path)) for path in expand_paths(args.files)]
     results = [(path, text, analyze_text(path, text, args.modules)) for path, text in texts]
     if args.format == "json":
         print(json.dumps(json_report(results), indent=2, ensure_ascii=False))

@@ -1,11 +1,14 @@
-"""`cst fmt FILE... [--check]`: rewrite files in the canonical layout."""
+"""`cst fmt PATH... [--check]`: rewrite files in the canonical layout (a folder: every .cst
+file below it)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from constellation.cli._shared import UserError, has_byte_order_mark, plural, read_source
+from constellation.cli._shared import (
+    UserError, expand_paths, has_byte_order_mark, plural, read_source,
+)
 
 
 def register(subparsers) -> None:
@@ -13,7 +16,8 @@ def register(subparsers) -> None:
         "fmt", help="format .cst files in place (or check that they are formatted)",
         description="Rewrite each file in the canonical layout. Files with syntax errors are "
                     "refused (exit status 2), showing their errors.")
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="PATH",
+                        help="a .cst file, or a folder: every .cst file below it")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit status 1 when a file would be reformatted")
     parser.set_defaults(func=run_fmt)
@@ -33,7 +37,7 @@ def syntax_errors(text: str, path: str) -> str | None:
 
 
 def run_fmt(args: argparse.Namespace) -> int:
-    texts = {path: read_source(path) for path in args.files}
+    texts = {path: read_source(path) for path in expand_paths(args.files)}
     try:
         from constellation.compiler.formatter import format_source
     except ImportError as exc:
