@@ -145,21 +145,22 @@ CYCLE_SHOWN = 20
 CYCLE_SEARCH_MEMBERS = 400
 
 
+def _cycle_parts(path: list[str]) -> list[list[str]]:
+    """The runs of a cycle's names that a message shows: all of them, or its start and end."""
+    if len(path) - 1 <= CYCLE_SHOWN:
+        return [path]
+    return [path[:CYCLE_SHOWN - 5], path[-5:]]
+
+
 def cycle_text(path: list[str]) -> str:
     """`a -> b -> a`; a cycle of more than CYCLE_SHOWN bindings shows its start and end."""
-    if len(path) - 1 <= CYCLE_SHOWN:
-        return " -> ".join(path)
-    head, tail = path[:CYCLE_SHOWN - 5], path[-5:]
-    return (" -> ".join(head) + " -> … -> " + " -> ".join(tail)
-            + f" ({len(path) - 1:,} bindings)")
+    text = " -> … -> ".join(" -> ".join(part) for part in _cycle_parts(path))
+    return text if len(path) - 1 <= CYCLE_SHOWN else f"{text} ({len(path) - 1:,} bindings)"
 
 
 def shown_edges(path: list[str]) -> list[tuple[str, str]]:
     """The edges of a cycle that its text shows (all of them for a short cycle)."""
-    if len(path) - 1 <= CYCLE_SHOWN:
-        return list(zip(path, path[1:]))
-    head, tail = path[:CYCLE_SHOWN - 5], path[-5:]
-    return list(zip(head, head[1:])) + list(zip(tail, tail[1:]))
+    return [edge for part in _cycle_parts(path) for edge in zip(part, part[1:])]
 
 
 def shortest_cycle(start: str, edges: dict[str, list[str]], members: set[str]) -> list[str]:

@@ -449,7 +449,8 @@ class _Context:
     """State of one chunk parse shared with the reduce callbacks."""
 
     __slots__ = ("text", "base", "off", "dots", "parens", "errors", "pending_min", "nesting",
-                 "strings", "partial_items", "completed", "incomplete_at", "chain_depth", "token_count", "lo", "hi", "starts", "bases")
+                 "strings", "partial_items", "completed", "incomplete_at", "chain_depth",
+                 "token_count", "lo", "hi", "starts", "bases")
 
     def __init__(self, text: str, base: "_Base | None" = None):
         self.text = text
@@ -463,8 +464,8 @@ class _Context:
         self.strings: dict[int, StringInfo] = {}  # string tokens' StringInfo by start offset
         self.partial_items: list = []
         self.completed: list = []  # after a failed drive: the items reduced before it
-        self.chain_depth: dict[int, int] = {}  # id(node) -> depth of its left-nested chain
         self.incomplete_at = 0  # ... and the offset where the unfinished part starts
+        self.chain_depth: dict[int, int] = {}  # id(node) -> depth of its left-nested chain
         # tokens fed so far: every AST level owns a token, so depth <= token_count
         self.token_count = 0
         # offsets [lo, hi) belong to `base`; a whole-document parse switches between the
