@@ -24,6 +24,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from constellation.server.documents import RunValues
+from constellation.server.registries import CONFIG_NAME, config_dir
 from constellation.server.registry_loader import cli_command
 
 log = logging.getLogger(__name__)
@@ -296,16 +297,14 @@ def progress_message(run: Run, event: dict) -> tuple[str, int | None] | None:
 
 def workspace_modules(doc_path: Path | None, root: Path | None) -> tuple[list[str], str]:
     """The `modules` of the `constellation.toml` beside or above the document (read as data;
-    nothing is imported here) as `--modules` specs, and the directory to run in."""
+    nothing is imported here) as `--modules` specs, and the directory to run in: the same
+    configuration the document's diagnostics use (registries.config_dir)."""
     start = doc_path.parent if doc_path is not None else root
     if start is None:
         return [], os.getcwd()
-    for folder in [start, *start.parents]:
-        config = folder / "constellation.toml"
-        if config.is_file():
-            return _config_specs(config), str(folder)
-        if root is not None and folder == root:
-            break
+    folder = config_dir(start)
+    if folder is not None:
+        return _config_specs(folder / CONFIG_NAME), str(folder)
     return [], str(start if start.is_dir() else os.getcwd())
 
 
