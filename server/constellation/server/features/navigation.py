@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
@@ -12,20 +13,37 @@ from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
 from constellation.compiler.types import BUILTIN_TYPE_NAMES
 from constellation.server.knowledge import KEYWORDS
+from constellation.server.positions import Positions
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*$")
+
+
+class NameAt(NamedTuple):
+    analysis: Analysis
+    pos: Positions
+    offset: int
+    hit: tuple | None  # (span, Symbol) of the name under the cursor
+
+
+def name_at(ls, uri: str, position: lsp.Position) -> NameAt | None:
+    """What is at a position (None when the document has no analysis): the start every
+    navigation request shares."""
+    analysis = ls.analysis(uri)
+    if analysis is None:
+        return None
+    pos = ls.positions(analysis)
+    offset = pos.offset(position)
+    return NameAt(analysis, pos, offset, analysis.symbols.symbol_at(offset))
 
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     def definition(ls, params: lsp.DefinitionParams) -> list[lsp.Location] | None:
         uri = params.text_document.uri
-        analysis = ls.analysis(uri)
-        if analysis is None:
+        found = name_at(ls, uri, params.position)
+        if found is None:
             return None
-        pos = ls.positions(analysis)
-        offset = pos.offset(params.position)
-        hit = analysis.symbols.symbol_at(offset)
+        analysis, pos, offset, hit = found
         if hit is not None:
             return [lsp.Location(uri=uri, range=pos.range(hit[1].span))]
         return function_definition(analysis, offset)
@@ -33,28 +51,20 @@ def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     def references(ls, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
         uri = params.text_document.uri
-        analysis = ls.analysis(uri)
-        if analysis is None:
+        found = name_at(ls, uri, params.position)
+        if found is None or found.hit is None:
             return None
-        pos = ls.positions(analysis)
-        hit = analysis.symbols.symbol_at(pos.offset(params.position))
-        if hit is None:
-            return None
-        sym = hit[1]
+        pos, sym = found.pos, found.hit[1]
         spans = ([sym.span] if params.context.include_declaration else []) + sorted(
             sym.references, key=lambda s: s.start)
         return [lsp.Location(uri=uri, range=pos.range(s)) for s in spans]
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
     def highlights(ls, params: lsp.DocumentHighlightParams) -> list[lsp.DocumentHighlight] | None:
-        analysis = ls.analysis(params.text_document.uri)
-        if analysis is None:
+        found = name_at(ls, params.text_document.uri, params.position)
+        if found is None or found.hit is None:
             return None
-        pos = ls.positions(analysis)
-        hit = analysis.symbols.symbol_at(pos.offset(params.position))
-        if hit is None:
-            return None
-        sym = hit[1]
+        pos, sym = found.pos, found.hit[1]
         out = [lsp.DocumentHighlight(range=pos.range(sym.span), kind=lsp.DocumentHighlightKind.Write)]
         out += [lsp.DocumentHighlight(range=pos.range(s), kind=lsp.DocumentHighlightKind.Read)
                 for s in sorted(sym.references, key=lambda s: s.start)]
@@ -62,24 +72,19 @@ def register(server) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
     def prepare_rename(ls, params: lsp.PrepareRenameParams):
-        analysis = ls.analysis(params.text_document.uri)
-        if analysis is None:
+        found = name_at(ls, params.text_document.uri, params.position)
+        if found is None or found.hit is None:
             return None
-        pos = ls.positions(analysis)
-        hit = analysis.symbols.symbol_at(pos.offset(params.position))
-        if hit is None:
-            return None
-        span, sym = hit
+        pos, (span, sym) = found.pos, found.hit
         return lsp.PrepareRenamePlaceholder(range=pos.range(span), placeholder=sym.name)
 
     @server.feature(lsp.TEXT_DOCUMENT_RENAME)
     def rename(ls, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
         uri = params.text_document.uri
-        analysis = ls.analysis(uri)
-        if analysis is None:
+        found = name_at(ls, uri, params.position)
+        if found is None:
             return None
-        pos = ls.positions(analysis)
-        hit = analysis.symbols.symbol_at(pos.offset(params.position))
+        analysis, pos, _, hit = found
         if hit is None:
             raise JsonRpcInvalidParams("There is no name to rename at this position.")
         sym = hit[1]
