@@ -996,9 +996,9 @@ _WHEN_STOPS = {"QQ", "COMMA", "OPT_COMMA", "EQ", "ARROW", "FATARROW", "ELSE", "C
 _CMP_STOPS = _WHEN_STOPS | {"AND", "OR", "NOT", "WHEN"}
 
 
-def _earlier_in_operand(tokens: list[Tok], i: int, targets: set, stops: set) -> bool:
-    """Is there a `targets` token before tokens[i] in the same operand (same bracket level,
-    no looser operator in between)? Used to explain chained comparisons and guards."""
+def _same_level_before(tokens: list[Tok], i: int):
+    """Types of the tokens before tokens[i] at its bracket level, nearest first (at most 400
+    back), up to the bracket that encloses it."""
     depth = 0
     for j in range(i - 1, max(-1, i - 400), -1):
         t = tokens[j].type
@@ -1006,13 +1006,20 @@ def _earlier_in_operand(tokens: list[Tok], i: int, targets: set, stops: set) -> 
             depth += 1
         elif t in _OPENERS:
             if depth == 0:
-                return False
+                return
             depth -= 1
         elif depth == 0:
-            if t in targets:
-                return True
-            if t in stops:
-                return False
+            yield t
+
+
+def _earlier_in_operand(tokens: list[Tok], i: int, targets: set, stops: set) -> bool:
+    """Is there a `targets` token before tokens[i] in the same operand (same bracket level,
+    no looser operator in between)? Used to explain chained comparisons and guards."""
+    for t in _same_level_before(tokens, i):
+        if t in targets:
+            return True
+        if t in stops:
+            return False
     return False
 
 
@@ -1030,24 +1037,16 @@ def _at_line_start(text: str, pos: int) -> bool:
 
 def _unmatched_if(tokens: list[Tok], i: int) -> bool:
     """Is the error inside an `if` whose `else` has not come yet?"""
-    depth = pending_else = 0
-    for j in range(i - 1, max(-1, i - 400), -1):
-        t = tokens[j].type
-        if t in _CLOSERS:
-            depth += 1
-        elif t in _OPENERS:
-            if depth == 0:
-                return False
-            depth -= 1
-        elif depth == 0:
-            if t == "ELSE":
-                pending_else += 1
-            elif t == "IF":
-                if pending_else == 0:
-                    return True
-                pending_else -= 1
-            elif t == "EQ":
-                return False
+    pending_else = 0
+    for t in _same_level_before(tokens, i):
+        if t == "ELSE":
+            pending_else += 1
+        elif t == "IF":
+            if pending_else == 0:
+                return True
+            pending_else -= 1
+        elif t == "EQ":
+            return False
     return False
 
 
