@@ -763,14 +763,23 @@ class _Checker:
             message += "; use match to handle each case"
         return message
 
-    def _field_access(self, e: ast.FieldAccess, scope) -> Type:
-        source = self.infer(e.target, scope)
+    def _record_target(self, target: ast.Expr, scope, what: str):
+        """(record type, lifted over a list) of the target of a field access or projection;
+        None (reported as E015 when it is not a record) when there is nothing to read from."""
+        source = self.infer(target, scope)
         if source is ERROR or source is NOTHING:
-            return ERROR
+            return None
         rec, lifted = _record_of(source)
         if rec is None:
-            self._report("E015", self._record_hint("Field access", source), e.target.span)
+            self._report("E015", self._record_hint(what, source), target.span)
+            return None
+        return rec, lifted
+
+    def _field_access(self, e: ast.FieldAccess, scope) -> Type:
+        target = self._record_target(e.target, scope, "Field access")
+        if target is None:
             return ERROR
+        rec, lifted = target
         fmap = rec.field_map
         if e.field.text not in fmap:
             names = suggest(e.field.text, fmap)
@@ -784,13 +793,10 @@ class _Checker:
         return ListT(t) if lifted else t
 
     def _projection(self, e: ast.Projection, scope) -> Type:
-        source = self.infer(e.target, scope)
-        if source is ERROR or source is NOTHING:
+        target = self._record_target(e.target, scope, "Projection")
+        if target is None:
             return ERROR
-        rec, lifted = _record_of(source)
-        if rec is None:
-            self._report("E015", self._record_hint("Projection", source), e.target.span)
-            return ERROR
+        rec, lifted = target
         fmap = rec.field_map
         fields: list[tuple[str, Type]] = []
         seen: set[str] = set()
