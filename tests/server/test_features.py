@@ -99,6 +99,18 @@ async def test_inlay_hints_name_the_layer_and_its_other_calls(client: LanguageCl
     assert all(h.padding_left for h in hints)
 
 
+async def test_calls_to_undefined_functions_get_no_layer_annotations(client: LanguageClient):
+    """`Uppercas` (E002) cannot run: no hint or lens gives it a layer, and it is not named
+    among the calls that run with `Uppercase`."""
+    text = "in s: String\na = Uppercas(s)\nb = Uppercase(s)\nout a\nout b\n"
+    uri, _ = await open_doc(client, text)
+    hints = await inlay(client, uri, text)
+    assert [(h.position.line, h.label) for h in hints] == [(2, "layer 1")]
+    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
+    assert [(l.range.start.line, l.command.title) for l in lenses if l.range.start.line] == \
+        [(2, "layer 1")]
+
+
 async def test_code_lenses_run_commands_and_layers(client: LanguageClient):
     uri = await open_profile(client)
     lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))

@@ -24,6 +24,12 @@ class BindingLayer:
     other_count: int = 0  # how many there are in all
 
     @property
+    def runnable(self) -> bool:
+        """Calls modules, all of which resolved: a call to an undefined function (E002) gets
+        no layer annotation, since that binding cannot run until it is fixed."""
+        return bool(self.calls) and all(n.function is not None for n in self.calls)
+
+    @property
     def module(self) -> str | None:
         node = self.node if self.node.kind == "module" else (self.calls[0] if self.calls else None)
         return node.function.qualified if node is not None and node.function is not None else None
@@ -48,7 +54,8 @@ def module_layers(analysis: Analysis) -> tuple[dict[int, list[PlanNode]], int]:
         return hit[1], hit[2]
     by_layer: dict[int, list[PlanNode]] = {}
     for n in analysis.plan.nodes:
-        if n.kind == "module" and not n.demand_driven:  # lazy calls do not run with a layer
+        # lazy calls do not run with a layer; calls to undefined functions (E002) do not run
+        if n.kind == "module" and not n.demand_driven and n.function is not None:
             by_layer.setdefault(n.layer, []).append(n)
     depth = analysis.plan.depth
     if len(_INDEX) >= _INDEX_SIZE:

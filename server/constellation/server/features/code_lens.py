@@ -44,7 +44,7 @@ def layer_lenses(analysis, uri: str, pos) -> list[lsp.CodeLens]:
     lenses = []
     for decl in canonical_assignments(analysis):
         info = binding_layer(analysis, decl.name.text, limit=0)
-        if info is None or not info.calls:
+        if info is None or not info.runnable:
             continue
         start = pos.position(decl.span.start)
         lenses.append(lsp.CodeLens(range=lsp.Range(start=start, end=start), command=lsp.Command(

@@ -62,7 +62,7 @@ def binding_hints(settings, analysis: Analysis, decl: ast.Assignment, run, pos) 
 
 def layer_label(analysis: Analysis, name: str) -> str | None:
     info = binding_layer(analysis, name, limit=MAX_NAMES + 1)
-    if info is None or not info.calls:
+    if info is None or not info.runnable:
         return None
     label = f"layer {info.layer}"
     names = [call_label(node) for node in info.others[:MAX_NAMES]]
