@@ -39,7 +39,6 @@ class Scope:
     folder: Path | None  # the configuration's folder; None: no configuration (workspace root)
     registry: Registry
     generation: int
-    errors: list[str] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Future | None = None
 
@@ -120,15 +119,15 @@ class Registries:
         ls = self.server
         try:
             if not ls.settings.trusted:
-                registry, errors = stdlib_registry(), []
+                registry = stdlib_registry()
             else:
                 loaded = await load_workspace_registry(
                     ls.root, ls.settings.modules, ls.settings.registry_timeout_s,
                     ls.settings.cli, target=scope.folder)
-                registry, errors = loaded.registry, loaded.errors
-                for error in errors:
+                registry = loaded.registry
+                for error in loaded.errors:
                     ls.show(f"Constellation: {error}", _warning())
-            scope.registry, scope.errors = registry, errors
+            scope.registry = registry
             scope.generation = self.next_generation()
         finally:
             scope.ready.set()  # documents are published even if the load went wrong
