@@ -237,9 +237,10 @@ def test_the_first_analysis_records_nothing_and_the_first_edit_is_quick():
 
 def test_after_a_cold_analysis_a_slow_edit_checks_everything():
     text = generated_program(5)
-    edited = text.replace("word2 = Uppercase(text) with retry: 2, timeout: 5s", "word2 = 2")
+    edited = text.replace("word2 = Uppercase(text) with retry: 2, timeout: 5s",
+                          "word2 = Uppercase(text) with retry: 2, timeout: 5s\nextra = 1")
     analysis, memo = reanalyze(text, edited, warm=False)
-    assert not memo.patched and len(memo.rechecked) == 5 * 4 and memo.reused == 0
+    assert not memo.patched and len(memo.rechecked) == 5 * 4 + 1 and memo.reused == 0
     assert dump(analysis) == dump(analyze(edited, REGISTRY))
 
 
@@ -279,9 +280,63 @@ def test_a_changed_type_rechecks_the_readers_only():
     analysis, memo = reanalyze(text, edited)
     # row7 reads word7 (now Int, still fine in an interpolation); row7's own type is unchanged,
     # so big7, which reads row7, is replayed
-    assert not memo.patched  # a changed type: the file is checked, replaying the rest
-    assert memo.rechecked == ["word7", "row7"]
+    assert memo.patched and memo.rechecked == ["word7", "row7"]
     assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_a_changed_type_travels_through_the_readers_in_order():
+    text = generated_program(12)
+    edited = text.replace("size5 = add(size4, 6)", 'size5 = "six"')
+    analysis, memo = reanalyze(text, edited)
+    # size6 and row5 read size5 and now fail (add's argument, `size5 * 2`); row5's type
+    # changed with it, so big5, which reads row5, is checked again too; size7 is not
+    assert memo.patched and memo.rechecked[0] == "size5"
+    assert sorted(memo.rechecked[1:]) == ["big5", "row5", "size6"]
+    assert {d.code for d in analysis.diagnostics} >= {"E010"}
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+    assert analysis.plan.nodes[analysis.plan.bindings["size11"]].layer == 6  # was 12
+
+
+def test_reading_another_earlier_binding_takes_the_quick_path():
+    text = generated_program(12)
+    edited = text.replace("size7 = add(size6, 8)", "size7 = add(size5, 8)")
+    analysis, memo = reanalyze(text, edited)
+    assert memo.patched and memo.rechecked == ["size7"]
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+    layers = {n: analysis.plan.nodes[i].layer for n, i in analysis.plan.bindings.items()}
+    assert layers["size7"] == 7 and layers["size11"] == 11  # one link shorter than before
+
+
+def test_reading_a_binding_checked_later_checks_the_file():
+    """word9 comes after word2 in the checker's order: the order (and plan ids) would change."""
+    text = generated_program(12)
+    edited = text.replace("word2 = Uppercase(text)", "word2 = Uppercase(word9)")
+    analysis, memo = reanalyze(text, edited)
+    assert not memo.patched and analysis.valid
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_a_new_cycle_checks_the_file():
+    text = generated_program(12)
+    edited = text.replace("size3 = add(size2, 4)", "size3 = add(size9, 4)")
+    analysis, memo = reanalyze(text, edited)
+    assert not memo.patched and "E031" in {d.code for d in analysis.diagnostics}
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_typing_a_name_through_undefined_prefixes_stays_quick():
+    """Each keystroke of `size10` (`s`, `si`, … are undefined: E001) is patched from the last
+    valid analysis, whose symbols the broken ones borrowed and gave back."""
+    text = generated_program(12)
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    for typed in ["s", "si", "siz", "size", "size1", "size10"]:
+        edited = text.replace("size11 = add(size10, 12)", f"size11 = add({typed}, 12)")
+        analysis = analyze(edited, REGISTRY, cache=cache)
+        memo = memo_for(cache)
+        assert memo.patched, typed
+        assert dump(analysis) == dump(analyze(edited, REGISTRY)), typed
+    assert analysis.valid and memo.undo == []
 
 
 def test_inserting_lines_moves_replayed_results():

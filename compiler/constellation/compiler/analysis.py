@@ -74,6 +74,8 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
         source = Source(text)
         parsed = parse(text, cache)
         memo = memo_for(cache)
+        if memo is not None:
+            memo.restore_previous()
         patched = None if memo is None else patch(memo.previous, memo, parsed.decls,
                                                   not parsed.diagnostics, registry, source)
         if memo is not None:
@@ -89,5 +91,6 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
     if memo is not None and not diagnostics and memo.environment is not None:
         memo.previous = Previous(
             parsed.decls, checked, plan, len(source.line_starts), registry,
-            memo.environment, annotated_decls(parsed.decls))
+            memo.environment, annotated_decls(parsed.decls), text,
+            [(d.span.start, d.span.end) for d in parsed.decls], memo.records, memo.components)
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

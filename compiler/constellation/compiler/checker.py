@@ -96,9 +96,15 @@ def check(decls: list[ast.Decl], registry: Registry, source: Source,
 # Graph helpers: strongly connected components and shortest cycles (§3.3)
 
 
-def strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative; components come dependencies first."""
+def strongly_connected(nodes: list[str], edges: dict[str, list[str]],
+                       entered: dict[str, int] | None = None) -> list[list[str]]:
+    """Tarjan's algorithm, iterative; components come dependencies first.
+
+    `entered` (optional) receives, per node, how many nodes were already finished (put in a
+    component) when the search entered it: an edge u -> v whose v was finished before u was
+    entered changes neither the order nor the components (the quick path relies on that)."""
     index: dict[str, int] = {}
+    finished = 0
     low: dict[str, int] = {}
     on_stack: set[str] = set()
     stack: list[str] = []
@@ -113,6 +119,8 @@ def strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[li
             if i == 0:
                 index[node] = low[node] = counter
                 counter += 1
+                if entered is not None:
+                    entered[node] = finished
                 stack.append(node)
                 on_stack.add(node)
             succ = edges.get(node, [])
@@ -133,6 +141,7 @@ def strongly_connected(nodes: list[str], edges: dict[str, list[str]]) -> list[li
                     if w == node:
                         break
                 out.append(component)
+                finished += len(component)
             if work:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
@@ -480,12 +489,16 @@ class _Checker:
             return strongly_connected(names, edges)
         if memo.components is None or memo.components[0] != names \
                 or memo.components[1] != edges:
-            memo.components = (names, edges, strongly_connected(names, edges))
+            entered: dict[str, int] = {}
+            memo.components = (names, edges, strongly_connected(names, edges, entered), entered)
         return memo.components[2]
 
     # -- incremental re-checking (checkmemo.py) ---------------------------------------------
-    def record_assignment(self, decl: ast.Assignment) -> None:
-        """Check an assignment, recording what it produced and the facts it read."""
+    def record_assignment(self, decl: ast.Assignment, *, keep_diagnostics: bool = False) -> None:
+        """Check an assignment, recording what it produced and the facts it read.
+
+        A declaration with diagnostics gets no record (it is always checked again), unless
+        `keep_diagnostics`: the quick path's scratch check reads its record either way."""
         if self.memo is not None:
             self.memo.rechecked.append(decl.name.text)
         if not self.recording:
@@ -501,7 +514,7 @@ class _Checker:
             self.guarded(decl, self.check_assignment, decl)
         finally:
             deps, self.deps = self.deps, None
-        if len(self.bag.items) > diagnostics:
+        if len(self.bag.items) > diagnostics and not keep_diagnostics:
             return  # diagnostics: always checked again
         self.records[id(decl)] = DeclRecord(
             decl, self.env, r.binding_types.get(decl.name.text, ERROR), deps,

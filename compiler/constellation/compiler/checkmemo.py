@@ -107,7 +107,8 @@ class CheckMemo:
     materialized: bool = True  # every record's tables are cut (see `materialize`)
     free_refs: dict[int, tuple[ast.Decl, list]] = field(default_factory=dict)
     registry: object = None  # kept alive so its id in `env` stays unique
-    components: tuple | None = None  # (names, edges, strongly connected components)
+    # (names, edges, strongly connected components, finished-when-entered counts)
+    components: tuple | None = None
     # the last check's `use` wildcards, namespace alias targets and type declarations
     environment: tuple | None = None
     previous: object = None  # fastpath.Previous of the last analysis when it was valid
@@ -115,6 +116,14 @@ class CheckMemo:
     rechecked: list[str] = field(default_factory=list)  # assignments checked afresh
     reused: int = 0  # assignments replayed from their record
     patched: bool = False  # the last analysis took the quick path (fastpath.py)
+    # (object, attribute, value) to put back before `previous` is read again: a quick path
+    # that ended with diagnostics updated symbols that `previous` shares (fastpath.py)
+    undo: list[tuple[object, str, object]] = field(default_factory=list)
+
+    def restore_previous(self) -> None:
+        for obj, attr, value in reversed(self.undo):
+            setattr(obj, attr, value)
+        self.undo = []
 
 
 def memo_for(cache) -> CheckMemo | None:
