@@ -91,6 +91,6 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
     if memo is not None and not diagnostics and memo.environment is not None:
         memo.previous = Previous(
             parsed.decls, checked, plan, len(source.line_starts), registry,
-            memo.environment, annotated_decls(parsed.decls), text,
-            [(d.span.start, d.span.end) for d in parsed.decls], memo.records, memo.components)
+            memo.environment, annotated_decls(parsed.decls), text, memo.records,
+            memo.components)
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

@@ -34,6 +34,7 @@ from constellation.compiler import ast
 from constellation.compiler.checker import CheckResult, _Checker, free_references, same_type
 from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord
 from constellation.compiler.diagnostics import Diagnostic, DiagnosticBag, sort_key
+from constellation.compiler.parser import _common_ends
 from constellation.compiler.plan import Plan, PlanNode, _PlanBuilder, calls_in
 from constellation.compiler.registry import Registry
 from constellation.compiler.source import Source
@@ -59,9 +60,6 @@ class Previous:
     # reused declaration when the lines before it change
     annotated: list[tuple[ast.Decl, tuple]]
     text: str = ""
-    # (start, end) of each declaration in `text`: spans follow their chunk when a later parse
-    # reuses it, so the quick path reads the previous offsets here
-    spans: list[tuple[int, int]] | None = None
     records: dict[int, DeclRecord] | None = None  # the check records of this analysis
     components: tuple | None = None  # its dependency graph (CheckMemo.components)
     _order: dict[str, int] | None = None
@@ -134,23 +132,22 @@ class _Redone:
 class _Where:
     """Which declaration holds an offset of the new text, and its place in the check order."""
 
-    def __init__(self, prev: Previous, decls: list[ast.Decl], new: ast.Assignment,
-                 was: tuple[int, int], text: str):
+    def __init__(self, prev: Previous, decls: list[ast.Decl], new: ast.Assignment, text: str):
         self.decls = decls
-        self.new, self.was = new, was  # the edited declaration, and its previous offsets
+        self.new = new  # the edited declaration
         self.delta = len(text) - len(prev.text)  # how far the declarations after it moved
-        self.starts = [d.span.start for d in decls]
+        self.starts: list[int] | None = None  # made when first needed
         self.order = prev.order()
         self.canonical = prev.check.canonical
 
-    def previous_span(self, decl: ast.Decl) -> tuple[int, int]:
-        """Where a declaration was in the previous text."""
-        if decl is self.new:
-            return self.was
-        shift = self.delta if decl.span.start > self.new.span.start else 0
-        return decl.span.start - shift, decl.span.end - shift
+    def previous_start(self, decl: ast.Decl) -> int:
+        """Where a declaration started in the previous text (see one_edit_inside)."""
+        start = decl.span.start
+        return start - self.delta if start > self.new.span.start else start
 
     def decl_at(self, offset: int) -> ast.Decl | None:
+        if self.starts is None:
+            self.starts = [d.span.start for d in self.decls]
         i = bisect.bisect_right(self.starts, offset) - 1
         return self.decls[i] if i >= 0 else None
 
@@ -174,13 +171,13 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl], parse_o
     if not (isinstance(old, ast.Assignment) and isinstance(new, ast.Assignment)
             and old.name.text == new.name.text and id(old) in prev.check.canonical):
         return None
-    if prev.spans is None or not one_edit_inside(prev, prev.spans[j], new, source.text):
+    if not one_edit_inside(prev.text, new, source.text):
         return None
     new_refs = free_references(new.expr)
     edges = edges_after(prev, new.name.text, new_refs)
     if edges is None:
         return None  # the order of the bindings may change, or a cycle: check the file
-    where = _Where(prev, decls, new, prev.spans[j], source.text)
+    where = _Where(prev, decls, new, source.text)
     binding_types = dict(prev.check.binding_types)
     redone = recheck(prev, old, new, where, registry, source, binding_types)
     if redone is None:
@@ -208,12 +205,12 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl], parse_o
     return check, plan
 
 
-def one_edit_inside(prev: Previous, was: tuple[int, int], new: ast.Assignment, text: str) -> bool:
+def one_edit_inside(previous: str, new: ast.Assignment, text: str) -> bool:
     """The texts differ only inside the edited declaration: the rest is where it was, or
-    moved by the length change (when it comes after)."""
-    start, end = was
-    return new.span.start == start and text[:start] == prev.text[:start] \
-        and text[new.span.end:] == prev.text[end:]
+    moved by the length change (when it comes after). Spans of reused declarations follow
+    their chunk, so this is what lets the quick path read previous offsets from new spans."""
+    same_start, same_end = _common_ends(previous, text)
+    return same_start >= new.span.start and len(text) - same_end <= new.span.end
 
 
 def edges_after(prev: Previous, name: str, new_refs: list) -> tuple | None:
@@ -235,7 +232,7 @@ def edges_after(prev: Previous, name: str, new_refs: list) -> tuple | None:
     return names, edges, components, entered
 
 
-def _record_for(prev: Previous, decl: ast.Assignment, at: tuple[int, int]) -> DeclRecord | None:
+def _record_for(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord | None:
     rec = (prev.records or {}).get(id(decl))
     if rec is not None and rec.decl is decl:
         return rec
@@ -253,7 +250,7 @@ def recheck(prev: Previous, old: ast.Assignment, new: ast.Assignment, where: _Wh
     while heap:
         _, name = heapq.heappop(heap)
         was, decl = pending.pop(name)
-        old_rec = _record_for(prev, was, where.previous_span(decl))
+        old_rec = _record_for(prev, was, where.previous_start(decl))
         if old_rec is None:
             return None
         rec, diagnostics = scratch_check(prev, decl, registry, source, binding_types)
@@ -277,17 +274,19 @@ def recheck(prev: Previous, old: ast.Assignment, new: ast.Assignment, where: _Wh
     return redone
 
 
-def derived_record(prev: Previous, decl: ast.Assignment,
-                   at: tuple[int, int]) -> DeclRecord | None:
+def derived_record(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord | None:
     """The record of an assignment, read back from the previous analysis (after a cold
     analysis, which records nothing): its nodes' entries, its occurrences in source order and
-    its run of local symbols. Whatever the order of the real check was, patch_check verifies
-    each span it replaces, so a different order only means the slow path."""
+    its run of local symbols. `at`: where it started in the previous text. Whatever the order
+    of the real check was, patch_check verifies each span it replaces, so a different order
+    only means the slow path."""
     p = prev.check
     sources = (p.expr_types, p.var_symbols, p.call_targets, p.call_options, p.call_types)
     tables: tuple[dict, ...] = ({}, {}, {}, {}, {})
+    spans = {id(decl.name.span)}  # its names' spans: occurrences are found by identity
     for node in ast.walk(decl.expr):
         key = id(node)
+        spans.update(id(name.span) for name in _names_of(node))
         for source, table in zip(sources, tables):
             if key in source:
                 table[key] = source[key]
@@ -295,13 +294,14 @@ def derived_record(prev: Previous, decl: ast.Assignment,
     starts = getattr(symbols, "_starts", None)
     if starts is None:
         return None
-    lo = bisect.bisect_left(starts, at[0])
-    hi = bisect.bisect_left(starts, at[1])
+    lo = hi = bisect.bisect_left(starts, at)
+    occ = symbols.occurrences
+    while hi < len(occ) and id(occ[hi][0]) in spans:
+        hi += 1
     own = symbols.values.get(decl.name.text)
-    occurrences = [(span, sym) for span, sym in symbols.occurrences[lo:hi]
+    occurrences = [(span, sym) for span, sym in occ[lo:hi]
                    if not (sym is own and span is decl.name.span)]
-    inside = [i for i, sym in enumerate(symbols.locals)
-              if decl.span.start <= sym.span.start < decl.span.end]
+    inside = [i for i, sym in enumerate(symbols.locals) if id(sym.span) in spans]
     if inside and inside[-1] - inside[0] + 1 != len(inside):
         return None
     locals_ = [symbols.locals[i] for i in inside]
@@ -309,6 +309,17 @@ def derived_record(prev: Previous, decl: ast.Assignment,
                      locals_, sources, ())
     rec._tables, rec._source = tables, None
     return rec
+
+
+def _names_of(node: object):
+    """The Names a node holds directly (walks treat them as leaves)."""
+    for field in ast._node_fields(type(node)):
+        value = getattr(node, field)
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        for item in items:
+            for x in item if isinstance(item, tuple) else (item,):
+                if isinstance(x, ast.Name):
+                    yield x
 
 
 def scratch_check(prev: Previous, decl: ast.Assignment, registry: Registry, source: Source,
@@ -351,19 +362,22 @@ def patch_check(prev: Previous, redone: list[_Redone], binding_types: dict, wher
     new_references: list[tuple[Symbol, list]] = []
     for key in dict.fromkeys([*grouped_old, *grouped_new]):
         sym = tables[key[0]][key[1]]
-        refs = _without_run(sym.references, grouped_old.get(key, []))
-        if refs is None or (key not in grouped_old and key[0] != "values"):
+        refs, at = _without_run(sym.references, grouped_old.get(key, []))
+        if refs is None or (at is None and key[0] != "values"):
             return None
-        at = bisect.bisect_right(refs, rank, key=lambda s: where.check_rank(s.start))
-        new_references.append((sym, refs[:at] + grouped_new.get(key, []) + refs[at:]))
-    locals_ = list(table.locals)
+        if at is None:  # a name it did not read before: after its earlier readers
+            at = bisect.bisect_right(refs, rank, key=lambda s: where.check_rank(s.start))
+        refs[at:at] = grouped_new.get(key, [])
+        new_references.append((sym, refs))
+    locals_: list[Symbol] | None = table.locals
     for r in redone:
-        locals_ = _without_run(locals_, r.old_rec.locals)
+        locals_, at = _without_run(locals_, r.old_rec.locals)
         if locals_ is None:
             return None
         if r.rec.locals:
-            at = bisect.bisect_right(locals_, (0, where.order[r.new.name.text]),
-                                     key=lambda sym: where.check_rank(sym.span.start))
+            if at is None:
+                at = bisect.bisect_right(locals_, (0, where.order[r.new.name.text]),
+                                         key=lambda sym: where.check_rank(sym.span.start))
             locals_[at:at] = r.rec.locals
     occurrences, starts = patch_occurrences(prev, redone, where)
     if occurrences is None:
@@ -405,16 +419,17 @@ def _set(undo: list, obj: object, attr: str, value: object) -> None:
     setattr(obj, attr, value)
 
 
-def _without_run(items: list, run: list) -> list | None:
-    """`items` less `run`, which must appear in it contiguously (compared by identity)."""
+def _without_run(items: list, run: list) -> tuple[list | None, int | None]:
+    """A copy of `items` less `run`, which must appear in it contiguously (compared by
+    identity), and where it was; (None, None) when it does not."""
     if not run:
-        return list(items)
+        return list(items), None
     first = run[0]
     at = next((i for i, x in enumerate(items) if x is first), None)
     if at is None or any(at + k >= len(items) or items[at + k] is not x
                          for k, x in enumerate(run)):
-        return None
-    return items[:at] + items[at + len(run):]
+        return None, None
+    return items[:at] + items[at + len(run):], at
 
 
 def _swap(whole: dict, olds: list[dict], news: list[dict]) -> dict:
@@ -438,10 +453,11 @@ def patch_occurrences(prev: Previous, redone: list[_Redone], where: _Where):
     delta = where.delta
     runs = []
     for r in redone:
-        lo_at, hi_at = where.previous_span(r.new)
-        lo = bisect.bisect_left(starts, lo_at)
-        hi = bisect.bisect_left(starts, hi_at)
-        if hi - lo != 1 + len(r.old_rec.occurrences):
+        lo = bisect.bisect_left(starts, where.previous_start(r.new))
+        hi = lo + 1 + len(r.old_rec.occurrences)
+        was = sorted(r.old_rec.occurrences, key=lambda item: (item[0].start, item[0].end))
+        if hi > len(occ) or occ[lo][0] is not r.old.name.span \
+                or any(occ[lo + 1 + k][0] is not span for k, (span, _) in enumerate(was)):
             return None, None
         values = table.values
         mine = [(r.new.name.span, values[r.new.name.text])]
@@ -477,14 +493,20 @@ def patch_plan(prev: Previous, redone: list[_Redone], source: Source) -> Plan | 
     nodes = list(plan.nodes)
     call_nodes = dict(plan.call_nodes)
     rebuilt: set[int] = set()
+    relayer_from = len(nodes)
     for r in redone:
         block = rebuild_block(plan, nodes, call_nodes, r, prev.check.symbols.values, source)
         if block is None:
             return None
         a, fresh = block
+        moved = any(n.layer != was.layer for n, was in zip(fresh, nodes[a:a + len(fresh)]))
         nodes[a:a + len(fresh)] = fresh
         rebuilt.update(range(a, a + len(fresh)))
-    relayer(nodes, min(rebuilt))
+        relayer_from = min(relayer_from, a) if moved else relayer_from
+    # the rebuilt nodes' layers were computed from their dependencies' layers: while none of
+    # them changed, no other layer does either
+    if relayer_from < len(nodes):
+        relayer(nodes, relayer_from)
     if len(source.line_starts) != prev.line_count:
         nodes = [n if n.id in rebuilt else _at_line(n, source) for n in nodes]
     return Plan(nodes, dict(plan.bindings), call_nodes, list(plan.outputs), list(plan.inputs))
