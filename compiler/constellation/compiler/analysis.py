@@ -77,7 +77,7 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
         if memo is not None:
             memo.restore_previous()
         patched = None if memo is None else patch(memo.previous, memo, parsed.decls,
-                                                  not parsed.diagnostics, registry, source)
+                                                  registry, source)
         if memo is not None:
             memo.patched = patched is not None
         if patched is not None:
@@ -93,4 +93,5 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
             parsed.decls, checked, plan, len(source.line_starts), registry,
             memo.environment, annotated_decls(parsed.decls), text, memo.records,
             memo.components)
+        memo.undo = []  # what the quick path changed in the symbols is theirs now
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

@@ -1,15 +1,21 @@
-"""The quick path of re-analysis: one assignment edited in an otherwise unchanged file.
+"""The quick path of re-analysis: one declaration edited, added or removed in a valid file.
 
-The usual edit in an editor changes one declaration and leaves the rest of the file alone. When
-the previous analysis of the document was valid and one assignment changed (same name), the new
-analysis is the previous one with a few declarations' shares swapped: the edited assignment is
-checked afresh, and so are the readers of every binding whose type changed (in dependency order,
-so the change travels as far as it reaches); their check records (checkmemo.py), symbol
-occurrences and references, and plan nodes replace the old ones, and layers are recomputed from
-the first changed node on. The edit may change which names the assignment reads, as long as each
-name it reads (or read) was finished before it in the checker's depth-first search: then the
-order of the bindings, and so every plan node id, stays what a cold analysis gives. Nothing here
-walks the whole file in Python except where noted; whole-file results are copied at C speed.
+The usual edit in an editor touches one declaration and leaves the rest of the file alone. When
+the previous analysis of the document was valid and the texts differ between two unchanged
+declarations, the new analysis is the previous one with a few declarations' shares swapped:
+
+* the edited assignment is checked afresh (or the added one; a removed one leaves, and one
+  broken by a syntax error keeps its name with the Error type, as a cold check gives it);
+* so are the readers of every binding whose type changed, in the checker's order, so a change
+  travels as far as it reaches (RECHECK_LIMIT bounds it);
+* their check records (checkmemo.py), symbol occurrences and references, and plan nodes replace
+  the old ones; plan ids after an added or removed binding move; layers are recomputed from the
+  first changed node on.
+
+The order of the bindings must stay what a cold check gives (the plan numbers its nodes in that
+order): an edit that only re-reads names finished before it in the checker's depth-first search
+keeps it (no search needed); otherwise the search runs again and the edit is taken only when the
+other bindings keep their order. A name that is added must be new, and a removed one unread.
 
 `patch` returns None whenever the edit is anything else (then the caller checks the file, with
 the per-declaration records doing most of the work). The result equals a cold analysis; the
@@ -31,7 +37,8 @@ import heapq
 from dataclasses import dataclass, replace
 
 from constellation.compiler import ast
-from constellation.compiler.checker import CheckResult, _Checker, free_references, same_type
+from constellation.compiler.checker import (CheckResult, _Checker, free_references, same_type,
+                                            strongly_connected)
 from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord
 from constellation.compiler.diagnostics import Diagnostic, DiagnosticBag, sort_key
 from constellation.compiler.parser import _common_ends
@@ -62,13 +69,6 @@ class Previous:
     text: str = ""
     records: dict[int, DeclRecord] | None = None  # the check records of this analysis
     components: tuple | None = None  # its dependency graph (CheckMemo.components)
-    _order: dict[str, int] | None = None
-
-    def order(self) -> dict[str, int]:
-        """Position of each assignment in the checker's order (dependencies first)."""
-        if self._order is None:
-            self._order = {name: i for i, name in enumerate(self.check.value_order)}
-        return self._order
 
 
 def annotated_decls(decls: list[ast.Decl]) -> list[tuple[ast.Decl, tuple]]:
@@ -110,40 +110,174 @@ class _ScratchTable(dict):
         return len(self.base)
 
 
-def the_one_edited(old: list[ast.Decl], new: list[ast.Decl]) -> int | None:
-    """Index of the only declaration object that differs (same count), else None."""
-    if len(old) != len(new):
-        return None
-    changed = [i for i, (a, b) in enumerate(zip(old, new)) if a is not b]
-    return changed[0] if len(changed) == 1 else None
+# --- the edit ----------------------------------------------------------------------------------
 
+@dataclass(eq=False)
+class _Edit:
+    """The declarations that differ: `old` (previous) became `new`; either may be None."""
+
+    at: int  # index of the changed declaration in the new list
+    old: ast.Assignment | None
+    new: ast.Assignment | ast.BrokenDecl | None
+    delta: int  # length change of the text: declarations after the edit moved by it
+    region: int  # where the changed text starts (same offset in both texts)
+
+    @property
+    def old_name(self) -> str | None:
+        return None if self.old is None else self.old.name.text
+
+    @property
+    def new_name(self) -> str | None:
+        name = getattr(self.new, "name", None)
+        return None if name is None else name.text
+
+    @property
+    def new_assignment(self) -> ast.Assignment | None:
+        return self.new if isinstance(self.new, ast.Assignment) else None
+
+
+def find_edit(prev: Previous, decls: list[ast.Decl], text: str) -> _Edit | None:
+    """The one changed, added or removed declaration, when the texts differ only between its
+    unchanged neighbours; None otherwise."""
+    old_decls = prev.decls
+    n = min(len(old_decls), len(decls))
+    i = 0
+    while i < n and old_decls[i] is decls[i]:
+        i += 1
+    k = 0
+    while k < n - i and old_decls[-1 - k] is decls[-1 - k]:
+        k += 1
+    old_run, new_run = old_decls[i:len(old_decls) - k], decls[i:len(decls) - k]
+    if len(old_run) > 1 or len(new_run) > 1 or not (old_run or new_run):
+        return None
+    old = old_run[0] if old_run else None
+    new = new_run[0] if new_run else None
+    if old is not None and not (isinstance(old, ast.Assignment)
+                                and id(old) in prev.check.canonical):
+        return None
+    if new is not None and not (isinstance(new, ast.Assignment) or (
+            isinstance(new, ast.BrokenDecl) and new.space in (None, "value"))):
+        return None
+    # the texts differ only between the neighbours: the rest is where it was, or moved by
+    # the length change. Spans of reused declarations follow their chunk, so this is what lets
+    # the quick path read previous offsets from new spans.
+    same_start, same_end = _common_ends(prev.text, text)
+    low = decls[i - 1].span.end if i else 0
+    high = decls[i + len(new_run)].span.start if k else len(text)
+    if same_start < low or len(text) - same_end > high:
+        return None
+    if new is not None and not (low <= new.span.start and new.span.end <= high):
+        return None
+    return _Edit(i, old, new, len(text) - len(prev.text), low)
+
+
+def _previous_start(edit: _Edit, decl: ast.Decl) -> int:
+    """Where an unchanged declaration started in the previous text."""
+    start = decl.span.start
+    return start - edit.delta if start >= edit.region else start
+
+
+# --- order -------------------------------------------------------------------------------------
+
+def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
+                new_refs: list) -> tuple[tuple, list[str]] | None:
+    """(dependency graph, checker's order) after the edit, or None when the order of the
+    other bindings would change, or a cycle appears (then the file is checked)."""
+    graph = prev.components
+    if graph is None or len(graph) < 4:
+        return None
+    names, edges, components, entered = graph
+    old_name, new_name = edit.old_name, edit.new_name
+    assigned = edit.new_assignment is not None
+    kept = assigned and old_name == new_name  # the same binding, edited
+
+    def is_assignment(n: str) -> bool:  # after the edit
+        return (n in edges and (n != old_name or kept)) or (assigned and n == new_name)
+
+    targets = [n for n in dict.fromkeys(n for n, _ in new_refs) if is_assignment(n)]
+    if kept:
+        if targets == edges[new_name]:
+            return graph, prev.check.value_order
+        before = entered.get(new_name)
+        order = _positions(prev)
+        # reading only names finished before the search entered it keeps the search as it was
+        if before is not None and all(order.get(t, before) < before
+                                      for t in targets + edges[new_name]):
+            edges = dict(edges)
+            edges[new_name] = targets
+            return (names, edges, components, entered), prev.check.value_order
+    edges = dict(edges)
+    names = list(names)
+    if old_name is not None and not kept:
+        names.remove(old_name)
+        del edges[old_name]
+        for reader in edges:  # readers of a binding now broken stop depending on it
+            if old_name in edges[reader]:
+                edges[reader] = [t for t in edges[reader] if t != old_name]
+    if assigned:
+        if new_name not in edges:
+            names.insert(_assignments_before(prev, decls, edit.at, names), new_name)
+        edges[new_name] = targets
+    entered_now: dict[str, int] = {}
+    found = strongly_connected(names, edges, entered_now)
+    if any(len(c) > 1 or c[0] in edges[c[0]] for c in found):
+        return None
+    order = [c[0] for c in found]
+    kept = [n for n in prev.check.value_order if n != old_name]
+    if [n for n in order if n != new_name] != kept:
+        return None
+    return (names, edges, found, entered_now), order
+
+
+def _assignments_before(prev: Previous, decls: list[ast.Decl], at: int, names: list[str]) -> int:
+    """Index in the graph's name list (declaration order) for an assignment added at `at`."""
+    for d in reversed(decls[:at]):
+        if isinstance(d, ast.Assignment) and id(d) in prev.check.canonical:
+            return names.index(d.name.text) + 1
+    return 0
+
+
+_POSITIONS: dict[int, tuple[list[str], dict[str, int]]] = {}
+
+
+def _positions(prev: Previous) -> dict[str, int]:
+    order = prev.check.value_order
+    known = _POSITIONS.get(id(prev))
+    if known is None or known[0] is not order:
+        _POSITIONS.clear()  # one document's previous analysis at a time is enough
+        known = _POSITIONS[id(prev)] = (order, {n: i for i, n in enumerate(order)})
+    return known[1]
+
+
+# --- checking ----------------------------------------------------------------------------------
 
 @dataclass(eq=False)
 class _Redone:
-    """One assignment checked again: the edited one, or a reader of a changed type."""
+    """One assignment checked again (the edited one, or a reader of a changed type), or the
+    edited declaration's share removed (`new` None or broken) or added (`old` None)."""
 
-    old: ast.Assignment
-    new: ast.Assignment
-    old_rec: DeclRecord
-    rec: DeclRecord
+    old: ast.Assignment | None
+    new: ast.Decl | None
+    old_rec: DeclRecord | None
+    rec: DeclRecord | None
     diagnostics: list[Diagnostic]
 
 
 class _Where:
     """Which declaration holds an offset of the new text, and its place in the check order."""
 
-    def __init__(self, prev: Previous, decls: list[ast.Decl], new: ast.Assignment, text: str):
+    def __init__(self, prev: Previous, decls: list[ast.Decl], order: list[str], canonical):
         self.decls = decls
-        self.new = new  # the edited declaration
-        self.delta = len(text) - len(prev.text)  # how far the declarations after it moved
         self.starts: list[int] | None = None  # made when first needed
-        self.order = prev.order()
-        self.canonical = prev.check.canonical
+        self.prev, self.order, self.canonical = prev, order, canonical
+        self.positions: dict[str, int] | None = None
 
-    def previous_start(self, decl: ast.Decl) -> int:
-        """Where a declaration started in the previous text (see one_edit_inside)."""
-        start = decl.span.start
-        return start - self.delta if start > self.new.span.start else start
+    def position(self, name: str) -> int:
+        """Place of an assignment in the checker's order (after the edit)."""
+        if self.positions is None:
+            self.positions = _positions(self.prev) if self.order is self.prev.check.value_order \
+                else {n: i for i, n in enumerate(self.order)}
+        return self.positions[name]
 
     def decl_at(self, offset: int) -> ast.Decl | None:
         if self.starts is None:
@@ -156,80 +290,8 @@ class _Where:
         (duplicates, outputs, input annotations are checked after all assignments)."""
         d = self.decl_at(offset)
         if isinstance(d, ast.Assignment) and id(d) in self.canonical:
-            return (0, self.order.get(d.name.text, 0))
+            return (0, self.position(d.name.text))
         return (1, 0)
-
-
-def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl], parse_ok: bool,
-          registry: Registry, source: Source) -> tuple[CheckResult, Plan] | None:
-    if prev is None or not parse_ok or prev.registry is not registry or prev.check.diagnostics:
-        return None
-    j = the_one_edited(prev.decls, decls)
-    if j is None or any(tuple(d.annotations) != was for d, was in prev.annotated):
-        return None
-    old, new = prev.decls[j], decls[j]
-    if not (isinstance(old, ast.Assignment) and isinstance(new, ast.Assignment)
-            and old.name.text == new.name.text and id(old) in prev.check.canonical):
-        return None
-    if not one_edit_inside(prev.text, new, source.text):
-        return None
-    new_refs = free_references(new.expr)
-    edges = edges_after(prev, new.name.text, new_refs)
-    if edges is None:
-        return None  # the order of the bindings may change, or a cycle: check the file
-    where = _Where(prev, decls, new, source.text)
-    binding_types = dict(prev.check.binding_types)
-    redone = recheck(prev, old, new, where, registry, source, binding_types)
-    if redone is None:
-        return None
-    plan = patch_plan(prev, redone, source)
-    if plan is None:
-        return None
-    undo: list[tuple[object, str, object]] = []
-    check = patch_check(prev, redone, binding_types, where, source, undo)
-    if check is None:
-        return None
-    records = dict(prev.records or {})
-    for r in redone:
-        records.pop(id(r.old), None)
-        if not r.diagnostics:
-            records[id(r.new)] = r.rec
-    free_refs = dict(memo.free_refs)
-    free_refs.pop(id(old), None)
-    free_refs[id(new)] = (new, new_refs)
-    memo.records, memo.free_refs, memo.materialized = records, free_refs, False
-    memo.components = edges
-    memo.undo = undo if check.diagnostics else []
-    memo.rechecked = [r.new.name.text for r in redone]
-    memo.reused = sum(isinstance(d, ast.Assignment) for d in decls) - len(redone)
-    return check, plan
-
-
-def one_edit_inside(previous: str, new: ast.Assignment, text: str) -> bool:
-    """The texts differ only inside the edited declaration: the rest is where it was, or
-    moved by the length change (when it comes after). Spans of reused declarations follow
-    their chunk, so this is what lets the quick path read previous offsets from new spans."""
-    same_start, same_end = _common_ends(previous, text)
-    return same_start >= new.span.start and len(text) - same_end <= new.span.end
-
-
-def edges_after(prev: Previous, name: str, new_refs: list) -> tuple | None:
-    """The dependency graph with `name`'s edges replaced, when that keeps the checker's order:
-    every name it reads, or read, was finished before the search entered it. None otherwise."""
-    graph = prev.components
-    if graph is None or len(graph) < 4 or name not in graph[1]:
-        return None
-    names, edges, components, entered = graph
-    targets = [n for n in dict.fromkeys(n for n, _ in new_refs) if n in edges]
-    if targets == edges[name]:
-        return graph
-    order = prev.order()
-    before = entered.get(name)
-    if before is None or any(order.get(t, before) >= before for t in targets + edges[name]):
-        return None
-    edges = dict(edges)
-    edges[name] = targets
-    return names, edges, components, entered
 
 
 def _record_for(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord | None:
@@ -239,39 +301,63 @@ def _record_for(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord | N
     return derived_record(prev, decl, at)
 
 
-def recheck(prev: Previous, old: ast.Assignment, new: ast.Assignment, where: _Where,
-            registry: Registry, source: Source, binding_types: dict) -> list[_Redone] | None:
-    """Check the edited assignment, then the readers of each binding whose type changed, in
+def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, source: Source,
+            binding_types: dict) -> list[_Redone] | None:
+    """The edited declaration first, then the readers of each binding whose type changed, in
     the checker's order (a reader after everything it reads)."""
-    order = where.order
-    pending = {new.name.text: (old, new)}
-    heap = [(order[new.name.text], new.name.text)]
-    redone: list[_Redone] = []
-    while heap:
+    old_rec = None
+    if edit.old is not None:
+        old_rec = _record_for(prev, edit.old, edit.region)  # its name: the first occurrence
+        if old_rec is None:
+            return None
+    rec, diagnostics = None, []
+    changed: list[str] = []  # bindings whose type changed
+    if edit.old_name is not None and edit.old_name != edit.new_name:
+        binding_types.pop(edit.old_name, None)
+    if edit.new_assignment is not None:
+        rec, diagnostics = scratch_check(prev, edit.new_assignment, registry, source,
+                                         binding_types)
+        if rec is None:
+            return None
+    elif edit.new_name is not None:
+        binding_types[edit.new_name] = ERROR  # a broken declaration keeps its name (§2.6)
+    redone = [_Redone(edit.old, edit.new, old_rec, rec, diagnostics)]
+    name = edit.new_name
+    if name is not None and name == edit.old_name \
+            and not same_type(binding_types[name], prev.check.binding_types.get(name, ERROR)):
+        changed.append(name)
+    pending: dict[str, ast.Assignment] = {}
+    heap: list[tuple[int, str]] = []
+    done = {name} if edit.new_assignment is not None else set()
+    while True:
+        for name in changed:
+            for span in prev.check.symbols.values[name].references:
+                reader = where.decl_at(span.start)
+                if isinstance(reader, ast.OutputDecl):
+                    continue  # an output reads only that the name exists
+                if not (isinstance(reader, ast.Assignment) and id(reader) in where.canonical):
+                    return None
+                reader_name = reader.name.text
+                if reader_name not in pending and reader_name not in done:
+                    pending[reader_name] = reader
+                    heapq.heappush(heap, (where.position(reader_name), reader_name))
+        changed = []
+        if len(redone) + len(pending) > RECHECK_LIMIT:
+            return None
+        if not heap:
+            return redone
         _, name = heapq.heappop(heap)
-        was, decl = pending.pop(name)
-        old_rec = _record_for(prev, was, where.previous_start(decl))
+        decl = pending.pop(name)
+        done.add(name)
+        old_rec = _record_for(prev, decl, _previous_start(edit, decl))
         if old_rec is None:
             return None
         rec, diagnostics = scratch_check(prev, decl, registry, source, binding_types)
         if rec is None:
             return None
-        redone.append(_Redone(was, decl, old_rec, rec, diagnostics))
-        if same_type(rec.binding_type, prev.check.binding_types.get(name, ERROR)):
-            continue
-        for span in prev.check.symbols.values[name].references:
-            reader = where.decl_at(span.start)
-            if isinstance(reader, ast.OutputDecl):
-                continue  # an output reads only that the name exists
-            if not (isinstance(reader, ast.Assignment) and id(reader) in prev.check.canonical):
-                return None
-            reader_name = reader.name.text
-            if reader_name not in pending and all(r.new is not reader for r in redone):
-                pending[reader_name] = (reader, reader)
-                heapq.heappush(heap, (order[reader_name], reader_name))
-        if len(redone) + len(pending) > RECHECK_LIMIT:
-            return None
-    return redone
+        redone.append(_Redone(decl, decl, old_rec, rec, diagnostics))
+        if not same_type(rec.binding_type, prev.check.binding_types.get(name, ERROR)):
+            changed.append(name)
 
 
 def derived_record(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord | None:
@@ -341,68 +427,85 @@ def scratch_check(prev: Previous, decl: ast.Assignment, registry: Registry, sour
     return checker.records.get(id(decl)), checker.bag.items
 
 
-def patch_check(prev: Previous, redone: list[_Redone], binding_types: dict, where: _Where,
-                source: Source, undo: list) -> CheckResult | None:
+# --- the new check result ----------------------------------------------------------------------
+
+def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_types: dict,
+                where: _Where, order: list[str], undo: list) -> CheckResult | None:
     """The previous check with the re-checked assignments' shares swapped. Verifies before it
     changes anything (None: nothing was changed)."""
     p = prev.check
     table = p.symbols
-    tables = {"values": table.values, "types": table.types,
+    values = table.values
+    if edit.new_name != edit.old_name:  # a name leaves or arrives: a new table (same order
+        values = _values_after(prev, edit, where.decls)  # as a cold check declares them)
+    tables = {"values": values, "types": table.types,
               "namespace_aliases": table.namespace_aliases}
-    edited = redone[0]
-    rank = (0, where.order[edited.new.name.text])
-    # references: only the edited assignment reads other names (readers of a changed type read
+    first = redone[0]
+    # references: only the edited declaration reads other names (readers of a changed type read
     # the same names at the same spans); each reader's references sit in check order
     grouped_old: dict[tuple, list] = {}
     grouped_new: dict[tuple, list] = {}
-    for rec_, grouped in ((edited.old_rec, grouped_old), (edited.rec, grouped_new)):
-        for span, sym in rec_.occurrences:
+    for rec_, grouped in ((first.old_rec, grouped_old), (first.rec, grouped_new)):
+        for span, sym in (rec_.occurrences if rec_ is not None else ()):
             if sym.kind in TABLE_OF_KIND:
                 grouped.setdefault((TABLE_OF_KIND[sym.kind], sym.name), []).append(span)
     new_references: list[tuple[Symbol, list]] = []
+    if grouped_new:
+        rank = (0, where.position(edit.new_name))
     for key in dict.fromkeys([*grouped_old, *grouped_new]):
-        sym = tables[key[0]][key[1]]
+        sym = tables[key[0]].get(key[1])
+        if sym is None:
+            return None
         refs, at = _without_run(sym.references, grouped_old.get(key, []))
         if refs is None or (at is None and key[0] != "values"):
             return None
-        if at is None:  # a name it did not read before: after its earlier readers
-            at = bisect.bisect_right(refs, rank, key=lambda s: where.check_rank(s.start))
-        refs[at:at] = grouped_new.get(key, [])
+        if key in grouped_new:
+            if at is None:  # a name it did not read before: after its earlier readers
+                at = bisect.bisect_right(refs, rank, key=lambda s: where.check_rank(s.start))
+            refs[at:at] = grouped_new[key]
         new_references.append((sym, refs))
     locals_: list[Symbol] | None = table.locals
     for r in redone:
-        locals_, at = _without_run(locals_, r.old_rec.locals)
+        locals_, at = _without_run(locals_, r.old_rec.locals if r.old_rec else [])
         if locals_ is None:
             return None
-        if r.rec.locals:
+        if r.rec is not None and r.rec.locals:
             if at is None:
-                at = bisect.bisect_right(locals_, (0, where.order[r.new.name.text]),
+                at = bisect.bisect_right(locals_, (0, where.position(r.new.name.text)),
                                          key=lambda sym: where.check_rank(sym.span.start))
             locals_[at:at] = r.rec.locals
-    occurrences, starts = patch_occurrences(prev, redone, where)
+    occurrences, starts = patch_occurrences(prev, edit, redone, values)
     if occurrences is None:
         return None
     # verified: now the shared symbols change (undo puts them back, see CheckMemo.undo)
     for sym, refs in new_references:
         _set(undo, sym, "references", refs)
     for r in redone:
-        own = table.values[r.new.name.text]
-        _set(undo, own, "type", r.rec.binding_type)
-        if r is edited:
+        if r.new is None or r.new.name is None:
+            continue
+        own = values[r.new.name.text]
+        _set(undo, own, "type", binding_types[r.new.name.text])
+        if r is first:
             _set(undo, own, "decl", r.new)
             _set(undo, own, "span", r.new.name.span)
 
-    symbols = SymbolTable(table.values, table.types, table.namespace_aliases, locals_,
-                          occurrences)
+    symbols = SymbolTable(values, table.types, table.namespace_aliases, locals_, occurrences)
     symbols._starts = starts
-    olds = [r.old_rec for r in redone]
-    news = [r.rec for r in redone]
+    olds = [r.old_rec for r in redone if r.old_rec is not None]
+    news = [r.rec for r in redone if r.rec is not None]
     var_symbols = _swap(p.var_symbols, [o.var_symbols for o in olds], [])
     for rec in news:
         for key, sym in rec.var_symbols.items():
-            var_symbols[key] = table.values[sym.name] if sym.is_top_level_value else sym
+            var_symbols[key] = values[sym.name] if sym.is_top_level_value else sym
     diagnostics = sorted((d for r in redone for d in r.diagnostics), key=sort_key)
-    canonical = (p.canonical - {id(edited.old)}) | {id(edited.new)}
+    canonical = set(p.canonical)
+    error_bindings = set(p.error_bindings)
+    if edit.old is not None:
+        canonical.discard(id(edit.old))
+    if edit.new_assignment is not None:
+        canonical.add(id(edit.new))
+    elif edit.new_name is not None:
+        error_bindings.add(edit.new_name)
     return CheckResult(
         symbols, binding_types, p.alias_types,
         _swap(p.expr_types, [o.expr_types for o in olds], [n.expr_types for n in news]),
@@ -410,8 +513,25 @@ def patch_check(prev: Previous, redone: list[_Redone], binding_types: dict, wher
         _swap(p.call_targets, [o.call_targets for o in olds], [n.call_targets for n in news]),
         _swap(p.call_options, [o.call_options for o in olds], [n.call_options for n in news]),
         _swap(p.call_types, [o.call_types for o in olds], [n.call_types for n in news]),
-        canonical, set(p.error_bindings), list(p.value_order), list(p.outputs),
-        dict(p.examples), diagnostics)
+        canonical, error_bindings, list(order), list(p.outputs), dict(p.examples),
+        diagnostics)
+
+
+def _values_after(prev: Previous, edit: _Edit, decls: list[ast.Decl]) -> dict[str, Symbol]:
+    """The top-level value table with the edited declaration's name taken out or put in at
+    its place in declaration order."""
+    items = [(n, s) for n, s in prev.check.symbols.values.items() if n != edit.old_name]
+    if edit.new_name is not None:
+        at = 0
+        for d in reversed(decls[:edit.at]):
+            name = getattr(d, "name", None)
+            sym = prev.check.symbols.values.get(name.text) if isinstance(name, ast.Name) else None
+            if sym is not None and sym.decl is d:
+                at = next(i for i, (n, _) in enumerate(items) if n == name.text) + 1
+                break
+        sym = Symbol(edit.new_name, "binding", edit.new.name.span, edit.new)
+        items.insert(at, (edit.new_name, sym))
+    return dict(items)
 
 
 def _set(undo: list, obj: object, attr: str, value: object) -> None:
@@ -442,64 +562,119 @@ def _swap(whole: dict, olds: list[dict], news: list[dict]) -> dict:
     return out
 
 
-def patch_occurrences(prev: Previous, redone: list[_Redone], where: _Where):
-    """The sorted occurrence list with each re-checked assignment's run replaced; the starts
-    after the edited one move by the edit's length change."""
+def patch_occurrences(prev: Previous, edit: _Edit, redone: list[_Redone],
+                      values: dict[str, Symbol]):
+    """The sorted occurrence list with each re-checked declaration's run replaced; the starts
+    after the edit move by its length change."""
     table = prev.check.symbols
     starts = getattr(table, "_starts", None)
     if starts is None or len(starts) != len(table.occurrences):
         return None, None
     occ = table.occurrences
-    delta = where.delta
     runs = []
     for r in redone:
-        lo = bisect.bisect_left(starts, where.previous_start(r.new))
-        hi = lo + 1 + len(r.old_rec.occurrences)
-        was = sorted(r.old_rec.occurrences, key=lambda item: (item[0].start, item[0].end))
-        if hi > len(occ) or occ[lo][0] is not r.old.name.span \
-                or any(occ[lo + 1 + k][0] is not span for k, (span, _) in enumerate(was)):
-            return None, None
-        values = table.values
-        mine = [(r.new.name.span, values[r.new.name.text])]
-        for span, sym in r.rec.occurrences:
+        if r is redone[0]:
+            lo = bisect.bisect_left(starts, edit.region)
+        else:
+            lo = bisect.bisect_left(starts, _previous_start(edit, r.new))
+        hi = lo
+        if r.old is not None:
+            hi = lo + 1 + len(r.old_rec.occurrences)
+            was = sorted(r.old_rec.occurrences, key=lambda item: (item[0].start, item[0].end))
+            if hi > len(occ) or occ[lo][0] is not r.old.name.span \
+                    or any(occ[lo + 1 + k][0] is not span for k, (span, _) in enumerate(was)):
+                return None, None
+        mine = []
+        if r.new is not None and r.new.name is not None:
+            mine.append((r.new.name.span, values[r.new.name.text]))
+        for span, sym in (r.rec.occurrences if r.rec is not None else ()):
             kind_table = TABLE_OF_KIND.get(sym.kind)
             mine.append((span, sym if kind_table is None else
-                         getattr(table, kind_table)[sym.name]))
+                         (values if kind_table == "values" else
+                          getattr(table, kind_table))[sym.name]))
         mine.sort(key=lambda item: (item[0].start, item[0].end))
         runs.append((lo, hi, mine, r is redone[0]))
-    runs.sort(key=lambda run: run[0])
+    runs.sort(key=lambda run: (run[0], not run[3]))
     occurrences: list = []
     new_starts: list[int] = []
     at, shift = 0, 0
-    for lo, hi, mine, is_edited in runs:
+    for lo, hi, mine, is_edit in runs:
         if lo < at:
             return None, None
         occurrences += occ[at:lo]
         new_starts += starts[at:lo] if not shift else [x + shift for x in starts[at:lo]]
         occurrences += mine
         new_starts += [s.start for s, _ in mine]
-        if is_edited:
-            shift = delta
+        if is_edit:
+            shift = edit.delta
         at = hi
     occurrences += occ[at:]
     new_starts += starts[at:] if not shift else [x + shift for x in starts[at:]]
     return occurrences, new_starts
 
 
-def patch_plan(prev: Previous, redone: list[_Redone], source: Source) -> Plan | None:
-    """The previous plan with the re-checked bindings' nodes rebuilt (same ids: each keeps its
-    count of nodes and its names), then layers recomputed from the first rebuilt node on."""
+# --- the new plan ------------------------------------------------------------------------------
+
+def patch_plan(prev: Previous, edit: _Edit, redone: list[_Redone], order: list[str],
+               values: dict[str, Symbol], source: Source) -> Plan | None:
+    """The previous plan with the edited binding's nodes replaced (ids after them move when
+    their count changes) and its readers' nodes rebuilt, then layers recomputed from the first
+    changed node on."""
     plan = prev.plan
     nodes = list(plan.nodes)
+    bindings = dict(plan.bindings)
     call_nodes = dict(plan.call_nodes)
     rebuilt: set[int] = set()
     relayer_from = len(nodes)
-    for r in redone:
-        block = rebuild_block(plan, nodes, call_nodes, r, prev.check.symbols.values, source)
+    first, readers = redone[0], redone[1:]
+    same_place = edit.old is not None and edit.new_assignment is not None \
+        and edit.old_name == edit.new_name
+    if same_place:
+        block = rebuild_block(plan, nodes, call_nodes, first, values, source)
         if block is None:
             return None
         a, fresh = block
         moved = any(n.layer != was.layer for n, was in zip(fresh, nodes[a:a + len(fresh)]))
+        nodes[a:a + len(fresh)] = fresh
+        rebuilt.update(range(a, a + len(fresh)))
+        relayer_from = a if moved else relayer_from
+    else:
+        # a binding that leaves or arrives is read by no other (patch checks that), so no
+        # other layer changes with it; its readers' nodes are rebuilt below
+        if edit.old is not None:
+            span = own_block(plan, edit.old)
+            if span is None:
+                return None
+            a, b = span
+            nodes, bindings, call_nodes = renumber(nodes, bindings, call_nodes, a,
+                                                   removed=b + 1 - a)
+            del bindings[edit.old_name]
+            for c in calls_in(edit.old.expr, into_fallbacks=True):
+                call_nodes.pop(id(c), None)
+        if edit.new_assignment is not None:
+            a = block_start_after(Plan(nodes, bindings, call_nodes), order, edit.new_name,
+                                  values)
+            if a is None:
+                return None
+            built = build_block(nodes, bindings, edit.new_assignment, first.rec, values,
+                                source, a)
+            if built is None:
+                return None
+            fresh, fresh_calls, head = built
+            nodes, bindings, call_nodes = renumber(nodes, bindings, call_nodes, a,
+                                                   inserted=len(fresh))
+            nodes[a:a] = fresh
+            bindings[edit.new_name] = head
+            call_nodes.update(fresh_calls)
+            rebuilt.update(range(a, a + len(fresh)))
+    current = Plan(nodes, bindings, call_nodes, list(plan.outputs), list(plan.inputs))
+    for r in readers:
+        block = rebuild_block(current, nodes, call_nodes, r, values, source)
+        if block is None:
+            return None
+        a, fresh = block
+        moved = any(n.layer != was.layer or n.deps != was.deps
+                    for n, was in zip(fresh, nodes[a:a + len(fresh)]))
         nodes[a:a + len(fresh)] = fresh
         rebuilt.update(range(a, a + len(fresh)))
         relayer_from = min(relayer_from, a) if moved else relayer_from
@@ -509,7 +684,87 @@ def patch_plan(prev: Previous, redone: list[_Redone], source: Source) -> Plan | 
         relayer(nodes, relayer_from)
     if len(source.line_starts) != prev.line_count:
         nodes = [n if n.id in rebuilt else _at_line(n, source) for n in nodes]
-    return Plan(nodes, dict(plan.bindings), call_nodes, list(plan.outputs), list(plan.inputs))
+    return Plan(nodes, bindings, call_nodes, list(plan.outputs), list(plan.inputs))
+
+
+def own_block(plan: Plan, decl: ast.Assignment) -> tuple[int, int] | None:
+    """First and last id of the nodes a binding made (contiguous: the builder makes them in
+    one go); None when it made none or shares them (an alias)."""
+    name = decl.name.text
+    if isinstance(decl.expr, ast.Var) or name not in plan.bindings:
+        return None
+    head = plan.nodes[plan.bindings[name]]
+    if head.names != [name]:
+        return None
+    ids = sorted({plan.call_nodes[id(c)] for c in calls_in(decl.expr, into_fallbacks=True)
+                  if id(c) in plan.call_nodes} | {head.id})
+    if ids[-1] - ids[0] + 1 != len(ids):
+        return None
+    return ids[0], ids[-1]
+
+
+def block_start_after(plan: Plan, order: list[str], name: str, values: dict[str, Symbol]
+                      ) -> int | None:
+    """Where the nodes of `name` go: before the nodes of the next binding in the checker's
+    order that has nodes of its own (the builder follows that order)."""
+    i = order.index(name)
+    for later in order[i + 1:]:
+        sym = values.get(later)
+        decl = None if sym is None else sym.decl
+        if not isinstance(decl, ast.Assignment) or later not in plan.bindings:
+            continue
+        if isinstance(decl.expr, ast.Var):
+            continue  # an alias makes no node
+        block = own_block(plan, decl)
+        if block is None:
+            return None
+        return block[0]
+    return len(plan.nodes)
+
+
+def build_block(nodes: list[PlanNode], bindings: dict, decl: ast.Assignment, rec: DeclRecord,
+                values: dict[str, Symbol], source: Source, at: int):
+    """(nodes, their calls) of a new binding, numbered from `at`, built like the plan builder
+    builds them."""
+    name = decl.name.text
+    if isinstance(decl.expr, ast.Var):
+        return None  # an alias shares the node of what it names
+    builder = _PlanBuilder([], _CheckView(rec, values), source)
+    builder.plan.nodes = nodes[:at]
+    builder.plan.bindings = dict(bindings)
+    builder.assignments = {name: decl}
+    for sym in rec.var_symbols.values():
+        if sym.is_top_level_value and sym.name != name:
+            builder.binding_layer[sym.name] = nodes[bindings[sym.name]].layer \
+                if sym.name in bindings else 0
+    fresh_calls: dict[int, int] = {}
+    builder.plan.call_nodes = _Overlay({}, fresh_calls, set())
+    builder.binding(name)
+    return builder.plan.nodes[at:], fresh_calls, builder.plan.bindings[name]
+
+
+def renumber(nodes: list[PlanNode], bindings: dict, call_nodes: dict, at: int, *,
+             removed: int = 0, inserted: int = 0):
+    """The `removed` nodes at `at` leave and the ids after them move by `inserted - removed`
+    (the caller puts `inserted` new nodes at `at`). Moved nodes are copies."""
+    shift = inserted - removed
+    start = at + removed
+
+    def moved(i: int) -> int:
+        return i + shift if i >= start else i
+
+    out = nodes[:at]
+    for n in nodes[start:]:
+        copy = PlanNode.__new__(PlanNode)
+        copy.__dict__.update(n.__dict__)
+        copy.id = n.id + shift
+        copy.deps = [moved(d) for d in n.deps]
+        if n.fallback_owner is not None:
+            copy.fallback_owner = moved(n.fallback_owner)
+        out.append(copy)
+    bindings = {k: moved(v) for k, v in bindings.items()}
+    call_nodes = {k: moved(v) for k, v in call_nodes.items()}
+    return out, bindings, call_nodes
 
 
 def rebuild_block(plan: Plan, nodes: list[PlanNode], call_nodes: dict, r: _Redone,
@@ -518,16 +773,13 @@ def rebuild_block(plan: Plan, nodes: list[PlanNode], call_nodes: dict, r: _Redon
     they keep the old nodes' ids, names and fallback owners."""
     old, new, rec = r.old, r.new, r.rec
     name = new.name.text
-    if isinstance(old.expr, ast.Var) or isinstance(new.expr, ast.Var) or name not in plan.bindings:
+    if isinstance(new.expr, ast.Var):
         return None
-    head = plan.nodes[plan.bindings[name]]
-    if head.names != [name]:
-        return None  # another binding aliases this one: its node carries both names
+    block = own_block(plan, old)
+    if block is None:
+        return None
+    a, b = block
     old_calls = [c for c in calls_in(old.expr, into_fallbacks=True) if id(c) in plan.call_nodes]
-    old_ids = sorted({plan.call_nodes[id(c)] for c in old_calls} | {head.id})
-    a, b = old_ids[0], old_ids[-1]
-    if b - a + 1 != len(old_ids):
-        return None
     builder = _PlanBuilder([], _CheckView(rec, values), source)
     builder.plan.nodes = nodes[:a]
     builder.plan.bindings = dict(plan.bindings)
@@ -541,7 +793,7 @@ def rebuild_block(plan: Plan, nodes: list[PlanNode], call_nodes: dict, r: _Redon
     builder.plan.call_nodes = _Overlay(plan.call_nodes, fresh_calls, {id(c) for c in old_calls})
     builder.binding(name)
     fresh = builder.plan.nodes[a:]
-    if len(fresh) != len(old_ids) or builder.plan.bindings.get(name) != head.id:
+    if len(fresh) != b - a + 1 or builder.plan.bindings.get(name) != plan.bindings[name]:
         return None
     for n_old, n_new in zip(plan.nodes[a:b + 1], fresh):
         if (n_old.names, n_old.fallback_owner) != (n_new.names, n_new.fallback_owner):
@@ -594,7 +846,7 @@ class _Overlay(dict):
 
 
 class _CheckView:
-    """The CheckResult fields the plan builder reads, for the edited declaration."""
+    """The CheckResult fields the plan builder reads, for the declaration being rebuilt."""
 
     def __init__(self, rec: DeclRecord, values: dict[str, Symbol]):
         self.var_symbols = {key: values[sym.name] if sym.is_top_level_value else sym
@@ -602,3 +854,65 @@ class _CheckView:
         self.call_options = rec.call_options
         self.call_targets = rec.call_targets
         self.outputs: list[str] = []
+        self.error_bindings: set[str] = set()
+
+
+# --- the whole ---------------------------------------------------------------------------------
+
+def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
+          registry: Registry, source: Source) -> tuple[CheckResult, Plan] | None:
+    if prev is None or prev.registry is not registry or prev.check.diagnostics:
+        return None
+    if any(tuple(d.annotations) != was for d, was in prev.annotated):
+        return None
+    edit = find_edit(prev, decls, source.text)
+    if edit is None:
+        return None
+    values = prev.check.symbols.values
+    if edit.old_name is not None and edit.old_name != edit.new_name \
+            and values[edit.old_name].references:
+        return None  # a name that leaves while read: its readers fail (E001)
+    if edit.new_name is not None and edit.new_name != edit.old_name and (
+            edit.new_name in values or edit.new_name in prev.check.binding_types):
+        return None  # a duplicate (E030)
+    new_refs = free_references(edit.new.expr) if edit.new_assignment is not None else []
+    ordered = order_after(prev, edit, decls, new_refs)
+    if ordered is None:
+        return None  # the order of the bindings may change, or a cycle: check the file
+    graph, order = ordered
+    canonical = set(prev.check.canonical)
+    if edit.old is not None:
+        canonical.discard(id(edit.old))
+    if edit.new_assignment is not None:
+        canonical.add(id(edit.new))
+    where = _Where(prev, decls, order, canonical)
+    binding_types = dict(prev.check.binding_types)
+    redone = recheck(prev, edit, where, registry, source, binding_types)
+    if redone is None:
+        return None
+    undo: list[tuple[object, str, object]] = []
+    check = patch_check(prev, edit, redone, binding_types, where, order, undo)
+    if check is None:
+        return None
+    plan = patch_plan(prev, edit, redone, order, check.symbols.values, source)
+    if plan is None:
+        memo.undo = undo
+        memo.restore_previous()
+        return None
+    records = dict(prev.records or {})
+    for r in redone:
+        if r.old is not None:
+            records.pop(id(r.old), None)
+        if r.rec is not None and not r.diagnostics:
+            records[id(r.new)] = r.rec
+    free_refs = dict(memo.free_refs)
+    if edit.old is not None:
+        free_refs.pop(id(edit.old), None)
+    if edit.new_assignment is not None:
+        free_refs[id(edit.new)] = (edit.new, new_refs)
+    memo.records, memo.free_refs, memo.materialized = records, free_refs, False
+    memo.components = graph
+    memo.undo = undo  # cleared by analyze when this analysis becomes `previous`
+    memo.rechecked = [r.new.name.text for r in redone if isinstance(r.new, ast.Assignment)]
+    memo.reused = sum(isinstance(d, ast.Assignment) for d in decls) - len(memo.rechecked)
+    return check, plan

@@ -118,7 +118,8 @@ def _parse(text: str, cache: ParseCache | None) -> ParseResult:
 
 def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
     """Chunks lo..hi-1 of `starts` and how many of them came from `known`, which maps
-    (chunk text, next chunk's first token) to reusable chunks."""
+    (chunk text, next chunk's first token, or None for chunks without errors) to reusable
+    chunks."""
     out = []
     reused = 0
     n = len(text)
@@ -127,7 +128,7 @@ def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
         end = starts[i + 1] if i + 1 < len(starts) else n
         chunk_text = text[base:end]
         head = _head(text, end)
-        reuse = known.get((chunk_text, head))
+        reuse = known.get((chunk_text, head)) or known.get((chunk_text, None))
         if reuse:
             chunk = reuse.pop()
             _move_chunk(chunk, base)
@@ -171,7 +172,9 @@ def _reparse(text: str, cache: ParseCache):
     known: dict = {}
     tail_from = sync if sync is not None else len(old_chunks)
     for ch in old_chunks[keep:tail_from]:
-        known.setdefault((ch.text, ch.head), []).append(ch)
+        # only error messages name the next chunk's first token: a chunk without errors is
+        # reused whatever follows it (typing a new declaration after it keeps it)
+        known.setdefault((ch.text, ch.head if ch.diagnostics else None), []).append(ch)
     chunks = old_chunks[:keep]
     middle, reused = _parse_range(text, starts, keep, mid_end, known)
     chunks += middle
