@@ -97,12 +97,15 @@ def check(decls: list[ast.Decl], registry: Registry, source: Source,
 
 
 def strongly_connected(nodes: list[str], edges: dict[str, list[str]],
-                       entered: dict[str, int] | None = None) -> list[list[str]]:
+                       entered: dict[str, int] | None = None,
+                       turns: list[int] | None = None) -> list[list[str]]:
     """Tarjan's algorithm, iterative; components come dependencies first.
 
     `entered` (optional) receives, per node, how many nodes were already finished (put in a
     component) when the search entered it: an edge u -> v whose v was finished before u was
-    entered changes neither the order nor the components (the quick path relies on that)."""
+    entered changes neither the order nor the components (the quick path relies on that).
+    `turns` (optional) receives, per node of `nodes`, how many nodes were finished when the
+    outer loop reached it."""
     index: dict[str, int] = {}
     finished = 0
     low: dict[str, int] = {}
@@ -111,6 +114,8 @@ def strongly_connected(nodes: list[str], edges: dict[str, list[str]],
     out: list[list[str]] = []
     counter = 0
     for root in nodes:
+        if turns is not None:
+            turns.append(finished)
         if root in index:
             continue
         work = [(root, 0)]
@@ -490,7 +495,9 @@ class _Checker:
         if memo.components is None or memo.components[0] != names \
                 or memo.components[1] != edges:
             entered: dict[str, int] = {}
-            memo.components = (names, edges, strongly_connected(names, edges, entered), entered)
+            turns: list[int] = []
+            memo.components = (names, edges, strongly_connected(names, edges, entered, turns),
+                               entered, turns)
         return memo.components[2]
 
     # -- incremental re-checking (checkmemo.py) ---------------------------------------------

@@ -107,7 +107,8 @@ class CheckMemo:
     materialized: bool = True  # every record's tables are cut (see `materialize`)
     free_refs: dict[int, tuple[ast.Decl, list]] = field(default_factory=dict)
     registry: object = None  # kept alive so its id in `env` stays unique
-    # (names, edges, strongly connected components, finished-when-entered counts)
+    # (names, edges, strongly connected components, and strongly_connected's `entered` and
+    # `turns`: what the quick path needs to tell whether an edit keeps the order)
     components: tuple | None = None
     # the last check's `use` wildcards, namespace alias targets and type declarations
     environment: tuple | None = None

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from constellation.compiler import ast
 from constellation.compiler.checker import (CheckResult, _Checker, free_references, same_type,
@@ -184,9 +184,9 @@ def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
     """(dependency graph, checker's order) after the edit, or None when the order of the
     other bindings would change, or a cycle appears (then the file is checked)."""
     graph = prev.components
-    if graph is None or len(graph) < 4:
+    if graph is None or len(graph) < 5:
         return None
-    names, edges, components, entered = graph
+    names, edges, components, entered, turns = graph
     old_name, new_name = edit.old_name, edit.new_name
     assigned = edit.new_assignment is not None
     kept = assigned and old_name == new_name  # the same binding, edited
@@ -205,7 +205,15 @@ def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
                                       for t in targets + edges[new_name]):
             edges = dict(edges)
             edges[new_name] = targets
-            return (names, edges, components, entered), prev.check.value_order
+            return (names, edges, components, entered, turns), prev.check.value_order
+    if assigned and old_name is None:
+        added = _order_with_added(prev, graph, decls, edit.at, new_name, targets)
+        if added is not None:
+            return added
+    if old_name is not None and not assigned:
+        removed = _order_without(prev, graph, old_name)
+        if removed is not None:
+            return removed
     edges = dict(edges)
     names = list(names)
     if old_name is not None and not kept:
@@ -219,14 +227,60 @@ def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
             names.insert(_assignments_before(prev, decls, edit.at, names), new_name)
         edges[new_name] = targets
     entered_now: dict[str, int] = {}
-    found = strongly_connected(names, edges, entered_now)
+    turns_now: list[int] = []
+    found = strongly_connected(names, edges, entered_now, turns_now)
     if any(len(c) > 1 or c[0] in edges[c[0]] for c in found):
         return None
     order = [c[0] for c in found]
     kept = [n for n in prev.check.value_order if n != old_name]
     if [n for n in order if n != new_name] != kept:
         return None
-    return (names, edges, found, entered_now), order
+    return (names, edges, found, entered_now, turns_now), order
+
+
+def _order_without(prev: Previous, graph: tuple, name: str) -> tuple[tuple, list[str]] | None:
+    """A binding that leaves (removed, or broken: no longer an assignment) and whose reads were
+    all finished before the search entered it was a leaf of the search: without it, the search
+    goes on as before, one node short. No search needed then; None otherwise."""
+    names, edges, components, entered, turns = graph
+    positions = _positions(prev)
+    mine = positions[name]
+    if any(positions[t] >= entered[name] for t in edges[name]):
+        return None
+    order = prev.check.value_order
+    order = order[:mine] + order[mine + 1:]
+    i = names.index(name)
+    names = names[:i] + names[i + 1:]
+    edges = {n: [t for t in ts if t != name] if name in ts else ts
+             for n, ts in edges.items() if n != name}
+    entered = {n: e - 1 if e > mine else e for n, e in entered.items() if n != name}
+    turns = [t - 1 if t > mine else t for t in turns[:i] + turns[i + 1:]]
+    components = components[:mine] + components[mine + 1:]
+    return (names, edges, components, entered, turns), order
+
+
+def _order_with_added(prev: Previous, graph: tuple, decls: list[ast.Decl], at: int,
+                      name: str, targets: list[str]) -> tuple[tuple, list[str]] | None:
+    """An added assignment that nobody reads yet is a root of the search: when the outer loop
+    reaches it, it is finished at once if everything it reads was finished already, and the
+    search goes on as before. No search needed then; None otherwise."""
+    names, edges, components, entered, turns = graph
+    i = _assignments_before(prev, decls, at, names)
+    finished = turns[i] if i < len(turns) else len(prev.check.value_order)
+    positions = _positions(prev)
+    if name in targets or any(positions[t] >= finished for t in targets):
+        return None
+    order = prev.check.value_order
+    order = order[:finished] + [name] + order[finished:]
+    names = names[:i] + [name] + names[i:]
+    edges = dict(edges)
+    edges[name] = targets
+    # the ones entered after its turn (finished after it) count one more finished before them
+    entered = {n: e + 1 if positions[n] >= finished else e for n, e in entered.items()}
+    entered[name] = finished
+    turns = turns[:i] + [finished] + [t + 1 for t in turns[i:]]
+    components = components[:finished] + [[name]] + components[finished:]
+    return (names, edges, components, entered, turns), order
 
 
 def _assignments_before(prev: Previous, decls: list[ast.Decl], at: int, names: list[str]) -> int:
@@ -682,8 +736,11 @@ def patch_plan(prev: Previous, edit: _Edit, redone: list[_Redone], order: list[s
     # them changed, no other layer does either
     if relayer_from < len(nodes):
         relayer(nodes, relayer_from)
-    if len(source.line_starts) != prev.line_count:
-        nodes = [n if n.id in rebuilt else _at_line(n, source) for n in nodes]
+    lines = len(source.line_starts) - prev.line_count
+    if lines:  # the nodes after the edit moved by whole lines (the text there is the same)
+        for i, n in enumerate(nodes):
+            if i not in rebuilt and n.span.start >= edit.region:
+                nodes[i] = _copy(n, line=n.line + lines)
     return Plan(nodes, bindings, call_nodes, list(plan.outputs), list(plan.inputs))
 
 
@@ -755,13 +812,9 @@ def renumber(nodes: list[PlanNode], bindings: dict, call_nodes: dict, at: int, *
 
     out = nodes[:at]
     for n in nodes[start:]:
-        copy = PlanNode.__new__(PlanNode)
-        copy.__dict__.update(n.__dict__)
-        copy.id = n.id + shift
-        copy.deps = [moved(d) for d in n.deps]
-        if n.fallback_owner is not None:
-            copy.fallback_owner = moved(n.fallback_owner)
-        out.append(copy)
+        owner = n.fallback_owner
+        out.append(_copy(n, id=n.id + shift, deps=[moved(d) for d in n.deps],
+                         fallback_owner=None if owner is None else moved(owner)))
     bindings = {k: moved(v) for k, v in bindings.items()}
     call_nodes = {k: moved(v) for k, v in call_nodes.items()}
     return out, bindings, call_nodes
@@ -813,15 +866,16 @@ def relayer(nodes: list[PlanNode], start: int) -> None:
             continue
         layer = max([nodes[d].layer for d in n.deps], default=0) + (n.kind == "module")
         if layer != n.layer:
-            copy = PlanNode.__new__(PlanNode)
-            copy.__dict__.update(n.__dict__)
-            copy.layer = layer
-            nodes[i] = copy
+            nodes[i] = _copy(n, layer=layer)
 
 
-def _at_line(node, source: Source):
-    line = source.line_col(node.span.start)[0]
-    return node if line == node.line else replace(node, line=line)
+def _copy(node: PlanNode, **changes) -> PlanNode:
+    """A changed copy of a node (PlanNodes are never modified: a run may hold the old plan);
+    cheaper than dataclasses.replace, which these loops would call thousands of times."""
+    copy = PlanNode.__new__(PlanNode)
+    copy.__dict__.update(node.__dict__)
+    copy.__dict__.update(changes)
+    return copy
 
 
 class _Overlay(dict):
