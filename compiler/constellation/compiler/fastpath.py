@@ -680,6 +680,7 @@ def patch_plan(prev: Previous, edit: _Edit, redone: list[_Redone], order: list[s
     call_nodes = dict(plan.call_nodes)
     rebuilt: set[int] = set()
     relayer_from = len(nodes)
+    owned_from = len(nodes)  # nodes from here on are this patch's own copies
     first, readers = redone[0], redone[1:]
     same_place = edit.old is not None and edit.new_assignment is not None \
         and edit.old_name == edit.new_name
@@ -702,6 +703,7 @@ def patch_plan(prev: Previous, edit: _Edit, redone: list[_Redone], order: list[s
             a, b = span
             nodes, bindings, call_nodes = renumber(nodes, bindings, call_nodes, a,
                                                    removed=b + 1 - a)
+            owned_from = a
             del bindings[edit.old_name]
             for c in calls_in(edit.old.expr, into_fallbacks=True):
                 call_nodes.pop(id(c), None)
@@ -717,6 +719,7 @@ def patch_plan(prev: Previous, edit: _Edit, redone: list[_Redone], order: list[s
             fresh, fresh_calls, head = built
             nodes, bindings, call_nodes = renumber(nodes, bindings, call_nodes, a,
                                                    inserted=len(fresh))
+            owned_from = min(owned_from, a)
             nodes[a:a] = fresh
             bindings[edit.new_name] = head
             call_nodes.update(fresh_calls)
@@ -735,12 +738,15 @@ def patch_plan(prev: Previous, edit: _Edit, redone: list[_Redone], order: list[s
     # the rebuilt nodes' layers were computed from their dependencies' layers: while none of
     # them changed, no other layer does either
     if relayer_from < len(nodes):
-        relayer(nodes, relayer_from)
+        relayer(nodes, relayer_from, owned_from, rebuilt)
     lines = len(source.line_starts) - prev.line_count
     if lines:  # the nodes after the edit moved by whole lines (the text there is the same)
         for i, n in enumerate(nodes):
             if i not in rebuilt and n.span.start >= edit.region:
-                nodes[i] = _copy(n, line=n.line + lines)
+                if i >= owned_from:
+                    n.line += lines
+                else:
+                    nodes[i] = _copy(n, line=n.line + lines)
     return Plan(nodes, bindings, call_nodes, list(plan.outputs), list(plan.inputs))
 
 
@@ -857,16 +863,20 @@ def rebuild_block(plan: Plan, nodes: list[PlanNode], call_nodes: dict, r: _Redon
     return a, fresh
 
 
-def relayer(nodes: list[PlanNode], start: int) -> None:
+def relayer(nodes: list[PlanNode], start: int, owned_from: int, owned: set[int]) -> None:
     """Layers from `start` on, from each node's dependencies (§9.2): a dependency always has a
-    smaller id (the builder creates nodes dependencies first). Changed nodes are copies."""
+    smaller id (the builder creates nodes dependencies first). Changed nodes are copies, but
+    for the patch's own (from `owned_from` on, and `owned`)."""
     for i in range(start, len(nodes)):
         n = nodes[i]
         if n.kind == "input":
             continue
         layer = max([nodes[d].layer for d in n.deps], default=0) + (n.kind == "module")
         if layer != n.layer:
-            nodes[i] = _copy(n, layer=layer)
+            if i >= owned_from or i in owned:
+                n.layer = layer
+            else:
+                nodes[i] = _copy(n, layer=layer)
 
 
 def _copy(node: PlanNode, **changes) -> PlanNode:
