@@ -83,8 +83,10 @@ def registry():
 
 def time_ms(fn) -> float:
     start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
+    result = fn()  # held past the clock: freeing the result is not part of making it
+    elapsed = (time.perf_counter() - start) * 1000
+    del result
+    return elapsed
 
 
 def cold_ms(text: str, reg, repeat: int) -> tuple[float, int]:

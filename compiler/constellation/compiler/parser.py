@@ -422,12 +422,26 @@ class _RelSpan(Span):
         return (Span, (self.start, self.end))
 
 
+# Spans are the parser's most made objects: made without __init__ (a Python call) and without
+# the frozen base class's __setattr__, by the slots' own setters.
+_new_span = object.__new__
+_set_s, _set_e, _set_b = _RelSpan._s.__set__, _RelSpan._e.__set__, _RelSpan._b.__set__
+
+
+def _rel_span(s: int, e: int, base: _Base) -> _RelSpan:
+    span = _new_span(_RelSpan)
+    _set_s(span, s)
+    _set_e(span, e)
+    _set_b(span, base)
+    return span
+
+
 def _span(start: int, end: int) -> _RelSpan:
     ctx = _CTX
     if not ctx.lo <= start < ctx.hi:
         ctx.switch(start)
     off = ctx.off
-    return _RelSpan(start - off, end - off, ctx.base)
+    return _rel_span(start - off, end - off, ctx.base)
 
 
 def _move_chunk(chunk: "_Chunk", offset: int) -> None:
@@ -561,7 +575,7 @@ def _parse_run(text: str, starts: list[int], lo: int, hi: int) -> tuple[list[_Ch
     count = bad - lo  # chunks lo..bad-1 are handed out
     bounds = starts[lo:bad] + [starts[bad] if bad < len(starts) else n]
     chunks = [_Chunk([], [], base, [], False, False) for base in ctx.bases[:count]]
-    token_starts = [t.start_pos for t in lexed.tokens] if ctx.token_count > MAX_DEPTH else None
+    token_starts = None  # made for the first item long enough to be too deep
     k = 0
     for item in items:
         span = item.span
@@ -569,11 +583,15 @@ def _parse_run(text: str, starts: list[int], lo: int, hi: int) -> tuple[list[_Ch
             break  # in the chunk the run could not vouch for
         while span.start >= bounds[k + 1]:
             k += 1
-        if span.end > bounds[k + 1] or (
-                token_starts is not None and bisect.bisect_left(token_starts, span.end)
-                - bisect.bisect_left(token_starts, span.start) > MAX_DEPTH
-                and _too_deep(item) is not None):
+        if span.end > bounds[k + 1]:
             return _parse_run_prefix(text, starts, lo, lo + k)
+        if span.end - span.start > MAX_DEPTH:  # a token is at least one character
+            if token_starts is None:
+                token_starts = [t.start_pos for t in lexed.tokens]
+            if bisect.bisect_left(token_starts, span.end) \
+                    - bisect.bisect_left(token_starts, span.start) > MAX_DEPTH \
+                    and _too_deep(item) is not None:
+                return _parse_run_prefix(text, starts, lo, lo + k)
         chunk = chunks[k]
         chunk.items.append(item)
         t = type(item)
@@ -1215,7 +1233,7 @@ def _cover(a, b) -> Span:
     else:
         wrapped = ctx.parens.get(id(b)) if ctx.parens else None
         e = wrapped[2] if wrapped else b.span._e
-    return _RelSpan(s, e, base)
+    return _rel_span(s, e, base)
 
 
 def _chain(node, inner, at: Tok) -> None:
