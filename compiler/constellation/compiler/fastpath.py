@@ -137,8 +137,8 @@ class _Edit:
 
 
 def find_edit(prev: Previous, decls: list[ast.Decl], text: str) -> _Edit | None:
-    """The one changed, added or removed declaration, when the texts differ only between its
-    unchanged neighbours; None otherwise."""
+    """The one changed, added or removed declaration (or none: blanks and comments), when the
+    texts differ only between its unchanged neighbours; None otherwise."""
     old_decls = prev.decls
     n = min(len(old_decls), len(decls))
     i = 0
@@ -148,8 +148,12 @@ def find_edit(prev: Previous, decls: list[ast.Decl], text: str) -> _Edit | None:
     while k < n - i and old_decls[-1 - k] is decls[-1 - k]:
         k += 1
     old_run, new_run = old_decls[i:len(old_decls) - k], decls[i:len(decls) - k]
-    if len(old_run) > 1 or len(new_run) > 1 or not (old_run or new_run):
+    if len(old_run) > 1 or len(new_run) > 1:
         return None
+    same_start, same_end = _common_ends(prev.text, text)
+    if not old_run and not new_run:  # only blanks or comments changed: between which two?
+        i = bisect.bisect_left(decls, same_start, key=lambda d: d.span.start)
+        k = len(decls) - i
     old = old_run[0] if old_run else None
     new = new_run[0] if new_run else None
     if old is not None and not (isinstance(old, ast.Assignment)
@@ -161,7 +165,6 @@ def find_edit(prev: Previous, decls: list[ast.Decl], text: str) -> _Edit | None:
     # the texts differ only between the neighbours: the rest is where it was, or moved by
     # the length change. Spans of reused declarations follow their chunk, so this is what lets
     # the quick path read previous offsets from new spans.
-    same_start, same_end = _common_ends(prev.text, text)
     low = decls[i - 1].span.end if i else 0
     high = decls[i + len(new_run)].span.start if k else len(text)
     if same_start < low or len(text) - same_end > high:
@@ -189,6 +192,8 @@ def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
     names, edges, components, entered, turns = graph
     old_name, new_name = edit.old_name, edit.new_name
     assigned = edit.new_assignment is not None
+    if old_name is None and not assigned:
+        return graph, prev.check.value_order  # no assignment came or went
     kept = assigned and old_name == new_name  # the same binding, edited
 
     def is_assignment(n: str) -> bool:  # after the edit

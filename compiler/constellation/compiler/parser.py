@@ -118,8 +118,8 @@ def _parse(text: str, cache: ParseCache | None) -> ParseResult:
 
 def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
     """Chunks lo..hi-1 of `starts` and how many of them came from `known`, which maps
-    (chunk text, next chunk's first token, or None for chunks without errors) to reusable
-    chunks."""
+    (chunk text, next chunk's first token) to reusable chunks, or for chunks without errors
+    (chunk text less trailing blanks, None)."""
     out = []
     reused = 0
     n = len(text)
@@ -128,10 +128,11 @@ def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
         end = starts[i + 1] if i + 1 < len(starts) else n
         chunk_text = text[base:end]
         head = _head(text, end)
-        reuse = known.get((chunk_text, head)) or known.get((chunk_text, None))
+        reuse = known.get((chunk_text, head)) or known.get((chunk_text.rstrip(_BLANKS), None))
         if reuse:
             chunk = reuse.pop()
             _move_chunk(chunk, base)
+            chunk.text, chunk.head = chunk_text, head
             reused += 1
         else:
             chunk = _parse_chunk(text, base, end)
@@ -172,9 +173,11 @@ def _reparse(text: str, cache: ParseCache):
     known: dict = {}
     tail_from = sync if sync is not None else len(old_chunks)
     for ch in old_chunks[keep:tail_from]:
-        # only error messages name the next chunk's first token: a chunk without errors is
-        # reused whatever follows it (typing a new declaration after it keeps it)
-        known.setdefault((ch.text, ch.head if ch.diagnostics else None), []).append(ch)
+        # only error messages name the next chunk's first token, and blank lines at the end
+        # change no declaration: a chunk without errors is reused whatever follows it
+        # (typing a new declaration after it keeps it)
+        key = (ch.text, ch.head) if ch.diagnostics else (ch.text.rstrip(_BLANKS), None)
+        known.setdefault(key, []).append(ch)
     chunks = old_chunks[:keep]
     middle, reused = _parse_range(text, starts, keep, mid_end, known)
     chunks += middle
@@ -185,6 +188,9 @@ def _reparse(text: str, cache: ParseCache):
             chunks.append(ch)
     hits = keep + reused + (len(old_chunks) - sync if sync is not None else 0)
     return starts, chunks, hits, len(middle) - reused
+
+
+_BLANKS = " \t\r\n"
 
 
 def _common_ends(a: str, b: str) -> tuple[int, int]:
