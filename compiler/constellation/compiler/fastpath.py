@@ -121,6 +121,9 @@ class _Edit:
     new: ast.Assignment | ast.BrokenDecl | None
     delta: int  # length change of the text: declarations after the edit moved by it
     region: int  # where the changed text starts (same offset in both texts)
+    # assignments parsed again with their text unchanged (they shared a chunk with the edit:
+    # a line being typed below a declaration belongs to its chunk until it is one)
+    reparsed: list[tuple[ast.Assignment, ast.Assignment]]
 
     @property
     def old_name(self) -> str | None:
@@ -148,10 +151,19 @@ def find_edit(prev: Previous, decls: list[ast.Decl], text: str) -> _Edit | None:
     while k < n - i and old_decls[-1 - k] is decls[-1 - k]:
         k += 1
     old_run, new_run = old_decls[i:len(old_decls) - k], decls[i:len(decls) - k]
+    same_start, same_end = _common_ends(prev.text, text)
+    reparsed = []
+    while old_run and new_run and _same_text(prev, old_run[0], new_run[0]) \
+            and new_run[0].span.end <= same_start:
+        reparsed.append((old_run.pop(0), new_run.pop(0)))
+        i += 1
+    while old_run and new_run and _same_text(prev, old_run[-1], new_run[-1]) \
+            and new_run[-1].span.start >= len(text) - same_end:
+        reparsed.append((old_run.pop(), new_run.pop()))
+        k += 1
     if len(old_run) > 1 or len(new_run) > 1:
         return None
-    same_start, same_end = _common_ends(prev.text, text)
-    if not old_run and not new_run:  # only blanks or comments changed: between which two?
+    if not old_run and not new_run and not reparsed:  # only blanks or comments changed
         i = bisect.bisect_left(decls, same_start, key=lambda d: d.span.start)
         k = len(decls) - i
     old = old_run[0] if old_run else None
@@ -171,7 +183,13 @@ def find_edit(prev: Previous, decls: list[ast.Decl], text: str) -> _Edit | None:
         return None
     if new is not None and not (low <= new.span.start and new.span.end <= high):
         return None
-    return _Edit(i, old, new, len(text) - len(prev.text), low)
+    return _Edit(i, old, new, len(text) - len(prev.text), low, reparsed)
+
+
+def _same_text(prev: Previous, old: ast.Decl, new: ast.Decl) -> bool:
+    """Two assignments of the same name (the caller checks that the text is unchanged)."""
+    return isinstance(old, ast.Assignment) and isinstance(new, ast.Assignment) \
+        and old.name.text == new.name.text and id(old) in prev.check.canonical
 
 
 def _previous_start(edit: _Edit, decl: ast.Decl) -> int:
@@ -212,7 +230,7 @@ def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
             edges[new_name] = targets
             return (names, edges, components, entered, turns), prev.check.value_order
     if assigned and old_name is None:
-        added = _order_with_added(prev, graph, decls, edit.at, new_name, targets)
+        added = _order_with_added(prev, graph, edit, decls, new_name, targets)
         if added is not None:
             return added
     if old_name is not None and not assigned:
@@ -229,7 +247,7 @@ def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
                 edges[reader] = [t for t in edges[reader] if t != old_name]
     if assigned:
         if new_name not in edges:
-            names.insert(_assignments_before(prev, decls, edit.at, names), new_name)
+            names.insert(_assignments_before(prev, edit, decls, names), new_name)
         edges[new_name] = targets
     entered_now: dict[str, int] = {}
     turns_now: list[int] = []
@@ -264,13 +282,13 @@ def _order_without(prev: Previous, graph: tuple, name: str) -> tuple[tuple, list
     return (names, edges, components, entered, turns), order
 
 
-def _order_with_added(prev: Previous, graph: tuple, decls: list[ast.Decl], at: int,
+def _order_with_added(prev: Previous, graph: tuple, edit: _Edit, decls: list[ast.Decl],
                       name: str, targets: list[str]) -> tuple[tuple, list[str]] | None:
     """An added assignment that nobody reads yet is a root of the search: when the outer loop
     reaches it, it is finished at once if everything it reads was finished already, and the
     search goes on as before. No search needed then; None otherwise."""
     names, edges, components, entered, turns = graph
-    i = _assignments_before(prev, decls, at, names)
+    i = _assignments_before(prev, edit, decls, names)
     finished = turns[i] if i < len(turns) else len(prev.check.value_order)
     positions = _positions(prev)
     if name in targets or any(positions[t] >= finished for t in targets):
@@ -288,12 +306,21 @@ def _order_with_added(prev: Previous, graph: tuple, decls: list[ast.Decl], at: i
     return (names, edges, components, entered, turns), order
 
 
-def _assignments_before(prev: Previous, decls: list[ast.Decl], at: int, names: list[str]) -> int:
-    """Index in the graph's name list (declaration order) for an assignment added at `at`."""
-    for d in reversed(decls[:at]):
+def _assignments_before(prev: Previous, edit: _Edit, decls: list[ast.Decl],
+                        names: list[str]) -> int:
+    """Index in the graph's name list (declaration order) for the assignment the edit adds."""
+    for d in _before_edit(edit, decls):
         if isinstance(d, ast.Assignment) and id(d) in prev.check.canonical:
             return names.index(d.name.text) + 1
     return 0
+
+
+def _before_edit(edit: _Edit, decls: list[ast.Decl]):
+    """The declarations before the edited one, nearest first, as the previous analysis knew
+    them (a declaration parsed again is its previous object)."""
+    was = {id(now): old for old, now in edit.reparsed}
+    for d in reversed(decls[:edit.at]):
+        yield was.get(id(d), d)
 
 
 _POSITIONS: dict[int, tuple[list[str], dict[str, int]]] = {}
@@ -385,9 +412,12 @@ def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, sour
     if name is not None and name == edit.old_name \
             and not same_type(binding_types[name], prev.check.binding_types.get(name, ERROR)):
         changed.append(name)
-    pending: dict[str, ast.Assignment] = {}
+    pending: dict[str, tuple[ast.Assignment, ast.Assignment]] = {}
     heap: list[tuple[int, str]] = []
     done = {name} if edit.new_assignment is not None else set()
+    for was, now in edit.reparsed:
+        pending[now.name.text] = (was, now)
+        heapq.heappush(heap, (where.position(now.name.text), now.name.text))
     while True:
         for name in changed:
             for span in prev.check.symbols.values[name].references:
@@ -398,7 +428,7 @@ def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, sour
                     return None
                 reader_name = reader.name.text
                 if reader_name not in pending and reader_name not in done:
-                    pending[reader_name] = reader
+                    pending[reader_name] = (reader, reader)
                     heapq.heappush(heap, (where.position(reader_name), reader_name))
         changed = []
         if len(redone) + len(pending) > RECHECK_LIMIT:
@@ -406,15 +436,15 @@ def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, sour
         if not heap:
             return redone
         _, name = heapq.heappop(heap)
-        decl = pending.pop(name)
+        was, decl = pending.pop(name)
         done.add(name)
-        old_rec = _record_for(prev, decl, _previous_start(edit, decl))
+        old_rec = _record_for(prev, was, _previous_start(edit, decl))
         if old_rec is None:
             return None
         rec, diagnostics = scratch_check(prev, decl, registry, source, binding_types)
         if rec is None:
             return None
-        redone.append(_Redone(decl, decl, old_rec, rec, diagnostics))
+        redone.append(_Redone(was, decl, old_rec, rec, diagnostics))
         if not same_type(rec.binding_type, prev.check.binding_types.get(name, ERROR)):
             changed.append(name)
 
@@ -500,29 +530,34 @@ def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_type
     tables = {"values": values, "types": table.types,
               "namespace_aliases": table.namespace_aliases}
     first = redone[0]
-    # references: only the edited declaration reads other names (readers of a changed type read
-    # the same names at the same spans); each reader's references sit in check order
-    grouped_old: dict[tuple, list] = {}
-    grouped_new: dict[tuple, list] = {}
-    for rec_, grouped in ((first.old_rec, grouped_old), (first.rec, grouped_new)):
-        for span, sym in (rec_.occurrences if rec_ is not None else ()):
-            if sym.kind in TABLE_OF_KIND:
-                grouped.setdefault((TABLE_OF_KIND[sym.kind], sym.name), []).append(span)
-    new_references: list[tuple[Symbol, list]] = []
-    if grouped_new:
-        rank = (0, where.position(edit.new_name))
-    for key in dict.fromkeys([*grouped_old, *grouped_new]):
-        sym = tables[key[0]].get(key[1])
-        if sym is None:
-            return None
-        refs, at = _without_run(sym.references, grouped_old.get(key, []))
-        if refs is None or (at is None and key[0] != "values"):
-            return None
-        if key in grouped_new:
-            if at is None:  # a name it did not read before: after its earlier readers
-                at = bisect.bisect_right(refs, rank, key=lambda s: where.check_rank(s.start))
-            refs[at:at] = grouped_new[key]
-        new_references.append((sym, refs))
+    # references: the edited declaration's, and those of declarations parsed again (new span
+    # objects); readers of a changed type read the same names at the same spans. Each
+    # declaration's references sit in check order in each symbol's list.
+    new_references: dict[int, tuple[Symbol, list]] = {}
+    for r in redone:
+        if r is not first and r.old is r.new:
+            continue
+        grouped_old: dict[tuple, list] = {}
+        grouped_new: dict[tuple, list] = {}
+        for rec_, grouped in ((r.old_rec, grouped_old), (r.rec, grouped_new)):
+            for span, sym in (rec_.occurrences if rec_ is not None else ()):
+                if sym.kind in TABLE_OF_KIND:
+                    grouped.setdefault((TABLE_OF_KIND[sym.kind], sym.name), []).append(span)
+        for key in dict.fromkeys([*grouped_old, *grouped_new]):
+            sym = tables[key[0]].get(key[1])
+            if sym is None:
+                return None
+            current = new_references.get(id(sym), (sym, sym.references))[1]
+            refs, at = _without_run(current, grouped_old.get(key, []))
+            if refs is None or (at is None and key[0] != "values"):
+                return None
+            if key in grouped_new:
+                if at is None:  # a name it did not read before: after its earlier readers
+                    rank = (0, where.position(r.new.name.text))
+                    at = bisect.bisect_right(refs, rank,
+                                             key=lambda s: where.check_rank(s.start))
+                refs[at:at] = grouped_new[key]
+            new_references[id(sym)] = (sym, refs)
     locals_: list[Symbol] | None = table.locals
     for r in redone:
         locals_, at = _without_run(locals_, r.old_rec.locals if r.old_rec else [])
@@ -537,14 +572,14 @@ def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_type
     if occurrences is None:
         return None
     # verified: now the shared symbols change (undo puts them back, see CheckMemo.undo)
-    for sym, refs in new_references:
+    for sym, refs in new_references.values():
         _set(undo, sym, "references", refs)
     for r in redone:
         if r.new is None or r.new.name is None:
             continue
         own = values[r.new.name.text]
         _set(undo, own, "type", binding_types[r.new.name.text])
-        if r is first:
+        if r.old is not r.new:
             _set(undo, own, "decl", r.new)
             _set(undo, own, "span", r.new.name.span)
 
@@ -557,13 +592,9 @@ def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_type
         for key, sym in rec.var_symbols.items():
             var_symbols[key] = values[sym.name] if sym.is_top_level_value else sym
     diagnostics = sorted((d for r in redone for d in r.diagnostics), key=sort_key)
-    canonical = set(p.canonical)
+    canonical = where.canonical
     error_bindings = set(p.error_bindings)
-    if edit.old is not None:
-        canonical.discard(id(edit.old))
-    if edit.new_assignment is not None:
-        canonical.add(id(edit.new))
-    elif edit.new_name is not None:
+    if edit.new_assignment is None and edit.new_name is not None:
         error_bindings.add(edit.new_name)
     return CheckResult(
         symbols, binding_types, p.alias_types,
@@ -582,7 +613,7 @@ def _values_after(prev: Previous, edit: _Edit, decls: list[ast.Decl]) -> dict[st
     items = [(n, s) for n, s in prev.check.symbols.values.items() if n != edit.old_name]
     if edit.new_name is not None:
         at = 0
-        for d in reversed(decls[:edit.at]):
+        for d in _before_edit(edit, decls):
             name = getattr(d, "name", None)
             sym = prev.check.symbols.values.get(name.text) if isinstance(name, ast.Name) else None
             if sym is not None and sym.decl is d:
@@ -954,6 +985,9 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
         canonical.discard(id(edit.old))
     if edit.new_assignment is not None:
         canonical.add(id(edit.new))
+    for was, now in edit.reparsed:
+        canonical.discard(id(was))
+        canonical.add(id(now))
     where = _Where(prev, decls, order, canonical)
     binding_types = dict(prev.check.binding_types)
     redone = recheck(prev, edit, where, registry, source, binding_types)
