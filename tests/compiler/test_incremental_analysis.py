@@ -393,3 +393,64 @@ def test_mending_a_broken_declaration_takes_the_quick_path():
     analysis = analyze(mended, REGISTRY, cache=cache)
     assert memo_for(cache).patched and memo_for(cache).rechecked == ["size4"]
     assert dump(analysis) == dump(analyze(mended, REGISTRY))
+
+
+# --- declarations added, removed and broken ---------------------------------------------------
+
+def test_a_declaration_added_takes_the_quick_path():
+    text = generated_program(12)
+    edited = text.replace("size3 = add(size2, 4)\n", "size3 = add(size2, 4)\nzz = add(size3, 1)\n")
+    analysis, memo = reanalyze(text, edited)
+    assert memo.patched and memo.rechecked == ["zz"]
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+    before = analyze(text, REGISTRY).plan
+    # the plan numbers nodes in the checker's order: the ones after zz's moved up by one
+    assert len(analysis.plan.nodes) == len(before.nodes) + 1
+    assert analysis.plan.bindings["size11"] == before.bindings["size11"] + 1
+
+
+def test_typing_a_new_declaration_stays_quick():
+    """Enter at the end of a line, then the new declaration one character at a time: each state
+    (`z` alone is a broken declaration sharing the line above's chunk) is patched."""
+    text = generated_program(12)
+    at = text.index("\n", text.index("row4 = "))
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    typed = "\nzz = add(size4, 2)"
+    for i in range(1, len(typed) + 1):
+        edited = text[:at] + typed[:i] + text[at:]
+        analysis = analyze(edited, REGISTRY, cache=cache)
+        assert memo_for(cache).patched, typed[:i]
+        assert dump(analysis) == dump(analyze(edited, REGISTRY)), typed[:i]
+    assert analysis.valid
+
+
+def test_a_syntax_error_breaks_one_binding_quickly():
+    text = generated_program(12)
+    edited = text.replace("size4 = add(size3, 5)", "size4 = add(size3, 5")
+    analysis, memo = reanalyze(text, edited)
+    # size4 keeps its name with the Error type: its readers are checked again (row4's type
+    # changes with it, so big4 too), its node leaves
+    assert memo.patched and sorted(memo.rechecked) == ["big4", "row4", "size5"]
+    assert "size4" in analysis.check.error_bindings and "size4" not in analysis.plan.bindings
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_removing_an_unread_declaration_is_quick_and_a_read_one_is_not():
+    text = generated_program(12)
+    line = text[text.index("big3 = "):text.index("\n", text.index("big3 = ")) + 1]
+    analysis, memo = reanalyze(text, text.replace(line, ""))
+    assert memo.patched and analysis.valid
+    assert dump(analysis) == dump(analyze(text.replace(line, ""), REGISTRY))
+    line = text[text.index("size3 = "):text.index("\n", text.index("size3 = ")) + 1]
+    analysis, memo = reanalyze(text, text.replace(line, ""))
+    assert not memo.patched and "E001" in {d.code for d in analysis.diagnostics}
+
+
+def test_an_edit_of_comments_only_is_quick():
+    text = generated_program(12)
+    edited = text.replace("# block 3", "# block three, longer\n# and a second line")
+    analysis, memo = reanalyze(text, edited)
+    # the comment ends big3's chunk: big3 is parsed, so checked, again (same text)
+    assert memo.patched and memo.rechecked == ["big3"]
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))

@@ -388,7 +388,7 @@ def _record_for(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord | N
 
 
 def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, source: Source,
-            binding_types: dict) -> list[_Redone] | None:
+            binding_types: dict, values: dict[str, Symbol]) -> list[_Redone] | None:
     """The edited declaration first, then the readers of each binding whose type changed, in
     the checker's order (a reader after everything it reads)."""
     old_rec = None
@@ -402,7 +402,7 @@ def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, sour
         binding_types.pop(edit.old_name, None)
     if edit.new_assignment is not None:
         rec, diagnostics = scratch_check(prev, edit.new_assignment, registry, source,
-                                         binding_types)
+                                         binding_types, values)
         if rec is None:
             return None
     elif edit.new_name is not None:
@@ -441,7 +441,7 @@ def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, sour
         old_rec = _record_for(prev, was, _previous_start(edit, decl))
         if old_rec is None:
             return None
-        rec, diagnostics = scratch_check(prev, decl, registry, source, binding_types)
+        rec, diagnostics = scratch_check(prev, decl, registry, source, binding_types, values)
         if rec is None:
             return None
         redone.append(_Redone(was, decl, old_rec, rec, diagnostics))
@@ -498,13 +498,15 @@ def _names_of(node: object):
 
 
 def scratch_check(prev: Previous, decl: ast.Assignment, registry: Registry, source: Source,
-                  binding_types: dict) -> tuple[DeclRecord | None, list[Diagnostic]]:
-    """Check one assignment against the previous file-wide state (with the types in
-    `binding_types`); its record and its diagnostics. Sets its type in `binding_types`."""
+                  binding_types: dict, values: dict[str, Symbol]
+                  ) -> tuple[DeclRecord | None, list[Diagnostic]]:
+    """Check one assignment against the previous file-wide state (with the edit's names in
+    `values` and the types in `binding_types`); its record and its diagnostics. Sets its type
+    in `binding_types`."""
     checker = _Checker([], registry, source, CheckMemo(warm=True))
     table = prev.check.symbols
     checker.symbols = checker.result.symbols = SymbolTable(
-        values=_ScratchTable(table.values), types=_ScratchTable(table.types),
+        values=_ScratchTable(values), types=_ScratchTable(table.types),
         namespace_aliases=_ScratchTable(table.namespace_aliases))
     checker.result.binding_types = binding_types
     checker.result.alias_types = prev.check.alias_types
@@ -519,14 +521,12 @@ def scratch_check(prev: Previous, decl: ast.Assignment, registry: Registry, sour
 # --- the new check result ----------------------------------------------------------------------
 
 def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_types: dict,
-                where: _Where, order: list[str], undo: list) -> CheckResult | None:
+                where: _Where, order: list[str], values: dict[str, Symbol],
+                undo: list) -> CheckResult | None:
     """The previous check with the re-checked assignments' shares swapped. Verifies before it
     changes anything (None: nothing was changed)."""
     p = prev.check
     table = p.symbols
-    values = table.values
-    if edit.new_name != edit.old_name:  # a name leaves or arrives: a new table (same order
-        values = _values_after(prev, edit, where.decls)  # as a cold check declares them)
     tables = {"values": values, "types": table.types,
               "namespace_aliases": table.namespace_aliases}
     first = redone[0]
@@ -790,11 +790,11 @@ def own_block(plan: Plan, decl: ast.Assignment) -> tuple[int, int] | None:
     """First and last id of the nodes a binding made (contiguous: the builder makes them in
     one go); None when it made none or shares them (an alias)."""
     name = decl.name.text
-    if isinstance(decl.expr, ast.Var) or name not in plan.bindings:
+    if name not in plan.bindings:
         return None
     head = plan.nodes[plan.bindings[name]]
     if head.names != [name]:
-        return None
+        return None  # an alias (`y = x` shares x's node), or aliased
     ids = sorted({plan.call_nodes[id(c)] for c in calls_in(decl.expr, into_fallbacks=True)
                   if id(c) in plan.call_nodes} | {head.id})
     if ids[-1] - ids[0] + 1 != len(ids):
@@ -810,10 +810,9 @@ def block_start_after(plan: Plan, order: list[str], name: str, values: dict[str,
     for later in order[i + 1:]:
         sym = values.get(later)
         decl = None if sym is None else sym.decl
-        if not isinstance(decl, ast.Assignment) or later not in plan.bindings:
-            continue
-        if isinstance(decl.expr, ast.Var):
-            continue  # an alias makes no node
+        if not isinstance(decl, ast.Assignment) or later not in plan.bindings \
+                or plan.nodes[plan.bindings[later]].names[0] != later:
+            continue  # no node, or an alias (it makes none)
         block = own_block(plan, decl)
         if block is None:
             return None
@@ -826,8 +825,8 @@ def build_block(nodes: list[PlanNode], bindings: dict, decl: ast.Assignment, rec
     """(nodes, their calls) of a new binding, numbered from `at`, built like the plan builder
     builds them."""
     name = decl.name.text
-    if isinstance(decl.expr, ast.Var):
-        return None  # an alias shares the node of what it names
+    if _aliases(decl, rec):
+        return None
     builder = _PlanBuilder([], _CheckView(rec, values), source)
     builder.plan.nodes = nodes[:at]
     builder.plan.bindings = dict(bindings)
@@ -868,7 +867,7 @@ def rebuild_block(plan: Plan, nodes: list[PlanNode], call_nodes: dict, r: _Redon
     they keep the old nodes' ids, names and fallback owners."""
     old, new, rec = r.old, r.new, r.rec
     name = new.name.text
-    if isinstance(new.expr, ast.Var):
+    if _aliases(new, rec):
         return None
     block = own_block(plan, old)
     if block is None:
@@ -897,6 +896,12 @@ def rebuild_block(plan: Plan, nodes: list[PlanNode], call_nodes: dict, r: _Redon
         call_nodes.pop(id(c), None)
     call_nodes.update(fresh_calls)
     return a, fresh
+
+
+def _aliases(decl: ast.Assignment, rec: DeclRecord) -> bool:
+    """`y = x` with x a top-level value: y shares x's node (the builder makes none)."""
+    sym = rec.var_symbols.get(id(decl.expr)) if isinstance(decl.expr, ast.Var) else None
+    return sym is not None and sym.is_top_level_value
 
 
 def relayer(nodes: list[PlanNode], start: int, owned_from: int, owned: set[int]) -> None:
@@ -989,12 +994,15 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
         canonical.discard(id(was))
         canonical.add(id(now))
     where = _Where(prev, decls, order, canonical)
+    values = prev.check.symbols.values
+    if edit.new_name != edit.old_name:  # a name leaves or arrives: a new table (same order
+        values = _values_after(prev, edit, decls)  # as a cold check declares them)
     binding_types = dict(prev.check.binding_types)
-    redone = recheck(prev, edit, where, registry, source, binding_types)
+    redone = recheck(prev, edit, where, registry, source, binding_types, values)
     if redone is None:
         return None
     undo: list[tuple[object, str, object]] = []
-    check = patch_check(prev, edit, redone, binding_types, where, order, undo)
+    check = patch_check(prev, edit, redone, binding_types, where, order, values, undo)
     if check is None:
         return None
     plan = patch_plan(prev, edit, redone, order, check.symbols.values, source)
