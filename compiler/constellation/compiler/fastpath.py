@@ -748,8 +748,8 @@ def patch_plan(prev: Previous, edit: _Edit, redone: list[_Redone], order: list[s
                                   values)
             if a is None:
                 return None
-            built = build_block(nodes, bindings, edit.new_assignment, first.rec, values,
-                                source, a)
+            built = build_block(nodes, bindings, call_nodes, set(), edit.new_assignment,
+                                first.rec, values, source, a)
             if built is None:
                 return None
             fresh, fresh_calls, head = built
@@ -820,23 +820,25 @@ def block_start_after(plan: Plan, order: list[str], name: str, values: dict[str,
     return len(plan.nodes)
 
 
-def build_block(nodes: list[PlanNode], bindings: dict, decl: ast.Assignment, rec: DeclRecord,
-                values: dict[str, Symbol], source: Source, at: int):
-    """(nodes, their calls) of a new binding, numbered from `at`, built like the plan builder
-    builds them."""
+def build_block(nodes: list[PlanNode], bindings: dict, call_nodes: dict, hidden: set[int],
+                decl: ast.Assignment, rec: DeclRecord, values: dict[str, Symbol],
+                source: Source, at: int):
+    """(nodes, their calls, the binding's node id) of one binding, numbered from `at`, built
+    like the plan builder builds them: over `nodes[:at]`, the `bindings` of the others and
+    their `call_nodes` (less `hidden`, the calls being rebuilt). None for an alias."""
     name = decl.name.text
     if _aliases(decl, rec):
         return None
     builder = _PlanBuilder([], _CheckView(rec, values), source)
     builder.plan.nodes = nodes[:at]
-    builder.plan.bindings = dict(bindings)
+    builder.plan.bindings = {k: v for k, v in bindings.items() if k != name}
     builder.assignments = {name: decl}
     for sym in rec.var_symbols.values():
         if sym.is_top_level_value and sym.name != name:
             builder.binding_layer[sym.name] = nodes[bindings[sym.name]].layer \
                 if sym.name in bindings else 0
     fresh_calls: dict[int, int] = {}
-    builder.plan.call_nodes = _Overlay({}, fresh_calls, set())
+    builder.plan.call_nodes = _Overlay(call_nodes, fresh_calls, hidden)
     builder.binding(name)
     return builder.plan.nodes[at:], fresh_calls, builder.plan.bindings[name]
 
@@ -863,31 +865,20 @@ def renumber(nodes: list[PlanNode], bindings: dict, call_nodes: dict, at: int, *
 
 def rebuild_block(plan: Plan, nodes: list[PlanNode], call_nodes: dict, r: _Redone,
                   values: dict[str, Symbol], source: Source):
-    """(first id, new nodes) of one binding, built like the plan builder does; None unless
-    they keep the old nodes' ids, names and fallback owners."""
+    """(first id, new nodes) of one binding, built again in its place; None unless they keep
+    the old nodes' ids, names and fallback owners."""
     old, new, rec = r.old, r.new, r.rec
-    name = new.name.text
-    if _aliases(new, rec):
-        return None
     block = own_block(plan, old)
     if block is None:
         return None
     a, b = block
     old_calls = [c for c in calls_in(old.expr, into_fallbacks=True) if id(c) in plan.call_nodes]
-    builder = _PlanBuilder([], _CheckView(rec, values), source)
-    builder.plan.nodes = nodes[:a]
-    builder.plan.bindings = dict(plan.bindings)
-    del builder.plan.bindings[name]
-    builder.assignments = {name: new}
-    for sym in rec.var_symbols.values():
-        if sym.is_top_level_value and sym.name != name:
-            builder.binding_layer[sym.name] = nodes[plan.bindings[sym.name]].layer \
-                if sym.name in plan.bindings else 0
-    fresh_calls: dict[int, int] = {}
-    builder.plan.call_nodes = _Overlay(plan.call_nodes, fresh_calls, {id(c) for c in old_calls})
-    builder.binding(name)
-    fresh = builder.plan.nodes[a:]
-    if len(fresh) != b - a + 1 or builder.plan.bindings.get(name) != plan.bindings[name]:
+    built = build_block(nodes, plan.bindings, plan.call_nodes, {id(c) for c in old_calls}, new,
+                        rec, values, source, a)
+    if built is None:
+        return None
+    fresh, fresh_calls, head = built
+    if len(fresh) != b - a + 1 or head != plan.bindings[new.name.text]:
         return None
     for n_old, n_new in zip(plan.nodes[a:b + 1], fresh):
         if (n_old.names, n_old.fallback_owner) != (n_new.names, n_new.fallback_owner):
