@@ -8,7 +8,6 @@ tokens (`tokenize`) and incremental parsing (`split_declarations`). Nothing here
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 

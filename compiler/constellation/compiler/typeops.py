@@ -14,9 +14,8 @@ from constellation.compiler import ast
 from constellation.compiler.diagnostics import Fix, TextEdit
 from constellation.compiler.suggest import did_you_mean
 from constellation.compiler.types import (
-    BOOLEAN, ERROR, FLOAT, INT, NOTHING, PRIMITIVES, STRING, FunctionT, ListT,
+    ERROR, FLOAT, INT, NOTHING, PRIMITIVES, STRING, FunctionT, ListT,
     MapT, OptionalT, Prim, RecordT, Type, TypeVar, UnionT, optional, record, type_str, union,
-    union_members_sorted,
 )
 
 # ---------------------------------------------------------------------------------------------
