@@ -454,3 +454,55 @@ def test_an_edit_of_comments_only_is_quick():
     # the comment ends big3's chunk: big3 is parsed, so checked, again (same text)
     assert memo.patched and memo.rechecked == ["big3"]
     assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+# --- typing, one keystroke at a time ------------------------------------------------------------
+
+SNIPPETS = ["zz = add(size1, 2)", "q = Uppercase(text) with retry: 3", "w = [1, 2, 3]",
+            'r = { a: 1, b: "x" }', "k = size0 + 1", "m = map(xs, (x) => x + 1)", "out zz",
+            "type T = { a: Int }", "in extra: Int", "k = s"]
+
+
+def typing(text: str, where: float, snippet: str, retype: str | None) -> list[str]:
+    """The states of a document while a user types: Enter at the end of a line and `snippet`
+    (one state per character), or, with `retype`, a name deleted one character at a time and
+    `retype` typed in its place."""
+    if retype is None:
+        ends = [m.start() for m in re.finditer("\n", text)] or [len(text)]
+        at = ends[int(where * (len(ends) - 1))]
+        typed = "\n" + snippet
+        return [text[:at] + typed[:i] + text[at:] for i in range(1, len(typed) + 1)]
+    names = list(NAME.finditer(text))
+    m = names[int(where * (len(names) - 1))]
+    word = m.group()
+    return ([text[:m.start()] + word[:len(word) - i] + text[m.end():]
+             for i in range(1, len(word) + 1)]
+            + [text[:m.start()] + retype[:i] + text[m.end():] for i in range(1, len(retype) + 1)])
+
+
+TYPING = st.tuples(st.floats(0, 1), st.sampled_from(SNIPPETS),
+                   st.sampled_from([None, None, "size0", "text", "zz", "numbers", "Uppercase"]))
+
+
+def assert_typing_equals_cold(text: str, keystrokes, registry) -> None:
+    cache = ParseCache()
+    analyze(text, registry, cache=cache)
+    for where, snippet, retype in keystrokes:
+        for state in typing(text, where, snippet, retype):
+            assert dump(analyze(state, registry, cache=cache)) == dump(analyze(state, registry)), \
+                state
+        text = state
+
+
+@settings(max_examples=25, deadline=None)
+@given(blocks=st.integers(2, 10), keystrokes=st.lists(TYPING, min_size=1, max_size=2))
+def test_generated_typing_equals_cold(blocks, keystrokes):
+    assert_typing_equals_cold(generated_program(blocks), keystrokes, REGISTRY)
+
+
+@pytest.mark.parametrize("path", corpus_paths() or ["<corpus missing>"])
+@settings(max_examples=3, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(keystrokes=st.lists(TYPING, min_size=1, max_size=1))
+def test_corpus_typing_equals_cold(path, keystrokes):
+    assert_typing_equals_cold(corpus_text(path), keystrokes, REGISTRY)
