@@ -355,7 +355,6 @@ class _Where:
 
     def __init__(self, prev: Previous, decls: list[ast.Decl], order: list[str], canonical):
         self.decls = decls
-        self.starts: list[int] | None = None  # made when first needed
         self.prev, self.order, self.canonical = prev, order, canonical
         self.positions: dict[str, int] | None = None
 
@@ -367,9 +366,7 @@ class _Where:
         return self.positions[name]
 
     def decl_at(self, offset: int) -> ast.Decl | None:
-        if self.starts is None:
-            self.starts = [d.span.start for d in self.decls]
-        i = bisect.bisect_right(self.starts, offset) - 1
+        i = bisect.bisect_right(self.decls, offset, key=lambda d: d.span.start) - 1
         return self.decls[i] if i >= 0 else None
 
     def check_rank(self, offset: int) -> tuple[int, int]:

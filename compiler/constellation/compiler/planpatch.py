@@ -148,7 +148,8 @@ def build_block(nodes: list[PlanNode], bindings: dict, call_nodes: dict, hidden:
         return None
     builder = _PlanBuilder([], _CheckView(rec, values), source)
     builder.plan.nodes = nodes[:at]
-    builder.plan.bindings = {k: v for k, v in bindings.items() if k != name}
+    builder.plan.bindings = dict(bindings)
+    builder.plan.bindings.pop(name, None)
     builder.assignments = {name: decl}
     for sym in rec.var_symbols.values():
         if sym.is_top_level_value and sym.name != name:
@@ -166,17 +167,16 @@ def renumber(nodes: list[PlanNode], bindings: dict, call_nodes: dict, at: int, *
     (the caller puts `inserted` new nodes at `at`). Moved nodes are copies."""
     shift = inserted - removed
     start = at + removed
-
-    def moved(i: int) -> int:
-        return i + shift if i >= start else i
-
+    # (ids below `start` stay; comprehensions rather than a helper call per id: thousands)
     out = nodes[:at]
     for n in nodes[start:]:
         owner = n.fallback_owner
-        out.append(_copy(n, id=n.id + shift, deps=[moved(d) for d in n.deps],
-                         fallback_owner=None if owner is None else moved(owner)))
-    bindings = {k: moved(v) for k, v in bindings.items()}
-    call_nodes = {k: moved(v) for k, v in call_nodes.items()}
+        if owner is not None and owner >= start:
+            owner += shift
+        out.append(_copy(n, id=n.id + shift, fallback_owner=owner,
+                         deps=[d + shift if d >= start else d for d in n.deps]))
+    bindings = {k: v + shift if v >= start else v for k, v in bindings.items()}
+    call_nodes = {k: v + shift if v >= start else v for k, v in call_nodes.items()}
     return out, bindings, call_nodes
 
 
