@@ -163,13 +163,15 @@ def _reparse(text: str, cache: ParseCache):
     mid_end = len(starts)
     if sync is not None:
         starts.extend(s + delta for s in old_starts[sync:])
-    # prefix chunks whose text and next line end before the edit are kept as they are
-    keep = 0
-    while keep < k and keep < len(old_chunks):
-        end = old_starts[keep + 1] if keep + 1 < len(old_starts) else len(old_text)
-        if end + len(_head(old_text, end)) >= p:
+    # prefix chunks whose text and next line end before the edit are kept as they are; a
+    # chunk's end and its next chunk's first token both grow with its index, so the scan goes
+    # back from the edit over the few chunks that reach it (not forward over the whole prefix)
+    keep = min(k, len(old_chunks))
+    while keep > 0:
+        end = old_starts[keep] if keep < len(old_starts) else len(old_text)
+        if end + len(_head(old_text, end)) < p:
             break
-        keep += 1
+        keep -= 1
     known: dict = {}
     tail_from = sync if sync is not None else len(old_chunks)
     for ch in old_chunks[keep:tail_from]:
