@@ -764,5 +764,5 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
     memo.components = graph
     memo.undo = undo  # cleared by analyze when this analysis becomes `previous`
     memo.rechecked = [r.new.name.text for r in redone if isinstance(r.new, ast.Assignment)]
-    memo.reused = sum(isinstance(d, ast.Assignment) for d in decls) - len(memo.rechecked)
+    memo.reused = len(canonical) - len(memo.rechecked)  # the canonical assignments
     return check, plan
