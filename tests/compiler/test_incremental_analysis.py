@@ -506,3 +506,19 @@ def test_generated_typing_equals_cold(blocks, keystrokes):
 @given(keystrokes=st.lists(TYPING, min_size=1, max_size=1))
 def test_corpus_typing_equals_cold(path, keystrokes):
     assert_typing_equals_cold(corpus_text(path), keystrokes, REGISTRY)
+
+
+def test_a_file_with_warnings_stays_quick_and_its_warnings_are_made_afresh():
+    text = generated_program(12).replace("word3 = Uppercase(text) with retry: 2",
+                                         "word3 = Uppercase(text) with retry: 50")
+    assert {d.code for d in analyze(text, REGISTRY).diagnostics} == {"W002"}
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    edited = text
+    for before, after in [("size7 = add(size6, 8)", "size7 = add(size6, 9)"),
+                          ("size1 = add(size0, 2)", "size1 = add(size0,\n  2)"),  # moves it
+                          ("size7 = add(size6, 9)", "size7 = add(size6, 9)\nw = 1")]:
+        edited = edited.replace(before, after)
+        analysis = analyze(edited, REGISTRY, cache=cache)
+        assert memo_for(cache).patched and "word3" in memo_for(cache).rechecked
+        assert dump(analysis) == dump(analyze(edited, REGISTRY))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from constellation.compiler import ast
 from constellation.compiler.checker import CheckResult, check
 from constellation.compiler.checkmemo import memo_for
-from constellation.compiler.fastpath import Previous, annotated_decls, patch
+from constellation.compiler.fastpath import Previous, annotated_decls, patch, warned_assignments
 from constellation.compiler.gcpause import collector_paused
 from constellation.compiler.diagnostics import Diagnostic, sort_key
 from constellation.compiler.parser import ParseCache, parse
@@ -86,12 +86,16 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
             checked = check(parsed.decls, registry, source, memo)
             plan = build_plan(parsed.decls, checked, source)
         diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
-    # the last valid analysis stays the quick path's base while the text is broken: typing
-    # breaks a declaration for a few keystrokes, then mends it
-    if memo is not None and not diagnostics and memo.environment is not None:
+    # the last analysis without errors stays the quick path's base while the text is broken:
+    # typing breaks a declaration for a few keystrokes, then mends it
+    warned = None
+    if memo is not None and memo.environment is not None \
+            and not any(d.is_error for d in diagnostics):
+        warned = warned_assignments(checked, parsed.decls)
+    if warned is not None:
         memo.previous = Previous(
             parsed.decls, checked, plan, len(source.line_starts), registry,
             memo.environment, annotated_decls(parsed.decls), text, memo.records,
-            memo.components)
+            memo.components, warned)
         memo.undo = []  # what the quick path changed in the symbols is theirs now
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

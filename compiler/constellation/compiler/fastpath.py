@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from constellation.compiler import ast
 from constellation.compiler.checker import (CheckResult, _Checker, free_references, same_type,
@@ -70,6 +70,24 @@ class Previous:
     text: str = ""
     records: dict[int, DeclRecord] | None = None  # the check records of this analysis
     components: tuple | None = None  # its dependency graph (CheckMemo.components)
+    # the assignments its warnings came from: checked again with every edit, so that their
+    # messages are made afresh (they may name positions or other names)
+    warned: list[ast.Assignment] = field(default_factory=list)
+
+
+def warned_assignments(check: CheckResult, decls: list[ast.Decl]) -> list[ast.Assignment] | None:
+    """The canonical assignments a check's diagnostics (warnings: the caller makes sure there is
+    no error) were reported in; None when one was reported elsewhere (then the analysis is no
+    base for the quick path)."""
+    out: dict[int, ast.Assignment] = {}
+    for d in check.diagnostics:
+        i = bisect.bisect_right(decls, d.span.start, key=lambda x: x.span.start) - 1
+        decl = decls[i] if i >= 0 else None
+        if not (isinstance(decl, ast.Assignment) and id(decl) in check.canonical
+                and d.span.end <= decl.span.end):
+            return None
+        out[id(decl)] = decl
+    return list(out.values())
 
 
 def annotated_decls(decls: list[ast.Decl]) -> list[tuple[ast.Decl, tuple]]:
@@ -416,6 +434,11 @@ def recheck(prev: Previous, edit: _Edit, where: _Where, registry: Registry, sour
     for was, now in edit.reparsed:
         pending[now.name.text] = (was, now)
         heapq.heappush(heap, (where.position(now.name.text), now.name.text))
+    for decl in prev.warned:  # their warnings are made afresh
+        name = decl.name.text
+        if decl is not edit.old and name not in pending and name not in done:
+            pending[name] = (decl, decl)
+            heapq.heappush(heap, (where.position(name), name))
     while True:
         for name in changed:
             for span in prev.check.symbols.values[name].references:
@@ -486,8 +509,8 @@ def derived_record(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord 
 
 def _names_of(node: object):
     """The Names a node holds directly (walks treat them as leaves)."""
-    for field in ast._node_fields(type(node)):
-        value = getattr(node, field)
+    for slot in ast._node_fields(type(node)):
+        value = getattr(node, slot)
         items = value if isinstance(value, (list, tuple)) else (value,)
         for item in items:
             for x in item if isinstance(item, tuple) else (item,):
@@ -705,7 +728,7 @@ def patch_occurrences(prev: Previous, edit: _Edit, redone: list[_Redone],
 
 def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
           registry: Registry, source: Source) -> tuple[CheckResult, Plan] | None:
-    if prev is None or prev.registry is not registry or prev.check.diagnostics:
+    if prev is None or prev.registry is not registry:
         return None
     if any(tuple(d.annotations) != was for d, was in prev.annotated):
         return None
