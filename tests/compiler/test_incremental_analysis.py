@@ -165,6 +165,7 @@ def assert_incremental_equals_cold(text: str, edits, registry) -> None:
     for edit in edits:
         text = apply(text, original, edit)
         assert dump(analyze(text, registry, cache=cache)) == dump(analyze(text, registry)), edit
+    assert memo_for(cache).quick_path_error is None
 
 
 REGISTRY = registry_for_preset("stdlib+examples")
@@ -492,6 +493,7 @@ def assert_typing_equals_cold(text: str, keystrokes, registry) -> None:
             assert dump(analyze(state, registry, cache=cache)) == dump(analyze(state, registry)), \
                 state
         text = state
+    assert memo_for(cache).quick_path_error is None
 
 
 @settings(max_examples=25, deadline=None)
@@ -522,3 +524,24 @@ def test_a_file_with_warnings_stays_quick_and_its_warnings_are_made_afresh():
         analysis = analyze(edited, REGISTRY, cache=cache)
         assert memo_for(cache).patched and "word3" in memo_for(cache).rechecked
         assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_a_failing_quick_path_falls_back_to_checking_the_file(monkeypatch):
+    """A bug in the quick path must not reach the user: the file is checked instead."""
+    from constellation.compiler import fastpath
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    text = generated_program(6)
+    edited = text.replace("size3 = add(size2, 4)", "size3 = add(size1, 4)")
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    monkeypatch.setattr(fastpath, "patch_plan", broken)
+    analysis = analyze(edited, REGISTRY, cache=cache)
+    memo = memo_for(cache)
+    assert not memo.patched and memo.quick_path_error == "KeyError: 'a bug'"
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+    monkeypatch.undo()
+    again = edited.replace("size4 = add(size3, 5)", "size4 = add(size3, 6)")
+    assert dump(analyze(again, REGISTRY, cache=cache)) == dump(analyze(again, REGISTRY))

@@ -69,15 +69,25 @@ class Analysis:
             path.append(current)
 
 
+def quick(memo, decls: list[ast.Decl], registry: Registry, source: Source):
+    """The quick path (fastpath.py), or None. A failure in it must cost the user nothing but
+    time: the whole file is checked instead, and the failure is kept on the memo (the
+    incremental tests assert there is none)."""
+    memo.restore_previous()
+    try:
+        return patch(memo.previous, memo, decls, registry, source)
+    except Exception as exc:  # noqa: BLE001 - the slow path gives the right answer
+        memo.restore_previous()
+        memo.quick_path_error = f"{type(exc).__name__}: {exc}"
+        return None
+
+
 def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -> Analysis:
     with collector_paused():
         source = Source(text)
         parsed = parse(text, cache)
         memo = memo_for(cache)
-        if memo is not None:
-            memo.restore_previous()
-        patched = None if memo is None else patch(memo.previous, memo, parsed.decls,
-                                                  registry, source)
+        patched = None if memo is None else quick(memo, parsed.decls, registry, source)
         if memo is not None:
             memo.patched = patched is not None
         if patched is not None:

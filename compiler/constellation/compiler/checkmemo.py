@@ -120,6 +120,7 @@ class CheckMemo:
     # (object, attribute, value) to put back before `previous` is read again: a quick path
     # that ended with diagnostics updated symbols that `previous` shares (fastpath.py)
     undo: list[tuple[object, str, object]] = field(default_factory=list)
+    quick_path_error: str | None = None  # the last exception the quick path raised (a bug)
 
     def restore_previous(self) -> None:
         for obj, attr, value in reversed(self.undo):

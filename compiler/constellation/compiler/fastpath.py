@@ -764,12 +764,12 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
     if redone is None:
         return None
     undo: list[tuple[object, str, object]] = []
+    memo.undo = undo  # filled by patch_check once it changes shared symbols
     check = patch_check(prev, edit, redone, binding_types, where, order, values, undo)
     if check is None:
         return None
     plan = patch_plan(prev, edit, redone, order, check.symbols.values, source)
     if plan is None:
-        memo.undo = undo
         memo.restore_previous()
         return None
     records = dict(prev.records or {})
@@ -785,7 +785,7 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
         free_refs[id(edit.new)] = (edit.new, new_refs)
     memo.records, memo.free_refs, memo.materialized = records, free_refs, False
     memo.components = graph
-    memo.undo = undo  # cleared by analyze when this analysis becomes `previous`
+    # memo.undo stays: analyze clears it when this analysis becomes `previous`
     memo.rechecked = [r.new.name.text for r in redone if isinstance(r.new, ast.Assignment)]
     memo.reused = len(canonical) - len(memo.rechecked)  # the canonical assignments
     return check, plan
