@@ -545,3 +545,13 @@ def test_a_failing_quick_path_falls_back_to_checking_the_file(monkeypatch):
     monkeypatch.undo()
     again = edited.replace("size4 = add(size3, 5)", "size4 = add(size3, 6)")
     assert dump(analyze(again, REGISTRY, cache=cache)) == dump(analyze(again, REGISTRY))
+
+
+def test_reading_a_later_binding_that_moves_the_reader_checks_the_file():
+    """big1 reading row2: the search now finishes word2, size2 and row2 before big1, so big1's
+    nodes would move; the other bindings keep their order, which is not enough."""
+    text = generated_program(6)
+    edited = text.replace("big1 = branch { row1.size", "big1 = branch { row2.size")
+    analysis, memo = reanalyze(text, edited)
+    assert not memo.patched
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))

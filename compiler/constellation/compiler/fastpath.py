@@ -274,8 +274,11 @@ def order_after(prev: Previous, edit: _Edit, decls: list[ast.Decl],
     if any(len(c) > 1 or c[0] in edges[c[0]] for c in found):
         return None
     order = [c[0] for c in found]
-    kept = [n for n in prev.check.value_order if n != old_name]
-    if [n for n in order if n != new_name] != kept:
+    if kept:  # the edited binding keeps its place too (its nodes are rebuilt in place)
+        if order != prev.check.value_order:
+            return None
+    elif [n for n in order if n != new_name] != [n for n in prev.check.value_order
+                                                  if n != old_name]:
         return None
     return (names, edges, found, entered_now, turns_now), order
 
