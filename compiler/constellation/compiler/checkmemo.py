@@ -112,7 +112,7 @@ class CheckMemo:
     components: tuple | None = None
     # the last check's `use` wildcards, namespace alias targets and type declarations
     environment: tuple | None = None
-    previous: object = None  # fastpath.Previous of the last analysis when it was valid
+    previous: object = None  # fastpath.Previous of the last analysis without errors
     # counters of the last check (for tests and benchmarks)
     rechecked: list[str] = field(default_factory=list)  # assignments checked afresh
     reused: int = 0  # assignments replayed from their record

@@ -1,7 +1,9 @@
-"""The quick path of re-analysis: one declaration edited, added or removed in a valid file.
+"""The quick path of re-analysis: one declaration edited, added or removed in a file without
+errors.
 
 The usual edit in an editor touches one declaration and leaves the rest of the file alone. When
-the previous analysis of the document was valid and the texts differ between two unchanged
+the previous analysis of the document had no errors (warnings are made afresh: see
+`Previous.warned`) and the texts differ between two unchanged
 declarations, the new analysis is the previous one with a few declarations' shares swapped:
 
 * the edited assignment is checked afresh (or the added one; a removed one leaves, and one

@@ -399,15 +399,10 @@ class _Base:
 
 
 class _RelSpan(Span):
-    """A Span whose offsets follow its chunk's _Base (reads like any Span)."""
+    """A Span whose offsets follow its chunk's _Base (reads like any Span). Made only by
+    _rel_span, which fills the slots directly (the frozen base class refuses attributes)."""
 
     __slots__ = ("_s", "_e", "_b")
-    __setattr__ = object.__setattr__
-
-    def __init__(self, s: int, e: int, b: _Base):
-        self._s = s
-        self._e = e
-        self._b = b
 
     @property
     def start(self) -> int:  # type: ignore[override]
