@@ -39,6 +39,13 @@ def workspace(tmp_path: Path) -> Path:
 MARKER = Path(os.environ.get("TMPDIR", "/tmp")) / f"cst-lsp-marker-{os.getpid()}"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def remove_marker():
+    """The marker lives outside tmp_path (the server's environment is fixed at import)."""
+    yield
+    MARKER.unlink(missing_ok=True)
+
+
 @pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
 async def ws_client(lsp_client: LanguageClient, workspace: Path):
     lsp_client.root = workspace

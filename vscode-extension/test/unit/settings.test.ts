@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import {
   findOnPath,
   initializationOptions,
@@ -85,8 +85,9 @@ test("run arguments: settings first, then what the lens asked for; unset numbers
   assert.deepEqual(runPipelineArgs("u", configured, { inputs: { name: "Ada" } }).inputs, { name: "Ada" });
 });
 
-function tempBin(names: string[]): string {
+function tempBin(t: TestContext, names: string[]): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cst-bin-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const name of names) {
     const file = path.join(dir, name);
     fs.writeFileSync(file, "#!/bin/sh\n");
@@ -96,9 +97,9 @@ function tempBin(names: string[]): string {
   return dir;
 }
 
-test("findOnPath finds executables only, in PATH order", () => {
-  const first = tempBin(["cst"]);
-  const second = tempBin(["cst", "python3"]);
+test("findOnPath finds executables only, in PATH order", (t) => {
+  const first = tempBin(t, ["cst"]);
+  const second = tempBin(t, ["cst", "python3"]);
   const env = { PATH: [first, "", second].join(":") };
   assert.equal(findOnPath("cst", env, "linux"), path.join(first, "cst"));
   assert.equal(findOnPath("python3", env, "linux"), path.join(second, "python3"));
