@@ -34,10 +34,11 @@ class Result:
         return f"<exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}>"
 
 
-def run_cst(*args: str, cwd: Path | str | None = None, timeout: float = 120) -> Result:
+def run_cst(*args: str, cwd: Path | str | None = None, timeout: float = 120,
+            stdin: str = "") -> Result:
     env = {**os.environ, "CONSTELLATION_TIME_SCALE": "0.01", "COLUMNS": "200"}
     proc = subprocess.run([*cst_command(), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, encoding="utf-8", timeout=timeout, env=env)
+                          input=stdin, text=True, encoding="utf-8", timeout=timeout, env=env)
     result = Result(proc)
     assert "Traceback" not in result.err, result
     return result

@@ -207,3 +207,44 @@ def test_check_and_fmt_take_folders(cst, write, tmp_path: Path):
     (tmp_path / "empty").mkdir()
     empty = cst("check", "empty", cwd=tmp_path)
     assert empty.code == 2 and "empty: no .cst files in this folder" in empty.err
+
+
+def test_standard_input_as_a_file(cst, write, tmp_path: Path):
+    """'-' reads the pipeline from standard input (as editors' lint and format-on-save tools
+    pipe the buffer); --stdin-filename names it and finds its constellation.toml."""
+    checked = cst("check", "-", "--modules", DEMO, cwd=tmp_path, stdin=TYPO)
+    assert checked.code == 1
+    assert checked.out.startswith("<stdin>:2:9: error E002: Undefined function 'Uppercas'.")
+    (tmp_path / "project").mkdir()
+    write("project/constellation.toml", f'modules = ["{DEMO.as_posix()}"]\n')
+    named = cst("check", "-", "--format", "json", "--stdin-filename", "project/p.cst",
+                cwd=tmp_path, stdin=TYPO.replace("Uppercas(", "Uppercase("))
+    assert named.code == 0, named  # Uppercase comes from the project's configuration
+    assert named.json()["files"] == [{"path": "project/p.cst", "diagnostics": []}]
+    unconfigured = cst("check", "-", cwd=tmp_path, stdin=TYPO.replace("Uppercas(", "Uppercase("))
+    assert unconfigured.code == 1 and "Undefined function 'Uppercase'" in unconfigured.out
+
+    pipeline = "in x: Int\ny = x + 1\nz = add(x, 2)\nout y\nout z\n"
+    layers = cst("layers", "-", "--json", cwd=tmp_path, stdin=pipeline)
+    assert [[n["name"] for n in layer["nodes"]] for layer in layers.json()["layers"]] \
+        == [["x", "y"], ["z"]]  # y is inline (layer 0), z a call
+    assert "flowchart TD" in cst("graph", "-", "--format", "mermaid", cwd=tmp_path,
+                                 stdin=pipeline).out
+    ran = cst("run", "-", "--json", "--input", "x=4", cwd=tmp_path, stdin=pipeline)
+    assert ran.code == 0 and ran.json()["outputs"] == {"y": 5, "z": 6}
+
+
+def test_fmt_formats_standard_input_to_standard_output(cst, tmp_path: Path):
+    from constellation.compiler.formatter import format_source
+
+    messy = "in   x:Int\ny=x+1\nout    y"
+    formatted = cst("fmt", "-", cwd=tmp_path, stdin=messy)
+    assert formatted.code == 0 and formatted.out == format_source(messy)
+    assert cst("fmt", "--check", "-", cwd=tmp_path, stdin=messy).code == 1
+    assert cst("fmt", "--check", "-", cwd=tmp_path, stdin=formatted.out).code == 0
+    # a buffer with a syntax error is left alone: nothing on stdout, the error on stderr
+    broken = cst("fmt", "-", "--stdin-filename", "b.cst", cwd=tmp_path, stdin="y = (1 +\nout y\n")
+    assert broken.code == 2 and broken.out == ""
+    assert "b.cst:2:1: error E020" in broken.err
+    twice = cst("check", "-", "-", cwd=tmp_path, stdin=messy)
+    assert twice.code == 2 and "can be given only once" in twice.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -23,6 +24,24 @@ def add_modules_option(parser: argparse.ArgumentParser) -> None:
              "in addition to constellation.toml; repeatable")
 
 
+STDIN = "-"  # as a PATH: the pipeline is read from standard input (editor integrations pipe it)
+
+
+def add_stdin_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stdin-filename", metavar="PATH", default=None,
+        help="with '-' as the file: the name standard input is reported under; its "
+             "constellation.toml is looked for from there (default: the current folder)")
+
+
+def source_name(path: str, args: argparse.Namespace) -> str:
+    """The name a file is reported under: standard input takes --stdin-filename, or <stdin>
+    (whose configuration is then found from the current folder)."""
+    if path != STDIN:
+        return path
+    return getattr(args, "stdin_filename", None) or "<stdin>"
+
+
 _SKIPPED_FOLDERS = {"node_modules", "__pycache__"}
 
 
@@ -32,6 +51,11 @@ def expand_paths(paths: Iterable[str]) -> list[str]:
     out: list[str] = []
     for path in paths:
         folder = Path(path)
+        if path == STDIN:
+            if STDIN in out:
+                raise UserError("'-' (standard input) can be given only once")
+            out.append(path)
+            continue
         if not folder.is_dir():
             out.append(path)
             continue
@@ -52,8 +76,12 @@ def has_byte_order_mark(path: str) -> bool:
         return False
 
 
-def read_source(path: str) -> str:
-    """The text of a .cst file, or a UserError sentence saying why not."""
+def read_source(path: str, name: str | None = None) -> str:
+    """The text of a .cst file ('-': standard input), or a UserError sentence saying why not;
+    messages call it `name` (default: the path)."""
+    name = name or path
+    if path == STDIN:
+        return _decode(sys.stdin.buffer.read(), name)
     file = Path(path)
     if not file.exists():
         raise UserError(f"{path}: no such file")
@@ -63,13 +91,17 @@ def read_source(path: str) -> str:
         data = file.read_bytes()
     except OSError as exc:
         raise UserError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    return _decode(data, name)
+
+
+def _decode(data: bytes, name: str) -> str:
     try:
         # "utf-8-sig": a byte order mark (Windows editors write one) is not part of the text,
         # as editors do not show it either, so positions agree with what the user sees
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise UserError(f"{path}:{line}: the file is not UTF-8 text "
+        raise UserError(f"{name}:{line}: the file is not UTF-8 text "
                         f"(invalid byte 0x{data[exc.start]:02x} at byte offset {exc.start})") from None
 
 
@@ -91,10 +123,10 @@ def registry_for(path: str | Path, extra_modules: Iterable[str] = ()) -> Registr
     return _REGISTRIES[key]
 
 
-def analyze_file(path: str, extra_modules: Iterable[str] = ()):
-    """(source text, Analysis) of a .cst file."""
-    text = read_source(path)
-    return text, analyze_text(path, text, extra_modules)
+def analyze_file(path: str, name: str, extra_modules: Iterable[str] = ()):
+    """(source text, Analysis) of a .cst file ('-': standard input) reported as `name`."""
+    text = read_source(path, name)
+    return text, analyze_text(name, text, extra_modules)
 
 
 def analyze_text(path: str, text: str, extra_modules: Iterable[str] = ()):

@@ -7,7 +7,8 @@ import argparse
 import json
 
 from constellation.cli._shared import (
-    add_modules_option, analyze_text, expand_paths, plural, read_source,
+    add_modules_option, add_stdin_option, analyze_text, expand_paths, plural, read_source,
+    source_name,
 )
 
 
@@ -16,8 +17,10 @@ def register(subparsers) -> None:
         "check", help="report the errors and warnings of .cst files",
         description="Report every diagnostic of each file; exit status 1 when any has an error.")
     parser.add_argument("files", nargs="+", metavar="PATH",
-                        help="a .cst file, or a folder: every .cst file below it")
+                        help="a .cst file, a folder (every .cst file below it), or - for "
+                             "standard input")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_check)
 
@@ -25,8 +28,9 @@ def register(subparsers) -> None:
 def run_check(args: argparse.Namespace) -> int:
     # Every file is read and analysed before anything is printed, so a missing file (a user
     # error, exit 2) never leaves half a report behind.
-    texts = [(path, read_source(path)) for path in expand_paths(args.files)]
-    results = [(path, text, analyze_text(path, text, args.modules)) for path, text in texts]
+    names = [(path, source_name(path, args)) for path in expand_paths(args.files)]
+    texts = [(name, read_source(path, name)) for path, name in names]
+    results = [(name, text, analyze_text(name, text, args.modules)) for name, text in texts]
     if args.format == "json":
         print(json.dumps(json_report(results), indent=2, ensure_ascii=False))
     else:

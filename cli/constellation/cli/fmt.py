@@ -4,10 +4,12 @@ file below it)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from constellation.cli._shared import (
-    UserError, expand_paths, has_byte_order_mark, plural, read_source,
+    STDIN, UserError, add_stdin_option, expand_paths, has_byte_order_mark, plural, read_source,
+    source_name,
 )
 
 
@@ -17,9 +19,11 @@ def register(subparsers) -> None:
         description="Rewrite each file in the canonical layout. Files with syntax errors are "
                     "refused (exit status 2), showing their errors.")
     parser.add_argument("files", nargs="+", metavar="PATH",
-                        help="a .cst file, or a folder: every .cst file below it")
+                        help="a .cst file, a folder (every .cst file below it), or - to "
+                             "format standard input to standard output")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit status 1 when a file would be reformatted")
+    add_stdin_option(parser)
     parser.set_defaults(func=run_fmt)
 
 
@@ -36,12 +40,22 @@ def syntax_errors(text: str, path: str) -> str | None:
         f"\n{path}: not formatted: the file has {plural(len(errors), 'syntax error')}"
 
 
-def run_fmt(args: argparse.Namespace) -> int:
-    texts = {path: read_source(path) for path in expand_paths(args.files)}
+def formatter():
     try:
         from constellation.compiler.formatter import format_source
     except ImportError as exc:
         raise UserError(f"cst fmt is unavailable in this installation: {exc}") from None
+    return format_source
+
+
+def run_fmt(args: argparse.Namespace) -> int:
+    paths = expand_paths(args.files)
+    if STDIN in paths:
+        if len(paths) > 1:
+            raise UserError("'-' (standard input) cannot be formatted together with files")
+        return format_stdin(args)
+    texts = {path: read_source(path) for path in paths}
+    format_source = formatter()
     refused = [message for path, text in texts.items()
                if (message := syntax_errors(text, path)) is not None]
     if refused:
@@ -64,3 +78,23 @@ def run_fmt(args: argparse.Namespace) -> int:
     verb = "would be reformatted" if args.check else "reformatted"
     print(f"{plural(len(changed), 'file')} {verb}, {unchanged} already formatted.")
     return 1 if args.check and changed else 0
+
+
+def format_stdin(args: argparse.Namespace) -> int:
+    """Standard input to standard output, as editors' format-on-save tools call formatters;
+    with syntax errors nothing is written to standard output (the buffer stays as it is)."""
+    name = source_name(STDIN, args)
+    text = read_source(STDIN, name)
+    refused = syntax_errors(text, name)
+    if refused is not None:
+        raise UserError(refused)
+    formatted = formatter()(text)
+    if formatted is None:
+        raise UserError(f"{name}: not formatted: the file has syntax errors")
+    if args.check:
+        if formatted != text:
+            print(f"would reformat {name}")
+            return 1
+        return 0
+    sys.stdout.write(formatted)
+    return 0

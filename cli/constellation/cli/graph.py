@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from constellation.cli._shared import add_modules_option, analyze_file, require_valid
+from constellation.cli._shared import (
+    add_modules_option, add_stdin_option, analyze_file, require_valid, source_name,
+)
 
 SHAPES_DOT = {"input": "invhouse", "constant": "note", "module": "box", "inline": "ellipse"}
 
@@ -15,8 +17,9 @@ def register(subparsers) -> None:
         "graph", help="print the pipeline's DAG (Graphviz dot or Mermaid)",
         description="Print the DAG of a pipeline with its nodes ranked by layer. "
                     "Edges point from a node to the nodes that read it.")
-    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("file", metavar="FILE", help="a .cst file, or - for standard input")
     parser.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_graph)
 
@@ -87,7 +90,8 @@ def to_mermaid(plan) -> str:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    _, analysis = analyze_file(args.file, args.modules)
-    require_valid(analysis, args.file)
+    name = source_name(args.file, args)
+    _, analysis = analyze_file(args.file, name, args.modules)
+    require_valid(analysis, name)
     print(to_dot(analysis.plan) if args.format == "dot" else to_mermaid(analysis.plan))
     return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from constellation.cli._shared import console, add_modules_option, analyze_file, require_valid
+from constellation.cli._shared import (
+    add_modules_option, add_stdin_option, analyze_file, console, require_valid, source_name,
+)
 
 
 def register(subparsers) -> None:
@@ -13,8 +15,9 @@ def register(subparsers) -> None:
         "layers", help="show the layers of a pipeline (which calls run in parallel)",
         description="Show each layer of the pipeline's DAG: its nodes (binding name, kind, "
                     "module, source line) and which calls run together.")
-    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("file", metavar="FILE", help="a .cst file, or - for standard input")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_layers)
 
@@ -69,10 +72,11 @@ def print_table(plan, path: str) -> None:
 
 
 def run_layers(args: argparse.Namespace) -> int:
-    _, analysis = analyze_file(args.file, args.modules)
-    require_valid(analysis, args.file)
+    name = source_name(args.file, args)
+    _, analysis = analyze_file(args.file, name, args.modules)
+    require_valid(analysis, name)
     if args.json:
         print(json.dumps(layers_json(analysis.plan), indent=2))
     else:
-        print_table(analysis.plan, args.file)
+        print_table(analysis.plan, name)
     return 0

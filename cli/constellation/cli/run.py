@@ -10,7 +10,9 @@ import signal
 import sys
 from pathlib import Path
 
-from constellation.cli._shared import UserError, add_modules_option, read_source
+from constellation.cli._shared import (
+    UserError, add_modules_option, add_stdin_option, read_source, source_name,
+)
 
 EXIT = {"completed": 0, "failed": 1, "cancelled": 130}
 
@@ -20,7 +22,7 @@ def register(subparsers) -> None:
         "run", help="run a pipeline (independent calls run in parallel, layer by layer)",
         description="Run a .cst pipeline. Inputs come from --input, --inputs or --examples; "
                     "the live display shows layers, running calls, retries and timings.")
-    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("file", metavar="FILE", help="a .cst file, or - for standard input")
     parser.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
                         help="an input value (strings as written, other types as JSON); "
                              "repeatable")
@@ -51,6 +53,7 @@ def register(subparsers) -> None:
     parser.add_argument("--dask-colocate", action="append", default=None, metavar="NAME",
                         help="run every call of this module function on one worker (for "
                              "modules that keep state between calls); repeatable")
+    add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
 
@@ -113,10 +116,12 @@ def run_command(args: argparse.Namespace) -> int:
     from constellation.runtime.inputs import RunRejected
     from constellation.runtime.modules import load_config_registry
 
+    name = source_name(args.file, args)
     try:
-        text = read_source(args.file)
+        text = read_source(args.file, name)
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
+    args.file = name  # from here on the pipeline is known (and configured) by its name
     registry, load_errors = load_config_registry(args.file, tuple(args.modules))
     if load_errors:
         return reject(args, [{"message": m, "line": None, "column": None} for m in load_errors],
