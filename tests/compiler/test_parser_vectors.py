@@ -229,6 +229,20 @@ def test_misspelt_option_after_comma(src, pos):
     bad(src, f"Unknown option 'retri' (valid options: {VALID_OPTIONS})", pos)
 
 
+@pytest.mark.parametrize("src, fixes", [
+    ("x = f(1) with retyr: 2", ["retry"]),
+    ("x = f(1) with retry: 1, timout: 2s", ["timeout"]),
+    ("x = f(1) with bogus: 1", []),
+])
+def test_unknown_option_offers_the_closest_keys(src, fixes):
+    """The message is the catalogue's; the quick fixes replace the key (as for E002)."""
+    (d,) = parse(src).diagnostics
+    assert [f.title for f in d.fixes] == [f"Change to '{k}'" for k in fixes]
+    for fix in d.fixes:
+        (edit,) = fix.edits
+        assert (edit.span.start, edit.span.end) == (d.span.start, d.span.end)
+
+
 @pytest.mark.parametrize("src, text", [("x = 5min", "5min"), ("x = 1.5s", "1.5s")])
 def test_durations_outside_options(src, text):
     bad(src, f"Unexpected '{text}': durations are only allowed in 'with' options", "1:5")

@@ -40,6 +40,7 @@ from constellation.compiler import ast
 from constellation.compiler.gcpause import collector_paused
 from constellation.compiler.ast import Span
 from constellation.compiler.diagnostics import Diagnostic, Fix, Related, TextEdit
+from constellation.compiler.suggest import suggest
 from constellation.compiler.lexer import (
     OPTION_KEYS, RESERVED, Lexed, StringInfo, Tok, declaration_starts, first_token,
     iter_declaration_starts, lex, tokenize,
@@ -999,9 +1000,7 @@ def _retype_option_key(ctx: _Context, tokens: list[Tok], j: int) -> None:
         elif t.value in OPTION_KEYS:
             t.type = "OPT_KEY"
         else:
-            ctx.error(f"Unknown option '{t.value}' (valid options: {_VALID_OPTIONS})",
-                      Span(t.start_pos, t.end_pos))
-            raise _Stop
+            _unknown_option(ctx, t)
 
 
 def _check_misspelt_option(ctx: _Context, tokens: list[Tok], j: int, frame: _Frame) -> None:
@@ -1010,10 +1009,17 @@ def _check_misspelt_option(ctx: _Context, tokens: list[Tok], j: int, frame: _Fra
     if frame.kind in ("record", "annotation", "brace_projection", "match", "branch"):
         return
     if j + 1 < len(tokens) and tokens[j].type in _NAMEISH and tokens[j + 1].type == "COLON":
-        t = tokens[j]
-        ctx.error(f"Unknown option '{t.value}' (valid options: {_VALID_OPTIONS})",
-                  Span(t.start_pos, t.end_pos))
-        raise _Stop
+        _unknown_option(ctx, tokens[j])
+
+
+def _unknown_option(ctx: _Context, t: Tok) -> None:
+    """E020 with the catalogue's message; the editor offers the closest option keys."""
+    span = Span(t.start_pos, t.end_pos)
+    fixes = tuple(Fix(f"Change to '{key}'", (TextEdit(span, key),))
+                  for key in suggest(t.value, OPTION_KEYS))
+    ctx.error(f"Unknown option '{t.value}' (valid options: {_VALID_OPTIONS})", span,
+              fixes=fixes)
+    raise _Stop
 
 
 _WHEN_STOPS = {"QQ", "COMMA", "OPT_COMMA", "EQ", "ARROW", "FATARROW", "ELSE", "COLON", "WITH"}
