@@ -13,6 +13,10 @@ Cases (targets from issue 2):
   reported instead of freezing the benchmark.
 As a yardstick measured in the same run, each program row also shows CPython's own `compile()`
 of a Python file with the same number of lines.
+
+Not a target of the issue, but what format on save costs: `format_source` on the 5,000-line
+program as it is (canonical already), with some lines and with every line to reformat, beside
+the cold analysis of the same text (the formatter parses it, and parses its output again).
 """
 
 from __future__ import annotations
@@ -165,6 +169,21 @@ def typing_ms(text: str, reg) -> list[float]:
     return sorted(times)
 
 
+def format_cases(text: str) -> dict[str, str]:
+    from constellation.compiler.formatter import format_source
+
+    assert format_source(text) == text  # the generated program is canonical
+    return {"canonical already": text,
+            "every 5th line to reformat": re.sub(r"add\((\w+), (\d+)\)", r"add( \1 ,\2 )", text),
+            "every line to reformat": text.replace(" = ", "  =  ")}
+
+
+def format_ms(text: str, repeat: int) -> float:
+    from constellation.compiler.formatter import format_source
+
+    return statistics.median(time_ms(lambda: format_source(text)) for _ in range(repeat))
+
+
 def python_compile_ms(lines: int, repeat: int) -> float:
     source = python_equivalent(lines)
     return statistics.median(time_ms(lambda: compile(source, "<bench>", "exec"))
@@ -281,6 +300,15 @@ def main() -> int:
                   f"≤ 30 {verdict(typed[len(typed) // 2] <= 30)}")
     kinds.add_row("  … slowest keystroke", f"{typed[-1]:.1f}", f"≤ 30 {verdict(typed[-1] <= 30)}")
     console.print(kinds)
+
+    formatting = Table(title="Formatting 5,000 lines (median of %d; ms)" % args.repeat,
+                       title_justify="left")
+    for col in ("text", "format_source", "cold analysis of the same text"):
+        formatting.add_column(col, justify="left" if col == "text" else "right")
+    for case, text in format_cases(five).items():
+        formatting.add_row(case, f"{format_ms(text, args.repeat):.1f}",
+                           f"{cold_ms(text, reg, args.repeat)[0]:.1f}")
+    console.print(formatting)
 
     hostile = Table(title=f"Hostile input (target: diagnostics within {HOSTILE_LIMIT_S:.0f} s, "
                           "no crash or hang)", title_justify="left")

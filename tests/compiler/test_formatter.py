@@ -162,3 +162,43 @@ def test_random_text_never_raises():
                 assert unchecked(text) == out  # the safety net was not needed
 
     run()
+
+
+@pytest.mark.parametrize("src, wrong", [
+    # a declaration the formatter would change (its text differs: parsed again and compared)
+    ("in a: Int\nx = a+1\ny = a\nout x\nout y\n", lambda t: t.replace("a + 1", "a + 2")),
+    # an annotation changed in front of an `in` whose own line is untouched (the second parse
+    # reuses that declaration and attaches annotations to it in place)
+    ("@example(1)\nin a: Int\nx = a+1\nout x\n", lambda t: t.replace("@example(1)", "@example(2)")),
+    # a comment lost
+    ("in a: Int # c\nx = a+1\nout x\n", lambda t: t.replace("  # c", "")),
+])
+def test_a_formatter_bug_returns_the_input_unchanged(monkeypatch, src, wrong):
+    """The safety check: output that parses to another program, or drops a comment, is not
+    returned; the user's text is."""
+    right = _Formatter.run
+    monkeypatch.setattr(_Formatter, "run", lambda self: wrong(right(self)))
+    assert format_source(src) == src
+
+
+def test_comment_spans_are_the_lexers_comments():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from constellation.compiler.lexer import comment_spans, lex
+
+    pieces = st.sampled_from(['"', "#", "${", "}", "\\", "\n", "\r", " ", "a", "x = ", "1",
+                              '"s # t"', '"${f("#")}"', "# c\n", "\\\""])
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(pieces, max_size=40).map("".join))
+    def run(text):
+        lexed = lex(text)
+        if lexed.error is None:
+            assert comment_spans(text) == lexed.comments
+
+    run()
+    for path in corpus_paths():
+        text = corpus_text(path)
+        if lex(text).error is None:
+            assert comment_spans(text) == lex(text).comments, path

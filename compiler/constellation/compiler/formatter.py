@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from constellation.compiler import ast
-from constellation.compiler.lexer import OPTION_KEYS, lex
-from constellation.compiler.parser import parse
+from constellation.compiler.lexer import OPTION_KEYS, comment_spans
+from constellation.compiler.parser import ParseCache, parse
 
 __all__ = ["format_source", "structure"]
 
@@ -34,7 +34,8 @@ _OPTION_WORDS = frozenset(OPTION_KEYS)
 
 
 def format_source(text: str) -> str | None:
-    result = parse(text)
+    cache = ParseCache()
+    result = parse(text, cache)
     if any(d.code == "E020" for d in result.diagnostics):
         return None
     formatter = _Formatter(text, result.decls)
@@ -42,11 +43,34 @@ def format_source(text: str) -> str | None:
         formatted = formatter.run()
     except Exception:  # noqa: BLE001 - a formatter bug must not cost the user their text
         return text
-    after = parse(formatted)
+    if formatted == text:
+        return text  # already formatted (format on save, mostly): nothing to verify
+    before = [_snapshot(d) for d in result.decls]
+    # the same cache: declarations whose text the formatter left as it was are not parsed
+    # again (they come back as the very same objects)
+    after = parse(formatted, cache)
     same = not any(d.code == "E020" for d in after.diagnostics) and \
-        structure(after.decls) == structure(result.decls) and \
+        len(after.decls) == len(before) and \
+        all(_same_structure(b, a) for b, a in zip(before, after.decls)) and \
         _comments(formatted) == [text[s:e].rstrip() for s, e in formatter.comments]
     return formatted if same else text
+
+
+def _snapshot(decl):
+    """What a declaration is compared by after the second parse: itself, or for `in`/`out`
+    (whose annotations a parse attaches in place, even to a reused declaration) its
+    structure as it is now."""
+    if isinstance(decl, (ast.InputDecl, ast.OutputDecl)):
+        return _structure(decl)
+    return decl
+
+
+def _same_structure(before, after) -> bool:
+    if before is after:
+        return True  # its text did not change: the parse reused it
+    if isinstance(before, tuple):
+        return before == _structure(after)
+    return _structure(before) == _structure(after)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,7 +449,7 @@ class _Formatter:
         (row, 0) before the row, (row, 1) trailing it, (row, 2) after it."""
         self.before: dict[int, list[_Row]] = {}
         self.after: dict[int, list[_Row]] = {}
-        comments = self.comments = lex(self.text).comments
+        comments = self.comments = comment_spans(self.text)
         if not comments:
             return
         import bisect
@@ -597,7 +621,7 @@ def _structure(node):
 
 
 def _comments(text: str) -> list[str]:
-    return [text[s:e].rstrip() for s, e in lex(text).comments]
+    return [text[s:e].rstrip() for s, e in comment_spans(text)]
 
 
 def _equivalent(before: str, after: str) -> bool:

@@ -197,6 +197,28 @@ def lex(text: str, start: int = 0, end: int | None = None, *, interp: bool = Fal
         pos = tend
 
 
+_STRING_OR_COMMENT = re.compile(r'["#]')
+
+
+def comment_spans(text: str) -> list[tuple[int, int]]:
+    """`lex(text).comments` for a text without lexical errors, found by jumping from one
+    string or comment to the next (the formatter's one use of a lexer: 4x faster)."""
+    out: list[tuple[int, int]] = []
+    pos, n = 0, len(text)
+    search = _STRING_OR_COMMENT.search
+    while (m := search(text, pos)) is not None:
+        at = m.start()
+        if text[at] == "#":
+            pos = text.find("\n", at)
+            pos = n if pos < 0 else pos
+            out.append((at, pos))
+        else:
+            _, pos, err = scan_string(text, at, n)
+            if err is not None:  # not for texts with errors: the lexer says what it sees
+                return lex(text).comments
+    return out
+
+
 def first_token(text: str, start: int, end: int | None = None) -> Tok | None:
     """The first token at or after `start` (whitespace and comments skipped), or None."""
     end = len(text) if end is None else end
