@@ -9,7 +9,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import (corpus_expected, corpus_file, fresh_uri, initialize, open_doc, server_config,
+from server_support import (corpus_expected, corpus_file, fresh_uri, initialize, open_doc, server_config,
                       wait_diagnostics)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -7,7 +7,7 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import EXAMPLES, corpus_file, find, fresh_uri, open_doc, pos, tdi
+from server_support import EXAMPLES, corpus_file, find, fresh_uri, open_doc, pos, tdi
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -437,7 +437,7 @@ async def test_quick_fixes_add_a_needed_option_and_rename_a_duplicate(client: La
 @pytest.mark.corpus
 async def test_layer_lenses_match_the_corpus_layers(client: LanguageClient):
     import re
-    from conftest import corpus_expected
+    from server_support import corpus_expected
     mismatches = []
     for entry in corpus_expected():
         if not entry["valid"] or entry.get("layers") is None:

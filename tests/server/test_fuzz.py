@@ -7,7 +7,7 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import corpus_expected, corpus_file, fresh_uri, open_doc, tdi, wait_diagnostics
+from server_support import corpus_expected, corpus_file, fresh_uri, open_doc, tdi, wait_diagnostics
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.corpus, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import EXAMPLES, fresh_uri, initialize, open_doc, server_config
+from server_support import EXAMPLES, fresh_uri, initialize, open_doc, server_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -9,7 +9,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from conftest import EXAMPLES, fresh_uri, initialize, open_doc, pos, server_config, tdi
+from server_support import EXAMPLES, fresh_uri, initialize, open_doc, pos, server_config, tdi
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient
 
-from conftest import initialize, open_doc, server_config, tdi
+from server_support import initialize, open_doc, server_config, tdi
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
