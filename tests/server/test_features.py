@@ -373,6 +373,16 @@ async def test_formatting_uses_the_shared_formatter(client: LanguageClient):
     assert edit.range.start == pos(0, 0) and edit.range.end == pos(2, 5)
 
 
+async def test_formatting_replaces_only_the_lines_that_change(client: LanguageClient):
+    """The cursor, marks and diagnostics of the other lines stay where they are."""
+    text = 'in s: String\nr = Trim(s)\nt = Trim( r )\nu = Trim(t)\nout u\n'
+    uri, _ = await open_doc(client, text)
+    (edit,) = await client.text_document_formatting_async(lsp.DocumentFormattingParams(
+        text_document=tdi(uri), options=lsp.FormattingOptions(tab_size=2, insert_spaces=True)))
+    assert edit.range == lsp.Range(start=pos(2, 0), end=pos(3, 0))
+    assert edit.new_text == "t = Trim(r)\n"
+
+
 async def actions(client, uri, rng):
     return await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=tdi(uri), range=rng, context=lsp.CodeActionContext(diagnostics=[])))
