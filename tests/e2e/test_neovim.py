@@ -28,6 +28,7 @@ PROJECT_EXAMPLE = REPO / "examples" / "profile.cst"
 ERROR_DOC = "vscode-extension/src/test/fixtures/with-errors.cst"
 LAYER_DOC = "modules/example-app/examples/fan-out-fan-in.cst"
 WAIT_MS = 60_000
+MESSY = "in s: String\na = Trim(s)\nb = Trim( a )\nc = Trim(b)\nd = Trim(c)\nout d\n"
 
 PROBE = r"""
 local P = vim.json.decode(vim.env.CST_PROBE)
@@ -142,6 +143,17 @@ local function probe()
     return false
   end)
   out.keymap_buffer = M.result_lines()
+
+  -- 5. format the buffer: only the changed line is replaced, so the cursor and an extmark on
+  -- other lines stay where they were
+  local b5 = open(P.messy_doc)
+  vim.api.nvim_win_set_cursor(0, { 5, 4 })
+  local ns = vim.api.nvim_create_namespace("probe")
+  local mark = vim.api.nvim_buf_set_extmark(b5, ns, 3, 2, {})
+  vim.lsp.buf.format({ bufnr = b5, async = false, timeout_ms = P.wait_ms })
+  out.formatted = vim.api.nvim_buf_get_lines(b5, 0, -1, false)
+  out.format_cursor = vim.api.nvim_win_get_cursor(0)
+  out.format_mark = vim.api.nvim_buf_get_extmark_by_id(b5, ns, mark, {})
 end
 
 local ok, err = pcall(probe)
@@ -191,6 +203,7 @@ def probe(tmp_path_factory):
         docs[rel] = workspace / Path(rel).name
         docs[rel].write_text((corpus / rel).read_text())
     layer_text = docs[LAYER_DOC].read_text()
+    (workspace / "messy.cst").write_text(MESSY)
     hover_name, hover_layer = next(iter(expected[LAYER_DOC]["layers"].items()))
     hover_line, hover_col = binding_line(layer_text, hover_name)
     out = workspace / "probe.json"
@@ -207,6 +220,7 @@ def probe(tmp_path_factory):
         "hover_line": hover_line,
         "hover_col": hover_col,
         "example_doc": str(PROJECT_EXAMPLE),
+        "messy_doc": str(workspace / "messy.cst"),
     }
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -300,3 +314,10 @@ def test_the_run_key_map_asks_for_the_inputs(probe):
     assert any(line.startswith("Status: completed") for line in lines), shown
     assert any(line.startswith("  profile = ") for line in lines), shown
     assert any(line.strip().startswith("✓ user = ") and '"id":"u-7"' in line for line in lines), shown
+
+
+def test_formatting_keeps_the_cursor_and_marks_of_untouched_lines(probe):
+    result = probe["result"]
+    assert result["formatted"] == MESSY.replace("Trim( a )", "Trim(a)").splitlines()
+    assert result["format_cursor"] == [5, 4]
+    assert result["format_mark"] == [3, 2]
