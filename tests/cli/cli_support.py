@@ -35,8 +35,9 @@ class Result:
 
 
 def run_cst(*args: str, cwd: Path | str | None = None, timeout: float = 120,
-            stdin: str = "") -> Result:
-    env = {**os.environ, "CONSTELLATION_TIME_SCALE": "0.01", "COLUMNS": "200"}
+            stdin: str = "", env: dict[str, str] | None = None) -> Result:
+    env = {**{k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")},
+           "CONSTELLATION_TIME_SCALE": "0.01", "COLUMNS": "200", **(env or {})}
     proc = subprocess.run([*cst_command(), *map(str, args)], cwd=cwd, capture_output=True,
                           input=stdin, text=True, encoding="utf-8", timeout=timeout, env=env)
     result = Result(proc)

@@ -248,3 +248,13 @@ def test_fmt_formats_standard_input_to_standard_output(cst, tmp_path: Path):
     assert "b.cst:2:1: error E020" in broken.err
     twice = cst("check", "-", "-", cwd=tmp_path, stdin=messy)
     assert twice.code == 2 and "can be given only once" in twice.err
+
+
+def test_colours_on_request_and_never_with_no_color(cst, write, tmp_path: Path):
+    """Plain text in a pipe (as every other test here reads it); FORCE_COLOR asks for ANSI
+    colours, NO_COLOR refuses them (a terminal gets them by default)."""
+    write("typo.cst", TYPO)
+    coloured = cst("check", "typo.cst", cwd=tmp_path, env={"FORCE_COLOR": "1"})
+    assert "\x1b[1;31merror\x1b[0m" in coloured.out and "\x1b[1;31m^^^^^^^^\x1b[0m" in coloured.out
+    plain = cst("check", "typo.cst", cwd=tmp_path, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b[" not in plain.out and "error E002" in plain.out

@@ -321,3 +321,21 @@ def test_reserved_codes_are_never_produced(code):
 
     for module in (checker_module, optioncheck, typeops):
         assert f'"{code}"' not in inspect.getsource(module)
+
+
+def test_the_caret_lines_up_under_tabs_and_wide_characters():
+    from constellation.compiler import analyze
+    from constellation.compiler.diagnostics import render_text
+    from constellation.compiler.registry import Registry
+
+    for prefix, blank in [("\t", "\t"), ("\t  ", "\t  ")]:
+        text = f"in x: Int\ny = {{ a: 1 }}\nz = {prefix}missing\nout y\n"
+        a = analyze(text, Registry())
+        (d,) = [d for d in a.diagnostics if d.code == "E001"]
+        lines = render_text([d], a.source, "f.cst").splitlines()
+        assert lines[1] == f"  z = {prefix}missing"
+        assert lines[2] == f"      {blank}^^^^^^^", (prefix, lines[2])
+    wide = analyze("in x: Int\ny = \"名前\" + missing\nout y\n", Registry())
+    (d,) = [d for d in wide.diagnostics if d.code == "E001"]
+    # `y = "` 5 columns, 名前 4 (two wide characters), `" + ` 4
+    assert render_text([d], wide.source, "f.cst").splitlines()[2] == "  " + " " * 13 + "^" * 7

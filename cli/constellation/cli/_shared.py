@@ -136,14 +136,31 @@ def analyze_text(path: str, text: str, extra_modules: Iterable[str] = ()):
     return analyze(text, registry_for(path, extra_modules))
 
 
+def use_color(stream) -> bool:
+    """ANSI colours on a terminal, unless NO_COLOR is set; FORCE_COLOR asks for them anywhere
+    (the conventions of no-color.org and force-color.org)."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def rendered(diagnostics, source, path: str, stream=None) -> str:
+    """Diagnostics as text for `stream` (standard error by default), coloured on a terminal."""
+    from constellation.compiler.diagnostics import render_text
+
+    return render_text(diagnostics, source, path, color=use_color(stream or sys.stderr))
+
+
 def require_valid(analysis, path: str) -> None:
     """Commands that need the plan refuse a file with errors, showing its diagnostics."""
     if analysis.valid:
         return
-    from constellation.compiler.diagnostics import render_text
-
     errors = [d for d in analysis.diagnostics if d.is_error]
-    raise UserError(render_text(errors, analysis.source, path) + "\n"
+    raise UserError(rendered(errors, analysis.source, path) + "\n"
                     f"{path}: the pipeline has {_count(len(errors), 'error')}; "
                     f"fix {'it' if len(errors) == 1 else 'them'} first (see `cst check {path}`)")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from constellation.cli._shared import (
     add_modules_option, add_stdin_option, analyze_text, expand_paths, plural, read_source,
-    source_name,
+    rendered, source_name,
 )
 
 
@@ -47,12 +48,10 @@ def json_report(results) -> dict:
 
 
 def print_text_report(results) -> None:
-    from constellation.compiler.diagnostics import render_text
-
     errors = warnings = 0
     for path, _, analysis in results:
         if analysis.diagnostics:
-            print(render_text(analysis.diagnostics, analysis.source, path))
+            print(rendered(analysis.diagnostics, analysis.source, path, sys.stdout))
         errors += sum(d.is_error for d in analysis.diagnostics)
         warnings += sum(not d.is_error for d in analysis.diagnostics)
     files = plural(len(results), "file")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from constellation.cli._shared import (
     STDIN, UserError, add_stdin_option, expand_paths, has_byte_order_mark, plural, read_source,
-    source_name,
+    rendered, source_name,
 )
 
 
@@ -29,14 +29,13 @@ def register(subparsers) -> None:
 
 def syntax_errors(text: str, path: str) -> str | None:
     """Rendered E020 diagnostics of `text`, or None when it parses."""
-    from constellation.compiler.diagnostics import render_text
     from constellation.compiler.parser import parse
     from constellation.compiler.source import Source
 
     errors = [d for d in parse(text).diagnostics if d.is_error]
     if not errors:
         return None
-    return render_text(errors, Source(text), path) + \
+    return rendered(errors, Source(text), path) + \
         f"\n{path}: not formatted: the file has {plural(len(errors), 'syntax error')}"
 
 

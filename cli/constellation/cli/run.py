@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from constellation.cli._shared import (
-    UserError, add_modules_option, add_stdin_option, read_source, source_name,
+    UserError, add_modules_option, add_stdin_option, read_source, rendered, source_name,
 )
 
 EXIT = {"completed": 0, "failed": 1, "cancelled": 130}
@@ -112,7 +112,6 @@ def reject(args, errors: list[dict], text: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from constellation.compiler import analyze
-    from constellation.compiler.diagnostics import render_text
     from constellation.runtime.inputs import RunRejected
     from constellation.runtime.modules import load_config_registry
 
@@ -130,7 +129,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not analysis.valid:
         errors = [d for d in analysis.diagnostics if d.is_error]
         from constellation.runtime.api import _rejections
-        return reject(args, _rejections(analysis), render_text(errors, analysis.source, args.file)
+        return reject(args, _rejections(analysis), rendered(errors, analysis.source, args.file)
                       + f"\n{args.file}: fix the errors above before running")
     try:
         inputs = gather_inputs(args, analysis)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from constellation.compiler.ast import Span
@@ -48,21 +49,56 @@ def sort_key(d: Diagnostic) -> tuple[int, str, int]:
     return (d.span.start, d.code, d.span.end)
 
 
-def render_text(diags: list[Diagnostic], source: Source, path: str) -> str:
-    """Terminal rendering: `path:L:C: error E002: message`, the source line, a caret underline."""
+def render_text(diags: list[Diagnostic], source: Source, path: str, color: bool = False) -> str:
+    """Terminal rendering: `path:L:C: error E002: message`, the source line, a caret underline
+    (aligned under tabs and wide characters as a terminal shows them), then related notes.
+    `color`: ANSI colours (errors red, warnings yellow, notes cyan)."""
+    paint = _paint if color else _plain
     out: list[str] = []
     for d in diags:
         line, col = source.line_col(d.span.start)
         end_line, end_col = source.line_col(d.span.end)
-        out.append(f"{path}:{line}:{col}: {d.severity} {d.code}: {d.message}")
+        severity = paint(d.severity, _RED if d.is_error else _YELLOW)
+        out.append(paint(f"{path}:{line}:{col}:", _BOLD) + f" {severity} {paint(d.code, _BOLD)}: "
+                   + paint(d.message, _BOLD))
         text = source.line_text(line)
-        width = (end_col - col) if end_line == line else len(text) - col + 1
+        end = end_col - 1 if end_line == line else len(text)
         out.append(f"  {text}")
-        out.append("  " + " " * (col - 1) + "^" * max(1, width))
+        under = _columns(text[col - 1:end]) or 1
+        out.append("  " + _blank_like(text[:col - 1])
+                   + paint("^" * under, _RED if d.is_error else _YELLOW))
         for rel in d.related:
             rl, rc = source.line_col(rel.span.start)
-            out.append(f"  {path}:{rl}:{rc}: note: {rel.message}")
+            out.append(f"  {path}:{rl}:{rc}: " + paint("note", _CYAN) + f": {rel.message}")
     return "\n".join(out)
+
+
+_BOLD, _RED, _YELLOW, _CYAN = "1", "1;31", "1;33", "1;36"
+
+
+def _paint(text: str, sgr: str) -> str:
+    return f"\x1b[{sgr}m{text}\x1b[0m"
+
+
+def _plain(text: str, sgr: str) -> str:
+    return text
+
+
+def _blank_like(text: str) -> str:
+    """Blanks as wide as `text` on a terminal: its tabs kept, wide characters two columns."""
+    if text.isascii():
+        return "".join("\t" if ch == "\t" else " " for ch in text)
+    return "".join("\t" if ch == "\t" else " " * _width(ch) for ch in text)
+
+
+def _columns(text: str) -> int:
+    return len(text) if text.isascii() else sum(_width(ch) for ch in text)
+
+
+def _width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
 def to_json(d: Diagnostic, source: Source) -> dict:
