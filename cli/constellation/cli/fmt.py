@@ -95,5 +95,8 @@ def format_stdin(args: argparse.Namespace) -> int:
             print(f"would reformat {name}")
             return 1
         return 0
-    sys.stdout.write(formatted)
+    # bytes: the text's own line endings, whatever the platform's text mode would make of them
+    sys.stdout.flush()
+    sys.stdout.buffer.write(formatted.encode("utf-8"))
+    sys.stdout.buffer.flush()
     return 0
