@@ -92,6 +92,15 @@ class ConstellationServer(LanguageServer):
             self.report_internal(f"analysing {uri} (version {doc.version})", exc)
             return None
 
+    def declaration_starts(self, uri: str) -> list[int] | None:
+        """Where the declarations of the document's analysed text start (its parse cache's
+        split), or None when that text is not the latest parse's."""
+        doc = self.open_document(uri)
+        st = self.documents.states.get(uri) if doc is not None else None
+        if st is None or st.analysis is None or st.cache.text is not st.analysis.text:
+            return None
+        return st.cache.starts
+
     def report_internal(self, what: str, exc: BaseException) -> None:
         """A bug in the server or compiler: logged with its traceback on stderr, and one
         sentence in the client's log (never a traceback in the editor)."""

@@ -3,12 +3,16 @@ refined by the analysis: functions, namespaces, parameters, types, fields, decla
 
 from __future__ import annotations
 
+import bisect
+from dataclasses import dataclass
+
 from lsprotocol import types as lsp
 
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
 from constellation.server.lexing import tokens as tokenize
-from constellation.compiler.source import utf16_len
+from constellation.compiler.lexer import declaration_starts
+from constellation.compiler.source import Source, utf16_len
 from constellation.compiler.types import BUILTIN_TYPE_NAMES
 
 TOKEN_TYPES = ["keyword", "variable", "type", "string", "number", "comment", "operator",
@@ -34,7 +38,8 @@ def register(server) -> None:
         analysis = ls.analysis(params.text_document.uri)
         if analysis is None:
             return None
-        return lsp.SemanticTokens(data=full_data(analysis, ls.encoding))
+        return lsp.SemanticTokens(data=full_data(analysis, ls.encoding,
+                                                 ls.declaration_starts(params.text_document.uri)))
 
     @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
     def range_(ls, params: lsp.SemanticTokensRangeParams) -> lsp.SemanticTokens | None:
@@ -48,17 +53,127 @@ def register(server) -> None:
 _FULL: dict[tuple[int, str], tuple[Analysis, list[int]]] = {}
 
 
-def full_data(analysis: Analysis, encoding: str) -> list[int]:
-    """Whole-document tokens, remembered per analysis (clients ask again after refreshes)."""
+def full_data(analysis: Analysis, encoding: str, starts: list[int] | None = None) -> list[int]:
+    """Whole-document tokens, remembered per analysis (clients ask again after refreshes).
+    `starts`: the declaration starts of the analysed text, when the caller has them."""
     key = (id(analysis), encoding)
     hit = _FULL.get(key)
     if hit is not None and hit[0] is analysis:
         return hit[1]
-    data = encode(analysis, encoding, None)
+    data = encode_by_declaration(analysis, encoding, starts)
     if len(_FULL) >= 4:
         _FULL.pop(next(iter(_FULL)))
     _FULL[key] = (analysis, data)
     return data
+
+
+@dataclass(slots=True)
+class _Piece:
+    """One declaration's tokens, encoded as if it began the document: positions hold for it
+    wherever it moves (it starts a line). Name and type tokens keep their role from the
+    symbol table at the latest position: `dynamic` holds (index of the type field in `data`,
+    offset in the declaration)."""
+
+    data: list[int]
+    dynamic: list[tuple[int, int]]
+    last_line: int  # line of the last token, counted from the declaration's first line
+    lines: int  # newlines in the declaration's text
+
+
+_PIECES: dict[tuple[int, str], tuple[object, dict[str, _Piece]]] = {}
+_MAX_PIECES = 50_000
+
+
+def encode_by_declaration(analysis: Analysis, encoding: str,
+                          starts: list[int] | None = None) -> list[int]:
+    """`encode(analysis, encoding, None)`, from pieces encoded once per declaration text: an
+    edit re-encodes the declarations it touched, and the rest only look up their names'
+    roles again (a 5,000-line document: 245 ms -> ~25 ms)."""
+    text = analysis.text
+    if starts is None or not starts or starts[0] != 0:
+        starts = declaration_starts(text)
+    pieces = _pieces_for(analysis.registry, encoding)
+    bounds = list(zip(starts, starts[1:] + [len(text)]))
+    chunks = [text[start:end] for start, end in bounds]
+    missing = [k for k, chunk in enumerate(chunks) if chunk not in pieces]
+    if len(missing) > _LEX_WHOLE:  # a new document: lexed at once, cut into pieces
+        _pieces_from_whole_text(analysis, encoding, bounds, chunks, missing, pieces)
+    roles = symbol_roles(analysis)
+    out: list[int] = []
+    line = prev_line = 0  # the declaration's first line; the last token's line
+    for (start, _), chunk in zip(bounds, chunks):
+        piece = pieces.get(chunk)
+        if piece is None:
+            piece = _encode_piece(chunk, encoding, analysis.registry)
+            if len(pieces) >= _MAX_PIECES:
+                pieces.clear()
+            pieces[chunk] = piece
+        if piece.data:
+            data = piece.data.copy()
+            for at, offset in piece.dynamic:
+                role = roles.get(start + offset)
+                if role is not None:
+                    data[at], data[at + 1] = TYPE_INDEX[role[0]], role[1]
+            # the first delta counts from the previous declaration's last token (always on an
+            # earlier line: declarations start lines, so its column stays absolute)
+            data[0] += line - prev_line
+            out += data
+            prev_line = line + piece.last_line
+        line += piece.lines
+    return out
+
+
+_LEX_WHOLE = 32  # more new declarations than this: one lexer pass over the whole text
+
+
+def _pieces_from_whole_text(analysis: Analysis, encoding: str, bounds: list, chunks: list,
+                            missing: list[int], pieces: dict) -> None:
+    """Pieces of the `missing` declarations from the whole text's tokens (shared with
+    folding), which costs what one whole-text encoding does; a declaration a token crosses
+    out of (broken text) is lexed on its own later."""
+    text, line_starts = analysis.text, analysis.source.line_starts
+    toks = tokenize(text)
+    tok_starts = [t.start for t in toks]
+    ascii_text = text.isascii()
+    if len(pieces) + len(missing) >= _MAX_PIECES:
+        pieces.clear()
+    for k in missing:
+        start, end = bounds[k]
+        lo, hi = bisect.bisect_left(tok_starts, start), bisect.bisect_left(tok_starts, end)
+        mine = toks[lo:hi]
+        if mine and max(t.end for t in mine) > end:
+            continue
+        line = bisect.bisect_right(line_starts, start) - 1
+        dynamic: list[tuple[int, int]] = []
+        data = _encode(text, line_starts, mine, encoding, None, {},
+                       _Names(text, analysis.registry, mine), dynamic, line, start, ascii_text)
+        pieces[chunks[k]] = _piece(data, dynamic, chunks[k])
+
+
+def _pieces_for(registry, encoding: str) -> dict[str, _Piece]:
+    """The pieces made with this registry (library functions are marked) and encoding."""
+    key = (id(registry), encoding)
+    hit = _PIECES.get(key)
+    if hit is None or hit[0] is not registry:
+        if len(_PIECES) >= 4:
+            _PIECES.pop(next(iter(_PIECES)))
+        hit = _PIECES[key] = (registry, {})
+    return hit[1]
+
+
+def _encode_piece(chunk: str, encoding: str, registry) -> _Piece:
+    toks = tokenize(chunk)
+    dynamic: list[tuple[int, int]] = []
+    data = _encode(chunk, Source(chunk).line_starts, toks, encoding, None, {},
+                   _Names(chunk, registry, toks), dynamic)
+    return _piece(data, dynamic, chunk)
+
+
+def _piece(data: list[int], dynamic: list, chunk: str) -> _Piece:
+    last_line = 0
+    for k in range(0, len(data), 5):
+        last_line += data[k]
+    return _Piece(data, dynamic, last_line, chunk.count("\n"))
 
 
 def symbol_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
@@ -76,9 +191,9 @@ class _Names:
     """Classifies a name token by its neighbours when the symbol table has no entry for it
     (function and namespace names, fields): one pass over the tokens, no AST walk."""
 
-    def __init__(self, analysis: Analysis, toks: list):
-        self.text = analysis.text
-        self.registry = analysis.registry
+    def __init__(self, text: str, registry, toks: list):
+        self.text = text
+        self.registry = registry
         self.toks = toks
         self.library: dict[str, bool] = {}
 
@@ -110,20 +225,27 @@ class _Names:
 
 
 def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[int]:
-    text = analysis.text
-    starts = analysis.source.line_starts
-    roles = symbol_roles(analysis)
-    toks = tokenize(text)
-    names = _Names(analysis, toks)
+    """Tokens of the whole text (or of `wanted`), lexed at once."""
+    toks = tokenize(analysis.text)
+    return _encode(analysis.text, analysis.source.line_starts, toks, encoding, wanted,
+                   symbol_roles(analysis), _Names(analysis.text, analysis.registry, toks))
+
+
+def _encode(text: str, starts: list[int], toks: list, encoding: str, wanted: ast.Span | None,
+            roles: dict, names: _Names, dynamic: list | None = None,
+            first_line: int = 0, origin: int = 0, ascii_text: bool | None = None) -> list[int]:
+    """The LSP encoding of `toks`, the first delta counted from `first_line`. With `dynamic`,
+    name and type tokens are recorded there (index of their type field, offset from
+    `origin`) for a later look-up of their role."""
     # code points are the encoding's units for ASCII text and UTF-32: no slicing at all
-    by_offset = text.isascii() or encoding == "utf-32"
+    by_offset = (text.isascii() if ascii_text is None else ascii_text) or encoding == "utf-32"
     measure = (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else utf16_len
     data: list[int] = []
-    prev_line = prev_char = 0
+    prev_line, prev_char = first_line, 0
     # columns are measured from the previous piece on the same line, never from the line's
     # start: a line of a million characters must not be re-measured for every token on it
     last_line, last_pos, last_char = -1, 0, 0
-    line = 0  # tokens come in order: the line index only moves forward
+    line = first_line  # tokens come in order: the line index only moves forward
     use_line = -1  # line of the last `use` keyword: its dotted path is namespaces
     for i, tok in enumerate(toks):
         while line + 1 < len(starts) and starts[line + 1] <= tok.start:
@@ -153,6 +275,8 @@ def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[i
                     last_line, last_pos, last_char = piece_line, start, char
                     length = measure(text[start:piece_end])
                 delta_line = piece_line - prev_line
+                if dynamic is not None and tok.kind in _DYNAMIC:
+                    dynamic.append((len(data) + 3, tok.start - origin))
                 data += [delta_line, char - prev_char if delta_line == 0 else char,
                          length, TYPE_INDEX[kind], mods]
                 prev_line, prev_char = piece_line, char
@@ -160,6 +284,9 @@ def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[i
                 break
             start = nl + 1
     return data
+
+
+_DYNAMIC = frozenset({"name", "type"})  # their role can come from the symbol table
 
 
 def _refine(tok, kind: str, i: int, roles: dict, names: _Names, in_use: bool, text: str) -> tuple[str, int]:
