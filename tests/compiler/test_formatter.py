@@ -185,10 +185,10 @@ def test_comment_spans_are_the_lexers_comments():
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from constellation.compiler.lexer import comment_spans, lex
+    from constellation.compiler.lexer import comment_spans, lex, tokenize
 
     pieces = st.sampled_from(['"', "#", "${", "}", "\\", "\n", "\r", " ", "a", "x = ", "1",
-                              '"s # t"', '"${f("#")}"', "# c\n", "\\\""])
+                              '"s # t"', '"${f("#")}"', "# c\n", "\\\"", "§", ".5", "@", "007"])
 
     @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(pieces, max_size=40).map("".join))
@@ -196,6 +196,9 @@ def test_comment_spans_are_the_lexers_comments():
         lexed = lex(text)
         if lexed.error is None:
             assert comment_spans(text) == lexed.comments
+        # with errors too: what the error-tolerant tokenizer (folding's old source) finds
+        assert comment_spans(text) == [(t.start, t.end) for t in tokenize(text)
+                                       if t.kind == "comment"]
 
     run()
     for path in corpus_paths():

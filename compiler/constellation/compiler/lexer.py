@@ -201,8 +201,9 @@ _STRING_OR_COMMENT = re.compile(r'["#]')
 
 
 def comment_spans(text: str) -> list[tuple[int, int]]:
-    """`lex(text).comments` for a text without lexical errors, found by jumping from one
-    string or comment to the next (the formatter's one use of a lexer: 4x faster)."""
+    """(start, end) of every comment: `lex(text).comments` for a text without lexical errors,
+    found by jumping from one string or comment to the next (4x faster than lexing); a text
+    with a broken string takes the error-tolerant `tokenize`'s comments."""
     out: list[tuple[int, int]] = []
     pos, n = 0, len(text)
     search = _STRING_OR_COMMENT.search
@@ -214,8 +215,8 @@ def comment_spans(text: str) -> list[tuple[int, int]]:
             out.append((at, pos))
         else:
             _, pos, err = scan_string(text, at, n)
-            if err is not None:  # not for texts with errors: the lexer says what it sees
-                return lex(text).comments
+            if err is not None:  # the tokenizer knows where lexing resumes after an error
+                return [(t.start, t.end) for t in tokenize(text) if t.kind == "comment"]
     return out
 
 

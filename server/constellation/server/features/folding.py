@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.server.lexing import tokens as tokenize
+from constellation.compiler.lexer import comment_spans
 
 
 def register(server) -> None:
@@ -28,10 +28,8 @@ def comment_blocks(analysis) -> list[lsp.FoldingRange]:
     """Two or more consecutive lines holding only a comment fold together."""
     source = analysis.source
     lines = []
-    for tok in tokenize(analysis.text):
-        if tok.kind != "comment":
-            continue
-        line, col = source.line_col(tok.start)
+    for start, _ in comment_spans(analysis.text):
+        line, col = source.line_col(start)
         if source.line_text(line)[: col - 1].strip() == "":
             lines.append(line - 1)
     out = []
