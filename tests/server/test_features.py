@@ -322,6 +322,36 @@ async def test_semantic_tokens_full_and_range(client: LanguageClient):
     assert decode(part.data, legend) == [t for t in tokens if t[0] == 2]
 
 
+async def test_semantic_tokens_delta_sends_what_changed(client: LanguageClient):
+    """After an edit the client asks for the delta from its previous result: applying the
+    edits gives the full tokens of the new text; an unknown previous result gets them whole."""
+    text = "".join(f"v{i} = add({'v' + str(i - 1) if i else '1'}, {i})\n" for i in range(300))
+    text += "out v299\n"
+    uri, _ = await open_doc(client, text)
+    doc = tdi(uri)
+    first = await client.text_document_semantic_tokens_full_async(
+        lsp.SemanticTokensParams(text_document=doc))
+    assert first.result_id
+    line = 150
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=pos(line, 0), end=pos(line, 0)), text="# note\n")]))
+    delta = await client.text_document_semantic_tokens_full_delta_async(
+        lsp.SemanticTokensDeltaParams(text_document=doc, previous_result_id=first.result_id))
+    assert isinstance(delta, lsp.SemanticTokensDelta) and delta.result_id != first.result_id
+    data = list(first.data)
+    for edit in sorted(delta.edits, key=lambda e: e.start, reverse=True):
+        data[edit.start:edit.start + edit.delete_count] = edit.data or []
+    again = await client.text_document_semantic_tokens_full_async(
+        lsp.SemanticTokensParams(text_document=doc))
+    assert data == list(again.data)
+    assert sum(len(e.data or []) for e in delta.edits) < 20  # the comment and one shifted line
+    stale = await client.text_document_semantic_tokens_full_delta_async(
+        lsp.SemanticTokensDeltaParams(text_document=doc, previous_result_id="no such result"))
+    assert isinstance(stale, lsp.SemanticTokens) and list(stale.data) == data
+
+
 @pytest.mark.corpus
 async def test_semantic_tokens_cover_a_large_file(client: LanguageClient):
     legend = client.init_result.capabilities.semantic_tokens_provider.legend

@@ -17,7 +17,8 @@ async def test_capabilities(client: LanguageClient):
     assert caps.text_document_sync.change == lsp.TextDocumentSyncKind.Incremental
     assert caps.hover_provider and caps.inlay_hint_provider and caps.code_lens_provider
     assert list(caps.completion_provider.trigger_characters[:2]) == [".", "@"]
-    assert caps.semantic_tokens_provider.range is True and caps.semantic_tokens_provider.full is True
+    assert caps.semantic_tokens_provider.range is True
+    assert caps.semantic_tokens_provider.full == lsp.SemanticTokensFullDelta(delta=True)
     assert set(caps.execute_command_provider.commands) == {
         "constellation.runPipeline", "constellation.cancelRun", "constellation.showLayers"}
     assert caps.rename_provider and caps.document_formatting_provider and caps.code_action_provider

@@ -113,3 +113,19 @@ def test_a_new_document_is_cut_into_pieces_from_one_lexer_pass():
         assert data[k] >= 0 and data[k + 2] > 0
         line += data[k]
     assert line < len(analysis.source.line_starts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=1500),
+       st.lists(st.tuples(st.integers(0, 1500), st.integers(0, 6),
+                          st.lists(st.integers(0, 3), max_size=6)), max_size=3))
+def test_token_edit_turns_the_old_numbers_into_the_new(old, changes):
+    from constellation.server.features.semantic_tokens import token_edit
+
+    new = list(old)
+    for at, cut, inserted in changes:
+        new[at:at + cut] = inserted
+    start, deleted, inserted = token_edit(old, new)
+    assert old[:start] + inserted + old[start + deleted:] == new
+    assert start + deleted <= len(old)
+    assert len(inserted) <= sum(len(i) for _, _, i in changes) + (len(new) if changes else 0)
