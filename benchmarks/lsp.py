@@ -1,9 +1,9 @@
 """Language server latency over a real stdio connection.
 
-Measures p50/p95 of hover, completion, semantic tokens, inlay hints, code lens and
-edit-to-diagnostics (with the default 200 ms debounce and without any) on the corpus file
-`perf-large.cst` and on a generated 2,000-line program, plus cold start to the `initialize`
-result. Prints a table with the issue's targets beside the figures.
+Measures p50/p95 of hover, completion, semantic tokens (and after an edit: the delta, beside
+the whole document's tokens), inlay hints, code lens and edit-to-diagnostics (with the default
+200 ms debounce and without any) on the corpus file `perf-large.cst` and on a generated
+2,000-line program, plus cold start to the `initialize` result. Prints a table with the issue's targets beside the figures.
 
     .venv/bin/python benchmarks/lsp.py [--rounds N]
 """
@@ -181,6 +181,30 @@ async def edit_latencies(session: Session, uri: str, text: str, rounds: int, ver
     return out
 
 
+async def tokens_after_edits(session: Session, uri: str, text: str, rounds: int,
+                             version: int) -> tuple[list[float], list[float]]:
+    """Semantic tokens as an editor asks for them after each edit: the delta from its previous
+    result, and (the baseline) the whole document's tokens."""
+    client = session.client
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+    previous = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=doc))
+    deltas, fulls = [], []
+    for _ in range(rounds):
+        await edit_latencies(session, uri, text, 1, version)
+        version += 1
+        t0 = time.perf_counter()
+        delta = await client.text_document_semantic_tokens_full_delta_async(lsp.SemanticTokensDeltaParams(
+            text_document=doc, previous_result_id=previous.result_id))
+        deltas.append((time.perf_counter() - t0) * 1000)
+        await edit_latencies(session, uri, text, 1, version)
+        version += 1
+        t0 = time.perf_counter()
+        previous = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=doc))
+        fulls.append((time.perf_counter() - t0) * 1000)
+        assert delta.result_id
+    return deltas, fulls
+
+
 async def main_async(rounds: int) -> None:
     docs = {"generated-2000.cst": generated_program()}
     if PERF_LARGE.is_file():
@@ -209,7 +233,12 @@ async def main_async(rounds: int) -> None:
                 for label, values in (await request_latencies(session, uri, text, rounds)).items():
                     rows.append((name, label, values))
             label = "edit → diagnostics (no debounce)" if debounce == 0 else "edit → diagnostics (200 ms debounce)"
-            rows.append((name, label, await edit_latencies(session, uri, text, max(10, rounds // 3), 1)))
+            edits = max(10, rounds // 3)
+            rows.append((name, label, await edit_latencies(session, uri, text, edits, 1)))
+            if debounce == 0:
+                deltas, fulls = await tokens_after_edits(session, uri, text, edits, 1 + edits)
+                rows.append((name, "semantic tokens after an edit (delta)", deltas))
+                rows.append((name, "  baseline: whole document's tokens", fulls))
         await session.stop()
 
     table = Table(title=f"Constellation language server over stdio ({rounds} rounds)")
@@ -217,7 +246,7 @@ async def main_async(rounds: int) -> None:
         table.add_column(col, justify="right" if col not in ("document", "measurement") else "left")
     for doc, label, values in rows:
         p50, p95 = statistics.median(values), percentile(values, 95)
-        if doc == "baseline":
+        if doc == "baseline" or "baseline" in label:
             target = None
         elif doc == "server":
             target = 500
