@@ -258,3 +258,26 @@ def test_colours_on_request_and_never_with_no_color(cst, write, tmp_path: Path):
     assert "\x1b[1;31merror\x1b[0m" in coloured.out and "\x1b[1;31m^^^^^^^^\x1b[0m" in coloured.out
     plain = cst("check", "typo.cst", cwd=tmp_path, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert "\x1b[" not in plain.out and "error E002" in plain.out
+
+
+def test_check_github_annotations(cst, write, tmp_path: Path):
+    """`--format github`: one workflow command per diagnostic, positions 1-based like the
+    text report, exit status as always."""
+    write("typo.cst", TYPO)
+    write("warn.cst", WARN)
+    result = cst("check", "--format", "github", "typo.cst", "warn.cst", "--modules", DEMO,
+                 cwd=tmp_path)
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "::error file=typo.cst,line=2,col=9,endLine=2,endColumn=17,title=E002::"
+        "Undefined function 'Uppercas'. Did you mean 'Uppercase'?",
+        "::warning file=warn.cst,line=2,col=30,endLine=2,endColumn=35,title=W001::"
+        "'delay' has no effect without 'retry'",
+    ]
+
+
+def test_github_annotations_escape_what_the_format_reserves():
+    from constellation.cli.check import _escape
+
+    assert _escape("50% done\nnext", False) == "50%25 done%0Anext"
+    assert _escape("a:b,c", True) == "a%3Ab%2Cc" and _escape("a:b,c", False) == "a:b,c"

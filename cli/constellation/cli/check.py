@@ -1,4 +1,4 @@
-"""`cst check PATH... [--format text|json] [--modules M]`: every diagnostic of each file (a
+"""`cst check PATH... [--format text|json|github] [--modules M]`: every diagnostic of each file (a
 folder: every .cst file below it)."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ def register(subparsers) -> None:
     parser.add_argument("files", nargs="+", metavar="PATH",
                         help="a .cst file, a folder (every .cst file below it), or - for "
                              "standard input")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "github"), default="text",
+                        help="text (default), json, or github: workflow commands that GitHub "
+                             "Actions shows as annotations on the lines of a pull request")
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_check)
@@ -34,6 +36,9 @@ def run_check(args: argparse.Namespace) -> int:
     results = [(name, text, analyze_text(name, text, args.modules)) for name, text in texts]
     if args.format == "json":
         print(json.dumps(json_report(results), indent=2, ensure_ascii=False))
+    elif args.format == "github":
+        for line in github_annotations(results):
+            print(line)
     else:
         print_text_report(results)
     return 1 if any(not analysis.valid for _, _, analysis in results) else 0
@@ -45,6 +50,28 @@ def json_report(results) -> dict:
     return {"files": [{"path": path,
                        "diagnostics": [to_json(d, analysis.source) for d in analysis.diagnostics]}
                       for path, _, analysis in results]}
+
+
+def github_annotations(results) -> list[str]:
+    """`::error file=…,line=…::message` lines (GitHub Actions workflow commands)."""
+    from constellation.compiler.diagnostics import to_json
+
+    out = []
+    for path, _, analysis in results:
+        for d in analysis.diagnostics:
+            j = to_json(d, analysis.source)
+            props = ",".join(f"{k}={_escape(str(v), True)}" for k, v in (
+                ("file", path), ("line", j["line"]), ("col", j["column"]),
+                ("endLine", j["end_line"]), ("endColumn", j["end_column"]),
+                ("title", f"{d.code}")))
+            out.append(f"::{d.severity} {props}::{_escape(d.message, False)}")
+    return out
+
+
+def _escape(text: str, is_property: bool) -> str:
+    """The escaping GitHub's workflow commands require (data: %, CR, LF; properties also : ,)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if is_property else text
 
 
 def print_text_report(results) -> None:
