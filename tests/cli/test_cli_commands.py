@@ -281,3 +281,12 @@ def test_github_annotations_escape_what_the_format_reserves():
 
     assert _escape("50% done\nnext", False) == "50%25 done%0Anext"
     assert _escape("a:b,c", True) == "a%3Ab%2Cc" and _escape("a:b,c", False) == "a:b,c"
+
+
+def test_the_pre_commit_hooks_name_real_commands(cst):
+    hooks = (EXAMPLES.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    entries = re.findall(r"^  entry: (.+)$", hooks, re.M)
+    assert entries == ["cst check", "cst fmt"]
+    for entry in entries:
+        assert cst(*entry.split()[1:], "--help").code == 0
+    assert hooks.count(r"files: \.cst$") == len(entries)
