@@ -281,6 +281,28 @@ async def test_document_and_workspace_symbols(client: LanguageClient):
     assert "profile.cst" in files
 
 
+async def test_document_symbols_follow_edits(client: LanguageClient):
+    """Symbols are remembered between answers by everything they show: a line added above
+    moves the ranges, a changed type changes the detail."""
+    text = 'in n: Int\na = n + 1\nb = "${a}!"\nout b\n'
+    uri, _ = await open_doc(client, text)
+
+    async def symbols():
+        found = await client.text_document_document_symbol_async(
+            lsp.DocumentSymbolParams(text_document=tdi(uri)))
+        return [(s.name, s.detail, s.range.start.line, s.range.end.line, s.range.end.character)
+                for s in found]
+
+    assert await symbols() == [("n", "input", 0, 0, 9), ("a", "Int", 1, 1, 9),
+                               ("b", "String", 2, 2, 11), ("b", "output", 3, 3, 5)]
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=pos(1, 0), end=pos(1, 9)), text='# first\na = "x"')]))
+    assert await symbols() == [("n", "input", 0, 0, 9), ("a", "String", 2, 2, 7),
+                               ("b", "String", 3, 3, 11), ("b", "output", 4, 4, 5)]
+
+
 async def test_folding_ranges(client: LanguageClient):
     text = '# one\n# two\nin s: String\nr = branch {\n  s == "a" -> Uppercase(s),\n  otherwise -> s\n}\nout r\n'
     uri, _ = await open_doc(client, text)

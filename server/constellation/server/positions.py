@@ -28,14 +28,18 @@ class Positions:
         self.encoding = str(encoding or "utf-16").lower()
 
     def position(self, offset: int) -> lsp.Position:
+        line, char = self.pair(offset)
+        return lsp.Position(line=line, character=char)
+
+    def pair(self, offset: int) -> tuple[int, int]:
+        """(line, character) of `position`, without making the lsprotocol object."""
         if self.encoding == "utf-16":
-            line, char = self.source.to_lsp(offset)
-            return lsp.Position(line=line, character=char)
+            return self.source.to_lsp(offset)
         line, col = self.source.line_col(offset)
         if self.encoding == "utf-32":
-            return lsp.Position(line=line - 1, character=col - 1)
+            return line - 1, col - 1
         prefix = self.source.line_text(line)[: col - 1]
-        return lsp.Position(line=line - 1, character=len(prefix.encode("utf-8")))
+        return line - 1, len(prefix.encode("utf-8"))
 
     def range(self, span: Span) -> lsp.Range:
         return lsp.Range(start=self.position(span.start), end=self.position(span.end))

@@ -28,7 +28,10 @@ def register(server) -> None:
         if analysis is None:
             return None
         pos = ls.positions(analysis)
+        uri = params.text_document.uri
+        known = _SYMBOLS.get(uri, {})
         out = []
+        made: dict = {}
         for decl in analysis.decls:
             item = decl_symbol(decl)
             if item is None:
@@ -39,8 +42,16 @@ def register(server) -> None:
             t = analysis.binding_types.get(name) if kind in (S.Variable, S.Field) else None
             if t is not None and not detail:
                 detail = type_str(t)
-            out.append(lsp.DocumentSymbol(name=name, kind=kind, detail=detail or None,
-                                          range=pos.range(decl.span), selection_range=pos.range(sel)))
+            key = (name, kind, detail, pos.pair(decl.span.start), pos.pair(decl.span.end),
+                   pos.pair(sel.start), pos.pair(sel.end))
+            made[key] = symbol = known.get(key) or _document_symbol(key)
+            out.append(symbol)
+        # what this answer made is what the next one (after an edit) looks up: typing keeps
+        # most declarations' symbols as they were
+        _SYMBOLS.pop(uri, None)
+        if len(_SYMBOLS) >= 16:
+            _SYMBOLS.pop(next(iter(_SYMBOLS)))
+        _SYMBOLS[uri] = made
         return out
 
     @server.feature(lsp.WORKSPACE_SYMBOL)
@@ -63,6 +74,18 @@ def register(server) -> None:
                 continue
             out += file_symbols(uri, parse(text).decls, Positions(Source(text), ls.encoding), query)
         return out
+
+
+# per document, the symbols of the last answer, by everything they show
+_SYMBOLS: dict[str, dict[tuple, lsp.DocumentSymbol]] = {}
+
+
+def _document_symbol(key: tuple) -> lsp.DocumentSymbol:
+    name, kind, detail, start, end, sel_start, sel_end = key
+    return lsp.DocumentSymbol(
+        name=name, kind=kind, detail=detail or None,
+        range=lsp.Range(start=lsp.Position(*start), end=lsp.Position(*end)),
+        selection_range=lsp.Range(start=lsp.Position(*sel_start), end=lsp.Position(*sel_end)))
 
 
 def _canonical(analysis, decl):
