@@ -1,4 +1,4 @@
-"""The compiler's lexer tokens (`parser.tokenize`), for semantic tokens and folding."""
+"""The compiler's lexer tokens (`parser.tokenize`), for semantic tokens."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ _CACHE_SIZE = 4
 
 
 def tokens(text: str) -> list:
-    """Tokens of a text, remembered for the last few texts (semantic tokens full, range and
-    folding all ask for the same version)."""
+    """Tokens of a text, remembered for the last few texts (a new document's full tokens and
+    range requests ask for the same version)."""
     hit = _CACHE.get(text)
     if hit is not None:
         return hit

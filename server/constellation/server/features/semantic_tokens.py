@@ -182,9 +182,9 @@ _LEX_WHOLE = 32  # more new declarations than this: one lexer pass over the whol
 
 def _pieces_from_whole_text(analysis: Analysis, encoding: str, bounds: list, chunks: list,
                             missing: list[int], pieces: dict) -> None:
-    """Pieces of the `missing` declarations from the whole text's tokens (shared with
-    folding), which costs what one whole-text encoding does; a declaration a token crosses
-    out of (broken text) is lexed on its own later."""
+    """Pieces of the `missing` declarations from the whole text's tokens (remembered for
+    range requests), which costs what one whole-text encoding does; a declaration a token
+    crosses out of (broken text) is lexed on its own later."""
     text, line_starts = analysis.text, analysis.source.line_starts
     toks = tokenize(text)
     tok_starts = [t.start for t in toks]
