@@ -86,3 +86,38 @@ async def test_random_edits_on_corpus_documents(client: LanguageClient):
     errors = [m.message for m in client.log_messages if m.type == lsp.MessageType.Error]
     errors += [m.message for m in client.messages if m.type == lsp.MessageType.Error]
     assert errors == []
+
+
+async def test_semantic_token_deltas_stay_in_step_with_random_edits(client: LanguageClient):
+    """A client applying every delta holds the same numbers as a fresh full answer, through
+    random edits (broken text included) of corpus documents."""
+    encoding = client.init_result.capabilities.position_encoding or "utf-16"
+    rng = random.Random(20261203)
+    paths = [e["path"] for e in corpus_expected()]
+    for path in rng.sample(paths, 6):
+        text = corpus_file(path).read_text()
+        uri, _ = await open_doc(client, text, fresh_uri("delta_" + path.replace("/", "_")))
+        doc = tdi(uri)
+        held = await client.text_document_semantic_tokens_full_async(
+            lsp.SemanticTokensParams(text_document=doc))
+        data, result_id = list(held.data), held.result_id
+        for version in range(2, 2 + EDITS_PER_FILE):
+            start, end, new = random_edit(rng, text)
+            client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[lsp.TextDocumentContentChangePartial(range=lsp.Range(
+                    start=encode_position(text, start, encoding),
+                    end=encode_position(text, end, encoding)), text=new)]))
+            text = text[:start] + new + text[end:]
+            answer = await client.text_document_semantic_tokens_full_delta_async(
+                lsp.SemanticTokensDeltaParams(text_document=doc, previous_result_id=result_id))
+            if isinstance(answer, lsp.SemanticTokensDelta):
+                for edit in sorted(answer.edits, key=lambda e: e.start, reverse=True):
+                    data[edit.start:edit.start + edit.delete_count] = edit.data or []
+            else:
+                data = list(answer.data)
+            result_id = answer.result_id
+            fresh = await client.text_document_semantic_tokens_full_async(
+                lsp.SemanticTokensParams(text_document=doc))
+            assert data == list(fresh.data), (path, version)
+            result_id = fresh.result_id
