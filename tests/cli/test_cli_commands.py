@@ -290,3 +290,21 @@ def test_the_pre_commit_hooks_name_real_commands(cst):
     for entry in entries:
         assert cst(*entry.split()[1:], "--help").code == 0
     assert hooks.count(r"files: \.cst$") == len(entries)
+
+
+def test_fmt_diff_shows_what_would_change_and_changes_nothing(cst, write, tmp_path: Path):
+    from constellation.compiler.formatter import format_source
+
+    messy = "in   x:Int\ny=x+1\nout y\n"
+    write("messy.cst", messy)
+    write("tidy.cst", format_source(messy))
+    result = cst("fmt", "--diff", "messy.cst", "tidy.cst", cwd=tmp_path)
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "--- messy.cst", "+++ messy.cst", "@@ -1,3 +1,3 @@",
+        "-in   x:Int", "-y=x+1", "+in x: Int", "+y = x + 1", " out y"]
+    assert "1 file would be reformatted, 1 already formatted." in result.err
+    assert (tmp_path / "messy.cst").read_text() == messy
+    assert cst("fmt", "--diff", "tidy.cst", cwd=tmp_path).code == 0
+    piped = cst("fmt", "--diff", "-", cwd=tmp_path, stdin=messy)
+    assert piped.code == 1 and piped.out.startswith("--- <stdin>\n+++ <stdin>\n")

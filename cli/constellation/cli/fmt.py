@@ -1,5 +1,5 @@
-"""`cst fmt PATH... [--check]`: rewrite files in the canonical layout (a folder: every .cst
-file below it)."""
+"""`cst fmt PATH... [--check] [--diff]`: rewrite files in the canonical layout (a folder:
+every .cst file below it)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def register(subparsers) -> None:
                              "format standard input to standard output")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit status 1 when a file would be reformatted")
+    parser.add_argument("--diff", action="store_true",
+                        help="change nothing; print what would change as a unified diff "
+                             "(exit status 1 when a file would be reformatted)")
     add_stdin_option(parser)
     parser.set_defaults(func=run_fmt)
 
@@ -66,7 +69,9 @@ def run_fmt(args: argparse.Namespace) -> int:
                                    for path in unformattable))
     changed = [path for path, text in texts.items() if formatted[path] != text]
     for path in changed:
-        if args.check:
+        if args.diff:
+            sys.stdout.write(unified_diff(texts[path], formatted[path], path))
+        elif args.check:
             print(f"would reformat {path}")
         else:
             # a byte order mark the file had is kept (read_source drops it from the text)
@@ -74,9 +79,21 @@ def run_fmt(args: argparse.Namespace) -> int:
             Path(path).write_text(formatted[path], encoding=encoding, newline="")
             print(f"reformatted {path}")
     unchanged = len(texts) - len(changed)
-    verb = "would be reformatted" if args.check else "reformatted"
-    print(f"{plural(len(changed), 'file')} {verb}, {unchanged} already formatted.")
-    return 1 if args.check and changed else 0
+    dry = args.check or args.diff
+    verb = "would be reformatted" if dry else "reformatted"
+    summary = f"{plural(len(changed), 'file')} {verb}, {unchanged} already formatted."
+    print(summary, file=sys.stderr if args.diff else sys.stdout)  # a diff alone on stdout
+    return 1 if dry and changed else 0
+
+
+def unified_diff(before: str, after: str, path: str) -> str:
+    """`--- path` / `+++ path` hunks, every line ending in a newline (patch can apply it)."""
+    import difflib
+
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=path, tofile=path)
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
 
 
 def format_stdin(args: argparse.Namespace) -> int:
@@ -90,6 +107,9 @@ def format_stdin(args: argparse.Namespace) -> int:
     formatted = formatter()(text)
     if formatted is None:
         raise UserError(f"{name}: not formatted: the file has syntax errors")
+    if args.diff:
+        sys.stdout.write(unified_diff(text, formatted, name))
+        return 1 if formatted != text else 0
     if args.check:
         if formatted != text:
             print(f"would reformat {name}")
