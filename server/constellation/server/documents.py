@@ -3,10 +3,17 @@
 Each open document keeps the compiler's ParseCache (incremental parsing at declaration
 granularity) and the analysis of its latest version; features ask `analysis(uri)` and get the
 analysis of exactly the text the client has now.
+
+A large document analysed from scratch (opened, pasted, or its modules reloaded) is analysed
+in a worker thread instead: a megabyte takes seconds, and the server must go on answering for
+every other document meanwhile. Until it is done, features see no analysis for that document
+(they answer with nothing) and the server publishes and refreshes when it is.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -37,6 +44,12 @@ class DocumentState:
     published_version: int | None = None
     run: RunValues | None = None
     debounce: object = None  # asyncio.TimerHandle of a pending publication
+    worker: asyncio.Future | None = None  # an analysis being made in a worker thread
+
+
+# Documents this large (characters) analysed from scratch go to a worker thread: about 200 ms
+# of analysis; smaller ones, and edits that the quick path takes, are analysed at once.
+BACKGROUND_CHARS = 128_000
 
 
 class DocumentStore:
@@ -53,14 +66,49 @@ class DocumentStore:
         return self.states.pop(uri, None)
 
     def analysis_for(self, uri: str, text: str, version: int | None, registry: Registry,
-                     generation: int) -> Analysis:
-        """The analysis of `text` (memoised per version and registry generation)."""
+                     generation: int, on_background=None) -> Analysis | None:
+        """The analysis of `text` (memoised per version and registry generation); None while
+        a worker thread makes one (`on_background(uri, error)` is called on the event loop
+        when it is done)."""
         st = self.state(uri)
+        if st.worker is not None:
+            return None  # the worker owns the cache until it is done
         if (st.analysis is not None and st.version == version and st.generation == generation
                 and st.analysis.text == text):
             return st.analysis
+        if on_background is not None and self._from_scratch(st, text, generation):
+            self._start_worker(uri, st, text, version, registry, generation, on_background)
+            return None
         st.analysis = analyze(text, registry, cache=st.cache)
         st.version = version
         st.generation = generation
         return st.analysis
+
+    @staticmethod
+    def _from_scratch(st: DocumentState, text: str, generation: int) -> bool:
+        """A large text the quick path cannot take from the previous analysis."""
+        if len(text) < BACKGROUND_CHARS:
+            return False
+        previous = st.analysis
+        return previous is None or st.generation != generation \
+            or abs(len(text) - len(previous.text)) > BACKGROUND_CHARS // 2
+
+    def _start_worker(self, uri: str, st: DocumentState, text: str, version: int | None,
+                      registry: Registry, generation: int, on_done) -> None:
+        loop = asyncio.get_running_loop()
+        st.worker = loop.run_in_executor(
+            None, functools.partial(analyze, text, registry, cache=st.cache))
+
+        def finished(worker: asyncio.Future) -> None:
+            st.worker = None
+            if self.states.get(uri) is not st:
+                return  # closed meanwhile
+            error = None if worker.cancelled() else worker.exception()
+            if error is None and not worker.cancelled():
+                st.analysis, st.version, st.generation = worker.result(), version, generation
+            else:
+                st.cache = ParseCache()  # whatever the failed analysis left in it
+            on_done(uri, error)
+
+        st.worker.add_done_callback(finished)
 

@@ -6,6 +6,7 @@ object; nothing here knows how a feature works.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from urllib.parse import unquote
@@ -87,17 +88,43 @@ class ConstellationServer(LanguageServer):
             return None
         try:
             registry, generation = self.registries.current(uri)
-            return self.documents.analysis_for(uri, doc.source, doc.version, registry, generation)
+            return self.documents.analysis_for(uri, doc.source, doc.version, registry, generation,
+                                               on_background=self._analysed_in_background)
         except Exception as exc:
             self.report_internal(f"analysing {uri} (version {doc.version})", exc)
             return None
+
+    async def analysis_when_ready(self, uri: str) -> Analysis | None:
+        """The analysis, waiting for a worker thread that is making it (for commands, which
+        must answer with something)."""
+        while True:
+            analysis = self.analysis(uri)
+            st = self.documents.states.get(uri)
+            if analysis is not None or st is None or st.worker is None:
+                return analysis
+            try:
+                await asyncio.shield(st.worker)
+            except Exception:  # noqa: BLE001 - reported when the worker finished
+                return None
+
+    def _analysed_in_background(self, uri: str, error: BaseException | None) -> None:
+        """A large document's analysis is ready: publish its diagnostics, and have the client
+        ask again for what it got nothing for meanwhile."""
+        if error is not None:
+            self.report_internal(f"analysing {uri}", error)
+            return
+        from constellation.server.features.diagnostics import schedule
+
+        schedule(self, uri, delay_s=0)
+        self.refresh_views()
 
     def declaration_starts(self, uri: str) -> list[int] | None:
         """Where the declarations of the document's analysed text start (its parse cache's
         split), or None when that text is not the latest parse's."""
         doc = self.open_document(uri)
         st = self.documents.states.get(uri) if doc is not None else None
-        if st is None or st.analysis is None or st.cache.text is not st.analysis.text:
+        if st is None or st.worker is not None or st.analysis is None \
+                or st.cache.text is not st.analysis.text:
             return None
         return st.cache.starts
 

@@ -26,9 +26,9 @@ def register(server) -> None:
         return {"cancelled": ls.runs.cancel(_args(arguments)["uri"])}
 
     @server.command("constellation.showLayers")
-    def show_layers(ls, *arguments):
+    async def show_layers(ls, *arguments):
         uri = _args(arguments)["uri"]
-        analysis = ls.analysis(uri)
+        analysis = await ls.analysis_when_ready(uri)
         if analysis is None:
             raise JsonRpcInvalidParams(f"The document {uri} is not open.")
         return layers_json(analysis)
