@@ -555,3 +555,19 @@ def test_reading_a_later_binding_that_moves_the_reader_checks_the_file():
     analysis, memo = reanalyze(text, edited)
     assert not memo.patched
     assert dump(analysis) == dump(analyze(edited, REGISTRY))
+
+
+def test_typing_type_above_a_binding_equals_cold():
+    """`type` typed on the line above `k = s`: the pieces split at the declaration start
+    (`type` alone is an E020), whether the file is parsed cold or after the edit. Found by a
+    long hypothesis run: the cold parse read `type k = s` across the line with a span that
+    ended at `type`."""
+    text = generated_program(2)
+    cache = ParseCache()
+    analyze(text, REGISTRY, cache=cache)
+    for where, snippet in ((0.0, "k = s"), (0.0, "type T = { a: Int }")):
+        for state in typing(text, where, snippet, None):
+            assert dump(analyze(state, REGISTRY, cache=cache)) == dump(analyze(state, REGISTRY)), \
+                state
+        text = state
+    assert memo_for(cache).quick_path_error is None

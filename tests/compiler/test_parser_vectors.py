@@ -478,3 +478,13 @@ def test_broken_heads_keep_names():
     result = parse("in x: \ntype T = \ny = (\nout y")
     names = [(d.name.text, d.space) for d in result.decls if isinstance(d, ast.BrokenDecl)]
     assert names == [("x", "value"), ("T", "type"), ("y", "value")]
+
+
+def test_a_declaration_does_not_run_on_across_a_declaration_start():
+    """`type` ⏎ `k = s`: the pieces are split at the declaration start `k =` (§2.3 hint 5), so
+    `type` alone is an E020 and `k = s` an assignment, with spans inside their lines."""
+    result = parse("type\nk = s\nout k\n")
+    assert [(type(d).__name__, d.span.start, d.span.end) for d in result.decls] == [
+        ("BrokenDecl", 0, 4), ("Assignment", 5, 10), ("OutputDecl", 11, 16)]
+    (d,) = result.diagnostics
+    assert (d.message, d.span.start) == ("Expected a name after 'type', found 'k'", 5)

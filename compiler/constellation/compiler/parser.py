@@ -1240,8 +1240,14 @@ def _cover(a, b) -> Span:
     if type(b) is Tok:
         e = b.end_pos - off
     else:
+        bsp = b.span
         wrapped = ctx.parens.get(id(b)) if ctx.parens else None
-        e = wrapped[2] if wrapped else b.span._e
+        e = wrapped[2] if wrapped else bsp._e
+        if bsp._b is not base:
+            # b is in a later chunk (`type` ⏎ `T = …` reads as one declaration across a
+            # declaration start): its offset is relative to that chunk, so the span must
+            # reach there, and a run then sees the declaration cross into the next chunk
+            e += bsp._b.offset - off
     return _rel_span(s, e, base)
 
 
