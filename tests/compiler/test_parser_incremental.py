@@ -84,7 +84,9 @@ def test_moving_declarations_reuses_their_parse():
 
 EDIT = st.tuples(st.floats(0, 1), st.integers(0, 6),
                  st.sampled_from(["", "x", " ", "\n", '"', "(", ")", "{", "#", "=", "out y\n",
-                                  "${", "}", "@", ",", "with retry: 1", "x = "]))
+                                  "${", "}", "@", ",", "with retry: 1", "x = ",
+                                  # a declaration keyword left alone at the end of a line
+                                  "\ntype\n", "\nin\n", "\nuse\n", "\nout\n", "type "]))
 
 
 def apply(text: str, edit) -> str:
@@ -132,3 +134,15 @@ def test_whole_document_parse_equals_chunked_parse(path):
         chunks, _ = p._parse_range(text, starts, 0, len(starts), {})
         chunked = p._assemble(text, chunks)
     assert snapshot(parse(text)) == snapshot(chunked)
+
+
+def test_an_edit_after_a_lone_keyword_can_unmake_its_declaration_start():
+    """`type` alone on a line starts a declaration when a name follows and is a field name
+    when `}` follows: typing `}` on the next line changes the split before the edit (found
+    by a long hypothesis run)."""
+    text = "in t: String\nu\ntype\npper = Trim(t)\nout pper\n"
+    cache = ParseCache()
+    parse(text, cache)
+    edited = text.replace("\npper", "\n}pper")
+    assert snapshot(parse(edited, cache)) == snapshot(parse(edited))
+    assert snapshot(parse(text, cache)) == snapshot(parse(text))

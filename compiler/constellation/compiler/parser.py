@@ -149,8 +149,12 @@ def _reparse(text: str, cache: ParseCache):
     delta = len(text) - len(old_text)
     old_edit_end = len(old_text) - q
     new_edit_end = len(text) - q
-    # restart one chunk before the edited one: its head lies entirely before the edit
+    # restart one chunk before the edited one: its head lies entirely before the edit, and
+    # so does what made it a declaration start (its second token: `type` ⏎ `}` is a field
+    # name, `type` ⏎ `T` a declaration), or the scan starts further back
     k = max(0, bisect.bisect_right(old_starts, p) - 2)
+    while k > 0 and _start_decided_at(old_text, old_starts[k]) >= p:
+        k -= 1
     old_set = set(old_starts)
     starts = old_starts[:k + 1]
     sync = None  # index in old_starts from which old and new splits agree again
@@ -194,6 +198,14 @@ def _reparse(text: str, cache: ParseCache):
 
 
 _BLANKS = " \t\r\n"
+
+
+def _start_decided_at(text: str, start: int) -> int:
+    """End of the token after a declaration start's first token: a start is a start because
+    of what follows its first token (`x =`, `type` not followed by `}`…)."""
+    first = first_token(text, start)
+    second = first_token(text, first.end_pos) if first is not None else None
+    return len(text) if second is None else second.end_pos
 
 
 def _common_ends(a: str, b: str) -> tuple[int, int]:
