@@ -78,3 +78,13 @@ async def test_an_edit_during_the_analysis_gets_its_own_diagnostics(client: Lang
     diagnostics = await wait_diagnostics(client, uri, 2, timeout=60)
     # `v0` was renamed `zz`: its readers report it
     assert [d.code for d in diagnostics if d.severity == lsp.DiagnosticSeverity.Error][:1] == ["E001"]
+
+
+async def test_outline_and_folding_wait_for_a_large_documents_analysis(client: LanguageClient):
+    """Editors ask for these once, on open (no refresh request exists for the outline)."""
+    uri = open_now(client, large_program(2 * BACKGROUND_CHARS))
+    symbols, folds = await asyncio.gather(
+        client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=tdi(uri))),
+        client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=tdi(uri))))
+    assert symbols[0].name == "seed" and len(symbols) > 1000
+    assert folds is not None

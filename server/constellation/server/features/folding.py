@@ -9,8 +9,9 @@ from constellation.compiler.lexer import comment_spans
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
-    def folding(ls, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange] | None:
-        analysis = ls.analysis(params.text_document.uri)
+    async def folding(ls, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange] | None:
+        # waits for a large document's analysis: editors ask for folding once, on open
+        analysis = await ls.analysis_when_ready(params.text_document.uri)
         if analysis is None:
             return None
         source = analysis.source

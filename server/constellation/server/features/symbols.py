@@ -23,8 +23,10 @@ MAX_WORKSPACE_FILES = 2000
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def document_symbols(ls, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol] | None:
-        analysis = ls.analysis(params.text_document.uri)
+    async def document_symbols(ls, params: lsp.DocumentSymbolParams
+                               ) -> list[lsp.DocumentSymbol] | None:
+        # waits for a large document's analysis: editors ask for the outline once, on open
+        analysis = await ls.analysis_when_ready(params.text_document.uri)
         if analysis is None:
             return None
         pos = ls.positions(analysis)
