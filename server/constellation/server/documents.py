@@ -6,8 +6,9 @@ analysis of exactly the text the client has now.
 
 A large document analysed from scratch (opened, pasted, or its modules reloaded) is analysed
 in a worker thread instead: a megabyte takes seconds, and the server must go on answering for
-every other document meanwhile. Until it is done, features see no analysis for that document
-(they answer with nothing) and the server publishes and refreshes when it is.
+every other document meanwhile. Until it is done, `analysis(uri)` gives None for that document
+(most features answer with nothing; the outline, folding and commands wait for it with
+`analysis_when_ready`), and the server publishes and asks for refreshes when it is done.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class DocumentState:
 BACKGROUND_CHARS = 128_000
 
 
+def _event_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # called outside the server's loop: analyse at once
+        return None
+
+
 class DocumentStore:
     def __init__(self) -> None:
         self.states: dict[str, DocumentState] = {}
@@ -76,7 +84,8 @@ class DocumentStore:
         if (st.analysis is not None and st.version == version and st.generation == generation
                 and st.analysis.text == text):
             return st.analysis
-        if on_background is not None and self._from_scratch(st, text, generation):
+        if on_background is not None and self._from_scratch(st, text, generation) \
+                and _event_loop() is not None:
             self._start_worker(uri, st, text, version, registry, generation, on_background)
             return None
         st.analysis = analyze(text, registry, cache=st.cache)
