@@ -30,14 +30,12 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run_fmt)
 
 
-def syntax_errors(text: str, path: str) -> str | None:
-    """Rendered E020 diagnostics of `text`, or None when it parses."""
+def syntax_errors(text: str, path: str) -> str:
+    """Rendered E020 diagnostics of `text` (which the formatter refused)."""
     from constellation.compiler.parser import parse
     from constellation.compiler.source import Source
 
-    errors = [d for d in parse(text).diagnostics if d.is_error]
-    if not errors:
-        return None
+    errors = [d for d in parse(text).diagnostics if d.code == "E020"]
     return rendered(errors, Source(text), path) + \
         f"\n{path}: not formatted: the file has {plural(len(errors), 'syntax error')}"
 
@@ -58,15 +56,11 @@ def run_fmt(args: argparse.Namespace) -> int:
         return format_stdin(args)
     texts = {path: read_source(path) for path in paths}
     format_source = formatter()
-    refused = [message for path, text in texts.items()
-               if (message := syntax_errors(text, path)) is not None]
+    formatted = {path: format_source(text) for path, text in texts.items()}
+    # None: the file has syntax errors (parsed again only to show them); nothing is written
+    refused = [syntax_errors(texts[path], path) for path, text in formatted.items() if text is None]
     if refused:
         raise UserError("\n".join(refused))
-    formatted = {path: format_source(text) for path, text in texts.items()}
-    unformattable = [path for path, text in formatted.items() if text is None]
-    if unformattable:  # the formatter refuses what the parser rejects; checked above already
-        raise UserError("\n".join(f"{path}: not formatted: the file has syntax errors"
-                                   for path in unformattable))
     changed = [path for path, text in texts.items() if formatted[path] != text]
     for path in changed:
         if args.diff:
@@ -101,12 +95,9 @@ def format_stdin(args: argparse.Namespace) -> int:
     with syntax errors nothing is written to standard output (the buffer stays as it is)."""
     name = source_name(STDIN, args)
     text = read_source(STDIN, name)
-    refused = syntax_errors(text, name)
-    if refused is not None:
-        raise UserError(refused)
     formatted = formatter()(text)
     if formatted is None:
-        raise UserError(f"{name}: not formatted: the file has syntax errors")
+        raise UserError(syntax_errors(text, name))
     if args.diff:
         sys.stdout.write(unified_diff(text, formatted, name))
         return 1 if formatted != text else 0
