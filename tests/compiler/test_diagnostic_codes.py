@@ -52,10 +52,29 @@ def test_e002_undefined_function_and_namespace_alias():
     assert d.code == "E002" and d.message.startswith("Undefined function 'stdlib.string.trimm'")
 
 
+def test_e002_suggests_an_ambiguous_simple_name_qualified():
+    """§8.3: the distance is to the simple name; a name two namespaces share is offered
+    qualified, once per namespace."""
+    from constellation.compiler.registry import Function, Registry
+    from constellation.compiler.stdlib import stdlib_functions
+    from constellation.compiler.types import FLOAT
+
+    twins = [Function("distance", ns, (("a", FLOAT), ("b", FLOAT)), FLOAT) for ns in ("geo", "text")]
+    a = analyze_program("x = distanc(1, 2)\nout x\n", registry=Registry(stdlib_functions() + twins))
+    (d,) = a.diagnostics
+    assert (d.code, d.message) == ("E002", "Undefined function 'distanc'. Did you mean "
+                                           "'geo.distance' or 'text.distance'?")
+    assert [apply_fix(a, f).splitlines()[0] for f in d.fixes] == [
+        "x = geo.distance(1, 2)", "x = text.distance(1, 2)"]
+
+
 def test_e003_undefined_type_suggests_aliases_and_builtins():
     a, d = only("in x: Strng\nout x\n")
     assert (d.code, d.message) == ("E003", "Undefined type 'Strng'. Did you mean 'String'?")
     assert span_of(a, d) == ("1:7", "1:12")
+    a, d = only("in x: Optinal<Int>\nout x\n")  # with type arguments too; the fix keeps them
+    assert (d.code, d.message) == ("E003", "Undefined type 'Optinal'. Did you mean 'Optional'?")
+    assert apply_fix(a, d.fixes[0]).splitlines()[0] == "in x: Optional<Int>"
     a, d = only("in x: List\nout x\n")
     assert d.message == "Type 'List' needs 1 type argument"
     a, d = only("in x: Int<String>\nout x\n")
@@ -236,8 +255,10 @@ def test_e030_duplicate_definition():
     a, d = only("x = 1\nx = 2\nout x\n")
     assert (d.code, d.message) == ("E030", "Duplicate definition of 'x' (first defined at 1:1)")
     assert span_of(a, d) == ("2:1", "2:2")
-    a, d = only("in xs: List<Int>\ny = map(xs, (v, v) => v)\nout y\n")
-    assert d.code == "E015"  # map passes one parameter: arity comes first
+    # two independent problems (§5.1): map passes one parameter, and a parameter repeats (§3.2)
+    a = analyze_program("in xs: List<Int>\ny = map(xs, (v, v) => v)\nz = (w, w) => 1\nout y\n")
+    assert [(d.code, a.source.format_pos(d.span.start)) for d in a.diagnostics] == [
+        ("E015", "2:13"), ("E030", "2:17"), ("E015", "3:5"), ("E030", "3:9")]
     a, d = only("in r: { a: Int, b: Int }\nx = r[a, a]\nout x\n")
     assert (d.code, d.message) == ("E030", "Duplicate field 'a'")
 

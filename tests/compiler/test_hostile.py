@@ -14,7 +14,8 @@ from constellation.compiler.lexer import tokenize
 from constellation.compiler.parser import MAX_DEPTH, ParseCache, parse
 
 N = 10_000
-TOO_DEEP = f"Expression is nested too deeply (more than {MAX_DEPTH} levels)"
+TOO_DEEP = (f"Expression is nested too deeply (more than {MAX_DEPTH} levels): "
+            "split it into several bindings")
 
 DEEP = {
     "parentheses": "x = " + "(" * N + "1" + ")" * N + "\nout x",
@@ -75,6 +76,51 @@ def test_nesting_at_the_limit_is_accepted():
     result = parse("x = " + "[" * depth + "]" * depth + "\nout x")
     assert result.diagnostics == []
     assert max_depth(result.decls) <= MAX_DEPTH + 1
+
+
+def nestings(n: int) -> dict[str, tuple[str, dict]]:
+    """Each way of nesting an expression n levels deep, with the inputs it reads."""
+    return {
+        "operators": ("x = " + " + ".join(["a"] * (n + 1)), {"a": 1}),
+        "parentheses": ("x = " + "(" * n + "a" + ")" * n, {"a": 1}),
+        "lists": ("x = " + "[" * n + "a" + "]" * n, {"a": 1}),
+        "records": ("x = " + "{b: " * n + "a" + "}" * n, {"a": 1}),
+        "unary minus": ("x = " + "- " * n + "a", {"a": 1}),
+        "not": ("x = " + "not " * n + "c", {"c": True}),
+        "else-if chain": ("x = " + "if (c) a else " * n + "2", {"c": False, "a": 1}),
+        "coalesce": ("x = " + " ?? ".join(["o"] * n) + " ?? a", {"o": None, "a": 1}),
+        "calls": ("x = " + "identity(" * n + "s" + ")" * n, {"s": "v"}),
+        "field path": ("x = r" + ".b" * n, {"r": None}),
+    }
+
+
+INPUTS = {"a": "in a: Int", "c": "in c: Boolean", "o": "in o: Optional<Int>", "s": "in s: String",
+          "r": "in r: " + "{ b: " * MAX_DEPTH + "Int" + " }" * MAX_DEPTH}
+
+
+def nested_program(body: str, inputs: dict) -> str:
+    return "\n".join(INPUTS[k] for k in inputs) + "\n" + body + "\nout x\n"
+
+
+@pytest.mark.parametrize("name", list(nestings(1)))
+def test_nesting_up_to_the_limit_is_analysed_run_and_formatted(name):
+    """MAX_DEPTH levels of every kind (100 operators in a row among them) is a valid program
+    that every pass handles; one level more is the E020 of the limit, at the level past it."""
+    from constellation.compiler import analyze
+    from constellation.compiler.formatter import format_source
+    from constellation.compiler.stdlib import stdlib_registry
+    from constellation.runtime import run
+
+    body, inputs = nestings(MAX_DEPTH)[name]
+    text = nested_program(body, inputs)
+    analysis = analyze(text, stdlib_registry())
+    assert [d for d in analysis.diagnostics if d.severity == "error"] == []
+    if name != "field path":  # the record input would need a value 100 levels deep
+        assert run(analysis, inputs).status == "completed"
+    assert isinstance(format_source(text), str)
+    body, inputs = nestings(MAX_DEPTH + 1)[name]
+    deeper = analyze(nested_program(body, inputs), stdlib_registry())
+    assert [(d.code, d.message) for d in deeper.diagnostics] == [("E020", TOO_DEEP)]
 
 
 def test_one_megabyte_program():

@@ -100,6 +100,10 @@ def test_int_range():
     assert isinstance(lit, ast.Literal) and lit.value == -9223372036854775808
     bad("x = 9223372036854775808", "Integer literal out of range", "1:5")
     bad("x = -(9223372036854775808)", "Integer literal out of range")
+    # option values are literals too (§1.4)
+    bad('x = f("s") with retry: 9223372036854775808', "Integer literal out of range", "1:24")
+    bad('x = f("s") with priority: -9223372036854775809', "Integer literal out of range", "1:28")
+    ok('x = f("s") with priority: -9223372036854775808')
 
 
 @pytest.mark.parametrize("src", ["x = a < b < c", "x = a == b == c"])

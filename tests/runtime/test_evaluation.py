@@ -46,6 +46,10 @@ def test_integer_overflow_is_a_positioned_error(execute):
     ("-7 / 2", -3), ("7 / -2", -3), ("7.0 / 2", 3.5), ("1 + 2.5", 3.5), ('"a" + "b"', "ab"),
     ("1 == 1.0", True), ("[1] == [1.0]", True), ('"abc" < "abd"', True),
     ("{a: 1} == {a: 1}", True), ("-9223372036854775807 - 1", -2 ** 63),
+    # §5.7: numeric order after widening (2^53 + 1 widens to 2^53)
+    ("9007199254740993 > 9007199254740992.0", False),
+    ("9007199254740993 <= 9007199254740992.0", True),
+    ("9223372036854775807 < 9223372036854775808.0", False), ("2 < 2.5", True),
 ])
 def test_operators(execute, expr, expected):
     got = value_of(execute, f"x = {expr}\nout x")
@@ -83,6 +87,23 @@ def test_values_take_the_shape_of_their_static_type(execute):
     got = value_of(execute, text, {"c": True})
     assert got == 1.0 and isinstance(got, float)
     assert value_of(execute, "x = [1, 2.0]\nout x") == [1.0, 2.0]
+
+
+def test_lambda_parameters_and_pattern_bindings_take_their_static_type(execute):
+    """§4.5: a value is coerced to its static type wherever it is bound, so `is Float` on a
+    Float parameter or on a field whose common type is Float matches an Int that came in."""
+    text = ('in xs: List<Int>\n'
+            'd = map(xs, (x: Float) => match x { is Float -> "float" })\n'
+            'e = map(xs, (x: Float) => "${x}")\nout d\nout e')
+    result, _ = execute(text, {"xs": [1]})
+    assert result.status == "completed", result.errors
+    assert result.outputs == {"d": ["float"], "e": ["1.0"]}
+    text = ('in u: { a: Int, b: String } | { a: Float }\n'
+            'x = match u { { a } -> match a { is Float -> "float" } }\n'
+            'y = match u { { a } -> "${a}" }\nout x\nout y')
+    result, _ = execute(text, {"u": {"a": 1, "b": "s"}})
+    assert result.status == "completed", result.errors
+    assert result.outputs == {"x": "float", "y": "1.0"}
 
 
 def test_record_merge_projection_and_field_access_over_lists(execute):

@@ -18,6 +18,17 @@ def test_eager_call_in_untaken_branch_runs_and_is_logged_as_not_needed(execute, 
                           "Service failed for: v"]
 
 
+def test_a_failure_handled_by_on_error_is_not_logged_as_not_needed(execute):
+    """The fallback's failure was awaited (by the fallback evaluation) and on_error handled it:
+    §10.2 logs only failures no output awaited."""
+    text = ('in r: String\n'
+            'e = AlwaysFailsService(r) with fallback: AlwaysFailsService("f"), on_error: skip\n'
+            'out e')
+    result, _ = execute(text, {"r": "r"})
+    assert result.status == "completed" and result.outputs == {"e": ""}
+    assert result.log == []
+
+
 def test_eager_call_in_taken_branch_fails_the_run(execute):
     result, _ = execute(UNTAKEN, {"c": True, "s": "v"})
     assert result.status == "failed"

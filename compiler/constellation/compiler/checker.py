@@ -227,7 +227,7 @@ class _Checker:
         self.wildcards: list[str] = []
         self.alias_targets: dict[str, str | None] = {}  # `use p as m`: m -> p (None: bad path)
         self.options = OptionChecker(self)
-        self._function_suggestions: list[str] | None = None
+        self._function_suggestions: dict[str, list[str]] | None = None
         self.resolver = TypeResolver(self._alias_type, self._report, self._alias_ref,
                                      self._type_suggestion)
 
@@ -1065,8 +1065,13 @@ class _Checker:
     def lambda_body_silently(self, e: ast.Lambda, scope) -> None:
         """Resolve names inside a misplaced lambda; its parameters are Error-typed."""
         inner = dict(scope)
+        seen: dict[str, ast.Param] = {}
         for p in e.params:
             t = self.resolver.resolve(p.type) if p.type is not None else ERROR
+            if p.name.text in seen:  # §3.2: reported wherever the lambda stands
+                self._duplicate(p.name, seen[p.name.text].name)
+                continue
+            seen[p.name.text] = p
             inner[p.name.text] = self.bind_param(p, t)
         body = self.infer(e.body, inner)
         self.result.expr_types[id(e)] = FunctionT(tuple(inner[p.name.text].type or ERROR
@@ -1225,7 +1230,8 @@ class _Checker:
                                  + ", ".join(qualified), span,
                          fixes=tuple(Fix(f"Use '{q}'", (TextEdit(span, q),)) for q in qualified))
             return None
-        names = suggest(name, self.function_suggestions())
+        offered = self.function_suggestions()
+        names = [q for simple in suggest(name, offered) for q in offered[simple]][:3]
         self._report("E002", f"Undefined function '{name}'{did_you_mean(names)}", span,
                      fixes=tuple(Fix(f"Change to '{n}'", (TextEdit(span, n),)) for n in names))
         return None
@@ -1236,14 +1242,16 @@ class _Checker:
         tier1 = [f for f in every if f.namespace is None or f.namespace in self.wildcards]
         return tier1 or every
 
-    def function_suggestions(self) -> list[str]:
+    def function_suggestions(self) -> dict[str, list[str]]:
+        """Simple name -> what a suggestion offers (§8.3): the distance is to the simple name;
+        the offer is that name if it resolves uniquely, else each qualified name."""
         if self._function_suggestions is None:
-            out: list[str] = []
+            out: dict[str, list[str]] = {}
             for simple in {f.name for f in self.registry.functions}:
                 if simple in RESERVED_WORDS:
                     continue
                 pool = self.candidates(simple)
-                out.extend([simple] if len(pool) == 1 else [f.qualified for f in pool])
+                out[simple] = [simple] if len(pool) == 1 else sorted(f.qualified for f in pool)
             self._function_suggestions = out
         return self._function_suggestions
 

@@ -52,7 +52,8 @@ __all__ = ["ParseCache", "ParseResult", "parse", "parse_expression", "tokenize",
 MAX_DEPTH = 100
 
 INT_MAX = 2**63 - 1
-TOO_DEEP = f"Expression is nested too deeply (more than {MAX_DEPTH} levels)"
+TOO_DEEP = (f"Expression is nested too deeply (more than {MAX_DEPTH} levels): "
+            "split it into several bindings")
 
 
 @dataclass
@@ -727,14 +728,16 @@ def _name(t: Tok) -> ast.Name:
 
 
 def _too_deep(root) -> Span | None:
-    """Span of the first node nested deeper than MAX_DEPTH (iterative walk)."""
+    """Span of the first node nested deeper than MAX_DEPTH (iterative walk). Leaves do not
+    count, as in `_chain`: 100 operators in a row are 100 levels (101 names or numbers)."""
     stack = [(root, 0)]
     children = ast.children
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        below = children(node)
+        if depth > MAX_DEPTH and below:
             return node.span
-        for c in children(node):
+        for c in below:
             stack.append((c, depth + 1))
     return None
 
@@ -1526,11 +1529,15 @@ class _Builder:
         first = c[0]
         if len(c) == 2:  # '-' number
             kind = _OPT_KIND[c[1].type]
+            if kind == "int" and int(c[1].value) > INT_MAX + 1:
+                _ctx().error("Integer literal out of range", _sp(c[1]))
             return ast.OptValue(kind, "-" + c[1].value, _cover(first, c[1]))
         if first.type == "IDENT" and len(c) > 1:
             args = [x for x in c[2:-1] if isinstance(x, ast.OptValue)]
             return ast.OptValue("call", _ctx().text[first.start_pos:c[-1].end_pos],
                                 _cover(first, c[-1]), args)
+        if first.type == "INT" and int(first.value) > INT_MAX:  # §1.4 holds in options too
+            _ctx().error("Integer literal out of range", _sp(first))
         return ast.OptValue(_OPT_KIND[first.type], first.value, _sp(first))
 
 

@@ -8,6 +8,7 @@ they are reached.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ import anyio
 
 from constellation.compiler import ast
 from constellation.compiler import types as T
+from constellation.compiler.symbols import Symbol
 from constellation.runtime import values
 from constellation.runtime.errors import RunError
 
@@ -48,6 +50,12 @@ class Evaluator:
         self.source = analysis.source
         self.check = analysis.check
         self.plan = analysis.plan
+
+    @functools.cached_property
+    def pattern_symbols(self) -> dict[tuple[int, str], Symbol]:
+        """(case, name) -> the symbol a record pattern binds, with its type."""
+        return {(id(sym.decl), sym.name): sym for sym in self.check.symbols.locals
+                if sym.kind == "pattern"}
 
     # -- helpers --------------------------------------------------------------------------
     def error(self, message: str, offset: int, function: str | None = None) -> RunError:
@@ -156,6 +164,8 @@ class Evaluator:
         return self._arith(e, left, right)
 
     def _compare(self, op: str, a: object, b: object) -> bool:
+        if isinstance(a, float) != isinstance(b, float) and not isinstance(a, str):
+            a, b = float(a), float(b)  # numeric order after widening (an Int beside a Float)
         if op == "<":
             return a < b
         if op == ">":
@@ -239,8 +249,16 @@ class Evaluator:
         for case in e.cases:
             bound = self._match(case.pattern, subject)
             if bound is not None:
+                bound = {name: self._coerced_local(name, case, value)
+                         for name, value in bound.items()}
                 return self.coerced(e, await self.eval(case.body, {**env, **bound}))
         raise self.error("No case of the match applies to the value", e.keyword.start)
+
+    def _coerced_local(self, name: str, case: ast.Case, value: object) -> object:
+        """A pattern binding coerced to its type (§4.5), e.g. a field whose type is the common
+        type of the record members it may come from."""
+        sym = self.pattern_symbols.get((id(case), name))
+        return value if sym is None or sym.type is None else values.coerce(value, sym.type)
 
     def _match(self, pattern: ast.Pattern, value: object) -> dict | None:
         """Locals bound by a matching pattern, or None when it does not match."""
@@ -273,8 +291,10 @@ class Evaluator:
 
     async def apply(self, closure: Closure, args: list[object]) -> object:
         env = dict(closure.env)
-        for param, value in zip(closure.fn.params, args):
-            env[param.name.text] = value
+        fn_type = self.static_type(closure.fn)
+        types = fn_type.params if isinstance(fn_type, T.FunctionT) else ()
+        for param, value, t in zip(closure.fn.params, args, types):
+            env[param.name.text] = values.coerce(value, t)  # §4.5: to the parameter's type
         return await self.eval(closure.fn.body, env)
 
 

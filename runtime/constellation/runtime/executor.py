@@ -155,6 +155,7 @@ class Run:
         self.evaluator = Evaluator(self)
         self.states = [NodeState(n) for n in self.plan.nodes]
         self.log: list[str] = []
+        self.handled: set[int] = set()  # ids of failures an on_error option turned into values
         self.scale = time_scale()
         self.depth = self.plan.depth
         self.unsettled = [0] * (self.depth + 2)
@@ -425,6 +426,8 @@ class Run:
 
     def handle_failure(self, call: ast.Call, fn: Function, opts: CallOptions, error: RunError,
                        result_t: T.Type) -> object:
+        if opts.on_error != "propagate":
+            self.handled.add(id(error))  # needed, and handled: not an unneeded failure (§10.2)
         if opts.on_error == "skip":
             return values.zero_value(result_t)
         if opts.on_error == "log":
@@ -618,7 +621,7 @@ class Run:
             if st.node.kind == "module" and not st.done.is_set():
                 reason = "cancelled" if st.started else "not demanded"
                 self.skip(st, reason, None)
-        reached = {id(e) for e in output_errors}
+        reached = {id(e) for e in output_errors} | self.handled
         for st in self.states:
             if st.node.kind == "module" and st.status == "failed" and id(st.error) not in reached \
                     and st.error.node == st.node.id:
