@@ -139,3 +139,47 @@ async def test_each_document_sees_the_modules_of_its_nearest_constellation_toml(
     outside, diags = await open_doc(client, text, from_fs_path(str(root / "other" / "main.cst")))
     assert [(d.code, d.range.start.line) for d in diags
             if d.severity == lsp.DiagnosticSeverity.Error] == [("E002", 1)]
+
+
+async def wait_errors(client: LanguageClient, uri: str, since: int, want) -> list:
+    """The error codes of the latest publication for `uri` after `since`, once `want` holds."""
+    codes = None
+    for _ in range(750):
+        fresh = [p for p in client.published[since:] if p.uri == uri]
+        codes = fresh and [d.code for d in fresh[-1].diagnostics
+                           if d.severity == lsp.DiagnosticSeverity.Error]
+        if fresh and want(codes):
+            break
+        await asyncio.sleep(0.02)
+    return codes
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def untrusted_ws(lsp_client: LanguageClient, workspace: Path):
+    lsp_client.root = workspace
+    await initialize(lsp_client, root=workspace, options={"trusted": False})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_settings_changes_take_effect_without_an_edit(untrusted_ws: LanguageClient):
+    """Trusting the workspace loads its modules (and withdrawing trust unloads them); a new
+    diagnostics cap re-publishes: all without touching the document."""
+    client = untrusted_ws
+    text = 'in n: String\na = Greet(n)\nb = Greet(1)\nc = Greet(2)\nout a\nout b\nout c\n'
+    uri, diags = await open_doc(client, text, from_fs_path(str(client.root / "main.cst")))
+    assert [d.code for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == ["E002"] * 3
+
+    def change(settings: dict) -> int:
+        before = len(client.published)
+        client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+            settings={"constellation": settings}))
+        return before
+
+    since = change({"trusted": True})
+    assert await wait_errors(client, uri, since, lambda c: "E002" not in c) == ["E010", "E010"]
+    since = change({"maxDiagnostics": 1})
+    published = await wait_errors(client, uri, since, lambda c: len(c) == 1)
+    assert published == ["E010"]
+    since = change({"trusted": False, "maxDiagnostics": 1000})
+    assert await wait_errors(client, uri, since, lambda c: len(c) == 3) == ["E002"] * 3

@@ -38,20 +38,42 @@ def register(server) -> None:
         # synchronous when the settings come with the notification, so that requests sent
         # right after it already see them
         settings = params.settings
+        before = _effects(ls.settings)
         if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
             ls.settings.update(settings[SECTION])
-            ls.refresh_views()
+            apply_settings(ls, before)
             return
 
-        async def pull_and_refresh() -> None:
+        async def pull_and_apply() -> None:
             await pull_configuration(ls)
-            ls.refresh_views()
-        asyncio.ensure_future(pull_and_refresh())
+            apply_settings(ls, before)
+        asyncio.ensure_future(pull_and_apply())
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def on_watched_files(ls, params: lsp.DidChangeWatchedFilesParams) -> None:
         if any(_affects_registry(change.uri) for change in params.changes):
             await reload_registry(ls)
+
+
+def _effects(settings) -> tuple[tuple, int]:
+    """What a settings change may require: the settings the module signatures are loaded
+    with, and the diagnostics cap."""
+    return ((settings.trusted, tuple(settings.modules), settings.registry_timeout_s,
+             tuple(settings.cli or ())), settings.max_diagnostics)
+
+
+def apply_settings(ls, before: tuple[tuple, int]) -> None:
+    """Settings take effect at once: trust, modules or the loader changed → the signatures
+    are loaded again; the diagnostics cap changed → every document is published again."""
+    registry_before, cap_before = before
+    registry_now, cap_now = _effects(ls.settings)
+    if registry_now != registry_before:
+        asyncio.ensure_future(reload_registry(ls))  # publishes and refreshes when loaded
+        return
+    if cap_now != cap_before:
+        from constellation.server.features.diagnostics import publish_all
+        publish_all(ls)
+    ls.refresh_views()
 
 
 def _affects_registry(uri: str) -> bool:
