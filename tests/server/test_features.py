@@ -455,6 +455,29 @@ async def test_quick_fixes(client: LanguageClient):
     assert "Remove unused binding 'unused'" not in titles  # the file has errors: no unused hints yet
 
 
+@pytest.mark.parametrize("text,declared", [
+    ("in y: Int\nz = add(x, 1)\nout z\nout y\n", "in x: Int\n"),  # the parameter's type
+    ("in xs: List<Int>\nz = filter(xs, (n) => m > n)\nout z\n", "in m: Int\n"),  # the operand's
+    ("in c: Boolean\nz = c and flag\nout z\n", "in flag: Boolean\n"),
+    ("out z\nz = add(x, 1)\nin y: Int", "\nin x: Int\n"),  # no line break at the end
+    ("in y: Int\r\nz = add(x, y)\r\nout z\r\n", "in x: Int\r\n"),
+])
+async def test_declaring_a_missing_input_fixes_its_use(client: LanguageClient, text, declared):
+    """The input gets the type its use wants, on a line of its own: the fix leaves no error."""
+    uri, diags = await open_doc(client, text)
+    (e001,) = [d for d in diags if d.code == "E001"]
+    found = await actions(client, uri, e001.range)
+    (declare,) = [a for a in found if a.title.startswith("Declare the missing input")]
+    (edit,) = declare.edit.changes[uri]
+    assert edit.new_text == declared
+    offset = len("".join(text.splitlines(keepends=True)[:edit.range.start.line])) \
+        + edit.range.start.character
+    fixed = text[:offset] + edit.new_text + text[offset:]
+    from constellation.compiler import analyze
+    from constellation.compiler.stdlib import stdlib_registry
+    assert analyze(fixed, stdlib_registry()).diagnostics == []
+
+
 async def test_remove_unused_binding(client: LanguageClient):
     text = 'in s: String\nunused = Trim(s)\nr = Uppercase(s)\nout r\n'
     uri, _ = await open_doc(client, text)

@@ -17,6 +17,7 @@ reported once; anything typed Error (§5.1) never causes a diagnostic.
 from __future__ import annotations
 
 from collections import deque
+import dataclasses
 from dataclasses import dataclass, field
 
 from constellation.compiler import ast
@@ -683,10 +684,24 @@ class _Checker:
             t = self.match(e, scope, lambda body, sc: self.check(body, expected, sc, context))
         else:
             t = self.infer(e, scope)
+            if t is ERROR:
+                self.note_wanted(e, expected)
             self.require(e, t, expected, context)
             return t
         self.result.expr_types[id(e)] = t
         return t
+
+    def note_wanted(self, e: ast.Expr, wanted: Type) -> None:
+        """An undefined name used where a `wanted` value goes: its E001 (just reported) carries
+        the type, so that declaring the name as an input fixes the use."""
+        if not isinstance(e, ast.Var) or id(e) in self.result.var_symbols or wanted is ERROR \
+                or has_type_var(wanted):
+            return
+        items = self.bag.items
+        for i in range(len(items) - 1, max(-1, len(items) - 4), -1):
+            if items[i].code == "E001" and items[i].span == e.name.span:
+                items[i] = dataclasses.replace(items[i], expected_type=wanted)
+                return
 
     def require(self, e: ast.Expr, t: Type, expected: Type, context: str = "") -> bool:
         if is_subtype(t, expected):
@@ -860,10 +875,17 @@ class _Checker:
         left = self.infer(e.left, scope)
         right = self.infer(e.right, scope)
         if e.op in ("and", "or"):
+            for side, t in ((e.left, left), (e.right, right)):
+                if t is ERROR:
+                    self.note_wanted(side, BOOLEAN)
             self.require(e.left, left, BOOLEAN)
             self.require(e.right, right, BOOLEAN)
             return BOOLEAN
         if left is ERROR or right is ERROR:
+            if left is ERROR and isinstance(right, Prim):
+                self.note_wanted(e.left, right)  # `m > 1`: an m like the other operand
+            elif right is ERROR and isinstance(left, Prim):
+                self.note_wanted(e.right, left)
             return BOOLEAN if e.op in ("==", "!=") or e.op in ORDERING else ERROR
         if e.op in ("==", "!="):
             if not (is_subtype(left, right) or is_subtype(right, left)):

@@ -35,6 +35,9 @@ class Diagnostic:
     related: tuple[Related, ...] = ()
     fixes: tuple[Fix, ...] = ()
     tags: tuple[str, ...] = ()  # "unnecessary" | "deprecated" (editor rendering hints)
+    # E001: the type the place of the undefined name wants, when known (the editor's
+    # "Declare the missing input" declares it with that type)
+    expected_type: object = None
 
     @property
     def severity(self) -> str:

@@ -9,6 +9,7 @@ from lsprotocol import types as lsp
 
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
+from constellation.compiler.types import type_str
 from constellation.server.features.diagnostics import to_lsp, unused_bindings
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*$")
@@ -59,7 +60,12 @@ def declare_input_action(analysis: Analysis, uri: str, d, diag, pos) -> lsp.Code
     if not IDENT.match(name) or "is a type" in d.message:
         return None
     at = insertion_offset(analysis)
-    edit = lsp.TextEdit(range=pos.range(ast.Span(at, at)), new_text=f"in {name}: String\n")
+    wanted = type_str(d.expected_type) if d.expected_type is not None else "String"
+    eol = "\r\n" if "\r\n" in analysis.text else "\n"
+    line = f"in {name}: {wanted}{eol}"
+    if at > 0 and analysis.text[at - 1] not in "\r\n":  # the last line has no line break
+        line = eol + line
+    edit = lsp.TextEdit(range=pos.range(ast.Span(at, at)), new_text=line)
     return lsp.CodeAction(title=f"Declare the missing input '{name}'", kind=lsp.CodeActionKind.QuickFix,
                           diagnostics=[diag], edit=lsp.WorkspaceEdit(changes={uri: [edit]}))
 
