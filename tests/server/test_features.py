@@ -191,6 +191,27 @@ async def test_completion_record_fields_and_namespaces(client: LanguageClient):
     assert {"identity", "math", "string", "list", "collection", "compare", "debug", "convert"} <= labels
 
 
+async def test_completion_of_fields_of_a_lambda_parameter_as_the_dot_is_typed(client: LanguageClient):
+    """`it.` does not parse yet; the fields still come, from the parameter's own scope (another
+    lambda's `it` is another type)."""
+    text = ('in items: List<{ name: String, price: Int }>\nin tags: List<{ label: String }>\n'
+            'a = map(items, (it) => it.)\nb = map(tags, (it) => it.label)\nout a\nout b\n')
+    uri, _ = await open_doc(client, text)
+    items = await complete(client, uri, at(client, text, "it.)", delta=3))
+    assert [(i.label, i.detail) for i in items] == [("name", "String"), ("price", "Int")]
+    items = await complete(client, uri, at(client, text, "it.label", delta=3))
+    assert [i.label for i in items] == ["label"]
+
+
+async def test_completion_where_a_declaration_starts_and_where_none_applies(client: LanguageClient):
+    text = 'in x: Int\n\nout x\n# about x.\ns = "total: x."\nout s\n'
+    uri, _ = await open_doc(client, text)
+    labels = [i.label for i in await complete(client, uri, lsp.Position(line=1, character=0))]
+    assert {"in", "out", "x"} <= set(labels) and "String" not in labels  # not a type position
+    assert list(await complete(client, uri, at(client, text, "about x.", delta=8))) == []  # comment
+    assert list(await complete(client, uri, at(client, text, "total: x.", delta=9))) == []  # string
+
+
 async def test_completion_general_has_values_functions_with_snippets_and_keywords(client: LanguageClient):
     text = 'in userId: String\nuser = GetUser(userId)\nx = \nout user\n'
     uri, _ = await open_doc(client, text)

@@ -15,12 +15,13 @@ WORD_BEFORE = re.compile(r"[A-Za-z0-9_-]*$")
 OPTION_VALUE = re.compile(r"(?:^|,)\s*([a-z_]+)\s*:\s*([A-Za-z0-9_./\"()]*)$")
 OPTION_KEY = re.compile(r"(?:^|,)\s*([a-z_]*)$")
 TYPE_POSITION = re.compile(
-    rf"(?:\bin\s+{IDENT}\s*:|\btype\s+{IDENT}\s*=|\bis\s|[(,]\s*{IDENT}\s*:)[^=\n]*$|[<|+]\s*[A-Za-z_]*$")
+    rf"(?:\bin\s+{IDENT}\s*:|\btype\s+{IDENT}\s*=|\bis\s|[(,]\s*{IDENT}\s*:)[^=\n]*\Z|[<|+]\s*[A-Za-z_]*\Z")
 
 
 @dataclass
 class Context:
     kind: str  # "annotation" | "use" | "dotted" | "option-key" | "option-value" | "type" | "general"
+    #           | "none" (in a comment or a string's text)
     word: str = ""  # the partial word being typed
     head: str = ""  # dotted: what precedes the last '.'; option-value: the key
     used_keys: tuple[str, ...] = ()
@@ -53,8 +54,33 @@ def strip_comments(text: str) -> str:
     return "\n".join(out)
 
 
+def in_comment_or_string(line: str) -> bool:
+    """Whether the end of `line` is inside a comment or the text of a string literal (not in
+    one of its `${…}` interpolations, which hold code)."""
+    in_string, depth, i = False, 0, 0
+    while i < len(line):
+        ch = line[i]
+        if in_string and depth == 0:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_string = False
+            elif line.startswith("${", i):
+                depth, i = 1, i + 1
+        elif ch == '"' and depth == 0:
+            in_string = True
+        elif ch == "#" and not in_string:
+            return True
+        elif depth:
+            depth += (ch == "{") - (ch == "}")
+        i += 1
+    return in_string and depth == 0
+
+
 def completion_context(text: str, offset: int) -> Context:
     line = text[text.rfind("\n", 0, offset) + 1:offset]
+    if in_comment_or_string(line):
+        return Context("none")
     word = WORD_BEFORE.search(line).group(0)
     before_word = line[: len(line) - len(word)]
     if before_word.endswith("@"):

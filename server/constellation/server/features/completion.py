@@ -6,7 +6,7 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
+from constellation.compiler.analysis import Analysis, analyze
 from constellation.compiler.options import ALL_OPTIONS
 from constellation.compiler.registry import Function
 from constellation.compiler.types import BUILTIN_TYPE_NAMES, OptionalT, RecordT, type_str
@@ -59,13 +59,15 @@ def _snippet_support(ls) -> bool:
 
 def complete(analysis: Analysis, offset: int, snippets: bool) -> list[lsp.CompletionItem]:
     ctx = completion_context(analysis.text, offset)
+    if ctx.kind == "none":
+        return []
     if ctx.kind == "annotation":
         return [lsp.CompletionItem(label=name, kind=K.Keyword, documentation=doc)
                 for name, doc in knowledge.ANNOTATION_DOCS.items()]
     if ctx.kind == "use":
         return namespace_items(analysis)
     if ctx.kind == "dotted":
-        return dotted_items(analysis, ctx.head, snippets)
+        return dotted_items(analysis, ctx.head, snippets, offset - len(ctx.word))
     if ctx.kind == "option-key":
         return [lsp.CompletionItem(label=key, kind=K.Property, detail="option",
                                    documentation=knowledge.OPTION_DOCS.get(key),
@@ -147,7 +149,8 @@ def namespace_items(analysis: Analysis) -> list[lsp.CompletionItem]:
             for ns in sorted(analysis.registry.namespaces)]
 
 
-def dotted_items(analysis: Analysis, head: str, snippets: bool) -> list[lsp.CompletionItem]:
+def dotted_items(analysis: Analysis, head: str, snippets: bool, dot_end: int
+                 ) -> list[lsp.CompletionItem]:
     first, _, rest = head.partition(".")
     alias = analysis.symbols.namespace_aliases.get(first)
     if alias is not None and isinstance(alias.decl, ast.UseDecl):
@@ -156,7 +159,7 @@ def dotted_items(analysis: Analysis, head: str, snippets: bool) -> list[lsp.Comp
         namespace = head
     if analysis.registry.is_namespace(namespace):
         return namespace_members(analysis, namespace, snippets)
-    return field_items(analysis, head)
+    return field_items(analysis, head, dot_end)
 
 
 def namespace_members(analysis: Analysis, namespace: str, snippets: bool) -> list[lsp.CompletionItem]:
@@ -168,12 +171,21 @@ def namespace_members(analysis: Analysis, namespace: str, snippets: bool) -> lis
     return items
 
 
-def field_items(analysis: Analysis, head: str) -> list[lsp.CompletionItem]:
+# Past this size a document is not analysed again just to type the name before a dot.
+PLACEHOLDER_MAX_CHARS = 64_000
+
+
+def field_items(analysis: Analysis, head: str, dot_end: int) -> list[lsp.CompletionItem]:
+    """Fields of the record `head` names; `dot_end` is the offset just after its last dot."""
     parts = head.split(".")
-    t = analysis.binding_types.get(parts[0])
-    if t is None:
-        local = next((s for s in analysis.symbols.locals if s.name == parts[0] and s.type is not None), None)
-        t = local.type if local is not None else None
+    head_at = dot_end - 1 - len(head)
+    t = _name_type(analysis, parts[0], head_at)
+    if t is None and len(analysis.text) <= PLACEHOLDER_MAX_CHARS:
+        # `(it) => it.` does not parse, so `it` is in no scope: analyse the text with a name
+        # after the dot, as if the field were typed, to learn the type of `it` there
+        text = analysis.text
+        patched = analyze(text[:dot_end] + "x" + text[dot_end:], analysis.registry)
+        t = _name_type(patched, parts[0], head_at)
     for part in parts[1:]:
         t = _field_type(t, part)
     if isinstance(t, OptionalT):
@@ -181,6 +193,15 @@ def field_items(analysis: Analysis, head: str) -> list[lsp.CompletionItem]:
     if not isinstance(t, RecordT):
         return []
     return [lsp.CompletionItem(label=name, kind=K.Field, detail=type_str(ft)) for name, ft in t.fields]
+
+
+def _name_type(analysis: Analysis, name: str, at: int):
+    """The type of the value `name` written at `at`: the symbol resolved there (a lambda
+    parameter or pattern binding in its own scope), else the top-level binding."""
+    found = analysis.symbols.symbol_at(at)
+    if found is not None and found[1].name == name and not found[1].is_top_level_value:
+        return found[1].type
+    return analysis.binding_types.get(name)
 
 
 def _field_type(t, name: str):
