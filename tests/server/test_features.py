@@ -46,6 +46,19 @@ async def test_hover_binding_shows_type_layer_siblings_and_module(client: Langua
     assert "produced by `BuildProfile`" in h.contents.value
 
 
+async def test_hover_names_the_calls_that_give_a_binding_its_layer(client: LanguageClient):
+    """An expression over several calls is produced by those of its own layer (the last to
+    run), not by the first call written."""
+    text = ('in s: String\nr = "${TextLength(s)} ${Uppercase(Trim(s))}"\n'
+            'q = { a: Uppercase(Trim(s)), b: Lowercase(Trim(s)) }\nout r\nout q\n')
+    uri, _ = await open_doc(client, text)
+    h = await hover(client, uri, at(client, text, "r = "))
+    assert "**layer 2 of 2**" in h.contents.value
+    assert h.contents.value.endswith("produced by `Uppercase`")
+    h = await hover(client, uri, at(client, text, "q = "))
+    assert h.contents.value.endswith("produced by `Uppercase`, `Lowercase`")
+
+
 async def test_hover_module_name_shows_signature_docstring_and_layer(client: LanguageClient):
     uri = await open_profile(client)
     h = await hover(client, uri, at(client, PROFILE, "GetUser(", delta=3))
@@ -363,6 +376,10 @@ async def test_semantic_tokens_full_and_range(client: LanguageClient):
         text_document=tdi(uri), range=lsp.Range(start=pos(2, 0), end=pos(2, 30))))
     # range results are absolute like full ones: the first delta counts from line 0
     assert decode(part.data, legend) == [t for t in tokens if t[0] == 2]
+    # CRLF: the same tokens; a comment ends where the editor's line does, before the \r
+    crlf, _ = await open_doc(client, text.replace("\n", "\r\n"))
+    full = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=tdi(crlf)))
+    assert decode(full.data, legend) == tokens
 
 
 async def test_semantic_tokens_delta_sends_what_changed(client: LanguageClient):

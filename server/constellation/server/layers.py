@@ -30,9 +30,13 @@ class BindingLayer:
         return bool(self.calls) and all(n.function is not None for n in self.calls)
 
     @property
-    def module(self) -> str | None:
-        node = self.node if self.node.kind == "module" else (self.calls[0] if self.calls else None)
-        return node.function.qualified if node is not None and node.function is not None else None
+    def producers(self) -> list[str]:
+        """The functions whose calls give the binding its layer (the last to run before its
+        value exists): the binding's own call, or those of its calls in its layer."""
+        nodes = [self.node] if self.node.kind == "module" else \
+            [n for n in self.calls if n.layer == self.layer and not n.demand_driven]
+        names = [n.function.qualified for n in nodes if n.function is not None]
+        return list(dict.fromkeys(names))
 
 
 def call_label(node: PlanNode) -> str:

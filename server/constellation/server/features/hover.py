@@ -97,8 +97,8 @@ def binding_hover(analysis: Analysis, name: str) -> str:
         else:
             line += " · no other call runs in this layer"
         parts.append(line)
-        if info.module:
-            parts.append(f"produced by `{info.module}`")
+        if info.producers:
+            parts.append("produced by " + ", ".join(f"`{m}`" for m in info.producers))
     elif info.node.kind == "constant":
         parts.append("constant (known before layer 1)")
     else:

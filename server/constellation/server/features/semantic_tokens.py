@@ -318,6 +318,8 @@ def _encode(text: str, starts: list[int], toks: list, encoding: str, wanted: ast
                 piece_line += 1
             nl = text.find("\n", start, tok.end)
             piece_end = tok.end if nl < 0 else nl
+            if piece_end > start and text[piece_end - 1] == "\r":
+                piece_end -= 1  # a comment (or string line) before CRLF: editors end the line at \r
             if piece_end > start:
                 if by_offset:
                     char, length = start - starts[piece_line], piece_end - start
