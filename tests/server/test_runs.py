@@ -123,6 +123,21 @@ async def test_rejected_run_returns_the_reason(runner: LanguageClient):
     result = await client.workspace_execute_command_async(run_params(uri))  # no input given
     assert result["status"] == "rejected"
     assert any("s" in e["message"] for e in result["errors"])
+    # the pop-up says why, without a position the reason does not have
+    shown = None
+    for _ in range(250):
+        shown = [m.message for m in client.messages if "was rejected" in m.message]
+        if shown:
+            break
+        await asyncio.sleep(0.02)
+    assert shown == ["Constellation: the run was rejected: 1:4: Missing input 's'"]
+    await client.workspace_execute_command_async(run_params(uri, inputs={"s": "a", "nope": 1}))
+    for _ in range(250):
+        shown = [m.message for m in client.messages if "was rejected" in m.message]
+        if len(shown) > 1:
+            break
+        await asyncio.sleep(0.02)
+    assert shown[-1] == "Constellation: the run was rejected: Unknown input 'nope'"
 
 
 async def test_cancel_run_command_kills_the_child(runner: LanguageClient):

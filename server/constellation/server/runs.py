@@ -263,7 +263,8 @@ def rejected(message: str) -> dict:
 
 def _error_text(error: object) -> str:
     if isinstance(error, dict):
-        where = f"{error['line']}:{error['column']}: " if "line" in error and "column" in error else ""
+        line, column = error.get("line"), error.get("column")
+        where = f"{line}:{column}: " if line is not None and column is not None else ""
         return where + str(error.get("message", ""))
     return str(error)
 
