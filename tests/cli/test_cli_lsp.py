@@ -48,3 +48,37 @@ def test_lsp_stdio_initialize_and_exit():
             proc.kill()
             proc.wait()
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_a_refused_rename_is_an_error_answer_not_a_traceback_in_the_log():
+    proc = subprocess.Popen([*cst_command(), "lsp"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    uri = "untitled:refused.cst"
+
+    def request(id_: int, method: str, params: dict) -> dict:
+        proc.stdin.write(frame({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}))
+        proc.stdin.flush()
+        message = read_message(proc.stdout)
+        while message.get("id") != id_:
+            message = read_message(proc.stdout)
+        return message
+
+    try:
+        request(1, "initialize", {"processId": None, "rootUri": None, "capabilities": {},
+                                  "initializationOptions": {"trusted": False}})
+        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": uri, "languageId": "constellation", "version": 1,
+                             "text": "in a: Int\nb = a + 1\nout b\n"}}}))
+        answer = request(2, "textDocument/rename", {
+            "textDocument": {"uri": uri}, "position": {"line": 1, "character": 0},
+            "newName": "a"})
+        assert answer["error"]["code"] == -32602 and "'a'" in answer["error"]["message"]
+        request(3, "shutdown", {})
+        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert b"Traceback" not in proc.stderr.read()

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -26,6 +27,19 @@ from constellation.server.settings import Settings
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
+
+
+class _RefusalsAreAnswers(logging.Filter):
+    """A request refused on purpose (a rename to a taken name) is an answer for the user, who
+    sees its message: pygls logs every exception of a handler with a traceback, which made
+    the server's log look like it crashed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, JsonRpcInvalidParams)
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_RefusalsAreAnswers())
 
 
 class ConstellationProtocol(LanguageServerProtocol):
