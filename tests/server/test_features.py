@@ -223,6 +223,12 @@ async def test_completion_where_a_declaration_starts_and_where_none_applies(clie
     assert {"in", "out", "x"} <= set(labels) and "String" not in labels  # not a type position
     assert list(await complete(client, uri, at(client, text, "about x.", delta=8))) == []  # comment
     assert list(await complete(client, uri, at(client, text, "total: x.", delta=9))) == []  # string
+    text = 'in a: Int\nb = a + 1\nc = \nout \n'
+    uri, _ = await open_doc(client, text)
+    labels = [i.label for i in await complete(client, uri, at(client, text, "c = ", delta=4))]
+    assert {"a", "b", "add"} <= set(labels) and "c" not in labels  # c cannot read itself
+    labels = [i.label for i in await complete(client, uri, at(client, text, "out ", delta=4))]
+    assert sorted(labels) == ["a", "b", "c"]  # `out` names a value: no functions, no keywords
 
 
 async def test_completion_general_has_values_functions_with_snippets_and_keywords(client: LanguageClient):
@@ -260,6 +266,11 @@ async def test_signature_help_tracks_the_active_argument(client: LanguageClient)
     assert sig.label.startswith("BuildProfile(user: ")
     assert [p.label.split(":")[0] for p in sig.parameters] == ["user", "orders", "preferences"]
     assert help_.active_parameter == 1
+    text = 'in q: String\nr = Uppercase(q, q, \nout r\n'  # one argument too many
+    uri, _ = await open_doc(client, text)
+    help_ = await client.text_document_signature_help_async(lsp.SignatureHelpParams(
+        text_document=tdi(uri), position=at(client, text, "q, q, ", delta=6)))
+    assert len(help_.signatures[0].parameters) == 1 and help_.active_parameter == 2
 
 
 # -- navigation ---------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ TYPE_POSITION = re.compile(
 @dataclass
 class Context:
     kind: str  # "annotation" | "use" | "dotted" | "option-key" | "option-value" | "type" | "general"
-    #           | "none" (in a comment or a string's text)
+    #           | "output" (after `out`) | "none" (in a comment or a string's text)
     word: str = ""  # the partial word being typed
-    head: str = ""  # dotted: what precedes the last '.'; option-value: the key
+    head: str = ""  # dotted: what precedes the last '.'; option-value: the key; general: the
+    #                 binding being defined
     used_keys: tuple[str, ...] = ()
 
 
@@ -96,7 +97,11 @@ def completion_context(text: str, offset: int) -> Context:
         return option
     if TYPE_POSITION.search(stmt):
         return Context("type", word)
-    return Context("general", word)
+    if re.match(r"^\s*out\s+[A-Za-z0-9_-]*$", line):
+        return Context("output", word)
+    # head: the name being defined, which its own right-hand side cannot read (a cycle)
+    defined = re.match(rf"\s*({IDENT})\s*=(?!=)", stmt)
+    return Context("general", word, defined.group(1) if defined else "")
 
 
 def option_context(stmt: str) -> Context | None:

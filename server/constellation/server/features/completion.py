@@ -82,12 +82,16 @@ def complete(analysis: Analysis, offset: int, snippets: bool) -> list[lsp.Comple
                 for i, v in enumerate(values)]
     if ctx.kind == "type":
         return type_items(analysis)
-    return general_items(analysis, snippets)
+    if ctx.kind == "output":
+        return value_items(analysis)  # `out` names a value, nothing else
+    return general_items(analysis, snippets, ctx.head)
 
 
-def value_items(analysis: Analysis) -> list[lsp.CompletionItem]:
+def value_items(analysis: Analysis, defining: str = "") -> list[lsp.CompletionItem]:
     items = []
     for name, sym in analysis.symbols.values.items():
+        if name == defining:
+            continue
         t = analysis.binding_types.get(name)
         items.append(lsp.CompletionItem(
             label=name, kind=K.Variable if sym.kind == "binding" else K.Field,
@@ -132,8 +136,8 @@ def visible_functions(analysis: Analysis) -> list[tuple[str, Function]]:
     return out
 
 
-def general_items(analysis: Analysis, snippets: bool) -> list[lsp.CompletionItem]:
-    items = value_items(analysis)
+def general_items(analysis: Analysis, snippets: bool, defining: str = "") -> list[lsp.CompletionItem]:
+    items = value_items(analysis, defining)
     items += [function_item(fn, label, snippets) for label, fn in visible_functions(analysis)]
     roots = sorted({ns.split(".")[0] for ns in analysis.registry.namespaces})
     items += [lsp.CompletionItem(label=r, kind=K.Module, detail="namespace", sort_text=f"2{r}") for r in roots]
