@@ -160,6 +160,78 @@ def test_ctrl_c_cancels_the_run(tmp_path):
     assert last["event"] == "run_completed" and last["status"] == "cancelled"
 
 
+BLOCKING = '''import sys, time
+from constellation.runtime import module
+
+@module
+def Block(s: str) -> str:
+    """Blocks its thread for an hour: nothing can interrupt it."""
+    time.sleep(3600)
+    return s
+
+@module
+def Nap(ms: int) -> int:
+    time.sleep(ms / 1000)
+    return ms
+
+@module
+def Chatty(n: int) -> int:
+    for i in range(n):
+        print("line", i)
+    return n
+'''
+
+
+def write_blocking(tmp_path: Path, name: str, text: str) -> str:
+    (tmp_path / "mods.py").write_text(BLOCKING)
+    (tmp_path / "constellation.toml").write_text('modules = ["mods.py"]\n')
+    (tmp_path / name).write_text(text)
+    return str(tmp_path / name)
+
+
+def test_a_blocked_sync_module_does_not_hold_the_run_or_the_process(tmp_path):
+    """--timeout, Ctrl-C and SIGTERM end the run (partial results, exit 130) and the process,
+    although the module's thread cannot be stopped: it is abandoned."""
+    path = write_blocking(tmp_path, "hang.cst", 'a = Block("x")\nb = Nap(1)\nout a\nout b\n')
+    proc = cst(path, "--timeout", "0.5", "--json", cwd=tmp_path, scale="1")
+    assert proc.returncode == 130, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "cancelled" and result["outputs"] == {"b": 1}
+    assert "abandoned" in proc.stderr
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        child = subprocess.Popen([*CST, "run", path, "--events"], cwd=tmp_path,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in child.stdout:
+            if json.loads(line)["event"] == "node_started":
+                break
+        child.send_signal(sig)
+        child.stdout.read()
+        assert child.wait(timeout=30) == 130
+
+
+def test_a_timeout_option_holds_for_sync_modules_under_serial(tmp_path):
+    path = write_blocking(tmp_path, "st.cst", "b = Nap(3000) with timeout: 200ms, fallback: 7\nout b\n")
+    for extra in ([], ["--serial"]):
+        proc = cst(path, "--json", *extra, cwd=tmp_path, scale="1")
+        assert json.loads(proc.stdout)["outputs"] == {"b": 7}, extra
+
+
+def test_what_a_module_prints_goes_to_standard_error_under_json_and_events(tmp_path):
+    path = write_blocking(tmp_path, "chat.cst", "a = Chatty(50)\nout a\n")
+    proc = cst(path, "--json", cwd=tmp_path)
+    assert json.loads(proc.stdout)["outputs"] == {"a": 50}
+    assert "line 49" in proc.stderr
+    proc = cst(path, "--events", cwd=tmp_path)
+    assert [json.loads(line)["event"] for line in proc.stdout.splitlines()][-1] == "run_completed"
+
+
+def test_values_and_messages_are_shown_as_written_not_as_markup(tmp_path):
+    path = write(tmp_path, "echo.cst", "in s: String\nout s\n")
+    proc = cst(path, "--input", "s=a [/] b [bold]c", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert '"a [/] b [bold]c"' in proc.stdout
+
+
 def test_schedule_serial_seed_and_max_concurrency_options():
     proc = cst("profile.cst", "--examples", "--events", "--schedule", "eager", "--serial",
                "--seed", "3", "--max-concurrency", "2")

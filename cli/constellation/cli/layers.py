@@ -55,20 +55,22 @@ def node_note(node) -> str:
 
 def print_table(plan, path: str) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{path}: {plan.depth} layer(s) of calls, widest {plan.width}",
+    # names and paths are the user's text, not rich markup
+    table = Table(title=Text(f"{path}: {plan.depth} layer(s) of calls, widest {plan.width}"),
                   title_justify="left")
     for column in ("Layer", "Name", "Kind", "Module", "Line", "Note"):
         table.add_column(column, justify="right" if column in ("Layer", "Line") else "left")
     for k, nodes in enumerate(plan.layers):
         for i, node in enumerate(nodes):
             module = node.function.qualified if node.function else ""
-            table.add_row(str(k) if i == 0 else "", node.label, node.kind, module,
+            table.add_row(str(k) if i == 0 else "", Text(node.label), node.kind, Text(module),
                           str(node.line), node_note(node), end_section=i == len(nodes) - 1)
     out = console()
     out.print(table)
     for k, nodes in enumerate(plan.layers):
-        out.print(f"layer {k}: {parallel_note(k, nodes)}", highlight=False)
+        out.print(Text(f"layer {k}: {parallel_note(k, nodes)}"), highlight=False)
 
 
 def run_layers(args: argparse.Namespace) -> int:

@@ -28,8 +28,10 @@ def first_line(doc: str) -> str:
 
 def print_table(registry, title: str) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    # signatures and docstrings are the modules' text, not rich markup (`[x]` stays as written)
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("Namespace")
     table.add_column("Signature")
     table.add_column("Description")
@@ -39,7 +41,8 @@ def print_table(registry, title: str) -> None:
     for namespace in sorted(by_namespace, key=lambda n: (n != "(root)", n)):
         functions = by_namespace[namespace]
         for i, f in enumerate(functions):
-            table.add_row(namespace if i == 0 else "", f.signature(), first_line(f.doc),
+            table.add_row(Text(namespace if i == 0 else ""), Text(f.signature()),
+                          Text(first_line(f.doc)),
                           end_section=i == len(functions) - 1)
     console().print(table)
 

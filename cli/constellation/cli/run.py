@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -59,6 +60,7 @@ def register(subparsers) -> None:
 
 
 _stdout_closed = False
+_out = None  # where JSON goes (--json, --events): the real standard output, see json_output
 
 
 def emit_line(event: dict) -> None:
@@ -67,13 +69,73 @@ def emit_line(event: dict) -> None:
     global _stdout_closed
     if _stdout_closed:
         return
+    out = _out or sys.stdout
     try:
-        sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        out.write(json.dumps(event, ensure_ascii=False) + "\n")
+        out.flush()
     except BrokenPipeError:
         _stdout_closed = True
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the final flush at exit stays quiet
+        os.dup2(devnull, out.fileno())  # so the final flush at exit stays quiet
+
+
+@contextlib.contextmanager
+def json_output(wanted: bool):
+    """With --json / --events, standard output carries only JSON: the real descriptor 1 is
+    kept for it, and descriptor 1 itself goes to standard error, so that whatever a module
+    prints (Python's print, a C library, a child process) cannot break the JSON a script
+    reads (docs/run-events.md)."""
+    global _out
+    if not wanted:
+        yield
+        return
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (embedded, captured)
+        _out, sys.stdout = sys.stdout, sys.stderr
+        try:
+            yield
+        finally:
+            sys.stdout, _out = _out, None
+        return
+    kept = os.dup(fd)
+    os.dup2(sys.stderr.fileno(), fd)
+    _out = os.fdopen(kept, "w", encoding="utf-8")
+    try:
+        yield
+    finally:
+        try:
+            _out.flush()
+        except BrokenPipeError:
+            pass
+        sys.stdout.flush()
+        os.dup2(kept, fd)
+        _out.close()
+        _out = None
+
+
+def print_json(value: dict) -> None:
+    emit_line(value)
+
+
+def exit_past_abandoned_calls(code: int) -> int:
+    """A sync module call cancelled by a timeout or Ctrl-C keeps its thread until it ends on
+    its own (Python cannot stop a thread); the run is over, so the process exits without
+    waiting for it (interpreter shutdown would join the thread: an hour for an hour's sleep)."""
+    import threading
+
+    busy = [t for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    for t in busy:
+        t.join(0.05)  # idle worker threads are ending by themselves
+    if any(t.is_alive() for t in busy):
+        print("cst run: a module call cancelled in a worker thread was still running; it was "
+              "abandoned", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def gather_inputs(args, analysis) -> dict:
@@ -104,13 +166,19 @@ def reject(args, errors: list[dict], text: str) -> int:
     if args.events:
         emit_line({"event": "run_rejected", "errors": errors})
     elif args.json:
-        print(json.dumps({"status": "rejected", "errors": errors}, ensure_ascii=False))
+        print_json({"status": "rejected", "errors": errors})
     else:
         print(text, file=sys.stderr)
     return 2
 
 
 def run_command(args: argparse.Namespace) -> int:
+    with json_output(args.json or args.events):
+        code = run_pipeline(args)
+    return exit_past_abandoned_calls(code)
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
     from constellation.compiler import analyze
     from constellation.runtime.inputs import RunRejected
     from constellation.runtime.modules import load_config_registry
@@ -145,9 +213,9 @@ def run_command(args: argparse.Namespace) -> int:
                          "or add --examples to use their @example values")
         return reject(args, exc.errors, "\n".join(lines))
     except ValueError as exc:  # a bad --schedule / --max-concurrency / environment setting
-        raise UserError(str(exc)) from None
+        return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print_json(result.to_json())
     return EXIT[result.status]
 
 

@@ -73,14 +73,17 @@ class RunView:
 
     # -- rendering ----------------------------------------------------------------------------
     def progress_table(self) -> Table:
-        table = Table(title=f"{self.file or 'pipeline'} ({self.schedule} schedule)",
+        # every text that comes from the pipeline (names, values, messages) is a Text: a rich
+        # string would read `[b]` in a value as markup, and `[/]` would crash the display
+        table = Table(title=Text(f"{self.file or 'pipeline'} ({self.schedule} schedule)"),
                       title_justify="left", expand=False, caption=self.layers_caption(),
                       caption_justify="left")
         for column in ("Layer", "", "Call", "Module", "Time", "Note"):
             table.add_column(column, justify="right" if column in ("Layer", "Time") else "left")
         for node_id in sorted(self.rows, key=lambda i: (self.rows[i].layer, i)):
             row = self.rows[node_id]
-            table.add_row(str(row.layer), self._status_cell(row), row.name, row.module or "",
+            table.add_row(str(row.layer), self._status_cell(row), Text(row.name),
+                          Text(row.module or ""),
                           f"{row.duration_ms:.0f} ms" if row.duration_ms is not None else "",
                           Text(row.note, style="red" if row.status == "failed" else "dim"))
         return table
@@ -109,7 +112,7 @@ class RunView:
         table.add_column("Output")
         table.add_column("Value")
         for name, value in (self.final or {}).get("outputs", {}).items():
-            table.add_row(name, json.dumps(value, ensure_ascii=False))
+            table.add_row(Text(name), Text(json.dumps(value, ensure_ascii=False)))
         return table
 
     def summary(self) -> Text:

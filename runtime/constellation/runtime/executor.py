@@ -516,7 +516,7 @@ class Run:
         timeout = opts.timeout_ms / 1000 * self.scale if opts.timeout_ms else None
         try:
             with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-                value = await self.invoke(call, fn, args, abandon=timeout is not None)
+                value = await self.invoke(call, fn, args)
         except TimeoutError:
             raise self.call_error(
                 call, fn, f"'{fn.name}' timed out after {format_duration(opts.timeout_ms)}")
@@ -529,7 +529,7 @@ class Run:
                                             f"expected {T.type_str(result_t)}")
         return values.coerce(value, result_t)
 
-    async def invoke(self, call, fn: Function, args: list[object], *, abandon: bool) -> object:
+    async def invoke(self, call, fn: Function, args: list[object]) -> object:
         if fn.higher_order:
             items, closure = args[0], args[1]
             if not isinstance(closure, Closure):
@@ -544,14 +544,14 @@ class Run:
         if self.remote is not None and self.remote.handles(fn):  # user module on the cluster
             opts = self.check.call_options.get(id(call)) or DEFAULT_OPTIONS
             return await self.remote.call(fn, args, priority=opts.priority)
-        inline = (fn.namespace or "").startswith("stdlib") or self.config.serial
-        if inspect.iscoroutinefunction(impl) or inline:
+        if inspect.iscoroutinefunction(impl) or (fn.namespace or "").startswith("stdlib"):
             result = impl(*args)
         else:
-            # a sync module runs in a worker thread; with a timeout the thread is abandoned
-            # when the attempt is cancelled (it ends on its own), otherwise it is awaited
-            result = await anyio.to_thread.run_sync(lambda: impl(*args),
-                                                    abandon_on_cancel=abandon)
+            # a sync module runs in a worker thread (also under --serial, where the scheduler
+            # admits one call at a time, so that its `timeout` still applies). A cancelled
+            # call (its timeout, the run's, Ctrl-C) abandons the thread, which ends on its
+            # own: a module blocked for an hour cannot hold the run
+            result = await anyio.to_thread.run_sync(lambda: impl(*args), abandon_on_cancel=True)
         if inspect.isawaitable(result):
             result = await result
         return result
