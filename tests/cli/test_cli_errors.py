@@ -38,10 +38,24 @@ def test_directory_and_non_utf8_files(cst, tmp_path: Path, write):
                                   "(invalid byte 0xe9 at byte offset 18)")
 
 
-def test_a_missing_file_among_others_prints_no_partial_report(cst, write, tmp_path: Path):
-    write("ok.cst", "in x: Int\nout x\n")
-    result = cst("check", "ok.cst", "gone.cst", cwd=tmp_path)
-    assert result.code == 2 and result.out == "" and "gone.cst: no such file" in result.err
+def test_a_file_that_cannot_be_read_does_not_hide_the_others(cst, write, tmp_path: Path):
+    """Every other file is still checked (or formatted) and reported; exit status 2."""
+    write("bad.cst", "in x: Int\ny = Foo(x)\nout y\n")
+    (tmp_path / "bin.cst").write_bytes(b"\xff\xfe\x00binary")
+    result = cst("check", "bad.cst", "gone.cst", "bin.cst", cwd=tmp_path)
+    assert result.code == 2
+    assert "bad.cst:2:5: error E002: Undefined function 'Foo'" in result.out
+    assert "gone.cst: no such file" in result.err and "bin.cst:1: the file is not UTF-8" in result.err
+    assert "2 files could not be checked." in result.err
+    files = cst("check", "bad.cst", "gone.cst", "--format", "json", cwd=tmp_path).json()["files"]
+    assert [(f["path"], len(f["diagnostics"]), f.get("error")) for f in files] == [
+        ("bad.cst", 1, None), ("gone.cst", 0, "gone.cst: no such file")]
+    write("ugly.cst", "in  x:Int\nout x\n")
+    write("broken.cst", "x = (\nout x\n")
+    result = cst("fmt", "ugly.cst", "broken.cst", cwd=tmp_path)
+    assert result.code == 2 and "reformatted ugly.cst" in result.out
+    assert "broken.cst: not formatted" in result.err
+    assert (tmp_path / "ugly.cst").read_text() == "in x: Int\nout x\n"
 
 
 def test_broken_module_file_names_file_and_exception(cst, write, tmp_path: Path):

@@ -8,7 +8,7 @@ import json
 import sys
 
 from constellation.cli._shared import (
-    add_modules_option, add_stdin_option, analyze_text, expand_paths, plural, read_source,
+    UserError, add_modules_option, add_stdin_option, analyze_text, expand_paths, plural, read_source,
     rendered, source_name,
 )
 
@@ -29,30 +29,39 @@ def register(subparsers) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    # Every file is read and analysed before anything is printed, so a missing file (a user
-    # error, exit 2) never leaves half a report behind.
-    names = [(path, source_name(path, args)) for path in expand_paths(args.files)]
-    texts = [(name, read_source(path, name)) for path, name in names]
-    results = [(name, text, analyze_text(name, text, args.modules)) for name, text in texts]
+    """Every file is reported; one that cannot be checked (missing, not UTF-8, its modules
+    fail to load) is reported as such and makes the exit status 2, after the others."""
+    results, problems = [], []
+    for path in expand_paths(args.files):
+        name = source_name(path, args)
+        try:
+            text = read_source(path, name)
+            results.append((name, text, analyze_text(name, text, args.modules)))
+        except UserError as exc:
+            problems.append((name, str(exc)))
     if args.format == "json":
-        print(json.dumps(json_report(results), indent=2, ensure_ascii=False))
+        print(json.dumps(json_report(results, problems), indent=2, ensure_ascii=False))
     elif args.format == "github":
-        for line in github_annotations(results):
+        for line in github_annotations(results, problems):
             print(line)
     else:
-        print_text_report(results)
+        print_text_report(results, problems)
+    if problems:
+        return 2
     return 1 if any(not analysis.valid for _, _, analysis in results) else 0
 
 
-def json_report(results) -> dict:
+def json_report(results, problems=()) -> dict:
     from constellation.compiler.diagnostics import to_json
 
-    return {"files": [{"path": path,
-                       "diagnostics": [to_json(d, analysis.source) for d in analysis.diagnostics]}
-                      for path, _, analysis in results]}
+    files = [{"path": path,
+              "diagnostics": [to_json(d, analysis.source) for d in analysis.diagnostics]}
+             for path, _, analysis in results]
+    files += [{"path": path, "diagnostics": [], "error": message} for path, message in problems]
+    return {"files": files}
 
 
-def github_annotations(results) -> list[str]:
+def github_annotations(results, problems=()) -> list[str]:
     """`::error file=…,line=…::message` lines (GitHub Actions workflow commands)."""
     from constellation.compiler.diagnostics import to_json
 
@@ -65,6 +74,8 @@ def github_annotations(results) -> list[str]:
                 ("endLine", j["end_line"]), ("endColumn", j["end_column"]),
                 ("title", f"{d.code}")))
             out.append(f"::{d.severity} {props}::{_escape(d.message, False)}")
+    for path, message in problems:
+        out.append(f"::error file={_escape(path, True)}::{_escape(message, False)}")
     return out
 
 
@@ -74,15 +85,19 @@ def _escape(text: str, is_property: bool) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if is_property else text
 
 
-def print_text_report(results) -> None:
+def print_text_report(results, problems=()) -> None:
     errors = warnings = 0
     for path, _, analysis in results:
         if analysis.diagnostics:
             print(rendered(analysis.diagnostics, analysis.source, path, sys.stdout))
         errors += sum(d.is_error for d in analysis.diagnostics)
         warnings += sum(not d.is_error for d in analysis.diagnostics)
+    for message in dict.fromkeys(message for _, message in problems):  # modules: once
+        print(message, file=sys.stderr)
     files = plural(len(results), "file")
     if errors or warnings:
         print(f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {files}.")
-    else:
+    elif results:
         print(f"{files} checked: no problems.")
+    if problems and results:
+        print(f"{plural(len(problems), 'file')} could not be checked.", file=sys.stderr)

@@ -54,14 +54,19 @@ def run_fmt(args: argparse.Namespace) -> int:
         if len(paths) > 1:
             raise UserError("'-' (standard input) cannot be formatted together with files")
         return format_stdin(args)
-    texts = {path: read_source(path) for path in paths}
     format_source = formatter()
-    formatted = {path: format_source(text) for path, text in texts.items()}
-    # None: the file has syntax errors (parsed again only to show them); nothing is written
-    refused = [syntax_errors(texts[path], path) for path, text in formatted.items() if text is None]
-    if refused:
-        raise UserError("\n".join(refused))
+    texts, formatted, problems = {}, {}, []
+    for path in paths:  # a file that cannot be formatted does not stop the others
+        try:
+            texts[path] = read_source(path)
+        except UserError as exc:
+            problems.append(str(exc))
+            continue
+        formatted[path] = format_source(texts[path])
+        if formatted[path] is None:  # syntax errors (parsed again only to show them)
+            problems.append(syntax_errors(texts.pop(path), path))
     changed = [path for path, text in texts.items() if formatted[path] != text]
+    written = []
     for path in changed:
         if args.diff:
             sys.stdout.write(unified_diff(texts[path], formatted[path], path))
@@ -70,13 +75,25 @@ def run_fmt(args: argparse.Namespace) -> int:
         else:
             # a byte order mark the file had is kept (read_source drops it from the text)
             encoding = "utf-8-sig" if has_byte_order_mark(path) else "utf-8"
-            Path(path).write_text(formatted[path], encoding=encoding, newline="")
+            try:
+                Path(path).write_text(formatted[path], encoding=encoding, newline="")
+            except OSError as exc:
+                problems.append(f"{path}: cannot write the file: {exc.strerror or exc}")
+                continue
+            written.append(path)
             print(f"reformatted {path}")
-    unchanged = len(texts) - len(changed)
     dry = args.check or args.diff
+    count = len(changed) if dry else len(written)
     verb = "would be reformatted" if dry else "reformatted"
-    summary = f"{plural(len(changed), 'file')} {verb}, {unchanged} already formatted."
-    print(summary, file=sys.stderr if args.diff else sys.stdout)  # a diff alone on stdout
+    summary = f"{plural(count, 'file')} {verb}, {len(texts) - len(changed)} already formatted."
+    if texts:
+        print(summary, file=sys.stderr if args.diff else sys.stdout)  # a diff alone on stdout
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        if texts:
+            print(f"{plural(len(problems), 'file')} could not be formatted.", file=sys.stderr)
+        return 2
     return 1 if dry and changed else 0
 
 
