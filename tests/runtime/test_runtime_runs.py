@@ -340,6 +340,15 @@ def test_a_module_result_of_the_wrong_type_is_a_positioned_failure(registry):
     assert result.status == "failed"
     assert result.errors == [{"message": "'Broken' returned null, expected Int", "line": 1,
                               "column": 5, "function": "Broken"}]
+    # outside the value model (§10.4): a 70-bit Int, a NaN inside a list
+    reg = Registry(list(registry.functions)).extend([
+        Function("Huge", None, (("text", T.STRING),), T.INT, impl=lambda text: 2 ** 70),
+        Function("Nan", None, (("text", T.STRING),), T.ListT(T.FLOAT),
+                 impl=lambda text: [1.0, float("nan")])])
+    for name, shown in (("Huge", "1180591620717411303424, expected Int"),
+                        ("Nan", "[1.0, NaN], expected List<Float>")):
+        result = run(compile_program(f'x = {name}("a")\nout x', reg), {})
+        assert result.errors[0]["message"] == f"'{name}' returned {shown}"
 
 
 def test_run_timeout_leaves_no_asyncio_task_behind(registry):

@@ -57,6 +57,12 @@ def test_accept_inputs():
     rec = T.record([("a", T.INT), ("b", T.OptionalT(T.STRING))])
     assert V.accept({"a": 1}, rec) == (True, {"a": 1, "b": None})
     assert V.accept(float("inf"), T.FLOAT) == (False, None)
+    # §10.4 at any depth: 64-bit Ints, finite Floats
+    assert V.accept(2 ** 63, T.INT) == (False, None)
+    assert V.accept(-2 ** 63, T.INT) == (True, -2 ** 63)
+    assert V.accept({"x": float("nan")}, T.record([("x", T.FLOAT)])) == (False, None)
+    assert V.accept([1.0, float("-inf")], T.ListT(T.FLOAT)) == (False, None)
+    assert V.accept({"k": [2 ** 64]}, T.MapT(T.ListT(T.INT))) == (False, None)
 
 
 def test_equal():

@@ -21,8 +21,7 @@ from constellation.compiler.symbols import Symbol
 from constellation.runtime import values
 from constellation.runtime.errors import RunError
 
-INT_MIN = -(2 ** 63)
-INT_MAX = 2 ** 63 - 1
+INT_MIN, INT_MAX = values.INT_MIN, values.INT_MAX
 
 
 class Context(Protocol):

@@ -524,7 +524,7 @@ class Run:
             raise
         except Exception as exc:  # a module's failure: its message is shown as is
             raise self.call_error(call, fn, failure_message(exc))
-        if not values.conforms(value, result_t):
+        if not values.conforms(value, result_t) or not values.in_value_model(value):
             raise self.call_error(call, fn, f"'{fn.name}' returned {_shown(value)}, "
                                             f"expected {T.type_str(result_t)}")
         return values.coerce(value, result_t)

@@ -41,9 +41,28 @@ def fill_optional_fields(v: object, t: T.Type) -> object:
     return v
 
 
+INT_MIN, INT_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def in_value_model(v: object) -> bool:
+    """§10.4: every Int in 64 bits and every Float finite, at any depth (JSON and Python
+    allow 10**30, NaN and Infinity, which no Constellation value is)."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return True
+    if isinstance(v, int):
+        return INT_MIN <= v <= INT_MAX
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, list):
+        return all(in_value_model(x) for x in v)
+    if isinstance(v, dict):
+        return all(in_value_model(x) for x in v.values())
+    return True
+
+
 def accept(v: object, t: T.Type) -> tuple[bool, object]:
     """§10.5 accept (inputs): (True, coerced value) or (False, None)."""
-    if isinstance(v, float) and not math.isfinite(v):
+    if not in_value_model(v):
         return False, None
     v = fill_optional_fields(v, t)
     if not conforms(v, t):
