@@ -96,7 +96,7 @@ def test_bad_module_signature(cst, write, tmp_path: Path):
     result = cst("modules", "--modules", "m.py", cwd=tmp_path)
     assert result.code == 2
     assert result.err.startswith("m.py: Cannot declare module 'Bad' (")
-    assert "parameter 'x' has unsupported type hint 'set[int]'" in result.err
+    assert "parameter 'x' has an unsupported type hint 'set[int]'" in result.err
 
 
 def test_lsp_address_must_be_host_and_port(cst):

@@ -153,13 +153,13 @@ def test_a_value_that_does_not_fit_is_a_sentence_naming_the_argument():
 
 
 @pytest.mark.parametrize("source, message", [
-    ("def F(x: set[int]) -> int: ...", r"'F'.*parameter 'x' has unsupported type hint 'set\[int\]'"),
+    ("def F(x: set[int]) -> int: ...", r"'F'.*parameter 'x' has an unsupported type hint 'set\[int\]'"),
     ("def F(x) -> int: ...", r"'F'.*parameter 'x' has no type hint"),
     ("def F(x: int): ...", r"'F'.*return type hint is missing"),
     ("def F(x: int) -> None: ...", r"'F'.*return type hint is missing"),
-    ("def F(x: dict[int, str]) -> int: ...", r"parameter 'x' has dict keys must be str"),
+    ("def F(x: dict[int, str]) -> int: ...", r"parameter 'x' has a dict key of type 'int' \(dict keys must be str\)"),
     ("def F(*xs: int) -> int: ...", r"parameter 'xs' must be a plain positional parameter"),
-    ("def F(x: int) -> tuple[int, int]: ...", r"the return type has unsupported type hint"),
+    ("def F(x: int) -> tuple[int, int]: ...", r"the return type has an unsupported type hint"),
     ("def F(x: 'Missing') -> int: ...", r"'F'.*type hints cannot be resolved"),
 ])
 def test_unsupported_hints_name_the_function_and_parameter(source, message):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from constellation.compiler import types as T
 from constellation.runtime.modules import (ModuleLoadError, find_config, load_config_registry,
                                            load_modules, load_registry)
 
@@ -106,14 +107,30 @@ def test_syntax_errors_and_bad_signatures_are_sentences(project: Path):
     assert errors[0].startswith("lib/syntax.py: cannot import: SyntaxError: ")
     assert errors[0].endswith("(line 1)")
     assert errors[1].startswith("lib/badsig.py: Cannot declare module 'F' (")
-    assert "parameter 'x' has unsupported type hint 'set[int]'" in errors[1]
+    assert "parameter 'x' has an unsupported type hint 'set[int]'" in errors[1]
     assert "Traceback" not in "".join(errors)
+
+
+def test_a_name_two_modules_declare_is_an_error_not_a_silent_replacement(project: Path):
+    for name, hint in (("one", "str"), ("two", "int")):
+        (project / "lib" / f"{name}.py").write_text(
+            "from constellation.runtime import module\n\n@module\n"
+            f"def Dup(x: {hint}) -> {hint}:\n    return x\n")
+    (project / "constellation.toml").write_text('modules = ["lib/one.py", "lib/two.py"]\n')
+    registry, errors = load_config_registry(project / "app" / "main.cst", ["lib/one.py"])
+    assert errors == [f"{os.path.join('lib', 'two.py')} (line 4): 'Dup' is already defined in "
+                      f"{os.path.join('lib', 'one.py')} (line 4); rename one of them or give it "
+                      "a namespace (@module(namespace=...))"]
+    # the first stays; the same file given again (here by --modules) is no conflict
+    assert registry.lookup("Dup").params[0][1] == T.STRING
 
 
 @pytest.mark.parametrize("text, message", [
     ("modules = [", "constellation.toml: invalid TOML: "),
     ('modules = "lib/pairs.py"', "constellation.toml: 'modules' must be a list of strings"),
     ("modules = [1, 2]", "constellation.toml: 'modules' must be a list of strings"),
+    ('module = ["lib/pairs.py"]', "constellation.toml: unknown key 'module' (did you mean "
+                                  "'modules'?); the keys are modules, executor, dask_address"),
 ])
 def test_bad_configs_are_sentences(project: Path, text: str, message: str):
     (project / "constellation.toml").write_text(text)

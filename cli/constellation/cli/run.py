@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -43,7 +44,7 @@ def register(subparsers) -> None:
                         help="start each layer's calls in an order shuffled by this seed")
     parser.add_argument("--max-concurrency", type=int, default=None, metavar="N",
                         help="run at most N module calls at once (bounded scheduling)")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                         help="cancel the run after this many seconds")
     parser.add_argument("--executor", choices=("local", "dask"), default=None,
                         help="where module calls run: local (default) or dask (a Dask "
@@ -57,6 +58,17 @@ def register(subparsers) -> None:
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (`nan`, `inf`, 0 and negatives are mistakes)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got '{text}'")
+    return value
 
 
 _stdout_closed = False
@@ -147,6 +159,9 @@ def gather_inputs(args, analysis) -> dict:
             data = json.loads(Path(args.inputs).read_text(encoding="utf-8"))
         except OSError as exc:
             raise UserError(f"{args.inputs}: cannot read the inputs file: {exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{args.inputs}: the inputs file is not UTF-8 text (invalid byte "
+                            f"0x{exc.object[exc.start]:02x} at byte offset {exc.start})") from None
         except json.JSONDecodeError as exc:
             raise UserError(f"{args.inputs}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}")
         if not isinstance(data, dict):

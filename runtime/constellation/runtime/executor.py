@@ -41,6 +41,16 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _env_int(name: str, default: int | None = None) -> int | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: expected a whole number") from None
+
+
 def time_scale() -> float:
     """CONSTELLATION_TIME_SCALE (default 1.0) shrinks simulated sleeps in the examples pack; the
     runtime scales option durations (timeout, delay, throttle window) by the same factor so
@@ -71,9 +81,9 @@ class RunConfig:
         if serial is None:
             serial = _env_flag("CONSTELLATION_SERIAL")
         if seed is None and os.environ.get("CONSTELLATION_SEED", "").strip():
-            seed = int(os.environ["CONSTELLATION_SEED"])
+            seed = _env_int("CONSTELLATION_SEED")
         if max_concurrency is None and _env_flag("CONSTELLATION_SCHEDULER_ENABLED"):
-            max_concurrency = int(os.environ.get("CONSTELLATION_SCHEDULER_MAX_CONCURRENCY", "16"))
+            max_concurrency = _env_int("CONSTELLATION_SCHEDULER_MAX_CONCURRENCY", 16)
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         from constellation.runtime.dask_backend import check_executor

@@ -105,16 +105,16 @@ def python_type_to_cst(tp: Any, _seen: tuple[type, ...] = ()) -> T.Type:
         return T.ListT(python_type_to_cst(args[0], _seen))
     if origin in (dict, typing.Dict) and len(args) == 2:
         if args[0] is not str:
-            raise TypeError(f"dict keys must be str, got {_hint_name(args[0])}")
+            raise TypeError(f"a dict key of type '{_hint_name(args[0])}' (dict keys must be str)")
         return T.MapT(python_type_to_cst(args[1], _seen))
     if origin in (typing.Union, types.UnionType):
         return _union_type(args, _seen)
     if _is_record_class(tp):
         if tp in _seen:
-            raise TypeError(f"record class {tp.__qualname__} refers to itself")
+            raise TypeError(f"a record class {tp.__qualname__} that refers to itself")
         seen = _seen + (tp,)
         return T.record([(name, python_type_to_cst(h, seen)) for name, h in _record_fields(tp)])
-    raise TypeError(f"unsupported type hint '{_hint_name(tp)}'")
+    raise TypeError(f"an unsupported type hint '{_hint_name(tp)}'")
 
 
 def _union_type(args: tuple[Any, ...], seen: tuple[type, ...]) -> T.Type:
@@ -318,11 +318,24 @@ def read_config(config: Path) -> tuple[list[str], list[str]]:
         return [], [f"{shown}: cannot read the file: {exc}"]
     except tomllib.TOMLDecodeError as exc:
         return [], [f"{shown}: invalid TOML: {exc}"]
+    unknown = [key for key in data if key not in CONFIG_KEYS]
+    if unknown:  # a misspelt `modules` would load nothing, and say nothing
+        from constellation.compiler.suggest import closest_word
+
+        key = unknown[0]
+        close = closest_word(key, CONFIG_KEYS)
+        hint = f" (did you mean '{close}'?)" if close else ""
+        return [], [f"{shown}: unknown key '{key}'{hint}; the keys are "
+                    + ", ".join(CONFIG_KEYS)]
     specs = data.get("modules", [])
     if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
         return [], [f"{shown}: 'modules' must be a list of strings, such as "
                     f"modules = [\"package.module\", \"relative/file.py\"]"]
     return specs, []
+
+
+# every key constellation.toml may hold (the executor settings are read by dask_backend)
+CONFIG_KEYS = ("modules", "executor", "dask_address", "dask_colocate")
 
 
 def _display(path: Path) -> str:
@@ -396,18 +409,41 @@ def _load_spec(spec: str, base_dir: Path) -> tuple[list[Function], str | None]:
         return [], _import_error_sentence(spec, exc, None)
 
 
-def load_modules(specs: Iterable[str], base_dir: str | os.PathLike[str]
-                 ) -> tuple[list[Function], list[str]]:
-    """Functions declared in the given modules, and one error sentence per failed module."""
+def load_modules(specs: Iterable[str], base_dir: str | os.PathLike[str],
+                 seen: dict[str, Function] | None = None) -> tuple[list[Function], list[str]]:
+    """Functions declared in the given modules, and one error sentence per failed module.
+    A name declared by two different functions is an error (the first one stays): otherwise
+    the later would silently replace the other. `seen` carries the names across calls."""
     functions: list[Function] = []
     errors: list[str] = []
+    seen = {} if seen is None else seen
     base = Path(base_dir).resolve()
     for spec in specs:
         found, error = _load_spec(spec, base)
-        functions.extend(found)
         if error:
             errors.append(error)
+        for fn in found:
+            first = seen.setdefault(fn.qualified, fn)
+            if first is fn or _same_definition(first, fn):
+                functions.append(fn)
+            else:
+                errors.append(f"{_declared_at(fn)}: '{fn.qualified}' is already defined in "
+                              f"{_declared_at(first)}; rename one of them or give it a namespace "
+                              "(@module(namespace=...))")
     return functions, errors
+
+
+def _same_definition(a: Function, b: Function) -> bool:
+    """The same function reached twice (a module listed in constellation.toml and --modules)."""
+    return a.source_file is not None and (a.source_file, a.source_line) == (b.source_file,
+                                                                              b.source_line)
+
+
+def _declared_at(fn: Function) -> str:
+    if fn.source_file is None:
+        return "a module"
+    shown = _display(Path(fn.source_file))
+    return f"{shown} (line {fn.source_line})" if fn.source_line else shown
 
 
 def base_registry() -> Registry:
@@ -433,14 +469,15 @@ def load_config_registry(cst_path: str | os.PathLike[str], extra_modules: Iterab
     `extra_modules` (resolved from the current directory, like a `--modules` option)."""
     registry = base_registry()
     errors: list[str] = []
+    seen: dict[str, Function] = {}
     config = find_config(cst_path)
     if config is not None:
         specs, config_errors = read_config(config)
         errors += config_errors
-        functions, load_errors = load_modules(specs, config.parent)
+        functions, load_errors = load_modules(specs, config.parent, seen)
         registry.extend(functions)
         errors += load_errors
-    functions, load_errors = load_modules(extra_modules, Path.cwd())
+    functions, load_errors = load_modules(extra_modules, Path.cwd(), seen)
     registry.extend(functions)
     errors += load_errors
     return registry, errors
