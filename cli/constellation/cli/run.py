@@ -135,13 +135,9 @@ def exit_past_abandoned_calls(code: int) -> int:
     """A sync module call cancelled by a timeout or Ctrl-C keeps its thread until it ends on
     its own (Python cannot stop a thread); the run is over, so the process exits without
     waiting for it (interpreter shutdown would join the thread: an hour for an hour's sleep)."""
-    import threading
+    from constellation.runtime.executor import module_threads_running
 
-    busy = [t for t in threading.enumerate()
-            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    for t in busy:
-        t.join(0.05)  # idle worker threads are ending by themselves
-    if any(t.is_alive() for t in busy):
+    if module_threads_running():
         print("cst run: a module call cancelled in a worker thread was still running; it was "
               "abandoned", file=sys.stderr)
         sys.stdout.flush()

@@ -9,6 +9,7 @@ import inspect
 import json
 import os
 import random
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -561,7 +562,8 @@ class Run:
             # admits one call at a time, so that its `timeout` still applies). A cancelled
             # call (its timeout, the run's, Ctrl-C) abandons the thread, which ends on its
             # own: a module blocked for an hour cannot hold the run
-            result = await anyio.to_thread.run_sync(lambda: impl(*args), abandon_on_cancel=True)
+            result = await anyio.to_thread.run_sync(_in_thread, impl, args,
+                                                    abandon_on_cancel=True)
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -674,6 +676,27 @@ def coerce_args(fn: Function, args: list[object]) -> list[object]:
     record fields the parameter does not declare are dropped. Lambdas stay closures."""
     return [arg if isinstance(arg, Closure) else values.coerce(arg, t)
             for arg, (_, t) in zip(args, fn.params)]
+
+
+_THREAD_CALLS = [0]  # sync module calls running in worker threads, abandoned ones included
+_THREAD_CALLS_LOCK = threading.Lock()
+
+
+def _in_thread(impl, args: list[object]) -> object:
+    with _THREAD_CALLS_LOCK:
+        _THREAD_CALLS[0] += 1
+    try:
+        return impl(*args)
+    finally:
+        with _THREAD_CALLS_LOCK:
+            _THREAD_CALLS[0] -= 1
+
+
+def module_threads_running() -> int:
+    """Sync module calls still running in their threads: after a run, those it abandoned when
+    they were cancelled (Python cannot stop a thread; each ends on its own)."""
+    with _THREAD_CALLS_LOCK:
+        return _THREAD_CALLS[0]
 
 
 def _shown(value: object) -> str:
