@@ -183,7 +183,7 @@ async def test_hover_and_completion_answer_during_a_run(runner: LanguageClient):
     await wait_for_event(client, uri, "node_started")
     hover = await client.text_document_hover_async(lsp.HoverParams(text_document=tdi(uri), position=pos(3, 0)))
     items = await client.text_document_completion_async(lsp.CompletionParams(
-        text_document=tdi(uri), position=pos(6, 4)))
+        text_document=tdi(uri), position=pos(3, 4)))  # after "b = "
     still_running = not any(e.get("event") == "run_completed" for e in events_of(client, uri))
     assert "layer 2 of 4" in hover.contents.value
     assert any(i.label == "ExpensiveCompute" for i in items.items)
