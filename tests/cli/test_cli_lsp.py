@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 
@@ -26,55 +27,34 @@ def read_message(stream) -> dict:
     return json.loads(stream.read(length))
 
 
-def test_lsp_stdio_initialize_and_exit():
+@contextlib.contextmanager
+def lsp_session(options: dict | None = None):
+    """`cst lsp` over stdio, initialized; yields `request(method, params)` and `notify(...)`;
+    at the end: shutdown, exit status 0 and no traceback in its log."""
     proc = subprocess.Popen([*cst_command(), "lsp"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        proc.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                                "params": {"processId": None, "rootUri": None,
-                                           "capabilities": {}}}))
-        proc.stdin.flush()
-        message = read_message(proc.stdout)
-        while message.get("id") != 1:  # skip notifications (log messages and the like)
-            message = read_message(proc.stdout)
-        assert "capabilities" in message["result"]
-        proc.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
-        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
-        proc.stdin.flush()
-        proc.stdin.close()
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert b"Traceback" not in proc.stderr.read()
+    ids = iter(range(1, 1000))
 
-
-def test_a_refused_rename_is_an_error_answer_not_a_traceback_in_the_log():
-    proc = subprocess.Popen([*cst_command(), "lsp"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    uri = "untitled:refused.cst"
-
-    def request(id_: int, method: str, params: dict) -> dict:
+    def request(method: str, params: dict) -> dict:
+        id_ = next(ids)
         proc.stdin.write(frame({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}))
         proc.stdin.flush()
         message = read_message(proc.stdout)
-        while message.get("id") != id_:
+        while message.get("id") != id_:  # skip notifications (log messages and the like)
             message = read_message(proc.stdout)
         return message
 
+    def notify(method: str, params: dict) -> None:
+        proc.stdin.write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
+        proc.stdin.flush()
+
     try:
-        request(1, "initialize", {"processId": None, "rootUri": None, "capabilities": {},
-                                  "initializationOptions": {"trusted": False}})
-        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-            "textDocument": {"uri": uri, "languageId": "constellation", "version": 1,
-                             "text": "in a: Int\nb = a + 1\nout b\n"}}}))
-        answer = request(2, "textDocument/rename", {
-            "textDocument": {"uri": uri}, "position": {"line": 1, "character": 0},
-            "newName": "a"})
-        assert answer["error"]["code"] == -32602 and "'a'" in answer["error"]["message"]
-        request(3, "shutdown", {})
-        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+        answer = request("initialize", {"processId": None, "rootUri": None, "capabilities": {},
+                                        "initializationOptions": options or {}})
+        assert "capabilities" in answer["result"]
+        yield request, notify
+        request("shutdown", {})
+        notify("exit", {})
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0
     finally:
@@ -82,3 +62,20 @@ def test_a_refused_rename_is_an_error_answer_not_a_traceback_in_the_log():
             proc.kill()
             proc.wait()
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_lsp_stdio_initialize_and_exit():
+    with lsp_session():
+        pass
+
+
+def test_a_refused_rename_is_an_error_answer_not_a_traceback_in_the_log():
+    uri = "untitled:refused.cst"
+    with lsp_session({"trusted": False}) as (request, notify):
+        notify("textDocument/didOpen", {"textDocument": {
+            "uri": uri, "languageId": "constellation", "version": 1,
+            "text": "in a: Int\nb = a + 1\nout b\n"}})
+        answer = request("textDocument/rename", {
+            "textDocument": {"uri": uri}, "position": {"line": 1, "character": 0},
+            "newName": "a"})
+        assert answer["error"]["code"] == -32602 and "'a'" in answer["error"]["message"]
