@@ -75,6 +75,8 @@ def test_e003_undefined_type_suggests_aliases_and_builtins():
     a, d = only("in x: Optinal<Int>\nout x\n")  # with type arguments too; the fix keeps them
     assert (d.code, d.message) == ("E003", "Undefined type 'Optinal'. Did you mean 'Optional'?")
     assert apply_fix(a, d.fixes[0]).splitlines()[0] == "in x: Optional<Int>"
+    a, d = only("in x: Strin<Int>\nout x\n")  # String takes no arguments: not offered
+    assert (d.message, d.fixes) == ("Undefined type 'Strin'", ())
     a, d = only("in x: List\nout x\n")
     assert d.message == "Type 'List' needs 1 type argument"
     a, d = only("in x: Int<String>\nout x\n")

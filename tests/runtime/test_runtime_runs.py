@@ -289,6 +289,35 @@ def test_sync_modules_run_in_worker_threads_one_at_a_time_in_serial_mode(registr
     assert serial_s > 1.3 * parallel_s  # the two sleeps overlapped only without --serial
 
 
+def test_serial_runs_one_call_at_a_time_even_past_a_timeout(registry):
+    """A sync call abandoned by its timeout still runs in its thread: under serial the retry
+    waits for it, and the timeout still gives the call its fallback value."""
+    from constellation.compiler import types as T
+    from constellation.compiler.registry import Function, Registry
+    from constellation.runtime import run
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(text: str) -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.15)
+        with lock:
+            running[0] -= 1
+        return text
+
+    reg = Registry(list(registry.functions)).extend(
+        [Function("Slow", None, (("text", T.STRING),), T.STRING, impl=slow)])
+    analysis = compile_program(
+        'a = Slow("a") with timeout: 50ms, retry: 2, fallback: "fb"\nb = Slow("b")\nout a\nout b',
+        reg)
+    result = run(analysis, {}, serial=True)
+    assert result.outputs == {"a": "fb", "b": "b"}
+    assert most[0] == 1
+
+
 def test_lazy_call_demanded_by_a_later_layer_waits_for_that_layer(execute, recorder):
     """Under the layered schedule a lazy call read by a layer-2 call is demanded when layer 2
     is released, i.e. after layer 1 (SlowApiCall) has settled; eager demands it at once."""
@@ -345,8 +374,9 @@ def test_a_module_result_of_the_wrong_type_is_a_positioned_failure(registry):
         Function("Huge", None, (("text", T.STRING),), T.INT, impl=lambda text: 2 ** 70),
         Function("Nan", None, (("text", T.STRING),), T.ListT(T.FLOAT),
                  impl=lambda text: [1.0, float("nan")])])
-    for name, shown in (("Huge", "1180591620717411303424, expected Int"),
-                        ("Nan", "[1.0, NaN], expected List<Float>")):
+    outside = "which is not a Constellation value (Int is 64-bit, Float finite)"
+    for name, shown in (("Huge", f"1180591620717411303424, {outside}"),
+                        ("Nan", f"[1.0, NaN], {outside}")):
         result = run(compile_program(f'x = {name}("a")\nout x', reg), {})
         assert result.errors[0]["message"] == f"'{name}' returned {shown}"
 

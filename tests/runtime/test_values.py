@@ -63,6 +63,10 @@ def test_accept_inputs():
     assert V.accept({"x": float("nan")}, T.record([("x", T.FLOAT)])) == (False, None)
     assert V.accept([1.0, float("-inf")], T.ListT(T.FLOAT)) == (False, None)
     assert V.accept({"k": [2 ** 64]}, T.MapT(T.ListT(T.INT))) == (False, None)
+    # what counts is the coerced value: a big Int is a fine Float, a dropped field anything
+    assert V.accept(10 ** 20, T.FLOAT) == (True, 1e20)
+    assert V.accept(10 ** 400, T.FLOAT) == (False, None)
+    assert V.accept({"a": 1, "id": 10 ** 30}, T.record([("a", T.INT)])) == (True, {"a": 1})
 
 
 def test_equal():

@@ -231,6 +231,26 @@ async def test_completion_where_a_declaration_starts_and_where_none_applies(clie
     assert sorted(labels) == ["a", "b", "c"]  # `out` names a value: no functions, no keywords
 
 
+@pytest.mark.parametrize("text,marker,offered", [
+    ('x = Concat("Hello\nworld", Upp', "Upp", True),  # after a string of two lines
+    ('msg = "Hello\nworld foo', "foo", False),  # on a string's second line
+    ('x = "${ f("}") } tail', "tail", False),  # past an interpolation holding a "}"
+    ('x = "total ${ Upp', "Upp", True),  # in an interpolation: code
+    ('in a: Int\nx = a + Upp', "Upp", True),  # an operand, not a type
+    ('type T = Int\n  | Str', "Str", True),  # a type continued on its own line
+])
+async def test_completion_knows_strings_and_comments_across_lines(client: LanguageClient, text,
+                                                                  marker, offered):
+    uri, _ = await open_doc(client, text)
+    items = list(await complete(client, uri, at(client, text, marker, delta=len(marker))))
+    labels = {i.label for i in items}
+    assert bool(items) == offered, labels
+    if marker == "Upp":
+        assert "Uppercase" in labels
+    if marker == "Str":
+        assert "String" in labels and "Uppercase" not in labels
+
+
 async def test_completion_general_has_values_functions_with_snippets_and_keywords(client: LanguageClient):
     text = 'in userId: String\nuser = GetUser(userId)\nx = \nout user\n'
     uri, _ = await open_doc(client, text)
@@ -266,11 +286,6 @@ async def test_signature_help_tracks_the_active_argument(client: LanguageClient)
     assert sig.label.startswith("BuildProfile(user: ")
     assert [p.label.split(":")[0] for p in sig.parameters] == ["user", "orders", "preferences"]
     assert help_.active_parameter == 1
-    text = 'in q: String\nr = Uppercase(q, q, \nout r\n'  # one argument too many
-    uri, _ = await open_doc(client, text)
-    help_ = await client.text_document_signature_help_async(lsp.SignatureHelpParams(
-        text_document=tdi(uri), position=at(client, text, "q, q, ", delta=6)))
-    assert len(help_.signatures[0].parameters) == 1 and help_.active_parameter == 2
 
 
 # -- navigation ---------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def _decode(data: bytes, name: str) -> str:
                         f"(invalid byte 0x{data[exc.start]:02x} at byte offset {exc.start})") from None
 
 
-_REGISTRIES: dict[tuple[str | None, tuple[str, ...]], Registry] = {}
+_REGISTRIES: dict[tuple[str | None, tuple[str, ...]], tuple[Registry, list[str]]] = {}
 
 
 def registry_for(path: str | Path, extra_modules: Iterable[str] = ()) -> Registry:
@@ -115,12 +115,12 @@ def registry_for(path: str | Path, extra_modules: Iterable[str] = ()) -> Registr
 
     config = find_config(path)
     key = (str(config) if config else None, tuple(extra_modules))
-    if key not in _REGISTRIES:
-        registry, errors = load_config_registry(path, tuple(extra_modules))
-        if errors:
-            raise UserError("\n".join(errors))
-        _REGISTRIES[key] = registry
-    return _REGISTRIES[key]
+    if key not in _REGISTRIES:  # failures too: a folder of files imports its modules once
+        _REGISTRIES[key] = load_config_registry(path, tuple(extra_modules))
+    registry, errors = _REGISTRIES[key]
+    if errors:
+        raise UserError("\n".join(errors))
+    return registry
 
 
 def analyze_file(path: str, name: str, extra_modules: Iterable[str] = ()):

@@ -76,12 +76,12 @@ _out = None  # where JSON goes (--json, --events): the real standard output, see
 
 
 def emit_line(event: dict) -> None:
-    """One event per line, flushed; a reader that went away (`| head`) ends the output, not
-    the run."""
+    """One JSON value per line, flushed; a reader that went away (`| head`), or a standard
+    output that was closed, ends the output, not the run."""
     global _stdout_closed
-    if _stdout_closed:
-        return
     out = _out or sys.stdout
+    if _stdout_closed or out is None:
+        return
     try:
         out.write(json.dumps(event, ensure_ascii=False) + "\n")
         out.flush()
@@ -98,21 +98,23 @@ def json_output(wanted: bool):
     prints (Python's print, a C library, a child process) cannot break the JSON a script
     reads (docs/run-events.md)."""
     global _out
-    if not wanted:
-        yield
-        return
-    sys.stdout.flush()
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # not a real file (embedded, captured)
-        _out, sys.stdout = sys.stdout, sys.stderr
-        try:
+        sys.stdout.flush()
+        fd, err = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # closed, or not real files (embedded)
+        fd = err = None
+    if not wanted or fd is None:
+        if wanted and sys.stdout is not None and sys.stderr is not None:
+            _out, sys.stdout = sys.stdout, sys.stderr  # at least Python's print
+            try:
+                yield
+            finally:
+                sys.stdout, _out = _out, None
+        else:
             yield
-        finally:
-            sys.stdout, _out = _out, None
         return
     kept = os.dup(fd)
-    os.dup2(sys.stderr.fileno(), fd)
+    os.dup2(err, fd)
     _out = os.fdopen(kept, "w", encoding="utf-8")
     try:
         yield
@@ -125,10 +127,6 @@ def json_output(wanted: bool):
         os.dup2(kept, fd)
         _out.close()
         _out = None
-
-
-def print_json(value: dict) -> None:
-    emit_line(value)
 
 
 def exit_past_abandoned_calls(code: int) -> int:
@@ -177,16 +175,20 @@ def reject(args, errors: list[dict], text: str) -> int:
     if args.events:
         emit_line({"event": "run_rejected", "errors": errors})
     elif args.json:
-        print_json({"status": "rejected", "errors": errors})
+        emit_line({"status": "rejected", "errors": errors})
     else:
         print(text, file=sys.stderr)
     return 2
 
 
 def run_command(args: argparse.Namespace) -> int:
-    with json_output(args.json or args.events):
-        code = run_pipeline(args)
-    return exit_past_abandoned_calls(code)
+    code = 3  # an exception on its way out (main reports it) must not wait for threads either
+    try:
+        with json_output(args.json or args.events):
+            code = run_pipeline(args)
+    finally:
+        exit_past_abandoned_calls(code)
+    return code
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
@@ -226,7 +228,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a bad --schedule / --max-concurrency / environment setting
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     if args.json:
-        print_json(result.to_json())
+        emit_line(result.to_json())
     return EXIT[result.status]
 
 

@@ -220,6 +220,40 @@ def comment_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def end_context(text: str, start: int = 0) -> str:
+    """Where the end of `text` (scanned from `start`, a point in code) is: "comment", "string"
+    (the text of a string literal) or "code" (also inside a `${…}` of a string), by the rules of
+    §1.1 and §1.5. Editors ask it at the cursor: there is nothing to complete in a comment."""
+    n = len(text)
+    pos = start
+    while (m := _STRING_OR_COMMENT.search(text, pos)) is not None:
+        at = m.start()
+        if text[at] == "#":
+            nl = text.find("\n", at)
+            if nl < 0:
+                return "comment"
+            pos = nl + 1
+            continue
+        pos = at + 1  # inside the string: its text, escapes and interpolations
+        while True:
+            stop = _STRING_STOP.search(text, pos)
+            if stop is None:
+                return "string"
+            if stop.group() == '"':
+                pos = stop.end()
+                break
+            if stop.group() == "\\":
+                pos = stop.start() + 2
+                if pos > n:
+                    return "string"
+                continue
+            close = find_interpolation_end(text, stop.end(), n)
+            if close is None:  # the cursor is in this interpolation's code
+                return end_context(text, stop.end())
+            pos = close + 1
+    return "code"
+
+
 def first_token(text: str, start: int, end: int | None = None) -> Tok | None:
     """The first token at or after `start` (whitespace and comments skipped), or None."""
     end = len(text) if end is None else end

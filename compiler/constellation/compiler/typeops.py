@@ -269,7 +269,9 @@ class TypeResolver:
             return PRIMITIVES[name]
         if name in _ARITY:
             return self._parameterised(texpr, name, args)
-        names = self.suggest(name)  # §8.3: built-in types and aliases, with or without arguments
+        names = self.suggest(name)  # §8.3: built-in types and aliases
+        if texpr.args:  # `Optinal<Int>`: the types that take arguments (not `String<Int>`)
+            names = [n for n in names if n in _ARITY]
         fixes = tuple(Fix(f"Change to '{n}'", (TextEdit(texpr.name.span, n),)) for n in names)
         self.report("E003", f"Undefined type '{name}'{did_you_mean(names)}", texpr.span,
                     fixes=fixes)

@@ -166,7 +166,7 @@ class Run:
         self.evaluator = Evaluator(self)
         self.states = [NodeState(n) for n in self.plan.nodes]
         self.log: list[str] = []
-        self.handled: set[int] = set()  # ids of failures an on_error option turned into values
+        self.handled: list[RunError] = []  # failures an on_error option turned into values
         self.scale = time_scale()
         self.depth = self.plan.depth
         self.unsettled = [0] * (self.depth + 2)
@@ -438,7 +438,7 @@ class Run:
     def handle_failure(self, call: ast.Call, fn: Function, opts: CallOptions, error: RunError,
                        result_t: T.Type) -> object:
         if opts.on_error != "propagate":
-            self.handled.add(id(error))  # needed, and handled: not an unneeded failure (§10.2)
+            self.handled.append(error)  # needed, and handled: not an unneeded failure (§10.2)
         if opts.on_error == "skip":
             return values.zero_value(result_t)
         if opts.on_error == "log":
@@ -535,10 +535,13 @@ class Run:
             raise
         except Exception as exc:  # a module's failure: its message is shown as is
             raise self.call_error(call, fn, failure_message(exc))
-        if not values.conforms(value, result_t) or not values.in_value_model(value):
-            raise self.call_error(call, fn, f"'{fn.name}' returned {_shown(value)}, "
-                                            f"expected {T.type_str(result_t)}")
-        return values.coerce(value, result_t)
+        ok, coerced = values.conform_and_coerce(value, result_t)
+        if not ok:
+            outside = values.conforms(value, result_t)  # e.g. NaN, or an Int past 64 bits
+            raise self.call_error(call, fn, f"'{fn.name}' returned {_shown(value)}, " + (
+                "which is not a Constellation value (Int is 64-bit, Float finite)" if outside
+                else f"expected {T.type_str(result_t)}"))
+        return coerced
 
     async def invoke(self, call, fn: Function, args: list[object]) -> object:
         if fn.higher_order:
@@ -558,10 +561,11 @@ class Run:
         if inspect.iscoroutinefunction(impl) or (fn.namespace or "").startswith("stdlib"):
             result = impl(*args)
         else:
-            # a sync module runs in a worker thread (also under --serial, where the scheduler
-            # admits one call at a time, so that its `timeout` still applies). A cancelled
-            # call (its timeout, the run's, Ctrl-C) abandons the thread, which ends on its
-            # own: a module blocked for an hour cannot hold the run
+            # a sync module runs in a worker thread, so that its `timeout` applies: a
+            # cancelled call (its timeout, the run's, Ctrl-C) abandons the thread, which ends
+            # on its own, and a module blocked for an hour cannot hold the run
+            if self.config.serial:
+                await _no_module_thread_running()  # one call at a time: even an abandoned one
             result = await anyio.to_thread.run_sync(_in_thread, impl, args,
                                                     abandon_on_cancel=True)
         if inspect.isawaitable(result):
@@ -633,7 +637,7 @@ class Run:
             if st.node.kind == "module" and not st.done.is_set():
                 reason = "cancelled" if st.started else "not demanded"
                 self.skip(st, reason, None)
-        reached = {id(e) for e in output_errors} | self.handled
+        reached = {id(e) for e in [*output_errors, *self.handled]}
         for st in self.states:
             if st.node.kind == "module" and st.status == "failed" and id(st.error) not in reached \
                     and st.error.node == st.node.id:
@@ -690,6 +694,13 @@ def _in_thread(impl, args: list[object]) -> object:
     finally:
         with _THREAD_CALLS_LOCK:
             _THREAD_CALLS[0] -= 1
+
+
+async def _no_module_thread_running() -> None:
+    """Under --serial, wait until the thread of a call abandoned by its timeout has ended
+    (a retry or the next call would otherwise run beside it)."""
+    while module_threads_running():
+        await anyio.sleep(0.005)
 
 
 def module_threads_running() -> int:

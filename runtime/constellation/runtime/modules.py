@@ -322,11 +322,13 @@ def read_config(config: Path) -> tuple[list[str], list[str]]:
     if unknown:  # a misspelt `modules` would load nothing, and say nothing
         from constellation.compiler.suggest import closest_word
 
-        key = unknown[0]
-        close = closest_word(key, CONFIG_KEYS)
-        hint = f" (did you mean '{close}'?)" if close else ""
-        return [], [f"{shown}: unknown key '{key}'{hint}; the keys are "
-                    + ", ".join(CONFIG_KEYS)]
+        errors = []
+        for key in unknown:
+            close = closest_word(key, CONFIG_KEYS)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            errors.append(f"{shown}: unknown key '{key}'{hint}; the keys are "
+                          + ", ".join(CONFIG_KEYS))
+        return [], errors
     specs = data.get("modules", [])
     if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
         return [], [f"{shown}: 'modules' must be a list of strings, such as "

@@ -61,13 +61,22 @@ def in_value_model(v: object) -> bool:
 
 
 def accept(v: object, t: T.Type) -> tuple[bool, object]:
-    """§10.5 accept (inputs): (True, coerced value) or (False, None)."""
-    if not in_value_model(v):
-        return False, None
-    v = fill_optional_fields(v, t)
+    """§10.5 accept (inputs): (True, coerced value) or (False, None). The coerced value is
+    what must be in the value model: a 10**20 in a Float position is 1e+20, and a field the
+    record type drops may hold anything."""
+    ok, coerced = conform_and_coerce(fill_optional_fields(v, t), t)
+    return (True, coerced) if ok else (False, None)
+
+
+def conform_and_coerce(v: object, t: T.Type) -> tuple[bool, object]:
+    """(True, `v` coerced to `t`) when it conforms and the result is a Constellation value."""
     if not conforms(v, t):
         return False, None
-    return True, coerce(v, t)
+    try:
+        coerced = coerce(v, t)
+    except OverflowError:  # an int too large for a float
+        return False, None
+    return (True, coerced) if in_value_model(coerced) else (False, None)
 
 
 def zero_value(t: T.Type) -> object:

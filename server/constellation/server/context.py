@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from constellation.compiler.lexer import comment_spans, end_context
 from constellation.compiler.registry import Function, Registry
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
@@ -15,7 +16,9 @@ WORD_BEFORE = re.compile(r"[A-Za-z0-9_-]*$")
 OPTION_VALUE = re.compile(r"(?:^|,)\s*([a-z_]+)\s*:\s*([A-Za-z0-9_./\"()]*)$")
 OPTION_KEY = re.compile(r"(?:^|,)\s*([a-z_]*)$")
 TYPE_POSITION = re.compile(
-    rf"(?:\bin\s+{IDENT}\s*:|\btype\s+{IDENT}\s*=|\bis\s|[(,]\s*{IDENT}\s*:)[^=\n]*\Z|[<|+]\s*[A-Za-z_]*\Z")
+    rf"(?:\bin\s+{IDENT}\s*:|\btype\s+{IDENT}\s*=|\bis\s|[(,]\s*{IDENT}\s*:)[^=\n]*\Z")
+# a type continued on another line of an `in` or `type` declaration (`| String`, `List<`)
+TYPE_CONTINUED = re.compile(r"^\s*(?:in|type)\b[\s\S]*[<|+]\s*[A-Za-z_]*\Z")
 
 
 @dataclass
@@ -42,45 +45,19 @@ def statement_prefix(text: str, offset: int) -> str:
 
 
 def strip_comments(text: str) -> str:
-    out = []
-    for line in text.split("\n"):
-        in_string = False
-        for i, ch in enumerate(line):
-            if ch == '"' and (i == 0 or line[i - 1] != "\\"):
-                in_string = not in_string
-            elif ch == "#" and not in_string:
-                line = line[:i]
-                break
-        out.append(line)
-    return "\n".join(out)
-
-
-def in_comment_or_string(line: str) -> bool:
-    """Whether the end of `line` is inside a comment or the text of a string literal (not in
-    one of its `${…}` interpolations, which hold code)."""
-    in_string, depth, i = False, 0, 0
-    while i < len(line):
-        ch = line[i]
-        if in_string and depth == 0:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                in_string = False
-            elif line.startswith("${", i):
-                depth, i = 1, i + 1
-        elif ch == '"' and depth == 0:
-            in_string = True
-        elif ch == "#" and not in_string:
-            return True
-        elif depth:
-            depth += (ch == "{") - (ch == "}")
-        i += 1
-    return in_string and depth == 0
+    """`text` without its comments (the lexer's rules: `#` in a string is not one)."""
+    out, pos = [], 0
+    for start, end in comment_spans(text):
+        out.append(text[pos:start])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def completion_context(text: str, offset: int) -> Context:
     line = text[text.rfind("\n", 0, offset) + 1:offset]
-    if in_comment_or_string(line):
+    raw = statement_prefix(text, offset)
+    if end_context(raw) != "code":  # in a comment, or in a string's text (not in its ${…})
         return Context("none")
     word = WORD_BEFORE.search(line).group(0)
     before_word = line[: len(line) - len(word)]
@@ -91,11 +68,11 @@ def completion_context(text: str, offset: int) -> Context:
     dotted = DOTTED_BEFORE.search(line)
     if dotted:
         return Context("dotted", dotted.group(2), dotted.group(1))
-    stmt = strip_comments(statement_prefix(text, offset))
+    stmt = strip_comments(raw)
     option = option_context(stmt)
     if option is not None:
         return option
-    if TYPE_POSITION.search(stmt):
+    if TYPE_POSITION.search(stmt) or TYPE_CONTINUED.match(stmt):
         return Context("type", word)
     if re.match(r"^\s*out\s+[A-Za-z0-9_-]*$", line):
         return Context("output", word)

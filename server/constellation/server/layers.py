@@ -34,7 +34,7 @@ class BindingLayer:
         """The functions whose calls give the binding its layer (the last to run before its
         value exists): the binding's own call, or those of its calls in its layer."""
         nodes = [self.node] if self.node.kind == "module" else \
-            [n for n in self.calls if n.layer == self.layer and not n.demand_driven]
+            [n for n in self.calls if n.layer == self.layer]
         names = [n.function.qualified for n in nodes if n.function is not None]
         return list(dict.fromkeys(names))
 

@@ -32,11 +32,14 @@ VERSION = "0.1.0"
 class _RefusalsAreAnswers(logging.Filter):
     """A request refused on purpose (a rename to a taken name) is an answer for the user, who
     sees its message: pygls logs every exception of a handler with a traceback, which made
-    the server's log look like it crashed."""
+    the server's log look like it crashed. Such records stay, as one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, JsonRpcInvalidParams)
+        if isinstance(error, JsonRpcInvalidParams):
+            record.msg, record.args = f"{record.getMessage()}: {error}", ()
+            record.exc_info = record.exc_text = None
+        return True
 
 
 logging.getLogger("pygls.protocol.json_rpc").addFilter(_RefusalsAreAnswers())

@@ -184,7 +184,8 @@ def field_items(analysis: Analysis, head: str, dot_end: int) -> list[lsp.Complet
     parts = head.split(".")
     head_at = dot_end - 1 - len(head)
     t = _name_type(analysis, parts[0], head_at)
-    if t is None and len(analysis.text) <= PLACEHOLDER_MAX_CHARS:
+    if t is None and len(analysis.text) <= PLACEHOLDER_MAX_CHARS \
+            and any(d.code == "E020" for d in analysis.diagnostics):
         # `(it) => it.` does not parse, so `it` is in no scope: analyse the text with a name
         # after the dot, as if the field were typed, to learn the type of `it` there
         text = analysis.text

@@ -32,7 +32,5 @@ def register(server) -> None:
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=fn.doc) if fn.doc else None,
             parameters=[lsp.ParameterInformation(label=label) for label in labels],
         )
-        # past the last parameter (one argument too many) the index stays out of range, which
-        # editors show as no parameter highlighted rather than the first or last one
-        active = ctx.active
+        active = min(ctx.active, max(len(labels) - 1, 0))
         return lsp.SignatureHelp(signatures=[signature], active_signature=0, active_parameter=active)
