@@ -41,6 +41,7 @@ class Scope:
     generation: int
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Future | None = None
+    load_token: object = None  # the latest load: an older one that ends later is dropped
 
 
 class Registries:
@@ -117,6 +118,7 @@ class Registries:
 
     async def load(self, scope: Scope) -> None:
         ls = self.server
+        token = scope.load_token = object()
         try:
             if not ls.settings.trusted:
                 registry = stdlib_registry()
@@ -124,6 +126,8 @@ class Registries:
                 loaded = await load_workspace_registry(
                     ls.root, ls.settings.modules, ls.settings.registry_timeout_s,
                     ls.settings.cli, target=scope.folder)
+                if scope.load_token is not token:
+                    return  # settings changed meanwhile (trust withdrawn): the newer load wins
                 registry = loaded.registry
                 for error in loaded.errors:
                     ls.show(f"Constellation: {error}", _warning())

@@ -68,7 +68,8 @@ def apply_settings(ls, before: tuple[tuple, int]) -> None:
     registry_before, cap_before = before
     registry_now, cap_now = _effects(ls.settings)
     if registry_now != registry_before:
-        asyncio.ensure_future(reload_registry(ls))  # publishes and refreshes when loaded
+        trust_changed = registry_now[0] != registry_before[0]  # say "not trusted" only then
+        asyncio.ensure_future(reload_registry(ls, announce=trust_changed))
         return
     if cap_now != cap_before:
         from constellation.server.features.diagnostics import publish_all
@@ -111,10 +112,10 @@ async def watch_module_files(ls) -> None:
         log.warning("the client refused the file watcher registration")
 
 
-async def reload_registry(ls) -> None:
+async def reload_registry(ls, announce: bool = True) -> None:
     """Load (again) the signatures of every scope (stdlib only when untrusted), then
     re-publish every open document."""
-    if not ls.settings.trusted:
+    if announce and not ls.settings.trusted:
         ls.show(UNTRUSTED_MESSAGE, lsp.MessageType.Warning)
     await ls.registries.reload_all()
     ls.registries.mark_started()
