@@ -130,6 +130,14 @@ def test_e010_argument_mismatch_with_context():
     assert span_of(a, d) == ("1:15", "1:16")
 
 
+def test_e010_shape_mismatch_of_a_generic_parameter_prints_its_variables():
+    """§7.4 step 1: the parameter type as declared, with its type variables."""
+    a, d = only("in xs: List<Int>\nc = map(xs, xs)\nout c\n")
+    assert (d.code, d.message) == ("E010", "Type mismatch: expected (T) => U, got List<Int>")
+    a = analyze_program("x = filter(3, (v) => true)\nout x\n")
+    assert a.diagnostics[0].message == "Type mismatch: expected List<T>, got Int"
+
+
 def test_e012_incompatible_merge():
     a, d = only("in a: List<Int>\nin b: { x: Int }\nc = a + b\nout c\n")
     assert d.code == "E012"

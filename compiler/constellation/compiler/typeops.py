@@ -171,7 +171,9 @@ def collect(param: Type, arg: Type, found: dict[str, list[Type]]) -> bool:
             return False
         have = arg.field_map
         return all(collect(ft, have[name], found) for name, ft in param.fields if name in have)
-    return True  # unions and functions: checked by subtyping afterwards
+    if isinstance(param, FunctionT):  # only a lambda fits (lambdas do not come here)
+        return isinstance(arg, FunctionT)
+    return True  # unions: checked by subtyping afterwards
 
 
 def substitute(t: Type, binding: dict[str, Type], default: Type | None = None) -> Type:
