@@ -247,7 +247,7 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--repeat", type=int, default=7, help="samples per figure (median)")
     parser.add_argument("--corpus", default=os.environ.get("CONSTELLATION_CORPUS",
                                                            str(REPO.parent / "shared" / "corpus")))

@@ -261,7 +261,7 @@ async def main_async(rounds: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--rounds", type=int, default=60, help="requests of each kind per document")
     args = parser.parse_args(argv)
     asyncio.run(main_async(args.rounds))

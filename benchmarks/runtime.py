@@ -198,7 +198,7 @@ def print_table(rows: list[list[str]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--quick", action="store_true", help="skip the 10,000-node cases")
     args = parser.parse_args(argv)
     sizes = [100, 1000] if args.quick else [100, 1000, 10_000]

@@ -35,7 +35,7 @@ def events_of(client, uri):
 
 
 def children_running(name: str) -> list[int]:
-    """Processes whose command line mentions the run's temporary file name."""
+    """Run processes (`cst run - --events --stdin-filename …`) of the document named `name`."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -44,7 +44,7 @@ def children_running(name: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
         except OSError:
             continue
-        if name in cmdline and "cst-run-" in cmdline:
+        if name in cmdline and "--events" in cmdline:
             pids.append(int(entry.name))
     return pids
 

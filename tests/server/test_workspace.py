@@ -183,3 +183,46 @@ async def test_settings_changes_take_effect_without_an_edit(untrusted_ws: Langua
     assert published == ["E010"]
     since = change({"trusted": False, "maxDiagnostics": 1000})
     assert await wait_errors(client, uri, since, lambda c: len(c) == 3) == ["E002"] * 3
+
+
+@pytest.fixture
+def run_workspace(tmp_path: Path) -> Path:
+    """A project in a sub-folder whose constellation.toml also sets the executor, and a module
+    file that only the `modules` setting names (relative to the workspace root)."""
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "mods.py").write_text(MODULE)
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "more.py").write_text(
+        "from constellation.runtime import module\n\n@module\n"
+        "def Shout(name: str) -> str:\n    return name.upper() + '!'\n")
+    return tmp_path
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def run_client(lsp_client: LanguageClient, run_workspace: Path):
+    lsp_client.root = run_workspace
+    await initialize(lsp_client, root=run_workspace, options={"modules": ["extra/more.py"]})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_an_editor_run_uses_the_documents_configuration_as_cst_run_does(
+        run_client: LanguageClient):
+    client = run_client
+    project = client.root / "project"
+    (project / "constellation.toml").write_text('modules = ["mods.py"]\n')
+    text = 'in n: String\na = Shout(Greet(n))\nout a\n'
+    uri, diags = await open_doc(client, text, from_fs_path(str(project / "main.cst")))
+    assert [d for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == []
+
+    def run():
+        return client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+            command="constellation.runPipeline", arguments=[{"uri": uri, "inputs": {"n": "bo"}}]))
+
+    result = await run()  # the toml's module and the setting's module (from the root)
+    assert result["status"] == "completed" and result["outputs"] == {"a": "HELLO BO!"}
+    (project / "constellation.toml").write_text(
+        'modules = ["mods.py"]\nexecutor = "dask"\ndask_address = "nowhere"\n')
+    result = await run()  # the toml's executor settings apply too (here, a bad address)
+    assert result["status"] == "rejected"
+    assert "Dask address 'nowhere'" in result["errors"][0]["message"]

@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import tempfile
-import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from constellation.server.documents import RunValues
-from constellation.server.registries import CONFIG_NAME, config_dir
+from constellation.server.registries import config_dir
 from constellation.server.registry_loader import cli_command
 
 log = logging.getLogger(__name__)
@@ -95,9 +94,9 @@ class RunManager:
         self.runs[uri] = run
         workdir = Path(tempfile.mkdtemp(prefix="cst-run-"))
         try:
-            cmd, cwd = self._command(uri, text, args, workdir)
+            cmd, cwd = self._command(uri, args, workdir)
             await self._begin_progress(run, uri)
-            result = await self._execute(run, cmd, cwd)
+            result = await self._execute(run, cmd, cwd, text)
         except asyncio.CancelledError:
             run.cancelled = True
             raise
@@ -121,16 +120,18 @@ class RunManager:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def _command(self, uri: str, text: str, args: dict, workdir: Path) -> tuple[list[str], str]:
+    def _command(self, uri: str, args: dict, workdir: Path) -> tuple[list[str], str]:
+        """`cst run - --events`, the text on its standard input, named by the document's path:
+        the child finds the document's constellation.toml itself (its modules and executor
+        settings), as `cst run` on the saved file would."""
         ls = self.server
         doc_path = ls.path_of(uri)
-        name = doc_path.name if doc_path and doc_path.suffix == ".cst" else "pipeline.cst"
-        target = workdir / name
-        target.write_text(text, encoding="utf-8")
-        cmd = cli_command(ls.settings.cli) + ["run", str(target), "--events"]
-        config_modules, cwd = workspace_modules(doc_path, ls.root)
-        for spec in config_modules + list(ls.settings.modules):
-            cmd += ["--modules", spec]
+        cmd = cli_command(ls.settings.cli) + ["run", "-", "--events"]
+        if doc_path is not None:
+            cmd += ["--stdin-filename", str(doc_path)]
+        for spec in ls.settings.modules:  # relative to the workspace root, as for signatures
+            cmd += ["--modules", _from_root(spec, ls.root)]
+        cwd = run_folder(doc_path, ls.root)
         if args.get("useExamples"):
             cmd.append("--examples")
         inputs = args.get("inputs")
@@ -148,17 +149,18 @@ class RunManager:
                 cmd += [flag, str(value)]
         return cmd, cwd
 
-    async def _execute(self, run: Run, cmd: list[str], cwd: str) -> dict:
+    async def _execute(self, run: Run, cmd: list[str], cwd: str, text: str) -> dict:
         ls = self.server
         ls.log_line("Constellation run: " + " ".join(cmd))
         try:
             run.proc = await asyncio.create_subprocess_exec(
-                *cmd, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                *cmd, cwd=cwd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT, start_new_session=True)
         except OSError as exc:
             return rejected(f"Could not start the run: {exc}.")
         if run.cancelled:
             _stop(run.proc)
+        stdin_task = asyncio.ensure_future(_feed(run.proc, text))
         stderr_task = asyncio.ensure_future(self._drain_stderr(run))
         final: dict | None = None
         assert run.proc.stdout is not None
@@ -171,6 +173,7 @@ class RunManager:
             if event.get("event") in ("run_completed", "run_rejected"):
                 final = event
         status = await run.proc.wait()
+        await stdin_task
         await stderr_task
         return self._result(run, final, status)
 
@@ -296,36 +299,36 @@ def progress_message(run: Run, event: dict) -> tuple[str, int | None] | None:
     return None
 
 
-def workspace_modules(doc_path: Path | None, root: Path | None) -> tuple[list[str], str]:
-    """The `modules` of the `constellation.toml` beside or above the document (read as data;
-    nothing is imported here) as `--modules` specs, and the directory to run in: the same
-    configuration the document's diagnostics use (registries.config_dir)."""
+def run_folder(doc_path: Path | None, root: Path | None) -> str:
+    """Where a run starts: the folder of the document's constellation.toml (the same one its
+    diagnostics use, registries.config_dir), else the document's folder."""
     start = doc_path.parent if doc_path is not None else root
     if start is None:
-        return [], os.getcwd()
+        return os.getcwd()
     folder = config_dir(start)
     if folder is not None:
-        return _config_specs(folder / CONFIG_NAME), str(folder)
-    return [], str(start if start.is_dir() else os.getcwd())
+        return str(folder)
+    return str(start if start.is_dir() else os.getcwd())
 
 
-def _config_specs(config: Path) -> list[str]:
+def _from_root(spec: str, root: Path | None) -> str:
+    """A `modules` setting's file spec, absolute from the workspace root (where signatures
+    are loaded from); a package name stays as it is."""
+    if root is not None and (spec.endswith(".py") or "/" in spec or os.sep in spec):
+        return str((root / spec).resolve())
+    return spec
+
+
+async def _feed(proc: asyncio.subprocess.Process, text: str) -> None:
+    """The pipeline's text on the run's standard input (a child that ends first just stops
+    reading it)."""
+    assert proc.stdin is not None
     try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return []
-    specs = data.get("modules")
-    if not isinstance(specs, list):
-        return []
-    out = []
-    for spec in specs:
-        if not isinstance(spec, str):
-            continue
-        if spec.endswith(".py") or "/" in spec:
-            out.append(str((config.parent / spec).resolve()))
-        else:
-            out.append(spec)
-    return out
+        proc.stdin.write(text.encode("utf-8"))
+        await proc.stdin.drain()
+        proc.stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
 
 
 def _stop(proc: asyncio.subprocess.Process | None) -> None:
