@@ -226,3 +226,15 @@ async def test_an_editor_run_uses_the_documents_configuration_as_cst_run_does(
     result = await run()  # the toml's executor settings apply too (here, a bad address)
     assert result["status"] == "rejected"
     assert "Dask address 'nowhere'" in result["errors"][0]["message"]
+
+
+async def test_code_lenses_asked_at_once_wait_for_the_module_signatures(ws_client: LanguageClient):
+    """A client that cannot be asked to refresh code lenses (Neovim) keeps its first answer:
+    that answer must already know the workspace's modules (`layer 1` above `a`)."""
+    client = ws_client
+    text = 'in n: String\na = Greet(n)\nout a\n'
+    uri = from_fs_path(str(client.root / "lens.cst"))
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=uri, language_id="constellation", version=1, text=text)))
+    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
+    assert [(l.range.start.line, l.command.title) for l in lenses][3:] == [(1, "layer 1")]

@@ -111,9 +111,13 @@ class ConstellationServer(LanguageServer):
             self.report_internal(f"analysing {uri} (version {doc.version})", exc)
             return None
 
-    async def analysis_when_ready(self, uri: str) -> Analysis | None:
+    async def analysis_when_ready(self, uri: str, signatures: bool = False) -> Analysis | None:
         """The analysis, waiting for a worker thread that is making it (for commands, which
-        must answer with something)."""
+        must answer with something); with `signatures`, first for the module signatures the
+        document sees (code lenses: a client that cannot be asked to refresh them, such as
+        Neovim, would keep lenses made before its modules were known)."""
+        if signatures and self.open_document(uri) is not None:
+            await self.registries.ready(uri)
         while True:
             analysis = self.analysis(uri)
             st = self.documents.states.get(uri)

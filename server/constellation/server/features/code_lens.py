@@ -11,9 +11,9 @@ from constellation.server.layers import binding_layer
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
-    def code_lens(ls, params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
+    async def code_lens(ls, params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
         uri = params.text_document.uri
-        analysis = ls.analysis(uri)
+        analysis = await ls.analysis_when_ready(uri, signatures=True)
         if analysis is None:
             return None
         pos = ls.positions(analysis)
