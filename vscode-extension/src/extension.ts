@@ -4,6 +4,9 @@
 // lenses, completion...) come from the server through vscode-languageclient.
 import * as vscode from "vscode";
 import {
+  CloseAction,
+  ErrorAction,
+  type ErrorHandler,
   ExecuteCommandRequest,
   LanguageClient,
   type LanguageClientOptions,
@@ -15,6 +18,7 @@ import {
   formatEvent,
   formatLayers,
   formatResult,
+  layerCalls,
   type LayersResult,
   type RunEvent,
   type RunResult,
@@ -128,6 +132,11 @@ async function createClient(): Promise<LanguageClient> {
       configurationSection: "constellation",
       fileEvents: vscode.workspace.createFileSystemWatcher("**/{constellation.toml,*.py}"),
     },
+    // A server that never started (a wrong command, a missing package) is not restarted five
+    // times with the library's generic pop-ups: startServer says what failed, once. A server
+    // that ran and crashed is restarted as usual.
+    errorHandler: startupAwareErrorHandler(() => created),
+    initializationFailedHandler: () => false,
   };
   const created = new LanguageClient("constellation", "Constellation Language Server", serverOptions, clientOptions);
   created.outputChannel.appendLine(`Starting the language server: ${launch.description}`);
@@ -146,17 +155,42 @@ function keepOwnCommands(languageClient: LanguageClient): void {
   };
 }
 
+const startedClients = new WeakSet<LanguageClient>();
+
+function startupAwareErrorHandler(current: () => LanguageClient): ErrorHandler {
+  let fallback: ErrorHandler | undefined;
+  const usual = () => (fallback ??= current().createDefaultErrorHandler());
+  return {
+    error: (error, message, count) =>
+      startedClients.has(current()) ? usual().error(error, message, count) : { action: ErrorAction.Shutdown, handled: true },
+    closed: () =>
+      startedClients.has(current()) ? usual().closed() : { action: CloseAction.DoNotRestart, handled: true },
+  };
+}
+
 async function startServer(): Promise<void> {
+  let starting: LanguageClient | undefined;
   try {
-    client = await createClient();
+    client = starting = await createClient();
     await client.start();
+    // start() can resolve although the server exited during start-up (the client stopped
+    // itself meanwhile): only a running client has started
+    if (client.state !== State.Running) throw new Error("The server process ended during start-up.");
+    startedClients.add(client);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     output.appendLine(`The Constellation language server did not start: ${message}`);
+    // the server's own words (a Python error, a usage message) are in its output channel
+    const detail = starting ? " Its output is in 'Constellation Language Server'." : "";
+    const actions = starting ? ["Open Settings", "Show Server Output"] : ["Open Settings"];
     void vscode.window
-      .showErrorMessage(`Constellation: the language server did not start. ${message}`, "Open Settings")
+      .showErrorMessage(`Constellation: the language server did not start. ${message}${detail}`, ...actions)
       .then((choice) => {
-        if (choice) void vscode.commands.executeCommand("workbench.action.openSettings", "constellation.server");
+        if (choice === "Open Settings") {
+          void vscode.commands.executeCommand("workbench.action.openSettings", "constellation.server");
+        } else if (choice === "Show Server Output") {
+          starting?.outputChannel.show();
+        }
       });
   }
 }
@@ -334,8 +368,10 @@ async function pickLayerNode(uri: string, result: LayersResult): Promise<void> {
   type Item = vscode.QuickPickItem & { line?: number };
   const items: Item[] = [];
   for (const { layer, nodes } of result.layers ?? []) {
+    const calls = layerCalls(nodes);
+    if (calls.length === 0) continue;
     items.push({ label: `layer ${layer}`, kind: vscode.QuickPickItemKind.Separator });
-    for (const node of nodes) {
+    for (const node of calls) {
       items.push({
         label: node.name,
         description: node.module ?? node.kind,

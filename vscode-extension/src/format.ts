@@ -178,13 +178,19 @@ export function formatResult(result: RunResult): string[] {
 }
 
 /** The answer of `constellation.showLayers` as channel lines. */
+/** The calls of a layer (the server also lists its inputs, constants and inline values). */
+export function layerCalls(nodes: LayerNode[]): LayerNode[] {
+  return nodes.filter((node) => node.kind === "module");
+}
+
 export function formatLayers(result: LayersResult): string[] {
-  const layers = result.layers ?? [];
+  const layers = (result.layers ?? []).filter(({ nodes }) => layerCalls(nodes).length > 0);
   if (layers.length === 0) return ["No module calls: nothing runs in layers."];
-  const lines = [`${plural(layers.length, "layer")}:`];
+  const lines = [`${plural(layers.length, "layer")} of calls:`];
   for (const { layer, nodes } of layers) {
-    lines.push(`  layer ${layer} · ${plural(nodes.length, "call")} run together`);
-    for (const node of nodes) {
+    const calls = layerCalls(nodes);
+    lines.push(`  layer ${layer} · ${calls.length === 1 ? "1 call" : `${calls.length} calls run together`}`);
+    for (const node of calls) {
       lines.push(
         `    ${node.name}` +
           (node.module ? ` = ${node.module}(…)` : "") +

@@ -170,7 +170,8 @@ export function resolveServerCommand(configured: string[], context: LaunchContex
   if (found) {
     return { command: found, args, description: `${[program, ...args].join(" ")} (${found})` };
   }
-  if (path.basename(program) !== "cst" && path.basename(program) !== "cst.exe") {
+  // Only the bare name falls back to Python: a path the user wrote must exist as written.
+  if (program !== "cst" && program !== "cst.exe") {
     throw new Error(
       `The language server command '${program}' was not found. ` +
         `Check the setting constellation.server.command.`,

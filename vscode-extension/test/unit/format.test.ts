@@ -159,24 +159,27 @@ test("the final result lists outputs, errors and the status", () => {
   assert.deepEqual(failed, ["Errors:", "  stdlib.math.divide: division by zero (line 3:9)", "Status: failed"]);
 });
 
-test("layers are listed with their calls", () => {
+test("layers are listed with their calls (inputs and inline values are not calls)", () => {
   assert.deepEqual(
     formatLayers({
       layers: [
-        { layer: 1, nodes: [{ name: "user", kind: "call", module: "GetUser", line: 2 }, { name: "orders", kind: "call", module: "GetOrders", line: 3 }] },
-        { layer: 2, nodes: [{ name: "profile", kind: "call", module: "BuildProfile", line: 4 }] },
+        { layer: 0, nodes: [{ name: "userId", kind: "input", module: null, line: 1 }] },
+        { layer: 1, nodes: [{ name: "user", kind: "module", module: "GetUser", line: 2 }, { name: "orders", kind: "module", module: "GetOrders", line: 3 }] },
+        { layer: 2, nodes: [{ name: "profile", kind: "module", module: "BuildProfile", line: 4 }, { name: "summary", kind: "inline", module: null, line: 5 }] },
       ],
     }),
     [
-      "2 layers:",
+      "2 layers of calls:",
       "  layer 1 · 2 calls run together",
       "    user = GetUser(…)  line 2",
       "    orders = GetOrders(…)  line 3",
-      "  layer 2 · 1 call run together",
+      "  layer 2 · 1 call",
       "    profile = BuildProfile(…)  line 4",
     ],
   );
   assert.deepEqual(formatLayers({ layers: [] }), ["No module calls: nothing runs in layers."]);
+  assert.deepEqual(formatLayers({ layers: [{ layer: 0, nodes: [{ name: "x", kind: "input" }] }] }),
+    ["No module calls: nothing runs in layers."]);
 });
 
 test("a run result's status maps onto the status bar's", () => {

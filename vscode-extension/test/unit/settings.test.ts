@@ -145,5 +145,10 @@ test("a missing custom command, or no Python at all, is a sentence naming the se
     () => resolveServerCommand(["/opt/my-server", "--stdio"], { find: () => undefined }),
     /'\/opt\/my-server' was not found\. Check the setting constellation\.server\.command\./,
   );
+  // a mistyped path to cst is reported as written, not replaced by the Python fallback
+  assert.throws(
+    () => resolveServerCommand(["/nonexistent/cst", "lsp"], { find: () => undefined, pythonInterpreter: ["/venv/bin/python"] }),
+    /'\/nonexistent\/cst' was not found/,
+  );
   assert.throws(() => resolveServerCommand(["cst", "lsp"], { find: () => undefined }), /no Python interpreter/);
 });
