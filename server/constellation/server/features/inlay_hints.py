@@ -50,13 +50,17 @@ def binding_hints(settings, analysis: Analysis, decl: ast.Assignment, run, pos) 
         if t is not None and str(t) != "Error":
             hints.append(lsp.InlayHint(position=pos.position(decl.name.span.end), label=f": {type_str(t)}",
                                        kind=lsp.InlayHintKind.Type))
-    end = pos.position(decl.span.end)
+    # the layer and, after a run, the value share one hint at the end of the line: two hints at
+    # one position are drawn with no space between them ("layer 1= [1, 2]")
+    labels = []
     if settings.inlay_layers:
-        label = layer_label(analysis, name)
-        if label:
-            hints.append(lsp.InlayHint(position=end, label=label, padding_left=True))
+        labels.append(layer_label(analysis, name))
     if settings.inlay_values and run is not None and name in run.values:
-        hints.append(lsp.InlayHint(position=end, label=value_label(run, name), padding_left=True))
+        labels.append(value_label(run, name))
+    labels = [label for label in labels if label]
+    if labels:
+        hints.append(lsp.InlayHint(position=pos.position(decl.span.end), label="  ".join(labels),
+                                   padding_left=True))
     return hints
 
 
