@@ -91,6 +91,16 @@ def test_run_timeout_cancels_with_partial_results(execute, backend):
     assert result.duration_ms < 0.5 * 2000 * 0.1
 
 
+def test_a_cancelled_run_starts_no_further_layer(execute):
+    """Skipping the calls left must not release the layers above as if they could run."""
+    text = ("in s: String\na = ExpensiveCompute(s)\nb = ExpensiveCompute(a)\n"
+            "c = ExpensiveCompute(b)\nout c\n")
+    result, events = execute(text, {"s": "x"}, timeout=0.05)
+    assert result.status == "cancelled"
+    assert [e["layer"] for e in events if e["event"] == "layer_started"] == [1]
+    assert {e["name"] for e in events if e["event"] == "node_skipped"} == {"a", "b", "c"}
+
+
 def test_cancel_event_leaves_no_task_or_thread(registry):
     """A sync module blocked in a worker thread: cancelling ends the run, and the thread is
     gone when run_async returns."""

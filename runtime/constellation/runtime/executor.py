@@ -167,6 +167,7 @@ class Run:
         self.states = [NodeState(n) for n in self.plan.nodes]
         self.log: list[str] = []
         self.handled: list[RunError] = []  # failures an on_error option turned into values
+        self.closing = False  # the run is over: what is still unsettled is skipped
         self.scale = time_scale()
         self.depth = self.plan.depth
         self.unsettled = [0] * (self.depth + 2)
@@ -251,8 +252,8 @@ class Run:
 
     def advance(self) -> None:
         """Release layer k once every call of layers < k is settled or parked (§10.2)."""
-        if self.config.schedule != "layered":
-            return
+        if self.config.schedule != "layered" or self.closing:
+            return  # closing: the calls left are being skipped, no layer starts any more
         while self.released < self.depth and self.held_below == 0:
             self.released += 1
             self.held_below += self.unsettled[self.released]
@@ -348,7 +349,8 @@ class Run:
                 return
             self.settle(st, value=value)
         finally:
-            if not st.done.is_set():  # cancelled
+            if not st.done.is_set():  # the run is cancelled: no later layer starts
+                self.closing = True
                 self.skip(st, "cancelled", None)
 
     def settle(self, st: NodeState, *, value: object = None, error: RunError | None = None
@@ -633,6 +635,7 @@ class Run:
             errors.append(exc)
 
     def finish(self, outputs: dict, output_errors: list[RunError], cancelled: bool) -> RunResult:
+        self.closing = True
         for st in self.states:
             if st.node.kind == "module" and not st.done.is_set():
                 reason = "cancelled" if st.started else "not demanded"
