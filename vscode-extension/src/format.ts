@@ -172,7 +172,7 @@ export function formatResult(result: RunResult): string[] {
   lines.push(
     `Status: ${result.status}` +
       (result.duration_ms !== undefined ? ` in ${formatDuration(result.duration_ms)}` : "") +
-      (result.nodes ? ` · ${plural(result.nodes.length, "call")}` : ""),
+      (result.nodes ? ` · ${callsRan(result.nodes)}` : ""),
   );
   return lines;
 }
@@ -181,6 +181,12 @@ export function formatResult(result: RunResult): string[] {
 /** The calls of a layer (the server also lists its inputs, constants and inline values). */
 export function layerCalls(nodes: LayerNode[]): LayerNode[] {
   return nodes.filter((node) => node.kind === "module");
+}
+
+/** `4 calls`, or `3 of 5 calls ran` when some were skipped (cancelled, not demanded…). */
+function callsRan(nodes: { status?: string }[]): string {
+  const ran = nodes.filter((node) => node.status === "completed" || node.status === "failed").length;
+  return ran === nodes.length ? plural(nodes.length, "call") : `${ran} of ${plural(nodes.length, "call")} ran`;
 }
 
 export function formatLayers(result: LayersResult): string[] {

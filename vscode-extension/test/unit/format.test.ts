@@ -157,6 +157,15 @@ test("the final result lists outputs, errors and the status", () => {
     errors: [{ message: "division by zero", line: 3, column: 9, function: "stdlib.math.divide" }],
   });
   assert.deepEqual(failed, ["Errors:", "  stdlib.math.divide: division by zero (line 3:9)", "Status: failed"]);
+  const cancelled = formatResult({
+    status: "cancelled",
+    nodes: [
+      { name: "a", status: "completed", layer: 1, duration_ms: 3, error: null },
+      { name: "b", status: "skipped", layer: 2, duration_ms: null, error: null },
+    ],
+    duration_ms: 40,
+  });
+  assert.equal(cancelled.at(-1), "Status: cancelled in 40 ms · 1 of 2 calls ran");
 });
 
 test("layers are listed with their calls (inputs and inline values are not calls)", () => {
