@@ -89,10 +89,32 @@ async def _admission_order(scheduler, requests, hold=0.0):
     return order
 
 
-async def test_scheduler_admits_by_priority_then_readiness():
+async def test_scheduler_admits_by_priority_then_readiness_then_source_order():
+    # all four become ready together (one round): equal priorities go in source order
     order = await _admission_order(Scheduler(1), [("a", 20, 1), ("b", 100, 2), ("c", 50, 3),
                                                   ("d", 50, 0)])
-    assert order == ["b", "c", "d", "a"]
+    assert order == ["b", "d", "c", "a"]
+
+
+async def test_scheduler_admits_an_earlier_ready_call_first_on_a_tie():
+    scheduler = Scheduler(1, aging=True)
+    order = []
+
+    async def call(name, position, after):
+        await anyio.sleep(after)
+        await scheduler.acquire(50, position)
+        order.append(name)
+        await anyio.sleep(0.05)
+        scheduler.release()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run_dispatcher)
+        async with anyio.create_task_group() as calls:
+            calls.start_soon(call, "busy", 9, 0)
+            calls.start_soon(call, "early", 5, 0.01)  # ready first, later in the source
+            calls.start_soon(call, "late", 1, 0.02)
+        tg.cancel_scope.cancel()
+    assert order == ["busy", "early", "late"]
 
 
 async def test_scheduler_ageing_prevents_starvation():

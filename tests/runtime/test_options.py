@@ -258,6 +258,17 @@ def test_priority_order_under_bounded_scheduling(execute, recorder, monkeypatch)
     assert [c.args[0] for c in recorder.calls] == ["b", "c", "a"]
 
 
+def test_calls_of_a_released_layer_are_admitted_in_source_order(execute, recorder):
+    """§6.4 item 8: calls that become ready together are all queued before any is admitted,
+    and equal priorities go in source order, whichever call's task resumed first (`b`'s
+    input settled first, `a`'s input released the layer)."""
+    text = ('in s: String\nx = SlowQuery(s)\ny = QuickCheck(s)\na = QuickCheck(x)\n'
+            'b = QuickCheck(y)\nout a\nout b')
+    execute(text, {"s": "s"}, max_concurrency=1)
+    second = [c.args[0] for c in recorder.of("QuickCheck")][1:]
+    assert second == ["Result for: s", "valid"]  # a (reads x) before b (reads y)
+
+
 def test_max_concurrency_argument_bounds_parallel_calls(execute, recorder):
     text = "".join(f'x{i} = SlowQuery("{i}")\nout x{i}\n' for i in range(4))
     execute(text, max_concurrency=2)

@@ -328,19 +328,26 @@ def test_serial_runs_one_call_at_a_time_even_past_a_timeout(registry):
     assert most[0] == 1
 
 
-def test_lazy_call_demanded_by_a_later_layer_waits_for_that_layer(execute, recorder):
-    """Under the layered schedule a lazy call read by a layer-2 call is demanded when layer 2
-    is released, i.e. after layer 1 (SlowApiCall) has settled; eager demands it at once."""
+def test_a_lazy_call_starts_when_first_demanded_under_both_schedules(execute, recorder):
+    """§10.2: an eager call evaluates its arguments at once, and a call started by a lazy
+    demand is not held back by its layer: the lazy call does not wait for layer 1 to settle."""
     text = ("in s: String\nslow = SlowApiCall(s)\nt = Trim(s)\nlz = Lowercase(s) with lazy\n"
-            "x = Concat2(t, lz)\nout slow\nout x\n").replace(
-        "Concat2(t, lz)", "stdlib.string.concat(Uppercase(t), lz)")
-    result, _ = execute(text, {"s": " Q "})
-    assert result.outputs["x"] == "Q q "
-    slow, lower = recorder.of("SlowApiCall")[0], recorder.of("Lowercase")[0]
-    assert lower.start >= slow.end
-    execute(text, {"s": " Q "}, schedule="eager")
-    slow, lower = recorder.of("SlowApiCall")[1], recorder.of("Lowercase")[1]
-    assert lower.start < slow.end
+            "x = stdlib.string.concat(lz, Uppercase(t))\nout slow\nout x\n")
+    for k, schedule in enumerate(("layered", "eager")):
+        result, _ = execute(text, {"s": " Q "}, schedule=schedule)
+        assert result.outputs["x"] == " q Q"
+        slow, lower = recorder.of("SlowApiCall")[k], recorder.of("Lowercase")[k]
+        assert lower.start < slow.end, schedule
+
+
+def test_a_lazy_call_read_through_a_value_node_does_not_deadlock_the_layers(execute):
+    """`v` reads the lazy `y`; `z` (layer 3) and `u` (layer 2) both read `v`: the demand that
+    `z` makes while evaluating its arguments must not wait for layer 3, which waits for `u`."""
+    text = ('in s: String\ny = Uppercase(s) with lazy\nv = y + "!"\n'
+            'u = Replace(Trim(s), v, "x")\nz = Replace(v, u, "q")\nout z\n')
+    for schedule in ("layered", "eager"):
+        result, _ = execute(text, {"s": "x"}, schedule=schedule, timeout=10)
+        assert (result.status, result.outputs) == ("completed", {"z": "X!"}), schedule
 
 
 def test_display_view_follows_the_events(execute):
@@ -389,6 +396,47 @@ def test_a_module_result_of_the_wrong_type_is_a_positioned_failure(registry):
                         ("Nan", f"[1.0, NaN], {outside}")):
         result = run(compile_program(f'x = {name}("a")\nout x', reg), {})
         assert result.errors[0]["message"] == f"'{name}' returned {shown}"
+
+
+def test_a_timeout_error_raised_by_a_module_is_its_failure_not_the_options(registry):
+    """Python's TimeoutError (a socket timeout) from the module is an ordinary failure, with
+    or without a `timeout` option."""
+    from constellation.compiler import types as T
+    from constellation.compiler.registry import Function, Registry
+    from constellation.runtime import run
+
+    def timing_out(text: str) -> str:
+        raise TimeoutError("socket timed out")
+
+    reg = Registry(list(registry.functions)).extend(
+        [Function("Net", None, (("text", T.STRING),), T.STRING, impl=timing_out)])
+    for options in ("", " with timeout: 5s", " with on_error: wrap"):
+        result = run(compile_program(f'x = Net("a"){options}\nout x', reg), {})
+        if "wrap" in options:
+            assert result.outputs == {"x": {"value": None, "error": "socket timed out"}}
+        else:
+            assert result.errors[0]["message"] == "socket timed out", options
+
+
+def test_captured_bindings_are_evaluated_before_a_lambda_is_applied(execute, recorder):
+    """§10.3: even over no items, and even when the body would not reach them."""
+    text = ('in s: String\nin xs: List<String>\nx = AlwaysFailsService(s)\n'
+            'r = map(xs, (v) => v + x)\nout r')
+    result, _ = execute(text, {"s": "q", "xs": []})
+    assert result.status == "failed" and result.errors[0]["message"] == "Service failed for: q"
+    text = ('in s: String\nin xs: List<String>\ny = Uppercase(s) with lazy\n'
+            'r = map(xs, (v) => if (v == "zz") y else v)\nout r')
+    result, _ = execute(text, {"s": "q", "xs": ["a"]})
+    assert result.outputs == {"r": ["a"]} and recorder.count("Uppercase") == 1
+
+
+def test_a_cached_higher_order_call_is_keyed_by_its_lambda_and_captures(execute, recorder):
+    text = ('in xs: List<String>\nin p: String\n'
+            'r = map(xs, (x) => Uppercase(x + p)) with cache: 1min\nout r')
+    assert execute(text, {"xs": ["a"], "p": "1"})[0].outputs == {"r": ["A1"]}
+    assert execute(text, {"xs": ["a"], "p": "1"})[0].outputs == {"r": ["A1"]}  # a hit
+    assert execute(text, {"xs": ["a"], "p": "2"})[0].outputs == {"r": ["A2"]}  # another capture
+    assert recorder.count("Uppercase") == 2
 
 
 def test_run_timeout_leaves_no_asyncio_task_behind(registry):

@@ -36,10 +36,16 @@ class Context(Protocol):
 
 @dataclass
 class Closure:
-    """A lambda argument with the locals it captured."""
+    """A lambda argument with the locals it captured and the values of the top-level
+    bindings its body reads (§10.3: evaluated before it is applied)."""
 
     fn: ast.Lambda
     env: dict
+    captures: dict
+    text: str  # the lambda's source: with the captured values, what a cache key hashes
+
+    def cache_form(self) -> dict:
+        return {"lambda": self.text, "locals": self.env, "captures": self.captures}
 
 
 class Evaluator:
@@ -49,6 +55,7 @@ class Evaluator:
         self.source = analysis.source
         self.check = analysis.check
         self.plan = analysis.plan
+        self._captured: dict[int, list[str]] = {}  # lambda id -> captured_names
 
     @functools.cached_property
     def pattern_symbols(self) -> dict[tuple[int, str], Symbol]:
@@ -275,7 +282,27 @@ class Evaluator:
         return None
 
     async def eval_Lambda(self, e: ast.Lambda, env: dict) -> object:
-        return Closure(e, env)
+        captures = {}
+        for name in self.captured_names(e):  # a failure here fails the call (§10.2)
+            captures[name] = await self.ctx.node_value(self.plan.bindings[name])
+        return Closure(e, env, captures, self.source.text[e.span.start:e.span.end])
+
+    def captured_names(self, e: ast.Lambda) -> list[str]:
+        """The top-level bindings (and inputs) the lambda's body reads, in source order."""
+        names = self._captured.get(id(e))
+        if names is None:
+            found: dict[int, str] = {}
+            stack: list[object] = [e.body]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ast.Var):
+                    sym = self.check.var_symbols.get(id(node))
+                    if sym is not None and sym.is_top_level_value \
+                            and sym.name in self.plan.bindings:
+                        found.setdefault(node.span.start, sym.name)
+                stack.extend(ast.children(node))
+            names = self._captured[id(e)] = list(dict.fromkeys(found[k] for k in sorted(found)))
+        return names
 
     async def eval_Call(self, e: ast.Call, env: dict) -> object:
         node_id = self.plan.call_nodes.get(id(e))

@@ -4,7 +4,6 @@ every module-call option, and reports what it does as events (docs/run-events.md
 
 from __future__ import annotations
 
-import contextvars
 import inspect
 import json
 import os
@@ -30,12 +29,6 @@ from constellation.runtime.limits import SHARED, Scheduler
 
 MAX_BACKOFF_S = 30.0
 DEFAULT_OPTIONS = CallOptions()
-
-# The layer gate of the eager call whose arguments are being evaluated (layered schedule):
-# arguments are evaluated early so a failed dependency skips the call at once, but a lazy call
-# those arguments demand is demanded only once the calling call's layer is released (§10.2).
-_DEMANDING_GATE: contextvars.ContextVar = contextvars.ContextVar("demanding_gate", default=None)
-
 
 # -- configuration ----------------------------------------------------------------------------
 def _env_flag(name: str) -> bool:
@@ -274,10 +267,6 @@ class Run:
     # -- demand -------------------------------------------------------------------------------
     async def node_value(self, node_id: int) -> object:
         st = self.states[node_id]
-        if not st.started and st.node.kind == "module":
-            gate = _DEMANDING_GATE.get()
-            if gate is not None and not gate.is_set():
-                await gate.wait()
         if not st.started:
             st.started = True
             if st.node.kind == "module":
@@ -320,7 +309,6 @@ class Run:
     async def run_call_node(self, st: NodeState) -> None:
         node = st.node
         layered = not node.demand_driven and self.config.schedule == "layered"
-        _DEMANDING_GATE.set(self.gates[node.layer] if layered else None)
         try:
             try:
                 args = coerce_args(node.function, await self.evaluator.eval_args(node.call, {}))
@@ -338,7 +326,6 @@ class Run:
                 self.layer_t0[node.layer] = time.monotonic()
                 self.emit("layer_started", layer=node.layer,
                           nodes=self.layer_labels.get(node.layer, []))
-            _DEMANDING_GATE.set(None)
             try:
                 value = await self.execute_call(node.call, node.function,
                                                 node.options or DEFAULT_OPTIONS, args, st, {})
@@ -472,7 +459,9 @@ class Run:
     async def cached(self, call, fn, opts, args, st, result_t) -> Outcome:
         """Lookup, single flight, and store of real successes only (§6.4 item 5)."""
         store = SHARED.cache(opts.cache_backend)
-        key = values.cache_key(fn.qualified, args)
+        # a lambda argument (a cached map/filter) is keyed by its text and captured values
+        key = values.cache_key(fn.qualified, [a.cache_form() if isinstance(a, Closure) else a
+                                             for a in args])
         ttl_s = opts.cache_ms / 1000
         while True:
             entry = store.lookup(key, ttl_s)
@@ -527,16 +516,18 @@ class Run:
     async def attempt(self, call, fn, opts, args, result_t) -> object:
         """One attempt, bounded by the per-attempt timeout; failures become RunErrors."""
         timeout = opts.timeout_ms / 1000 * self.scale if opts.timeout_ms else None
-        try:
-            with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+        # move_on_after, not fail_after: a TimeoutError the module raises itself (a socket
+        # timeout) is the module's failure, not this option's
+        with anyio.move_on_after(timeout) if timeout is not None else nullcontext() as scope:
+            try:
                 value = await self.invoke(call, fn, args)
-        except TimeoutError:
+            except RunError:
+                raise
+            except Exception as exc:  # a module's failure: its message is shown as is
+                raise self.call_error(call, fn, failure_message(exc))
+        if scope is not None and scope.cancelled_caught:
             raise self.call_error(
                 call, fn, f"'{fn.name}' timed out after {format_duration(opts.timeout_ms)}")
-        except RunError:
-            raise
-        except Exception as exc:  # a module's failure: its message is shown as is
-            raise self.call_error(call, fn, failure_message(exc))
         ok, coerced = values.conform_and_coerce(value, result_t)
         if not ok:
             outside = values.conforms(value, result_t)  # e.g. NaN, or an Int past 64 bits

@@ -164,13 +164,13 @@ class Scheduler:
     admitted. `aging=False` (serial mode) keeps the order fixed.
     """
 
-    def __init__(self, slots: int | None, *, aging: bool = True, settle_checkpoints: int = 1):
+    def __init__(self, slots: int | None, *, aging: bool = True, settle_checkpoints: int = 10):
         self.slots = slots
         self.busy = 0
         self.queue: list[_Waiter] = []
         self.aging = aging
         self.settle_checkpoints = settle_checkpoints
-        self.seq = 0
+        self.round = 0  # dispatch rounds: calls queued in one round became ready together
         self.wake = anyio.Event()
 
     @property
@@ -185,8 +185,9 @@ class Scheduler:
     async def acquire(self, priority: int, position: int) -> None:
         if self.slots is None:
             return
-        self.seq += 1
-        order = (self.seq, position) if self.aging else (position,)
+        # ties: the order of becoming ready, then source order (§6.4 item 8); calls queued in
+        # the same round (a released layer) became ready together
+        order = (self.round, position) if self.aging else (position,)
         waiter = _Waiter(priority, order, time.monotonic())
         self.queue.append(waiter)
         self.wake.set()
@@ -217,6 +218,7 @@ class Scheduler:
             self.dispatch()
 
     def dispatch(self) -> None:
+        self.round += 1
         now = time.monotonic()
         while self.queue and self.busy < self.slots:
             best = max(self.queue, key=lambda w: (self.effective(w, now), _neg(w.order)))
