@@ -91,10 +91,11 @@ When nil it loads only the standard library and runs no workspace code."
     (,(constellation--words constellation--option-values) . font-lock-constant-face)
     ;; durations and rates: 500ms, 5s, 2min, 1h, 1d, 10/1s
     ("\\_<[0-9]+\\(?:/[0-9]+\\)?\\(?:ms\\|min\\|s\\|h\\|d\\)\\_>" . font-lock-constant-face)
-    ;; calls: a (qualified) name followed by `('
-    (,(concat "\\(" constellation--name "\\)\\s-*(") 1 font-lock-function-name-face)
+    ;; reserved words first: `if (', `not (' and `when (' are not calls
     (,(constellation--words '("true" "false")) . font-lock-constant-face)
     (,(constellation--words constellation--keywords) . font-lock-keyword-face)
+    ;; calls: a (qualified) name followed by `('
+    (,(concat "\\(" constellation--name "\\)\\s-*(") 1 font-lock-function-name-face)
     (,(constellation--words constellation--types) . font-lock-type-face)
     ("\\_<[A-Z][A-Za-z0-9_]*\\_>" . font-lock-type-face)
     ;; operators: ?? -> =>
@@ -190,11 +191,15 @@ When nil it loads only the standard library and runs no workspace code."
 (declare-function jsonrpc-async-request "jsonrpc")
 (declare-function jsonrpc-request "jsonrpc")
 
-(defvar constellation--run-buffer "*Constellation run*")
+(declare-function eglot--signal-textDocument/didChange "eglot")
 
-(defun constellation--append (lines &optional reset)
-  "Append LINES to the run buffer (after erasing it when RESET), and show it."
-  (with-current-buffer (get-buffer-create constellation--run-buffer)
+(defun constellation--run-buffer (uri)
+  "The run buffer of the document at URI: each pipeline has its own."
+  (format "*Constellation run: %s*" (url-unhex-string (file-name-nondirectory uri))))
+
+(defun constellation--append (buffer lines &optional reset)
+  "Append LINES to the run BUFFER (after erasing it when RESET), and show it."
+  (with-current-buffer (get-buffer-create buffer)
     (let ((inhibit-read-only t))
       (when reset (erase-buffer))
       (goto-char (point-max))
@@ -202,50 +207,64 @@ When nil it loads only the standard library and runs no workspace code."
     (unless (derived-mode-p 'special-mode) (special-mode))
     (display-buffer (current-buffer))))
 
+(defun constellation--plural (count noun)
+  "COUNT NOUN, with an s unless COUNT is 1."
+  (format "%s %s%s" count noun (if (equal count 1) "" "s")))
+
 (defun constellation--ms (value)
   "VALUE milliseconds as text."
   (if (numberp value)
       (if (< value 1000) (format "%d ms" (round value)) (format "%.2f s" (/ value 1000.0)))
     "?"))
 
-(defun constellation--json (value)
-  "VALUE (as parsed from JSON) on one line."
+(defun constellation--json (value &optional whole)
+  "VALUE (as parsed from JSON) on one line, cut at 100 characters unless WHOLE."
   (let ((text (condition-case nil (json-encode value) (error (format "%S" value)))))
-    (if (> (length text) 100) (concat (substring text 0 99) "…") text)))
+    (if (and (not whole) (> (length text) 100)) (concat (substring text 0 99) "…") text)))
 
 (defun constellation--on-run-event (event)
-  "Format one run EVENT (a plist, see docs/run-events.md) into the run buffer."
-  (let ((name (plist-get event :name)))
+  "Format one run EVENT (a plist, see docs/run-events.md).
+It goes to the run buffer of its document."
+  (let* ((name (plist-get event :name))
+         (buffer (constellation--run-buffer (or (plist-get event :uri) "pipeline")))
+         (say (lambda (line) (constellation--append buffer (list line)))))
     (pcase (plist-get event :event)
       ("run_started"
-       (constellation--append
-        (list (format "▶ %s · %s calls in %s layers" (file-name-nondirectory (plist-get event :file))
-                      (plist-get event :nodes) (plist-get event :depth)))))
-      ("layer_started" (constellation--append (list (format "layer %s started" (plist-get event :layer)))))
-      ("node_started" (constellation--append (list (format "  ▷ %s" name))))
+       (funcall say (format "▶ %s · %s in %s" (file-name-nondirectory (plist-get event :file))
+                            (constellation--plural (plist-get event :nodes) "call")
+                            (constellation--plural (plist-get event :depth) "layer"))))
+      ("layer_started" (funcall say (format "layer %s started" (plist-get event :layer))))
+      ("node_started" (funcall say (format "  ▷ %s" name)))
       ("node_retrying"
-       (constellation--append (list (format "  ↻ %s attempt %s failed: %s" name
-                                            (plist-get event :attempt) (plist-get event :error)))))
+       (funcall say (format "  ↻ %s attempt %s failed: %s" name
+                            (plist-get event :attempt) (plist-get event :error))))
       ("node_completed"
-       (constellation--append (list (format "  ✓ %s = %s (%s)" name
-                                            (constellation--json (plist-get event :value))
-                                            (constellation--ms (plist-get event :duration_ms))))))
+       (funcall say (format "  ✓ %s = %s (%s)" name
+                            (constellation--json (plist-get event :value))
+                            (constellation--ms (plist-get event :duration_ms)))))
       ("node_failed"
-       (constellation--append
-        (list (format "  ✗ %s failed: %s" name (plist-get (plist-get event :error) :message)))))
-      ("node_skipped" (constellation--append (list (format "  ⊘ %s skipped: %s" name (plist-get event :reason)))))
+       (funcall say (format "  ✗ %s failed: %s" name (plist-get (plist-get event :error) :message))))
+      ("node_skipped" (funcall say (format "  ⊘ %s skipped: %s" name (plist-get event :reason))))
       ("layer_completed"
-       (constellation--append (list (format "layer %s completed in %s" (plist-get event :layer)
-                                            (constellation--ms (plist-get event :duration_ms))))))
-      ("log" (constellation--append (list (format "log: %s" (plist-get event :message)))))
+       (funcall say (format "layer %s completed in %s" (plist-get event :layer)
+                            (constellation--ms (plist-get event :duration_ms)))))
+      ("log" (funcall say (format "log: %s" (plist-get event :message))))
       ("run_completed"
-       (constellation--append (list (format "■ run %s in %s" (plist-get event :status)
-                                            (constellation--ms (plist-get event :duration_ms)))))))))
+       (funcall say (format "■ run %s in %s" (plist-get event :status)
+                            (constellation--ms (plist-get event :duration_ms))))))))
+
+(defun constellation--send-edits ()
+  "Send the edits eglot still holds back until Emacs is idle.
+A run or a layers listing asked for right after typing must see
+the text as it is."
+  (when (fboundp 'eglot--signal-textDocument/didChange)
+    (eglot--signal-textDocument/didChange)))
 
 (defun constellation--execute (command argument callback)
   "Send `workspace/executeCommand' COMMAND with ARGUMENT.
 CALLBACK receives the result."
   (require 'eglot)
+  (constellation--send-edits)
   (jsonrpc-async-request (eglot--current-server-or-lose) :workspace/executeCommand
                          (list :command command :arguments (vector argument))
                          :success-fn callback
@@ -268,6 +287,7 @@ CALLBACK receives the result."
 (defun constellation--read-inputs ()
   "Ask for each input of this pipeline; a plist of names and values."
   (require 'eglot)
+  (constellation--send-edits)
   (let* ((layers (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
                                   (list :command "constellation.showLayers"
                                         :arguments (vector (list :uri (constellation--uri))))))
@@ -287,29 +307,35 @@ CALLBACK receives the result."
 With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
   (interactive "P")
   (let ((inputs (unless use-examples (constellation--read-inputs))))
-    (constellation--append (list (format "Running %s%s…" (buffer-file-name)
+    (constellation--append (constellation--run-buffer (constellation--uri))
+                           (list (format "Running %s%s…" (buffer-file-name)
                                          (if use-examples " with examples" "")))
                            t)
     (constellation--start-run use-examples inputs)))
 
 (defun constellation--start-run (use-examples inputs)
   "Send the run request, with USE-EXAMPLES or the INPUTS plist."
-  (constellation--execute
-   "constellation.runPipeline"
-   (append (list :uri (constellation--uri) :useExamples (if use-examples t :json-false))
-           (when inputs (list :inputs inputs)))
-   (lambda (result)
-     (let ((lines (list "Outputs:" "")))
-       (cl-loop for (key value) on (plist-get result :outputs) by #'cddr
-                do (push (format "  %s = %s" (substring (symbol-name key) 1)
-                                 (constellation--json value))
-                         lines))
-       (seq-doseq (error (plist-get result :errors))
-         (push (format "Error: %s (line %s)" (plist-get error :message) (plist-get error :line)) lines))
-       (push (format "Status: %s in %s" (plist-get result :status)
-                     (constellation--ms (plist-get result :duration_ms)))
-             lines)
-       (constellation--append (nreverse lines))))))
+  (let ((buffer (constellation--run-buffer (constellation--uri))))
+    (constellation--execute
+     "constellation.runPipeline"
+     (append (list :uri (constellation--uri) :useExamples (if use-examples t :json-false))
+             (when inputs (list :inputs inputs)))
+     (lambda (result)
+       (let ((lines (list "Outputs:" "")))
+         (cl-loop for (key value) on (plist-get result :outputs) by #'cddr
+                  do (push (format "  %s = %s" (substring (symbol-name key) 1)
+                                   (constellation--json value t))
+                           lines))
+         (seq-doseq (error (plist-get result :errors))
+           (let ((line (plist-get error :line)))
+             (push (if line
+                       (format "Error: %s (line %s)" (plist-get error :message) line)
+                     (format "Error: %s" (plist-get error :message)))
+                   lines)))
+         (push (format "Status: %s in %s" (plist-get result :status)
+                       (constellation--ms (plist-get result :duration_ms)))
+               lines)
+         (constellation--append buffer (nreverse lines)))))))
 
 (defun constellation-cancel-run ()
   "Cancel the running pipeline of this buffer."
@@ -323,6 +349,7 @@ With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
    "constellation.showLayers" (list :uri (constellation--uri))
    (lambda (result)
      (constellation--append
+      (constellation--run-buffer (constellation--uri))
       (cons "Layers:"
             (seq-map (lambda (layer)
                        (format "  layer %s: %s" (plist-get layer :layer)
