@@ -195,7 +195,8 @@ When nil it loads only the standard library and runs no workspace code."
 
 (defun constellation--run-buffer (uri)
   "The run buffer of the document at URI: each pipeline has its own."
-  (format "*Constellation run: %s*" (url-unhex-string (file-name-nondirectory uri))))
+  (let ((path (url-unhex-string (replace-regexp-in-string "\\`file://" "" uri))))
+    (format "*Constellation run: %s*" (abbreviate-file-name path))))
 
 (defun constellation--append (buffer lines &optional reset)
   "Append LINES to the run BUFFER (after erasing it when RESET), and show it."
@@ -345,18 +346,19 @@ With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
 (defun constellation-show-layers ()
   "List the layers of this pipeline: which calls run together."
   (interactive)
-  (constellation--execute
+  (let ((buffer (constellation--run-buffer (constellation--uri))))
+   (constellation--execute
    "constellation.showLayers" (list :uri (constellation--uri))
    (lambda (result)
      (constellation--append
-      (constellation--run-buffer (constellation--uri))
+      buffer
       (cons "Layers:"
             (seq-map (lambda (layer)
                        (format "  layer %s: %s" (plist-get layer :layer)
                                (mapconcat (lambda (node) (plist-get node :name))
                                           (plist-get layer :nodes) ", ")))
                      (plist-get result :layers)))
-      t))))
+      t)))))
 
 (provide 'constellation)
 ;;; constellation.el ends here

@@ -177,7 +177,6 @@ export function formatResult(result: RunResult): string[] {
   return lines;
 }
 
-/** The answer of `constellation.showLayers` as channel lines. */
 /** The calls of a layer (the server also lists its inputs, constants and inline values). */
 export function layerCalls(nodes: LayerNode[]): LayerNode[] {
   return nodes.filter((node) => node.kind === "module");
@@ -189,6 +188,7 @@ function callsRan(nodes: { status?: string }[]): string {
   return ran === nodes.length ? plural(nodes.length, "call") : `${ran} of ${plural(nodes.length, "call")} ran`;
 }
 
+/** The answer of `constellation.showLayers` as channel lines. */
 export function formatLayers(result: LayersResult): string[] {
   const layers = (result.layers ?? []).filter(({ nodes }) => layerCalls(nodes).length > 0);
   if (layers.length === 0) return ["No module calls: nothing runs in layers."];

@@ -43,9 +43,11 @@ class Closure:
     env: dict
     captures: dict
     text: str  # the lambda's source: with the captured values, what a cache key hashes
+    calls: list  # the qualified functions its calls resolve to (the same text may differ)
 
     def cache_form(self) -> dict:
-        return {"lambda": self.text, "locals": self.env, "captures": self.captures}
+        return {"lambda": self.text, "calls": self.calls, "locals": self.env,
+                "captures": self.captures}
 
 
 class Evaluator:
@@ -285,22 +287,21 @@ class Evaluator:
         captures = {}
         for name in self.captured_names(e):  # a failure here fails the call (§10.2)
             captures[name] = await self.ctx.node_value(self.plan.bindings[name])
-        return Closure(e, env, captures, self.source.text[e.span.start:e.span.end])
+        calls = sorted({fn.qualified for node in _walk(e.body) if isinstance(node, ast.Call)
+                        and (fn := self.check.call_targets.get(id(node))) is not None})
+        return Closure(e, env, captures, self.source.text[e.span.start:e.span.end], calls)
 
     def captured_names(self, e: ast.Lambda) -> list[str]:
         """The top-level bindings (and inputs) the lambda's body reads, in source order."""
         names = self._captured.get(id(e))
         if names is None:
             found: dict[int, str] = {}
-            stack: list[object] = [e.body]
-            while stack:
-                node = stack.pop()
+            for node in _walk(e.body):
                 if isinstance(node, ast.Var):
                     sym = self.check.var_symbols.get(id(node))
                     if sym is not None and sym.is_top_level_value \
                             and sym.name in self.plan.bindings:
                         found.setdefault(node.span.start, sym.name)
-                stack.extend(ast.children(node))
             names = self._captured[id(e)] = list(dict.fromkeys(found[k] for k in sorted(found)))
         return names
 
@@ -322,6 +323,15 @@ class Evaluator:
         for param, value, t in zip(closure.fn.params, args, types):
             env[param.name.text] = values.coerce(value, t)  # §4.5: to the parameter's type
         return await self.eval(closure.fn.body, env)
+
+
+def _walk(root: object):
+    """Every AST node under `root` (iterative: bodies nest at most MAX_DEPTH deep anyway)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(ast.children(node))
 
 
 def _is_int(v: object) -> bool:

@@ -134,7 +134,8 @@ class Registries:
             scope.registry = registry
             scope.generation = self.next_generation()
         finally:
-            scope.ready.set()  # documents are published even if the load went wrong
+            if scope.load_token is token:  # an overtaken load leaves "ready" to the newer one
+                scope.ready.set()  # documents are published even if the load went wrong
 
 
 def _warning():

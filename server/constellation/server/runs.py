@@ -186,6 +186,8 @@ class RunManager:
                 self.server.log_line(f"[run] {line}")
 
     def _forward(self, run: Run, event: dict) -> None:
+        if self.runs.get(run.uri) is not run:
+            return  # a newer run of the document replaced it: its tail is not shown as the new one's
         ls = self.server
         ls.protocol.notify(RUN_EVENT, {"uri": run.uri, **event})
         kind = event.get("event")
