@@ -290,6 +290,28 @@ async def test_signature_help_tracks_the_active_argument(client: LanguageClient)
 
 # -- navigation ---------------------------------------------------------------------------------
 
+async def test_references_and_highlights_of_a_function_are_its_calls(client: LanguageClient):
+    text = ('use stdlib.string as st\nin s: String\na = stdlib.string.trim(s)\nb = st.trim(a)\n'
+            'c = Trim(b)\nout c\n')
+    uri, _ = await open_doc(client, text)
+    at_trim = at(client, text, "trim(a)", delta=1)
+    refs = await client.text_document_references_async(lsp.ReferenceParams(
+        text_document=tdi(uri), position=at_trim,
+        context=lsp.ReferenceContext(include_declaration=False)))
+    # however the call is written; the demo pack's own Trim is another function
+    assert [(r.range.start.line, r.range.start.character, r.range.end.character)
+            for r in refs] == [(2, 4, 22), (3, 4, 11)]
+    marks = await client.text_document_document_highlight_async(lsp.DocumentHighlightParams(
+        text_document=tdi(uri), position=at_trim))
+    assert [m.range.start.line for m in marks] == [2, 3]
+    text = 'in s: String\na = GetUser(s)\nb = GetUser(s)\nout a\nout b\n'
+    uri, _ = await open_doc(client, text)
+    refs = await client.text_document_references_async(lsp.ReferenceParams(
+        text_document=tdi(uri), position=at(client, text, "GetUser", delta=2),
+        context=lsp.ReferenceContext(include_declaration=True)))
+    assert refs[0].uri.endswith("demo.py") and [r.range.start.line for r in refs[1:]] == [1, 2]
+
+
 async def test_definition_of_values_and_modules(client: LanguageClient):
     uri = await open_profile(client)
     (loc,) = await client.text_document_definition_async(lsp.DefinitionParams(

@@ -52,8 +52,14 @@ def register(server) -> None:
     def references(ls, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
         uri = params.text_document.uri
         found = name_at(ls, uri, params.position)
-        if found is None or found.hit is None:
+        if found is None:
             return None
+        if found.hit is None:  # a function: its calls, and its Python definition
+            calls = [lsp.Location(uri=uri, range=found.pos.range(s))
+                     for s in call_sites(found.analysis, found.offset)]
+            if calls and params.context.include_declaration:
+                calls = (function_definition(found.analysis, found.offset) or []) + calls
+            return calls or None
         pos, sym = found.pos, found.hit[1]
         spans = ([sym.span] if params.context.include_declaration else []) + sorted(
             sym.references, key=lambda s: s.start)
@@ -62,8 +68,11 @@ def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
     def highlights(ls, params: lsp.DocumentHighlightParams) -> list[lsp.DocumentHighlight] | None:
         found = name_at(ls, params.text_document.uri, params.position)
-        if found is None or found.hit is None:
+        if found is None:
             return None
+        if found.hit is None:  # a function: each of its calls
+            return [lsp.DocumentHighlight(range=found.pos.range(s), kind=lsp.DocumentHighlightKind.Read)
+                    for s in call_sites(found.analysis, found.offset)] or None
         pos, sym = found.pos, found.hit[1]
         out = [lsp.DocumentHighlight(range=pos.range(sym.span), kind=lsp.DocumentHighlightKind.Write)]
         out += [lsp.DocumentHighlight(range=pos.range(s), kind=lsp.DocumentHighlightKind.Read)
@@ -118,14 +127,39 @@ def rename_problem(analysis: Analysis, sym, new: str) -> str | None:
     return None
 
 
-def function_definition(analysis: Analysis, offset: int) -> list[lsp.Location] | None:
-    """A module name: its Python source file and line, when the registry knows them."""
+def function_at(analysis: Analysis, offset: int):
+    """The function whose call name is at `offset`, if any."""
     for node in reversed(analysis.nodes_at(offset)):
         if isinstance(node, ast.Call) and node.name_span.start <= offset <= node.name_span.end:
-            fn = analysis.check.call_targets.get(id(node))
-            if fn is None or not fn.source_file:
-                return None
-            line = max((fn.source_line or 1) - 1, 0)
-            at = lsp.Position(line=line, character=0)
-            return [lsp.Location(uri=from_fs_path(fn.source_file), range=lsp.Range(start=at, end=at))]
+            return analysis.check.call_targets.get(id(node))
     return None
+
+
+def function_definition(analysis: Analysis, offset: int) -> list[lsp.Location] | None:
+    """A module name: its Python source file and line, when the registry knows them."""
+    fn = function_at(analysis, offset)
+    if fn is None or not fn.source_file:
+        return None
+    line = max((fn.source_line or 1) - 1, 0)
+    at = lsp.Position(line=line, character=0)
+    return [lsp.Location(uri=from_fs_path(fn.source_file), range=lsp.Range(start=at, end=at))]
+
+
+def call_sites(analysis: Analysis, offset: int) -> list[ast.Span]:
+    """The names of every call of the function called at `offset` (however it is written:
+    `Trim`, `stdlib.string.trim`, `s.trim`), in source order."""
+    fn = function_at(analysis, offset)
+    if fn is None:
+        return []
+    targets = analysis.check.call_targets
+    return sorted((call.name_span for decl in analysis.decls for call in _calls(decl)
+                   if targets.get(id(call)) is fn), key=lambda span: span.start)
+
+
+def _calls(root: object):
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            yield node
+        stack.extend(ast.children(node))
