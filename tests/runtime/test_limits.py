@@ -74,7 +74,8 @@ async def test_fifo_semaphore_bounds_concurrency_and_survives_cancellation():
 async def _admission_order(scheduler, requests, hold=0.0):
     order = []
 
-    async def call(name, priority, position):
+    async def call(name, priority, position, after=0.0):
+        await anyio.sleep(after)  # when the call becomes ready
         await scheduler.acquire(priority, position)
         order.append(name)
         await anyio.sleep(hold)
@@ -83,8 +84,8 @@ async def _admission_order(scheduler, requests, hold=0.0):
     async with anyio.create_task_group() as tg:
         tg.start_soon(scheduler.run_dispatcher)
         async with anyio.create_task_group() as calls:
-            for name, priority, position in requests:
-                calls.start_soon(call, name, priority, position)
+            for request in requests:
+                calls.start_soon(call, *request)
         tg.cancel_scope.cancel()
     return order
 
@@ -97,23 +98,10 @@ async def test_scheduler_admits_by_priority_then_readiness_then_source_order():
 
 
 async def test_scheduler_admits_an_earlier_ready_call_first_on_a_tie():
-    scheduler = Scheduler(1, aging=True)
-    order = []
-
-    async def call(name, position, after):
-        await anyio.sleep(after)
-        await scheduler.acquire(50, position)
-        order.append(name)
-        await anyio.sleep(0.05)
-        scheduler.release()
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(scheduler.run_dispatcher)
-        async with anyio.create_task_group() as calls:
-            calls.start_soon(call, "busy", 9, 0)
-            calls.start_soon(call, "early", 5, 0.01)  # ready first, later in the source
-            calls.start_soon(call, "late", 1, 0.02)
-        tg.cancel_scope.cancel()
+    order = await _admission_order(Scheduler(1), [
+        ("busy", 50, 9, 0.0),
+        ("early", 50, 5, 0.01),  # ready first, later in the source
+        ("late", 50, 1, 0.02)], hold=0.05)
     assert order == ["busy", "early", "late"]
 
 
