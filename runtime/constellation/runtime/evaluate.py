@@ -57,7 +57,7 @@ class Evaluator:
         self.source = analysis.source
         self.check = analysis.check
         self.plan = analysis.plan
-        self._captured: dict[int, list[str]] = {}  # lambda id -> captured_names
+        self._captured: dict[int, tuple[list[str], list[str]]] = {}  # lambda id -> lambda_reads
 
     @functools.cached_property
     def pattern_symbols(self) -> dict[tuple[int, str], Symbol]:
@@ -284,26 +284,32 @@ class Evaluator:
         return None
 
     async def eval_Lambda(self, e: ast.Lambda, env: dict) -> object:
+        names, calls = self.lambda_reads(e)
         captures = {}
-        for name in self.captured_names(e):  # a failure here fails the call (§10.2)
+        for name in names:  # a failure here fails the call (§10.2)
             captures[name] = await self.ctx.node_value(self.plan.bindings[name])
-        calls = sorted({fn.qualified for node in _walk(e.body) if isinstance(node, ast.Call)
-                        and (fn := self.check.call_targets.get(id(node))) is not None})
         return Closure(e, env, captures, self.source.text[e.span.start:e.span.end], calls)
 
-    def captured_names(self, e: ast.Lambda) -> list[str]:
-        """The top-level bindings (and inputs) the lambda's body reads, in source order."""
-        names = self._captured.get(id(e))
-        if names is None:
-            found: dict[int, str] = {}
-            for node in _walk(e.body):
+    def lambda_reads(self, e: ast.Lambda) -> tuple[list[str], list[str]]:
+        """What the lambda's body reads, found once per lambda: the top-level bindings (and
+        inputs) in source order, and the qualified functions its calls resolve to."""
+        found = self._captured.get(id(e))
+        if found is None:
+            names: dict[int, str] = {}
+            calls: set[str] = set()
+            for node in ast.walk(e.body):
                 if isinstance(node, ast.Var):
                     sym = self.check.var_symbols.get(id(node))
                     if sym is not None and sym.is_top_level_value \
                             and sym.name in self.plan.bindings:
-                        found.setdefault(node.span.start, sym.name)
-            names = self._captured[id(e)] = list(dict.fromkeys(found[k] for k in sorted(found)))
-        return names
+                        names.setdefault(node.span.start, sym.name)
+                elif isinstance(node, ast.Call):
+                    fn = self.check.call_targets.get(id(node))
+                    if fn is not None:
+                        calls.add(fn.qualified)
+            found = self._captured[id(e)] = (
+                list(dict.fromkeys(names[k] for k in sorted(names))), sorted(calls))
+        return found
 
     async def eval_Call(self, e: ast.Call, env: dict) -> object:
         node_id = self.plan.call_nodes.get(id(e))
@@ -323,15 +329,6 @@ class Evaluator:
         for param, value, t in zip(closure.fn.params, args, types):
             env[param.name.text] = values.coerce(value, t)  # §4.5: to the parameter's type
         return await self.eval(closure.fn.body, env)
-
-
-def _walk(root: object):
-    """Every AST node under `root` (iterative: bodies nest at most MAX_DEPTH deep anyway)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(ast.children(node))
 
 
 def _is_int(v: object) -> bool:

@@ -152,14 +152,6 @@ def call_sites(analysis: Analysis, offset: int) -> list[ast.Span]:
     if fn is None:
         return []
     targets = analysis.check.call_targets
-    return sorted((call.name_span for decl in analysis.decls for call in _calls(decl)
-                   if targets.get(id(call)) is fn), key=lambda span: span.start)
+    return sorted((call.name_span for decl in analysis.decls for call in ast.walk(decl)
+                   if isinstance(call, ast.Call) and targets.get(id(call)) is fn), key=lambda span: span.start)
 
-
-def _calls(root: object):
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Call):
-            yield node
-        stack.extend(ast.children(node))
