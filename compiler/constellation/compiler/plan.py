@@ -31,8 +31,8 @@ class PlanNode:
     demand_driven: bool = False  # lazy, in a fallback, or reads a match pattern binding (§9.1)
     fallback_owner: int | None = None  # for calls inside a fallback: the owning call's node
     # the pattern bindings of enclosing `match` cases that the call reads (its arguments, the
-    # calls and lambdas in them, its fallback), in source order: it runs when its case is
-    # chosen, with these in scope (§10.2)
+    # calls and lambdas in them, its fallback), in the order they are bound: it runs when its
+    # case is chosen, with these in scope (§10.2)
     pattern_bindings: tuple[str, ...] = ()
 
     @property
