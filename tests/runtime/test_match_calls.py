@@ -136,3 +136,19 @@ def test_cst_run_runs_the_chosen_case_call(tmp_path: Path):
         assert {n["name"]: n["status"] for n in result["nodes"]} == {
             "FormatNumber@2": "completed", "Uppercase@2": "skipped",
             "FormatNumber@3": "completed"}
+
+
+def test_a_chosen_case_call_is_not_held_back_by_its_layer(execute):
+    """Layered schedule: the case call (layer 2) starts as soon as its subject's call is done,
+    while a slow eager call of layer 1 still runs (§10.2: demand-driven calls are not held)."""
+    text = ('in t: String\n'
+            'r = { s: Trim(t) }\n'
+            'slow = SlowQuery(t)\n'
+            'x = match r { { s } -> Uppercase(s) }\n'
+            'out x\nout slow')
+    result, events = completed(execute, text, {"t": " q "}, "layered")
+    assert result.outputs == {"x": "Q", "slow": "Result for:  q "}
+    started = {e["name"]: e["t_ms"] for e in node_events(events, "node_started")}
+    done = {e["name"]: e["t_ms"] for e in node_events(events, "node_completed")}
+    assert {n.name: n.layer for n in result.nodes}["Uppercase@4"] == 2
+    assert done["Trim@2"] <= started["Uppercase@4"] < done["slow"]
