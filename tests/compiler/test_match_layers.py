@@ -6,6 +6,7 @@ the bindings it needs."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,19 @@ def test_cst_layers_shows_the_plan_layers(tmp_path):
     shown = {n["name"]: layer["layer"] for layer in json.loads(proc.stdout)["layers"]
              for n in layer["nodes"]}
     assert shown == {"r": 0, "s": 1, "FormatNumber@3": 1, "x": 1, "Uppercase@4": 2, "y": 2}
+
+
+def test_cst_layers_says_a_case_call_runs_when_its_case_is_chosen(tmp_path):
+    path = tmp_path / "m.cst"
+    path.write_text("in r: { a: Int }\nx = match r { { a } -> FormatNumber(a) }\nout x\n")
+    (tmp_path / "constellation.toml").write_text(
+        f'modules = [{json.dumps(str(REPO / "examples" / "modules" / "demo.py"))}]\n')
+    script = Path(sys.executable).parent / "cst"
+    command = [str(script)] if script.exists() else [sys.executable, "-m",
+                                                     "constellation.cli.main"]
+    proc = subprocess.run([*command, "layers", str(path)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert "when its case is chosen" in proc.stdout
+    assert "lazy, on demand" not in proc.stdout
+    assert "lazy, fallback, or in a match case" in proc.stdout
