@@ -13,11 +13,11 @@ import sys
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 from pytest_lsp.client import client_capabilities
 
 from server_support import (
-    EXAMPLES, REPO, corpus_expected, corpus_file, find, fresh_uri, initialize, make_client,
+    EXAMPLES, REPO, corpus_expected, corpus_file, find, fresh_uri, initialize,
     open_doc, pos, server_config, tdi,
 )
 
