@@ -217,8 +217,11 @@ async def test_every_layer_shown_is_the_one_cst_layers_shows(client: LanguageCli
         if (not expected <= listed) if anonymous else expected != listed:
             mismatches.append(f"{entry['path']}: Show Layers {sorted(listed ^ expected)} differ")
         depth = max(layer["layer"] for layer in cli["layers"])
-        if result["depth"] != depth:
-            mismatches.append(f"{entry['path']}: depth {result['depth']}, cst {depth}")
+        width = max((sum(n["kind"] == "module" for n in layer["nodes"])
+                     for layer in cli["layers"]), default=0)
+        if (result["depth"], result["width"]) != (depth, width):
+            mismatches.append(f"{entry['path']}: depth and width {result['depth']}, "
+                              f"{result['width']}, cst {depth}, {width}")
     assert not mismatches, "\n".join(mismatches)
 
 

@@ -192,7 +192,9 @@ def layers_json(analysis: Analysis) -> dict:
     layers = [{"layer": k, "nodes": [_entry_json(analysis, e) for e in
                                      sorted(g.values(), key=lambda e: e["start"])]}
               for k, g in enumerate(groups)]
-    width = max((len(v) for v in module_layers(analysis).by_layer.values()), default=0)
+    # as Plan.width counts (every module node of a layer), over the nodes that have one
+    width = max((sum(n.kind == "module" for e in g.values() for n in e["nodes"])
+                 for g in groups[1:]), default=0)
     return {"depth": depth, "width": width, "layers": layers,
             "unlayered": sorted(unlayered, key=unlayered.__getitem__)}
 
