@@ -104,9 +104,9 @@ async def test_inlay_hints_name_the_layer_and_its_other_calls(client: LanguageCl
     uri = await open_profile(client)
     hints = await inlay(client, uri, PROFILE)
     assert [(h.position.line, h.position.character, h.label) for h in hints] == [
-        (5, 22, "layer 1 · alongside GetOrders, GetPreferences"),
-        (6, 26, "layer 1 · alongside GetUser, GetPreferences"),
-        (7, 36, "layer 1 · alongside GetUser, GetOrders"),
+        (5, 22, "layer 1 · beside GetOrders, GetPreferences"),
+        (6, 26, "layer 1 · beside GetUser, GetPreferences"),
+        (7, 36, "layer 1 · beside GetUser, GetOrders"),
         (8, 49, "layer 2"),
     ]
     assert all(h.padding_left for h in hints)
@@ -153,9 +153,9 @@ async def test_inlay_hints_on_a_corpus_file(client: LanguageClient):
     uri, _ = await open_doc(client, text)
     hints = await inlay(client, uri, text)
     assert [h.label for h in hints] == [
-        "layer 1 · alongside SlowApiCall, SlowQuery",
-        "layer 1 · alongside FlakyService, SlowQuery",
-        "layer 1 · alongside FlakyService, SlowApiCall",
+        "layer 1 · beside SlowApiCall, SlowQuery",
+        "layer 1 · beside FlakyService, SlowQuery",
+        "layer 1 · beside FlakyService, SlowApiCall",
     ]
     assert [h.position.line for h in hints] == [13, 14, 15]
 

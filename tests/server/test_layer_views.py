@@ -102,15 +102,30 @@ async def test_the_layer_hint_counts_repeated_functions_in_prose(client: Languag
             "out a\nout b\nout c\nout e\nout f\nout g\nout h\n")
     uri, _ = await open_doc(client, text)
     hints = {h.position.line: h for h in await inlay(client, uri, text)}
-    assert hints[1].label == "layer 1 · alongside Trim ×3, Uppercase, Lowercase and 1 more"
+    # as many functions as fit in VS Code's default maximum length (43), the rest counted
+    assert hints[1].label == "layer 1 · beside Trim ×3 and 3 more"
     assert hints[1].tooltip == ("layer 1 of 2: runs in parallel with 6 other calls: "
                                 "Trim ×3, Uppercase, Lowercase, TextLength")
-    assert hints[4].label == "layer 1 · alongside Trim ×4, Lowercase, TextLength"
+    assert hints[4].label == "layer 1 · beside Trim ×4 and 2 more"
+    assert hints[2].tooltip.endswith("other calls: Trim ×3, Uppercase, Lowercase, TextLength")
     assert hints[8].label == "layer 2"
     assert not any("with" in h.label.split() for h in hints.values())
+    assert all(len(h.label) <= 43 for h in hints.values())
     h = await hover(client, uri, text, "a = ")
     assert "**layer 1 of 2** · runs alongside `Trim` ×3, `Uppercase`, `Lowercase`, " \
            "`TextLength`" in h
+
+
+@pytest.mark.corpus
+async def test_the_rate_limiting_demo_counts_its_calls(client: LanguageClient):
+    """The issue's example: `with RateLimitedApi, RateLimitedApi, RateLimitedApi +5 more`."""
+    text = corpus_file("modules/example-app/examples/rate-limiting-demo.cst").read_text()
+    uri, _ = await open_doc(client, text)
+    lines = text.split("\n")
+    hints = {binding_ending_at(lines, h.position.line): h for h in await inlay(client, uri, text)}
+    assert hints["resp1"].label == "layer 1 · beside 8 other calls"
+    assert hints["resp1"].tooltip == ("layer 1 of 1: runs in parallel with 8 other calls: "
+                                      "RateLimitedApi ×4, ResourceIntensiveTask ×4")
 
 
 async def test_no_layer_lens_by_default(client: LanguageClient):
@@ -201,6 +216,8 @@ async def test_every_layer_shown_is_the_one_cst_layers_shows(client: LanguageCli
         for hint in await inlay(client, uri, text):
             name = binding_ending_at(lines, hint.position.line)
             shown = int(re.match(r"layer (\d+)", hint.label).group(1))
+            if len(hint.label) > 43:  # VS Code's default maximum length would cut it
+                mismatches.append(f"{entry['path']}: hint {hint.label!r} is too long")
             if cli_layer.get(name) != shown:
                 mismatches.append(f"{entry['path']}: hint {name} layer {shown}, cst {cli_layer.get(name)}")
         for name in ("zzCycleA", "zzReadsCycle", "zzUnknown"):
@@ -283,7 +300,7 @@ async def test_a_run_value_gets_its_own_hint_and_shows_in_the_hover(client: Lang
     events = completed_values(client, uri)
     hints = [h for h in await inlay(client, uri, PROFILE) if h.position.line == 5]
     layer, value = hints
-    assert layer.label == "layer 1 · alongside GetOrders, GetPreferences"
+    assert layer.label == "layer 1 · beside GetOrders, GetPreferences"
     # the whole value, its own hint, spaced from the layer hint on both sides of the gap
     assert value.label == "= " + json.dumps(events["user"]["value"], ensure_ascii=False)
     assert len(value.label) > 43  # what VS Code's default maximumLength cut to `=…`

@@ -1,7 +1,8 @@
-"""Inlay hints: `layer 1 · alongside GetOrders, GetPreferences` after each binding that calls
-modules and has a layer, optional `: Type` after binding names, and after a run each binding's
-value in a hint of its own (its duration in the tooltip). Each kind is switched by
-`inlayHints.layers` / `.types` / `.values`."""
+"""Inlay hints: `layer 1 · beside GetOrders, GetPreferences` after each binding that calls
+modules and has a layer (short enough for VS Code's default maximum length; the tooltip names
+every call), optional `: Type` after binding names, and after a run each binding's value in a
+hint of its own (its duration in the tooltip). Each kind is switched by `inlayHints.layers` /
+`.types` / `.values`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from constellation.compiler.types import type_str
 from constellation.server.layers import binding_layer, counted, layer_text
 
 MAX_NAMES = 3  # functions named in a layer hint before "and N more"
+HINT_CHARS = 43  # VS Code's default editor.inlayHints.maximumLength: it cuts longer hints
 TOOLTIP_NAMES = 30
 # A value hint holds the whole value up to this many characters (editors cut long hints
 # themselves: VS Code at `editor.inlayHints.maximumLength`, 43 by default; the tooltip then
@@ -77,11 +79,7 @@ def layer_hint(analysis: Analysis, name: str, position: lsp.Position) -> lsp.Inl
     label = f"layer {info.layer}"
     tooltip = f"{layer_text(info.layer, info.depth)}: "
     if info.others:
-        shown = info.others[:MAX_NAMES]
-        label += " · alongside " + counted(shown)
-        left = info.other_count - sum(count for _, count in shown)
-        if left:
-            label += f" and {left} more"
+        label = short_label(label, info)
         tooltip += f"runs in parallel with {_calls(info.other_count)}: " + counted(info.others)
         left = info.other_count - info.shown_count
         if left:
@@ -89,6 +87,20 @@ def layer_hint(analysis: Analysis, name: str, position: lsp.Position) -> lsp.Inl
     else:
         tooltip += "no other call runs in this layer"
     return lsp.InlayHint(position=position, label=label, padding_left=True, tooltip=tooltip)
+
+
+def short_label(label: str, info) -> str:
+    """`layer 1 · beside GetOrders, GetPreferences`: as many of the other functions as fit in
+    HINT_CHARS (at most MAX_NAMES), or only how many calls there are."""
+    for k in range(min(MAX_NAMES, len(info.others)), 0, -1):
+        shown = info.others[:k]
+        text = f"{label} · beside {counted(shown)}"
+        left = info.other_count - sum(count for _, count in shown)
+        if left:
+            text += f" and {left} more"
+        if len(text) <= HINT_CHARS:
+            return text
+    return f"{label} · beside {_calls(info.other_count)}"
 
 
 def _calls(n: int) -> str:
