@@ -97,8 +97,12 @@ def server_config(env: dict | None = None) -> ClientServerConfig:
 
 async def initialize(client: LanguageClient, profile: str = "visual-studio-code",
                      options: dict | None = None, root: Path = EXAMPLES) -> lsp.InitializeResult:
+    capabilities = client_capabilities(profile)
+    if capabilities.text_document.inlay_hint is None:
+        # pytest-lsp's VS Code profile predates inlay hints, which VS Code has since 1.67
+        capabilities.text_document.inlay_hint = lsp.InlayHintClientCapabilities()
     result = await client.initialize_session(lsp.InitializeParams(
-        capabilities=client_capabilities(profile),
+        capabilities=capabilities,
         root_uri=from_fs_path(str(root)),
         workspace_folders=[lsp.WorkspaceFolder(uri=from_fs_path(str(root)), name=root.name)],
         initialization_options={"debounceMs": 150, **(options or {})},

@@ -326,3 +326,25 @@ async def test_a_huge_value_is_abbreviated_in_its_hint(client: LanguageClient):
     assert len(value.label) < 450
     assert value.tooltip.startswith('xs in the last run:\n[\n  "XXXX')
     assert len(value.tooltip) < 4100
+
+
+def no_inlay_hints_emacs() -> lsp.ClientCapabilities:
+    """eglot 1.9 (Emacs 29's): no inlay hints at all."""
+    caps = client_capabilities("emacs")
+    caps.text_document.inlay_hint = None
+    return caps
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def hintless_client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=no_inlay_hints_emacs(), initialization_options={"debounceMs": 150}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_client_without_inlay_hints_gets_the_layer_lenses(hintless_client: LanguageClient):
+    # the layer is shown once: as a lens where the client cannot draw the hint
+    uri, _ = await open_doc(hintless_client, PROFILE)
+    assert await lenses_below_the_top(hintless_client, uri) == [
+        (5, "layer 1"), (6, "layer 1"), (7, "layer 1"), (8, "layer 2")]

@@ -1,6 +1,7 @@
 """Code lenses: `▶ Run pipeline`, `▶ Run with examples`, `Layers` at the top, and `layer N`
 above each binding that calls a module and has a layer: only with `codeLens.layers` on and the
-layer inlay hints (`inlayHints.layers`) off, so that a binding's layer is shown once."""
+layer inlay hints (`inlayHints.layers`) off or not drawn by the client, so that a binding's
+layer is shown once."""
 
 from __future__ import annotations
 
@@ -28,9 +29,16 @@ def register(server) -> None:
             lsp.CodeLens(range=top, command=lsp.Command(
                 title="Layers", command="constellation.showLayers", arguments=[{"uri": uri}])),
         ]
-        if ls.settings.lens_layers and not ls.settings.inlay_layers:
+        if ls.settings.lens_layers and not _layer_hints_drawn(ls):
             lenses += layer_lenses(analysis, uri, pos)
         return lenses
+
+
+def _layer_hints_drawn(ls) -> bool:
+    """Whether the client draws the layer inlay hints: with them on and a client that has
+    inlay hints (Emacs' eglot before 1.10 has none), the lens would show the layer twice."""
+    doc = ls.client_capabilities.text_document
+    return ls.settings.inlay_layers and doc is not None and doc.inlay_hint is not None
 
 
 _CACHE: dict[tuple[int, str], tuple[object, list[lsp.CodeLens]]] = {}
