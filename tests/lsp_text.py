@@ -66,3 +66,18 @@ def apply_edits(text: str, edits: list[tuple[tuple[int, int, int, int], str]], e
     for start, end, new in spans:
         text = text[:start] + new + text[end:]
     return text
+
+
+def join_pairs(text: str) -> str:
+    """The text as JSON carries it: a high surrogate followed by a low one is the character
+    they encode (a client sending `\\ud83d` then `\\ude00` holds one 😀)."""
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if "\ud800" <= ch <= "\udbff" and i + 1 < len(text) and "\udc00" <= text[i + 1] <= "\udfff":
+            out.append(chr(0x10000 + ((ord(ch) - 0xD800) << 10) + ord(text[i + 1]) - 0xDC00))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)

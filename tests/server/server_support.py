@@ -96,9 +96,10 @@ def server_config(env: dict | None = None) -> ClientServerConfig:
 
 
 async def initialize(client: LanguageClient, profile: str = "visual-studio-code",
-                     options: dict | None = None, root: Path = EXAMPLES) -> lsp.InitializeResult:
+                     options: dict | None = None, root: Path = EXAMPLES,
+                     capabilities: lsp.ClientCapabilities | None = None) -> lsp.InitializeResult:
     result = await client.initialize_session(lsp.InitializeParams(
-        capabilities=client_capabilities(profile),
+        capabilities=capabilities or client_capabilities(profile),
         root_uri=from_fs_path(str(root)),
         workspace_folders=[lsp.WorkspaceFolder(uri=from_fs_path(str(root)), name=root.name)],
         initialization_options={"debounceMs": 150, **(options or {})},
