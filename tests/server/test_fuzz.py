@@ -179,13 +179,13 @@ def without_uri(diagnostics: list[lsp.Diagnostic]) -> list:
 
 async def held_by_server(client: LanguageClient, uri: str, version: int) -> tuple:
     """What the server shows of its copy: diagnostics, semantic tokens, outline."""
-    diagnostics = await wait_diagnostics(client, uri, version)
+    diagnostics = await wait_diagnostics(client, uri, version, timeout=3)
     tokens = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=tdi(uri)))
     symbols = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=tdi(uri)))
     return without_uri(diagnostics), list(tokens.data), [(s.name, s.range) for s in symbols or []]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.sampled_from(SEEDS), changes=CHANGES)
 async def test_random_incremental_changes_leave_the_editors_text(encoded: LanguageClient, seed, changes):
     """Random didChange sequences over every line-break-like character, emoji and lone
