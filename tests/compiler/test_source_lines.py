@@ -70,3 +70,11 @@ def test_a_lone_surrogate_is_one_code_point_everywhere():
     at = text.index("\ud800")
     assert [source.to_lsp(at + 1, e) for e in lsp_text.ENCODINGS] == [(1, 8), (1, 6), (1, 6)]
     assert source.from_lsp(1, 6, "utf-16") == at + 1
+
+
+def test_cst_check_counts_lines_of_a_file_that_is_not_utf8_as_the_editor_does(tmp_path):
+    path = tmp_path / "latin1.cst"
+    path.write_bytes(b"in x: Int\r\ry = \"caf\xe9\"\rout y\n")
+    proc = subprocess.run([sys.executable, "-m", "constellation.cli.main", "check", str(path)],
+                          capture_output=True, timeout=60)
+    assert b"latin1.cst:3: the file is not UTF-8 text" in proc.stderr, proc.stderr
