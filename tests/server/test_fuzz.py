@@ -179,7 +179,7 @@ def without_uri(diagnostics: list[lsp.Diagnostic]) -> list:
 
 async def held_by_server(client: LanguageClient, uri: str, version: int) -> tuple:
     """What the server shows of its copy: diagnostics, semantic tokens, outline."""
-    diagnostics = await wait_diagnostics(client, uri, version, timeout=3)
+    diagnostics = await wait_diagnostics(client, uri, version, timeout=10)
     tokens = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=tdi(uri)))
     symbols = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=tdi(uri)))
     return without_uri(diagnostics), list(tokens.data), [(s.name, s.range) for s in symbols or []]
