@@ -96,8 +96,9 @@ def server_config(env: dict | None = None) -> ClientServerConfig:
 
 
 async def initialize(client: LanguageClient, profile: str = "visual-studio-code",
-                     options: dict | None = None, root: Path = EXAMPLES) -> lsp.InitializeResult:
-    capabilities = client_capabilities(profile)
+                     options: dict | None = None, root: Path = EXAMPLES,
+                     capabilities: lsp.ClientCapabilities | None = None) -> lsp.InitializeResult:
+    capabilities = capabilities or client_capabilities(profile)
     if capabilities.text_document.inlay_hint is None:
         # pytest-lsp's VS Code profile predates inlay hints, which VS Code has since 1.67
         capabilities.text_document.inlay_hint = lsp.InlayHintClientCapabilities()

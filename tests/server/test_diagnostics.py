@@ -9,7 +9,9 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from server_support import (corpus_expected, corpus_file, fresh_uri, initialize, open_doc, server_config,
+import lsp_text
+
+from server_support import (corpus_expected, corpus_file, fresh_uri, initialize, open_doc, server_config, tdi,
                       wait_diagnostics)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -160,3 +162,39 @@ async def test_thousands_of_problems_are_cut_at_max_diagnostics(client: Language
     assert len(note) == 1 and note[0].range.start.line == 1000
     assert note[0].severity == lsp.DiagnosticSeverity.Information
     assert note[0].message.startswith("500 more problems from here on are not shown")
+
+
+SURROGATE_DOC = ('in s: String\n# a lone surrogate: \ud800\nt = "\ud800${s}"\nr  =  Uppercase(t)\n'
+                 'b = branch {\n  r == "" -> "empty",\n  otherwise -> r\n}\nbad = s * 2\nout b\n')
+
+
+async def test_a_lone_surrogate_stops_nothing(client: LanguageClient):
+    """A client may send `\\ud800` in JSON: the document still gets its diagnostics, where they
+    belong, and every kind of request is answered."""
+    uri, diags = await open_doc(client, SURROGATE_DOC)
+    (bad,) = [d for d in compiler_diagnostics(diags) if d.severity == lsp.DiagnosticSeverity.Error]
+    assert bad.range.start == lsp.Position(8, 6)
+    doc = tdi(uri)
+    hover = await client.text_document_hover_async(lsp.HoverParams(text_document=doc, position=lsp.Position(3, 8)))
+    assert "Uppercase" in hover.contents.value
+    completion = await client.text_document_completion_async(
+        lsp.CompletionParams(text_document=doc, position=lsp.Position(9, 4)))
+    assert "t" in {item.label for item in completion.items}
+    tokens = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=doc))
+    assert tokens.data
+    symbols = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=doc))
+    assert {"s", "t", "r", "b", "bad"} <= {s.name for s in symbols}
+    folds = await client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=doc))
+    assert (4, 7) in {(f.start_line, f.end_line) for f in folds}
+    edits = await client.text_document_formatting_async(lsp.DocumentFormattingParams(
+        text_document=doc, options=lsp.FormattingOptions(tab_size=2, insert_spaces=True)))
+    encoding = client.init_result.capabilities.position_encoding or "utf-16"
+    formatted = lsp_text.apply_edits(SURROGATE_DOC, [((e.range.start.line, e.range.start.character,
+                                                      e.range.end.line, e.range.end.character), e.new_text)
+                                                     for e in edits], encoding)
+    assert "\nr = Uppercase(t)\n" in formatted and formatted.count("\ud800") == 2
+    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=doc))
+    assert lenses
+    hints = await client.text_document_inlay_hint_async(lsp.InlayHintParams(
+        text_document=doc, range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(10, 0))))
+    assert hints

@@ -237,3 +237,12 @@ async def test_an_unsaved_untitled_document_runs(runner: LanguageClient):
     await open_doc(client, 'in s: String\nr = Uppercase(s)\nout r\n', uri)
     result = await client.workspace_execute_command_async(run_params(uri, inputs={"s": "abc"}))
     assert result["status"] == "completed" and result["outputs"] == {"r": "ABC"}
+
+
+async def test_a_document_with_a_lone_surrogate_runs(runner: LanguageClient):
+    """JSON can carry a lone surrogate; the run gets the text as the editor would save it."""
+    client = runner
+    uri, _ = await open_doc(client, 'in s: String\nr = Uppercase("\ud800${s}")\nout r\n')
+    result = await asyncio.wait_for(client.workspace_execute_command_async(
+        run_params(uri, inputs={"s": "abc"})), 30)
+    assert result["status"] == "completed" and result["outputs"] == {"r": "\ufffdABC"}

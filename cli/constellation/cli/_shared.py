@@ -100,7 +100,9 @@ def _decode(data: bytes, name: str) -> str:
         # as editors do not show it either, so positions agree with what the user sees
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        # lines counted as the editor (and LSP) counts them: a lone \r ends one too
+        before = data[:exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
         raise UserError(f"{name}:{line}: the file is not UTF-8 text "
                         f"(invalid byte 0x{data[exc.start]:02x} at byte offset {exc.start})") from None
 

@@ -326,7 +326,8 @@ async def _feed(proc: asyncio.subprocess.Process, text: str) -> None:
     reading it)."""
     assert proc.stdin is not None
     try:
-        proc.stdin.write(text.encode("utf-8"))
+        # a lone surrogate (JSON can carry one) becomes U+FFFD, as the editor saves it
+        proc.stdin.write(text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode())
         await proc.stdin.drain()
         proc.stdin.close()
     except (BrokenPipeError, ConnectionResetError):

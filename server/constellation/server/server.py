@@ -23,6 +23,7 @@ from constellation.server.documents import DocumentStore
 from constellation.server.positions import Positions
 from constellation.server.registries import Registries
 from constellation.server.settings import Settings
+from constellation.server.textdocument import LspTextDocument
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,16 @@ class ConstellationProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
         return None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
+        """Holds the document as an LspTextDocument (LSP's line breaks, not splitlines')."""
+        item = params.text_document
+        self.workspace.text_documents[unquote(item.uri)] = LspTextDocument(
+            item.uri, item.text, version=item.version, language_id=item.language_id,
+            position_codec=self.workspace.position_codec)
+        if (user_handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield user_handler, (params,), None
 
 
 class ConstellationServer(LanguageServer):

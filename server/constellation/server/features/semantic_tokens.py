@@ -12,7 +12,7 @@ from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
 from constellation.server.lexing import tokens as tokenize
 from constellation.compiler.lexer import declaration_starts
-from constellation.compiler.source import Source, utf16_len
+from constellation.compiler.source import LINE_BREAK, Source, units
 from constellation.compiler.types import BUILTIN_TYPE_NAMES
 
 TOKEN_TYPES = ["keyword", "variable", "type", "string", "number", "comment", "operator",
@@ -131,7 +131,7 @@ class _Piece:
     data: list[int]
     dynamic: list[tuple[int, int]]
     last_line: int  # line of the last token, counted from the declaration's first line
-    lines: int  # newlines in the declaration's text
+    lines: int  # line breaks in the declaration's text
 
 
 _PIECES: dict[tuple[int, str], tuple[object, dict[str, _Piece]]] = {}
@@ -227,7 +227,7 @@ def _piece(data: list[int], dynamic: list, chunk: str) -> _Piece:
     last_line = 0
     for k in range(0, len(data), 5):
         last_line += data[k]
-    return _Piece(data, dynamic, last_line, chunk.count("\n"))
+    return _Piece(data, dynamic, last_line, len(Source(chunk).line_starts) - 1)
 
 
 def symbol_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
@@ -293,7 +293,8 @@ def _encode(text: str, starts: list[int], toks: list, encoding: str, wanted: ast
     `origin`) for a later look-up of their role."""
     # code points are the encoding's units for ASCII text and UTF-32: no slicing at all
     by_offset = (text.isascii() if ascii_text is None else ascii_text) or encoding == "utf-32"
-    measure = (lambda s: len(s.encode("utf-8"))) if encoding == "utf-8" else utf16_len
+    def measure(s: str) -> int:
+        return units(s, encoding)
     data: list[int] = []
     prev_line, prev_char = first_line, 0
     # columns are measured from the previous piece on the same line, never from the line's
@@ -316,10 +317,10 @@ def _encode(text: str, starts: list[int], toks: list, encoding: str, wanted: ast
         while start < tok.end:  # one entry per line of a multi-line token (strings)
             while piece_line + 1 < len(starts) and starts[piece_line + 1] <= start:
                 piece_line += 1
-            nl = text.find("\n", start, tok.end)
-            piece_end = tok.end if nl < 0 else nl
-            if piece_end > start and text[piece_end - 1] == "\r":
-                piece_end -= 1  # a comment (or string line) before CRLF: editors end the line at \r
+            # lines end where LSP ends them (a comment runs past a lone \r, a string past any)
+            brk = LINE_BREAK.search(text, start, tok.end)
+            nl = -1 if brk is None else brk.end() - 1
+            piece_end = tok.end if brk is None else brk.start()
             if piece_end > start:
                 if by_offset:
                     char, length = start - starts[piece_line], piece_end - start
