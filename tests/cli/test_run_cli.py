@@ -238,3 +238,21 @@ def test_schedule_serial_seed_and_max_concurrency_options():
     assert proc.returncode == 0, proc.stderr
     start = json.loads(proc.stdout.splitlines()[0])
     assert (start["schedule"], start["serial"], start["seed"]) == ("eager", True, 3)
+
+
+@pytest.mark.parametrize("depth", [100_000, 500])
+def test_deeply_nested_inputs_are_a_rejection_not_an_internal_error(tmp_path, depth):
+    """json.loads recurses per level (RecursionError at 100,000), and a value it still reads
+    (500 levels) would exhaust the stack when checked against its type."""
+    path = write(tmp_path, "deep.cst", "in xs: List<Int>\nout xs\n")
+    deep = "[" * depth + "]" * depth
+    (tmp_path / "deep.json").write_text('{"xs": ' + deep + "}")
+    proc = cst(path, "--inputs", str(tmp_path / "deep.json"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "nested too deeply" in proc.stderr and "Traceback" not in proc.stderr
+    deep = deep[len(deep) // 2 - 50_000:len(deep) // 2 + 50_000]  # an argument is < 128 kB
+    proc = cst(path, "--input", f"xs={deep}", "--events", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    event = json.loads(proc.stdout)
+    assert event["event"] == "run_rejected"
+    assert "nested too deeply" in event["errors"][0]["message"]

@@ -145,7 +145,7 @@ def exit_past_abandoned_calls(code: int) -> int:
 
 
 def gather_inputs(args, analysis) -> dict:
-    from constellation.runtime.inputs import input_types, parse_cli_value
+    from constellation.runtime.inputs import MAX_INPUT_DEPTH, input_types, parse_cli_value
 
     given: dict = {}
     if args.inputs:
@@ -158,6 +158,9 @@ def gather_inputs(args, analysis) -> dict:
                             f"0x{exc.object[exc.start]:02x} at byte offset {exc.start})") from None
         except json.JSONDecodeError as exc:
             raise UserError(f"{args.inputs}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}")
+        except RecursionError:  # the JSON decoder recurses per nesting level
+            raise UserError(f"{args.inputs}: the inputs are nested too deeply (inputs may nest "
+                            f"at most {MAX_INPUT_DEPTH} levels)") from None
         if not isinstance(data, dict):
             raise UserError(f"{args.inputs}: expected a JSON object mapping input names to values")
         given.update(data)
@@ -167,7 +170,11 @@ def gather_inputs(args, analysis) -> dict:
         if not sep:
             raise UserError(f"--input {item}: expected NAME=VALUE")
         from constellation.compiler import types as T
-        given[name.strip()] = parse_cli_value(text, declared.get(name.strip(), T.ERROR))
+        try:
+            given[name.strip()] = parse_cli_value(text, declared.get(name.strip(), T.ERROR))
+        except RecursionError:
+            raise UserError(f"--input {name.strip()}: the value is nested too deeply (inputs "
+                            f"may nest at most {MAX_INPUT_DEPTH} levels)") from None
     return given
 
 
