@@ -256,3 +256,86 @@ def test_deeply_nested_inputs_are_a_rejection_not_an_internal_error(tmp_path, de
     event = json.loads(proc.stdout)
     assert event["event"] == "run_rejected"
     assert "nested too deeply" in event["errors"][0]["message"]
+
+
+UNRULY = '''import os, subprocess, sys, threading, time
+from constellation.runtime import module
+
+@module
+def Quit(code: int) -> int:
+    sys.exit(code)
+
+@module
+async def QuitAsync(code: int) -> int:
+    raise SystemExit(code)
+
+@module
+def Interrupt(s: str) -> str:
+    raise KeyboardInterrupt("from the module")
+
+@module
+async def InterruptAsync(s: str) -> str:
+    raise KeyboardInterrupt
+
+@module
+def StrayGeneratorExit(s: str) -> str:
+    raise GeneratorExit
+
+@module
+async def StrayGeneratorExitAsync(s: str) -> str:
+    raise GeneratorExit
+
+@module
+def Fine(s: str) -> str:
+    time.sleep(0.2)  # still running while the others end
+    return s.upper()
+
+@module
+async def BlockLoop(s: str) -> str:
+    time.sleep(30)  # blocks the event loop: no await in 30 s
+    return s
+
+@module
+async def Spin(s: str) -> str:
+    while True:  # a busy loop: the event loop never ticks
+        pass
+
+@module
+def SpawnChild(s: str) -> int:
+    child = subprocess.Popen(["sleep", "60"])
+    return child.pid
+
+@module
+def LeaveThread(s: str) -> int:
+    thread = threading.Thread(target=time.sleep, args=(60,))  # not a daemon
+    thread.start()
+    return os.getpid()
+'''
+
+
+def write_unruly(tmp_path: Path, text: str) -> str:
+    (tmp_path / "unruly.py").write_text(UNRULY)
+    (tmp_path / "constellation.toml").write_text('modules = ["unruly.py"]\n')
+    (tmp_path / "p.cst").write_text(text)
+    return str(tmp_path / "p.cst")
+
+
+@pytest.mark.parametrize("call, message", [
+    ("Quit(3)", "'Quit' called sys.exit(3)"),
+    ("QuitAsync(4)", "'QuitAsync' called sys.exit(4)"),
+    ('Interrupt("a")', "'Interrupt' raised KeyboardInterrupt: from the module"),
+    ('InterruptAsync("a")', "'InterruptAsync' raised KeyboardInterrupt"),
+    ('StrayGeneratorExit("a")', "'StrayGeneratorExit' raised GeneratorExit"),
+    ('StrayGeneratorExitAsync("a")', "'StrayGeneratorExitAsync' raised GeneratorExit"),
+])
+def test_a_module_that_exits_fails_its_own_call_not_the_run(tmp_path, call, message):
+    path = write_unruly(tmp_path, f'x = {call}\ny = Fine("ok")\nout x\nout y\n')
+    proc = cst(path, "--json", cwd=tmp_path)
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    result = json.loads(proc.stdout)
+    assert result["status"] == "failed" and result["outputs"] == {"y": "OK"}
+    assert result["errors"][0]["message"].startswith(message)
+    assert [n["status"] for n in result["nodes"]] == ["failed", "completed"]
+    proc = cst(path, "--events", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout.splitlines()[-1])["status"] == "failed"

@@ -8,9 +8,10 @@ import inspect
 import json
 import os
 import random
+import signal
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -175,6 +176,7 @@ class Run:
         self.t0 = time.monotonic()
         self.tg = None
         self.remote = None  # the DaskBackend while a dask-executor run executes
+        self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
         self.rank = self._start_ranks()
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
@@ -523,8 +525,14 @@ class Run:
                 value = await self.invoke(call, fn, args)
             except RunError:
                 raise
+            except ModuleExit as exc:  # raised in a worker thread (a sync module)
+                raise self.call_error(call, fn, exit_message(fn, exc.original)) from None
             except Exception as exc:  # a module's failure: its message is shown as is
                 raise self.call_error(call, fn, failure_message(exc))
+            except MODULE_EXITS as exc:  # an async module's sys.exit(): it fails its call
+                if isinstance(exc, KeyboardInterrupt) and self.interrupted:
+                    raise  # a real Ctrl-C, raised by the signal handler: the run stops
+                raise self.call_error(call, fn, exit_message(fn, exc)) from None
         if scope is not None and scope.cancelled_caught:
             raise self.call_error(
                 call, fn, f"'{fn.name}' timed out after {format_duration(opts.timeout_ms)}")
@@ -589,7 +597,7 @@ class Run:
         self.seed_inputs()
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
-        with anyio.CancelScope() as scope:
+        with _noting_sigint(self), anyio.CancelScope() as scope:
             if timeout is not None:
                 scope.deadline = anyio.current_time() + timeout
             async with anyio.create_task_group() as outer:
@@ -680,11 +688,36 @@ _THREAD_CALLS = [0]  # sync module calls running in worker threads, abandoned on
 _THREAD_CALLS_LOCK = threading.Lock()
 
 
+# What a module may raise to end the process or the loop (sys.exit, KeyboardInterrupt, a
+# stray GeneratorExit): each fails the module's own call, the run goes on (issue 13 item 5).
+MODULE_EXITS = (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+class ModuleExit(Exception):
+    """One of MODULE_EXITS raised by a sync module in its worker thread, carried as an
+    ordinary exception so that nothing between the thread and the call re-raises it."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
+def exit_message(fn: Function, exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return (f"'{fn.name}' called sys.exit({code}): a module cannot end the run; raise an "
+                f"exception to fail its call")
+    text = str(exc)
+    return f"'{fn.name}' raised {type(exc).__name__}" + (f": {text}" if text else "")
+
+
 def _in_thread(impl, args: list[object]) -> object:
     with _THREAD_CALLS_LOCK:
         _THREAD_CALLS[0] += 1
     try:
         return impl(*args)
+    except MODULE_EXITS as exc:
+        raise ModuleExit(exc) from None
     finally:
         with _THREAD_CALLS_LOCK:
             _THREAD_CALLS[0] -= 1
@@ -710,6 +743,26 @@ def _shown(value: object) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+@contextmanager
+def _noting_sigint(run: Run):
+    """Where Ctrl-C raises KeyboardInterrupt (Python's default handler, in the main thread),
+    note that it did: that KeyboardInterrupt stops the run, a module's own fails its call."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def handler(signum, frame):
+        run.interrupted = True
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
