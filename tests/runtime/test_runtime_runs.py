@@ -85,8 +85,13 @@ def test_run_timeout_cancels_with_partial_results(execute, backend):
     result, events = execute(text, {"s": "x"}, timeout=0.05, backend=backend)
     assert result.status == "cancelled"
     assert result.outputs == {"quick": "X"}
-    assert {n.name: n.status for n in result.nodes} == {"quick": "completed", "slow": "skipped"}
-    assert node_events(events, "node_skipped", "slow")[0]["reason"] == "cancelled"
+    # slow had started: a cancel stops it (not "skipped"), and its layer did not complete
+    assert {n.name: n.status for n in result.nodes} == {"quick": "completed", "slow": "cancelled"}
+    assert node_events(events, "node_cancelled", "slow")[0]["duration_ms"] > 0
+    assert not node_events(events, "node_skipped")
+    layer_ends = [(e["event"], e["layer"]) for e in events if e["event"].startswith("layer_")
+                  and e["event"] != "layer_started"]
+    assert layer_ends == [("layer_cancelled", 1)]
     assert events[-1]["event"] == "run_completed" and events[-1]["status"] == "cancelled"
     assert result.duration_ms < 0.5 * 2000 * 0.1
 
@@ -98,7 +103,10 @@ def test_a_cancelled_run_starts_no_further_layer(execute):
     result, events = execute(text, {"s": "x"}, timeout=0.05)
     assert result.status == "cancelled"
     assert [e["layer"] for e in events if e["event"] == "layer_started"] == [1]
-    assert {e["name"] for e in events if e["event"] == "node_skipped"} == {"a", "b", "c"}
+    assert {e["name"] for e in events if e["event"] == "node_cancelled"} == {"a"}
+    assert {e["name"] for e in events if e["event"] == "node_skipped"} == {"b", "c"}
+    assert [e["layer"] for e in events if e["event"] == "layer_cancelled"] == [1]
+    assert not [e for e in events if e["event"] == "layer_completed"]
 
 
 def test_cancel_event_leaves_no_task_or_thread(registry):
@@ -136,7 +144,7 @@ def test_cancel_event_leaves_no_task_or_thread(registry):
     time.sleep(0.05)
     assert threading.active_count() <= threads_before + 1  # anyio's idle worker at most
     # and asyncio has no task left
-    assert all(n.status in ("skipped", "completed") for n in result.nodes)
+    assert all(n.status in ("cancelled", "completed") for n in result.nodes)
 
 
 SERIAL = ("in s: String\na = QuickCheck(s) with priority: low\nb = QuickCheck(s)\n"
@@ -456,7 +464,7 @@ def test_run_timeout_leaves_no_asyncio_task_behind(registry):
     result, leftover = asyncio.run(main())
     assert result.status == "cancelled"
     assert leftover == []
-    assert {n.status for n in result.nodes} == {"skipped"}
+    assert {n.status for n in result.nodes} == {"cancelled", "skipped"}
 
 
 def test_arguments_take_the_shape_of_their_parameter_types(registry):

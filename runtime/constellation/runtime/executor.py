@@ -93,7 +93,7 @@ class RunConfig:
 @dataclass
 class NodeReport:
     name: str
-    status: str  # completed | failed | skipped | pending
+    status: str  # completed | failed | skipped | cancelled | pending
     layer: int
     duration_ms: float | None
     error: dict | None
@@ -128,6 +128,7 @@ class NodeState:
     done: anyio.Event = field(default_factory=anyio.Event)
     status: str = "pending"
     started: bool = False  # evaluation begun (a task exists or an inline evaluation runs)
+    began: bool = False  # its module call has begun (node_started): a cancel "cancels" it
     holding: bool = False  # counts against the layer barrier
     value: object = None
     error: RunError | None = None
@@ -162,6 +163,7 @@ class Run:
         self.log: list[str] = []
         self.handled: list[RunError] = []  # failures an on_error option turned into values
         self.closing = False  # the run is over: what is still unsettled is skipped
+        self.cancelling = False  # a cancel ends the run: open layers are cancelled, not done
         self.scale = time_scale()
         self.depth = self.plan.depth
         self.unsettled = [0] * (self.depth + 2)
@@ -257,9 +259,12 @@ class Run:
 
     def check_layer_done(self, k: int) -> None:
         if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
-            self.layer_done.add(k)
-            self.emit("layer_completed", layer=k,
-                      duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
+            self.end_layer(k)
+
+    def end_layer(self, k: int) -> None:
+        self.layer_done.add(k)
+        self.emit("layer_cancelled" if self.cancelling else "layer_completed", layer=k,
+                  duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
 
     def open_layer(self, k: int) -> None:
         self.layer_t0[k] = time.monotonic()
@@ -339,8 +344,8 @@ class Run:
             self.settle(st, value=value)
         finally:
             if not st.done.is_set():  # the run is cancelled: no later layer starts
-                self.closing = True
-                self.skip(st, "cancelled", None)
+                self.closing = self.cancelling = True
+                self.stop(st)
 
     def settle(self, st: NodeState, *, value: object = None, error: RunError | None = None
                ) -> None:
@@ -355,6 +360,18 @@ class Run:
             self.emit_node("node_completed", st.node, duration_ms=st.duration_ms,
                            value=values.abbreviate(value), cache_hit=st.cache_hit,
                            attempts=st.attempts)
+        st.done.set()
+        self.unhold(st)
+
+    def stop(self, st: NodeState) -> None:
+        """A cancel reached the call: cancelled once its module call began, else skipped."""
+        if not st.began:
+            self.skip(st, "cancelled", None)
+            return
+        st.duration_ms = (round((time.monotonic() - st.t_start) * 1000, 3)
+                          if st.t_start is not None else 0.0)
+        st.status = "cancelled"
+        self.emit_node("node_cancelled", st.node, duration_ms=st.duration_ms)
         st.done.set()
         self.unhold(st)
 
@@ -497,6 +514,7 @@ class Run:
         last: RunError | None = None
         for k in range(1, total + 1):
             if st is not None:
+                st.began = True
                 self.emit_node("node_started", st.node, attempt=k)
             try:
                 value = await self.attempt(call, fn, opts, args, result_t)
@@ -635,10 +653,16 @@ class Run:
 
     def finish(self, outputs: dict, output_errors: list[RunError], cancelled: bool) -> RunResult:
         self.closing = True
+        self.cancelling = self.cancelling or cancelled
         for st in self.states:
             if st.node.kind == "module" and not st.done.is_set():
-                reason = "cancelled" if st.started else "not demanded"
-                self.skip(st, reason, None)
+                if st.started:
+                    self.stop(st)
+                else:
+                    self.skip(st, "not demanded", None)
+        if cancelled:
+            for k in sorted(set(self.layer_t0) - self.layer_done):
+                self.end_layer(k)
         reached = {id(e) for e in [*output_errors, *self.handled]}
         for st in self.states:
             if st.node.kind == "module" and st.status == "failed" and id(st.error) not in reached \

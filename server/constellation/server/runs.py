@@ -291,10 +291,11 @@ def progress_message(run: Run, event: dict) -> tuple[str, int | None] | None:
     if kind == "layer_started":
         nodes = event.get("nodes") or []
         return f"layer {event.get('layer')}: {', '.join(map(str, nodes))}", None
-    if kind in ("node_completed", "node_failed", "node_skipped"):
+    if kind in ("node_completed", "node_failed", "node_skipped", "node_cancelled"):
         run.done += 1
         pct = min(100, int(100 * run.done / max(run.total, 1)))
-        word = {"node_completed": "done", "node_failed": "failed", "node_skipped": "skipped"}[kind]
+        word = {"node_completed": "done", "node_failed": "failed", "node_skipped": "skipped",
+                "node_cancelled": "cancelled"}[kind]
         ms = event.get("duration_ms")
         timing = f" in {ms:.0f} ms" if isinstance(ms, (int, float)) else ""
         return f"{event.get('name')} {word}{timing}", pct
