@@ -339,3 +339,52 @@ def test_a_module_that_exits_fails_its_own_call_not_the_run(tmp_path, call, mess
     proc = cst(path, "--events", cwd=tmp_path)
     assert proc.returncode == 1
     assert json.loads(proc.stdout.splitlines()[-1])["status"] == "failed"
+
+
+@pytest.mark.parametrize("call", ['BlockLoop("a")', 'Spin("a")'])
+def test_an_async_module_blocking_the_loop_does_not_defeat_the_run_timeout(tmp_path, call):
+    """time.sleep(30) / a busy loop in an async def module: --timeout 0.5 ends the run in
+    about a second (not 30 s, not never), with the partial outputs and a sentence naming the
+    call that blocked the loop."""
+    path = write_unruly(tmp_path, f'x = {call}\ny = Fine("ok")\nout x\nout y\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--timeout", "0.5", "--json", cwd=tmp_path, scale="1")
+    took = time.monotonic() - t0
+    assert proc.returncode == 130, (proc.stdout, proc.stderr)
+    result = json.loads(proc.stdout)
+    assert result["status"] == "cancelled"
+    name = call.split("(")[0]
+    assert any(f"The call of '{name}' ('x', line 1) blocked the event loop" in line
+               for line in result["log"]), result["log"]
+    assert took < 15  # the module would hold the loop for 30 s, or forever
+
+
+def test_an_async_module_blocking_the_loop_does_not_defeat_its_timeout_option(tmp_path):
+    path = write_unruly(tmp_path, 'x = BlockLoop("a") with timeout: 300ms, fallback: "fb"\n'
+                                  'y = Fine("ok")\nout x\nout y\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--json", cwd=tmp_path, scale="1")
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    result = json.loads(proc.stdout)
+    assert result["outputs"] == {"x": "fb", "y": "OK"}
+    assert "blocked the event loop" in result["log"][0] and "unruly.py:" in result["log"][0]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_cancels_a_run_whose_loop_an_async_module_blocks(tmp_path):
+    path = write_unruly(tmp_path, 'x = BlockLoop("a")\nout x\n')
+    proc = subprocess.Popen([*CST, "run", path, "--events"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if json.loads(line)["event"] == "node_started":
+            break
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=20) == 130
+    assert time.monotonic() - t0 < 15
+    events = [json.loads(line) for line in rest.splitlines()]
+    assert events[-1]["event"] == "run_completed" and events[-1]["status"] == "cancelled"
+    assert [e["name"] for e in events if e["event"] == "node_cancelled"] == ["x"]

@@ -265,12 +265,19 @@ def execute(args, analysis, inputs: dict):
                                  getattr(args, "dask_colocate", None)))
 
     async def main():
+        import asyncio
+
         cancel = anyio.Event()
+        loop = asyncio.get_running_loop()
+
+        def request_cancel() -> None:  # signal- and thread-safe
+            run.watch.cancel_requested()  # the watchdog ends it even if a module holds the loop
+            loop.call_soon_threadsafe(cancel.set)
+
+        run.watch.on_stuck = _hard_stop
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_cancel_on_sigint, cancel)
+            with _cancel_on_signals(request_cancel):
                 result = await run.execute(timeout=args.timeout, cancel_event=cancel)
-                tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             # a rejection raised once running (dask: a worker cannot import a module)
             from constellation.runtime.inputs import RunRejected
@@ -288,13 +295,27 @@ def execute(args, analysis, inputs: dict):
     return result
 
 
-async def _cancel_on_sigint(cancel) -> None:
-    import anyio
+@contextlib.contextmanager
+def _cancel_on_signals(request_cancel):
+    """Ctrl-C and SIGTERM cancel the run. A Python-level handler, not the loop's: it runs in
+    the main thread even while an async module blocks the loop (a time.sleep is interrupted
+    for it), so the watchdog learns that a cancel is due."""
+    import threading
 
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: request_cancel())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                cancel.set()
-                return
-    except (NotImplementedError, ValueError):  # no signal support here (not the main thread)
-        await anyio.sleep_forever()
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _hard_stop(message: str) -> None:
+    """The watchdog's last resort: a module that holds the loop and ignores the interrupt."""
+    print(f"cst run: {message}", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(EXIT["cancelled"])

@@ -27,6 +27,7 @@ from constellation.runtime import values
 from constellation.runtime.errors import RunError, failure_message
 from constellation.runtime.evaluate import Closure, Evaluator, apply_higher_order
 from constellation.runtime.limits import SHARED, Scheduler
+from constellation.runtime.watchdog import STUCK_S, LoopBlocked, Watchdog
 
 MAX_BACKOFF_S = 30.0
 DEFAULT_OPTIONS = CallOptions()
@@ -179,6 +180,8 @@ class Run:
         self.tg = None
         self.remote = None  # the DaskBackend while a dask-executor run executes
         self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
+        self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
+        self.call_labels = {id(n.call): n.names[0] for n in self.module_nodes() if n.names}
         self.rank = self._start_ranks()
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
@@ -536,6 +539,8 @@ class Run:
     async def attempt(self, call, fn, opts, args, result_t) -> object:
         """One attempt, bounded by the per-attempt timeout; failures become RunErrors."""
         timeout = opts.timeout_ms / 1000 * self.scale if opts.timeout_ms else None
+        due = time.monotonic() + timeout if timeout is not None else None
+        token = self.watch.expect(due) if due is not None else None
         # move_on_after, not fail_after: a TimeoutError the module raises itself (a socket
         # timeout) is the module's failure, not this option's
         with anyio.move_on_after(timeout) if timeout is not None else nullcontext() as scope:
@@ -543,6 +548,15 @@ class Run:
                 value = await self.invoke(call, fn, args)
             except RunError:
                 raise
+            except LoopBlocked as exc:  # the watchdog interrupted a module holding the loop
+                message = exc.message or self.watch.last_message
+                self.add_log(message)
+                if due is not None and time.monotonic() >= due:  # this call's own timeout
+                    raise self.call_error(call, fn, f"'{fn.name}' timed out after "
+                                          f"{format_duration(opts.timeout_ms)}: {message}"
+                                          ) from None
+                await anyio.sleep(STUCK_S)  # the run's timeout or a cancel: it comes at once
+                raise self.call_error(call, fn, message) from None
             except ModuleExit as exc:  # raised in a worker thread (a sync module)
                 raise self.call_error(call, fn, exit_message(fn, exc.original)) from None
             except Exception as exc:  # a module's failure: its message is shown as is
@@ -551,6 +565,9 @@ class Run:
                 if isinstance(exc, KeyboardInterrupt) and self.interrupted:
                     raise  # a real Ctrl-C, raised by the signal handler: the run stops
                 raise self.call_error(call, fn, exit_message(fn, exc)) from None
+            finally:
+                if token is not None:
+                    self.watch.settled(token)
         if scope is not None and scope.cancelled_caught:
             raise self.call_error(
                 call, fn, f"'{fn.name}' timed out after {format_duration(opts.timeout_ms)}")
@@ -588,8 +605,21 @@ class Run:
             result = await anyio.to_thread.run_sync(_in_thread, impl, args,
                                                     abandon_on_cancel=True)
         if inspect.isawaitable(result):
-            result = await result
+            frame = getattr(result, "cr_frame", None)  # an async module's: the watchdog names it
+            if frame is not None:
+                self.watch.calls[id(frame)] = self.call_label(call, fn)
+            try:
+                result = await result
+            finally:
+                if frame is not None:
+                    self.watch.calls.pop(id(frame), None)
         return result
+
+    def call_label(self, call: ast.Call, fn: Function) -> str:
+        line, _ = self.source.line_col(call.span.start)
+        label = self.call_labels.get(id(call))
+        binding = f"'{label}', " if label else ""
+        return f"the call of '{fn.name}' ({binding}line {line})"
 
     # -- the whole run ------------------------------------------------------------------------
     def run_started_event(self) -> None:
@@ -615,10 +645,12 @@ class Run:
         self.seed_inputs()
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
-        with _noting_sigint(self), anyio.CancelScope() as scope:
+        with _noting_sigint(self), self.watch.watching(), anyio.CancelScope() as scope:
             if timeout is not None:
                 scope.deadline = anyio.current_time() + timeout
+                self.watch.expect(time.monotonic() + timeout)
             async with anyio.create_task_group() as outer:
+                outer.start_soon(self.watch.heartbeat)
                 outer.start_soon(self.scheduler.run_dispatcher)
                 if cancel_event is not None:
                     outer.start_soon(_cancel_on, cancel_event, scope)
