@@ -388,3 +388,63 @@ def test_ctrl_c_cancels_a_run_whose_loop_an_async_module_blocks(tmp_path):
     events = [json.loads(line) for line in rest.splitlines()]
     assert events[-1]["event"] == "run_completed" and events[-1]["status"] == "cancelled"
     assert [e["name"] for e in events if e["event"] == "node_cancelled"] == ["x"]
+
+
+def _alive(pid: int) -> bool:
+    """A live process (a zombie, killed but not yet reaped by its new parent, is not)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_a_child_process_a_module_started_does_not_outlive_the_run(tmp_path):
+    path = write_unruly(tmp_path, 'x = SpawnChild("a")\ny = Fine("ok")\nout x\nout y\n')
+    proc = cst(path, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    pid = result["outputs"]["x"]
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), "the module's `sleep 60` outlived cst run"
+    assert f"ended 1 process(es) a module had started and left running: {pid} (sleep)" \
+        in proc.stderr
+
+
+def test_a_non_daemon_thread_a_module_left_does_not_hold_the_process(tmp_path):
+    """threading.Thread(target=time.sleep, args=(60,)): cst run exits with the run's status
+    and result at once, instead of joining the thread for 60 s."""
+    path = write_unruly(tmp_path, 'x = LeaveThread("a")\nout x\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--json", cwd=tmp_path)
+    assert time.monotonic() - t0 < 30
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "completed"
+    assert "a module left 1 thread(s) running" in proc.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_a_run_whose_watched_parent_is_killed_ends(tmp_path):
+    """--watch-parent PID (the language server passes its own): the run notices that its
+    parent died, even by SIGKILL, and ends cancelled instead of running on."""
+    path = write_unruly(tmp_path, 'x = BlockLoop("a")\nout x\n')
+    script = (f"import subprocess, sys, time\n"
+              f"child = subprocess.Popen({[*CST, 'run', path, '--events']!r} + "
+              f"['--watch-parent', str(__import__('os').getpid())], stdout=subprocess.DEVNULL,"
+              f" stderr=subprocess.DEVNULL, start_new_session=True)\n"
+              f"print(child.pid, flush=True)\ntime.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(1.5)  # the run is under way, its loop blocked by BlockLoop
+    assert _alive(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the run outlived its killed parent"

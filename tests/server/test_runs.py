@@ -238,3 +238,35 @@ async def test_an_unsaved_untitled_document_runs(runner: LanguageClient):
     await open_doc(client, 'in s: String\nr = Uppercase(s)\nout r\n', uri)
     result = await client.workspace_execute_command_async(run_params(uri, inputs={"s": "abc"}))
     assert result["status"] == "completed" and result["outputs"] == {"r": "ABC"}
+
+
+async def test_a_run_ends_when_the_server_is_killed():
+    """SIGKILL gives the server no chance to stop its run (a process group of its own): the
+    run notices that its parent is gone and ends, well before its 16 s of calls."""
+    import os
+    import signal
+    import time
+
+    from server_support import SERVER, make_client
+
+    client = make_client()
+    await client.start_io(*SERVER, env={**os.environ, "CONSTELLATION_TIME_SCALE": "2"})
+    try:
+        await initialize(client)
+        uri = fresh_uri("killed.cst")
+        await open_doc(client, SLOW, uri)
+        asyncio.ensure_future(client.workspace_execute_command_async(
+            run_params(uri, useExamples=True)))
+        await wait_for_event(client, uri, "node_started")
+        name = Path(uri).name
+        assert children_running(name)
+        os.kill(client._server.pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        while children_running(name) and time.monotonic() - t0 < 12:
+            await asyncio.sleep(0.1)
+        assert children_running(name) == [], "the run outlived the killed server"
+    finally:
+        try:
+            await asyncio.wait_for(client.stop(), 5)
+        except Exception:
+            pass

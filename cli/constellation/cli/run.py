@@ -55,6 +55,9 @@ def register(subparsers) -> None:
     parser.add_argument("--dask-colocate", action="append", default=None, metavar="NAME",
                         help="run every call of this module function on one worker (for "
                              "modules that keep state between calls); repeatable")
+    parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
+                        help="cancel the run when process PID ends (the language server passes "
+                             "its own, so that a run never outlives it)")
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
@@ -131,17 +134,140 @@ def json_output(wanted: bool):
 
 def exit_past_abandoned_calls(code: int) -> int:
     """A sync module call cancelled by a timeout or Ctrl-C keeps its thread until it ends on
-    its own (Python cannot stop a thread); the run is over, so the process exits without
-    waiting for it (interpreter shutdown would join the thread: an hour for an hour's sleep)."""
+    its own (Python cannot stop a thread), and a module may leave a non-daemon thread behind;
+    the run is over, so the process exits without waiting for them (interpreter shutdown
+    would join them: an hour for an hour's sleep)."""
+    import threading
+
     from constellation.runtime.executor import module_threads_running
 
-    if module_threads_running():
-        print("cst run: a module call cancelled in a worker thread was still running; it was "
-              "abandoned", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
+    end_leftover_processes()
+    left = [t for t in threading.enumerate()
+            if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+    if module_threads_running() or left:
+        if module_threads_running():
+            _say("cst run: a module call cancelled in a worker thread was still running; it "
+                 "was abandoned")
+        else:
+            _say(f"cst run: a module left {len(left)} thread(s) running "
+                 f"({', '.join(t.name for t in left)}); they end with the run")
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
         os._exit(code)
     return code
+
+
+# -- processes a module started ---------------------------------------------------------------
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans() -> None:
+    """Linux: the processes a module starts stay our descendants even when their parent
+    exits (a daemonising double fork), so that the run can end them all."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children() -> dict[int, str]:
+    """pid -> command name of our live child processes (from /proc; empty elsewhere)."""
+    me, found = os.getpid(), {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                stat = file.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        name, _, rest = stat.partition("(")[2].rpartition(")")
+        fields = rest.split()
+        if len(fields) > 1 and fields[1] == str(me) and fields[0] not in ("Z", "X"):
+            found[int(entry)] = name
+    return found
+
+
+def _reap() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def end_leftover_processes() -> None:
+    """Nothing a module started outlives `cst run`: its children (and, adopted, theirs) get
+    SIGTERM, then SIGKILL after a moment."""
+    import time
+
+    ended: dict[int, str] = {}
+    for sig, wait in ((signal.SIGTERM, 0.5), (signal.SIGKILL, 1.0)):
+        for _ in range(5):  # grandchildren are adopted once their parent is gone
+            children = _children()
+            if not children:
+                break
+            for pid, name in children.items():
+                ended.setdefault(pid, name)
+                try:
+                    os.kill(pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + wait
+            while _children() and time.monotonic() < deadline:
+                _reap()
+                time.sleep(0.02)
+            _reap()
+    if ended:
+        shown = ", ".join(f"{pid} ({name})" for pid, name in sorted(ended.items()))
+        _say(f"cst run: ended {len(ended)} process(es) a module had started and left running: "
+             f"{shown}")
+
+
+# -- the parent -------------------------------------------------------------------------------
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed parent that nobody reaped yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            state = file.read().rpartition(b")")[2].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def watch_parent(pid: int, request_cancel) -> None:
+    """A daemon thread that cancels the run once process `pid` has ended (even by SIGKILL,
+    which gives it no chance to stop us)."""
+    import threading
+    import time
+
+    parent_at_start = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.25)
+            if (parent_at_start == pid and os.getppid() != pid) or not _alive(pid):
+                request_cancel()
+                _say(f"cst run: process {pid} (--watch-parent) has ended; cancelling the run")
+                return
+
+    threading.Thread(target=watch, name="constellation-parent-watch", daemon=True).start()
 
 
 def gather_inputs(args, analysis) -> dict:
@@ -190,6 +316,7 @@ def reject(args, errors: list[dict], text: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     code = 3  # an exception on its way out (main reports it) must not wait for threads either
+    adopt_orphans()
     try:
         with json_output(args.json or args.events):
             code = run_pipeline(args)
@@ -275,6 +402,8 @@ def execute(args, analysis, inputs: dict):
             loop.call_soon_threadsafe(cancel.set)
 
         run.watch.on_stuck = _hard_stop
+        if getattr(args, "watch_parent", None):
+            watch_parent(args.watch_parent, request_cancel)
         try:
             with _cancel_on_signals(request_cancel):
                 result = await run.execute(timeout=args.timeout, cancel_event=cancel)
@@ -316,6 +445,14 @@ def _cancel_on_signals(request_cancel):
 
 def _hard_stop(message: str) -> None:
     """The watchdog's last resort: a module that holds the loop and ignores the interrupt."""
-    print(f"cst run: {message}", file=sys.stderr)
-    sys.stderr.flush()
+    _say(f"cst run: {message}")
+    end_leftover_processes()
     os._exit(EXIT["cancelled"])
+
+
+def _say(message: str) -> None:
+    """A line on standard error, which may be a pipe nobody reads any more."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass

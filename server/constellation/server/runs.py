@@ -126,7 +126,10 @@ class RunManager:
         settings), as `cst run` on the saved file would."""
         ls = self.server
         doc_path = ls.path_of(uri)
-        cmd = cli_command(ls.settings.cli) + ["run", "-", "--events"]
+        # --watch-parent: the run ends if this server dies, even by SIGKILL (its own group
+        # would otherwise run on)
+        cmd = cli_command(ls.settings.cli) + ["run", "-", "--events",
+                                              "--watch-parent", str(os.getpid())]
         if doc_path is not None:
             cmd += ["--stdin-filename", str(doc_path)]
         for spec in ls.settings.modules:  # relative to the workspace root, as for signatures
