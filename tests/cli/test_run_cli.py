@@ -448,3 +448,26 @@ def test_a_run_whose_watched_parent_is_killed_ends(tmp_path):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child), "the run outlived its killed parent"
+
+
+def test_events_abbreviate_large_values_and_name_the_full_result_file(tmp_path):
+    (tmp_path / "big.py").write_text(
+        "from constellation.runtime import module\n\n@module\ndef Huge(n: int) -> str:\n"
+        "    return 'x' * n\n")
+    (tmp_path / "constellation.toml").write_text('modules = ["big.py"]\n')
+    (tmp_path / "p.cst").write_text(
+        'big = Huge(300000)\nsmall = Huge(2)\nlogged = stdlib.debug.log(big)\nout big\nout small\n')
+    proc = cst(str(tmp_path / "p.cst"), "--events", "--result-file",
+               str(tmp_path / "result.json"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) < 20_000
+    final = json.loads(lines[-1])
+    assert final["outputs"]["small"] == "xx" and final["outputs"]["big"].endswith("…")
+    assert final["abbreviated"] == {"big": 300002}
+    assert final["result_file"] == str(tmp_path / "result.json")
+    full = json.loads((tmp_path / "result.json").read_text())
+    assert full["outputs"]["big"] == "x" * 300000
+    assert full["log"] == ["[constellation-lang] " + "x" * 300000]
+    proc = cst(str(tmp_path / "p.cst"), "--json", cwd=tmp_path)  # --json: the whole result
+    assert json.loads(proc.stdout)["outputs"]["big"] == "x" * 300000

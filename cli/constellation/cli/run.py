@@ -55,6 +55,10 @@ def register(subparsers) -> None:
     parser.add_argument("--dask-colocate", action="append", default=None, metavar="NAME",
                         help="run every call of this module function on one worker (for "
                              "modules that keep state between calls); repeatable")
+    parser.add_argument("--result-file", default=None, metavar="PATH",
+                        help="with --events: where the full result goes when run_completed "
+                             "abbreviates large values (default: a new file in the temporary "
+                             "folder); the event's result_file names it")
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
@@ -130,6 +134,83 @@ def json_output(wanted: bool):
         os.dup2(kept, fd)
         _out.close()
         _out = None
+
+
+# -- large values in events (docs/run-events.md) ----------------------------------------------
+EVENT_VALUE_LIMIT = 64 * 1024  # characters of JSON: larger values are abbreviated in events
+PREVIEW = 200  # characters kept of a cut message
+
+
+def _cut(text: object) -> object:
+    if not isinstance(text, str) or len(text) <= EVENT_VALUE_LIMIT:
+        return text
+    return f"{text[:PREVIEW]}… ({len(text)} characters)"
+
+
+def _cut_error(error: object) -> object:
+    if isinstance(error, dict) and "message" in error:
+        return {**error, "message": _cut(error["message"])}
+    return error
+
+
+def _fit_log(lines: list) -> list:
+    """The last lines that fit in the limit, each cut, and a note of what was left out."""
+    kept, size = [], 0
+    for line in reversed(lines):
+        line = _cut(line)
+        size += len(line) + 4 if isinstance(line, str) else 16
+        if size > EVENT_VALUE_LIMIT and kept:
+            break
+        kept.append(line)
+    kept.reverse()
+    if len(kept) < len(lines):
+        kept.insert(0, f"… {len(lines) - len(kept)} earlier log lines (see result_file)")
+    return kept
+
+
+def fit_event(event: dict, args) -> dict:
+    """An event line stays small whatever the values: strings, messages and output values
+    over EVENT_VALUE_LIMIT are abbreviated, and a run_completed that had to be abbreviated
+    names a file holding the full result (`result_file`)."""
+    kind = event.get("event")
+    if kind == "log":
+        return {**event, "message": _cut(event.get("message"))}
+    if kind == "node_failed":
+        return {**event, "error": _cut_error(event.get("error"))}
+    if kind == "node_retrying":
+        return {**event, "error": _cut(event.get("error"))}
+    if kind != "run_completed":
+        return event
+    from constellation.runtime import values
+
+    outputs, abbreviated = {}, {}
+    for name, value in event["outputs"].items():
+        size = len(json.dumps(value, ensure_ascii=False))
+        if size > EVENT_VALUE_LIMIT:
+            outputs[name], abbreviated[name] = values.abbreviate(value), size
+        else:
+            outputs[name] = value
+    fitted = {**event, "outputs": outputs, "log": _fit_log(event["log"]),
+              "errors": [_cut_error(e) for e in event["errors"]],
+              "nodes": [{**n, "error": _cut_error(n.get("error"))} for n in event["nodes"]]}
+    if abbreviated or fitted["log"] != event["log"] or fitted["errors"] != event["errors"] \
+            or fitted["nodes"] != event["nodes"]:
+        full = {k: v for k, v in event.items() if k not in ("event", "t_ms")}
+        fitted["abbreviated"] = abbreviated
+        fitted["result_file"] = write_result_file(full, args.result_file)
+    return fitted
+
+
+def write_result_file(result: dict, path: str | None) -> str:
+    import tempfile
+
+    if path is None:
+        fd, path = tempfile.mkstemp(prefix="cst-run-result-", suffix=".json")
+        os.close(fd)
+    path = os.path.abspath(path)
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(result, file, ensure_ascii=False)
+    return path
 
 
 def exit_past_abandoned_calls(code: int) -> int:
@@ -374,7 +455,8 @@ def execute(args, analysis, inputs: dict):
 
     display = None
     if args.events:
-        on_event = emit_line
+        def on_event(event: dict) -> None:
+            emit_line(fit_event(event, args))
     elif args.json:
         on_event = None
     else:
