@@ -301,6 +301,14 @@ async def Spin(s: str) -> str:
         pass
 
 @module
+async def Stubborn(s: str) -> str:
+    while True:
+        try:
+            time.sleep(30)
+        except BaseException:  # swallows even the watchdog's interrupt
+            pass
+
+@module
 def SpawnChild(s: str) -> int:
     child = subprocess.Popen(["sleep", "60"])
     return child.pid
@@ -471,3 +479,13 @@ def test_events_abbreviate_large_values_and_name_the_full_result_file(tmp_path):
     assert full["log"] == ["[constellation-lang] " + "x" * 300000]
     proc = cst(str(tmp_path / "p.cst"), "--json", cwd=tmp_path)  # --json: the whole result
     assert json.loads(proc.stdout)["outputs"]["big"] == "x" * 300000
+
+
+def test_an_async_module_that_ignores_the_watchdog_still_ends_the_run(tmp_path):
+    path = write_unruly(tmp_path, 'x = Stubborn("a")\nout x\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--timeout", "0.5", "--json", cwd=tmp_path, scale="1")
+    assert time.monotonic() - t0 < 30
+    assert proc.returncode == 130, (proc.stdout, proc.stderr)
+    assert "The call of 'Stubborn' ('x', line 1) blocked the event loop" in proc.stderr
+    assert "did not give the loop back" in proc.stderr

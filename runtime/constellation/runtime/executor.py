@@ -555,8 +555,9 @@ class Run:
                     raise self.call_error(call, fn, f"'{fn.name}' timed out after "
                                           f"{format_duration(opts.timeout_ms)}: {message}"
                                           ) from None
-                await anyio.sleep(STUCK_S)  # the run's timeout or a cancel: it comes at once
-                raise self.call_error(call, fn, message) from None
+                if self.watch.run_is_due():  # the run's timeout or a cancel: it comes at once
+                    await anyio.sleep(STUCK_S)
+                raise self.call_error(call, fn, message) from None  # it held another's timeout
             except ModuleExit as exc:  # raised in a worker thread (a sync module)
                 raise self.call_error(call, fn, exit_message(fn, exc.original)) from None
             except Exception as exc:  # a module's failure: its message is shown as is
@@ -648,7 +649,7 @@ class Run:
         with _noting_sigint(self), self.watch.watching(), anyio.CancelScope() as scope:
             if timeout is not None:
                 scope.deadline = anyio.current_time() + timeout
-                self.watch.expect(time.monotonic() + timeout)
+                self.watch.run_deadline(time.monotonic() + timeout)
             async with anyio.create_task_group() as outer:
                 outer.start_soon(self.watch.heartbeat)
                 outer.start_soon(self.scheduler.run_dispatcher)

@@ -41,6 +41,7 @@ class Watchdog:
         self.calls: dict[int, str] = {}  # id(coroutine frame) -> "the call of 'F' (x, line 3)"
         self.loop_thread = threading.current_thread()
         self.pending: LoopBlocked | None = None
+        self.run_due: float | None = None  # when the run's own timeout or a cancel is due
         self.last_message = ""
         self.interrupted_at: float | None = None
         self.on_stuck: Callable[[str], None] | None = None  # the hard stop, if the host has one
@@ -59,9 +60,17 @@ class Watchdog:
         with self.lock:
             self.deadlines.pop(token, None)
 
+    def run_deadline(self, deadline: float) -> None:
+        """The run ends at `deadline` (its timeout, a cancel)."""
+        self.run_due = min(deadline, self.run_due) if self.run_due is not None else deadline
+        self.expect(deadline)
+
     def cancel_requested(self) -> None:
         """Thread- and signal-safe: a cancel is due now."""
-        self.expect(time.monotonic())
+        self.run_deadline(time.monotonic())
+
+    def run_is_due(self) -> bool:
+        return self.run_due is not None and time.monotonic() >= self.run_due
 
     async def heartbeat(self) -> None:
         import anyio
@@ -82,6 +91,7 @@ class Watchdog:
             yield self
         finally:
             self.stopped.set()
+            self.thread.join(1)  # it wakes at once: no thread outlives the run
             if installed is not None:
                 signal.signal(INTERRUPT_SIGNAL, installed)
 
@@ -95,8 +105,8 @@ class Watchdog:
 
     def _raise_pending(self, signum, frame) -> None:
         pending, self.pending = self.pending, None
-        if pending is not None:
-            raise pending
+        if pending is not None and self._module_call(frame) is not None:
+            raise pending  # only into a module: had it returned, the runtime's code runs now
 
     def _watch(self) -> None:
         while not self.stopped.wait(TICK_S):
@@ -104,26 +114,32 @@ class Watchdog:
             with self.lock:
                 due = min(self.deadlines.values(), default=None)
             silent = now - self.tick
-            if due is None or now < due or silent < BLOCKED_S:
+            frame = sys._current_frames().get(self.loop_thread.ident)
+            who = self._module_call(frame)
+            # only a module is interrupted: the runtime's own work (a large result being
+            # written once the run is over) is left alone
+            if due is None or now < due or silent < BLOCKED_S or who is None:
                 self.interrupted_at = None
                 continue
             if self.interrupted_at is None:
                 self.interrupted_at = now
-                self._interrupt(self._describe(silent))
+                self._interrupt(self._describe(who, frame, silent))
             elif now - self.interrupted_at > STUCK_S and self.on_stuck is not None:
-                self.on_stuck(self._describe(silent) + "; it did not give the loop back when "
-                                                        "interrupted, so the run was stopped")
+                self.on_stuck(self._describe(who, frame, silent) + "; it did not give the loop "
+                                                                   "back when interrupted")
                 self.interrupted_at = now + 3600
 
-    def _describe(self, silent: float) -> str:
-        frame = sys._current_frames().get(self.loop_thread.ident)
-        innermost, who = frame, None
-        while frame is not None and who is None:
+    def _module_call(self, frame) -> str | None:
+        while frame is not None:
             who = self.calls.get(id(frame))
+            if who is not None:
+                return who
             frame = frame.f_back
+        return None
+
+    def _describe(self, who: str, innermost, silent: float) -> str:
         where = (f" at {innermost.f_code.co_filename.rsplit('/', 1)[-1]}:{innermost.f_lineno}"
                  if innermost is not None else "")
-        who = who or "a module call"
         return (f"{who[0].upper()}{who[1:]} blocked the event loop for {silent:.1f} s{where}: "
                 f"an async def module must not block (await anyio.sleep / asyncio.sleep, or "
                 f"make it a plain def, which runs in a worker thread)")
