@@ -47,6 +47,7 @@ class Watchdog:
         self.on_stuck: Callable[[str], None] | None = None  # the hard stop, if the host has one
         self.stopped = threading.Event()
         self.thread: threading.Thread | None = None
+        self.watching_now = False
 
     # -- the loop side ------------------------------------------------------------------------
     def expect(self, deadline: float) -> int:
@@ -54,7 +55,13 @@ class Watchdog:
         with self.lock:
             self.next_token += 1
             self.deadlines[self.next_token] = deadline
-            return self.next_token
+            start = self.watching_now and self.thread is None
+            if start:  # the first deadline starts the thread: a run without any needs none
+                self.thread = threading.Thread(target=self._watch, daemon=True,
+                                               name="constellation-watchdog")
+        if start:
+            self.thread.start()
+        return self.next_token
 
     def settled(self, token: int) -> None:
         with self.lock:
@@ -84,14 +91,15 @@ class Watchdog:
     def watching(self):
         self.loop_thread = threading.current_thread()
         installed = self._install_interrupt()
-        self.thread = threading.Thread(target=self._watch, name="constellation-watchdog",
-                                       daemon=True)
-        self.thread.start()
+        self.watching_now = True
         try:
             yield self
         finally:
+            with self.lock:
+                self.watching_now = False
             self.stopped.set()
-            self.thread.join(1)  # it wakes at once: no thread outlives the run
+            if self.thread is not None:
+                self.thread.join(1)  # it wakes at once: no thread outlives the run
             if installed is not None:
                 signal.signal(INTERRUPT_SIGNAL, installed)
 
