@@ -4,6 +4,7 @@ determinism, both anyio backends, inputs, the events iterator and the result sha
 import contextlib
 import threading
 import time
+import sys
 
 import anyio
 import pytest
@@ -485,3 +486,31 @@ def test_arguments_take_the_shape_of_their_parameter_types(registry):
     assert run(analysis, {}).outputs == {"x": "ok"}
     (x, r), = seen
     assert isinstance(x, float) and r == {"a": 1}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_real_ctrl_c_still_stops_a_run_whose_async_module_is_running(registry, backend):
+    """A module's own KeyboardInterrupt fails its call (issue 13 item 5), but the one the
+    signal raises while an async module runs is the user's: the run stops, it is not a
+    failed call."""
+    import os
+    import signal
+    from constellation.compiler.registry import Function, Registry
+    from constellation.compiler import types as T
+    from constellation.runtime import run
+
+    async def busy(text: str) -> str:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the module's frame runs
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # plain Python: the KeyboardInterrupt lands here
+            pass
+        return text
+
+    reg = Registry(list(registry.functions)).extend(
+        [Function("Busy", None, (("text", T.STRING),), T.STRING, impl=busy)])
+    analysis = compile_program("in s: String\nx = Busy(s)\nout x", reg)
+    with pytest.raises((KeyboardInterrupt, BaseExceptionGroup)) as caught:  # trio: a group
+        run(analysis, {"s": "x"}, backend=backend)
+    if isinstance(caught.value, BaseExceptionGroup):
+        assert caught.value.subgroup(KeyboardInterrupt) is not None

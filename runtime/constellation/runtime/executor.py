@@ -804,22 +804,24 @@ def _shown(value: object) -> str:
 
 @contextmanager
 def _noting_sigint(run: Run):
-    """Where Ctrl-C raises KeyboardInterrupt (Python's default handler, in the main thread),
-    note that it did: that KeyboardInterrupt stops the run, a module's own fails its call."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    """Note that Ctrl-C arrived, whoever handles it (Python's default handler, trio's, the
+    CLI's): a KeyboardInterrupt after that is the user's and stops the run, while one a module
+    raises on its own fails its call."""
+    previous = signal.getsignal(signal.SIGINT) if (
+        threading.current_thread() is threading.main_thread()) else None
+    if not callable(previous):
         yield
         return
 
     def handler(signum, frame):
         run.interrupted = True
-        signal.default_int_handler(signum, frame)
+        return previous(signum, frame)
 
     signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
 
 
 async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
