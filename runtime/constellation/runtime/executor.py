@@ -24,7 +24,7 @@ from constellation.compiler.options import CallOptions, format_duration
 from constellation.compiler.plan import PlanNode
 from constellation.compiler.registry import Function
 from constellation.runtime import values
-from constellation.runtime.errors import RunError, failure_message
+from constellation.runtime.errors import MODULE_EXITS, RunError, exit_message, failure_message
 from constellation.runtime.evaluate import Closure, Evaluator, apply_higher_order
 from constellation.runtime.limits import SHARED, Scheduler
 from constellation.runtime.watchdog import STUCK_S, LoopBlocked, Watchdog
@@ -559,13 +559,13 @@ class Run:
                     await anyio.sleep(STUCK_S)
                 raise self.call_error(call, fn, message) from None  # it held another's timeout
             except ModuleExit as exc:  # raised in a worker thread (a sync module)
-                raise self.call_error(call, fn, exit_message(fn, exc.original)) from None
+                raise self.call_error(call, fn, exit_message(fn.name, exc.original)) from None
             except Exception as exc:  # a module's failure: its message is shown as is
                 raise self.call_error(call, fn, failure_message(exc))
             except MODULE_EXITS as exc:  # an async module's sys.exit(): it fails its call
                 if isinstance(exc, KeyboardInterrupt) and self.interrupted:
                     raise  # a real Ctrl-C, raised by the signal handler: the run stops
-                raise self.call_error(call, fn, exit_message(fn, exc)) from None
+                raise self.call_error(call, fn, exit_message(fn.name, exc)) from None
             finally:
                 if token is not None:
                     self.watch.settled(token)
@@ -745,11 +745,6 @@ _THREAD_CALLS = [0]  # sync module calls running in worker threads, abandoned on
 _THREAD_CALLS_LOCK = threading.Lock()
 
 
-# What a module may raise to end the process or the loop (sys.exit, KeyboardInterrupt, a
-# stray GeneratorExit): each fails the module's own call, the run goes on (issue 13 item 5).
-MODULE_EXITS = (SystemExit, KeyboardInterrupt, GeneratorExit)
-
-
 class ModuleExit(Exception):
     """One of MODULE_EXITS raised by a sync module in its worker thread, carried as an
     ordinary exception so that nothing between the thread and the call re-raises it."""
@@ -757,15 +752,6 @@ class ModuleExit(Exception):
     def __init__(self, original: BaseException):
         super().__init__(str(original))
         self.original = original
-
-
-def exit_message(fn: Function, exc: BaseException) -> str:
-    if isinstance(exc, SystemExit):
-        code = "" if exc.code is None else repr(exc.code)
-        return (f"'{fn.name}' called sys.exit({code}): a module cannot end the run; raise an "
-                f"exception to fail its call")
-    text = str(exc)
-    return f"'{fn.name}' raised {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 def _in_thread(impl, args: list[object]) -> object:
