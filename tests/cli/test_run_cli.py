@@ -432,7 +432,7 @@ def test_a_non_daemon_thread_a_module_left_does_not_hold_the_process(tmp_path):
     assert time.monotonic() - t0 < 30
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "completed"
-    assert "a module left 1 thread(s) running" in proc.stderr
+    assert "1 thread(s) a module started were still running (Thread-1" in proc.stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")

@@ -218,27 +218,56 @@ def exit_past_abandoned_calls(code: int) -> int:
     its own (Python cannot stop a thread), and a module may leave a non-daemon thread behind;
     the run is over, so the process exits without waiting for them (interpreter shutdown
     would join them: an hour for an hour's sleep)."""
-    import threading
-
     from constellation.runtime.executor import module_threads_running
 
-    end_leftover_processes()
-    left = [t for t in threading.enumerate()
-            if t is not threading.current_thread() and not t.daemon and t.is_alive()]
-    if module_threads_running() or left:
-        if module_threads_running():
-            _say("cst run: a module call cancelled in a worker thread was still running; it "
-                 "was abandoned")
-        else:
-            _say(f"cst run: a module left {len(left)} thread(s) running "
-                 f"({', '.join(t.name for t in left)}); they end with the run")
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os._exit(code)
+    if _is_the_cst_process():  # in-process callers keep their own children
+        end_leftover_processes()
+    if module_threads_running():
+        _say("cst run: a module call cancelled in a worker thread was still running; it was "
+             "abandoned")
+        _exit_now(code)
+    _exit_soon(code)
     return code
+
+
+EXIT_GRACE_S = 1.0
+
+
+def _exit_now(code: int) -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
+def _exit_soon(code: int) -> None:
+    """The interpreter joins every non-daemon thread before it exits: a thread a module left
+    sleeping would hold `cst run` for as long. Threads that end at shutdown (idle thread
+    pools) do; past EXIT_GRACE_S the process exits without the others."""
+    import threading
+    import time
+
+    def timer() -> None:
+        time.sleep(EXIT_GRACE_S)
+        left = [t.name for t in threading.enumerate()
+                if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+        _say(f"cst run: {len(left)} thread(s) a module started were still running "
+             f"({', '.join(left) or 'unnamed'}); the process exits without them")
+        _exit_now(code)
+
+    def at_shutdown() -> None:  # before the interpreter joins the threads, not before
+        threading.Thread(target=timer, name="constellation-exit", daemon=True).start()
+
+    if _is_the_cst_process():  # a program that calls the CLI in-process keeps its own exit
+        threading._register_atexit(at_shutdown)
+
+
+def _is_the_cst_process() -> bool:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return (os.path.basename(sys.argv[0] or "").startswith("cst")
+            or (spec is not None and spec.name.startswith("constellation.cli")))
 
 
 # -- processes a module started ---------------------------------------------------------------
@@ -248,7 +277,7 @@ PR_SET_CHILD_SUBREAPER = 36
 def adopt_orphans() -> None:
     """Linux: the processes a module starts stay our descendants even when their parent
     exits (a daemonising double fork), so that the run can end them all."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or not _is_the_cst_process():
         return
     try:
         import ctypes
@@ -275,9 +304,20 @@ def _children() -> dict[int, str]:
             continue
         name, _, rest = stat.partition("(")[2].rpartition(")")
         fields = rest.split()
-        if len(fields) > 1 and fields[1] == str(me) and fields[0] not in ("Z", "X"):
+        if len(fields) > 1 and fields[1] == str(me) and fields[0] not in ("Z", "X") \
+                and not _python_helper(entry):
             found[int(entry)] = name
     return found
+
+
+def _python_helper(pid: str) -> bool:
+    """multiprocessing's resource tracker / forkserver (Dask starts them): they end on their
+    own once cst run exits, and are not a module's."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return b"from multiprocessing." in file.read()
+    except OSError:
+        return False
 
 
 def _reap() -> None:
