@@ -88,7 +88,8 @@ def plan_dump(plan) -> list:
     return [[(n.id, n.kind, n.layer, span(n.span), n.line, n.names, n.deps,
               None if n.function is None else n.function.qualified, n.demand_driven,
               n.fallback_owner, span(getattr(n.decl, "span", None)), span(getattr(n.call, "span",
-                                                                                    None)))
+                                                                                    None)),
+              n.pattern_bindings)
              for n in plan.nodes],
             plan.bindings, plan.outputs, plan.inputs,
             {n.label: [plan.nodes[d].label for d in n.deps] for n in plan.nodes}]
@@ -202,6 +203,53 @@ def test_generated_quick_edits_equal_cold(blocks, edits):
 @given(edits=st.lists(QUICK_EDIT, min_size=1, max_size=4))
 def test_corpus_quick_edits_equal_cold(path, edits):
     assert_incremental_equals_cold(corpus_text(path), edits, REGISTRY)
+
+
+def match_program(blocks: int) -> str:
+    """Calls in match case bodies that read pattern bindings (LANGUAGE.md §9.1, §9.2): directly,
+    in interpolations, with options, in fallbacks, in lambdas, in nested matches and guards."""
+    out = ["use stdlib.collection", "in text: String", "in xs: List<Int>",
+           "in u: { n: Int } | { s: String }"]
+    for i in range(blocks):
+        prev = f"r{i - 1}.s" if i else "text"
+        out += [f"r{i} = {{ n: TextLength({prev}), s: Trim({prev}) }}",
+                f"f{i} = match r{i} {{ {{ n, s }} -> \"${{FormatNumber(n) with retry: 1}}/${{s}}\" }}",
+                f"g{i} = match r{i} {{ {{ s }} -> AlwaysFailsService(s) with fallback: Uppercase(s) }}",
+                f"h{i} = match r{i} {{ {{ n }} -> map(xs, (x) => FormatNumber(x + n)) }}",
+                f"k{i} = match u {{ {{ n }} -> match {{ m: Trim(f{i}) }} {{ {{ m }} -> "
+                f"Replace(m, \"1\", FormatNumber(n)) }}, {{ s }} -> (Uppercase(s) when s != \"\") ?? s }}",
+                f"# block {i}"]
+    out.append(f"out k{blocks - 1}")
+    out.append(f"out h{blocks - 1}")
+    return "\n".join(out) + "\n"
+
+
+@settings(max_examples=40, deadline=None)
+@given(blocks=st.integers(1, 5), edits=st.lists(EDIT, min_size=1, max_size=5))
+def test_match_case_calls_incremental_equals_cold(blocks, edits):
+    assert_incremental_equals_cold(match_program(blocks), edits, REGISTRY)
+
+
+@settings(max_examples=40, deadline=None)
+@given(blocks=st.integers(1, 5), edits=st.lists(QUICK_EDIT, min_size=1, max_size=5))
+def test_match_case_calls_quick_edits_equal_cold(blocks, edits):
+    assert_incremental_equals_cold(match_program(blocks), edits, REGISTRY)
+
+
+def test_a_deeper_match_subject_moves_its_case_calls_on_the_quick_path():
+    text = match_program(3)
+    edited = text.replace("r1 = { n: TextLength(r0.s), s: Trim(r0.s) }",
+                          "r1 = { n: TextLength(f0), s: Trim(r0.s) }")
+    analysis, memo = reanalyze(text, edited)
+    assert memo.patched
+    assert dump(analysis) == dump(analyze(edited, REGISTRY))
+    layers = {n: analysis.plan.nodes[i].layer for n, i in analysis.plan.bindings.items()}
+    assert (layers["r1"], layers["f1"], layers["h1"]) == (3, 4, 4)  # were 2, 3, 3
+    (call,) = [
+        n for d in analysis.decls if getattr(getattr(d, "name", None), "text", None) == "f1"
+        for n in ast.walk(d) if isinstance(n, ast.Call)]
+    node = analysis.plan.node_for_call(call)
+    assert (node.layer, node.demand_driven, node.pattern_bindings) == (4, True, ("n",))
 
 
 def test_the_dump_sees_differences():

@@ -38,7 +38,7 @@ async def test_hover_binding_shows_type_layer_siblings_and_module(client: Langua
     assert h.contents.kind == lsp.MarkupKind.Markdown
     assert h.contents.value == (
         f"```constellation\nuser: {USER_T}\n```\n\n"
-        "**layer 1 of 2** · runs with `GetOrders`, `GetPreferences`\n\n"
+        "**layer 1 of 2** · runs alongside `GetOrders`, `GetPreferences`\n\n"
         "produced by `GetUser`")
     assert h.range == lsp.Range(start=pos(5, 0), end=pos(5, 4))
     h = await hover(client, uri, at(client, PROFILE, "profile = ", delta=2))
@@ -104,37 +104,31 @@ async def test_inlay_hints_name_the_layer_and_its_other_calls(client: LanguageCl
     uri = await open_profile(client)
     hints = await inlay(client, uri, PROFILE)
     assert [(h.position.line, h.position.character, h.label) for h in hints] == [
-        (5, 22, "layer 1 · with GetOrders, GetPreferences"),
-        (6, 26, "layer 1 · with GetUser, GetPreferences"),
-        (7, 36, "layer 1 · with GetUser, GetOrders"),
+        (5, 22, "layer 1 · beside GetOrders, GetPreferences"),
+        (6, 26, "layer 1 · beside GetUser, GetPreferences"),
+        (7, 36, "layer 1 · beside GetUser, GetOrders"),
         (8, 49, "layer 2"),
     ]
     assert all(h.padding_left for h in hints)
 
 
 async def test_calls_to_undefined_functions_get_no_layer_annotations(client: LanguageClient):
-    """`Uppercas` (E002) cannot run: no hint or lens gives it a layer, and it is not named
-    among the calls that run with `Uppercase`."""
+    """`Uppercas` (E002) cannot run: no hint gives it a layer, and it is not named among the
+    calls that run with `Uppercase` (lenses: test_layer_views.py)."""
     text = "in s: String\na = Uppercas(s)\nb = Uppercase(s)\nout a\nout b\n"
     uri, _ = await open_doc(client, text)
     hints = await inlay(client, uri, text)
     assert [(h.position.line, h.label) for h in hints] == [(2, "layer 1")]
-    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
-    assert [(l.range.start.line, l.command.title) for l in lenses if l.range.start.line] == \
-        [(2, "layer 1")]
 
 
-async def test_code_lenses_run_commands_and_layers(client: LanguageClient):
+async def test_code_lenses_run_commands(client: LanguageClient):
+    """The layers are inlay hints by default, so no `layer N` lens repeats them."""
     uri = await open_profile(client)
     lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
     assert [(l.range.start.line, l.command.title, l.command.command) for l in lenses] == [
         (0, "▶ Run pipeline", "constellation.runPipeline"),
         (0, "▶ Run with examples", "constellation.runPipeline"),
         (0, "Layers", "constellation.showLayers"),
-        (5, "layer 1", "constellation.showLayers"),
-        (6, "layer 1", "constellation.showLayers"),
-        (7, "layer 1", "constellation.showLayers"),
-        (8, "layer 2", "constellation.showLayers"),
     ]
     assert list(lenses[1].command.arguments) == [{"uri": uri, "useExamples": True}]
 
@@ -159,9 +153,9 @@ async def test_inlay_hints_on_a_corpus_file(client: LanguageClient):
     uri, _ = await open_doc(client, text)
     hints = await inlay(client, uri, text)
     assert [h.label for h in hints] == [
-        "layer 1 · with SlowApiCall, SlowQuery",
-        "layer 1 · with FlakyService, SlowQuery",
-        "layer 1 · with FlakyService, SlowApiCall",
+        "layer 1 · beside SlowApiCall, SlowQuery",
+        "layer 1 · beside FlakyService, SlowQuery",
+        "layer 1 · beside FlakyService, SlowApiCall",
     ]
     assert [h.position.line for h in hints] == [13, 14, 15]
 
@@ -606,7 +600,7 @@ async def test_quick_fixes_add_a_needed_option_and_rename_a_duplicate(client: La
 
 
 @pytest.mark.corpus
-async def test_layer_lenses_match_the_corpus_layers(client: LanguageClient):
+async def test_layer_hints_match_the_corpus_layers(client: LanguageClient):
     import re
     from server_support import corpus_expected
     mismatches = []
@@ -615,12 +609,13 @@ async def test_layer_lenses_match_the_corpus_layers(client: LanguageClient):
             continue
         text = corpus_file(entry["path"]).read_text()
         uri, _ = await open_doc(client, text, fresh_uri(entry["path"].replace("/", "_")))
-        lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
         lines = text.split("\n")
         got = {}
-        for lens in lenses[3:]:
-            name = re.match(r"\s*([A-Za-z_][\w-]*)\s*=", lines[lens.range.start.line]).group(1)
-            got[name] = int(lens.command.title.removeprefix("layer "))
+        for hint in await inlay(client, uri, text):
+            line = hint.position.line  # the end of the binding's declaration
+            while not (m := re.match(r"\s*([A-Za-z_][\w-]*)\s*=(?![=>])", lines[line])):
+                line -= 1
+            got[m.group(1)] = int(re.match(r"layer (\d+)", hint.label).group(1))
         if got != entry["layers"]:
             mismatches.append(f"{entry['path']}: got {got}, expected {entry['layers']}")
     assert not mismatches, "\n".join(mismatches)
@@ -632,5 +627,5 @@ async def test_hover_on_a_corpus_binding(client: LanguageClient):
     uri, _ = await open_doc(client, text)
     h = await hover(client, uri, at(client, text, "activity =", delta=1))
     assert h.contents.value == ("```constellation\nactivity: String\n```\n\n"
-                                "**layer 1 of 1** · runs with `FlakyService`, `SlowQuery`\n\n"
+                                "**layer 1 of 1** · runs alongside `FlakyService`, `SlowQuery`\n\n"
                                 "produced by `SlowApiCall`")

@@ -234,6 +234,9 @@ async def test_code_lenses_asked_at_once_wait_for_the_module_signatures(ws_clien
     client = ws_client
     text = 'in n: String\na = Greet(n)\nout a\n'
     uri = from_fs_path(str(client.root / "lens.cst"))
+    # the layer as a lens, not an inlay hint (by default the hint shows it, and no lens)
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={
+        "constellation": {"inlayHints": {"layers": False}, "codeLens": {"layers": True}}}))
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
         uri=uri, language_id="constellation", version=1, text=text)))
     lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))

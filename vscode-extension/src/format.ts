@@ -36,11 +36,14 @@ export interface LayerNode {
   name: string;
   kind?: string;
   module?: string | null;
+  modules?: string[]; // each function the binding calls in this layer, once
+  calls?: number; // how many calls of the binding run in this layer
   line?: number;
 }
 
 export interface LayersResult {
   layers: { layer: number; nodes: LayerNode[] }[];
+  unlayered?: string[]; // bindings that cannot run (a cycle, an undefined function)
 }
 
 const INLINE_VALUE_LIMIT = 120;
@@ -191,20 +194,26 @@ function callsRan(nodes: { status?: string }[]): string {
 /** The answer of `constellation.showLayers` as channel lines. */
 export function formatLayers(result: LayersResult): string[] {
   const layers = (result.layers ?? []).filter(({ nodes }) => layerCalls(nodes).length > 0);
-  if (layers.length === 0) return ["No module calls: nothing runs in layers."];
+  const unlayered = result.unlayered?.length
+    ? [`No layer (cannot run until the errors are fixed): ${result.unlayered.join(", ")}`]
+    : [];
+  if (layers.length === 0) return ["No module calls: nothing runs in layers.", ...unlayered];
   const lines = [`${plural(layers.length, "layer")} of calls:`];
   for (const { layer, nodes } of layers) {
-    const calls = layerCalls(nodes);
-    lines.push(`  layer ${layer} · ${calls.length === 1 ? "1 call" : `${calls.length} calls run together`}`);
-    for (const node of calls) {
+    const entries = layerCalls(nodes);
+    const count = entries.reduce((sum, node) => sum + (node.calls ?? 1), 0);
+    lines.push(`  layer ${layer} · ${count === 1 ? "1 call" : `${count} calls run together`}`);
+    for (const node of entries) {
+      const modules = node.modules ?? (node.module ? [node.module] : []);
       lines.push(
         `    ${node.name}` +
-          (node.module ? ` = ${node.module}(…)` : "") +
+          (modules.length ? ` = ${modules.map((m) => `${m}(…)`).join(", ")}` : "") +
+          ((node.calls ?? 1) > modules.length && modules.length ? ` · ${node.calls} calls` : "") +
           (node.line ? `  line ${node.line}` : ""),
       );
     }
   }
-  return lines;
+  return [...lines, ...unlayered];
 }
 
 export type RunStatus = "idle" | "running" | "completed" | "failed" | "cancelled" | "rejected";

@@ -44,13 +44,17 @@ def parallel_note(k: int, nodes) -> str:
         return f"{len(calls)} calls run in parallel: " + ", ".join(n.label for n in calls)
     if len(calls) == 1:
         return f"1 call: {calls[0].label}"
-    return "only demand-driven calls (lazy or fallback)"
+    return "only demand-driven calls (lazy, fallback, or in a match case)"
 
 
 def node_note(node) -> str:
     if node.kind != "module" or not node.demand_driven:
         return ""
-    return "fallback, on demand" if node.fallback_owner is not None else "lazy, on demand"
+    if node.fallback_owner is not None:
+        return "fallback, on demand"
+    if node.pattern_bindings:  # reads a pattern binding: runs once its case is chosen (§9.1)
+        return "when its case is chosen"
+    return "lazy, on demand"
 
 
 def print_table(plan, path: str) -> None:

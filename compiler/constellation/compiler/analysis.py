@@ -7,6 +7,7 @@ read this result; none of them re-derives types, spans or layers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from constellation.compiler import ast
 from constellation.compiler.checker import CheckResult, check
@@ -15,7 +16,7 @@ from constellation.compiler.fastpath import Previous, annotated_decls, patch, wa
 from constellation.compiler.gcpause import collector_paused
 from constellation.compiler.diagnostics import Diagnostic, sort_key
 from constellation.compiler.parser import ParseCache, parse
-from constellation.compiler.plan import Plan, build_plan
+from constellation.compiler.plan import Plan, PlanNode, build_plan
 from constellation.compiler.registry import Registry
 from constellation.compiler.source import Source
 from constellation.compiler.symbols import SymbolTable
@@ -43,6 +44,47 @@ class Analysis:
     @property
     def binding_types(self) -> dict[str, Type]:
         return self.check.binding_types
+
+    def layer_of(self, node: PlanNode) -> int | None:
+        """The node's layer, or None where it has none: a binding on a cycle or broken (E031,
+        a declaration that did not parse), a call to an unresolved function (E002), and every
+        node that reads one of those (or is the fallback of one). The plan still numbers such
+        nodes (its layers are read by the checker's order), but nothing can run them, so no
+        view may show those numbers."""
+        return None if node.id in self._unlayered else node.layer
+
+    @property
+    def depth(self) -> int:
+        """The deepest layer of a module call that has a layer (the plan's depth when the
+        file has no errors)."""
+        return self._unlayered_and_depth[1]
+
+    @property
+    def _unlayered(self) -> frozenset[int]:
+        return self._unlayered_and_depth[0]
+
+    @cached_property
+    def _unlayered_and_depth(self) -> tuple[frozenset[int], int]:
+        nodes = self.plan.nodes
+        broken = self.check.error_bindings
+        readers: dict[int, list[int]] = {}
+        seeds = []
+        for n in nodes:
+            for d in n.deps:
+                readers.setdefault(d, []).append(n.id)
+            if n.fallback_owner is not None:
+                readers.setdefault(n.fallback_owner, []).append(n.id)
+            if (n.kind == "module" and n.function is None) or any(x in broken for x in n.names):
+                seeds.append(n.id)
+        unlayered = set(seeds)
+        while seeds:  # a worklist, not recursion: chains of thousands of bindings
+            for r in readers.get(seeds.pop(), ()):
+                if r not in unlayered:
+                    unlayered.add(r)
+                    seeds.append(r)
+        depth = max((n.layer for n in nodes if n.kind == "module" and n.id not in unlayered),
+                    default=0)
+        return frozenset(unlayered), depth
 
     def type_of(self, node: object) -> Type | None:
         return self.check.expr_types.get(id(node))

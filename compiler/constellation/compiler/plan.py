@@ -28,8 +28,12 @@ class PlanNode:
     options: CallOptions | None = None
     expr: ast.Expr | None = None  # inline/constant: the right-hand side
     decl: ast.Decl | None = None
-    demand_driven: bool = False  # lazy, or inside a fallback expression (§9.1)
+    demand_driven: bool = False  # lazy, in a fallback, or reads a match pattern binding (§9.1)
     fallback_owner: int | None = None  # for calls inside a fallback: the owning call's node
+    # the pattern bindings of enclosing `match` cases that the call reads (its arguments, the
+    # calls and lambdas in them, its fallback), in the order they are bound: it runs when its
+    # case is chosen, with these in scope (§10.2)
+    pattern_bindings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str | None:
@@ -111,6 +115,12 @@ class _PlanBuilder:
         self.assignments: dict[str, ast.Assignment] = {}
         self.binding_layer: dict[str, int] = {}
         self.in_progress: set[str] = set()
+        # id(case) -> (layer, nodes read) of its match's subject: what a pattern binding of
+        # the case reads (§9.2)
+        self.case_subject: dict[int, tuple[int, list[int]]] = {}
+        # call node id -> the pattern Symbols its arguments and fallback read that are bound
+        # outside them (by an enclosing case)
+        self.call_patterns: dict[int, set] = {}
 
     def node(self, **kw) -> PlanNode:
         n = PlanNode(id=len(self.plan.nodes), line=self.source.line_col(kw["span"].start)[0], **kw)
@@ -180,9 +190,13 @@ class _PlanBuilder:
         return None
 
     # -- expressions ------------------------------------------------------------------------
-    def expr_layer(self, expr, deps: list[int], fallback_owner: int | None) -> int:
-        """Layer of an inline expression; records the nodes it reads directly in `deps`."""
+    def expr_layer(self, expr, deps: list[int], fallback_owner: int | None,
+                   patterns: set | None = None) -> int:
+        """Layer of an inline expression; records the nodes it reads directly in `deps` and,
+        in `patterns`, the pattern bindings it reads that enclosing cases bind."""
         layer = 0
+        found: set = set()  # pattern Symbols read, including those bound inside `expr`
+        cases: set[int] = set()  # the cases of the matches inside `expr`
         stack = [expr]
         while stack:
             node = stack.pop()
@@ -192,12 +206,17 @@ class _PlanBuilder:
                     layer = max(layer, self.binding(name))
                     if name in self.plan.bindings and self.plan.bindings[name] not in deps:
                         deps.append(self.plan.bindings[name])
+                else:
+                    layer = max(layer, self._pattern(node, deps, found))
             elif isinstance(node, ast.Call):
                 layer = max(layer, self.call(node, fallback_owner))
                 if id(node) in self.plan.call_nodes:
-                    deps.append(self.plan.call_nodes[id(node)])
+                    node_id = self.plan.call_nodes[id(node)]
+                    deps.append(node_id)
+                    found |= self.call_patterns.get(node_id, set())
             elif isinstance(node, ast.Lambda):
-                # a lambda counts as the deepest top-level name it captures (§9.2)
+                # a lambda counts as the deepest top-level name it captures (§9.2), and so as
+                # the subject of a match whose pattern binding it captures
                 for inner in ast.walk(node.body):
                     if isinstance(inner, ast.Var):
                         name = self._top_level(inner)
@@ -205,17 +224,44 @@ class _PlanBuilder:
                             layer = max(layer, self.binding(name))
                             if name in self.plan.bindings and self.plan.bindings[name] not in deps:
                                 deps.append(self.plan.bindings[name])
+                        else:
+                            layer = max(layer, self._pattern(inner, deps, found))
+                    elif isinstance(inner, ast.Match):
+                        cases.update(id(c) for c in inner.cases)
+            elif isinstance(node, ast.Match):
+                # the subject first: its cases' pattern bindings read what it reads
+                sub_deps: list[int] = []
+                sub_layer = self.expr_layer(node.subject, sub_deps, fallback_owner, found)
+                layer = max(layer, sub_layer)
+                deps.extend(d for d in sub_deps if d not in deps)
+                for case in node.cases:
+                    self.case_subject[id(case)] = (sub_layer, sub_deps)
+                    cases.add(id(case))
+                stack.extend(reversed([c.body for c in node.cases]))
             else:
                 stack.extend(ast.subexpressions(node))
+        if patterns is not None:
+            patterns.update(sym for sym in found if id(sym.decl) not in cases)
+        return layer
+
+    def _pattern(self, var: ast.Var, deps: list[int], found: set) -> int:
+        """A reference to a pattern binding: the layer of its match's subject (§9.2)."""
+        sym = self.check.var_symbols.get(id(var))
+        if sym is None or sym.kind != "pattern":
+            return 0
+        found.add(sym)
+        layer, sub_deps = self.case_subject.get(id(sym.decl), (0, ()))
+        deps.extend(d for d in sub_deps if d not in deps)
         return layer
 
     def call(self, call: ast.Call, fallback_owner: int | None) -> int:
         if id(call) in self.plan.call_nodes:
             return self.plan.nodes[self.plan.call_nodes[id(call)]].layer
         deps: list[int] = []
+        patterns: set = set()
         arg_layer = 0
         for arg in call.args:
-            arg_layer = max(arg_layer, self.expr_layer(arg, deps, fallback_owner))
+            arg_layer = max(arg_layer, self.expr_layer(arg, deps, fallback_owner, patterns))
         options = self.check.call_options.get(id(call))
         node = self.node(
             kind="module", layer=arg_layer + 1, span=call.span, call=call, deps=deps,
@@ -224,8 +270,15 @@ class _PlanBuilder:
             fallback_owner=fallback_owner,
         )
         self.plan.call_nodes[id(call)] = node.id
-        # calls in the fallback are demand-driven nodes with their own layers (§9.1, §9.2)
+        # calls in the fallback are demand-driven nodes with their own layers (§9.1, §9.2);
+        # the pattern bindings the fallback reads must be in scope when the call runs
         for opt in call.options:
             if opt.fallback is not None:
-                self.expr_layer(opt.fallback, [], fallback_owner=node.id)
+                self.expr_layer(opt.fallback, [], node.id, patterns)
+        if patterns:
+            # it reads a pattern binding: it can only run once its case is chosen (§9.1)
+            node.demand_driven = True
+            node.pattern_bindings = tuple(dict.fromkeys(
+                sym.name for sym in sorted(patterns, key=lambda sym: sym.span.start)))
+            self.call_patterns[node.id] = patterns
         return node.layer

@@ -29,7 +29,7 @@ class Context(Protocol):
 
     analysis: Any
 
-    async def node_value(self, node_id: int) -> object: ...
+    async def node_value(self, node_id: int, env: dict | None = None) -> object: ...
 
     async def inline_call(self, call: ast.Call, env: dict) -> object: ...
 
@@ -314,7 +314,8 @@ class Evaluator:
     async def eval_Call(self, e: ast.Call, env: dict) -> object:
         node_id = self.plan.call_nodes.get(id(e))
         if node_id is not None:
-            return await self.ctx.node_value(node_id)
+            # a call in a match case body may read the case's pattern bindings (§10.2)
+            return await self.ctx.node_value(node_id, env)
         return await self.ctx.inline_call(e, env)
 
     # -- calls ----------------------------------------------------------------------------

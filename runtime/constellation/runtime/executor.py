@@ -131,6 +131,7 @@ class NodeState:
     started: bool = False  # evaluation begun (a task exists or an inline evaluation runs)
     began: bool = False  # its module call has begun (node_started): a cancel "cancels" it
     holding: bool = False  # counts against the layer barrier
+    env: dict = field(default_factory=dict)  # the pattern bindings of its chosen case (§10.2)
     value: object = None
     error: RunError | None = None
     t_start: float | None = None
@@ -275,11 +276,13 @@ class Run:
         self.gates[k].set()
 
     # -- demand -------------------------------------------------------------------------------
-    async def node_value(self, node_id: int) -> object:
+    async def node_value(self, node_id: int, env: dict | None = None) -> object:
         st = self.states[node_id]
         if not st.started:
             st.started = True
             if st.node.kind == "module":
+                if env and st.node.pattern_bindings:  # demanded by its chosen case's body
+                    st.env = {k: env[k] for k in st.node.pattern_bindings if k in env}
                 self.hold(st)  # demanded: it now holds the barrier until settled or parked
                 self.tg.start_soon(self.run_call_node, st)
             else:
@@ -321,7 +324,8 @@ class Run:
         layered = not node.demand_driven and self.config.schedule == "layered"
         try:
             try:
-                args = coerce_args(node.function, await self.evaluator.eval_args(node.call, {}))
+                args = coerce_args(node.function,
+                                   await self.evaluator.eval_args(node.call, st.env))
             except RunError as exc:
                 if exc.node is None:  # the call's own argument expression failed
                     exc.node = node.id
@@ -338,7 +342,8 @@ class Run:
                           nodes=self.layer_labels.get(node.layer, []))
             try:
                 value = await self.execute_call(node.call, node.function,
-                                                node.options or DEFAULT_OPTIONS, args, st, {})
+                                                node.options or DEFAULT_OPTIONS, args, st,
+                                                st.env)
             except RunError as exc:
                 if exc.node is None:
                     exc.node = node.id

@@ -16,18 +16,22 @@ from constellation.compiler.plan import PlanNode
 @dataclass
 class BindingLayer:
     name: str
-    layer: int
+    layer: int | None  # None: the binding cannot run (Analysis.layer_of)
     depth: int
     node: PlanNode
     calls: list[PlanNode]  # module nodes of this binding's right-hand side
-    others: list[PlanNode]  # other module nodes of the same layer (the first `limit`)
-    other_count: int = 0  # how many there are in all
+    others: list[tuple[str, int]]  # other calls of the same layer: (label, count), first `limit`
+    other_count: int = 0  # how many other calls there are in all
 
     @property
     def runnable(self) -> bool:
-        """Calls modules, all of which resolved: a call to an undefined function (E002) gets
-        no layer annotation, since that binding cannot run until it is fixed."""
-        return bool(self.calls) and all(n.function is not None for n in self.calls)
+        """Calls modules and has a layer: a binding on a cycle, or reading a call to an
+        undefined function (E002), gets no layer annotation, since it cannot run until fixed."""
+        return self.layer is not None and bool(self.calls)
+
+    @property
+    def shown_count(self) -> int:
+        return sum(count for _, count in self.others)
 
     @property
     def producers(self) -> list[str]:
@@ -46,48 +50,86 @@ def call_label(node: PlanNode) -> str:
     return node.label
 
 
-_INDEX: dict[int, tuple[Analysis, dict[int, list[PlanNode]], int]] = {}
+def counted(others: list[tuple[str, int]], fmt=lambda label: label) -> str:
+    """`RateLimitedApi ×3, GetUser`: each function once, with how many of its calls there are."""
+    return ", ".join(fmt(label) + (f" ×{count}" if count > 1 else "") for label, count in others)
+
+
+@dataclass
+class _Layers:
+    analysis: Analysis
+    by_layer: dict[int, list[PlanNode]]  # eager module nodes with a layer, in source order
+    labels: dict[int, dict[str, int]]  # layer -> call label -> calls, in source order
+    depth: int
+
+
+_INDEX: dict[int, _Layers] = {}
 _INDEX_SIZE = 8
 
 
-def module_layers(analysis: Analysis) -> tuple[dict[int, list[PlanNode]], int]:
-    """Layer -> module nodes, and the depth, grouped once per analysis (features ask per
-    binding; scanning the plan each time would be quadratic on large files)."""
+def module_layers(analysis: Analysis) -> _Layers:
+    """Layer -> module nodes and their labels counted, grouped once per analysis (features
+    ask per binding; scanning the plan each time would be quadratic on large files)."""
     hit = _INDEX.get(id(analysis))
-    if hit is not None and hit[0] is analysis:
-        return hit[1], hit[2]
+    if hit is not None and hit.analysis is analysis:
+        return hit
     by_layer: dict[int, list[PlanNode]] = {}
     for n in analysis.plan.nodes:
-        # lazy calls do not run with a layer; calls to undefined functions (E002) do not run
-        if n.kind == "module" and not n.demand_driven and n.function is not None:
-            by_layer.setdefault(n.layer, []).append(n)
-    depth = analysis.plan.depth
+        # lazy calls do not run with a layer; calls without a layer (a cycle, E002) do not run
+        layer = analysis.layer_of(n)
+        if n.kind == "module" and not n.demand_driven and layer is not None:
+            by_layer.setdefault(layer, []).append(n)
+    labels: dict[int, dict[str, int]] = {}
+    for layer, nodes in by_layer.items():
+        nodes.sort(key=lambda n: n.span.start)
+        counts = labels[layer] = {}
+        for n in nodes:
+            label = call_label(n)
+            counts[label] = counts.get(label, 0) + 1
+    found = _Layers(analysis, by_layer, labels, analysis.depth)
     if len(_INDEX) >= _INDEX_SIZE:
         _INDEX.pop(next(iter(_INDEX)))
-    _INDEX[id(analysis)] = (analysis, by_layer, depth)
-    return by_layer, depth
+    _INDEX[id(analysis)] = found
+    return found
 
 
 def binding_layer(analysis: Analysis, name: str, limit: int | None = None) -> BindingLayer | None:
+    """The binding's layer and the other calls of that layer, each function once with its
+    count (the first `limit` functions)."""
     plan = analysis.plan
     node_id = plan.bindings.get(name)
     if node_id is None:
         return None
     node = plan.nodes[node_id]
     calls = binding_calls(analysis, name)
-    own = {n.id for n in calls} | {node.id}
-    by_layer, depth = module_layers(analysis)
-    layer_nodes = by_layer.get(node.layer, [])
-    own_here = sum(1 for n in calls if n.layer == node.layer and not n.demand_driven)
-    if node.kind == "module" and not node.demand_driven and all(n.id != node.id for n in calls):
-        own_here += 1
-    others: list[PlanNode] = []
-    for n in layer_nodes:  # stops after `limit`: own nodes are few, so this is short
-        if limit is not None and len(others) >= limit:
-            break
-        if n.id not in own:
-            others.append(n)
-    return BindingLayer(name, node.layer, depth, node, calls, others, len(layer_nodes) - own_here)
+    index = module_layers(analysis)
+    layer = analysis.layer_of(node)
+    if layer is None:
+        return BindingLayer(name, None, index.depth, node, calls, [], 0)
+    own = list(calls)
+    if node.kind == "module" and all(n.id != node.id for n in calls):
+        own.append(node)
+    remaining = dict(index.labels.get(layer, {}))
+    for n in own:
+        if n.demand_driven or analysis.layer_of(n) != layer:
+            continue
+        label = call_label(n)
+        remaining[label] -= 1
+        if not remaining[label]:
+            del remaining[label]
+    others = list(remaining.items())
+    if limit is not None:
+        others = others[:limit]
+    return BindingLayer(name, layer, index.depth, node, calls, others, sum(remaining.values()))
+
+
+def no_layer_reason(analysis: Analysis, node: PlanNode) -> str:
+    """Why a node has no layer, as the hover says it."""
+    if any(name in analysis.check.error_bindings for name in node.names):
+        return "it is on a circular dependency"
+    if node.kind == "module" and node.function is None:
+        return "its function is not defined"
+    return "it depends on a value that cannot be computed (a cycle or an undefined function)"
 
 
 _CALLS: dict[int, tuple[Analysis, dict[int, list[PlanNode]]]] = {}
@@ -129,15 +171,62 @@ def layer_text(layer: int, depth: int) -> str:
 
 
 def layers_json(analysis: Analysis) -> dict:
-    """The layers as data (what `constellation.showLayers` returns)."""
-    out = []
-    for k, nodes in enumerate(analysis.plan.layers):
-        out.append({"layer": k, "nodes": [node_json(analysis, n) for n in nodes]})
-    return {"depth": analysis.plan.depth, "width": analysis.plan.width, "layers": out}
+    """The layers as data (what `constellation.showLayers` returns): per layer, each binding
+    with work in it once, in source order; a call inside a binding's right-hand side is listed
+    under that binding (`q` for `q = { a: Trim(s), b: Trim(t) }`, with `calls: 2`). Bindings
+    that have no layer (on a cycle, reading an undefined function) are in `unlayered`."""
+    plan = analysis.plan
+    owner = _binding_of_calls(analysis)
+    depth = analysis.depth
+    groups: list[dict[str, dict]] = [{} for _ in range(depth + 1)]
+    unlayered: dict[str, int] = {}
+    for n in plan.nodes:
+        name, start = owner.get(n.id) or (n.label, n.span.start)
+        layer = analysis.layer_of(n)
+        if layer is None:
+            unlayered.setdefault(name, start)
+            continue
+        entry = groups[min(layer, depth)].setdefault(name, {"name": name, "start": start, "nodes": []})
+        entry["start"] = min(entry["start"], start)
+        entry["nodes"].append(n)
+    layers = [{"layer": k, "nodes": [_entry_json(analysis, e) for e in
+                                     sorted(g.values(), key=lambda e: e["start"])]}
+              for k, g in enumerate(groups)]
+    # as Plan.width counts (every module node of a layer), over the nodes that have one
+    width = max((sum(n.kind == "module" for e in g.values() for n in e["nodes"])
+                 for g in groups[1:]), default=0)
+    return {"depth": depth, "width": width, "layers": layers,
+            "unlayered": sorted(unlayered, key=unlayered.__getitem__)}
 
 
-def node_json(analysis: Analysis, n: PlanNode) -> dict:
-    line, column = analysis.source.line_col(n.span.start)
-    return {"name": n.label, "kind": n.kind,
-            "module": n.function.qualified if n.function is not None else None,
-            "line": line, "column": column, "lazy": n.demand_driven}
+def _binding_of_calls(analysis: Analysis) -> dict[int, tuple[str, int]]:
+    """node id -> (binding name, declaration start): a binding's own node, the calls of its
+    right-hand side, and the calls of their fallbacks."""
+    plan = analysis.plan
+    out: dict[int, tuple[str, int]] = {}
+    decls = {id(d): d for d in analysis.decls}
+    for decl_id, nodes in calls_by_declaration(analysis).items():
+        decl = decls[decl_id]
+        for n in nodes:
+            out[n.id] = (decl.name.text, decl.span.start)
+    for n in plan.nodes:
+        if n.names:
+            sym = analysis.symbols.values.get(n.names[0])
+            start = sym.decl.span.start if sym is not None and sym.decl is not None else n.span.start
+            out[n.id] = (n.names[0], start)
+    for n in plan.nodes:  # fallback calls follow their owner (owners have smaller ids)
+        if n.fallback_owner is not None and n.id not in out and n.fallback_owner in out:
+            out[n.id] = out[n.fallback_owner]
+    return out
+
+
+def _entry_json(analysis: Analysis, entry: dict) -> dict:
+    nodes = sorted(entry["nodes"], key=lambda n: n.span.start)
+    calls = [n for n in nodes if n.kind == "module"]
+    modules = list(dict.fromkeys(n.function.qualified for n in calls if n.function is not None))
+    first = calls[0] if calls else nodes[0]
+    line, column = analysis.source.line_col(first.span.start)
+    return {"name": entry["name"], "kind": "module" if calls else first.kind,
+            "module": modules[0] if modules else None, "modules": modules, "calls": len(calls),
+            "line": line, "column": column,
+            "lazy": bool(calls) and all(n.demand_driven for n in calls)}

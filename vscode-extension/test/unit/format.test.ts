@@ -186,6 +186,27 @@ test("layers are listed with their calls (inputs and inline values are not calls
       "    profile = BuildProfile(…)  line 4",
     ],
   );
+  // the server lists each binding once per layer, with its calls counted; and what has no layer
+  assert.deepEqual(
+    formatLayers({
+      layers: [
+        { layer: 0, nodes: [{ name: "s", kind: "input", module: null, modules: [], calls: 0, line: 1 }] },
+        { layer: 1, nodes: [{ name: "q", kind: "module", module: "Trim", modules: ["Trim"], calls: 2, line: 3 },
+                            { name: "r", kind: "module", module: "Trim", modules: ["Trim"], calls: 1, line: 4 }] },
+        { layer: 2, nodes: [{ name: "q", kind: "module", module: "Uppercase", modules: ["Uppercase", "Lowercase"], calls: 2, line: 3 }] },
+      ],
+      unlayered: ["a", "b"],
+    }),
+    [
+      "2 layers of calls:",
+      "  layer 1 · 3 calls run together",
+      "    q = Trim(…) · 2 calls  line 3",
+      "    r = Trim(…)  line 4",
+      "  layer 2 · 2 calls run together",
+      "    q = Uppercase(…), Lowercase(…)  line 3",
+      "No layer (cannot run until the errors are fixed): a, b",
+    ],
+  );
   assert.deepEqual(formatLayers({ layers: [] }), ["No module calls: nothing runs in layers."]);
   assert.deepEqual(formatLayers({ layers: [{ layer: 0, nodes: [{ name: "x", kind: "input" }] }] }),
     ["No module calls: nothing runs in layers."]);

@@ -1,5 +1,6 @@
 """Code lenses: `▶ Run pipeline`, `▶ Run with examples`, `Layers` at the top, and `layer N`
-above each binding that calls a module (`codeLens.layers`)."""
+above each binding that calls a module and has a layer: only with `codeLens.layers` on and the
+layer inlay hints (`inlayHints.layers`) off, so that a binding's layer is shown once."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def register(server) -> None:
             lsp.CodeLens(range=top, command=lsp.Command(
                 title="Layers", command="constellation.showLayers", arguments=[{"uri": uri}])),
         ]
-        if ls.settings.lens_layers:
+        if ls.settings.lens_layers and not ls.settings.inlay_layers:
             lenses += layer_lenses(analysis, uri, pos)
         return lenses
 

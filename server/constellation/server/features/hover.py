@@ -1,7 +1,11 @@
-"""Hover: bindings (type, layer, calls running alongside, producing module), module names
-(signature, docstring, layer of the call), inputs (type, @example), types, options."""
+"""Hover: bindings (type, layer, calls running alongside, producing module, the last run's
+value and duration), module names (signature, docstring, layer of the call), inputs (type,
+@example), types, options. Markdown, or plain text for a client that does not prefer it
+(`textDocument.hover.contentFormat`)."""
 
 from __future__ import annotations
+
+import re
 
 from lsprotocol import types as lsp
 
@@ -10,10 +14,12 @@ from constellation.compiler.analysis import Analysis
 from constellation.compiler.registry import Function
 from constellation.compiler.types import type_str
 from constellation.server import knowledge
-from constellation.server.layers import binding_layer, call_label, layer_text
+from constellation.server.features.inlay_hints import duration_text, value_text
+from constellation.server.layers import binding_layer, counted, layer_text, no_layer_reason
 
 
-HOVER_NAMES = 12  # calls named in a binding's hover before "and N more"
+HOVER_NAMES = 12  # functions named in a binding's hover before "and N more"
+HOVER_VALUE_CHARS = 4000
 
 
 def register(server) -> None:
@@ -23,19 +29,51 @@ def register(server) -> None:
         if analysis is None:
             return None
         pos = ls.positions(analysis)
-        found = hover_at(analysis, pos.offset(params.position))
+        run = ls.documents.state(params.text_document.uri).run
+        found = hover_at(analysis, pos.offset(params.position), run)
         if found is None:
             return None
         span, text = found
+        if not wants_markdown(ls.client_capabilities):
+            return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.PlainText,
+                                                        value=plaintext(text)),
+                             range=pos.range(span))
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
                          range=pos.range(span))
 
 
-def hover_at(analysis: Analysis, offset: int) -> tuple[ast.Span, str] | None:
+def wants_markdown(caps: lsp.ClientCapabilities) -> bool:
+    """Markdown when the client lists it first in `hover.contentFormat` (or says nothing, as
+    clients before LSP 3.0 did); eglot without markdown-mode asks for plain text only."""
+    hover = caps.text_document.hover if caps.text_document is not None else None
+    formats = hover.content_format if hover is not None else None
+    if not formats:
+        return True
+    return formats[0] == lsp.MarkupKind.Markdown
+
+
+_FENCE = re.compile(r"^(`{3,})[^\n`]*\n(.*?)\n\1$", re.S | re.M)
+_INLINE = re.compile(r"\*\*(.+?)\*\*|`([^`\n]+)`")
+
+
+def plaintext(markdown: str) -> str:
+    """The hover's markdown as plain text: code blocks without their fences, `code` and
+    **bold** without their marks. Only the markup this module writes is undone; code blocks
+    are kept as written (a value may contain `**`)."""
+    out, at = [], 0
+    for m in _FENCE.finditer(markdown):
+        out.append(_INLINE.sub(lambda x: x.group(1) or x.group(2), markdown[at:m.start()]))
+        out.append(m.group(2))
+        at = m.end()
+    out.append(_INLINE.sub(lambda x: x.group(1) or x.group(2), markdown[at:]))
+    return "".join(out)
+
+
+def hover_at(analysis: Analysis, offset: int, run=None) -> tuple[ast.Span, str] | None:
     hit = analysis.symbols.symbol_at(offset)
     if hit is not None:
         span, sym = hit
-        text = symbol_hover(analysis, sym)
+        text = symbol_hover(analysis, sym, run)
         if text:
             return span, text
     for node in reversed(analysis.nodes_at(offset)):
@@ -45,15 +83,18 @@ def hover_at(analysis: Analysis, offset: int) -> tuple[ast.Span, str] | None:
     return None
 
 
-def code(text: str) -> str:
-    return f"```constellation\n{text}\n```"
+def code(text: str, language: str = "constellation") -> str:
+    # a fence longer than any run of backticks in the text (a value may hold some)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
 
 
-def symbol_hover(analysis: Analysis, sym) -> str | None:
+def symbol_hover(analysis: Analysis, sym, run=None) -> str | None:
     if sym.kind == "input":
-        return input_hover(analysis, sym)
+        return input_hover(analysis, sym, run)
     if sym.kind == "binding":
-        return binding_hover(analysis, sym.name)
+        return binding_hover(analysis, sym.name, run)
     if sym.kind == "type":
         expanded = analysis.check.alias_types.get(sym.name)
         return code(f"type {sym.name} = {type_str(expanded) if expanded is not None else '?'}")
@@ -65,12 +106,13 @@ def symbol_hover(analysis: Analysis, sym) -> str | None:
     return code(f"{sym.name}: {type_str(t)}" if t is not None else sym.name) + f"\n\n{sym.kind}"
 
 
-def input_hover(analysis: Analysis, sym) -> str:
+def input_hover(analysis: Analysis, sym, run=None) -> str:
     t = analysis.binding_types.get(sym.name)
     parts = [code(f"in {sym.name}: {type_str(t) if t is not None else '?'}"), "input (available before layer 1)"]
     examples = analysis.check.examples.get(sym.name) or []
     if examples:
         parts.append("@example: " + ", ".join(f"`{_json(v)}`" for v in examples))
+    parts += last_run(run, sym.name)
     return "\n\n".join(parts)
 
 
@@ -82,18 +124,20 @@ def _json(value: object) -> str:
         return repr(value)
 
 
-def binding_hover(analysis: Analysis, name: str) -> str:
+def binding_hover(analysis: Analysis, name: str, run=None) -> str:
     t = analysis.binding_types.get(name)
     parts = [code(f"{name}: {type_str(t) if t is not None else '?'}")]
     info = binding_layer(analysis, name, limit=HOVER_NAMES)
     if info is None:
-        return parts[0]
-    if info.node.kind == "module" or info.calls:
+        return "\n\n".join(parts + last_run(run, name))
+    if info.layer is None:
+        parts.append(f"**no layer**: it cannot run, since {no_layer_reason(analysis, info.node)}")
+    elif info.node.kind == "module" or info.calls:
         line = f"**{layer_text(info.layer, info.depth)}**"
         if info.others:
-            line += " · runs with " + ", ".join(f"`{call_label(n)}`" for n in info.others)
-            if info.other_count > len(info.others):
-                line += f" and {info.other_count - len(info.others)} more"
+            line += " · runs alongside " + counted(info.others, lambda label: f"`{label}`")
+            if info.other_count > info.shown_count:
+                line += f" and {info.other_count - info.shown_count} more"
         else:
             line += " · no other call runs in this layer"
         parts.append(line)
@@ -103,7 +147,16 @@ def binding_hover(analysis: Analysis, name: str) -> str:
         parts.append("constant (known before layer 1)")
     else:
         parts.append(f"computed inline after layer {info.layer} (no module call)")
-    return "\n\n".join(parts)
+    return "\n\n".join(parts + last_run(run, name))
+
+
+def last_run(run, name: str) -> list[str]:
+    """The value and duration of `name` in the document's last run, if it computed it."""
+    if run is None or name not in run.values:
+        return []
+    duration = duration_text(run.durations.get(name))
+    head = "last run" + (f": {duration}" if duration else "")
+    return [head, code(value_text(run.values[name], HOVER_VALUE_CHARS, indent=2), "json")]
 
 
 def node_hover(analysis: Analysis, node: object, offset: int) -> tuple[ast.Span, str] | None:
@@ -135,7 +188,12 @@ def function_hover(analysis: Analysis, fn: Function, call: ast.Call) -> str:
         parts.append(fn.doc.strip())
     node = analysis.plan.node_for_call(call)
     if node is not None:
-        text = f"this call: **{layer_text(node.layer, analysis.plan.depth)}**"
+        layer = analysis.layer_of(node)
+        if layer is None:
+            parts.append(f"this call: **no layer**: it cannot run, since "
+                         f"{no_layer_reason(analysis, node)}")
+            return "\n\n".join(parts)
+        text = f"this call: **{layer_text(layer, analysis.depth)}**"
         if node.demand_driven:
             text += " (runs only when its value is demanded)"
         parts.append(text)

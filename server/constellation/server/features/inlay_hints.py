@@ -1,6 +1,8 @@
-"""Inlay hints: `layer 1 · with GetOrders, GetPreferences` after each binding that calls
-modules, optional `: Type` after binding names, and each binding's value and duration after a
-run. Each kind is switched by `inlayHints.layers` / `.types` / `.values`."""
+"""Inlay hints: `layer 1 · beside GetOrders, GetPreferences` after each binding that calls
+modules and has a layer (short enough for VS Code's default maximum length; the tooltip names
+every call), optional `: Type` after binding names, and after a run each binding's value in a
+hint of its own (its duration in the tooltip). Each kind is switched by `inlayHints.layers` /
+`.types` / `.values`."""
 
 from __future__ import annotations
 
@@ -11,10 +13,16 @@ from lsprotocol import types as lsp
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
 from constellation.compiler.types import type_str
-from constellation.server.layers import binding_layer, call_label
+from constellation.server.layers import binding_layer, counted, layer_text
 
-MAX_NAMES = 3
-MAX_VALUE_CHARS = 60
+MAX_NAMES = 3  # functions named in a layer hint before "and N more"
+HINT_CHARS = 43  # VS Code's default editor.inlayHints.maximumLength: it cuts longer hints
+TOOLTIP_NAMES = 30
+# A value hint holds the whole value up to this many characters (editors cut long hints
+# themselves: VS Code at `editor.inlayHints.maximumLength`, 43 by default; the tooltip then
+# has it); beyond, the start of it and how much is left out.
+MAX_VALUE_CHARS = 400
+MAX_TOOLTIP_CHARS = 4000
 
 
 def register(server) -> None:
@@ -50,36 +58,76 @@ def binding_hints(settings, analysis: Analysis, decl: ast.Assignment, run, pos) 
         if t is not None and str(t) != "Error":
             hints.append(lsp.InlayHint(position=pos.position(decl.name.span.end), label=f": {type_str(t)}",
                                        kind=lsp.InlayHintKind.Type))
-    # the layer and, after a run, the value share one hint at the end of the line: two hints at
-    # one position are drawn with no space between them ("layer 1= [1, 2]")
-    labels = []
-    if settings.inlay_layers:
-        labels.append(layer_label(analysis, name))
-    if settings.inlay_values and run is not None and name in run.values:
-        labels.append(value_label(run, name))
-    labels = [label for label in labels if label]
-    if labels:
-        hints.append(lsp.InlayHint(position=pos.position(decl.span.end), label="  ".join(labels),
-                                   padding_left=True))
+    end = pos.position(decl.span.end)
+    layer = layer_hint(analysis, name, end) if settings.inlay_layers else None
+    value = value_hint(run, name, end) if settings.inlay_values and run is not None \
+        and name in run.values else None
+    if layer is not None:
+        # two hints at one place: padding on both sides of the gap, so that every client
+        # draws a space between them (without it: "layer 1= [1, 2]")
+        layer.padding_right = value is not None
+        hints.append(layer)
+    if value is not None:
+        hints.append(value)
     return hints
 
 
-def layer_label(analysis: Analysis, name: str) -> str | None:
-    info = binding_layer(analysis, name, limit=MAX_NAMES + 1)
+def layer_hint(analysis: Analysis, name: str, position: lsp.Position) -> lsp.InlayHint | None:
+    info = binding_layer(analysis, name, limit=max(MAX_NAMES, TOOLTIP_NAMES))
     if info is None or not info.runnable:
         return None
     label = f"layer {info.layer}"
-    names = [call_label(node) for node in info.others[:MAX_NAMES]]
-    if names:
-        label += " · with " + ", ".join(names)
-        if info.other_count > len(names):
-            label += f" +{info.other_count - len(names)} more"
-    return label
+    tooltip = f"{layer_text(info.layer, info.depth)}: "
+    if info.others:
+        label = short_label(label, info)
+        tooltip += f"runs in parallel with {_calls(info.other_count)}: " + counted(info.others)
+        left = info.other_count - info.shown_count
+        if left:
+            tooltip += f" and {left} more"
+    else:
+        tooltip += "no other call runs in this layer"
+    return lsp.InlayHint(position=position, label=label, padding_left=True, tooltip=tooltip)
 
 
-def value_label(run, name: str) -> str:
-    text = json.dumps(run.values[name], ensure_ascii=False)
-    if len(text) > MAX_VALUE_CHARS:
-        text = text[: MAX_VALUE_CHARS - 1] + "…"
-    duration = run.durations.get(name)
-    return f"= {text}" + (f" · {duration:.0f} ms" if isinstance(duration, (int, float)) else "")
+def short_label(label: str, info) -> str:
+    """`layer 1 · beside GetOrders, GetPreferences`: as many of the other functions as fit in
+    HINT_CHARS (at most MAX_NAMES), or only how many calls there are."""
+    for k in range(min(MAX_NAMES, len(info.others)), 0, -1):
+        shown = info.others[:k]
+        text = f"{label} · beside {counted(shown)}"
+        left = info.other_count - sum(count for _, count in shown)
+        if left:
+            text += f" and {left} more"
+        if len(text) <= HINT_CHARS:
+            return text
+    return f"{label} · beside {_calls(info.other_count)}"
+
+
+def _calls(n: int) -> str:
+    return f"{n} other call" + ("" if n == 1 else "s")
+
+
+def value_text(value: object, limit: int, indent: int | None = None) -> str:
+    """The value as JSON, cut after `limit` characters with how many are left out."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, indent=indent)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+    return text
+
+
+def duration_text(ms: object) -> str | None:
+    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+        return None
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
+
+
+def value_hint(run, name: str, position: lsp.Position) -> lsp.InlayHint:
+    value = run.values[name]
+    duration = duration_text(run.durations.get(name))
+    tooltip = f"{name} took {duration} in the last run" if duration else f"{name} in the last run"
+    tooltip += ":\n" + value_text(value, MAX_TOOLTIP_CHARS, indent=2)
+    return lsp.InlayHint(position=position, label="= " + value_text(value, MAX_VALUE_CHARS),
+                         padding_left=True, tooltip=tooltip)
