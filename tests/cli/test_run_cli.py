@@ -461,10 +461,12 @@ def test_a_run_whose_watched_parent_is_killed_ends(tmp_path):
 def test_events_abbreviate_large_values_and_name_the_full_result_file(tmp_path):
     (tmp_path / "big.py").write_text(
         "from constellation.runtime import module\n\n@module\ndef Huge(n: int) -> str:\n"
-        "    return 'x' * n\n")
+        "    return 'x' * n\n\n@module\ndef Nested(n: int) -> list[list[list[str]]]:\n"
+        "    return [[['y' * 200] * 20] * 20] * n\n")
     (tmp_path / "constellation.toml").write_text('modules = ["big.py"]\n')
     (tmp_path / "p.cst").write_text(
-        'big = Huge(300000)\nsmall = Huge(2)\nlogged = stdlib.debug.log(big)\nout big\nout small\n')
+        'big = Huge(300000)\nsmall = Huge(2)\nlogged = stdlib.debug.log(big)\n'
+        'nested = Nested(20)\nout big\nout small\nout nested\n')
     proc = cst(str(tmp_path / "p.cst"), "--events", "--result-file",
                str(tmp_path / "result.json"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -472,7 +474,10 @@ def test_events_abbreviate_large_values_and_name_the_full_result_file(tmp_path):
     assert max(len(line) for line in lines) < 20_000
     final = json.loads(lines[-1])
     assert final["outputs"]["small"] == "xx" and final["outputs"]["big"].endswith("…")
-    assert final["abbreviated"] == {"big": 300002}
+    assert set(final["abbreviated"]) == {"big", "nested"}
+    assert final["abbreviated"]["big"] == 300002
+    # 20 x 20 x 20 strings of 200: abbreviating keeps it all, so it is a preview of its text
+    assert final["outputs"]["nested"].startswith('[[["yyy') and "characters)" in final["outputs"]["nested"]
     assert final["result_file"] == str(tmp_path / "result.json")
     full = json.loads((tmp_path / "result.json").read_text())
     assert full["outputs"]["big"] == "x" * 300000

@@ -168,6 +168,16 @@ def _fit_log(lines: list) -> list:
     return kept
 
 
+def _fit_value(value: object, size: int) -> object:
+    """An abbreviated value (docs/run-events.md); one still over the limit (many nested
+    levels of 20 items) becomes the start of its JSON text and its size."""
+    from constellation.runtime import values
+
+    short = values.abbreviate(value)
+    text = json.dumps(short, ensure_ascii=False)
+    return short if len(text) <= EVENT_VALUE_LIMIT else f"{text[:PREVIEW]}… ({size} characters)"
+
+
 def fit_event(event: dict, args) -> dict:
     """An event line stays small whatever the values: strings, messages and output values
     over EVENT_VALUE_LIMIT are abbreviated, and a run_completed that had to be abbreviated
@@ -179,15 +189,17 @@ def fit_event(event: dict, args) -> dict:
         return {**event, "error": _cut_error(event.get("error"))}
     if kind == "node_retrying":
         return {**event, "error": _cut(event.get("error"))}
+    if kind == "node_completed":  # its value is abbreviated already, which usually suffices
+        size = len(json.dumps(event.get("value"), ensure_ascii=False))
+        return event if size <= EVENT_VALUE_LIMIT else {
+            **event, "value": _fit_value(event["value"], size)}
     if kind != "run_completed":
         return event
-    from constellation.runtime import values
-
     outputs, abbreviated = {}, {}
     for name, value in event["outputs"].items():
         size = len(json.dumps(value, ensure_ascii=False))
         if size > EVENT_VALUE_LIMIT:
-            outputs[name], abbreviated[name] = values.abbreviate(value), size
+            outputs[name], abbreviated[name] = _fit_value(value, size), size
         else:
             outputs[name] = value
     fitted = {**event, "outputs": outputs, "log": _fit_log(event["log"]),
