@@ -494,3 +494,12 @@ def test_an_async_module_that_ignores_the_watchdog_still_ends_the_run(tmp_path):
     assert proc.returncode == 130, (proc.stdout, proc.stderr)
     assert "The call of 'Stubborn' ('x', line 1) blocked the event loop" in proc.stderr
     assert "did not give the loop back" in proc.stderr
+
+
+def test_the_live_display_shows_a_cancelled_layer_as_cancelled_not_done(tmp_path):
+    path = write(tmp_path, "slow.cst", "in s: String\nq = Uppercase(s)\nx = SlowApiCall(q)\n"
+                                       "out x\n")
+    proc = cst(path, "--input", "s=a", "--timeout", "0.3", cwd=tmp_path, scale="1")
+    assert proc.returncode == 130, proc.stderr
+    assert "layer 1 done in" in proc.stdout and "layer 2 cancelled after" in proc.stdout
+    assert "layer 2 done" not in proc.stdout
