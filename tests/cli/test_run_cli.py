@@ -238,3 +238,268 @@ def test_schedule_serial_seed_and_max_concurrency_options():
     assert proc.returncode == 0, proc.stderr
     start = json.loads(proc.stdout.splitlines()[0])
     assert (start["schedule"], start["serial"], start["seed"]) == ("eager", True, 3)
+
+
+@pytest.mark.parametrize("depth", [100_000, 500])
+def test_deeply_nested_inputs_are_a_rejection_not_an_internal_error(tmp_path, depth):
+    """json.loads recurses per level (RecursionError at 100,000), and a value it still reads
+    (500 levels) would exhaust the stack when checked against its type."""
+    path = write(tmp_path, "deep.cst", "in xs: List<Int>\nout xs\n")
+    deep = "[" * depth + "]" * depth
+    (tmp_path / "deep.json").write_text('{"xs": ' + deep + "}")
+    proc = cst(path, "--inputs", str(tmp_path / "deep.json"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "nested too deeply" in proc.stderr and "Traceback" not in proc.stderr
+    deep = deep[len(deep) // 2 - 50_000:len(deep) // 2 + 50_000]  # an argument is < 128 kB
+    proc = cst(path, "--input", f"xs={deep}", "--events", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    event = json.loads(proc.stdout)
+    assert event["event"] == "run_rejected"
+    assert "nested too deeply" in event["errors"][0]["message"]
+
+
+UNRULY = '''import os, subprocess, sys, threading, time
+from constellation.runtime import module
+
+@module
+def Quit(code: int) -> int:
+    sys.exit(code)
+
+@module
+async def QuitAsync(code: int) -> int:
+    raise SystemExit(code)
+
+@module
+def Interrupt(s: str) -> str:
+    raise KeyboardInterrupt("from the module")
+
+@module
+async def InterruptAsync(s: str) -> str:
+    raise KeyboardInterrupt
+
+@module
+def StrayGeneratorExit(s: str) -> str:
+    raise GeneratorExit
+
+@module
+async def StrayGeneratorExitAsync(s: str) -> str:
+    raise GeneratorExit
+
+@module
+def Fine(s: str) -> str:
+    time.sleep(0.2)  # still running while the others end
+    return s.upper()
+
+@module
+async def BlockLoop(s: str) -> str:
+    time.sleep(30)  # blocks the event loop: no await in 30 s
+    return s
+
+@module
+async def Spin(s: str) -> str:
+    while True:  # a busy loop: the event loop never ticks
+        pass
+
+@module
+async def Stubborn(s: str) -> str:
+    while True:
+        try:
+            time.sleep(30)
+        except BaseException:  # swallows even the watchdog's interrupt
+            pass
+
+@module
+def SpawnChild(s: str) -> int:
+    child = subprocess.Popen(["sleep", "60"])
+    return child.pid
+
+@module
+def LeaveThread(s: str) -> int:
+    thread = threading.Thread(target=time.sleep, args=(60,))  # not a daemon
+    thread.start()
+    return os.getpid()
+'''
+
+
+def write_unruly(tmp_path: Path, text: str) -> str:
+    (tmp_path / "unruly.py").write_text(UNRULY)
+    (tmp_path / "constellation.toml").write_text('modules = ["unruly.py"]\n')
+    (tmp_path / "p.cst").write_text(text)
+    return str(tmp_path / "p.cst")
+
+
+@pytest.mark.parametrize("call, message", [
+    ("Quit(3)", "'Quit' called sys.exit(3)"),
+    ("QuitAsync(4)", "'QuitAsync' called sys.exit(4)"),
+    ('Interrupt("a")', "'Interrupt' raised KeyboardInterrupt: from the module"),
+    ('InterruptAsync("a")', "'InterruptAsync' raised KeyboardInterrupt"),
+    ('StrayGeneratorExit("a")', "'StrayGeneratorExit' raised GeneratorExit"),
+    ('StrayGeneratorExitAsync("a")', "'StrayGeneratorExitAsync' raised GeneratorExit"),
+])
+def test_a_module_that_exits_fails_its_own_call_not_the_run(tmp_path, call, message):
+    path = write_unruly(tmp_path, f'x = {call}\ny = Fine("ok")\nout x\nout y\n')
+    proc = cst(path, "--json", cwd=tmp_path)
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    result = json.loads(proc.stdout)
+    assert result["status"] == "failed" and result["outputs"] == {"y": "OK"}
+    assert result["errors"][0]["message"].startswith(message)
+    assert [n["status"] for n in result["nodes"]] == ["failed", "completed"]
+    proc = cst(path, "--events", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout.splitlines()[-1])["status"] == "failed"
+
+
+@pytest.mark.parametrize("call", ['BlockLoop("a")', 'Spin("a")'])
+def test_an_async_module_blocking_the_loop_does_not_defeat_the_run_timeout(tmp_path, call):
+    """time.sleep(30) / a busy loop in an async def module: --timeout 0.5 ends the run in
+    about a second (not 30 s, not never), with the partial outputs and a sentence naming the
+    call that blocked the loop."""
+    path = write_unruly(tmp_path, f'x = {call}\ny = Fine("ok")\nout x\nout y\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--timeout", "0.5", "--json", cwd=tmp_path, scale="1")
+    took = time.monotonic() - t0
+    assert proc.returncode == 130, (proc.stdout, proc.stderr)
+    result = json.loads(proc.stdout)
+    assert result["status"] == "cancelled"
+    name = call.split("(")[0]
+    assert any(f"The call of '{name}' ('x', line 1) blocked the event loop" in line
+               for line in result["log"]), result["log"]
+    assert took < 15  # the module would hold the loop for 30 s, or forever
+
+
+def test_an_async_module_blocking_the_loop_does_not_defeat_its_timeout_option(tmp_path):
+    path = write_unruly(tmp_path, 'x = BlockLoop("a") with timeout: 300ms, fallback: "fb"\n'
+                                  'y = Fine("ok")\nout x\nout y\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--json", cwd=tmp_path, scale="1")
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    result = json.loads(proc.stdout)
+    assert result["outputs"] == {"x": "fb", "y": "OK"}
+    assert "blocked the event loop" in result["log"][0] and "unruly.py:" in result["log"][0]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_cancels_a_run_whose_loop_an_async_module_blocks(tmp_path):
+    path = write_unruly(tmp_path, 'x = BlockLoop("a")\nout x\n')
+    proc = subprocess.Popen([*CST, "run", path, "--events"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if json.loads(line)["event"] == "node_started":
+            break
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=20) == 130
+    assert time.monotonic() - t0 < 15
+    events = [json.loads(line) for line in rest.splitlines()]
+    assert events[-1]["event"] == "run_completed" and events[-1]["status"] == "cancelled"
+    assert [e["name"] for e in events if e["event"] == "node_cancelled"] == ["x"]
+
+
+def _alive(pid: int) -> bool:
+    """A live process (a zombie, killed but not yet reaped by its new parent, is not)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_a_child_process_a_module_started_does_not_outlive_the_run(tmp_path):
+    path = write_unruly(tmp_path, 'x = SpawnChild("a")\ny = Fine("ok")\nout x\nout y\n')
+    proc = cst(path, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    pid = result["outputs"]["x"]
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), "the module's `sleep 60` outlived cst run"
+    assert f"ended 1 process(es) a module had started and left running: {pid} (sleep)" \
+        in proc.stderr
+
+
+def test_a_non_daemon_thread_a_module_left_does_not_hold_the_process(tmp_path):
+    """threading.Thread(target=time.sleep, args=(60,)): cst run exits with the run's status
+    and result at once, instead of joining the thread for 60 s."""
+    path = write_unruly(tmp_path, 'x = LeaveThread("a")\nout x\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--json", cwd=tmp_path)
+    assert time.monotonic() - t0 < 30
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "completed"
+    assert "1 thread(s) a module started were still running (Thread-1" in proc.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_a_run_whose_watched_parent_is_killed_ends(tmp_path):
+    """--watch-parent PID (the language server passes its own): the run notices that its
+    parent died, even by SIGKILL, and ends cancelled instead of running on."""
+    path = write_unruly(tmp_path, 'x = BlockLoop("a")\nout x\n')
+    script = (f"import subprocess, sys, time\n"
+              f"child = subprocess.Popen({[*CST, 'run', path, '--events']!r} + "
+              f"['--watch-parent', str(__import__('os').getpid())], stdout=subprocess.DEVNULL,"
+              f" stderr=subprocess.DEVNULL, start_new_session=True)\n"
+              f"print(child.pid, flush=True)\ntime.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(1.5)  # the run is under way, its loop blocked by BlockLoop
+    assert _alive(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the run outlived its killed parent"
+
+
+def test_events_abbreviate_large_values_and_name_the_full_result_file(tmp_path):
+    (tmp_path / "big.py").write_text(
+        "from constellation.runtime import module\n\n@module\ndef Huge(n: int) -> str:\n"
+        "    return 'x' * n\n\n@module\ndef Nested(n: int) -> list[list[list[str]]]:\n"
+        "    return [[['y' * 200] * 20] * 20] * n\n")
+    (tmp_path / "constellation.toml").write_text('modules = ["big.py"]\n')
+    (tmp_path / "p.cst").write_text(
+        'big = Huge(300000)\nsmall = Huge(2)\nlogged = stdlib.debug.log(big)\n'
+        'nested = Nested(20)\nout big\nout small\nout nested\n')
+    proc = cst(str(tmp_path / "p.cst"), "--events", "--result-file",
+               str(tmp_path / "result.json"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) < 20_000
+    final = json.loads(lines[-1])
+    assert final["outputs"]["small"] == "xx" and final["outputs"]["big"].endswith("…")
+    assert set(final["abbreviated"]) == {"big", "nested"}
+    assert final["abbreviated"]["big"] == 300002
+    # 20 x 20 x 20 strings of 200: abbreviating keeps it all, so it is a preview of its text
+    assert final["outputs"]["nested"].startswith('[[["yyy') and "characters)" in final["outputs"]["nested"]
+    assert final["result_file"] == str(tmp_path / "result.json")
+    full = json.loads((tmp_path / "result.json").read_text())
+    assert full["outputs"]["big"] == "x" * 300000
+    assert full["log"] == ["[constellation-lang] " + "x" * 300000]
+    proc = cst(str(tmp_path / "p.cst"), "--json", cwd=tmp_path)  # --json: the whole result
+    assert json.loads(proc.stdout)["outputs"]["big"] == "x" * 300000
+
+
+def test_an_async_module_that_ignores_the_watchdog_still_ends_the_run(tmp_path):
+    path = write_unruly(tmp_path, 'x = Stubborn("a")\nout x\n')
+    t0 = time.monotonic()
+    proc = cst(path, "--timeout", "0.5", "--json", cwd=tmp_path, scale="1")
+    assert time.monotonic() - t0 < 30
+    assert proc.returncode == 130, (proc.stdout, proc.stderr)
+    assert "The call of 'Stubborn' ('x', line 1) blocked the event loop" in proc.stderr
+    assert "did not give the loop back" in proc.stderr
+
+
+def test_the_live_display_shows_a_cancelled_layer_as_cancelled_not_done(tmp_path):
+    path = write(tmp_path, "slow.cst", "in s: String\nq = Uppercase(s)\nx = SlowApiCall(q)\n"
+                                       "out x\n")
+    proc = cst(path, "--input", "s=a", "--timeout", "0.3", cwd=tmp_path, scale="1")
+    assert proc.returncode == 130, proc.stderr
+    assert "layer 1 done in" in proc.stdout and "layer 2 cancelled after" in proc.stdout
+    assert "layer 2 done" not in proc.stdout

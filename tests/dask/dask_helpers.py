@@ -54,6 +54,17 @@ def Explode(message: str) -> str:
 
 
 @module
+def Quit(code: int) -> int:
+    import sys
+    sys.exit(code)
+
+
+@module
+async def InterruptAsync(tag: str) -> str:
+    raise KeyboardInterrupt
+
+
+@module
 async def NapOrMark(ms: int, marker: str) -> str:
     """Sleeps; when cancelled on the worker, leaves a marker file behind."""
     try:

@@ -153,7 +153,7 @@ def test_cancelling_the_run_cancels_remote_calls(cluster, registry, tmp_path):
     result = anyio.run(main)
     assert time.monotonic() - t0 < 10
     assert result.status == "cancelled"
-    assert {n.name: n.status for n in result.nodes}["x"] == "skipped"
+    assert {n.name: n.status for n in result.nodes}["x"] == "cancelled"  # it had started
     deadline = time.monotonic() + 10
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -365,3 +365,17 @@ def test_serial_schedule_on_dask_keeps_its_order(execute):
         return [e["name"] for e in events if e["event"] == "node_started"]
 
     assert order("dask") == order("local")
+
+
+def test_a_module_that_exits_on_a_worker_fails_its_own_call(execute, worker_pids):
+    """sys.exit / KeyboardInterrupt in a module on a worker: the call fails with a sentence,
+    the worker lives on and the other calls complete."""
+    text = 'x = Quit(3)\ny = InterruptAsync("a")\nz = ProcessId("z")\nout x\nout y\nout z'
+    result, _ = execute(text)
+    assert result.status == "failed"
+    assert result.outputs["z"] in worker_pids
+    messages = sorted(e["message"] for e in result.errors)
+    assert messages[0] == "'InterruptAsync' raised KeyboardInterrupt"
+    assert messages[1].startswith("'Quit' called sys.exit(3)")
+    again, _ = execute('p = ProcessId("again")\nout p')
+    assert again.status == "completed" and again.outputs["p"] in worker_pids

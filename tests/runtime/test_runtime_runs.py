@@ -4,6 +4,7 @@ determinism, both anyio backends, inputs, the events iterator and the result sha
 import contextlib
 import threading
 import time
+import sys
 
 import anyio
 import pytest
@@ -85,8 +86,13 @@ def test_run_timeout_cancels_with_partial_results(execute, backend):
     result, events = execute(text, {"s": "x"}, timeout=0.05, backend=backend)
     assert result.status == "cancelled"
     assert result.outputs == {"quick": "X"}
-    assert {n.name: n.status for n in result.nodes} == {"quick": "completed", "slow": "skipped"}
-    assert node_events(events, "node_skipped", "slow")[0]["reason"] == "cancelled"
+    # slow had started: a cancel stops it (not "skipped"), and its layer did not complete
+    assert {n.name: n.status for n in result.nodes} == {"quick": "completed", "slow": "cancelled"}
+    assert node_events(events, "node_cancelled", "slow")[0]["duration_ms"] > 0
+    assert not node_events(events, "node_skipped")
+    layer_ends = [(e["event"], e["layer"]) for e in events if e["event"].startswith("layer_")
+                  and e["event"] != "layer_started"]
+    assert layer_ends == [("layer_cancelled", 1)]
     assert events[-1]["event"] == "run_completed" and events[-1]["status"] == "cancelled"
     assert result.duration_ms < 0.5 * 2000 * 0.1
 
@@ -98,7 +104,10 @@ def test_a_cancelled_run_starts_no_further_layer(execute):
     result, events = execute(text, {"s": "x"}, timeout=0.05)
     assert result.status == "cancelled"
     assert [e["layer"] for e in events if e["event"] == "layer_started"] == [1]
-    assert {e["name"] for e in events if e["event"] == "node_skipped"} == {"a", "b", "c"}
+    assert {e["name"] for e in events if e["event"] == "node_cancelled"} == {"a"}
+    assert {e["name"] for e in events if e["event"] == "node_skipped"} == {"b", "c"}
+    assert [e["layer"] for e in events if e["event"] == "layer_cancelled"] == [1]
+    assert not [e for e in events if e["event"] == "layer_completed"]
 
 
 def test_cancel_event_leaves_no_task_or_thread(registry):
@@ -136,7 +145,7 @@ def test_cancel_event_leaves_no_task_or_thread(registry):
     time.sleep(0.05)
     assert threading.active_count() <= threads_before + 1  # anyio's idle worker at most
     # and asyncio has no task left
-    assert all(n.status in ("skipped", "completed") for n in result.nodes)
+    assert all(n.status in ("cancelled", "completed") for n in result.nodes)
 
 
 SERIAL = ("in s: String\na = QuickCheck(s) with priority: low\nb = QuickCheck(s)\n"
@@ -456,7 +465,7 @@ def test_run_timeout_leaves_no_asyncio_task_behind(registry):
     result, leftover = asyncio.run(main())
     assert result.status == "cancelled"
     assert leftover == []
-    assert {n.status for n in result.nodes} == {"skipped"}
+    assert {n.status for n in result.nodes} == {"cancelled", "skipped"}
 
 
 def test_arguments_take_the_shape_of_their_parameter_types(registry):
@@ -477,3 +486,31 @@ def test_arguments_take_the_shape_of_their_parameter_types(registry):
     assert run(analysis, {}).outputs == {"x": "ok"}
     (x, r), = seen
     assert isinstance(x, float) and r == {"a": 1}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_real_ctrl_c_still_stops_a_run_whose_async_module_is_running(registry, backend):
+    """A module's own KeyboardInterrupt fails its call (issue 13 item 5), but the one the
+    signal raises while an async module runs is the user's: the run stops, it is not a
+    failed call."""
+    import os
+    import signal
+    from constellation.compiler.registry import Function, Registry
+    from constellation.compiler import types as T
+    from constellation.runtime import run
+
+    async def busy(text: str) -> str:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the module's frame runs
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # plain Python: the KeyboardInterrupt lands here
+            pass
+        return text
+
+    reg = Registry(list(registry.functions)).extend(
+        [Function("Busy", None, (("text", T.STRING),), T.STRING, impl=busy)])
+    analysis = compile_program("in s: String\nx = Busy(s)\nout x", reg)
+    with pytest.raises((KeyboardInterrupt, BaseExceptionGroup)) as caught:  # trio: a group
+        run(analysis, {"s": "x"}, backend=backend)
+    if isinstance(caught.value, BaseExceptionGroup):
+        assert caught.value.subgroup(KeyboardInterrupt) is not None

@@ -246,3 +246,93 @@ async def test_a_document_with_a_lone_surrogate_runs(runner: LanguageClient):
     result = await asyncio.wait_for(client.workspace_execute_command_async(
         run_params(uri, inputs={"s": "abc"})), 30)
     assert result["status"] == "completed" and result["outputs"] == {"r": "\ufffdABC"}
+
+
+async def test_a_run_ends_when_the_server_is_killed():
+    """SIGKILL gives the server no chance to stop its run (a process group of its own): the
+    run notices that its parent is gone and ends, well before its 16 s of calls."""
+    import os
+    import signal
+    import time
+
+    from server_support import SERVER, make_client
+
+    client = make_client()
+    await client.start_io(*SERVER, env={**os.environ, "CONSTELLATION_TIME_SCALE": "2"})
+    try:
+        await initialize(client)
+        uri = fresh_uri("killed.cst")
+        await open_doc(client, SLOW, uri)
+        asyncio.ensure_future(client.workspace_execute_command_async(
+            run_params(uri, useExamples=True)))
+        await wait_for_event(client, uri, "node_started")
+        name = Path(uri).name
+        assert children_running(name)
+        os.kill(client._server.pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        while children_running(name) and time.monotonic() - t0 < 12:
+            await asyncio.sleep(0.1)
+        assert children_running(name) == [], "the run outlived the killed server"
+    finally:
+        try:
+            await asyncio.wait_for(client.stop(), 5)
+        except Exception:
+            pass
+
+
+LOUD = '''import sys
+from constellation.runtime import module
+
+@module
+def Huge(n: int) -> str:
+    return "x" * n
+
+@module
+def Shout(n: int) -> int:
+    line = "y" * 99
+    for _ in range(n):
+        print(line, file=sys.stderr)
+    return n
+'''
+
+
+def loud_doc(tmp_path: Path, text: str) -> str:
+    from pygls.uris import from_fs_path
+
+    (tmp_path / "loud.py").write_text(LOUD)
+    (tmp_path / "constellation.toml").write_text('modules = ["loud.py"]\n')
+    path = tmp_path / "loud.cst"
+    path.write_text(text)
+    return from_fs_path(str(path))
+
+
+async def test_a_40_mb_result_reaches_the_client_through_the_result_file(runner, tmp_path):
+    """Its final event would be a line over the server's 32 MB limit: the events abbreviate
+    the value and name the file that holds the full result."""
+    import json
+
+    client = runner
+    uri = loud_doc(tmp_path, "big = Huge(40000000)\nn = Huge(3)\nout big\nout n\n")
+    await open_doc(client, Path(uri[len("file://"):]).read_text(), uri)
+    result = await asyncio.wait_for(client.workspace_execute_command_async(run_params(uri)), 120)
+    assert result["status"] == "completed", result
+    assert result["outputs"]["n"] == "xxx"
+    assert len(result["outputs"]["big"]) < 1000 and result["abbreviated"] == {"big": 40000002}
+    (final,) = [e for e in events_of(client, uri) if e["event"] == "run_completed"]
+    assert final["result_file"] == result["result_file"]
+    full = json.loads(Path(result["result_file"]).read_text(encoding="utf-8"))
+    assert full["status"] == "completed" and full["outputs"]["big"] == "x" * 40_000_000
+
+
+async def test_twenty_megabytes_of_output_are_a_bounded_number_of_log_messages(runner, tmp_path):
+    client = runner
+    uri = loud_doc(tmp_path, "n = Shout(200000)\nout n\n")  # 200,000 lines: 20 MB
+    await open_doc(client, Path(uri[len("file://"):]).read_text(), uri)
+    before = len(client.log_messages)
+    result = await asyncio.wait_for(client.workspace_execute_command_async(run_params(uri)), 120)
+    assert result["status"] == "completed" and result["outputs"] == {"n": 200000}
+    await asyncio.sleep(0.5)
+    messages = [m.message for m in client.log_messages[before:] if m.message.startswith("[run]")]
+    assert 0 < len(messages) < 200
+    assert "y" * 99 in messages[0]
+    assert any("of run output dropped" in m for m in messages)

@@ -55,6 +55,13 @@ def register(subparsers) -> None:
     parser.add_argument("--dask-colocate", action="append", default=None, metavar="NAME",
                         help="run every call of this module function on one worker (for "
                              "modules that keep state between calls); repeatable")
+    parser.add_argument("--result-file", default=None, metavar="PATH",
+                        help="with --events: where the full result goes when run_completed "
+                             "abbreviates large values (default: a new file in the temporary "
+                             "folder); the event's result_file names it")
+    parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
+                        help="cancel the run when process PID ends (the language server passes "
+                             "its own, so that a run never outlives it)")
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
@@ -129,23 +136,275 @@ def json_output(wanted: bool):
         _out = None
 
 
+# -- large values in events (docs/run-events.md) ----------------------------------------------
+EVENT_VALUE_LIMIT = 64 * 1024  # characters of JSON: larger values are abbreviated in events
+PREVIEW = 200  # characters kept of a cut message
+
+
+def _cut(text: object) -> object:
+    if not isinstance(text, str) or len(text) <= EVENT_VALUE_LIMIT:
+        return text
+    return f"{text[:PREVIEW]}… ({len(text)} characters)"
+
+
+def _cut_error(error: object) -> object:
+    if isinstance(error, dict) and "message" in error:
+        return {**error, "message": _cut(error["message"])}
+    return error
+
+
+def _fit_log(lines: list) -> list:
+    """The last lines that fit in the limit, each cut, and a note of what was left out."""
+    kept, size = [], 0
+    for line in reversed(lines):
+        line = _cut(line)
+        size += len(line) + 4 if isinstance(line, str) else 16
+        if size > EVENT_VALUE_LIMIT and kept:
+            break
+        kept.append(line)
+    kept.reverse()
+    if len(kept) < len(lines):
+        kept.insert(0, f"… {len(lines) - len(kept)} earlier log lines (see result_file)")
+    return kept
+
+
+def _fit_value(value: object, size: int) -> object:
+    """An abbreviated value (docs/run-events.md); one still over the limit (many nested
+    levels of 20 items) becomes the start of its JSON text and its size."""
+    from constellation.runtime import values
+
+    short = values.abbreviate(value)
+    text = json.dumps(short, ensure_ascii=False)
+    return short if len(text) <= EVENT_VALUE_LIMIT else f"{text[:PREVIEW]}… ({size} characters)"
+
+
+def fit_event(event: dict, args) -> dict:
+    """An event line stays small whatever the values: strings, messages and output values
+    over EVENT_VALUE_LIMIT are abbreviated, and a run_completed that had to be abbreviated
+    names a file holding the full result (`result_file`)."""
+    kind = event.get("event")
+    if kind == "log":
+        return {**event, "message": _cut(event.get("message"))}
+    if kind == "node_failed":
+        return {**event, "error": _cut_error(event.get("error"))}
+    if kind == "node_retrying":
+        return {**event, "error": _cut(event.get("error"))}
+    if kind == "node_completed":  # its value is abbreviated already, which usually suffices
+        size = len(json.dumps(event.get("value"), ensure_ascii=False))
+        return event if size <= EVENT_VALUE_LIMIT else {
+            **event, "value": _fit_value(event["value"], size)}
+    if kind != "run_completed":
+        return event
+    outputs, abbreviated = {}, {}
+    for name, value in event["outputs"].items():
+        size = len(json.dumps(value, ensure_ascii=False))
+        if size > EVENT_VALUE_LIMIT:
+            outputs[name], abbreviated[name] = _fit_value(value, size), size
+        else:
+            outputs[name] = value
+    fitted = {**event, "outputs": outputs, "log": _fit_log(event["log"]),
+              "errors": [_cut_error(e) for e in event["errors"]],
+              "nodes": [{**n, "error": _cut_error(n.get("error"))} for n in event["nodes"]]}
+    if abbreviated or fitted["log"] != event["log"] or fitted["errors"] != event["errors"] \
+            or fitted["nodes"] != event["nodes"]:
+        full = {k: v for k, v in event.items() if k not in ("event", "t_ms")}
+        fitted["abbreviated"] = abbreviated
+        fitted["result_file"] = write_result_file(full, args.result_file)
+    return fitted
+
+
+def write_result_file(result: dict, path: str | None) -> str:
+    import tempfile
+
+    if path is None:
+        fd, path = tempfile.mkstemp(prefix="cst-run-result-", suffix=".json")
+        os.close(fd)
+    path = os.path.abspath(path)
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(result, file, ensure_ascii=False)
+    return path
+
+
 def exit_past_abandoned_calls(code: int) -> int:
     """A sync module call cancelled by a timeout or Ctrl-C keeps its thread until it ends on
-    its own (Python cannot stop a thread); the run is over, so the process exits without
-    waiting for it (interpreter shutdown would join the thread: an hour for an hour's sleep)."""
+    its own (Python cannot stop a thread), and a module may leave a non-daemon thread behind;
+    the run is over, so the process exits without waiting for them (interpreter shutdown
+    would join them: an hour for an hour's sleep)."""
     from constellation.runtime.executor import module_threads_running
 
+    if _is_the_cst_process():  # in-process callers keep their own children
+        end_leftover_processes()
     if module_threads_running():
-        print("cst run: a module call cancelled in a worker thread was still running; it was "
-              "abandoned", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        _say("cst run: a module call cancelled in a worker thread was still running; it was "
+             "abandoned")
+        _exit_now(code)
+    _exit_soon(code)
     return code
 
 
+EXIT_GRACE_S = 1.0
+
+
+def _exit_now(code: int) -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
+def _exit_soon(code: int) -> None:
+    """The interpreter joins every non-daemon thread before it exits: a thread a module left
+    sleeping would hold `cst run` for as long. Threads that end at shutdown (idle thread
+    pools) do; past EXIT_GRACE_S the process exits without the others."""
+    import threading
+    import time
+
+    def timer() -> None:
+        time.sleep(EXIT_GRACE_S)
+        left = [t.name for t in threading.enumerate()
+                if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+        _say(f"cst run: {len(left)} thread(s) a module started were still running "
+             f"({', '.join(left) or 'unnamed'}); the process exits without them")
+        _exit_now(code)
+
+    def at_shutdown() -> None:  # before the interpreter joins the threads, not before
+        threading.Thread(target=timer, name="constellation-exit", daemon=True).start()
+
+    if _is_the_cst_process():  # a program that calls the CLI in-process keeps its own exit
+        threading._register_atexit(at_shutdown)
+
+
+def _is_the_cst_process() -> bool:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return (os.path.basename(sys.argv[0] or "").startswith("cst")
+            or (spec is not None and spec.name.startswith("constellation.cli")))
+
+
+# -- processes a module started ---------------------------------------------------------------
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans() -> None:
+    """Linux: the processes a module starts stay our descendants even when their parent
+    exits (a daemonising double fork), so that the run can end them all."""
+    if not sys.platform.startswith("linux") or not _is_the_cst_process():
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children() -> dict[int, str]:
+    """pid -> command name of our live child processes (from /proc; empty elsewhere)."""
+    me, found = os.getpid(), {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                stat = file.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        name, _, rest = stat.partition("(")[2].rpartition(")")
+        fields = rest.split()
+        if len(fields) > 1 and fields[1] == str(me) and fields[0] not in ("Z", "X") \
+                and not _python_helper(entry):
+            found[int(entry)] = name
+    return found
+
+
+def _python_helper(pid: str) -> bool:
+    """multiprocessing's resource tracker / forkserver (Dask starts them): they end on their
+    own once cst run exits, and are not a module's."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return b"from multiprocessing." in file.read()
+    except OSError:
+        return False
+
+
+def _reap() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def end_leftover_processes() -> None:
+    """Nothing a module started outlives `cst run`: its children (and, adopted, theirs) get
+    SIGTERM, then SIGKILL after a moment."""
+    import time
+
+    ended: dict[int, str] = {}
+    for sig, wait in ((signal.SIGTERM, 0.5), (signal.SIGKILL, 1.0)):
+        for _ in range(5):  # grandchildren are adopted once their parent is gone
+            children = _children()
+            if not children:
+                break
+            for pid, name in children.items():
+                ended.setdefault(pid, name)
+                try:
+                    os.kill(pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + wait
+            while _children() and time.monotonic() < deadline:
+                _reap()
+                time.sleep(0.02)
+            _reap()
+    if ended:
+        shown = ", ".join(f"{pid} ({name})" for pid, name in sorted(ended.items()))
+        _say(f"cst run: ended {len(ended)} process(es) a module had started and left running: "
+             f"{shown}")
+
+
+# -- the parent -------------------------------------------------------------------------------
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed parent that nobody reaped yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            state = file.read().rpartition(b")")[2].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def watch_parent(pid: int, request_cancel) -> None:
+    """A daemon thread that cancels the run once process `pid` has ended (even by SIGKILL,
+    which gives it no chance to stop us)."""
+    import threading
+    import time
+
+    parent_at_start = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.25)
+            if (parent_at_start == pid and os.getppid() != pid) or not _alive(pid):
+                request_cancel()
+                _say(f"cst run: process {pid} (--watch-parent) has ended; cancelling the run")
+                return
+
+    threading.Thread(target=watch, name="constellation-parent-watch", daemon=True).start()
+
+
 def gather_inputs(args, analysis) -> dict:
-    from constellation.runtime.inputs import input_types, parse_cli_value
+    from constellation.runtime.inputs import MAX_INPUT_DEPTH, input_types, parse_cli_value
 
     given: dict = {}
     if args.inputs:
@@ -158,6 +417,9 @@ def gather_inputs(args, analysis) -> dict:
                             f"0x{exc.object[exc.start]:02x} at byte offset {exc.start})") from None
         except json.JSONDecodeError as exc:
             raise UserError(f"{args.inputs}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}")
+        except RecursionError:  # the JSON decoder recurses per nesting level
+            raise UserError(f"{args.inputs}: the inputs are nested too deeply (inputs may nest "
+                            f"at most {MAX_INPUT_DEPTH} levels)") from None
         if not isinstance(data, dict):
             raise UserError(f"{args.inputs}: expected a JSON object mapping input names to values")
         given.update(data)
@@ -167,7 +429,11 @@ def gather_inputs(args, analysis) -> dict:
         if not sep:
             raise UserError(f"--input {item}: expected NAME=VALUE")
         from constellation.compiler import types as T
-        given[name.strip()] = parse_cli_value(text, declared.get(name.strip(), T.ERROR))
+        try:
+            given[name.strip()] = parse_cli_value(text, declared.get(name.strip(), T.ERROR))
+        except RecursionError:
+            raise UserError(f"--input {name.strip()}: the value is nested too deeply (inputs "
+                            f"may nest at most {MAX_INPUT_DEPTH} levels)") from None
     return given
 
 
@@ -183,6 +449,7 @@ def reject(args, errors: list[dict], text: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     code = 3  # an exception on its way out (main reports it) must not wait for threads either
+    adopt_orphans()
     try:
         with json_output(args.json or args.events):
             code = run_pipeline(args)
@@ -240,7 +507,8 @@ def execute(args, analysis, inputs: dict):
 
     display = None
     if args.events:
-        on_event = emit_line
+        def on_event(event: dict) -> None:
+            emit_line(fit_event(event, args))
     elif args.json:
         on_event = None
     else:
@@ -258,12 +526,21 @@ def execute(args, analysis, inputs: dict):
                                  getattr(args, "dask_colocate", None)))
 
     async def main():
+        import asyncio
+
         cancel = anyio.Event()
+        loop = asyncio.get_running_loop()
+
+        def request_cancel() -> None:  # signal- and thread-safe
+            run.watch.cancel_requested()  # the watchdog ends it even if a module holds the loop
+            loop.call_soon_threadsafe(cancel.set)
+
+        run.watch.on_stuck = _hard_stop
+        if getattr(args, "watch_parent", None):
+            watch_parent(args.watch_parent, request_cancel)
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_cancel_on_sigint, cancel)
+            with _cancel_on_signals(request_cancel):
                 result = await run.execute(timeout=args.timeout, cancel_event=cancel)
-                tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             # a rejection raised once running (dask: a worker cannot import a module)
             from constellation.runtime.inputs import RunRejected
@@ -281,13 +558,35 @@ def execute(args, analysis, inputs: dict):
     return result
 
 
-async def _cancel_on_sigint(cancel) -> None:
-    import anyio
+@contextlib.contextmanager
+def _cancel_on_signals(request_cancel):
+    """Ctrl-C and SIGTERM cancel the run. A Python-level handler, not the loop's: it runs in
+    the main thread even while an async module blocks the loop (a time.sleep is interrupted
+    for it), so the watchdog learns that a cancel is due."""
+    import threading
 
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: request_cancel())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                cancel.set()
-                return
-    except (NotImplementedError, ValueError):  # no signal support here (not the main thread)
-        await anyio.sleep_forever()
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _hard_stop(message: str) -> None:
+    """The watchdog's last resort: a module that holds the loop and ignores the interrupt."""
+    _say(f"cst run: {message}")
+    end_leftover_processes()
+    os._exit(EXIT["cancelled"])
+
+
+def _say(message: str) -> None:
+    """A line on standard error, which may be a pipe nobody reads any more."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass

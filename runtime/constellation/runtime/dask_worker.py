@@ -21,7 +21,7 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from constellation.compiler.registry import ModuleFailure
-from constellation.runtime.errors import failure_message
+from constellation.runtime.errors import MODULE_EXITS, exit_message, failure_message
 
 
 class RemoteCallFailed(Exception):
@@ -187,6 +187,8 @@ def call_sync(token: str, ref: FunctionRef, args: list, impl=None) -> tuple:
         return OK, (impl or _resolve(token, ref))(*args)
     except Exception as exc:
         return failed(exc)
+    except MODULE_EXITS as exc:  # fails the call, not the worker (issue 13 item 5)
+        return FAILED, True, exit_message(ref.qualified.rpartition(".")[2], exc)
 
 
 # Async calls running on this worker's event loop, by call key. Dask only releases the
@@ -208,6 +210,8 @@ async def call_async(token: str, ref: FunctionRef, args: list, impl=None, key: s
         raise
     except Exception as exc:
         return failed(exc)
+    except MODULE_EXITS as exc:
+        return FAILED, True, exit_message(ref.qualified.rpartition(".")[2], exc)
     finally:
         _RUNNING.pop(key, None)
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 _STATUS_STYLE = {"completed": ("✓", "green"), "failed": ("✗", "red"),
-                 "skipped": ("–", "dim"), "waiting": ("·", "dim")}
+                 "skipped": ("–", "dim"), "cancelled": ("⊘", "yellow"), "waiting": ("·", "dim")}
 
 
 @dataclass
@@ -36,6 +36,7 @@ class RunView:
     schedule: str = "layered"
     rows: dict[int, _Row] = field(default_factory=dict)
     layer_ms: dict[int, float] = field(default_factory=dict)
+    cancelled_layers: dict[int, float] = field(default_factory=dict)
     running_layers: set[int] = field(default_factory=set)
     final: dict | None = None
 
@@ -48,6 +49,9 @@ class RunView:
         elif kind == "layer_completed":
             self.running_layers.discard(e["layer"])
             self.layer_ms[e["layer"]] = e["duration_ms"]
+        elif kind == "layer_cancelled":
+            self.running_layers.discard(e["layer"])
+            self.cancelled_layers[e["layer"]] = e["duration_ms"]
         elif kind == "run_completed":
             self.final = e
         elif "node" in e:
@@ -68,6 +72,8 @@ class RunView:
         elif kind == "node_failed":
             row.status, row.duration_ms = "failed", e["duration_ms"]
             row.note = e["error"]["message"]
+        elif kind == "node_cancelled":
+            row.status, row.duration_ms, row.note = "cancelled", e["duration_ms"], "cancelled"
         elif kind == "node_skipped":
             row.status, row.note = "skipped", e["reason"]
 
@@ -92,9 +98,11 @@ class RunView:
         """One entry per layer: running, or done with its duration."""
         parts = []
         for k in sorted({r.layer for r in self.rows.values()} | set(self.layer_ms)
-                        | self.running_layers):
+                        | set(self.cancelled_layers) | self.running_layers):
             if k in self.layer_ms:
                 parts.append(f"layer {k} done in {self.layer_ms[k]:.0f} ms")
+            elif k in self.cancelled_layers:
+                parts.append(f"layer {k} cancelled after {self.cancelled_layers[k]:.0f} ms")
             elif k in self.running_layers:
                 running = sum(1 for r in self.rows.values()
                               if r.layer == k and r.status in ("running", "retrying"))

@@ -33,6 +33,21 @@ class InputError(Exception):
         self.problems = problems
 
 
+# What a module may raise to end the process or the loop (sys.exit, KeyboardInterrupt, a
+# stray GeneratorExit): each fails the module's own call, the run goes on (issue 13 item 5).
+MODULE_EXITS = (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+def exit_message(name: str, exc: BaseException) -> str:
+    """The failure of a call whose module raised one of MODULE_EXITS."""
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return (f"'{name}' called sys.exit({code}): a module cannot end the run; raise an "
+                f"exception to fail its call")
+    text = str(exc)
+    return f"'{name}' raised {type(exc).__name__}" + (f": {text}" if text else "")
+
+
 def failure_message(exc: BaseException) -> str:
     """The user-facing text of an exception raised by a module implementation."""
     text = str(exc)

@@ -8,9 +8,10 @@ import inspect
 import json
 import os
 import random
+import signal
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,9 +24,10 @@ from constellation.compiler.options import CallOptions, format_duration
 from constellation.compiler.plan import PlanNode
 from constellation.compiler.registry import Function
 from constellation.runtime import values
-from constellation.runtime.errors import RunError, failure_message
+from constellation.runtime.errors import MODULE_EXITS, RunError, exit_message, failure_message
 from constellation.runtime.evaluate import Closure, Evaluator, apply_higher_order
 from constellation.runtime.limits import SHARED, Scheduler
+from constellation.runtime.watchdog import STUCK_S, LoopBlocked, Watchdog
 
 MAX_BACKOFF_S = 30.0
 DEFAULT_OPTIONS = CallOptions()
@@ -92,7 +94,7 @@ class RunConfig:
 @dataclass
 class NodeReport:
     name: str
-    status: str  # completed | failed | skipped | pending
+    status: str  # completed | failed | skipped | cancelled | pending
     layer: int
     duration_ms: float | None
     error: dict | None
@@ -127,6 +129,7 @@ class NodeState:
     done: anyio.Event = field(default_factory=anyio.Event)
     status: str = "pending"
     started: bool = False  # evaluation begun (a task exists or an inline evaluation runs)
+    began: bool = False  # its module call has begun (node_started): a cancel "cancels" it
     holding: bool = False  # counts against the layer barrier
     env: dict = field(default_factory=dict)  # the pattern bindings of its chosen case (§10.2)
     value: object = None
@@ -162,6 +165,7 @@ class Run:
         self.log: list[str] = []
         self.handled: list[RunError] = []  # failures an on_error option turned into values
         self.closing = False  # the run is over: what is still unsettled is skipped
+        self.cancelling = False  # a cancel ends the run: open layers are cancelled, not done
         self.scale = time_scale()
         self.depth = self.plan.depth
         self.unsettled = [0] * (self.depth + 2)
@@ -176,6 +180,9 @@ class Run:
         self.t0 = time.monotonic()
         self.tg = None
         self.remote = None  # the DaskBackend while a dask-executor run executes
+        self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
+        self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
+        self.call_labels = {id(n.call): n.names[0] for n in self.module_nodes() if n.names}
         self.rank = self._start_ranks()
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
@@ -256,9 +263,12 @@ class Run:
 
     def check_layer_done(self, k: int) -> None:
         if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
-            self.layer_done.add(k)
-            self.emit("layer_completed", layer=k,
-                      duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
+            self.end_layer(k)
+
+    def end_layer(self, k: int) -> None:
+        self.layer_done.add(k)
+        self.emit("layer_cancelled" if self.cancelling else "layer_completed", layer=k,
+                  duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
 
     def open_layer(self, k: int) -> None:
         self.layer_t0[k] = time.monotonic()
@@ -342,8 +352,8 @@ class Run:
             self.settle(st, value=value)
         finally:
             if not st.done.is_set():  # the run is cancelled: no later layer starts
-                self.closing = True
-                self.skip(st, "cancelled", None)
+                self.closing = self.cancelling = True
+                self.stop(st)
 
     def settle(self, st: NodeState, *, value: object = None, error: RunError | None = None
                ) -> None:
@@ -358,6 +368,18 @@ class Run:
             self.emit_node("node_completed", st.node, duration_ms=st.duration_ms,
                            value=values.abbreviate(value), cache_hit=st.cache_hit,
                            attempts=st.attempts)
+        st.done.set()
+        self.unhold(st)
+
+    def stop(self, st: NodeState) -> None:
+        """A cancel reached the call: cancelled once its module call began, else skipped."""
+        if not st.began:
+            self.skip(st, "cancelled", None)
+            return
+        st.duration_ms = (round((time.monotonic() - st.t_start) * 1000, 3)
+                          if st.t_start is not None else 0.0)
+        st.status = "cancelled"
+        self.emit_node("node_cancelled", st.node, duration_ms=st.duration_ms)
         st.done.set()
         self.unhold(st)
 
@@ -500,6 +522,7 @@ class Run:
         last: RunError | None = None
         for k in range(1, total + 1):
             if st is not None:
+                st.began = True
                 self.emit_node("node_started", st.node, attempt=k)
             try:
                 value = await self.attempt(call, fn, opts, args, result_t)
@@ -521,6 +544,8 @@ class Run:
     async def attempt(self, call, fn, opts, args, result_t) -> object:
         """One attempt, bounded by the per-attempt timeout; failures become RunErrors."""
         timeout = opts.timeout_ms / 1000 * self.scale if opts.timeout_ms else None
+        due = time.monotonic() + timeout if timeout is not None else None
+        token = self.watch.expect(due) if due is not None else None
         # move_on_after, not fail_after: a TimeoutError the module raises itself (a socket
         # timeout) is the module's failure, not this option's
         with anyio.move_on_after(timeout) if timeout is not None else nullcontext() as scope:
@@ -528,8 +553,27 @@ class Run:
                 value = await self.invoke(call, fn, args)
             except RunError:
                 raise
+            except LoopBlocked as exc:  # the watchdog interrupted a module holding the loop
+                message = exc.message or self.watch.last_message
+                self.add_log(message)
+                if due is not None and time.monotonic() >= due:  # this call's own timeout
+                    raise self.call_error(call, fn, f"'{fn.name}' timed out after "
+                                          f"{format_duration(opts.timeout_ms)}: {message}"
+                                          ) from None
+                if self.watch.run_is_due():  # the run's timeout or a cancel: it comes at once
+                    await anyio.sleep(STUCK_S)
+                raise self.call_error(call, fn, message) from None  # it held another's timeout
+            except ModuleExit as exc:  # raised in a worker thread (a sync module)
+                raise self.call_error(call, fn, exit_message(fn.name, exc.original)) from None
             except Exception as exc:  # a module's failure: its message is shown as is
                 raise self.call_error(call, fn, failure_message(exc))
+            except MODULE_EXITS as exc:  # an async module's sys.exit(): it fails its call
+                if isinstance(exc, KeyboardInterrupt) and self.interrupted:
+                    raise  # a real Ctrl-C, raised by the signal handler: the run stops
+                raise self.call_error(call, fn, exit_message(fn.name, exc)) from None
+            finally:
+                if token is not None:
+                    self.watch.settled(token)
         if scope is not None and scope.cancelled_caught:
             raise self.call_error(
                 call, fn, f"'{fn.name}' timed out after {format_duration(opts.timeout_ms)}")
@@ -567,8 +611,21 @@ class Run:
             result = await anyio.to_thread.run_sync(_in_thread, impl, args,
                                                     abandon_on_cancel=True)
         if inspect.isawaitable(result):
-            result = await result
+            frame = getattr(result, "cr_frame", None)  # an async module's: the watchdog names it
+            if frame is not None:
+                self.watch.calls[id(frame)] = self.call_label(call, fn)
+            try:
+                result = await result
+            finally:
+                if frame is not None:
+                    self.watch.calls.pop(id(frame), None)
         return result
+
+    def call_label(self, call: ast.Call, fn: Function) -> str:
+        line, _ = self.source.line_col(call.span.start)
+        label = self.call_labels.get(id(call))
+        binding = f"'{label}', " if label else ""
+        return f"the call of '{fn.name}' ({binding}line {line})"
 
     # -- the whole run ------------------------------------------------------------------------
     def run_started_event(self) -> None:
@@ -594,10 +651,12 @@ class Run:
         self.seed_inputs()
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
-        with anyio.CancelScope() as scope:
+        with _noting_sigint(self), self.watch.watching(), anyio.CancelScope() as scope:
             if timeout is not None:
                 scope.deadline = anyio.current_time() + timeout
+                self.watch.run_deadline(time.monotonic() + timeout)
             async with anyio.create_task_group() as outer:
+                outer.start_soon(self.watch.heartbeat)
                 outer.start_soon(self.scheduler.run_dispatcher)
                 if cancel_event is not None:
                     outer.start_soon(_cancel_on, cancel_event, scope)
@@ -632,10 +691,16 @@ class Run:
 
     def finish(self, outputs: dict, output_errors: list[RunError], cancelled: bool) -> RunResult:
         self.closing = True
+        self.cancelling = self.cancelling or cancelled
         for st in self.states:
             if st.node.kind == "module" and not st.done.is_set():
-                reason = "cancelled" if st.started else "not demanded"
-                self.skip(st, reason, None)
+                if st.started:
+                    self.stop(st)
+                else:
+                    self.skip(st, "not demanded", None)
+        if cancelled:
+            for k in sorted(set(self.layer_t0) - self.layer_done):
+                self.end_layer(k)
         reached = {id(e) for e in [*output_errors, *self.handled]}
         for st in self.states:
             if st.node.kind == "module" and st.status == "failed" and id(st.error) not in reached \
@@ -685,11 +750,22 @@ _THREAD_CALLS = [0]  # sync module calls running in worker threads, abandoned on
 _THREAD_CALLS_LOCK = threading.Lock()
 
 
+class ModuleExit(Exception):
+    """One of MODULE_EXITS raised by a sync module in its worker thread, carried as an
+    ordinary exception so that nothing between the thread and the call re-raises it."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
 def _in_thread(impl, args: list[object]) -> object:
     with _THREAD_CALLS_LOCK:
         _THREAD_CALLS[0] += 1
     try:
         return impl(*args)
+    except MODULE_EXITS as exc:
+        raise ModuleExit(exc) from None
     finally:
         with _THREAD_CALLS_LOCK:
             _THREAD_CALLS[0] -= 1
@@ -715,6 +791,28 @@ def _shown(value: object) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+@contextmanager
+def _noting_sigint(run: Run):
+    """Note that Ctrl-C arrived, whoever handles it (Python's default handler, trio's, the
+    CLI's): a KeyboardInterrupt after that is the user's and stops the run, while one a module
+    raises on its own fails its call."""
+    previous = signal.getsignal(signal.SIGINT) if (
+        threading.current_thread() is threading.main_thread()) else None
+    if not callable(previous):
+        yield
+        return
+
+    def handler(signum, frame):
+        run.interrupted = True
+        return previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:

@@ -24,6 +24,24 @@ def _shown(value: object) -> str:
         return repr(value)
 
 
+# Values are checked and coerced recursively: deeper inputs are refused before that recursion
+# could run out of stack (no declared type nests anywhere near this deep).
+MAX_INPUT_DEPTH = 200
+
+
+def nesting_depth(value: object, limit: int = MAX_INPUT_DEPTH) -> int:
+    """How deep lists and objects nest in `value` (iteratively), stopping past `limit`."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (list, dict)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
 def input_types(analysis) -> dict[str, T.Type]:
     return {name: analysis.check.binding_types.get(name, T.ERROR) for name in analysis.plan.inputs}
 
@@ -45,7 +63,10 @@ def prepare_inputs(analysis, given: dict, *, use_examples: bool = False) -> dict
         if name not in declared:
             problem(f"Unknown input '{name}'", None)
     for name, t in declared.items():
-        if name in given:
+        if name in given and nesting_depth(given[name]) > MAX_INPUT_DEPTH:
+            problem(f"Input '{name}': the value is nested too deeply (inputs may nest at most "
+                    f"{MAX_INPUT_DEPTH} levels)", name)
+        elif name in given:
             ok, value = values.accept(given[name], t)
             if ok:
                 out[name] = value

@@ -10,6 +10,7 @@ whole process group.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import shutil
 import signal
 import tempfile
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,48 @@ log = logging.getLogger(__name__)
 RUN_EVENT = "constellation/runEvent"
 STOP_GRACE_S = 1.0
 LINE_LIMIT = 32 * 1024 * 1024
+# Run output (what modules print, run-log lines) reaches the editor as window/logMessage
+# notifications, coalesced: at most one per FLUSH_S and FLUSH_CHARS per message per kind; what
+# is beyond that in a window is dropped with a note (20 MB of prints must not become 20,000
+# notifications).
+FLUSH_S = 0.15
+FLUSH_CHARS = 64 * 1024
+
+
+class LogCoalescer:
+    def __init__(self, send) -> None:
+        self.send = send
+        self.lines: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.dropped_chars = 0
+        self.handle: asyncio.TimerHandle | None = None
+
+    def add(self, line: str) -> None:
+        if self.size + len(line) > FLUSH_CHARS:
+            self.dropped += 1
+            self.dropped_chars += len(line)
+        else:
+            self.lines.append(line)
+            self.size += len(line) + 1
+        if self.handle is None:
+            self.handle = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        self.handle = None
+        if not self.lines and not self.dropped:
+            return
+        text = "\n".join(f"[run] {line}" for line in self.lines)
+        if self.dropped:
+            text += (f"\n[run] … {self.dropped} more line(s) ({self.dropped_chars} characters) "
+                     f"of run output dropped: too much to show")
+        self.lines, self.size, self.dropped, self.dropped_chars = [], 0, 0, 0
+        self.send(text.lstrip("\n"))
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.flush()
 
 
 @dataclass
@@ -41,7 +85,9 @@ class Run:
     token: str | None = None
     cancelled: bool = False
     events: list[dict] = field(default_factory=list)
-    stderr: list[str] = field(default_factory=list)
+    stderr: deque = field(default_factory=lambda: deque(maxlen=20))  # the last lines, for errors
+    output: LogCoalescer | None = None  # what the run prints (standard error)
+    log: LogCoalescer | None = None  # its run-log lines
     total: int = 1  # module calls in the plan (from run_started)
     done: int = 0  # calls finished so far
 
@@ -50,6 +96,7 @@ class RunManager:
     def __init__(self, server) -> None:
         self.server = server
         self.runs: dict[str, Run] = {}
+        self.results_dir: Path | None = None  # full results of runs that events abbreviate
 
     # -- cancellation -------------------------------------------------------------------------
     def cancel(self, uri: str) -> bool:
@@ -76,6 +123,16 @@ class RunManager:
             run.cancelled = True
             if run.proc is not None and run.proc.returncode is None:
                 _kill_now(run.proc)
+        if self.results_dir is not None:
+            shutil.rmtree(self.results_dir, ignore_errors=True)
+            self.results_dir = None
+
+    def result_file(self, uri: str) -> Path:
+        """Where the run of `uri` writes its full result when its events abbreviate values
+        (one file per document, replaced by its next run; removed at shutdown)."""
+        if self.results_dir is None or not self.results_dir.is_dir():
+            self.results_dir = Path(tempfile.mkdtemp(prefix="cst-results-"))
+        return self.results_dir / (hashlib.sha256(uri.encode()).hexdigest()[:20] + ".json")
 
     # -- running ------------------------------------------------------------------------------
     async def run_pipeline(self, args: dict, request_id: object = None) -> dict:
@@ -126,7 +183,11 @@ class RunManager:
         settings), as `cst run` on the saved file would."""
         ls = self.server
         doc_path = ls.path_of(uri)
-        cmd = cli_command(ls.settings.cli) + ["run", "-", "--events"]
+        # --watch-parent: the run ends if this server dies, even by SIGKILL (its own group
+        # would otherwise run on)
+        cmd = cli_command(ls.settings.cli) + ["run", "-", "--events",
+                                              "--watch-parent", str(os.getpid())]
+        cmd += ["--result-file", str(self.result_file(uri))]
         if doc_path is not None:
             cmd += ["--stdin-filename", str(doc_path)]
         for spec in ls.settings.modules:  # relative to the workspace root, as for signatures
@@ -160,30 +221,36 @@ class RunManager:
             return rejected(f"Could not start the run: {exc}.")
         if run.cancelled:
             _stop(run.proc)
+        run.output = LogCoalescer(lambda text: ls.log_line(text))
+        run.log = LogCoalescer(lambda text: ls.log_line(text, lsp.MessageType.Info))
         stdin_task = asyncio.ensure_future(_feed(run.proc, text))
         stderr_task = asyncio.ensure_future(self._drain_stderr(run))
         final: dict | None = None
         assert run.proc.stdout is not None
-        async for raw in run.proc.stdout:
-            event = _parse_event(raw)
-            if event is None:
-                continue
-            run.events.append(event)
-            self._forward(run, event)
-            if event.get("event") in ("run_completed", "run_rejected"):
-                final = event
-        status = await run.proc.wait()
-        await stdin_task
-        await stderr_task
+        try:
+            async for raw in _lines(run.proc.stdout, "event"):
+                event = _parse_event(raw)
+                if event is None:
+                    continue
+                run.events.append(event)
+                self._forward(run, event)
+                if event.get("event") in ("run_completed", "run_rejected"):
+                    final = event
+            status = await run.proc.wait()
+            await stdin_task
+            await stderr_task
+        finally:
+            run.output.close()
+            run.log.close()
         return self._result(run, final, status)
 
     async def _drain_stderr(self, run: Run) -> None:
         assert run.proc is not None and run.proc.stderr is not None
-        async for raw in run.proc.stderr:
+        async for raw in _lines(run.proc.stderr, "output"):
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
                 run.stderr.append(line)
-                self.server.log_line(f"[run] {line}")
+                run.output.add(line)
 
     def _forward(self, run: Run, event: dict) -> None:
         if self.runs.get(run.uri) is not run:
@@ -191,8 +258,8 @@ class RunManager:
         ls = self.server
         ls.protocol.notify(RUN_EVENT, {"uri": run.uri, **event})
         kind = event.get("event")
-        if kind == "log" and event.get("message"):
-            ls.log_line(f"[run] {event['message']}", lsp.MessageType.Info)
+        if kind == "log" and event.get("message") and run.log is not None:
+            run.log.add(str(event["message"]))
         report = progress_message(run, event)
         if report is not None and run.token is not None:
             message, percentage = report
@@ -274,6 +341,20 @@ def _error_text(error: object) -> str:
     return str(error)
 
 
+async def _lines(stream: asyncio.StreamReader, what: str):
+    """The lines of a child's stream; a line over LINE_LIMIT is dropped (its remainder, read
+    as a line of its own, is not JSON either), not a failure of the run."""
+    while True:
+        try:
+            raw = await stream.readline()
+        except ValueError:
+            log.warning("a run %s line over %d bytes was dropped", what, LINE_LIMIT)
+            continue
+        if not raw:
+            return
+        yield raw
+
+
 def _parse_event(raw: bytes) -> dict | None:
     try:
         event = json.loads(raw.decode("utf-8", "replace"))
@@ -291,10 +372,11 @@ def progress_message(run: Run, event: dict) -> tuple[str, int | None] | None:
     if kind == "layer_started":
         nodes = event.get("nodes") or []
         return f"layer {event.get('layer')}: {', '.join(map(str, nodes))}", None
-    if kind in ("node_completed", "node_failed", "node_skipped"):
+    if kind in ("node_completed", "node_failed", "node_skipped", "node_cancelled"):
         run.done += 1
         pct = min(100, int(100 * run.done / max(run.total, 1)))
-        word = {"node_completed": "done", "node_failed": "failed", "node_skipped": "skipped"}[kind]
+        word = {"node_completed": "done", "node_failed": "failed", "node_skipped": "skipped",
+                "node_cancelled": "cancelled"}[kind]
         ms = event.get("duration_ms")
         timing = f" in {ms:.0f} ms" if isinstance(ms, (int, float)) else ""
         return f"{event.get('name')} {word}{timing}", pct
