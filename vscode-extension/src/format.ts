@@ -136,8 +136,12 @@ export function formatEvent(event: RunEvent): string[] {
       ];
     case "node_skipped":
       return [`${stamp(event)}  ⊘ ${node} skipped: ${str(event.reason, "not run")}`];
+    case "node_cancelled":
+      return [`${stamp(event)}  ⊘ ${node} cancelled after ${formatDuration(event.duration_ms)}`];
     case "layer_completed":
       return [`${stamp(event)}layer ${str(event.layer)} completed in ${formatDuration(event.duration_ms)}`];
+    case "layer_cancelled":
+      return [`${stamp(event)}layer ${str(event.layer)} cancelled after ${formatDuration(event.duration_ms)}`];
     case "log":
       return [`${stamp(event)}log: ${str(event.message, "")}`];
     case "run_completed":
@@ -264,6 +268,7 @@ export class RunTracker {
         this.failed += 1;
         break;
       case "node_skipped":
+      case "node_cancelled":
         this.running.delete(key);
         break;
       case "run_completed":

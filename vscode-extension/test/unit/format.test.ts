@@ -106,6 +106,13 @@ test("skipped calls, rejections and unknown events", () => {
   assert.deepEqual(formatEvent({ event: "node_skipped", t_ms: 5, name: "backup", reason: "not demanded" }), [
     "[   5.0 ms]   ⊘ backup skipped: not demanded",
   ]);
+  // a started call that a cancel stopped, and its layer: cancelled, not skipped or completed
+  assert.deepEqual(formatEvent({ event: "node_cancelled", t_ms: 900, name: "slow", duration_ms: 850 }), [
+    "[   900 ms]   ⊘ slow cancelled after 850 ms",
+  ]);
+  assert.deepEqual(formatEvent({ event: "layer_cancelled", t_ms: 900, layer: 1, duration_ms: 880 }), [
+    "[   900 ms]layer 1 cancelled after 880 ms",
+  ]);
   assert.deepEqual(
     formatEvent({ event: "run_rejected", errors: [{ message: "Missing input 'userId'", line: 1, column: 4 }] }),
     ["✗ Run rejected before it started"],
