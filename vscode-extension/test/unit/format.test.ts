@@ -111,7 +111,7 @@ test("skipped calls, rejections and unknown events", () => {
     "[   900 ms]   ⊘ slow cancelled after 850 ms",
   ]);
   assert.deepEqual(formatEvent({ event: "layer_cancelled", t_ms: 900, layer: 1, duration_ms: 880 }), [
-    "[   900 ms]layer 1 cancelled after 880 ms",
+    "[   900 ms] layer 1 cancelled after 880 ms",
   ]);
   assert.deepEqual(
     formatEvent({ event: "run_rejected", errors: [{ message: "Missing input 'userId'", line: 1, column: 4 }] }),
