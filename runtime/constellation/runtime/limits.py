@@ -179,7 +179,7 @@ class Scheduler:
     when popped). A waiter is re-keyed at most once per dispatch and at most 100 times in all
     (the cap), so the order is exactly that of recomputing every effective priority at each
     dispatch, at O(log n) amortised per admission. A cancelled waiter is only marked; the
-    heaps are rebuilt when skipped entries outnumber the live ones.
+    heap is rebuilt when skipped entries outnumber the live ones.
     """
 
     def __init__(self, slots: int | None, *, aging: bool = True, settle_checkpoints: int = 10):
@@ -289,10 +289,9 @@ class Scheduler:
                 self._schedule_step(w)
 
     def _compact_if_sparse(self) -> None:
-        live = len(self.waiting)
-        if len(self.heap) > 2 * live + 64 or len(self.timers) > 2 * live + 64:
+        """Drop superseded and cancelled entries once they outnumber the live ones (they
+        would otherwise pile up under a queue that never empties). The timer heap needs no
+        such care: each waiter has one entry there, gone within 100 ms of its leaving."""
+        if len(self.heap) > 2 * len(self.waiting) + 64:
             self.heap = [(-w.effective, w.order, w.serial, w) for w in self.waiting.values()]
             heapq.heapify(self.heap)
-            if self.aging:
-                self.timers = [t for t in self.timers if not (t[2].removed or t[2].admitted)]
-                heapq.heapify(self.timers)
