@@ -152,7 +152,7 @@ AGEING_CAP = 100  # ... capped at 100 (§6.4 item 8)
 _EARLY_S = 1e-6  # ageing timers fire this much early: float rounding never makes one late
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: fewer objects for the collector to walk
 class _Waiter:
     priority: int
     order: tuple  # tie-break: (order of becoming ready, source position) or serial order
