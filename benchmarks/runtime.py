@@ -7,7 +7,9 @@ in the same run.
 (a) per-node overhead with no-op modules, chains and wide DAGs, beside a hand-written anyio
     task group running the same DAG; (b) examples/profile.cst: wall time vs the sum of the
     per-layer maxima; (c) layered vs eager on a 20x5 DAG with seeded random 1-20 ms latencies;
-    (d) serial vs parallel on the same DAG.
+    (d) serial vs parallel on the same DAG; (e) bounded scheduling: a 250- and a 4,000-wide
+    layer of no-op calls with max concurrency 16, beside anyio task groups whose calls share a
+    16-slot `anyio.CapacityLimiter` (target: at most 2x).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from constellation.compiler import analyze
 from constellation.compiler import types as T
 from constellation.compiler.registry import Function
 from constellation.runtime import run_async
+from constellation.runtime.limits import Scheduler
 from constellation.runtime.modules import base_registry, load_config_registry
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,6 +94,19 @@ async def baseline(deps: list[list[int]]) -> None:
             tg.start_soon(node, i)
 
 
+async def limited_baseline(n: int, slots: int) -> None:
+    """n no-op calls in one task group, at most `slots` at once through anyio's limiter."""
+    limiter = anyio.CapacityLimiter(slots)
+
+    async def node() -> None:
+        async with limiter:
+            await noop(1)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(n):
+            tg.start_soon(node)
+
+
 def timed(fn, repeat: int = 1) -> float:
     """Best of `repeat` wall times in ms (the machine is shared: the minimum is the signal)."""
     best = float("inf")
@@ -118,14 +134,14 @@ def run_ms(analysis, inputs, repeat: int = 3, **options) -> tuple[float, object]
     return best, result
 
 
-def baseline_ms(deps: list[list[int]], repeat: int = 3) -> float:
+def baseline_ms(deps: list[list[int]], repeat: int = 3, body=None) -> float:
     best = float("inf")
     for _ in range(repeat):
         holder = {}
 
         async def main():
             t = time.perf_counter()
-            await baseline(deps)
+            await (body() if body is not None else baseline(deps))
             holder["ms"] = (time.perf_counter() - t) * 1000
 
         anyio.run(main)
@@ -187,6 +203,61 @@ def schedule_rows(seed: int = 42) -> list[list[str]]:
     ]
 
 
+BOUNDED_TARGET = 2.0  # issue 15: a bounded layer costs at most 2x anyio's CapacityLimiter
+
+
+def scheduler_baseline(n: int, slots: int) -> object:
+    """The same n no-op calls through the runtime's Scheduler alone (its dispatcher and
+    admission, none of the rest of the runtime): the scheduler's own share of a bounded run."""
+    async def body() -> None:
+        scheduler = Scheduler(slots)
+
+        async def node(i: int) -> None:
+            await scheduler.acquire(50, i)
+            try:
+                await noop(1)
+            finally:
+                scheduler.release()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(scheduler.run_dispatcher)
+            async with anyio.create_task_group() as calls:
+                for i in range(n):
+                    calls.start_soon(node, i)
+            tg.cancel_scope.cancel()
+    return body
+
+
+def bounded_rows(widths=(250, 4000), slots: int = 16, repeat: int = 5) -> list[list[str]]:
+    """Each figure is the best of `repeat` runs, the runs of the four variants interleaved so
+    that load from other processes falls on all of them alike."""
+    registry = bench_registry()
+    rows = []
+    for n in widths:
+        text, _ = wide(n)
+        analysis = analyze(text, registry)
+        assert analysis.valid
+        best = {"cst": float("inf"), "unbounded": float("inf"), "limiter": float("inf"),
+                "scheduler": float("inf")}
+        for _ in range(repeat):
+            cst_ms, result = run_ms(analysis, {"seed": 1}, repeat=1, max_concurrency=slots)
+            assert result.status == "completed", result.errors
+            best["cst"] = min(best["cst"], cst_ms)
+            best["unbounded"] = min(best["unbounded"], run_ms(analysis, {"seed": 1}, repeat=1)[0])
+            best["limiter"] = min(best["limiter"], baseline_ms(
+                [], repeat=1, body=lambda: limited_baseline(n, slots)))
+            best["scheduler"] = min(best["scheduler"], baseline_ms(
+                [], repeat=1, body=scheduler_baseline(n, slots)))
+        us = {k: v * 1000 / n for k, v in best.items()}
+        ratio = best["cst"] / best["limiter"]
+        rows.append([f"(e) bounded wide {n:,}, max {slots}", f"{us['cst']:.1f} µs/call",
+                     f"{us['limiter']:.1f} µs/call", f"{ratio:.2f}x",
+                     f"{'within' if ratio <= BOUNDED_TARGET else 'OUTSIDE'} target "
+                     f"≤ {BOUNDED_TARGET:g}x anyio CapacityLimiter({slots}); Scheduler alone "
+                     f"{us['scheduler']:.1f}, cst unbounded {us['unbounded']:.1f} µs/call"])
+    return rows
+
+
 def print_table(rows: list[list[str]]) -> None:
     headers = ["case", "figure", "baseline", "ratio", "note"]
     widths = [max(len(r[i]) for r in rows + [headers]) for i in range(len(headers))]
@@ -202,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the 10,000-node cases")
     args = parser.parse_args(argv)
     sizes = [100, 1000] if args.quick else [100, 1000, 10_000]
-    rows = overhead_rows(sizes) + profile_rows() + schedule_rows()
+    rows = overhead_rows(sizes) + profile_rows() + schedule_rows() + bounded_rows()
     print_table(rows)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (whole benchmark process): {peak_mb:.0f} MB")

@@ -8,6 +8,7 @@ awaits, so they need no locks and work on any anyio backend.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -146,13 +147,21 @@ def register_cache_store(name: str, store: CacheStore) -> None:
 
 
 # -- bounded scheduler ----------------------------------------------------------------------
-@dataclass(eq=False)
+AGEING_STEP_S = 0.1  # effective priority + 1 per full 100 ms waited ...
+AGEING_CAP = 100  # ... capped at 100 (§6.4 item 8)
+_EARLY_S = 1e-6  # ageing timers fire this much early: float rounding never makes one late
+
+
+@dataclass(eq=False, slots=True)  # slots: fewer objects for the collector to walk
 class _Waiter:
     priority: int
     order: tuple  # tie-break: (order of becoming ready, source position) or serial order
     queued_at: float
     event: anyio.Event = field(default_factory=anyio.Event)
     admitted: bool = False
+    serial: int = 0  # order of queueing: the last tie-break (the old queue's list order)
+    effective: int = 0  # the effective priority its live heap entry carries
+    removed: bool = False  # cancelled while waiting; its heap entries are skipped
 
 
 class Scheduler:
@@ -162,25 +171,42 @@ class Scheduler:
     starves. A dispatcher task admits calls after letting the loop settle for a few
     iterations, so calls that become ready together are all queued before any of them is
     admitted. `aging=False` (serial mode) keeps the order fixed.
+
+    The waiting calls sit in a heap keyed (-effective priority, order, queueing serial), so an
+    admission costs O(log n). Because each waiter's ageing steps fall at its own times, a heap
+    key cannot be static: a second heap holds each waiter's next ageing step, and a dispatch
+    re-keys only the waiters whose step has come (pushing a new entry; the old one is skipped
+    when popped). A waiter is re-keyed at most once per dispatch and at most 100 times in all
+    (the cap), so the order is exactly that of recomputing every effective priority at each
+    dispatch, at O(log n) amortised per admission. A cancelled waiter is only marked; the
+    heap is rebuilt when skipped entries outnumber the live ones.
     """
 
     def __init__(self, slots: int | None, *, aging: bool = True, settle_checkpoints: int = 10):
         self.slots = slots
         self.busy = 0
-        self.queue: list[_Waiter] = []
         self.aging = aging
         self.settle_checkpoints = settle_checkpoints
         self.round = 0  # dispatch rounds: calls queued in one round became ready together
         self.wake = anyio.Event()
+        self.waiting: dict[int, _Waiter] = {}  # by serial, in queueing order
+        self.heap: list[tuple] = []  # (-effective, order, serial, waiter)
+        self.timers: list[tuple] = []  # (time of the next ageing step - _EARLY_S, serial, waiter)
+        self.serial = 0
 
     @property
     def bounded(self) -> bool:
         return self.slots is not None
 
+    @property
+    def queue(self) -> list[_Waiter]:
+        """The waiting calls in the order they were queued."""
+        return list(self.waiting.values())
+
     def effective(self, w: _Waiter, now: float) -> int:
         if not self.aging:
             return w.priority
-        return min(100, w.priority + int((now - w.queued_at) / 0.1))
+        return min(AGEING_CAP, w.priority + int((now - w.queued_at) / AGEING_STEP_S))
 
     async def acquire(self, priority: int, position: int) -> None:
         if self.slots is None:
@@ -188,16 +214,23 @@ class Scheduler:
         # ties: the order of becoming ready, then source order (§6.4 item 8); calls queued in
         # the same round (a released layer) became ready together
         order = (self.round, position) if self.aging else (position,)
-        waiter = _Waiter(priority, order, time.monotonic())
-        self.queue.append(waiter)
+        self.serial += 1
+        waiter = _Waiter(priority, order, time.monotonic(), serial=self.serial)
+        waiter.effective = min(AGEING_CAP, priority) if self.aging else priority
+        self.waiting[waiter.serial] = waiter
+        heapq.heappush(self.heap, (-waiter.effective, order, waiter.serial, waiter))
+        if self.aging and waiter.effective < AGEING_CAP:
+            self._schedule_step(waiter)
         self.wake.set()
         try:
             await waiter.event.wait()
         except BaseException:
             if waiter.admitted:
                 self.release()
-            elif waiter in self.queue:
-                self.queue.remove(waiter)
+            elif not waiter.removed:
+                waiter.removed = True
+                del self.waiting[waiter.serial]
+                self._compact_if_sparse()
             raise
 
     def release(self) -> None:
@@ -220,13 +253,45 @@ class Scheduler:
     def dispatch(self) -> None:
         self.round += 1
         now = time.monotonic()
-        while self.queue and self.busy < self.slots:
-            best = max(self.queue, key=lambda w: (self.effective(w, now), _neg(w.order)))
-            self.queue.remove(best)
+        if self.aging:
+            self._age(now)
+        heap, waiting = self.heap, self.waiting
+        while waiting and self.busy < self.slots:
+            neg_effective, _, serial, best = heapq.heappop(heap)
+            if best.removed or best.admitted or -neg_effective != best.effective:
+                continue  # cancelled, or an entry superseded by a re-key
+            del waiting[serial]
             self.busy += 1
             best.admitted = True
             best.event.set()
+        self._compact_if_sparse()
 
+    # -- ageing and upkeep --------------------------------------------------------------------
+    def _schedule_step(self, w: _Waiter) -> None:
+        steps = w.effective - w.priority  # full steps already counted (w is below the cap)
+        due = w.queued_at + (steps + 1) * AGEING_STEP_S - _EARLY_S
+        heapq.heappush(self.timers, (due, w.serial, w))
 
-def _neg(order: tuple) -> tuple:
-    return tuple(-x for x in order)
+    def _age(self, now: float) -> None:
+        """Re-key the waiters whose next ageing step has come (computed as `effective`)."""
+        timers = self.timers
+        due = []
+        while timers and timers[0][0] <= now:
+            due.append(heapq.heappop(timers)[2])
+        for w in due:  # all popped first: a step that is not quite due waits for the next round
+            if w.removed or w.admitted:
+                continue
+            effective = self.effective(w, now)
+            if effective != w.effective:
+                w.effective = effective
+                heapq.heappush(self.heap, (-effective, w.order, w.serial, w))
+            if effective < AGEING_CAP:
+                self._schedule_step(w)
+
+    def _compact_if_sparse(self) -> None:
+        """Drop superseded and cancelled entries once they outnumber the live ones (they
+        would otherwise pile up under a queue that never empties). The timer heap needs no
+        such care: each waiter has one entry there, gone within 100 ms of its leaving."""
+        if len(self.heap) > 2 * len(self.waiting) + 64:
+            self.heap = [(-w.effective, w.order, w.serial, w) for w in self.waiting.values()]
+            heapq.heapify(self.heap)
