@@ -362,7 +362,7 @@ def test_a_lazy_call_read_through_a_value_node_does_not_deadlock_the_layers(exec
 def test_display_view_follows_the_events(execute):
     from rich.console import Console
 
-    from constellation.runtime.display import RunView
+    from constellation.cli.display import RunView
 
     result, events = execute(PROFILE, {"userId": "u"})
     view = RunView()

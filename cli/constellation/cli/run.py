@@ -514,7 +514,7 @@ def execute(args, analysis, inputs: dict):
     else:
         from rich.console import Console
 
-        from constellation.runtime.display import LiveDisplay
+        from constellation.cli.display import LiveDisplay
         display = LiveDisplay(Console())
         on_event = display.handle
     from constellation.runtime.dask_backend import cli_settings
