@@ -20,7 +20,7 @@ UNTRUSTED_MESSAGE = (
 def register(server) -> None:
     @server.feature(lsp.INITIALIZE)
     def on_initialize(ls, params: lsp.InitializeParams) -> None:
-        ls.settings.update(params.initialization_options)
+        ls.settings.initialize(params.initialization_options)
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.root = ls.path_of(root) if root else None
 
