@@ -12,7 +12,7 @@ from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import client_capabilities
 
-from server_support import initialize, open_doc, server_config, tdi
+from server_support import initialize, open_doc, server_config, tdi, wait_diagnostics
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -328,3 +328,22 @@ async def test_code_lenses_asked_at_once_wait_for_the_module_signatures(ws_clien
         uri=uri, language_id="constellation", version=1, text=text)))
     lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
     assert [(l.range.start.line, l.command.title) for l in lenses][3:] == [(1, "layer 1")]
+
+
+@pytest_lsp.fixture(config=server_config())
+async def endless_debounce(lsp_client: LanguageClient, tmp_path: Path):
+    await initialize(lsp_client, root=tmp_path, options={"debounceMs": 10**9})  # 11.6 days
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_debounce_ms_is_clamped_to_five_seconds(endless_debounce: LanguageClient):
+    """A debounce past 5,000 ms is taken as 5,000 ms: typing still gets diagnostics."""
+    client = endless_debounce
+    text = 'in s: String\nout s\n'
+    uri, _ = await open_doc(client, text)
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text + "out missing\n")]))
+    diags = await wait_diagnostics(client, uri, 2, timeout=30)
+    assert [d.code for d in diags] == ["E001"]
