@@ -40,7 +40,7 @@
   :type '(repeat string))
 
 (defcustom constellation-trusted 'ask
-  "Whether the server may import the workspace's Python modules and run its pipelines.
+  "Whether the server may import and run the workspace's Python modules.
 `ask': a root in `trusted-content' (Emacs 30) is trusted; for any other
 the answer remembered in `constellation-trust-file' counts, else you are
 asked once (`yes-or-no-p') and the answer is remembered.  t or nil decide
@@ -184,9 +184,11 @@ standard library and runs no workspace code."
 (declare-function eglot-current-server "eglot")
 (declare-function eglot-shutdown "eglot")
 (declare-function eglot-ensure "eglot")
+(declare-function project-root "project")
 
 (defun constellation--root ()
-  "The workspace root of the current buffer, as eglot finds it (its project, else the folder)."
+  "The workspace root of the current buffer, as eglot finds it.
+That is its project's root, else its folder."
   (let ((project (and (fboundp 'project-current) (project-current))))
     (file-name-as-directory
      (expand-file-name (if project (project-root project) default-directory)))))
@@ -207,7 +209,8 @@ standard library and runs no workspace code."
         (prin1 (cons (cons root (and trusted t)) answers) (current-buffer))))))
 
 (defun constellation--trusted-p (root)
-  "Whether the server may import and run the code of ROOT (see `constellation-trusted')."
+  "Whether the server may import and run the code of ROOT.
+See `constellation-trusted'."
   (cond
    ((not (eq constellation-trusted 'ask)) (and constellation-trusted t))
    ((and (fboundp 'trusted-content-p) (trusted-content-p)) t)
