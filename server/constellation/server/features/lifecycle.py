@@ -14,7 +14,9 @@ SECTION = "constellation"
 UNTRUSTED_MESSAGE = (
     "Constellation: this workspace is not trusted, so only the standard library's module "
     "signatures are loaded and no workspace code runs (calls to your own modules show as "
-    "undefined). Trust the workspace to load them.")
+    "undefined). Trust the workspace to load them (VS Code: Manage Workspace Trust; Neovim: "
+    ":ConstellationTrust; Emacs: M-x constellation-trust-workspace; other editors: "
+    "initializationOptions.trusted).")
 
 
 def register(server) -> None:
