@@ -39,10 +39,25 @@
   "Program and arguments that start the Constellation language server over stdio."
   :type '(repeat string))
 
-(defcustom constellation-trusted t
-  "Whether the server may import the workspace's Python modules.
-When nil it loads only the standard library and runs no workspace code."
-  :type 'boolean)
+(defcustom constellation-trusted 'ask
+  "Whether the server may import and run the workspace's Python modules.
+`ask': a root in `trusted-content' (Emacs 30) is trusted; for any other
+the answer remembered in `constellation-trust-file' counts, else you are
+asked once (`yes-or-no-p') and the answer is remembered.  t or nil decide
+for every workspace without asking.  Untrusted, the server loads only the
+standard library and runs no workspace code."
+  :type '(choice (const :tag "Ask once per workspace root" ask)
+                 (const :tag "Trust every workspace" t)
+                 (const :tag "Trust no workspace" nil)))
+
+(defcustom constellation-trust-file (locate-user-emacs-file "constellation-trust.eld")
+  "Where the answers to the trust question are kept: an alist (ROOT . TRUSTED)."
+  :type 'file)
+
+;; What runs is the user's choice, never a file's: a .dir-locals.el or file-local setting of
+;; these is always questioned (see `risky-local-variable-p').
+(dolist (variable '(constellation-server-command constellation-trusted constellation-trust-file))
+  (put variable 'risky-local-variable t))
 
 (defcustom constellation-inlay-hints '(:layers t :types :json-false :values t)
   "Which inlay hints the server sends: layers, inferred types, values after a run."
@@ -165,16 +180,73 @@ When nil it loads only the standard library and runs no workspace code."
 
 (put 'constellation-mode 'eglot-language-id "constellation")
 
-(defun constellation--initialization-options ()
-  "The `initializationOptions' the server reads."
-  (list :trusted (if constellation-trusted t :json-false)
+(declare-function trusted-content-p "files")
+(declare-function eglot-current-server "eglot")
+(declare-function eglot-shutdown "eglot")
+(declare-function eglot-ensure "eglot")
+(declare-function project-root "project")
+
+(defun constellation--root ()
+  "The workspace root of the current buffer, as eglot finds it.
+That is its project's root, else its folder."
+  (let ((project (and (fboundp 'project-current) (project-current))))
+    (file-name-as-directory
+     (expand-file-name (if project (project-root project) default-directory)))))
+
+(defun constellation--trust-answers ()
+  "The remembered answers: an alist (ROOT . TRUSTED)."
+  (when (file-readable-p constellation-trust-file)
+    (with-temp-buffer
+      (insert-file-contents constellation-trust-file)
+      (ignore-errors (read (current-buffer))))))
+
+(defun constellation-set-trust (root trusted)
+  "Remember whether ROOT is TRUSTED (in `constellation-trust-file')."
+  (let ((answers (assoc-delete-all root (constellation--trust-answers))))
+    (make-directory (file-name-directory (expand-file-name constellation-trust-file)) t)
+    (with-temp-file constellation-trust-file
+      (let ((print-length nil) (print-level nil))
+        (prin1 (cons (cons root (and trusted t)) answers) (current-buffer))))))
+
+(defun constellation--trusted-p (root)
+  "Whether the server may import and run the code of ROOT.
+See `constellation-trusted'."
+  (cond
+   ((not (eq constellation-trusted 'ask)) (and constellation-trusted t))
+   ((and (fboundp 'trusted-content-p) (trusted-content-p)) t)
+   ((assoc root (constellation--trust-answers)) (cdr (assoc root (constellation--trust-answers))))
+   (t (let ((answer (yes-or-no-p
+                     (format "Constellation: trust %s? Its Python modules are imported to read their signatures, and runs execute them. "
+                             (abbreviate-file-name root)))))
+        (constellation-set-trust root answer)
+        answer))))
+
+(defun constellation--initialization-options (&optional trusted)
+  "The `initializationOptions' the server reads; TRUSTED is the user's decision."
+  (list :trusted (if trusted t :json-false)
         :inlayHints constellation-inlay-hints
         :codeLens '(:layers t)))
 
 (defun constellation--eglot-contact (&optional _interactive)
-  "How eglot starts the server: `constellation-server-command' plus the options."
+  "How eglot starts the server: `constellation-server-command' plus the options.
+Trust is decided here, once per root, and sent only as an initialization
+option: the server lets configuration lower it, never raise it."
   (append constellation-server-command
-          (list :initializationOptions (constellation--initialization-options))))
+          (list :initializationOptions
+                (constellation--initialization-options
+                 (constellation--trusted-p (constellation--root))))))
+
+(defun constellation-trust-workspace (trusted)
+  "Trust the current workspace (with a prefix argument: stop trusting it), then
+reconnect its server so that the decision takes effect."
+  (interactive (list (not current-prefix-arg)))
+  (let ((root (constellation--root)))
+    (constellation-set-trust root trusted)
+    (message "Constellation: %s is %s" (abbreviate-file-name root) (if trusted "trusted" "not trusted"))
+    ;; a new server: eglot-reconnect would reuse the old initialization options
+    (when (and (fboundp 'eglot-current-server) (eglot-current-server))
+      (eglot-shutdown (eglot-current-server))
+      (eglot-ensure))))
 
 (defvar eglot-server-programs)
 

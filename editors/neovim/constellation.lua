@@ -10,6 +10,10 @@
 -- Key maps in .cst buffers (<leader> is "\" unless you changed it):
 --   <leader>cr run the pipeline (asks for the inputs) · <leader>ce run with the @example inputs · <leader>cc cancel
 --   <leader>cl show the layers  · <leader>cL run the code lens on the cursor line
+--   <leader>cv the whole value of the binding on the cursor line after a run (also :ConstellationValue)
+-- Trust: the first time a workspace root is opened you are asked whether to trust it (the server
+-- then imports its Python modules and may run its pipelines); the answer is kept in
+-- stdpath("state")/constellation/trust. :ConstellationTrust / :ConstellationDistrust change it.
 
 if vim.g.loaded_constellation then
   return package.loaded.constellation
@@ -20,14 +24,69 @@ local M = {}
 
 M.config = vim.tbl_deep_extend("force", {
   cmd = { "cst", "lsp" },
-  -- Neovim has no workspace trust: set this to false in folders whose Python modules you do
-  -- not want the server to import (it then loads only the standard library).
-  trusted = true,
+  -- nil: ask once per workspace root and remember the answer in `trust_file`; true or false:
+  -- decide for every root without asking. Untrusted: the server loads only the standard
+  -- library's signatures and runs nothing of the workspace.
+  trusted = nil,
+  trust_file = vim.fs.joinpath(vim.fn.stdpath("state"), "constellation", "trust"),
   inlay_hints = { layers = true, types = false, values = true },
   code_lens = { layers = true },
   run = { schedule = "layered", serial = false },
   keymaps = true,
 }, vim.g.constellation or {})
+
+-- ---- workspace trust -----------------------------------------------------------------------------
+-- One line per root, like vim.secure's trust file: "trust /path" or "deny /path".
+
+local function read_trust()
+  local verdicts = {}
+  local file = io.open(M.config.trust_file, "r")
+  if not file then
+    return verdicts
+  end
+  for line in file:lines() do
+    local verdict, root = line:match("^(%a+) (.+)$")
+    if verdict == "trust" or verdict == "deny" then
+      verdicts[root] = verdict == "trust"
+    end
+  end
+  file:close()
+  return verdicts
+end
+
+--- Remembers (or, with nil, forgets) the decision for a root.
+function M.set_trust(root, trusted)
+  local verdicts = read_trust()
+  verdicts[root] = trusted
+  vim.fn.mkdir(vim.fs.dirname(M.config.trust_file), "p")
+  local lines = {}
+  for path, value in pairs(verdicts) do
+    table.insert(lines, (value and "trust " or "deny ") .. path)
+  end
+  table.sort(lines)
+  vim.fn.writefile(lines, M.config.trust_file)
+end
+
+--- Whether the server may import and run the code of `root`: the `trusted` option, else the
+--- remembered answer, else the user's answer now (remembered unless the prompt was dismissed).
+function M.is_trusted(root)
+  if type(M.config.trusted) == "boolean" then
+    return M.config.trusted
+  end
+  local known = read_trust()[root]
+  if known ~= nil then
+    return known
+  end
+  local choice = vim.fn.confirm(
+    string.format("Constellation: trust the workspace %s?\nIts Python modules are imported to read their "
+      .. "signatures, and Run Pipeline executes them. Untrusted: standard library only, nothing runs.", root),
+    "&Trust\n&Do not trust", 2)
+  if choice == 0 then
+    return false -- dismissed: not trusted, and asked again next time
+  end
+  M.set_trust(root, choice == 1)
+  return choice == 1
+end
 
 vim.filetype.add({ extension = { cst = "constellation" } })
 
@@ -81,14 +140,162 @@ local function ms(value)
   return string.format("%.2f s", value / 1000)
 end
 
-local function one_line(value)
+-- ---- values as the server sent them ----------------------------------------------------------
+-- vim.json.decode turns JSON objects into Lua tables, which lose the order of their keys (and
+-- drop keys whose value is null), so values are shown from the JSON text of the notification:
+-- the rpc layer decodes each message with vim.json.decode, and for run events the text is kept.
+
+local raw_events = setmetatable({}, { __mode = "k" }) -- event params table -> message text
+do
+  local decode = vim.json.decode
+  vim.json.decode = function(...) -- exactly the arguments given: decode rejects an explicit nil
+    local value = decode(...)
+    if type(value) == "table" and value.method == "constellation/runEvent" and type(value.params) == "table" then
+      raw_events[value.params] = (...)
+    end
+    return value
+  end
+end
+
+local function skip_space(text, i)
+  return text:find("[^ \t\r\n]", i) or #text + 1
+end
+
+local function skip_string(text, i) -- text[i] is the opening quote; returns the index after the closing one
+  local j = i + 1
+  while true do
+    local k = assert(text:find('["\\]', j), "unterminated JSON string")
+    if text:sub(k, k) == "\\" then
+      j = k + 2
+    else
+      return k + 1
+    end
+  end
+end
+
+local function skip_value(text, i)
+  local c = text:sub(i, i)
+  if c == '"' then
+    return skip_string(text, i)
+  elseif c == "{" or c == "[" then
+    local depth, j = 0, i
+    while true do
+      local k = assert(text:find('[%[%]{}"]', j), "unterminated JSON value")
+      local ch = text:sub(k, k)
+      if ch == '"' then
+        j = skip_string(text, k)
+      else
+        depth = depth + ((ch == "{" or ch == "[") and 1 or -1)
+        j = k + 1
+        if depth == 0 then
+          return j
+        end
+      end
+    end
+  end
+  return text:find("[%s,}%]]", i) or #text + 1 -- a number, true, false or null
+end
+
+--- The members of the JSON object at `i` of `text`, in order: { { key, raw }, ... }.
+local function members(text, i)
+  local list = {}
+  i = skip_space(text, i + 1)
+  while text:sub(i, i) == '"' do
+    local key_end = skip_string(text, i)
+    local value_start = skip_space(text, text:find(":", key_end, true) + 1)
+    local value_end = skip_value(text, value_start)
+    table.insert(list, { key = vim.json.decode(text:sub(i, key_end - 1)), raw = text:sub(value_start, value_end - 1) })
+    i = skip_space(text, value_end)
+    if text:sub(i, i) == "," then
+      i = skip_space(text, i + 1)
+    end
+  end
+  return list
+end
+
+local function member(text, key)
+  for _, m in ipairs(members(text, skip_space(text, 1))) do
+    if m.key == key then
+      return m.raw
+    end
+  end
+end
+
+--- JSON text as one line (`pretty` false) or indented lines, keys in their order; strings are
+--- re-encoded so that non-ASCII text shows as itself rather than as \u escapes.
+local function render(raw, pretty)
+  local out, depth, i = {}, 0, skip_space(raw, 1)
+  local function newline()
+    if pretty then
+      table.insert(out, "\n" .. string.rep("  ", depth))
+    end
+  end
+  while i <= #raw do
+    local c = raw:sub(i, i)
+    if c == '"' then
+      local j = skip_string(raw, i)
+      table.insert(out, vim.json.encode(vim.json.decode(raw:sub(i, j - 1))))
+      i = j
+    elseif c == "{" or c == "[" then
+      local close = c == "{" and "}" or "]"
+      local j = skip_space(raw, i + 1)
+      if raw:sub(j, j) == close then
+        table.insert(out, c .. close)
+        i = j + 1
+      else
+        depth = depth + 1
+        table.insert(out, c)
+        newline()
+        i = i + 1
+      end
+    elseif c == "}" or c == "]" then
+      depth = depth - 1
+      newline()
+      table.insert(out, c)
+      i = i + 1
+    elseif c == "," then
+      table.insert(out, ",")
+      newline()
+      i = i + 1
+    elseif c == ":" then
+      table.insert(out, pretty and ": " or ":")
+      i = i + 1
+    elseif c:match("%s") then
+      i = i + 1
+    else
+      local j = raw:find('[%s,:%[%]{}"]', i) or #raw + 1
+      table.insert(out, raw:sub(i, j - 1))
+      i = j
+    end
+  end
+  return table.concat(out)
+end
+
+--- The JSON text of a decoded value: from the message when known, else re-encoded.
+local function value_text(value, raw)
+  if raw then
+    return raw
+  end
   local ok, text = pcall(vim.json.encode, value)
-  text = ok and text or tostring(value)
-  if #text > 100 then
-    text = text:sub(1, 99) .. "…"
+  return ok and text or tostring(value)
+end
+
+local function one_line(value, raw)
+  local ok, text = pcall(render, value_text(value, raw), false)
+  text = ok and text or value_text(value, raw)
+  if vim.fn.strchars(text) > 100 then
+    text = vim.fn.strcharpart(text, 0, 99) .. "…"
   end
   return text
 end
+
+local function pretty_lines(value, raw)
+  local ok, text = pcall(render, value_text(value, raw), true)
+  return vim.split(ok and text or value_text(value, raw), "\n", { plain = true })
+end
+
+-- The last run's values per document: values[uri][name] = { value, raw }.
+local values = {}
 
 local function error_text(err)
   if type(err) ~= "table" then
@@ -118,8 +325,8 @@ local event_lines = {
   node_retrying = function(e)
     return { string.format("  ↻ %s attempt %d failed: %s", e.name, e.attempt or 1, tostring(e.error)) }
   end,
-  node_completed = function(e)
-    return { string.format("  ✓ %s = %s (%s)", e.name, one_line(e.value), ms(e.duration_ms)) }
+  node_completed = function(e, raw)
+    return { string.format("  ✓ %s = %s (%s)", e.name, one_line(e.value, raw and member(raw, "value")), ms(e.duration_ms)) }
   end,
   node_failed = function(e)
     return { string.format("  ✗ %s failed: %s", e.name, error_text(e.error)) }
@@ -138,22 +345,70 @@ local event_lines = {
   end,
 }
 
+--- The members of the run event's `params` text, or nil when the text is unknown.
+local function event_params(event)
+  local message = raw_events[event]
+  local ok, params = pcall(function()
+    return message and member(message, "params")
+  end)
+  return ok and params or nil
+end
+
 --- Called for each `constellation/runEvent` notification.
 function M.on_run_event(event)
-  local format = type(event) == "table" and event_lines[event.event]
+  if type(event) ~= "table" then
+    return
+  end
+  local raw = event_params(event)
+  local uri = event.uri
+  if uri and event.event == "run_started" then
+    values[uri] = {}
+  elseif uri and event.event == "node_completed" and event.name then
+    values[uri] = values[uri] or {}
+    values[uri][event.name] = { value = event.value, raw = raw and member(raw, "value") }
+  elseif uri and event.event == "run_completed" then
+    values[uri] = values[uri] or {}
+    -- the outputs are whole (node_completed values may be abbreviated), in the run's order
+    local outputs = raw and member(raw, "outputs")
+    if outputs then
+      values[uri].__outputs = members(outputs, skip_space(outputs, 1))
+      for _, m in ipairs(values[uri].__outputs) do
+        values[uri][m.key] = { value = (event.outputs or {})[m.key], raw = m.raw }
+      end
+    end
+  end
+  local format = event_lines[event.event]
   if format then
-    append(format(event))
+    append(format(event, raw))
   end
 end
 
-local function result_lines(result)
+local function result_lines(result, uri)
   local lines = { "" }
-  local names = vim.tbl_keys(result.outputs or {})
-  table.sort(names)
-  if #names > 0 then
-    table.insert(lines, "Outputs:")
+  local ordered = uri and values[uri] and values[uri].__outputs
+  if not ordered then
+    ordered = {}
+    local names = vim.tbl_keys(result.outputs or {})
+    table.sort(names)
     for _, name in ipairs(names) do
-      table.insert(lines, string.format("  %s = %s", name, one_line(result.outputs[name])))
+      table.insert(ordered, { key = name })
+    end
+  end
+  if #ordered > 0 then
+    table.insert(lines, "Outputs:")
+    for _, m in ipairs(ordered) do
+      -- whole values: one line when short, else indented over several lines
+      local value = (result.outputs or {})[m.key]
+      local flat = render(value_text(value, m.raw), false)
+      if vim.fn.strchars(flat) <= 100 then
+        table.insert(lines, string.format("  %s = %s", m.key, flat))
+      else
+        local pretty = pretty_lines(value, m.raw)
+        table.insert(lines, string.format("  %s = %s", m.key, pretty[1]))
+        for k = 2, #pretty do
+          table.insert(lines, "    " .. pretty[k])
+        end
+      end
     end
   end
   for _, err in ipairs(result.errors or {}) do
@@ -199,7 +454,7 @@ function M.run_pipeline(opts)
   append({ "Running " .. vim.api.nvim_buf_get_name(bufnr) .. (opts.use_examples and " with examples" or "") .. "…" }, true)
   execute(bufnr, "constellation.runPipeline", argument, function(err, result)
     if result then
-      append(result_lines(result))
+      append(result_lines(result, argument.uri))
       vim.notify(string.format("Constellation: run %s", result.status or "finished"))
     end
     if opts.on_result then
@@ -278,6 +533,28 @@ function M.show_layers(bufnr)
   end)
 end
 
+--- The last run's whole value of a binding (the one on the cursor line by default), in a float.
+--- Returns the lines shown (nil when the last run has no value for it).
+function M.show_value(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local name = opts.name
+  if not name then
+    local line = vim.api.nvim_get_current_line()
+    name = line:match("^%s*([%a_][%w_]*)%s*=[^=>]") or line:match("^%s*out%s+([%a_][%w_]*)")
+      or vim.fn.expand("<cword>")
+  end
+  local known = (values[vim.uri_from_bufnr(bufnr)] or {})[name]
+  if not known or name == "__outputs" then
+    vim.notify(string.format("Constellation: the last run has no value for '%s' (run the pipeline first)", name),
+      vim.log.levels.INFO)
+    return nil
+  end
+  local lines = pretty_lines(known.value, known.raw)
+  vim.lsp.util.open_floating_preview(lines, "json", { title = name, border = "rounded", focus_id = "constellation_value" })
+  return lines
+end
+
 -- Code lenses carry these commands; running a lens (<leader>cL) goes through the same display.
 vim.lsp.commands["constellation.runPipeline"] = function(command, ctx)
   local arg = (command.arguments or {})[1] or {}
@@ -293,10 +570,25 @@ end
 -- ---- the language server -----------------------------------------------------------------------
 
 local settings = {
-  trusted = M.config.trusted,
   inlayHints = M.config.inlay_hints,
   codeLens = M.config.code_lens,
 }
+
+-- Neovim asks again for inlay hints on workspace/inlayHint/refresh only in buffers shown in a
+-- window: one hidden then (opened, then another file opened before the modules were loaded)
+-- would keep the hints made without its modules, drawn as nothing, until its first edit. Such
+-- a buffer asks again when it is shown.
+local stale_hints = {}
+
+local function on_inlay_hint_refresh(err, result, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  for bufnr in pairs(client and client.attached_buffers or {}) do
+    if #vim.fn.win_findbuf(bufnr) == 0 then
+      stale_hints[bufnr] = true
+    end
+  end
+  return vim.lsp.handlers["workspace/inlayHint/refresh"](err, result, ctx)
+end
 
 local server = {
   cmd = M.config.cmd,
@@ -304,10 +596,18 @@ local server = {
   root_markers = { "constellation.toml", ".git" },
   init_options = settings,
   settings = { constellation = settings },
+  -- trust is the user's decision, sent only as an initialization option (the server lets
+  -- configuration lower it, never raise it)
+  before_init = function(params, config)
+    local root = config.root_dir or vim.fn.getcwd()
+    params.initializationOptions = vim.tbl_extend("force", params.initializationOptions or {},
+      { trusted = M.is_trusted(root) })
+  end,
   handlers = {
     ["constellation/runEvent"] = function(_, event)
       M.on_run_event(event)
     end,
+    ["workspace/inlayHint/refresh"] = on_inlay_hint_refresh,
   },
 }
 
@@ -335,6 +635,15 @@ vim.api.nvim_create_autocmd("LspAttach", {
     local bufnr = args.buf
     if client:supports_method("textDocument/inlayHint") then
       vim.lsp.inlay_hint.enable(true, { bufnr = bufnr })
+      vim.api.nvim_create_autocmd("BufWinEnter", {
+        buffer = bufnr,
+        callback = function()
+          if stale_hints[bufnr] and vim.lsp.inlay_hint.is_enabled({ bufnr = bufnr }) then
+            stale_hints[bufnr] = nil
+            vim.lsp.inlay_hint.enable(true, { bufnr = bufnr }) -- forgets what was drawn, asks again
+          end
+        end,
+      })
     end
     if client:supports_method("textDocument/codeLens") then
       vim.lsp.codelens.refresh({ bufnr = bufnr })
@@ -355,9 +664,37 @@ vim.api.nvim_create_autocmd("LspAttach", {
       map("<leader>cc", function() M.cancel_run(bufnr) end, "Constellation: cancel run")
       map("<leader>cl", function() M.show_layers(bufnr) end, "Constellation: show layers")
       map("<leader>cL", vim.lsp.codelens.run, "Constellation: run the code lens on this line")
+      map("<leader>cv", function() M.show_value({ bufnr = bufnr }) end, "Constellation: the whole value of this binding")
     end
   end,
 })
+
+vim.api.nvim_create_user_command("ConstellationValue", function(cmd)
+  M.show_value({ name = cmd.args ~= "" and cmd.args or nil })
+end, { nargs = "?", desc = "Constellation: the last run's whole value of a binding (default: the cursor line's)" })
+
+--- Changes the trust decision of the current buffer's workspace root and restarts its server.
+local function retrust(trusted)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = client_for(bufnr)
+  local root = client and client.root_dir or vim.fs.root(bufnr, server.root_markers) or vim.fn.getcwd()
+  M.set_trust(root, trusted)
+  vim.notify(string.format("Constellation: %s is %s", root, trusted and "trusted" or "not trusted"))
+  if client then
+    local buffers = vim.tbl_keys(client.attached_buffers)
+    client:stop()
+    vim.wait(5000, function() return client:is_stopped() end, 20)
+    for _, b in ipairs(buffers) do
+      if vim.api.nvim_buf_is_loaded(b) then
+        vim.api.nvim_exec_autocmds("FileType", { buffer = b }) -- vim.lsp.enable starts it again
+      end
+    end
+  end
+end
+vim.api.nvim_create_user_command("ConstellationTrust", function() retrust(true) end,
+  { desc = "Constellation: trust this workspace (its modules are imported and may run)" })
+vim.api.nvim_create_user_command("ConstellationDistrust", function() retrust(false) end,
+  { desc = "Constellation: do not trust this workspace (standard library only, nothing runs)" })
 
 package.loaded.constellation = M
 return M

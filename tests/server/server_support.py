@@ -106,7 +106,8 @@ async def initialize(client: LanguageClient, profile: str = "visual-studio-code"
         capabilities=capabilities,
         root_uri=from_fs_path(str(root)),
         workspace_folders=[lsp.WorkspaceFolder(uri=from_fs_path(str(root)), name=root.name)],
-        initialization_options={"debounceMs": 150, **(options or {})},
+        # the server trusts a workspace only when told so (the tests' workspaces are their own)
+        initialization_options={"debounceMs": 150, "trusted": True, **(options or {})},
     ))
     return result
 

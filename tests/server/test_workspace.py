@@ -10,8 +10,9 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient
+from pytest_lsp.client import client_capabilities
 
-from server_support import initialize, open_doc, server_config, tdi
+from server_support import initialize, open_doc, server_config, tdi, wait_diagnostics
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -155,20 +156,21 @@ async def wait_errors(client: LanguageClient, uri: str, since: int, want) -> lis
 
 
 @pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
-async def untrusted_ws(lsp_client: LanguageClient, workspace: Path):
+async def trusted_ws(lsp_client: LanguageClient, workspace: Path):
     lsp_client.root = workspace
-    await initialize(lsp_client, root=workspace, options={"trusted": False})
+    await initialize(lsp_client, root=workspace, options={"trusted": True})
     yield
     await lsp_client.shutdown_session()
 
 
-async def test_settings_changes_take_effect_without_an_edit(untrusted_ws: LanguageClient):
-    """Trusting the workspace loads its modules (and withdrawing trust unloads them); a new
-    diagnostics cap re-publishes: all without touching the document."""
-    client = untrusted_ws
+async def test_settings_changes_take_effect_without_an_edit(trusted_ws: LanguageClient):
+    """Withdrawing trust unloads the workspace's modules and a new diagnostics cap re-publishes,
+    without touching the document; configuration cannot give the trust back (only a new
+    session whose initializationOptions say so can)."""
+    client = trusted_ws
     text = 'in n: String\na = Greet(n)\nb = Greet(1)\nc = Greet(2)\nout a\nout b\nout c\n'
     uri, diags = await open_doc(client, text, from_fs_path(str(client.root / "main.cst")))
-    assert [d.code for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == ["E002"] * 3
+    assert [d.code for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == ["E010", "E010"]
 
     def change(settings: dict) -> int:
         before = len(client.published)
@@ -176,13 +178,101 @@ async def test_settings_changes_take_effect_without_an_edit(untrusted_ws: Langua
             settings={"constellation": settings}))
         return before
 
-    since = change({"trusted": True})
-    assert await wait_errors(client, uri, since, lambda c: "E002" not in c) == ["E010", "E010"]
     since = change({"maxDiagnostics": 1})
     published = await wait_errors(client, uri, since, lambda c: len(c) == 1)
     assert published == ["E010"]
     since = change({"trusted": False, "maxDiagnostics": 1000})
     assert await wait_errors(client, uri, since, lambda c: len(c) == 3) == ["E002"] * 3
+    since = change({"trusted": True, "maxDiagnostics": 999})
+    assert await wait_errors(client, uri, since, lambda c: True) == ["E002"] * 3
+
+
+def touching(marker: Path) -> list[str]:
+    """A `cli` setting that runs a shell command (as a hostile workspace would write it)."""
+    return ["sh", "-c", f'touch "{marker}"']
+
+
+@pytest.fixture
+def cli_marker(tmp_path: Path) -> Path:
+    return tmp_path.parent / f"{tmp_path.name}-cli-ran"
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def escalating(lsp_client: LanguageClient, workspace: Path, cli_marker: Path):
+    """An untrusted session whose workspace configuration claims trust and names a command."""
+    MARKER.unlink(missing_ok=True)
+    lsp_client.root = workspace
+    lsp_client.set_configuration({"trusted": True, "cli": touching(cli_marker), "modules": ["mods.py"]},
+                                 section="constellation")
+    await initialize(lsp_client, root=workspace, options={"trusted": False})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_workspace_configuration_cannot_raise_trust_or_choose_the_command(
+        escalating: LanguageClient, cli_marker: Path):
+    client = escalating
+    root = client.root
+    text = 'in n: String\na = Greet(n)\nout a\n'
+    uri, diags = await open_doc(client, text, from_fs_path(str(root / "main.cst")))
+    # the start-up configuration answer (pulled before the first load) was not obeyed
+    assert [d.code for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == ["E002"]
+
+    # nor is a pushed change, nor a change the server pulls again; then the module files
+    # change, which reloads the signatures (with the workspace's code, were it trusted)
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"constellation": {"trusted": True, "cli": touching(cli_marker)}}))
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings=None))
+    since = len(client.published)
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[
+        lsp.FileEvent(uri=from_fs_path(str(root / "mods.py")), type=lsp.FileChangeType.Changed)]))
+    assert await wait_errors(client, uri, since, lambda c: True) == ["E002"]
+    assert not cli_marker.exists(), "a workspace configuration chose the command that ran"
+    assert not MARKER.exists(), "the workspace's module code ran"
+    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="constellation.runPipeline", arguments=[{"uri": uri, "inputs": {"n": "x"}}]))
+    assert result["status"] == "rejected" and "not trusted" in result["errors"][0]["message"]
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def user_cli(lsp_client: LanguageClient, workspace: Path, cli_marker: Path):
+    """The same trust and command, given by the user (initializationOptions)."""
+    lsp_client.root = workspace
+    await initialize(lsp_client, root=workspace, options={"trusted": True, "cli": touching(cli_marker)})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_users_own_trust_and_command_are_obeyed(user_cli: LanguageClient, cli_marker: Path):
+    """The control of the test above: the marker does appear when the user chose the command."""
+    client = user_cli
+    await open_doc(client, 'in n: String\nout n\n', from_fs_path(str(client.root / "main.cst")))
+    assert cli_marker.exists()
+
+
+@pytest_lsp.fixture(config=server_config({"MARKER": str(MARKER)}))
+async def no_trust_option(lsp_client: LanguageClient, workspace: Path):
+    MARKER.unlink(missing_ok=True)
+    lsp_client.root = workspace
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=from_fs_path(str(workspace)),
+        initialization_options={"debounceMs": 150}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_server_trusts_nothing_by_default(no_trust_option: LanguageClient):
+    """No `trusted` in initializationOptions: stdlib only, no module import, no run, and a
+    warning that says why."""
+    client = no_trust_option
+    text = 'in n: String\na = Greet(n)\nout a\n'
+    uri, diags = await open_doc(client, text, from_fs_path(str(client.root / "main.cst")))
+    assert [d.code for d in diags if d.severity == lsp.DiagnosticSeverity.Error] == ["E002"]
+    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="constellation.runPipeline", arguments=[{"uri": uri, "inputs": {"n": "x"}}]))
+    assert result["status"] == "rejected"
+    assert any("not trusted" in m.message for m in client.messages)
+    assert not MARKER.exists()
 
 
 @pytest.fixture
@@ -241,3 +331,22 @@ async def test_code_lenses_asked_at_once_wait_for_the_module_signatures(ws_clien
         uri=uri, language_id="constellation", version=1, text=text)))
     lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
     assert [(l.range.start.line, l.command.title) for l in lenses][3:] == [(1, "layer 1")]
+
+
+@pytest_lsp.fixture(config=server_config())
+async def endless_debounce(lsp_client: LanguageClient, tmp_path: Path):
+    await initialize(lsp_client, root=tmp_path, options={"debounceMs": 10**9})  # 11.6 days
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_debounce_ms_is_clamped_to_five_seconds(endless_debounce: LanguageClient):
+    """A debounce past 5,000 ms is taken as 5,000 ms: typing still gets diagnostics."""
+    client = endless_debounce
+    text = 'in s: String\nout s\n'
+    uri, _ = await open_doc(client, text)
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text + "out missing\n")]))
+    diags = await wait_diagnostics(client, uri, 2, timeout=30)
+    assert [d.code for d in diags] == ["E001"]

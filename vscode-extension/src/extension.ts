@@ -32,6 +32,7 @@ import {
   readSettings,
   resolveServerCommand,
   type RunPipelineArgs,
+  type ServerLaunch,
   runPipelineArgs,
   type Settings,
 } from "./settings";
@@ -59,8 +60,15 @@ let clearStatusTimer: NodeJS.Timeout | undefined;
 
 function settings(): Settings {
   const config = vscode.workspace.getConfiguration("constellation");
-  return readSettings((key) => config.get(key));
+  // what runs (server command, cli, modules) only from the user's own settings
+  return readSettings(
+    (key) => config.get(key),
+    (key) => config.inspect(key)?.globalValue,
+  );
 }
+
+/** Settings whose change needs a new server (they are initialization options or its command). */
+const RESTART_SETTINGS = ["constellation.server.command", "constellation.cli", "constellation.modules"];
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   workspaceState = context.workspaceState;
@@ -77,7 +85,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.restartServer, () => restartServer()),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show()),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration("constellation.server.command")) void restartServer();
+      if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) void restartServer();
     }),
     // The trust state is an initialization option: a newly trusted workspace needs a new server.
     vscode.workspace.onDidGrantWorkspaceTrust(() => void restartServer()),
@@ -107,14 +115,30 @@ async function pythonInterpreter(resource?: vscode.Uri): Promise<string[] | unde
   return undefined;
 }
 
-async function createClient(): Promise<LanguageClient> {
+/**
+ * vscode-languageclient shows its own generic pop-ups when a server fails to start ("couldn't
+ * create connection to server"); until this client has started once, startServer says what
+ * went wrong in one message instead (the details still go to the output channel).
+ */
+class ConstellationClient extends LanguageClient {
+  launch?: ServerLaunch;
+
+  override error(message: string, data?: unknown, showNotification: boolean | "force" = true): void {
+    super.error(message, data, startedClients.has(this) ? showNotification : false);
+  }
+}
+
+async function createClient(): Promise<ConstellationClient> {
   const current = settings();
   const folder = vscode.workspace.workspaceFolders?.[0];
+  const trusted = vscode.workspace.isTrusted;
   const find = (program: string) => findOnPath(program, process.env);
-  // Only ask the Python extension (activating it takes a while) when the command is missing.
+  // Only ask the Python extension (activating it takes a while) when the command is missing;
+  // its interpreter may be the workspace's choice, so only in a trusted workspace.
   const launch = resolveServerCommand(current.serverCommand, {
     find,
-    pythonInterpreter: find(current.serverCommand[0]) ? undefined : await pythonInterpreter(folder?.uri),
+    trustedFolder: trusted ? folder?.uri.fsPath : undefined,
+    pythonInterpreter: !trusted || find(current.serverCommand[0]) ? undefined : await pythonInterpreter(folder?.uri),
   });
   const serverOptions: ServerOptions = {
     command: launch.command,
@@ -127,7 +151,7 @@ async function createClient(): Promise<LanguageClient> {
       { scheme: "file", language: LANGUAGE_ID },
       { scheme: "untitled", language: LANGUAGE_ID },
     ],
-    initializationOptions: initializationOptions(current, vscode.workspace.isTrusted),
+    initializationOptions: initializationOptions(current, trusted),
     synchronize: {
       configurationSection: "constellation",
       fileEvents: vscode.workspace.createFileSystemWatcher("**/{constellation.toml,*.py}"),
@@ -138,7 +162,8 @@ async function createClient(): Promise<LanguageClient> {
     errorHandler: startupAwareErrorHandler(() => created),
     initializationFailedHandler: () => false,
   };
-  const created = new LanguageClient("constellation", "Constellation Language Server", serverOptions, clientOptions);
+  const created = new ConstellationClient("constellation", "Constellation Language Server", serverOptions, clientOptions);
+  created.launch = launch;
   created.outputChannel.appendLine(`Starting the language server: ${launch.description}`);
   keepOwnCommands(created);
   created.onNotification("constellation/runEvent", (event: RunEvent) => onRunEvent(event));
@@ -169,7 +194,7 @@ function startupAwareErrorHandler(current: () => LanguageClient): ErrorHandler {
 }
 
 async function startServer(): Promise<void> {
-  let starting: LanguageClient | undefined;
+  let starting: ConstellationClient | undefined;
   try {
     client = starting = await createClient();
     await client.start();
@@ -181,7 +206,9 @@ async function startServer(): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     output.appendLine(`The Constellation language server did not start: ${message}`);
     // the server's own words (a Python error, a usage message) are in its output channel
-    const detail = starting ? " Its output is in 'Constellation Language Server'." : "";
+    // one message: what failed, and which command was tried (and why that one)
+    const tried = starting?.launch ? ` Started: ${starting.launch.description}.` : "";
+    const detail = starting ? `${tried} Its output is in 'Constellation Language Server'.` : "";
     const actions = starting ? ["Open Settings", "Show Server Output"] : ["Open Settings"];
     void vscode.window
       .showErrorMessage(`Constellation: the language server did not start. ${message}${detail}`, ...actions)

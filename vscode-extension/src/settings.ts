@@ -6,7 +6,10 @@ import * as path from "node:path";
 export type Schedule = "layered" | "eager";
 
 export interface Settings {
+  /** These three name programs or code to run: read from the user's own settings only. */
   serverCommand: string[];
+  cli: string[] | null;
+  modules: string[];
   inlayHints: { layers: boolean; types: boolean; values: boolean };
   codeLens: { layers: boolean };
   run: {
@@ -42,11 +45,20 @@ export function parseCommand(value: unknown): string[] {
   return [];
 }
 
-export function readSettings(get: SettingReader): Settings {
-  const command = parseCommand(get("server.command"));
+/**
+ * `get` reads the effective value; `userGet` the user-level value only (VS Code: `inspect()`'s
+ * `globalValue`), used for the settings that choose what runs, so that a workspace's
+ * `.vscode/settings.json` cannot choose it even where the setting's scope would allow it.
+ */
+export function readSettings(get: SettingReader, userGet: SettingReader = get): Settings {
+  const command = parseCommand(userGet("server.command"));
+  const cli = parseCommand(userGet("cli"));
+  const modules = userGet("modules");
   const schedule = get("run.schedule");
   return {
     serverCommand: command.length > 0 ? command : [...DEFAULT_SERVER_COMMAND],
+    cli: Array.isArray(userGet("cli")) && cli.length > 0 ? cli : null,
+    modules: Array.isArray(modules) ? modules.filter((m): m is string => typeof m === "string" && m.length > 0) : [],
     inlayHints: {
       layers: bool(get("inlayHints.layers"), true),
       types: bool(get("inlayHints.types"), false),
@@ -65,10 +77,14 @@ export function readSettings(get: SettingReader): Settings {
 
 /** The `initializationOptions` the server expects (see the README, section Editors). */
 export function initializationOptions(settings: Settings, trusted: boolean) {
+  // trust, `cli` and `modules` are only read from here by the server: configuration answers
+  // can come from the workspace's files (and can only lower trust)
   return {
     trusted,
     inlayHints: { ...settings.inlayHints },
     codeLens: { ...settings.codeLens },
+    modules: [...settings.modules],
+    ...(settings.cli ? { cli: [...settings.cli] } : {}),
   };
 }
 
@@ -153,16 +169,27 @@ export interface ServerLaunch {
 }
 
 export interface LaunchContext {
-  /** Resolves a program name to a path, or undefined when it is not installed. */
+  /** Resolves a program name (or a path) to a path, or undefined when it is not installed. */
   find: (program: string) => string | undefined;
   /** The interpreter the Python extension has selected (program and its arguments), if any. */
   pythonInterpreter?: string[];
+  /** The workspace folder, given only when the workspace is trusted: its `.venv` may be used. */
+  trustedFolder?: string;
+  platform?: NodeJS.Platform;
+}
+
+/** Where a workspace's virtual environment keeps `cst`. */
+export function venvCst(folder: string, platform: NodeJS.Platform = process.platform): string {
+  return platform === "win32"
+    ? path.win32.join(folder, ".venv", "Scripts", "cst.exe")
+    : path.posix.join(folder, ".venv", "bin", "cst");
 }
 
 /**
- * The configured command if its program exists; when the program is `cst` and it is not on
- * PATH, the selected Python interpreter (else `python3`) with `-m constellation.server`.
- * Throws a sentence for the user when nothing can be started.
+ * The configured command if its program exists. When the program is the bare `cst` and it is
+ * not on PATH: the workspace's `.venv/bin/cst` (trusted workspaces only: it is the workspace's
+ * code), then the selected Python interpreter (else `python3`) with `-m constellation.server`.
+ * Throws one sentence for the user, naming everything tried, when nothing can be started.
  */
 export function resolveServerCommand(configured: string[], context: LaunchContext): ServerLaunch {
   const [program, ...args] = configured.length > 0 ? configured : [...DEFAULT_SERVER_COMMAND];
@@ -170,12 +197,23 @@ export function resolveServerCommand(configured: string[], context: LaunchContex
   if (found) {
     return { command: found, args, description: `${[program, ...args].join(" ")} (${found})` };
   }
-  // Only the bare name falls back to Python: a path the user wrote must exist as written.
+  // Only the bare name falls back: a path the user wrote must exist as written.
   if (program !== "cst" && program !== "cst.exe") {
     throw new Error(
       `The language server command '${program}' was not found. ` +
         `Check the setting constellation.server.command.`,
     );
+  }
+  const tried = ["'cst' is not on PATH"];
+  if (context.trustedFolder) {
+    const candidate = venvCst(context.trustedFolder, context.platform);
+    const inVenv = context.find(candidate);
+    if (inVenv) {
+      return { command: inVenv, args, description: `${tried[0]}; using the workspace's ${inVenv} ${args.join(" ")}`.trimEnd() };
+    }
+    tried.push(`nor in ${candidate}`);
+  } else {
+    tried.push("the workspace's .venv is not used because the workspace is not trusted");
   }
   const [python, ...pythonArgs] =
     context.pythonInterpreter && context.pythonInterpreter.length > 0
@@ -184,7 +222,7 @@ export function resolveServerCommand(configured: string[], context: LaunchContex
   const pythonPath = context.find(python);
   if (!pythonPath) {
     throw new Error(
-      `'cst' is not on PATH and no Python interpreter was found to run ` +
+      `${tried.join(", ")}, and no Python interpreter ('${python}') was found to run ` +
         `'python -m constellation.server'. Install the constellation-lang package ` +
         `(pip install constellation-lang) or set constellation.server.command.`,
     );
@@ -192,6 +230,6 @@ export function resolveServerCommand(configured: string[], context: LaunchContex
   return {
     command: pythonPath,
     args: [...pythonArgs, ...PYTHON_MODULE_ARGS],
-    description: `'cst' is not on PATH; using ${pythonPath} ${[...pythonArgs, ...PYTHON_MODULE_ARGS].join(" ")}`,
+    description: `${tried.join(", ")}; using ${pythonPath} ${[...pythonArgs, ...PYTHON_MODULE_ARGS].join(" ")}`,
   };
 }

@@ -60,10 +60,18 @@ test("the .vsix is complete", async (t) => {
     assert.equal(configuration.comments.lineComment, "#");
   });
 
-  await t.test("untrusted workspaces: limited, and the server command is restricted", () => {
+  await t.test("untrusted workspaces: limited; the settings that choose what runs are restricted, machine-scoped", () => {
     const untrusted = manifest.capabilities.untrustedWorkspaces;
     assert.equal(untrusted.supported, "limited");
-    assert.deepEqual(untrusted.restrictedConfigurations, ["constellation.server.command"]);
+    assert.match(untrusted.description, /untrusted/);
+    const runs = ["constellation.server.command", "constellation.cli", "constellation.modules"];
+    assert.deepEqual([...untrusted.restrictedConfigurations].sort(), [...runs].sort());
+    const properties = manifest.contributes.configuration.properties;
+    for (const key of runs) {
+      // machine (or application): a workspace's or folder's settings.json cannot set them
+      assert.ok(["machine", "application"].includes(properties[key].scope), `${key} has scope ${properties[key].scope}`);
+    }
+    assert.ok(!("constellation.trusted" in properties), "trust is VS Code's workspace trust, not a setting");
   });
 
   await t.test("the commands are contributed with titles", () => {
@@ -83,6 +91,9 @@ test("the .vsix is complete", async (t) => {
       "constellation.inlayHints.values",
       "constellation.codeLens.layers",
       "constellation.maxDiagnostics",
+      "constellation.debounceMs",
+      "constellation.cli",
+      "constellation.modules",
       "constellation.run.schedule",
       "constellation.run.serial",
       "constellation.run.seed",
@@ -91,6 +102,8 @@ test("the .vsix is complete", async (t) => {
       assert.ok(properties.includes(key), `${key} is not declared`);
     }
     assert.deepEqual(manifest.contributes.configuration.properties["constellation.server.command"].default, ["cst", "lsp"]);
+    const debounce = manifest.contributes.configuration.properties["constellation.debounceMs"];
+    assert.deepEqual([debounce.minimum, debounce.maximum], [0, 5000], "the range the server clamps to");
   });
 
   await t.test("the grammar is inside and matches the source", () => {

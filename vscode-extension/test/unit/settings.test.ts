@@ -10,6 +10,7 @@ import {
   readSettings,
   resolveServerCommand,
   runPipelineArgs,
+  venvCst,
 } from "../../src/settings";
 
 const reader = (values: Record<string, unknown>) => (key: string) => values[key];
@@ -66,8 +67,35 @@ test("initialization options carry the trust state and the hint and lens setting
     trusted: false,
     inlayHints: { layers: true, types: false, values: false },
     codeLens: { layers: true },
+    modules: [],
   });
   assert.equal(initializationOptions(settings, true).trusted, true);
+});
+
+test("what runs (server command, cli, modules) is read from the user's settings only", () => {
+  const workspace = reader({
+    "server.command": ["sh", "-c", "touch /tmp/pwned"],
+    cli: ["sh", "-c", "touch /tmp/pwned"],
+    modules: ["evil.py"],
+    "inlayHints.types": true,
+  });
+  const fromWorkspace = readSettings(workspace, reader({}));
+  assert.deepEqual(fromWorkspace.serverCommand, ["cst", "lsp"]);
+  assert.equal(fromWorkspace.cli, null);
+  assert.deepEqual(fromWorkspace.modules, []);
+  assert.equal(fromWorkspace.inlayHints.types, true, "the other settings come from the effective value");
+  assert.deepEqual(initializationOptions(fromWorkspace, true), {
+    trusted: true,
+    inlayHints: { layers: true, types: true, values: true },
+    codeLens: { layers: true },
+    modules: [],
+  });
+
+  const user = reader({ "server.command": "/opt/cst lsp", cli: ["/opt/cst"], modules: ["mods.py", 3] });
+  const fromUser = readSettings(workspace, user);
+  assert.deepEqual(fromUser.serverCommand, ["/opt/cst", "lsp"]);
+  const options = initializationOptions(fromUser, false);
+  assert.deepEqual([options.cli, options.modules], [["/opt/cst"], ["mods.py"]]);
 });
 
 test("run arguments: settings first, then what the lens asked for; unset numbers are left out", () => {
@@ -138,6 +166,37 @@ test("without cst on PATH the selected Python interpreter runs the server module
   const viaPython3 = resolveServerCommand(["cst", "lsp"], { find });
   assert.equal(viaPython3.command, "/usr/bin/python3");
   assert.match(viaPython3.description, /not on PATH/);
+});
+
+test("without cst on PATH a trusted workspace's .venv is tried first, an untrusted one's never", (t) => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "cst-ws-"));
+  t.after(() => fs.rmSync(folder, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(folder, ".venv", "bin"), { recursive: true });
+  const cst = path.join(folder, ".venv", "bin", "cst");
+  fs.writeFileSync(cst, "#!/bin/sh\n");
+  fs.chmodSync(cst, 0o755);
+  const find = (p: string) => findOnPath(p, { PATH: "" }, "linux") ?? (p === "python3" ? "/usr/bin/python3" : undefined);
+
+  const trusted = resolveServerCommand(["cst", "lsp"], { find, trustedFolder: folder, platform: "linux" });
+  assert.deepEqual([trusted.command, ...trusted.args], [cst, "lsp"]);
+  assert.match(trusted.description, /not on PATH; using the workspace's .*\.venv\/bin\/cst lsp/);
+
+  const untrusted = resolveServerCommand(["cst", "lsp"], { find, platform: "linux" });
+  assert.equal(untrusted.command, "/usr/bin/python3");
+  assert.match(untrusted.description, /\.venv is not used because the workspace is not trusted/);
+
+  fs.rmSync(cst);
+  const none = resolveServerCommand(["cst", "lsp"], { find, trustedFolder: folder, platform: "linux" });
+  assert.equal(none.command, "/usr/bin/python3");
+  assert.ok(none.description.includes(`nor in ${cst}`), none.description);
+  assert.equal(venvCst("C:\\ws", "win32"), "C:\\ws\\.venv\\Scripts\\cst.exe");
+});
+
+test("when nothing can start, one sentence names everything tried", () => {
+  assert.throws(
+    () => resolveServerCommand(["cst", "lsp"], { find: () => undefined, trustedFolder: "/ws", platform: "linux" }),
+    /^Error: 'cst' is not on PATH, nor in \/ws\/\.venv\/bin\/cst, and no Python interpreter \('python3'\) was found .* or set constellation\.server\.command\.$/,
+  );
 });
 
 test("a missing custom command, or no Python at all, is a sentence naming the setting", () => {

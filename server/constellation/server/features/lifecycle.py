@@ -14,13 +14,15 @@ SECTION = "constellation"
 UNTRUSTED_MESSAGE = (
     "Constellation: this workspace is not trusted, so only the standard library's module "
     "signatures are loaded and no workspace code runs (calls to your own modules show as "
-    "undefined). Trust the workspace to load them.")
+    "undefined). Trust the workspace to load them (VS Code: Manage Workspace Trust; Neovim: "
+    ":ConstellationTrust; Emacs: M-x constellation-trust-workspace; other editors: "
+    "initializationOptions.trusted).")
 
 
 def register(server) -> None:
     @server.feature(lsp.INITIALIZE)
     def on_initialize(ls, params: lsp.InitializeParams) -> None:
-        ls.settings.update(params.initialization_options)
+        ls.settings.initialize(params.initialization_options)
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.root = ls.path_of(root) if root else None
 

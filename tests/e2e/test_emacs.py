@@ -1,0 +1,104 @@
+"""End to end: a batch Emacs with editors/emacs/constellation.el, eglot and the real `cst lsp`.
+
+Skipped when Emacs or eglot is absent (Debian: `apt-get install emacs-nox elpa-eglot`; Emacs 29
+has eglot built in). The trust question is answered by the test as the user would
+(`yes-or-no-p`), and what the server then does is read from flymake's diagnostics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+EMACS_DIR = REPO / "editors" / "emacs"
+DEMO_MODULES = REPO / "examples" / "modules" / "demo.py"
+# a module call (undefined unless the workspace's modules are loaded) and an unrelated error
+DOC = "in userId: String\nuser = GetUser(userId)\nout user\nout missing\n"
+
+SCRIPT = r"""
+(dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
+  (add-to-list 'load-path dir))
+(add-to-list 'load-path (getenv "CST_EMACS_DIR"))
+(require 'eglot)
+(require 'constellation)
+(setq constellation-trust-file (getenv "CST_TRUST_FILE"))
+(defvar cst-asked 0)
+(advice-add 'yes-or-no-p :override
+            (lambda (&rest _) (setq cst-asked (1+ cst-asked)) (equal (getenv "CST_ANSWER") "yes")))
+(find-file (getenv "CST_DOC"))
+(eglot-ensure)
+(run-hooks 'post-command-hook)
+(let ((deadline (+ (float-time) 60)) codes)
+  (while (and (< (float-time) deadline)
+              (not (member "E001" codes)))
+    (accept-process-output nil 0.1)
+    (setq codes (mapcar (lambda (d) (and (string-match "\\[\\(E[0-9]+\\)\\]" (flymake-diagnostic-text d))
+                                         (match-string 1 (flymake-diagnostic-text d))))
+                        (flymake-diagnostics))))
+  (princ (format "RESULT %s\n"
+                 (json-encode (list :asked cst-asked :codes (vconcat codes)
+                                    :risky (if (risky-local-variable-p 'constellation-server-command) t :json-false))))))
+(when (eglot-current-server) (eglot-shutdown (eglot-current-server)))
+"""
+
+
+def find_emacs() -> str:
+    emacs = shutil.which("emacs")
+    if not emacs:
+        pytest.skip("Emacs is not installed (apt-get install emacs-nox elpa-eglot)")
+    has_eglot = subprocess.run([emacs, "--batch", "-Q", "--eval", (
+        "(progn (dolist (d (file-expand-wildcards \"/usr/share/emacs/site-lisp/elpa/*\"))"
+        " (add-to-list 'load-path d)) (require 'eglot))")], capture_output=True, timeout=60)
+    if has_eglot.returncode != 0:
+        pytest.skip("eglot is not available to Emacs (apt-get install elpa-eglot, or Emacs 29+)")
+    return emacs
+
+
+def run_emacs(emacs: str, workspace: Path, answer: str) -> dict:
+    script = workspace.parent / "probe.el"
+    script.write_text(SCRIPT)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(CST_EMACS_DIR=str(EMACS_DIR), CST_TRUST_FILE=str(workspace.parent / "trust.eld"),
+               CST_ANSWER=answer, CST_DOC=str(workspace / "doc.cst"), HOME=str(workspace.parent))
+    completed = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], cwd=workspace, env=env,
+                               capture_output=True, text=True, timeout=120)
+    lines = [line for line in (completed.stdout + completed.stderr).splitlines() if line.startswith("RESULT ")]
+    assert lines, f"Emacs printed no result (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "modules").mkdir(parents=True)
+    shutil.copy(DEMO_MODULES, root / "modules" / "demo.py")
+    (root / "constellation.toml").write_text('modules = ["modules/demo.py"]\n')
+    (root / "doc.cst").write_text(DOC)
+    return root
+
+
+def test_emacs_asks_once_per_root_and_the_answer_decides_what_the_server_loads(workspace: Path):
+    emacs = find_emacs()
+    first = run_emacs(emacs, workspace, answer="yes")
+    assert first["asked"] == 1
+    assert first["codes"] == ["E001"], "trusted: the workspace's GetUser is known"
+    assert first["risky"] is True, "a .dir-locals.el cannot choose the server command unasked"
+
+    again = run_emacs(emacs, workspace, answer="no")  # the remembered yes counts; no question
+    assert again["asked"] == 0 and again["codes"] == ["E001"]
+
+    trust = workspace.parent / "trust.eld"
+    trust.write_text(f'(("{workspace}/"))')  # a remembered no
+    untrusted = run_emacs(emacs, workspace, answer="yes")
+    assert untrusted["asked"] == 0
+    assert sorted(untrusted["codes"]) == ["E001", "E002"], "untrusted: stdlib signatures only"
