@@ -318,8 +318,14 @@ It goes to the run buffer of its document."
       ("node_failed"
        (funcall say (format "  ✗ %s failed: %s" name (plist-get (plist-get event :error) :message))))
       ("node_skipped" (funcall say (format "  ⊘ %s skipped: %s" name (plist-get event :reason))))
+      ("node_cancelled"
+       (funcall say (format "  ⊘ %s cancelled after %s" name
+                            (constellation--ms (plist-get event :duration_ms)))))
       ("layer_completed"
        (funcall say (format "layer %s completed in %s" (plist-get event :layer)
+                            (constellation--ms (plist-get event :duration_ms)))))
+      ("layer_cancelled"
+       (funcall say (format "layer %s cancelled after %s" (plist-get event :layer)
                             (constellation--ms (plist-get event :duration_ms)))))
       ("log" (funcall say (format "log: %s" (plist-get event :message))))
       ("run_completed"

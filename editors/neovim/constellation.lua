@@ -334,8 +334,14 @@ local event_lines = {
   node_skipped = function(e)
     return { string.format("  ⊘ %s skipped: %s", e.name, e.reason or "") }
   end,
+  node_cancelled = function(e)
+    return { string.format("  ⊘ %s cancelled after %s", e.name, ms(e.duration_ms)) }
+  end,
   layer_completed = function(e)
     return { string.format("layer %d completed in %s", e.layer, ms(e.duration_ms)) }
+  end,
+  layer_cancelled = function(e)
+    return { string.format("layer %d cancelled after %s", e.layer, ms(e.duration_ms)) }
   end,
   log = function(e)
     return { "log: " .. tostring(e.message) }

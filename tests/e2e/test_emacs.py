@@ -102,3 +102,27 @@ def test_emacs_asks_once_per_root_and_the_answer_decides_what_the_server_loads(w
     untrusted = run_emacs(emacs, workspace, answer="yes")
     assert untrusted["asked"] == 0
     assert sorted(untrusted["codes"]) == ["E001", "E002"], "untrusted: stdlib signatures only"
+
+
+CANCEL_SCRIPT = r"""
+(add-to-list 'load-path (getenv "CST_EMACS_DIR"))
+(require 'constellation)
+(constellation--on-run-event '(:event "node_cancelled" :uri "file:///x.cst" :name "slow" :duration_ms 850))
+(constellation--on-run-event '(:event "layer_cancelled" :uri "file:///x.cst" :layer 1 :duration_ms 880))
+(princ (format "RESULT %s\n" (json-encode (with-current-buffer (constellation--run-buffer "file:///x.cst")
+                                            (buffer-string)))))
+"""
+
+
+def test_a_cancelled_call_and_layer_read_cancelled(tmp_path: Path):
+    """A started call that a cancel stopped is `cancelled` (not skipped), its layer too."""
+    emacs = find_emacs()
+    script = tmp_path / "cancel.el"
+    script.write_text(CANCEL_SCRIPT)
+    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "HOME": str(tmp_path)}
+    done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stdout + done.stderr
+    text = json.loads(lines[-1][len("RESULT "):])
+    assert "  ⊘ slow cancelled after 850 ms" in text and "layer 1 cancelled after 880 ms" in text, text

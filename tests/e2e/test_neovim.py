@@ -449,3 +449,27 @@ def test_formatting_keeps_the_cursor_and_marks_of_untouched_lines(probe):
     assert result["formatted"] == MESSY.replace("Trim( a )", "Trim(a)").splitlines()
     assert result["format_cursor"] == [5, 4]
     assert result["format_mark"] == [3, 2]
+
+
+CANCEL_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = {}
+local ok, err = pcall(function()
+  local cst = require("constellation")
+  cst.on_run_event({ event = "node_cancelled", uri = "file:///x.cst", name = "slow", duration_ms = 850 })
+  cst.on_run_event({ event = "layer_cancelled", uri = "file:///x.cst", layer = 1, duration_ms = 880 })
+  out.lines = cst.result_lines()
+end)
+if not ok then out.error = tostring(err) end
+local file = io.open(P.out, "w")
+file:write(vim.json.encode(out))
+file:close()
+vim.cmd("qa!")
+"""
+
+
+def test_a_cancelled_call_and_layer_read_cancelled(tmp_path):
+    """A started call that a cancel stopped is `cancelled` (not skipped), its layer too."""
+    result = run_nvim(find_nvim(), tmp_path, CANCEL_PROBE, {})
+    assert "  ⊘ slow cancelled after 850 ms" in result["lines"], result["lines"]
+    assert "layer 1 cancelled after 880 ms" in result["lines"], result["lines"]
