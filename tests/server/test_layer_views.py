@@ -254,7 +254,7 @@ def plaintext_emacs() -> lsp.ClientCapabilities:
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def plain_client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(lsp.InitializeParams(
-        capabilities=plaintext_emacs(), initialization_options={"debounceMs": 150}))
+        capabilities=plaintext_emacs(), initialization_options={"debounceMs": 150, "trusted": True}))
     yield
     await lsp_client.shutdown_session()
 
@@ -338,7 +338,7 @@ def no_inlay_hints_emacs() -> lsp.ClientCapabilities:
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def hintless_client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(lsp.InitializeParams(
-        capabilities=no_inlay_hints_emacs(), initialization_options={"debounceMs": 150}))
+        capabilities=no_inlay_hints_emacs(), initialization_options={"debounceMs": 150, "trusted": True}))
     yield
     await lsp_client.shutdown_session()
 
