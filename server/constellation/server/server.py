@@ -175,11 +175,15 @@ class ConstellationProtocol(LanguageServerProtocol):
 
     def _dispatch_next(self) -> None:
         self._dispatch_scheduled = False
-        if self._queue:
-            self._dispatch(self._queue.popleft())
-        if self._queue and not self._dispatch_scheduled:
-            self._dispatch_scheduled = True
-            asyncio.get_running_loop().call_soon(self._dispatch_next)
+        try:
+            if self._queue:
+                self._dispatch(self._queue.popleft())
+        except Exception:  # noqa: BLE001 - pygls answers handler errors; this is a bug of ours
+            log.exception("internal error while dispatching a message")
+        finally:  # the queue goes on whatever happened to one message
+            if self._queue and not self._dispatch_scheduled:
+                self._dispatch_scheduled = True
+                asyncio.get_running_loop().call_soon(self._dispatch_next)
 
     def _dispatch(self, message) -> None:
         if isinstance(message, RPCRequest):
