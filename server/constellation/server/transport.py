@@ -49,6 +49,7 @@ MAX_UNAUTHENTICATED = 4 << 20  # bytes an unauthenticated client may make us buf
 WS_MAX_MESSAGE = 256 << 20
 UNAUTHORIZED = -32600  # InvalidRequest: LSP has no code of its own for "not authenticated"
 
+_JSON = json.JSONDecoder()
 _NEED_MORE = object()
 _SKIPPED = object()
 
@@ -123,20 +124,48 @@ class FrameDecoder:
     def _decode(self, body: bytes, length: int):
         try:
             value = json.loads(body)
+        except ValueError as exc:
+            error = exc
+        else:
             if len(body) != length:
                 self._on_damage(f"a message said Content-Length: {length} but had {len(body)} "
                                 "bytes (it was read up to the next header)")
             return value
-        except ValueError as exc:
-            h = HEADER.search(body)
-            if h is None:
-                self._on_damage(f"skipped a message whose {len(body)}-byte body is not valid "
-                                f"JSON ({exc}): {_excerpt(body)}")
-                return _SKIPPED
-        # the next message's header inside this body: its Content-Length was too long
-        self._buf[:0] = body[h.start():]
+        # A Content-Length that was too long: the body is a whole JSON value followed by the
+        # beginning of the next message, which goes back to be read as such.
+        try:  # (surrogateescape: bytes after the value need not be UTF-8, and go back intact)
+            text = body.decode("utf-8", "surrogateescape").lstrip()
+            value, end = _JSON.raw_decode(text)
+            text[:end].encode("utf-8")  # the value itself must be UTF-8
+        except ValueError:
+            pass
+        else:
+            rest = text[end:].encode("utf-8", "surrogateescape")
+            self._buf[:0] = rest
+            self._scanned = 0
+            self._on_damage(f"a message said Content-Length: {length} but its JSON ended "
+                            f"{len(rest)} bytes earlier; the rest was read as the next message")
+            return value
+        h = HEADER.search(body)
+        if h is None:
+            self._on_damage(f"skipped a message whose {len(body)}-byte body is not valid "
+                            f"JSON ({error}): {_excerpt(body)}")
+            self._give_back_header_start(body)
+            return _SKIPPED
+        self._buf[:0] = body[h.start():]  # a header inside the body: read on from there
         self._scanned = 0
-        return self._decode(body[:h.start()], length)
+        self._on_damage(f"skipped {h.start()} bytes of a message that is not valid JSON "
+                        f"({error}): {_excerpt(body[:h.start()])}")
+        return _SKIPPED
+
+
+    def _give_back_header_start(self, body: bytes) -> None:
+        """A body read too far may end inside the next header: those bytes go back."""
+        following = bytes(self._buf[:64])
+        for k in range(min(len(body), 32), 0, -1):
+            if HEADER.match(body[-k:] + following):
+                self._buf[:0] = body[-k:]
+                return
 
 
 def _excerpt(data: bytes, limit: int = 80) -> str:
