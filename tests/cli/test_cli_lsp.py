@@ -135,3 +135,17 @@ def test_lsp_tcp_serves_only_the_client_with_its_token(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_lsp_tcp_on_a_port_in_use_is_a_sentence():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*cst_command(), "lsp", "--tcp", f"127.0.0.1:{port}"],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "in use" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -46,6 +46,9 @@ def serve(transport: str = "stdio", host: str | None = None, port: int | None = 
         run = transports.run_tcp if transport == "tcp" else transports.run_ws
         try:
             return run(server, host, port, token, on_listening)
+        except transports.ListenError as exc:
+            print(f"constellation-lsp: {exc}", file=sys.stderr)
+            return 2
         finally:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -66,15 +69,21 @@ def token_path(port: int) -> Path:
 def write_token(token: str, port: int) -> Path:
     """The token in a file only the user can read (0600, in a 0700 folder; an existing file
     is truncated and re-moded, a symbolic link in its place is refused)."""
+    from constellation.server.transport import ListenError
+
     path = token_path(port)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)
-        os.write(fd, (token + "\n").encode("ascii"))
-    finally:
-        os.close(fd)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o600)
+            os.write(fd, (token + "\n").encode("ascii"))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ListenError(f"cannot write the token file {path}: {exc.strerror or exc} "
+                          f"(or set {TOKEN_ENV} to a token of your choice)") from None
     return path
 
 

@@ -50,6 +50,10 @@ WS_MAX_MESSAGE = 256 << 20
 UNAUTHORIZED = -32600  # InvalidRequest: LSP has no code of its own for "not authenticated"
 
 _JSON = json.JSONDecoder()
+
+
+class ListenError(Exception):
+    """The socket could not be opened (a sentence for the user)."""
 _NEED_MORE = object()
 _SKIPPED = object()
 
@@ -398,7 +402,10 @@ async def _tcp(server, host, port, token, on_listening) -> int:
             if self.session is not None:  # pygls serves one session, then ends
                 finish(0 if server.protocol.shut_down else 1)
 
-    tcp = await loop.create_server(_TcpConnection, host, port)
+    try:
+        tcp = await loop.create_server(_TcpConnection, host, port)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     on_listening(tcp.sockets[0].getsockname()[1])
     try:
         return await done
@@ -498,8 +505,12 @@ async def _ws(server, host, port, token, on_listening) -> int:
         if session is not None:
             finish(0 if server.protocol.shut_down else 1)
 
-    async with serve(handler, host, port, process_request=process_request,
-                     max_size=WS_MAX_MESSAGE) as ws_server:
+    try:
+        ws_server = await serve(handler, host, port, process_request=process_request,
+                                max_size=WS_MAX_MESSAGE)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    async with ws_server:
         on_listening(ws_server.sockets[0].getsockname()[1])
         try:
             return await done
