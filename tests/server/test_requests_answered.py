@@ -208,3 +208,19 @@ def test_document_versions_past_int32_are_accepted_and_published(start):
         assert published["diagnostics"] == []
         symbols = server.call("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
         assert json.dumps(symbols["result"]).count('"name": "b"') >= 1
+
+
+def test_exit_right_after_start_ends_the_process_while_signatures_load():
+    """`exit` while the workspace's `cst modules` child is being started: the cancelled load
+    may never finish (asyncio waits for a child it is still spawning), and must not keep the
+    server alive (it did, about one start in three)."""
+    from pygls.uris import from_fs_path
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    for _ in range(8):
+        with StdioServer() as server:
+            server.call("initialize", {"processId": None, "rootUri": from_fs_path(str(examples)),
+                                       "capabilities": {}, "initializationOptions": {"trusted": True}})
+            server.notify("initialized", {})
+            server.call("shutdown", None)
+            server.notify("exit", None)
+            assert server.proc.wait(timeout=20) == 0

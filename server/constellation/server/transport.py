@@ -275,8 +275,35 @@ class _StdoutWriter:
             pass
 
 
+TEARDOWN_S = 2.0
+
+
+def _run(main) -> int:
+    """asyncio.run, except that at the end pending handlers get TEARDOWN_S to finish
+    cancelling: the process ends after `exit` even if one of them waits on something that
+    never comes (asyncio.run would wait for it forever)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                _, stuck = loop.run_until_complete(asyncio.wait(tasks, timeout=TEARDOWN_S))
+                for task in stuck:  # (seen: a child process cancelled while it was being spawned)
+                    log.info("abandoned at exit, still running %.1f s after its cancellation: %s",
+                             TEARDOWN_S, task.get_coro())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
 def run_stdio(server) -> int:
-    return asyncio.run(_stdio(server))
+    return _run(_stdio(server))
 
 
 async def _stdio(server) -> int:
@@ -329,14 +356,16 @@ async def _stdio(server) -> int:
 
 
 def _ending(server) -> None:
-    """The session is over: handlers still pending are cancelled by asyncio.run; pygls'
-    callbacks on them would log a traceback each, which is not an error here."""
+    """The session is over: handlers still pending are cancelled (or abandoned) by `_run`;
+    pygls' callbacks on them would log a traceback each, which is not an error here."""
     server.protocol.on_exit = None
     loop = asyncio.get_running_loop()
 
     def handler(loop, context) -> None:
-        if not isinstance(context.get("exception"), asyncio.CancelledError):
-            loop.default_exception_handler(context)
+        if isinstance(context.get("exception"), asyncio.CancelledError) \
+                or "destroyed but it is pending" in str(context.get("message")):
+            return
+        loop.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
 
@@ -344,7 +373,7 @@ def _ending(server) -> None:
 # -- TCP ----------------------------------------------------------------------------------------
 
 def run_tcp(server, host: str, port: int, token: str, on_listening: Callable[[int], None]) -> int:
-    return asyncio.run(_tcp(server, host, port, token, on_listening))
+    return _run(_tcp(server, host, port, token, on_listening))
 
 
 async def _tcp(server, host, port, token, on_listening) -> int:
@@ -419,7 +448,7 @@ async def _tcp(server, host, port, token, on_listening) -> int:
 # -- WebSocket ----------------------------------------------------------------------------------
 
 def run_ws(server, host: str, port: int, token: str, on_listening: Callable[[int], None]) -> int:
-    return asyncio.run(_ws(server, host, port, token, on_listening))
+    return _run(_ws(server, host, port, token, on_listening))
 
 
 async def _ws(server, host, port, token, on_listening) -> int:
