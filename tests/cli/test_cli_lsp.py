@@ -79,3 +79,73 @@ def test_a_refused_rename_is_an_error_answer_not_a_traceback_in_the_log():
             "textDocument": {"uri": uri}, "position": {"line": 1, "character": 0},
             "newName": "a"})
         assert answer["error"]["code"] == -32602 and "'a'" in answer["error"]["message"]
+
+
+def test_lsp_exit_without_shutdown_is_status_1():
+    proc = subprocess.Popen([*cst_command(), "lsp"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": None, "rootUri": None, "capabilities": {}}}))
+        proc.stdin.flush()
+        assert "capabilities" in read_message(proc.stdout)["result"]
+        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "exit", "params": None}))
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_lsp_tcp_serves_only_the_client_with_its_token(tmp_path):
+    import os
+    import socket
+    import stat
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("CONSTELLATION_LSP_TOKEN", None)
+    proc = subprocess.Popen([*cst_command(), "lsp", "--tcp", f":{port}"], env=env,  # loopback
+                            stderr=subprocess.PIPE, text=True)
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"processId": None, "rootUri": None, "capabilities": {}}}
+    try:
+        started = proc.stderr.readline()
+        path = tmp_path / "constellation" / f"lsp-{port}.token"
+        assert f"listening on tcp 127.0.0.1:{port}" in started and str(path) in started
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(frame(init))  # no token
+            answer = read_message(sock.makefile("rb"))
+            assert "Not authenticated" in answer["error"]["message"]
+            assert sock.recv(1) == b""  # closed
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            stream = sock.makefile("rb")
+            init["params"]["initializationOptions"] = {"token": path.read_text().strip()}
+            sock.sendall(frame(init))
+            assert read_message(stream)["result"]["serverInfo"]["name"] == "constellation-lsp"
+            sock.sendall(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None})
+                         + frame({"jsonrpc": "2.0", "method": "exit", "params": None}))
+            assert proc.wait(timeout=30) == 0
+        assert not path.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_lsp_tcp_on_a_port_in_use_is_a_sentence():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*cst_command(), "lsp", "--tcp", f"127.0.0.1:{port}"],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "in use" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -12,18 +12,20 @@ def register(subparsers) -> None:
         "lsp", help="start the language server (stdio by default)",
         description="Start the Constellation language server for an editor.")
     transport = parser.add_mutually_exclusive_group()
-    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket")
-    transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket")
+    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket (clients "
+                           "authenticate with the token printed at start; see the README)")
+    transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket (same token)")
     parser.add_argument("--stdio", action="store_true", help="use standard input/output "
                         "(the default; accepted because editors pass it)")
     parser.set_defaults(func=run_lsp)
 
 
 def host_port(value: str, option: str) -> tuple[str, int]:
+    """HOST:PORT; `:PORT` binds loopback (127.0.0.1)."""
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserError(f"{option} {value}: expected HOST:PORT, such as 127.0.0.1:2087")
-    return host, int(port)
+    return host or "127.0.0.1", int(port)
 
 
 def run_lsp(args: argparse.Namespace) -> int:
@@ -37,5 +39,4 @@ def run_lsp(args: argparse.Namespace) -> int:
         from constellation.server.main import serve
     except ImportError as exc:
         raise UserError(f"the language server is not available: {exc}") from None
-    serve(transport, host, port)
-    return 0
+    return serve(transport, host, port)  # 0 after shutdown then exit, 1 without shutdown

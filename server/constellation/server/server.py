@@ -7,14 +7,20 @@ object; nothing here knows how a feature works.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import sys
+from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote
 
+import attrs
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import RPCRequest
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
@@ -46,9 +52,162 @@ class _RefusalsAreAnswers(logging.Filter):
 logging.getLogger("pygls.protocol.json_rpc").addFilter(_RefusalsAreAnswers())
 
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+_VERSIONED = (lsp.TEXT_DOCUMENT_DID_OPEN, lsp.TEXT_DOCUMENT_DID_CHANGE)
+
+
+@attrs.define
+class _Malformed:
+    """A message whose params do not have the shape of its method: answered with an
+    `InvalidParams` error (a request) or logged (a notification), never dropped silently."""
+    method: str
+    error: str
+    id: object = None
+    is_request: bool = False
+
+
 class ConstellationProtocol(LanguageServerProtocol):
-    """Also stops a running pipeline when its `workspace/executeCommand` request is cancelled
-    (pygls runs command handlers as inner tasks that `$/cancelRequest` alone does not reach)."""
+    """pygls' protocol, made to answer every request and to honour cancellation:
+
+    * a request whose params do not fit its method gets an `InvalidParams` error (pygls
+      logged it and never answered), and one after `shutdown` an `InvalidRequest` error;
+    * `exit` ends the session through the transport with status 0 after `shutdown`, 1
+      without (pygls' `sys.exit` inside a handler was swallowed: always 0);
+    * messages run one at a time, in order, each after the loop has read what arrived
+      meanwhile, so a `$/cancelRequest` overtakes the requests still queued: they never run
+      (pygls ran every synchronous handler the moment it was read, before the cancel);
+    * a document version outside LSP's int32 (clients are JavaScript numbers) is accepted:
+      kept as an int32 alias inside the server, and published back as the client's number;
+    * a running pipeline stops when its `workspace/executeCommand` request is cancelled
+      (pygls runs command handlers as inner tasks that `$/cancelRequest` alone does not reach).
+    """
+
+    def __init__(self, server, converter) -> None:
+        super().__init__(server, converter)
+        self.on_exit = None  # set by the transport: called with the exit status
+        self._queue: collections.deque = collections.deque()
+        self._queued: dict = {}  # request id -> the placeholder future a cancel can cancel
+        self._dispatch_scheduled = False
+        self._aliases: dict[str, tuple[int, int]] = {}  # uri -> (int32 alias, client version)
+
+    @property
+    def shut_down(self) -> bool:
+        return self._shutdown
+
+    # -- decoding -------------------------------------------------------------------------
+    def receive(self, value: object) -> None:
+        """One decoded JSON value from the transport."""
+        if not isinstance(value, dict) or value.get("jsonrpc") != "2.0":
+            log.error("ignored a message that is not JSON-RPC 2.0: %.200r", value)
+            if isinstance(value, dict) and "id" in value and "method" in value:
+                self._send_error(value["id"], lsp.ErrorCodes.InvalidRequest,
+                                 'not a JSON-RPC 2.0 request (it needs "jsonrpc": "2.0")')
+            return
+        self.handle_message(self.structure_message(value))
+
+    def structure_message(self, data):
+        if "jsonrpc" not in data or "method" not in data or "error" in data:
+            return super().structure_message(data)
+        method = data["method"]
+        if method in _VERSIONED:
+            self._alias_version(method, data.get("params"))
+        message_type = self.get_message_type(method)
+        if message_type is None:
+            return super().structure_message(data)
+        try:
+            return self._converter.structure(data, message_type)
+        except Exception as exc:  # noqa: BLE001 - any shape error is the client's
+            return _Malformed(method=method, error=_describe(exc), id=data.get("id"),
+                              is_request="id" in data)
+
+    def _alias_version(self, method: str, params: object) -> None:
+        document = params.get("textDocument") if isinstance(params, dict) else None
+        if not isinstance(document, dict) or not isinstance(document.get("uri"), str):
+            return
+        uri, version = unquote(document["uri"]), document.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) \
+                and not INT32_MIN <= version <= INT32_MAX:
+            alias = (version - INT32_MIN) % 2**32 + INT32_MIN
+            if uri not in self._aliases:
+                log.warning("%s: version %d is outside LSP's integer range; accepted", uri, version)
+            self._aliases[uri] = (alias, version)
+            document["version"] = alias
+        else:
+            self._aliases.pop(uri, None)
+
+    def _serialize_message(self, data):
+        value = super()._serialize_message(data)
+        if self._aliases and isinstance(value, dict) \
+                and value.get("method") == lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
+            params = value.get("params") or {}
+            alias = self._aliases.get(unquote(params.get("uri", "")))
+            if alias is not None and params.get("version") == alias[0]:
+                params["version"] = alias[1]
+        return value
+
+    # -- dispatch -------------------------------------------------------------------------
+    def handle_message(self, message):
+        if isinstance(message, _Malformed):
+            if message.is_request:
+                log.warning("invalid params for %s: %s", message.method, message.error)
+                self._send_error(message.id, lsp.ErrorCodes.InvalidParams,
+                                 f"Invalid params for {message.method}: {message.error}")
+            else:
+                log.error("ignored a %s notification with invalid params: %s",
+                          message.method, message.error)
+                self._server.log_line(f"Constellation ignored a {message.method} notification "
+                                      f"with invalid params: {message.error}", lsp.MessageType.Error)
+            return
+        method = getattr(message, "method", None)
+        if method is None or method == lsp.CANCEL_REQUEST:  # responses and cancels: at once
+            return super().handle_message(message)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self._dispatch(message)
+        if isinstance(message, RPCRequest):
+            placeholder: Future = Future()
+            placeholder.add_done_callback(partial(self._answer_cancelled, message.id))
+            self._request_futures[message.id] = self._queued[message.id] = placeholder
+        self._queue.append(message)
+        if not self._dispatch_scheduled:
+            self._dispatch_scheduled = True
+            loop.call_soon(self._dispatch_next)
+
+    def _dispatch_next(self) -> None:
+        self._dispatch_scheduled = False
+        try:
+            if self._queue:
+                self._dispatch(self._queue.popleft())
+        except Exception:  # noqa: BLE001 - pygls answers handler errors; this is a bug of ours
+            log.exception("internal error while dispatching a message")
+        finally:  # the queue goes on whatever happened to one message
+            if self._queue and not self._dispatch_scheduled:
+                self._dispatch_scheduled = True
+                asyncio.get_running_loop().call_soon(self._dispatch_next)
+
+    def _dispatch(self, message) -> None:
+        if isinstance(message, RPCRequest):
+            placeholder = self._queued.pop(message.id, None)
+            if placeholder is not None:
+                if self._request_futures.get(message.id) is placeholder:
+                    del self._request_futures[message.id]
+                if not placeholder.set_running_or_notify_cancel():
+                    return  # cancelled while queued: answered, never run
+            if self._shutdown:
+                self._send_error(message.id, lsp.ErrorCodes.InvalidRequest,
+                                 f"{message.method}: the server is shut down; only exit is accepted")
+                return
+        super().handle_message(message)
+
+    def _answer_cancelled(self, msg_id, future: Future) -> None:
+        if future.cancelled():
+            self._queued.pop(msg_id, None)
+            self._send_error(msg_id, lsp.LSPErrorCodes.RequestCancelled,
+                             f'Request with id "{msg_id}" is canceled')
+
+    def _send_error(self, msg_id, code: int, message: str) -> None:
+        self._send_response(msg_id, error=lsp.ResponseError(code=int(code), message=message))
 
     def _handle_cancel_notification(self, msg_id):
         super()._handle_cancel_notification(msg_id)
@@ -60,12 +219,13 @@ class ConstellationProtocol(LanguageServerProtocol):
     def lsp_shutdown(self, *args):
         """pygls' own version cancels pending requests while iterating the dict that their
         cancellation callbacks remove them from (a `runPipeline` pending at shutdown made it
-        fail); this one iterates over a copy."""
+        fail); this one iterates over a copy, and leaves the requests queued after it to be
+        answered `InvalidRequest`."""
         if (user_handler := self.fm.features.get(lsp.SHUTDOWN)) is not None:
             yield user_handler, args, None
         current_id = self.msg_id
         for msg_id, future in list(self._request_futures.items()):
-            if msg_id != current_id and not future.done():
+            if msg_id != current_id and msg_id not in self._queued and not future.done():
                 future.cancel()
         self._shutdown = True
         return None
@@ -79,6 +239,24 @@ class ConstellationProtocol(LanguageServerProtocol):
             position_codec=self.workspace.position_codec)
         if (user_handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_OPEN)) is not None:
             yield user_handler, (params,), None
+
+    @lsp_method(lsp.EXIT)
+    def lsp_exit(self, *args):
+        if (user_handler := self.fm.features.get(lsp.EXIT)) is not None:
+            yield user_handler, args, None
+        code = 0 if self._shutdown else 1
+        if self.on_exit is None:
+            sys.exit(code)
+        self.on_exit(code)
+
+
+def _describe(exc: BaseException) -> str:
+    """cattrs' structuring errors as one line: `$.position.line: ... ; ...`."""
+    try:
+        import cattrs
+        return "; ".join(cattrs.transform_error(exc, path="$"))
+    except Exception:  # noqa: BLE001 - not a cattrs error
+        return f"{type(exc).__name__}: {exc}"
 
 
 class ConstellationServer(LanguageServer):
