@@ -17,6 +17,7 @@ from typing import Callable
 
 import anyio
 import anyio.to_thread
+import contextvars
 
 from constellation.compiler import ast
 from constellation.compiler import types as T
@@ -30,6 +31,10 @@ from constellation.runtime.limits import SHARED, Scheduler
 from constellation.runtime.watchdog import STUCK_S, LoopBlocked, Watchdog
 
 MAX_BACKOFF_S = 30.0
+# The node whose expression the current task is evaluating (a call's arguments or fallback, a
+# value node's expression): what it awaits is recorded so that blocking on a parked node parks.
+_EVALUATING: contextvars.ContextVar["NodeState | None"] = contextvars.ContextVar(
+    "constellation_evaluating", default=None)
 DEFAULT_OPTIONS = CallOptions()
 
 # -- configuration ----------------------------------------------------------------------------
@@ -131,6 +136,10 @@ class NodeState:
     started: bool = False  # evaluation begun (a task exists or an inline evaluation runs)
     began: bool = False  # its module call has begun (node_started): a cancel "cancels" it
     holding: bool = False  # counts against the layer barrier
+    awaiting_fallback: bool = False  # its call failed and it awaits its fallback value
+    waiting_on: NodeState | None = None  # the node its evaluation awaits now
+    waiters: dict = field(default_factory=dict)  # the states whose waiting_on is this one
+    parked: bool = False  # awaiting its fallback, or waiting on a parked node (§10.2)
     env: dict = field(default_factory=dict)  # the pattern bindings of its chosen case (§10.2)
     value: object = None
     error: RunError | None = None
@@ -251,6 +260,44 @@ class Run:
             self.check_layer_done(layer)
             self.advance()
 
+    def repark(self, st: NodeState) -> None:
+        """Recompute who is parked from `st` on (§10.2): a node is parked while it awaits its
+        fallback value, or while its evaluation waits on a parked node, directly or through
+        other nodes — it cannot progress before that value, which may need higher layers, so
+        the barrier must not wait for it. Unparking holds again before anything is released."""
+        todo = [st]
+        while todo:
+            s = todo.pop()
+            w = s.waiting_on
+            parked = not s.done.is_set() and (s.awaiting_fallback
+                                              or (w is not None and w.parked))
+            if parked == s.parked:
+                continue
+            s.parked = parked
+            if s.node.kind == "module" and s.started:
+                if parked:
+                    self.unhold(s)
+                elif not s.done.is_set():
+                    self.hold(s)
+            todo.extend(s.waiters)
+
+    @contextmanager
+    def waiting(self, st: NodeState):
+        """The current evaluation awaits `st` (its value node's evaluation or its Event)."""
+        waiter = _EVALUATING.get()
+        if waiter is None or waiter is st:
+            yield
+            return
+        previous, waiter.waiting_on = waiter.waiting_on, st
+        st.waiters[waiter] = None
+        self.repark(waiter)
+        try:
+            yield
+        finally:
+            st.waiters.pop(waiter, None)
+            waiter.waiting_on = previous
+            self.repark(waiter)
+
     def advance(self) -> None:
         """Release layer k once every call of layers < k is settled or parked (§10.2)."""
         if self.config.schedule != "layered" or self.closing:
@@ -286,15 +333,18 @@ class Run:
                 self.hold(st)  # demanded: it now holds the barrier until settled or parked
                 self.tg.start_soon(self.run_call_node, st)
             else:
-                await self.evaluate_value_node(st)
+                with self.waiting(st):
+                    await self.evaluate_value_node(st)
         if not st.done.is_set():  # a set Event still costs a loop iteration: skip it
-            await st.done.wait()
+            with self.waiting(st):
+                await st.done.wait()
         if st.error is not None:
             raise st.error
         return st.value
 
     async def evaluate_value_node(self, st: NodeState) -> None:
         node = st.node
+        token = _EVALUATING.set(st)
         try:
             value = await self.evaluator.eval(node.expr, {})
             t = self.check.binding_types.get(node.name) if node.name else None
@@ -306,7 +356,10 @@ class Run:
             st.error = exc
             st.status = "failed"
         finally:
+            _EVALUATING.reset(token)
             st.done.set()
+            if st.parked:
+                self.repark(st)
 
     async def inline_call(self, call: ast.Call, env: dict) -> object:
         """A call inside a lambda body: not a DAG node, run when reached (§10.3)."""
@@ -322,6 +375,7 @@ class Run:
     async def run_call_node(self, st: NodeState) -> None:
         node = st.node
         layered = not node.demand_driven and self.config.schedule == "layered"
+        _EVALUATING.set(st)  # this task evaluates the call's arguments (and its fallback)
         try:
             try:
                 args = coerce_args(node.function,
@@ -369,6 +423,8 @@ class Run:
                            value=values.abbreviate(value), cache_hit=st.cache_hit,
                            attempts=st.attempts)
         st.done.set()
+        if st.parked:
+            self.repark(st)
         self.unhold(st)
 
     def stop(self, st: NodeState) -> None:
@@ -381,6 +437,8 @@ class Run:
         st.status = "cancelled"
         self.emit_node("node_cancelled", st.node, duration_ms=st.duration_ms)
         st.done.set()
+        if st.parked:
+            self.repark(st)
         self.unhold(st)
 
     def skip(self, st: NodeState, reason: str, error: RunError | None) -> None:
@@ -388,6 +446,8 @@ class Run:
         st.error = error
         self.emit_node("node_skipped", st.node, reason=reason)
         st.done.set()
+        if st.parked:
+            self.repark(st)
         self.unhold(st)
 
     # -- options (§6.4) -----------------------------------------------------------------------
@@ -441,15 +501,17 @@ class Run:
                                 result_t: T.Type) -> Outcome:
         """The call is parked while it awaits its fallback value (§10.2)."""
         if st is not None:
-            self.unhold(st)
+            st.awaiting_fallback = True
+            self.repark(st)
         try:
             value = await self.evaluator.eval(expr, env)
             return Outcome(value=values.coerce(value, result_t))
         except RunError as exc:
             return Outcome(error=exc)
         finally:
-            if st is not None and not st.done.is_set():
-                self.hold(st)
+            if st is not None:
+                st.awaiting_fallback = False
+                self.repark(st)
 
     def handle_failure(self, call: ast.Call, fn: Function, opts: CallOptions, error: RunError,
                        result_t: T.Type) -> object:
