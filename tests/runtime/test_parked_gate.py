@@ -85,6 +85,44 @@ def test_the_waiter_holds_the_gate_again_once_the_parked_call_settles(execute, r
     assert k.start >= c.end  # counted again after `a` settled: layer 5 waited for it
 
 
+OUTCOMES = ("node_completed", "node_failed", "node_skipped", "node_cancelled")
+
+
+@pytest.mark.parametrize("fallback_reads", ["j", "z"], ids=["lower layer", "higher layer"])
+def test_a_layer_completes_only_after_its_parked_calls_have_settled(execute, fallback_reads):
+    """A parked call does not hold the gate, but its layer is not done before it has settled:
+    `layer_completed` of a layer follows the outcome of every started call of that layer."""
+    text = CHAIN.replace("Uppercase(z)", f"Uppercase({fallback_reads})") + \
+        "c = Lowercase(a)\nout c"
+    result, events = run_ok(execute, text, {"s": " hi "}, schedule="layered")
+    assert result.outputs == {"c": "hi"}
+    settled: dict[int, int] = {}
+    for e in events:
+        if e["event"] in OUTCOMES:
+            settled[e["layer"]] = settled.get(e["layer"], 0) + 1
+        elif e["event"] == "layer_completed":
+            started = sum(1 for x in events if x["event"] == "node_started"
+                          and x["layer"] == e["layer"])
+            assert settled.get(e["layer"], 0) == started, (e["layer"], events)
+    depth = next(e["depth"] for e in events if e["event"] == "run_started")
+    completed = [e["layer"] for e in events if e["event"] == "layer_completed"]
+    assert sorted(completed) == list(range(1, depth + 1))
+
+
+def test_a_timeout_while_a_call_is_parked_cancels_its_layer(execute, monkeypatch):
+    """Cut short while `a` awaits its fallback value (a 2 s call), layer 1 reads cancelled,
+    not completed (issue 13 item 9)."""
+    monkeypatch.setenv("CONSTELLATION_TIME_SCALE", "1.0")
+    text = ("in s: String\nj = Trim(s)\n"
+            "a = AlwaysFailsService(s) with fallback: ExpensiveCompute(j)\nout a")
+    result, events = execute(text, {"s": " hi "}, schedule="layered", timeout=0.5)
+    assert result.status == "cancelled"
+    assert {n.name: n.status for n in result.nodes}["a"] == "cancelled"
+    ends = [(e["event"], e["layer"]) for e in events
+            if e["event"] in ("layer_completed", "layer_cancelled")]
+    assert ("layer_cancelled", 1) in ends and ("layer_completed", 1) not in ends, ends
+
+
 def test_cst_run_completes_a_fallback_that_reads_a_higher_layer(tmp_path):
     path = tmp_path / "fallback_gate.cst"
     path.write_text("@example(\" hi \")\n" + CHAIN + "c = Lowercase(a)\nout c\n")

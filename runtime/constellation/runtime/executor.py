@@ -178,6 +178,7 @@ class Run:
         self.scale = time_scale()
         self.depth = self.plan.depth
         self.unsettled = [0] * (self.depth + 2)
+        self.running = [0] * (self.depth + 2)  # started calls of layer k not yet settled
         self.gates = [anyio.Event() for _ in range(self.depth + 2)]
         self.released = 0
         self.held_below = 0
@@ -243,6 +244,20 @@ class Run:
     # -- the layer barrier --------------------------------------------------------------------
     # unsettled[k]: calls of layer k that hold the barrier (not settled, not parked);
     # held_below: their sum over the released layers, so the next gate opens when it is 0.
+    # A layer completes when its started calls have settled (running[k] == 0), parked or not.
+    def begin(self, st: NodeState) -> None:
+        self.running[st.node.layer] += 1
+        self.hold(st)
+
+    def ended(self, st: NodeState) -> None:
+        """`st` has just settled (its Event is set): it holds nothing any more."""
+        if st.started:  # a call never demanded was never counted
+            self.running[st.node.layer] -= 1
+        if st.parked:
+            self.repark(st)
+        self.unhold(st)
+        self.check_layer_done(st.node.layer)
+
     def hold(self, st: NodeState) -> None:
         if not st.holding:
             st.holding = True
@@ -309,7 +324,7 @@ class Run:
             self.check_layer_done(self.released)
 
     def check_layer_done(self, k: int) -> None:
-        if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
+        if k not in self.layer_done and self.running[k] == 0 and k in self.layer_t0:
             self.end_layer(k)
 
     def end_layer(self, k: int) -> None:
@@ -330,7 +345,7 @@ class Run:
             if st.node.kind == "module":
                 if env and st.node.pattern_bindings:  # demanded by its chosen case's body
                     st.env = {k: env[k] for k in st.node.pattern_bindings if k in env}
-                self.hold(st)  # demanded: it now holds the barrier until settled or parked
+                self.begin(st)  # demanded: it now holds the barrier until settled or parked
                 self.tg.start_soon(self.run_call_node, st)
             else:
                 with self.waiting(st):
@@ -423,9 +438,7 @@ class Run:
                            value=values.abbreviate(value), cache_hit=st.cache_hit,
                            attempts=st.attempts)
         st.done.set()
-        if st.parked:
-            self.repark(st)
-        self.unhold(st)
+        self.ended(st)
 
     def stop(self, st: NodeState) -> None:
         """A cancel reached the call: cancelled once its module call began, else skipped."""
@@ -437,18 +450,14 @@ class Run:
         st.status = "cancelled"
         self.emit_node("node_cancelled", st.node, duration_ms=st.duration_ms)
         st.done.set()
-        if st.parked:
-            self.repark(st)
-        self.unhold(st)
+        self.ended(st)
 
     def skip(self, st: NodeState, reason: str, error: RunError | None) -> None:
         st.status = "skipped"
         st.error = error
         self.emit_node("node_skipped", st.node, reason=reason)
         st.done.set()
-        if st.parked:
-            self.repark(st)
-        self.unhold(st)
+        self.ended(st)
 
     # -- options (§6.4) -----------------------------------------------------------------------
     def result_type(self, call: ast.Call, fn: Function, opts: CallOptions) -> T.Type:
@@ -739,7 +748,7 @@ class Run:
         for node in sorted(eager, key=lambda n: self.rank[n.id]):
             st = self.states[node.id]
             st.started = True
-            self.hold(st)
+            self.begin(st)
             self.tg.start_soon(self.run_call_node, st)
 
     async def evaluate_output(self, name: str, outputs: dict, errors: list) -> None:
