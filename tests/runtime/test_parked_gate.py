@@ -71,6 +71,21 @@ def test_a_waiter_on_a_parked_call_does_not_hold_the_layer_gate(execute, bounds,
             (schedule, [(n.name, n.status) for n in result.nodes])
 
 
+@BOUNDS
+def test_a_failing_fallback_that_reads_a_higher_layer_fails_the_run_without_a_hang(execute,
+                                                                                   bounds):
+    text = (CHAIN.replace("Uppercase(z)", "AlwaysFailsService(z)")
+            + "c = Lowercase(a)\nd = Trim(j)\nout c\nout d")
+    for schedule in ("layered", "eager"):
+        result, _ = execute(text, {"s": " hi "}, schedule=schedule, timeout=RUN_TIMEOUT_S,
+                            **bounds)
+        assert result.status == "failed", (schedule, result.status)
+        assert result.outputs == {"d": "hi"}
+        assert [e["message"] for e in result.errors] == ["Service failed for: hi"]
+        statuses = {n.name: n.status for n in result.nodes}
+        assert (statuses["a"], statuses["c"]) == ("failed", "skipped"), statuses
+
+
 def test_the_waiter_holds_the_gate_again_once_the_parked_call_settles(execute, recorder):
     """`c` (layer 2) is parked while `a` awaits a layer-3 fallback value; once `a` has
     settled `c` counts again, so layer 5 (`k`) starts only after `c` has ended, although `y`
