@@ -4,6 +4,7 @@ every module-call option, and reports what it does as events (docs/run-events.md
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import json
 import os
@@ -17,7 +18,6 @@ from typing import Callable
 
 import anyio
 import anyio.to_thread
-import contextvars
 
 from constellation.compiler import ast
 from constellation.compiler import types as T
@@ -310,7 +310,8 @@ class Run:
             yield
         finally:
             st.waiters.pop(waiter, None)
-            waiter.waiting_on = previous
+            if waiter.waiting_on is st:  # concurrent evaluations of one node never unwind others
+                waiter.waiting_on = previous
             self.repark(waiter)
 
     def advance(self) -> None:
