@@ -4,6 +4,7 @@ every module-call option, and reports what it does as events (docs/run-events.md
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import json
 import os
@@ -30,6 +31,10 @@ from constellation.runtime.limits import SHARED, Scheduler
 from constellation.runtime.watchdog import STUCK_S, LoopBlocked, Watchdog
 
 MAX_BACKOFF_S = 30.0
+# The node whose expression the current task is evaluating (a call's arguments or fallback, a
+# value node's expression): what it awaits is recorded so that blocking on a parked node parks.
+_EVALUATING: contextvars.ContextVar["NodeState | None"] = contextvars.ContextVar(
+    "constellation_evaluating", default=None)
 DEFAULT_OPTIONS = CallOptions()
 
 # -- configuration ----------------------------------------------------------------------------
@@ -131,6 +136,10 @@ class NodeState:
     started: bool = False  # evaluation begun (a task exists or an inline evaluation runs)
     began: bool = False  # its module call has begun (node_started): a cancel "cancels" it
     holding: bool = False  # counts against the layer barrier
+    awaiting_fallback: bool = False  # its call failed and it awaits its fallback value
+    waiting_on: NodeState | None = None  # the node its evaluation awaits now
+    waiters: dict = field(default_factory=dict)  # the states whose waiting_on is this one
+    parked: bool = False  # awaiting its fallback, or waiting on a parked node (§10.2)
     env: dict = field(default_factory=dict)  # the pattern bindings of its chosen case (§10.2)
     value: object = None
     error: RunError | None = None
@@ -169,6 +178,7 @@ class Run:
         self.scale = time_scale()
         self.depth = self.plan.depth
         self.unsettled = [0] * (self.depth + 2)
+        self.running = [0] * (self.depth + 2)  # started calls of layer k not yet settled
         self.gates = [anyio.Event() for _ in range(self.depth + 2)]
         self.released = 0
         self.held_below = 0
@@ -234,6 +244,20 @@ class Run:
     # -- the layer barrier --------------------------------------------------------------------
     # unsettled[k]: calls of layer k that hold the barrier (not settled, not parked);
     # held_below: their sum over the released layers, so the next gate opens when it is 0.
+    # A layer completes when its started calls have settled (running[k] == 0), parked or not.
+    def begin(self, st: NodeState) -> None:
+        self.running[st.node.layer] += 1
+        self.hold(st)
+
+    def ended(self, st: NodeState) -> None:
+        """`st` has just settled (its Event is set): it holds nothing any more."""
+        if st.started:  # a call never demanded was never counted
+            self.running[st.node.layer] -= 1
+        if st.parked:
+            self.repark(st)
+        self.unhold(st)
+        self.check_layer_done(st.node.layer)
+
     def hold(self, st: NodeState) -> None:
         if not st.holding:
             st.holding = True
@@ -251,6 +275,45 @@ class Run:
             self.check_layer_done(layer)
             self.advance()
 
+    def repark(self, st: NodeState) -> None:
+        """Recompute who is parked from `st` on (§10.2): a node is parked while it awaits its
+        fallback value, or while its evaluation waits on a parked node, directly or through
+        other nodes — it cannot progress before that value, which may need higher layers, so
+        the barrier must not wait for it. Unparking holds again before anything is released."""
+        todo = [st]
+        while todo:
+            s = todo.pop()
+            w = s.waiting_on
+            parked = not s.done.is_set() and (s.awaiting_fallback
+                                              or (w is not None and w.parked))
+            if parked == s.parked:
+                continue
+            s.parked = parked
+            if s.node.kind == "module" and s.started:
+                if parked:
+                    self.unhold(s)
+                elif not s.done.is_set():
+                    self.hold(s)
+            todo.extend(s.waiters)
+
+    @contextmanager
+    def waiting(self, st: NodeState):
+        """The current evaluation awaits `st` (its value node's evaluation or its Event)."""
+        waiter = _EVALUATING.get()
+        if waiter is None or waiter is st:
+            yield
+            return
+        previous, waiter.waiting_on = waiter.waiting_on, st
+        st.waiters[waiter] = None
+        self.repark(waiter)
+        try:
+            yield
+        finally:
+            st.waiters.pop(waiter, None)
+            if waiter.waiting_on is st:  # concurrent evaluations of one node never unwind others
+                waiter.waiting_on = previous
+            self.repark(waiter)
+
     def advance(self) -> None:
         """Release layer k once every call of layers < k is settled or parked (§10.2)."""
         if self.config.schedule != "layered" or self.closing:
@@ -262,7 +325,7 @@ class Run:
             self.check_layer_done(self.released)
 
     def check_layer_done(self, k: int) -> None:
-        if k not in self.layer_done and self.unsettled[k] == 0 and k in self.layer_t0:
+        if k not in self.layer_done and self.running[k] == 0 and k in self.layer_t0:
             self.end_layer(k)
 
     def end_layer(self, k: int) -> None:
@@ -283,18 +346,21 @@ class Run:
             if st.node.kind == "module":
                 if env and st.node.pattern_bindings:  # demanded by its chosen case's body
                     st.env = {k: env[k] for k in st.node.pattern_bindings if k in env}
-                self.hold(st)  # demanded: it now holds the barrier until settled or parked
+                self.begin(st)  # demanded: it now holds the barrier until settled or parked
                 self.tg.start_soon(self.run_call_node, st)
             else:
-                await self.evaluate_value_node(st)
+                with self.waiting(st):
+                    await self.evaluate_value_node(st)
         if not st.done.is_set():  # a set Event still costs a loop iteration: skip it
-            await st.done.wait()
+            with self.waiting(st):
+                await st.done.wait()
         if st.error is not None:
             raise st.error
         return st.value
 
     async def evaluate_value_node(self, st: NodeState) -> None:
         node = st.node
+        token = _EVALUATING.set(st)
         try:
             value = await self.evaluator.eval(node.expr, {})
             t = self.check.binding_types.get(node.name) if node.name else None
@@ -306,7 +372,10 @@ class Run:
             st.error = exc
             st.status = "failed"
         finally:
+            _EVALUATING.reset(token)
             st.done.set()
+            if st.parked:
+                self.repark(st)
 
     async def inline_call(self, call: ast.Call, env: dict) -> object:
         """A call inside a lambda body: not a DAG node, run when reached (§10.3)."""
@@ -322,6 +391,7 @@ class Run:
     async def run_call_node(self, st: NodeState) -> None:
         node = st.node
         layered = not node.demand_driven and self.config.schedule == "layered"
+        _EVALUATING.set(st)  # this task evaluates the call's arguments (and its fallback)
         try:
             try:
                 args = coerce_args(node.function,
@@ -369,7 +439,7 @@ class Run:
                            value=values.abbreviate(value), cache_hit=st.cache_hit,
                            attempts=st.attempts)
         st.done.set()
-        self.unhold(st)
+        self.ended(st)
 
     def stop(self, st: NodeState) -> None:
         """A cancel reached the call: cancelled once its module call began, else skipped."""
@@ -381,14 +451,14 @@ class Run:
         st.status = "cancelled"
         self.emit_node("node_cancelled", st.node, duration_ms=st.duration_ms)
         st.done.set()
-        self.unhold(st)
+        self.ended(st)
 
     def skip(self, st: NodeState, reason: str, error: RunError | None) -> None:
         st.status = "skipped"
         st.error = error
         self.emit_node("node_skipped", st.node, reason=reason)
         st.done.set()
-        self.unhold(st)
+        self.ended(st)
 
     # -- options (§6.4) -----------------------------------------------------------------------
     def result_type(self, call: ast.Call, fn: Function, opts: CallOptions) -> T.Type:
@@ -441,15 +511,17 @@ class Run:
                                 result_t: T.Type) -> Outcome:
         """The call is parked while it awaits its fallback value (§10.2)."""
         if st is not None:
-            self.unhold(st)
+            st.awaiting_fallback = True
+            self.repark(st)
         try:
             value = await self.evaluator.eval(expr, env)
             return Outcome(value=values.coerce(value, result_t))
         except RunError as exc:
             return Outcome(error=exc)
         finally:
-            if st is not None and not st.done.is_set():
-                self.hold(st)
+            if st is not None:
+                st.awaiting_fallback = False
+                self.repark(st)
 
     def handle_failure(self, call: ast.Call, fn: Function, opts: CallOptions, error: RunError,
                        result_t: T.Type) -> object:
@@ -677,7 +749,7 @@ class Run:
         for node in sorted(eager, key=lambda n: self.rank[n.id]):
             st = self.states[node.id]
             st.started = True
-            self.hold(st)
+            self.begin(st)
             self.tg.start_soon(self.run_call_node, st)
 
     async def evaluate_output(self, name: str, outputs: dict, errors: list) -> None:
