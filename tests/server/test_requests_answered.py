@@ -165,6 +165,7 @@ def test_after_damaged_frames_the_next_message_is_read():
         ("junk-between", b"\x00\xffjunk bytes\r\n"),
         ("huge-length", b"Content-Length: 999999999\r\n\r\n{\"jsonrpc\": "),
         ("bad-utf8", b"Content-Length: 4\r\n\r\n\"\xff\xfe\""),
+        ("many-digits", b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n{}"),  # int() refuses it
     ]
     with StdioServer() as server:
         server.initialize()

@@ -108,7 +108,7 @@ def test_token_file_is_private_and_its_path_printed(tcp_server):
     assert len(tcp_server.token) >= 32
 
 
-@pytest.mark.parametrize("token", [None, "wrong"])
+@pytest.mark.parametrize("token", [None, "wrong", "\ud800"])
 def test_tcp_client_without_the_token_is_closed_before_any_message_is_handled(tcp_server, tmp_path, token):
     marker = tmp_path / "marker"
     first = init_with(token, **marker_options(marker))
@@ -314,3 +314,40 @@ def test_neovim_connects_over_tcp_with_the_token(tcp_server, tmp_path):
                    env=env, capture_output=True, text=True, timeout=90)
     result = json.loads(out.read_text())
     assert result["ok"] and result["messages"], result
+
+
+def test_websocket_frames_do_not_extend_the_time_to_authenticate(tmp_path):
+    """One deadline for the whole unauthenticated phase: a frame before each timeout used to
+    keep a stranger connected for ever."""
+    from websockets.exceptions import ConnectionClosed
+    server = Listening(tmp_path, "ws", env={"CONSTELLATION_LSP_AUTH_TIMEOUT": "2"})
+    try:
+        with ws_connect(server.port) as ws:
+            t0 = time.monotonic()
+            with pytest.raises(ConnectionClosed):
+                while time.monotonic() - t0 < 20:
+                    ws.send("not json")
+                    time.sleep(0.5)
+            assert time.monotonic() - t0 < 10
+    finally:
+        server.stop()
+
+
+def test_websocket_refuses_a_large_frame_before_authentication(ws_server):
+    """A stranger may not make the server buffer 256 MB; an authenticated client may send
+    large messages."""
+    from websockets.exceptions import ConnectionClosed
+    with ws_connect(ws_server.port, max_size=None) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.send(b"x" * (8 << 20))
+            ws.recv(timeout=20)
+        assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+    with ws_connect(ws_server.port, max_size=None) as ws:
+        assert ws_initialize(ws, ws_server.token)["result"]
+        text = "in s: String\n" + "# " + "y" * (8 << 20) + "\nout s\n"
+        ws.send(json.dumps(did_open("untitled:big.cst", text)))
+        ws.send(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "textDocument/documentSymbol",
+                            "params": {"textDocument": {"uri": "untitled:big.cst"}}}))
+        while (reply := json.loads(ws.recv(timeout=60))).get("id") != 7:
+            pass
+        assert reply["result"] is not None

@@ -41,10 +41,22 @@ log = logging.getLogger(__name__)
 
 # A header is found by its own shape: in compact or pretty JSON a raw CR LF never follows
 # digits inside a string, so this cannot match within a well-formed body.
-HEADER = re.compile(rb"content-length[ \t]*:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
+# at most 15 digits: a longer number is damage, not a length (int() refuses 4,300 digits and
+# no message is a petabyte)
+HEADER = re.compile(rb"content-length[ \t]*:[ \t]*(\d{1,15})[ \t]*\r\n", re.IGNORECASE)
 HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\r\n]*")
 MAX_HEADER = 8192
-AUTH_TIMEOUT_S = 30.0
+def _auth_timeout() -> float:
+    """Seconds a listening client has to authenticate (CONSTELLATION_LSP_AUTH_TIMEOUT, for
+    tests and slow links; 30 by default)."""
+    try:
+        value = float(os.environ.get("CONSTELLATION_LSP_AUTH_TIMEOUT", "30"))
+    except ValueError:
+        return 30.0
+    return value if 0 < value < 3600 else 30.0
+
+
+AUTH_TIMEOUT_S = _auth_timeout()
 MAX_UNAUTHENTICATED = 4 << 20  # bytes an unauthenticated client may make us buffer
 WS_MAX_MESSAGE = 256 << 20
 UNAUTHORIZED = -32600  # InvalidRequest: LSP has no code of its own for "not authenticated"
@@ -180,7 +192,9 @@ def _excerpt(data: bytes, limit: int = 80) -> str:
 # -- authentication ---------------------------------------------------------------------------
 
 def token_matches(presented: object, token: str) -> bool:
-    return isinstance(presented, str) and hmac.compare_digest(presented.encode(), token.encode())
+    # surrogatepass: a lone surrogate in the JSON is a wrong token, not an exception
+    return isinstance(presented, str) and hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
 
 
 def authenticate_first(value: object, token: str) -> str | None:
@@ -487,6 +501,11 @@ async def _ws(server, host, port, token, on_listening) -> int:
     async def handler(websocket) -> None:
         session: Session | None = None
         pre_authenticated = websocket in authenticated
+        # one deadline for the whole unauthenticated phase (frames must not extend it), and
+        # small frames until then: a stranger may not make us buffer 256 MB
+        deadline = asyncio.get_running_loop().time() + AUTH_TIMEOUT_S
+        if pre_authenticated:
+            websocket.protocol.max_message_size = WS_MAX_MESSAGE
 
         async def refuse(value, reason: str) -> None:
             log.warning("refused a WebSocket client: %s", reason)
@@ -497,7 +516,8 @@ async def _ws(server, host, port, token, on_listening) -> int:
 
         while True:
             try:
-                timeout = None if session is not None or pre_authenticated else AUTH_TIMEOUT_S
+                timeout = None if session is not None or pre_authenticated else \
+                    max(0.0, deadline - asyncio.get_running_loop().time())
                 data = await asyncio.wait_for(websocket.recv(decode=False), timeout)
             except asyncio.TimeoutError:
                 await refuse(None, "no initialize within the time allowed")
@@ -528,6 +548,7 @@ async def _ws(server, host, port, token, on_listening) -> int:
                     await refuse(value, reason)
                     return
                 active.append(websocket)
+                websocket.protocol.max_message_size = WS_MAX_MESSAGE
                 session = Session(server, finish)
                 server.protocol.set_writer(WebSocketWriter(websocket), include_headers=False)
             session.receive(value)
@@ -536,7 +557,7 @@ async def _ws(server, host, port, token, on_listening) -> int:
 
     try:
         ws_server = await serve(handler, host, port, process_request=process_request,
-                                max_size=WS_MAX_MESSAGE)
+                                max_size=MAX_UNAUTHENTICATED)
     except OSError as exc:
         raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     async with ws_server:
