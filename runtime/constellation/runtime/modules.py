@@ -294,7 +294,7 @@ def functions_of(py_module: types.ModuleType) -> list[Function]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Discovery and loading
+# Loading (constellation.compiler.project finds and reads constellation.toml)
 
 
 def _display(path: Path) -> str:
