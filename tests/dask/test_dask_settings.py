@@ -71,11 +71,11 @@ def test_flag_then_environment_then_toml(project, monkeypatch):
 
 
 def test_toml_values_of_the_wrong_shape(tmp_path):
-    from constellation.runtime.dask_backend import config_settings
+    from constellation.runtime.dask_backend import cli_settings
 
     (tmp_path / "constellation.toml").write_text('dask_colocate = "FlakyService"\n')
     with pytest.raises(ValueError, match="'dask_colocate' must be a list of function names"):
-        config_settings(tmp_path / "p.cst")
+        cli_settings(str(tmp_path / "p.cst"), None, None, None)
 
 
 def test_cli_rejects_a_bad_address_with_a_sentence(project, capsys):

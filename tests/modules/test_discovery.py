@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from constellation.compiler import types as T
-from constellation.runtime.modules import (ModuleLoadError, find_config, load_config_registry,
-                                           load_modules, load_registry)
+from constellation.compiler.project import find_config
+from constellation.runtime.modules import (ModuleLoadError, load_config_registry, load_modules,
+                                           load_registry)
 
 GOOD = textwrap.dedent('''
     from dataclasses import dataclass

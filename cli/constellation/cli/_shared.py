@@ -113,7 +113,8 @@ _REGISTRIES: dict[tuple[str | None, tuple[str, ...]], tuple[Registry, list[str]]
 def registry_for(path: str | Path, extra_modules: Iterable[str] = ()) -> Registry:
     """The registry seen from `path` (stdlib, constellation.toml modules, --modules);
     configuration or import problems are a UserError."""
-    from constellation.runtime.modules import find_config, load_config_registry
+    from constellation.compiler.project import find_config
+    from constellation.runtime.modules import load_config_registry
 
     config = find_config(path)
     key = (str(config) if config else None, tuple(extra_modules))

@@ -57,45 +57,23 @@ def check_executor(executor: str | None, address: str | None) -> tuple[str, str 
     return executor, address
 
 
-def config_settings(cst_path: str | os.PathLike[str]) -> dict:
-    """executor / dask_address / dask_colocate of the constellation.toml seen from a file;
-    raises ValueError with a sentence when a value has the wrong shape."""
-    import tomllib
-
-    from constellation.runtime.modules import find_config
-
-    config = find_config(cst_path)
-    if config is None:
-        return {}
-    try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}  # module loading already reports an unreadable configuration
-    found = {}
-    for key in ("executor", "dask_address"):
-        if key in data:
-            if not isinstance(data[key], str):
-                raise ValueError(f"{config}: '{key}' must be a string")
-            found[key] = data[key]
-    if "dask_colocate" in data:
-        names = data["dask_colocate"]
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ValueError(f"{config}: 'dask_colocate' must be a list of function names")
-        found["dask_colocate"] = tuple(names)
-    return found
-
-
 def cli_settings(cst_path: str, executor: str | None, address: str | None,
                  colocate: list[str] | None) -> dict:
     """The executor keyword arguments of a `cst run`: flag, then environment, then
-    constellation.toml (RunConfig.resolve applies the environment to what is left None)."""
-    toml = config_settings(cst_path)
-    if executor is None and not os.environ.get("CONSTELLATION_EXECUTOR"):
-        executor = toml.get("executor")
-    if address is None and not os.environ.get("CONSTELLATION_DASK_ADDRESS"):
-        address = toml.get("dask_address")
-    return {"executor": executor, "dask_address": address,
-            "dask_colocate": tuple(colocate) if colocate else toml.get("dask_colocate", ())}
+    constellation.toml (RunConfig.resolve applies the environment to what is left None).
+    Raises ValueError with a sentence when a setting of the file has the wrong shape."""
+    from constellation.compiler.project import ProjectConfig
+
+    toml = ProjectConfig.find(cst_path)
+    if toml is not None and toml.executor_errors:
+        raise ValueError(toml.executor_errors[0])
+    if executor is None and not os.environ.get("CONSTELLATION_EXECUTOR") and toml is not None:
+        executor = toml.executor
+    if address is None and not os.environ.get("CONSTELLATION_DASK_ADDRESS") and toml is not None:
+        address = toml.dask_address
+    if not colocate and toml is not None:
+        colocate = toml.dask_colocate
+    return {"executor": executor, "dask_address": address, "dask_colocate": tuple(colocate or ())}
 
 
 # -- how a function reaches a worker ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""User modules: the `@module` decorator and module discovery (`constellation.toml`).
+"""User modules: the `@module` decorator and module loading (from `constellation.toml`, which
+`constellation.compiler.project` finds and reads).
 
 A module is a plain Python function whose signature (from its type hints) becomes a registry
 entry. Values cross the boundary as JSON-shaped data (LANGUAGE.md §10.4); a cattrs converter
@@ -15,7 +16,6 @@ import inspect
 import os
 import re
 import sys
-import tomllib
 import traceback
 import types
 import typing
@@ -27,15 +27,15 @@ import cattrs
 from cattrs.strategies import configure_union_passthrough
 
 from constellation.compiler import types as T
+from constellation.compiler.project import ProjectConfig
 from constellation.compiler.registry import Function, ModuleFailure, Registry
 
 __all__ = [
     "module", "ModuleSignatureError", "ModuleArgumentError", "ModuleLoadError",
-    "python_type_to_cst", "find_config", "read_config", "load_modules", "load_registry",
-    "load_config_registry", "base_registry", "CONFIG_NAME",
+    "python_type_to_cst", "load_modules", "load_registry", "load_config_registry",
+    "base_registry",
 ]
 
-CONFIG_NAME = "constellation.toml"
 _MARK = "__constellation_function__"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*\Z")
 _NAMESPACE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*(\.[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*)*\Z")
@@ -294,50 +294,7 @@ def functions_of(py_module: types.ModuleType) -> list[Function]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Discovery and loading
-
-
-def find_config(path: str | os.PathLike[str]) -> Path | None:
-    """The `constellation.toml` beside or above `path` (a .cst file or a directory)."""
-    start = Path(path).resolve()
-    if not start.is_dir():
-        start = start.parent
-    for folder in (start, *start.parents):
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_config(config: Path) -> tuple[list[str], list[str]]:
-    """(module specs, errors) from a constellation.toml."""
-    shown = _display(config)
-    try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{shown}: cannot read the file: {exc}"]
-    except tomllib.TOMLDecodeError as exc:
-        return [], [f"{shown}: invalid TOML: {exc}"]
-    unknown = [key for key in data if key not in CONFIG_KEYS]
-    if unknown:  # a misspelt `modules` would load nothing, and say nothing
-        from constellation.compiler.suggest import closest_word
-
-        errors = []
-        for key in unknown:
-            close = closest_word(key, CONFIG_KEYS)
-            hint = f" (did you mean '{close}'?)" if close else ""
-            errors.append(f"{shown}: unknown key '{key}'{hint}; the keys are "
-                          + ", ".join(CONFIG_KEYS))
-        return [], errors
-    specs = data.get("modules", [])
-    if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
-        return [], [f"{shown}: 'modules' must be a list of strings, such as "
-                    f"modules = [\"package.module\", \"relative/file.py\"]"]
-    return specs, []
-
-
-# every key constellation.toml may hold (the executor settings are read by dask_backend)
-CONFIG_KEYS = ("modules", "executor", "dask_address", "dask_colocate")
+# Loading (constellation.compiler.project finds and reads constellation.toml)
 
 
 def _display(path: Path) -> str:
@@ -472,11 +429,10 @@ def load_config_registry(cst_path: str | os.PathLike[str], extra_modules: Iterab
     registry = base_registry()
     errors: list[str] = []
     seen: dict[str, Function] = {}
-    config = find_config(cst_path)
+    config = ProjectConfig.find(cst_path)
     if config is not None:
-        specs, config_errors = read_config(config)
-        errors += config_errors
-        functions, load_errors = load_modules(specs, config.parent, seen)
+        errors += config.errors
+        functions, load_errors = load_modules(config.modules, config.folder, seen)
         registry.extend(functions)
         errors += load_errors
     functions, load_errors = load_modules(extra_modules, Path.cwd(), seen)

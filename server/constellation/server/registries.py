@@ -12,27 +12,9 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from constellation.compiler.project import find_config
 from constellation.compiler.registry import Registry
 from constellation.server.registry_loader import load_workspace_registry, stdlib_registry
-
-CONFIG_NAME = "constellation.toml"
-
-
-def config_dir(path: Path | None) -> Path | None:
-    """The folder of the `constellation.toml` beside or above `path`, or None."""
-    if path is None:
-        return None
-    try:
-        start = path.resolve()
-        if not start.is_dir():
-            start = start.parent
-        for folder in (start, *start.parents):
-            if (folder / CONFIG_NAME).is_file():
-                return folder
-    except OSError:  # an unreadable folder on the way up: no configuration
-        return None
-    return None
-
 
 @dataclass(eq=False)
 class Scope:
@@ -62,14 +44,13 @@ class Registries:
     def key_for(self, uri: str) -> Path | None:
         key = self.keys.get(uri, ...)
         if key is ...:
-            key = config_dir(self.server.path_of(uri))
-            if key is None:
-                key = self.root_key()
-            self.keys[uri] = key
+            config = find_config(self.server.path_of(uri))
+            key = self.keys[uri] = config.parent if config is not None else self.root_key()
         return key
 
     def root_key(self) -> Path | None:
-        return config_dir(self.server.root)
+        config = find_config(self.server.root)
+        return config.parent if config is not None else None
 
     def scope(self, key: Path | None) -> Scope:
         """The scope for `key`, created (stdlib until loaded) and its load started if new."""

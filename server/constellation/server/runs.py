@@ -24,8 +24,8 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
+from constellation.compiler.project import find_config
 from constellation.server.documents import RunValues
-from constellation.server.registries import config_dir
 from constellation.server.registry_loader import cli_command
 
 log = logging.getLogger(__name__)
@@ -385,13 +385,13 @@ def progress_message(run: Run, event: dict) -> tuple[str, int | None] | None:
 
 def run_folder(doc_path: Path | None, root: Path | None) -> str:
     """Where a run starts: the folder of the document's constellation.toml (the same one its
-    diagnostics use, registries.config_dir), else the document's folder."""
+    diagnostics use), else the document's folder."""
     start = doc_path.parent if doc_path is not None else root
     if start is None:
         return os.getcwd()
-    folder = config_dir(start)
-    if folder is not None:
-        return str(folder)
+    config = find_config(start)
+    if config is not None:
+        return str(config.parent)
     return str(start if start.is_dir() else os.getcwd())
 
 
