@@ -336,3 +336,27 @@ async def test_twenty_megabytes_of_output_are_a_bounded_number_of_log_messages(r
     assert 0 < len(messages) < 200
     assert "y" * 99 in messages[0]
     assert any("of run output dropped" in m for m in messages)
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def withdrawing(lsp_client: LanguageClient):
+    lsp_client.init_result = await initialize(lsp_client)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_withdrawing_trust_stops_the_running_pipeline(withdrawing: LanguageClient):
+    """Trust withdrawn mid-run: the workspace's modules stop running, and no new run starts."""
+    client = withdrawing
+    uri = fresh_uri("withdrawn.cst")
+    await open_doc(client, SLOW, uri)
+    task = asyncio.ensure_future(client.workspace_execute_command_async(run_params(uri, useExamples=True)))
+    await wait_for_event(client, uri, "node_started")
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"constellation": {"trusted": False}}))
+    result = await asyncio.wait_for(task, 10)
+    assert result["status"] == "cancelled", result
+    assert children_running(Path(uri).name) == []
+    again = await asyncio.wait_for(client.workspace_execute_command_async(
+        run_params(uri, useExamples=True)), 10)
+    assert again["status"] == "rejected" and "not trusted" in again["errors"][0]["message"]

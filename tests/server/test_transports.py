@@ -26,16 +26,19 @@ def free_port() -> int:
 class Listening:
     """`python -m constellation.server --tcp|--ws HOST:PORT` with its own runtime folder."""
 
-    def __init__(self, tmp_path: Path, transport: str, host: str = "127.0.0.1", env=None):
+    def __init__(self, tmp_path: Path, transport: str, host: str = "127.0.0.1", env=None,
+                 args: tuple[str, ...] = ()):
         self.port = free_port()
         self.runtime = tmp_path / "runtime"
         self.runtime.mkdir(mode=0o700, exist_ok=True)
         self.token_file = self.runtime / "constellation" / f"lsp-{self.port}.token"
         full_env = {**os.environ, "XDG_RUNTIME_DIR": str(self.runtime), **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "constellation.server", f"--{transport}", f"{host}:{self.port}"],
+            [sys.executable, "-m", "constellation.server", f"--{transport}", f"{host}:{self.port}", *args],
             env=full_env, stderr=subprocess.PIPE, text=True)
         self.first_line = self.proc.stderr.readline()  # printed once listening
+        while args and self.first_line and "constellation-lsp: listening on" not in self.first_line:
+            self.first_line += self.proc.stderr.readline()  # the log's lines come first
         assert "listening on" in self.first_line or "warning" in self.first_line, self.first_line
 
     @property
@@ -351,3 +354,16 @@ def test_websocket_refuses_a_large_frame_before_authentication(ws_server):
         while (reply := json.loads(ws.recv(timeout=60))).get("id") != 7:
             pass
         assert reply["result"] is not None
+
+
+def test_the_token_never_reaches_the_log(tmp_path):
+    """Even at DEBUG, where websockets logs each upgrade request line."""
+    server = Listening(tmp_path, "ws", args=("--log-level", "DEBUG"))
+    try:
+        token = server.token
+        with ws_connect(server.port, f"/?token={token}") as ws:  # one client per start
+            assert ws_initialize(ws)["result"]
+    finally:
+        log = server.stop()
+    assert "GET /?token=<redacted>" in log, log[-2000:]
+    assert token not in log

@@ -34,6 +34,7 @@ import {
   type RunPipelineArgs,
   type ServerLaunch,
   runPipelineArgs,
+  serverEnvironment,
   type Settings,
 } from "./settings";
 
@@ -144,7 +145,7 @@ async function createClient(): Promise<ConstellationClient> {
     command: launch.command,
     args: launch.args,
     transport: TransportKind.stdio,
-    options: { cwd: folder?.uri.fsPath, env: process.env },
+    options: { cwd: folder?.uri.fsPath, env: serverEnvironment(process.env) },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [

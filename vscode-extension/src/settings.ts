@@ -24,6 +24,15 @@ export interface Settings {
 export const DEFAULT_SERVER_COMMAND: readonly string[] = ["cst", "lsp"];
 export const PYTHON_MODULE_ARGS: readonly string[] = ["-m", "constellation.server"];
 
+/**
+ * The server's environment. `python -m` puts the current folder (the workspace) first on
+ * sys.path, so a workspace file named like a module the server imports (`hmac.py`) would run
+ * before any trust decision: PYTHONSAFEPATH (Python 3.11+, which the server needs) keeps it off.
+ */
+export function serverEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, PYTHONSAFEPATH: "1" };
+}
+
 /** Reads one dotted key below the `constellation` section; undefined when unset. */
 export type SettingReader = (key: string) => unknown;
 

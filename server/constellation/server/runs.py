@@ -189,9 +189,10 @@ class RunManager:
                                               "--watch-parent", str(os.getpid())]
         cmd += ["--result-file", str(self.result_file(uri))]
         if doc_path is not None:
-            cmd += ["--stdin-filename", str(doc_path)]
+            # `--opt=value`: a path that starts with '-' is never read as an option
+            cmd.append(f"--stdin-filename={doc_path}")
         for spec in ls.settings.modules:  # relative to the workspace root, as for signatures
-            cmd += ["--modules", _from_root(spec, ls.root)]
+            cmd.append(f"--modules={_from_root(spec, ls.root)}")
         cwd = run_folder(doc_path, ls.root)
         if args.get("useExamples"):
             cmd.append("--examples")
@@ -213,6 +214,8 @@ class RunManager:
     async def _execute(self, run: Run, cmd: list[str], cwd: str, text: str) -> dict:
         ls = self.server
         ls.log_line("Constellation run: " + " ".join(cmd))
+        if not ls.settings.trusted:  # withdrawn while the progress was being set up
+            return rejected("The workspace is not trusted: running the pipeline would execute its modules.")
         try:
             run.proc = await asyncio.create_subprocess_exec(
                 *cmd, cwd=cwd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

@@ -39,6 +39,24 @@ from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
 
+
+class _RedactTokens(logging.Filter):
+    """websockets logs each upgrade request line at DEBUG, `?token=…` included: the secret
+    must not reach a log file."""
+
+    SECRET = re.compile(r"(token=)[^&\s]+|(Bearer )\S+", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        redacted = self.SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "<redacted>", text)
+        if redacted != text:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+for _name in ("websockets", "websockets.server", "websockets.client"):
+    logging.getLogger(_name).addFilter(_RedactTokens())
+
 # A header is found by its own shape: in compact or pretty JSON a raw CR LF never follows
 # digits inside a string, so this cannot match within a well-formed body.
 # at most 15 digits: a longer number is damage, not a length (int() refuses 4,300 digits and

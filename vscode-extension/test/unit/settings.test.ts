@@ -10,6 +10,7 @@ import {
   readSettings,
   resolveServerCommand,
   runPipelineArgs,
+  serverEnvironment,
   venvCst,
 } from "../../src/settings";
 
@@ -210,4 +211,12 @@ test("a missing custom command, or no Python at all, is a sentence naming the se
     /'\/nonexistent\/cst' was not found/,
   );
   assert.throws(() => resolveServerCommand(["cst", "lsp"], { find: () => undefined }), /no Python interpreter/);
+});
+
+test("the server's Python never imports from the workspace folder it starts in", () => {
+  // `python -m` would put the folder (the server's cwd) first on sys.path
+  const env = serverEnvironment({ PATH: "/usr/bin", HOME: "/home/u" });
+  assert.equal(env.PYTHONSAFEPATH, "1");
+  assert.equal(env.PATH, "/usr/bin");
+  assert.equal(env.HOME, "/home/u");
 });

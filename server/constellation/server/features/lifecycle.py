@@ -71,6 +71,9 @@ def apply_settings(ls, before: tuple[tuple, int]) -> None:
     registry_now, cap_now = _effects(ls.settings)
     if registry_now != registry_before:
         trust_changed = registry_now[0] != registry_before[0]  # say "not trusted" only then
+        if trust_changed and not ls.settings.trusted:
+            for uri in list(ls.runs.runs):  # a withdrawn trust also stops what is running
+                ls.runs.cancel(uri)
         asyncio.ensure_future(reload_registry(ls, announce=trust_changed))
         return
     if cap_now != cap_before:
