@@ -408,6 +408,12 @@ async function pickLayerNode(uri: string, result: LayersResult): Promise<void> {
       });
     }
   }
+  const unlayered = result.unlayered ?? [];
+  if (unlayered.length > 0) {
+    // calls on a cycle or of an undefined function: listed, so the pick says why they have no layer
+    items.push({ label: "no layer: cannot run until the errors are fixed", kind: vscode.QuickPickItemKind.Separator });
+    for (const name of unlayered) items.push({ label: name, description: "on a cycle or reads an undefined function" });
+  }
   if (items.length === 0) {
     void vscode.window.showInformationMessage("Constellation: this pipeline calls no modules, so it has no layers.");
     return;

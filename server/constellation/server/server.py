@@ -267,6 +267,7 @@ class ConstellationServer(LanguageServer):
         self.documents = DocumentStore()
         self.registries = Registries(self)  # module signatures per constellation.toml
         self.root: Path | None = None
+        self.client_name: str | None = None  # from initialize: messages speak its terms
         from constellation.server.runs import RunManager  # runs imports this module's types
         self.runs = RunManager(self)
 

@@ -59,9 +59,12 @@ def binding_hints(settings, analysis: Analysis, decl: ast.Assignment, run, pos) 
             hints.append(lsp.InlayHint(position=pos.position(decl.name.span.end), label=f": {type_str(t)}",
                                        kind=lsp.InlayHintKind.Type))
     end = pos.position(decl.span.end)
-    layer = layer_hint(analysis, name, end) if settings.inlay_layers else None
     value = value_hint(run, name, end) if settings.inlay_values and run is not None \
         and name in run.values else None
+    # VS Code's maximum length counts all the hints of a line together: beside a value the
+    # layer hint is only `layer N` (its tooltip still names the calls), so the value shows
+    layer = layer_hint(analysis, name, end, brief=value is not None) \
+        if settings.inlay_layers else None
     if layer is not None:
         # two hints at one place: padding on both sides of the gap, so that every client
         # draws a space between them (without it: "layer 1= [1, 2]")
@@ -72,14 +75,16 @@ def binding_hints(settings, analysis: Analysis, decl: ast.Assignment, run, pos) 
     return hints
 
 
-def layer_hint(analysis: Analysis, name: str, position: lsp.Position) -> lsp.InlayHint | None:
+def layer_hint(analysis: Analysis, name: str, position: lsp.Position,
+               brief: bool = False) -> lsp.InlayHint | None:
     info = binding_layer(analysis, name, limit=max(MAX_NAMES, TOOLTIP_NAMES))
     if info is None or not info.runnable:
         return None
     label = f"layer {info.layer}"
     tooltip = f"{layer_text(info.layer, info.depth)}: "
     if info.others:
-        label = short_label(label, info)
+        if not brief:
+            label = short_label(label, info)
         tooltip += f"runs in parallel with {_calls(info.other_count)}: " + counted(info.others)
         left = info.other_count - info.shown_count
         if left:

@@ -14,15 +14,31 @@ SECTION = "constellation"
 UNTRUSTED_MESSAGE = (
     "Constellation: this workspace is not trusted, so only the standard library's module "
     "signatures are loaded and no workspace code runs (calls to your own modules show as "
-    "undefined). Trust the workspace to load them (VS Code: Manage Workspace Trust; Neovim: "
-    ":ConstellationTrust; Emacs: M-x constellation-trust-workspace; other editors: "
-    "initializationOptions.trusted).")
+    "undefined). Trust the workspace to load them ({how}).")
+# how the user of each editor trusts a workspace (by the client's name in `initialize`)
+HOW_TO_TRUST = {
+    "code": "Manage Workspace Trust",
+    "neovim": ":ConstellationTrust",
+    "nvim": ":ConstellationTrust",
+    "emacs": "M-x constellation-trust-workspace",
+    "eglot": "M-x constellation-trust-workspace",
+}
+HOW_TO_TRUST_ANYWHERE = ("VS Code: Manage Workspace Trust; Neovim: :ConstellationTrust; Emacs: "
+                         "M-x constellation-trust-workspace; other editors: "
+                         "initializationOptions.trusted")
+
+
+def untrusted_message(client_name: str | None) -> str:
+    name = (client_name or "").lower()
+    how = next((text for key, text in HOW_TO_TRUST.items() if key in name), HOW_TO_TRUST_ANYWHERE)
+    return UNTRUSTED_MESSAGE.format(how=how)
 
 
 def register(server) -> None:
     @server.feature(lsp.INITIALIZE)
     def on_initialize(ls, params: lsp.InitializeParams) -> None:
         ls.settings.initialize(params.initialization_options)
+        ls.client_name = params.client_info.name if params.client_info else None
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.root = ls.path_of(root) if root else None
 
@@ -121,7 +137,7 @@ async def reload_registry(ls, announce: bool = True) -> None:
     """Load (again) the signatures of every scope (stdlib only when untrusted), then
     re-publish every open document."""
     if announce and not ls.settings.trusted:
-        ls.show(UNTRUSTED_MESSAGE, lsp.MessageType.Warning)
+        ls.show(untrusted_message(ls.client_name), lsp.MessageType.Warning)
     await ls.registries.reload_all()
     ls.registries.mark_started()
     from constellation.server.features.diagnostics import publish_all
