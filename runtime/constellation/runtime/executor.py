@@ -1,5 +1,6 @@
-"""The anyio executor (LANGUAGE.md §6.4, §10): runs a Plan layer by layer (or eagerly), applies
-every module-call option, and reports what it does as events (docs/run-events.md).
+"""The anyio executor (LANGUAGE.md §6.4, §10): runs a Plan layer by layer (or eagerly), runs each
+module call through the steps of its options (steps.py), and reports what it does as events
+(docs/run-events.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 import signal
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,16 +22,16 @@ import anyio.to_thread
 
 from constellation.compiler import ast
 from constellation.compiler import types as T
-from constellation.compiler.options import CallOptions, format_duration
+from constellation.compiler.options import CallOptions
 from constellation.compiler.plan import PlanNode
 from constellation.compiler.registry import Function
-from constellation.runtime import values
+from constellation.runtime import steps, values
 from constellation.runtime.errors import MODULE_EXITS, RunError, exit_message, failure_message
 from constellation.runtime.evaluate import Closure, Evaluator, apply_higher_order
-from constellation.runtime.limits import SHARED, Scheduler
+from constellation.runtime.limits import Scheduler
+from constellation.runtime.steps import CallContext
 from constellation.runtime.watchdog import STUCK_S, LoopBlocked, Watchdog
 
-MAX_BACKOFF_S = 30.0
 # The node whose expression the current task is evaluating (a call's arguments or fallback, a
 # value node's expression): what it awaits is recorded so that blocking on a parked node parks.
 _EVALUATING: contextvars.ContextVar["NodeState | None"] = contextvars.ContextVar(
@@ -149,14 +150,6 @@ class NodeState:
     cache_hit: bool = False
 
 
-@dataclass
-class Outcome:
-    value: object = None
-    error: RunError | None = None
-    cache_hit: bool = False
-    attempts: int = 0
-
-
 # -- the run ----------------------------------------------------------------------------------
 class Run:
     def __init__(self, analysis, inputs: dict, config: RunConfig,
@@ -194,6 +187,7 @@ class Run:
         self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
         self.call_labels = {id(n.call): n.names[0] for n in self.module_nodes() if n.names}
         self.rank = self._start_ranks()
+        self.chains: dict[tuple[int, bool], steps.Step] = {}  # (id(options), higher-order)
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
         else:
@@ -460,7 +454,7 @@ class Run:
         st.done.set()
         self.ended(st)
 
-    # -- options (§6.4) -----------------------------------------------------------------------
+    # -- options (§6.4): steps.py -------------------------------------------------------------
     def result_type(self, call: ast.Call, fn: Function, opts: CallOptions) -> T.Type:
         """The call's declared return type R (instantiated), before on_error: wrap."""
         t = self.check.call_types.get(id(call)) or self.check.expr_types.get(id(call)) or fn.result
@@ -475,29 +469,20 @@ class Run:
 
     async def execute_call(self, call: ast.Call, fn: Function, opts: CallOptions,
                            args: list[object], st: NodeState | None, env: dict) -> object:
-        """priority → throttle → concurrency → cache → on_error → fallback → retry → timeout."""
-        result_t = self.result_type(call, fn, opts)
-        counted = not fn.higher_order  # higher-order calls take no scheduler slot
-        admitted = False
-        try:
-            if counted and self.scheduler.bounded:
-                await self.scheduler.acquire(*self.admission_key(call, opts, st))
-                admitted = True
-            if st is not None:
-                st.t_start = time.monotonic()
-            outcome = await self.limited(call, fn, opts, args, st, result_t)
-        finally:
-            if admitted:
-                self.scheduler.release()  # before any fallback is evaluated
+        """The call through the steps of its options (steps.py), around `attempt`."""
+        key = (id(opts), fn.higher_order)  # opts live as long as the plan, which the run holds
+        run_chain = self.chains.get(key)
+        if run_chain is None:  # higher-order calls take no scheduler slot
+            run_chain = self.chains[key] = steps.chain(
+                opts, self.attempt, admission=self.scheduler.bounded and not fn.higher_order)
+        c = CallContext(self, call, fn, opts, args, st, env, self.result_type(call, fn, opts))
         if st is not None:
-            st.attempts, st.cache_hit = outcome.attempts, outcome.cache_hit
-        if outcome.error is not None and opts.fallback is not None:
-            outcome = await self.evaluate_fallback(opts.fallback, env, st, result_t)
-        if outcome.error is not None:
-            return self.handle_failure(call, fn, opts, outcome.error, result_t)
-        if opts.on_error == "wrap":
-            return {"value": outcome.value, "error": None}
-        return outcome.value
+            st.t_start = time.monotonic()  # reset at admission under bounded scheduling
+        try:
+            return await run_chain(c)
+        finally:
+            if st is not None:
+                st.attempts, st.cache_hit = c.attempts, c.cache_hit
 
     def admission_key(self, call: ast.Call, opts: CallOptions, st: NodeState | None
                       ) -> tuple[int, int]:
@@ -507,154 +492,36 @@ class Run:
         position = self.rank.get(st.node.id, call.span.start) if st is not None else call.span.start
         return opts.priority - 1000 * layer, position  # layer, then priority, then position
 
-    async def evaluate_fallback(self, expr: ast.Expr, env: dict, st: NodeState | None,
-                                result_t: T.Type) -> Outcome:
-        """The call is parked while it awaits its fallback value (§10.2)."""
-        if st is not None:
-            st.awaiting_fallback = True
-            self.repark(st)
+    async def attempt(self, c: CallContext) -> object:
+        """One attempt of the function, the innermost step: its failures become RunErrors and
+        its result must conform to R."""
+        call, fn = c.call, c.fn
         try:
-            value = await self.evaluator.eval(expr, env)
-            return Outcome(value=values.coerce(value, result_t))
-        except RunError as exc:
-            return Outcome(error=exc)
-        finally:
-            if st is not None:
-                st.awaiting_fallback = False
-                self.repark(st)
-
-    def handle_failure(self, call: ast.Call, fn: Function, opts: CallOptions, error: RunError,
-                       result_t: T.Type) -> object:
-        if opts.on_error != "propagate":
-            self.handled.append(error)  # needed, and handled: not an unneeded failure (§10.2)
-        if opts.on_error == "skip":
-            return values.zero_value(result_t)
-        if opts.on_error == "log":
-            line, col = self.source.line_col(call.span.start)
-            self.add_log(f"on_error=log: '{fn.name}' at {line}:{col} failed: {error.message}")
-            return values.zero_value(result_t)
-        if opts.on_error == "wrap":
-            return {"value": None, "error": error.message}
-        raise error
-
-    async def limited(self, call, fn, opts, args, st, result_t) -> Outcome:
-        """throttle → concurrency → cache around the attempts."""
-        if opts.throttle is not None:
-            n, window_ms = opts.throttle
-            wait = SHARED.bucket(fn.qualified, n, window_ms, self.scale).reserve()
-            if wait > 0:
-                await anyio.sleep(wait)
-        semaphore = SHARED.semaphore(fn.qualified, opts.concurrency) if opts.concurrency else None
-        if semaphore is not None:
-            await semaphore.acquire()
-        try:
-            if opts.cache_ms:
-                return await self.cached(call, fn, opts, args, st, result_t)
-            return await self.attempts(call, fn, opts, args, st, result_t)
-        finally:
-            if semaphore is not None:
-                semaphore.release()
-
-    async def cached(self, call, fn, opts, args, st, result_t) -> Outcome:
-        """Lookup, single flight, and store of real successes only (§6.4 item 5)."""
-        store = SHARED.cache(opts.cache_backend)
-        # a lambda argument (a cached map/filter) is keyed by its text and captured values
-        key = values.cache_key(fn.qualified, [a.cache_form() if isinstance(a, Closure) else a
-                                             for a in args])
-        ttl_s = opts.cache_ms / 1000
-        while True:
-            entry = store.lookup(key, ttl_s)
-            if entry is not None:
-                return Outcome(value=entry.value, cache_hit=True)
-            flight = store.in_flight.get(key)
-            if flight is None:
-                break
-            await flight.wait()
-        flight = anyio.Event()
-        store.in_flight[key] = flight
-        try:
-            outcome = await self.attempts(call, fn, opts, args, st, result_t)
-            if outcome.error is None:
-                store.store(key, outcome.value, ttl_s)
-            return outcome
-        finally:
-            del store.in_flight[key]
-            flight.set()
-
-    def retry_wait_s(self, opts: CallOptions, k: int) -> float:
-        """Wait before retry k (1-based): fixed d, linear d·k, exponential d·2^(k−1), ≤ 30 s."""
-        if not opts.delay_ms:
-            return 0.0
-        d = opts.delay_ms / 1000
-        wait = {"linear": d * k, "exponential": d * 2 ** (k - 1)}.get(opts.backoff, d)
-        return min(wait, MAX_BACKOFF_S) * self.scale
-
-    async def attempts(self, call, fn, opts, args, st, result_t) -> Outcome:
-        total = opts.retry + 1
-        last: RunError | None = None
-        for k in range(1, total + 1):
-            if st is not None:
-                st.began = True
-                self.emit_node("node_started", st.node, attempt=k)
-            try:
-                value = await self.attempt(call, fn, opts, args, result_t)
-                return Outcome(value=value, attempts=k)
-            except RunError as exc:
-                last = exc
-            if k < total:
-                wait = self.retry_wait_s(opts, k)
-                if st is not None:
-                    self.emit_node("node_retrying", st.node, attempt=k, error=last.message,
-                                   delay_ms=round(wait * 1000, 3))
-                if wait > 0:
-                    await anyio.sleep(wait)
-        if total > 1:
-            last = self.call_error(call, fn,
-                                   f"'{fn.name}' failed after {total} attempts: {last.message}")
-        return Outcome(error=last, attempts=total)
-
-    async def attempt(self, call, fn, opts, args, result_t) -> object:
-        """One attempt, bounded by the per-attempt timeout; failures become RunErrors."""
-        timeout = opts.timeout_ms / 1000 * self.scale if opts.timeout_ms else None
-        due = time.monotonic() + timeout if timeout is not None else None
-        token = self.watch.expect(due) if due is not None else None
-        # move_on_after, not fail_after: a TimeoutError the module raises itself (a socket
-        # timeout) is the module's failure, not this option's
-        with anyio.move_on_after(timeout) if timeout is not None else nullcontext() as scope:
-            try:
-                value = await self.invoke(call, fn, args)
-            except RunError:
-                raise
-            except LoopBlocked as exc:  # the watchdog interrupted a module holding the loop
-                message = exc.message or self.watch.last_message
-                self.add_log(message)
-                if due is not None and time.monotonic() >= due:  # this call's own timeout
-                    raise self.call_error(call, fn, f"'{fn.name}' timed out after "
-                                          f"{format_duration(opts.timeout_ms)}: {message}"
-                                          ) from None
-                if self.watch.run_is_due():  # the run's timeout or a cancel: it comes at once
-                    await anyio.sleep(STUCK_S)
-                raise self.call_error(call, fn, message) from None  # it held another's timeout
-            except ModuleExit as exc:  # raised in a worker thread (a sync module)
-                raise self.call_error(call, fn, exit_message(fn.name, exc.original)) from None
-            except Exception as exc:  # a module's failure: its message is shown as is
-                raise self.call_error(call, fn, failure_message(exc))
-            except MODULE_EXITS as exc:  # an async module's sys.exit(): it fails its call
-                if isinstance(exc, KeyboardInterrupt) and self.interrupted:
-                    raise  # a real Ctrl-C, raised by the signal handler: the run stops
-                raise self.call_error(call, fn, exit_message(fn.name, exc)) from None
-            finally:
-                if token is not None:
-                    self.watch.settled(token)
-        if scope is not None and scope.cancelled_caught:
-            raise self.call_error(
-                call, fn, f"'{fn.name}' timed out after {format_duration(opts.timeout_ms)}")
-        ok, coerced = values.conform_and_coerce(value, result_t)
+            value = await self.invoke(call, fn, c.args)
+        except RunError:
+            raise
+        except LoopBlocked as exc:  # the watchdog interrupted a module holding the loop
+            message = exc.message or self.watch.last_message
+            self.add_log(message)
+            if c.due is not None and time.monotonic() >= c.due:  # this attempt's own timeout
+                raise steps.timed_out(c, message) from None
+            if self.watch.run_is_due():  # the run's timeout or a cancel: it comes at once
+                await anyio.sleep(STUCK_S)
+            raise c.error(message) from None  # it held another call's timeout
+        except ModuleExit as exc:  # raised in a worker thread (a sync module)
+            raise c.error(exit_message(fn.name, exc.original)) from None
+        except Exception as exc:  # a module's failure: its message is shown as is
+            raise c.error(failure_message(exc))
+        except MODULE_EXITS as exc:  # an async module's sys.exit(): it fails its call
+            if isinstance(exc, KeyboardInterrupt) and self.interrupted:
+                raise  # a real Ctrl-C, raised by the signal handler: the run stops
+            raise c.error(exit_message(fn.name, exc)) from None
+        ok, coerced = values.conform_and_coerce(value, c.result_t)
         if not ok:
-            outside = values.conforms(value, result_t)  # e.g. NaN, or an Int past 64 bits
-            raise self.call_error(call, fn, f"'{fn.name}' returned {_shown(value)}, " + (
+            outside = values.conforms(value, c.result_t)  # e.g. NaN, or an Int past 64 bits
+            raise c.error(f"'{fn.name}' returned {_shown(value)}, " + (
                 "which is not a Constellation value (Int is 64-bit, Float finite)" if outside
-                else f"expected {T.type_str(result_t)}"))
+                else f"expected {T.type_str(c.result_t)}"))
         return coerced
 
     async def invoke(self, call, fn: Function, args: list[object]) -> object:
