@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 from constellation.compiler import ast
-from constellation.compiler.values import equal, render
-
-INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+from constellation.compiler.values import (
+    DivisionByZero, IntOverflow, equal, int_negate, int_op, render,
+)
 
 
 class NotConstant(Exception):
@@ -29,12 +29,6 @@ def evaluate_constant(expr: ast.Expr) -> object:
 
 def _int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _checked_int(v: int) -> int:
-    if not INT_MIN <= v <= INT_MAX:
-        raise NotConstant("overflow")
-    return v
 
 
 def _finite(v: float) -> float:
@@ -63,7 +57,12 @@ def _eval(e: ast.Expr) -> object:
         v = _eval(e.operand)
         if e.op == "not":
             return not v
-        return _checked_int(-v) if _int(v) else _finite(-v)
+        if not _int(v):
+            return _finite(-v)
+        try:
+            return int_negate(v)
+        except IntOverflow:
+            raise NotConstant("overflow") from None
     if isinstance(e, ast.Binary):
         return _binary(e)
     if isinstance(e, ast.Guard):
@@ -107,12 +106,10 @@ def _binary(e: ast.Binary) -> object:
     if e.op == "+" and isinstance(a, str):
         return a + b  # type: ignore[operator]
     if _int(a) and _int(b):
-        if e.op == "/":
-            if b == 0:
-                raise NotConstant("division by zero")
-            q = abs(a) // abs(b)  # type: ignore[operator]
-            return _checked_int(q if (a >= 0) == (b >= 0) else -q)  # type: ignore[operator]
-        return _checked_int({"+": a + b, "-": a - b, "*": a * b}[e.op])  # type: ignore
+        try:
+            return int_op(e.op, a, b)  # type: ignore[arg-type]
+        except (IntOverflow, DivisionByZero) as failed:
+            raise NotConstant(type(failed).__name__) from None
     fa, fb = float(a), float(b)  # type: ignore[arg-type]
     if e.op == "/":
         if fb == 0:

@@ -9,6 +9,57 @@ from __future__ import annotations
 
 from constellation.compiler import types as T
 
+# §5.5: Int is 64-bit signed. The one implementation of integer arithmetic, used by constant
+# evaluation, the runtime's evaluator and the stdlib; each turns the two errors into its own.
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+class IntOverflow(ArithmeticError):
+    """A result outside -2**63 .. 2**63-1."""
+
+
+class DivisionByZero(ArithmeticError):
+    pass
+
+
+def int_checked(v: int) -> int:
+    if not INT_MIN <= v <= INT_MAX:
+        raise IntOverflow(v)
+    return v
+
+
+def int_divide(a: int, b: int) -> int:
+    """Truncates toward zero (`-7 / 2 = -3`); `-2**63 / -1` overflows."""
+    if b == 0:
+        raise DivisionByZero()
+    q = abs(a) // abs(b)
+    return int_checked(q if (a >= 0) == (b >= 0) else -q)
+
+
+def int_modulo(a: int, b: int) -> int:
+    """The remainder of the truncating division: it has the sign of `a`."""
+    if b == 0:
+        raise DivisionByZero()
+    r = abs(a) % abs(b)
+    return r if a >= 0 else -r
+
+
+def int_negate(a: int) -> int:
+    return int_checked(-a)
+
+
+_INT_OPS = {
+    "+": lambda a, b: int_checked(a + b),
+    "-": lambda a, b: int_checked(a - b),
+    "*": lambda a, b: int_checked(a * b),
+    "/": int_divide,
+}
+
+
+def int_op(op: str, a: int, b: int) -> int:
+    """`a op b` for the arithmetic operators of §5.5 (+ - * /)."""
+    return _INT_OPS[op](a, b)
+
 
 def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
