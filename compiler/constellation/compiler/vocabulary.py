@@ -3,16 +3,14 @@
 Reserved words, the option table (key, value kind, allowed values, the editor's texts),
 duration units and built-in type names. The lexer, the option checker and the server's texts
 import from here; the TextMate and Emacs grammars and the lark grammar are checked against it
-by tests/architecture/test_vocabulary.py. `python -m constellation.compiler.vocabulary --json`
-prints it for tools outside Python.
+by tests/architecture/test_vocabulary.py. `as_json()` is the form tools outside Python read:
+vscode-extension/scripts/vocabulary.json, which that test checks and rewrites (`--write`).
 
 This module imports nothing of ours, so anything may import it.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict, dataclass, field
 
 # §1.3, in the order of the spec (the keyword completion list follows it).
@@ -123,9 +121,13 @@ OPTION_BY_KEY: dict[str, OptionSpec] = {o.key: o for o in OPTIONS}
 OPTION_KEYS: tuple[str, ...] = tuple(o.key for o in OPTIONS)
 EXECUTION_OPTIONS: tuple[str, ...] = tuple(o.key for o in OPTIONS if not o.streaming)
 STREAMING_OPTIONS: tuple[str, ...] = tuple(o.key for o in OPTIONS if o.streaming)
-# The bare words and `f(...)` heads an option value may be, for the editors' grammars.
+# For the editors' grammars: the `f(...)` heads an option value may have (`tumbling(5s)`) and
+# the bare words it may be (`exponential`, `zip`).
+OPTION_FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys(
+    w for o in OPTIONS for w in o.value_docs if any(s.startswith(w + "(") for s in o.suggestions)))
 OPTION_WORDS: tuple[str, ...] = tuple(dict.fromkeys(
-    w for o in OPTIONS for w in (*o.allowed, *o.value_docs) if w not in ("true", "false")))
+    w for o in OPTIONS for w in (*o.allowed, *o.value_docs)
+    if w not in ("true", "false") and w not in OPTION_FUNCTIONS))
 
 # §1.7: unit -> (milliseconds, name), smallest first.
 DURATION_UNITS: dict[str, tuple[int, str]] = {
@@ -154,18 +156,14 @@ BUILTIN_TYPE_ARITY: dict[str, int] = {"List": 1, "Seq": 1, "Candidates": 1, "Opt
 
 
 def as_json() -> dict:
+    """Everything above as JSON (vscode-extension/scripts/vocabulary.json is this output)."""
     return {
         "reserved": list(RESERVED_WORDS),
         "options": [{**asdict(o), "allowed": list(o.allowed),
                      "suggestions": list(o.suggestions)} for o in OPTIONS],
+        "option_functions": list(OPTION_FUNCTIONS),
         "option_words": list(OPTION_WORDS),
         "duration_units": {u: ms for u, (ms, _) in DURATION_UNITS.items()},
         "builtin_types": list(BUILTIN_TYPE_NAMES),
     }
 
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--json"]:
-        sys.exit("usage: python -m constellation.compiler.vocabulary --json")
-    json.dump(as_json(), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
