@@ -11,7 +11,8 @@ import math
 
 from constellation.compiler import ast
 from constellation.compiler.values import (
-    DivisionByZero, IntOverflow, equal, int_negate, int_op, render,
+    DivisionByZero, IntOverflow, MergeLengths, NotFinite, equal, float_op, int_negate, int_op,
+    merge, render,
 )
 
 
@@ -102,7 +103,10 @@ def _binary(e: ast.Binary) -> object:
     if e.op in ("<", ">", "<=", ">="):
         return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[e.op]  # type: ignore
     if e.op == "+" and (isinstance(a, (dict, list)) or isinstance(b, (dict, list))):
-        return _merge(a, b)
+        try:
+            return merge(a, b)
+        except MergeLengths:
+            raise NotConstant("lengths") from None
     if e.op == "+" and isinstance(a, str):
         return a + b  # type: ignore[operator]
     if _int(a) and _int(b):
@@ -110,21 +114,8 @@ def _binary(e: ast.Binary) -> object:
             return int_op(e.op, a, b)  # type: ignore[arg-type]
         except (IntOverflow, DivisionByZero) as failed:
             raise NotConstant(type(failed).__name__) from None
-    fa, fb = float(a), float(b)  # type: ignore[arg-type]
-    if e.op == "/":
-        if fb == 0:
-            raise NotConstant("division by zero")
-        return _finite(fa / fb)
-    return _finite({"+": fa + fb, "-": fa - fb, "*": fa * fb}[e.op])
+    try:
+        return float_op(e.op, float(a), float(b))  # type: ignore[arg-type]
+    except (NotFinite, DivisionByZero) as failed:
+        raise NotConstant(type(failed).__name__) from None
 
-
-def _merge(a: object, b: object) -> object:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return {**a, **b}
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            raise NotConstant("lengths")
-        return [{**x, **y} for x, y in zip(a, b)]
-    if isinstance(a, list):
-        return [{**x, **b} for x in a]  # type: ignore[dict-item]
-    return [{**a, **y} for y in b]  # type: ignore[union-attr,dict-item]

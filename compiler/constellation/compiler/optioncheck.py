@@ -19,6 +19,7 @@ from constellation.compiler.vocabulary import (
 
 _SUFFIXED = re.compile(r"(\d+)(\.\d+)?([A-Za-z_][A-Za-z0-9_]*)")
 _DURATION_HELP = "expected a duration such as 500ms, 5s, 2min, 1h or 1d"
+_UNITS = ", ".join(list(DURATION_UNITS_MS)[:-1]) + " or " + list(DURATION_UNITS_MS)[-1]
 
 
 class _Invalid(Exception):
@@ -209,7 +210,7 @@ def duration(v: ast.OptValue, help_text: str = _DURATION_HELP) -> int:
         raise _Invalid(help_text)
     unit = m.group(3)
     if unit not in DURATION_UNITS_MS:
-        raise _Invalid(f"unknown duration unit '{unit}'; use ms, s, min, h or d")
+        raise _Invalid(f"unknown duration unit '{unit}'; use {_UNITS}")
     ms = int(m.group(1)) * DURATION_UNITS_MS[unit]
     if negative or ms <= 0:
         raise _Invalid("must be > 0")

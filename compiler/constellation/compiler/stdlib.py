@@ -16,7 +16,7 @@ from constellation.compiler.types import (
     BOOLEAN, FLOAT, INT, STRING, FunctionT, ListT, Type, TypeVar,
 )
 from constellation.compiler.values import (
-    DivisionByZero, IntOverflow, int_checked, int_divide, int_modulo, int_negate, int_op,
+    DivisionByZero, IntOverflow, equal, int_checked, int_divide, int_modulo, int_negate, int_op,
 )
 
 T, U = TypeVar("T"), TypeVar("U")
@@ -75,19 +75,6 @@ def _first(name: str) -> Callable[[list], Any]:
             raise ModuleFailure(f"{name} of an empty list")
         return items[0] if name == "list-first" else items[-1]
     return pick
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """Structural equality of §10.5 (`1 == 1.0`, booleans only equal booleans)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    return type(a) is type(b) and a == b
 
 
 def _log(message: str) -> str:
@@ -166,7 +153,7 @@ def _list() -> list[Function]:
             "Sum, 0 for empty."),
         _fn(ns, "list-concat", [("a", lt), ("b", lt)], lt, lambda a, b: a + b, "a then b."),
         _fn(ns, "list-contains", [("list", lt), ("value", T)], BOOLEAN,
-            lambda xs, v: any(_equal(x, v) for x in xs), "Membership by structural equality."),
+            lambda xs, v: any(equal(x, v) for x in xs), "Membership by structural equality."),
         _fn(ns, "list-reverse", [("list", lt)], lt, lambda xs: list(reversed(xs)), "Reversed."),
     ]
 

@@ -7,6 +7,8 @@ same meaning.
 
 from __future__ import annotations
 
+import math
+
 from constellation.compiler import types as T
 
 # §5.5: Int is 64-bit signed. The one implementation of integer arithmetic, used by constant
@@ -59,6 +61,44 @@ _INT_OPS = {
 def int_op(op: str, a: int, b: int) -> int:
     """`a op b` for the arithmetic operators of §5.5 (+ - * /)."""
     return _INT_OPS[op](a, b)
+
+
+class NotFinite(ArithmeticError):
+    """A Float result that is infinite or NaN (§10.4: no Constellation value is)."""
+
+
+def float_op(op: str, a: float, b: float) -> float:
+    """`a op b` on Floats (+ - * /); division by zero and non-finite results raise."""
+    if op == "/" and b == 0:
+        raise DivisionByZero()
+    try:
+        r = a / b if op == "/" else {"+": a + b, "-": a - b, "*": a * b}[op]
+    except OverflowError:
+        r = math.inf
+    if not math.isfinite(r):
+        raise NotFinite(op)
+    return r
+
+
+class MergeLengths(ValueError):
+    """`+` of two lists of records of different lengths."""
+
+    def __init__(self, left: int, right: int):
+        super().__init__(left, right)
+        self.left, self.right = left, right
+
+
+def merge(a: object, b: object) -> object:
+    """`+` on records and lists of records (§5.5): fields of b win; lists merge pairwise."""
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            raise MergeLengths(len(a), len(b))
+        return [{**x, **y} for x, y in zip(a, b)]
+    if isinstance(a, list):
+        return [{**x, **b} for x in a]  # type: ignore[dict-item]
+    if isinstance(b, list):
+        return [{**a, **y} for y in b]  # type: ignore[dict-item]
+    return {**a, **b}  # type: ignore[dict-item]
 
 
 def _is_int(v: object) -> bool:

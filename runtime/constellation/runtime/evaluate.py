@@ -9,7 +9,6 @@ they are reached.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +17,9 @@ import anyio
 from constellation.compiler import ast
 from constellation.compiler import types as T
 from constellation.compiler.symbols import Symbol
-from constellation.compiler.values import DivisionByZero, IntOverflow, int_negate, int_op
+from constellation.compiler.values import (
+    DivisionByZero, IntOverflow, MergeLengths, NotFinite, float_op, int_negate, int_op, merge,
+)
 from constellation.runtime import values
 from constellation.runtime.errors import RunError
 
@@ -203,27 +204,19 @@ class Evaluator:
             raise self.error("Division by zero", at) from None
 
     def _float_op(self, op: str, a: float, b: float, at: int) -> float:
-        if op == "/" and b == 0:
-            raise self.error("Division by zero", at)
         try:
-            r = {"+": a + b, "-": a - b, "*": a * b}[op] if op != "/" else a / b
-        except OverflowError:
-            r = math.inf
-        if not math.isfinite(r):
-            raise self.error(f"Float result is not finite in '{op}'", at)
-        return r
+            return float_op(op, a, b)
+        except DivisionByZero:
+            raise self.error("Division by zero", at) from None
+        except NotFinite:
+            raise self.error(f"Float result is not finite in '{op}'", at) from None
 
     def _merge(self, a: object, b: object, at: int) -> object:
-        if isinstance(a, list) and isinstance(b, list):
-            if len(a) != len(b):
-                raise self.error(
-                    f"Cannot merge lists of different lengths ({len(a)} and {len(b)})", at)
-            return [{**x, **y} for x, y in zip(a, b)]
-        if isinstance(a, list):
-            return [{**x, **b} for x in a]
-        if isinstance(b, list):
-            return [{**a, **y} for y in b]
-        return {**a, **b}
+        try:
+            return merge(a, b)
+        except MergeLengths as bad:
+            raise self.error("Cannot merge lists of different lengths "
+                             f"({bad.left} and {bad.right})", at) from None
 
     async def eval_Guard(self, e: ast.Guard, env: dict) -> object:
         if await self.eval(e.cond, env):
