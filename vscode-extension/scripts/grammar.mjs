@@ -7,22 +7,25 @@ import { fileURLToPath } from "node:url";
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), "..", "syntaxes", "constellation.tmLanguage.json");
 
+// The words come from the compiler's vocabulary (constellation/compiler/vocabulary.py), exported
+// to scripts/vocabulary.json; tests/architecture/test_vocabulary.py keeps that file current.
+const VOCABULARY = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "vocabulary.json"), "utf8"));
 // §1.3: the 19 reserved words.
-const RESERVED = [
-  "type", "in", "out", "if", "else", "true", "false", "use", "as", "and", "or", "not",
-  "when", "branch", "otherwise", "with", "lazy", "match", "is",
-];
+const RESERVED = VOCABULARY.reserved;
+// A key or word that begins another is listed after it (`cache_backend` before `cache`).
+const longestFirst = (words) => {
+  const out = [];
+  for (const w of words) {
+    for (const longer of words) if (longer !== w && longer.startsWith(w) && !out.includes(longer)) out.push(longer);
+    if (!out.includes(w)) out.push(w);
+  }
+  return out;
+};
 // §2.1 OPT_KEY plus `fallback` (lazy is handled on its own: it may stand bare).
-const OPTION_KEYS = [
-  "retry", "timeout", "delay", "backoff", "fallback", "cache_backend", "cache", "throttle",
-  "concurrency", "on_error", "priority", "batch_timeout", "batch", "window", "checkpoint", "join",
-];
-const OPTION_WORDS = [
-  "exponential", "linear", "fixed", "propagate", "skip", "log", "wrap", "critical", "high",
-  "normal", "low", "background", "combine_latest", "zip",
-];
-const OPTION_FUNCTIONS = ["tumbling", "sliding", "count", "buffer"];
-const BUILTIN_TYPES = ["String", "Int", "Float", "Boolean", "List", "Seq", "Candidates", "Optional", "Map"];
+const OPTION_KEYS = longestFirst(VOCABULARY.options.map((o) => o.key).filter((k) => k !== "lazy"));
+const OPTION_WORDS = longestFirst(VOCABULARY.option_words);
+const OPTION_FUNCTIONS = longestFirst(VOCABULARY.option_functions);
+const BUILTIN_TYPES = VOCABULARY.builtin_types;
 
 // A word ends where the identifier rule of §1.2 would stop: not before a name character, nor
 // before a hyphen that continues the name (`not-x`, `in-progress` are identifiers).
@@ -35,7 +38,7 @@ const FIELD = `${START}${NAME_BODY}`; // field names may be reserved words (§1.
 const GAP = "(?:\\s|#.*$)*"; // whitespace and comments, within one line
 const DECL_START =
   `${word(["type", "in", "out", "use"])}(?!\\s*[:,\\]}])|@|${IDENT}\\s*=(?![=>])`;
-const DURATION_UNIT = "(?:ms|min|s|h|d)";
+const DURATION_UNIT = `(?:${longestFirst(Object.keys(VOCABULARY.duration_units)).join("|")})`;
 
 const grammar = {
   $schema: "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",

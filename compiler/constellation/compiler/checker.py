@@ -40,10 +40,8 @@ from constellation.compiler.types import (
     OptionalT, Prim, RecordT, Type, TypeVar, UnionT, optional, record, type_str, union,
 )
 from constellation.compiler.values import coerce
+from constellation.compiler.vocabulary import RESERVED as RESERVED_WORDS
 
-RESERVED_WORDS = frozenset(
-    "type in out if else true false use as and or not when branch otherwise with lazy match is"
-    .split())
 ARITHMETIC = frozenset("+-*/")
 ORDERING = frozenset(("<", ">", "<=", ">="))
 LAMBDA_MISUSE = ("A lambda can only be passed to a function that expects one, such as filter, "

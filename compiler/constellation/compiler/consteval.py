@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 from constellation.compiler import ast
-from constellation.compiler.values import equal, render
-
-INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+from constellation.compiler.values import (
+    DivisionByZero, IntOverflow, MergeLengths, NotFinite, equal, float_op, int_negate, int_op,
+    merge, render,
+)
 
 
 class NotConstant(Exception):
@@ -29,12 +30,6 @@ def evaluate_constant(expr: ast.Expr) -> object:
 
 def _int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _checked_int(v: int) -> int:
-    if not INT_MIN <= v <= INT_MAX:
-        raise NotConstant("overflow")
-    return v
 
 
 def _finite(v: float) -> float:
@@ -63,7 +58,12 @@ def _eval(e: ast.Expr) -> object:
         v = _eval(e.operand)
         if e.op == "not":
             return not v
-        return _checked_int(-v) if _int(v) else _finite(-v)
+        if not _int(v):
+            return _finite(-v)
+        try:
+            return int_negate(v)
+        except IntOverflow:
+            raise NotConstant("overflow") from None
     if isinstance(e, ast.Binary):
         return _binary(e)
     if isinstance(e, ast.Guard):
@@ -103,31 +103,19 @@ def _binary(e: ast.Binary) -> object:
     if e.op in ("<", ">", "<=", ">="):
         return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[e.op]  # type: ignore
     if e.op == "+" and (isinstance(a, (dict, list)) or isinstance(b, (dict, list))):
-        return _merge(a, b)
+        try:
+            return merge(a, b)
+        except MergeLengths:
+            raise NotConstant("lengths") from None
     if e.op == "+" and isinstance(a, str):
         return a + b  # type: ignore[operator]
     if _int(a) and _int(b):
-        if e.op == "/":
-            if b == 0:
-                raise NotConstant("division by zero")
-            q = abs(a) // abs(b)  # type: ignore[operator]
-            return _checked_int(q if (a >= 0) == (b >= 0) else -q)  # type: ignore[operator]
-        return _checked_int({"+": a + b, "-": a - b, "*": a * b}[e.op])  # type: ignore
-    fa, fb = float(a), float(b)  # type: ignore[arg-type]
-    if e.op == "/":
-        if fb == 0:
-            raise NotConstant("division by zero")
-        return _finite(fa / fb)
-    return _finite({"+": fa + fb, "-": fa - fb, "*": fa * fb}[e.op])
+        try:
+            return int_op(e.op, a, b)  # type: ignore[arg-type]
+        except (IntOverflow, DivisionByZero) as failed:
+            raise NotConstant(type(failed).__name__) from None
+    try:
+        return float_op(e.op, float(a), float(b))  # type: ignore[arg-type]
+    except (NotFinite, DivisionByZero) as failed:
+        raise NotConstant(type(failed).__name__) from None
 
-
-def _merge(a: object, b: object) -> object:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return {**a, **b}
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            raise NotConstant("lengths")
-        return [{**x, **y} for x, y in zip(a, b)]
-    if isinstance(a, list):
-        return [{**x, **b} for x in a]  # type: ignore[dict-item]
-    return [{**a, **y} for y in b]  # type: ignore[union-attr,dict-item]

@@ -12,18 +12,8 @@ import re
 from dataclasses import dataclass
 
 from constellation.compiler.gcpause import collector_paused
-
-RESERVED = frozenset(
-    "type in out if else true false use as and or not when branch otherwise with lazy match is"
-    .split()
-)
-# Order of the "valid options" list in the unknown-option message (§2.5).
-OPTION_KEYS = (
-    "retry", "timeout", "delay", "backoff", "fallback", "cache", "cache_backend", "throttle",
-    "concurrency", "on_error", "lazy", "priority", "batch", "batch_timeout", "window",
-    "checkpoint", "join",
-)
-BUILTIN_TYPES = frozenset("String Int Float Boolean List Seq Candidates Optional Map".split())
+# Re-exported: the parser and the formatter read them from here.
+from constellation.compiler.vocabulary import BUILTIN_TYPES, OPTION_KEYS, RESERVED  # noqa: F401
 
 # Interpolations nested deeper than this inside strings are an error (the embedded
 # expressions are parsed recursively, so this bounds the recursion).
@@ -52,9 +42,9 @@ _KEYWORD_TYPES = {w: w.upper() for w in RESERVED}
 # §2.3 rules 2 and 4: a '(' that opens a lambda, a ',' that continues a `with` clause.
 _LAMBDA_AHEAD = re.compile(r"[^()]*\)(?:\s|#[^\n]*)*=>")
 _OPT_COMMA_AHEAD = re.compile(
-    r"(?:\s|#[^\n]*)*(?:lazy" + _KW_END + r"|(?:retry|timeout|delay|backoff|fallback|"
-    r"cache_backend|cache|throttle|concurrency|on_error|priority|batch_timeout|batch|window|"
-    r"checkpoint|join)(?:\s|#[^\n]*)*:)"
+    r"(?:\s|#[^\n]*)*(?:lazy" + _KW_END + r"|(?:"
+    + "|".join(sorted((k for k in OPTION_KEYS if k != "lazy"), key=len, reverse=True))
+    + r")(?:\s|#[^\n]*)*:)"
 )
 _STRING_STOP = re.compile(r"[\"\\]|\$\{")
 _INTERP_STOP = re.compile(r"[\"{}]")

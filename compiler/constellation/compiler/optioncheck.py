@@ -9,20 +9,17 @@ import re
 
 from constellation.compiler import ast
 from constellation.compiler.diagnostics import Fix, Related, TextEdit
-from constellation.compiler.options import (
-    DURATION_UNITS_MS, PRIORITY_LEVELS, STREAMING_OPTIONS, CallOptions,
-)
+from constellation.compiler.options import CallOptions
 from constellation.compiler.suggest import closest_word
 from constellation.compiler.typeops import is_subtype, wrap_result
 from constellation.compiler.types import ERROR, Type, type_str
+from constellation.compiler.vocabulary import (
+    DURATION_UNITS_MS, OPTION_BY_KEY, PRIORITY_LEVELS, STREAMING_OPTIONS,
+)
 
 _SUFFIXED = re.compile(r"(\d+)(\.\d+)?([A-Za-z_][A-Za-z0-9_]*)")
 _DURATION_HELP = "expected a duration such as 500ms, 5s, 2min, 1h or 1d"
-_WORDS = {
-    "backoff": ("fixed", "linear", "exponential"),
-    "on_error": ("propagate", "skip", "log", "wrap"),
-    "priority": tuple(PRIORITY_LEVELS),
-}
+_UNITS = ", ".join(list(DURATION_UNITS_MS)[:-1]) + " or " + list(DURATION_UNITS_MS)[-1]
 
 
 class _Invalid(Exception):
@@ -148,33 +145,33 @@ class OptionChecker:
 
     # -- values ------------------------------------------------------------------------------
     def value(self, key: str, opt: ast.Option) -> object:
+        """Read one value by its key's kind in the vocabulary's option table."""
         v = opt.value
-        if key == "lazy":
+        spec = OPTION_BY_KEY[key]  # the parser rejects unknown keys
+        if spec.kind == "bool":
             if v is None:
                 return True
             if v.kind == "bool":
                 return v.text == "true"
             raise _Invalid("expected true or false")
         assert v is not None  # the grammar gives every other key a value
-        if key == "retry":
-            return whole(v, minimum=0)
-        if key == "concurrency":
-            return whole(v, minimum=1)
-        if key in ("timeout", "delay", "cache"):
+        if spec.kind == "whole":
+            return whole(v, minimum=spec.minimum or 0)
+        if spec.kind == "duration":
             return duration(v)
-        if key in ("backoff", "on_error"):
-            return word(v, _WORDS[key])
-        if key == "priority":
+        if spec.kind == "word":
+            return word(v, spec.allowed)
+        if spec.kind == "priority":
             if v.kind == "int":
                 return max(0, min(100, int(v.text)))
-            return PRIORITY_LEVELS[word(v, _WORDS["priority"])]
-        if key == "cache_backend":
+            return PRIORITY_LEVELS[word(v, spec.allowed)]
+        if spec.kind == "string":
             if v.kind != "string" or "${" in v.text:
                 raise _Invalid("expected a plain string")
             return unquote(v.text)
-        if key == "throttle":
+        if spec.kind == "rate":
             return rate(v)
-        raise _Invalid("unknown option")  # unreachable: the parser rejects unknown keys
+        raise _Invalid("unknown option")  # unreachable: fallback and streaming keys never come here
 
     @staticmethod
     def build(values: dict[str, object], fallback: ast.Expr | None) -> CallOptions:
@@ -213,7 +210,7 @@ def duration(v: ast.OptValue, help_text: str = _DURATION_HELP) -> int:
         raise _Invalid(help_text)
     unit = m.group(3)
     if unit not in DURATION_UNITS_MS:
-        raise _Invalid(f"unknown duration unit '{unit}'; use ms, s, min, h or d")
+        raise _Invalid(f"unknown duration unit '{unit}'; use {_UNITS}")
     ms = int(m.group(1)) * DURATION_UNITS_MS[unit]
     if negative or ms <= 0:
         raise _Invalid("must be > 0")

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from constellation.compiler import ast
 
-PRIORITY_LEVELS = {"critical": 100, "high": 80, "normal": 50, "low": 20, "background": 0}
-EXECUTION_OPTIONS = ("retry", "timeout", "delay", "backoff", "fallback", "cache", "cache_backend",
-                     "throttle", "concurrency", "on_error", "lazy", "priority")
-STREAMING_OPTIONS = ("batch", "batch_timeout", "window", "checkpoint", "join")
-ALL_OPTIONS = EXECUTION_OPTIONS + STREAMING_OPTIONS
-DURATION_UNITS_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+# Re-exported for the checker and the server; the table itself is the vocabulary's.
+from constellation.compiler.vocabulary import (  # noqa: F401
+    DURATION_UNITS_MS, EXECUTION_OPTIONS, OPTION_KEYS, PRIORITY_LEVELS, STREAMING_OPTIONS,
+)
+
+ALL_OPTIONS = OPTION_KEYS
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def parse_duration_ms(text: str) -> int | None:
 
 
 def format_duration(ms: int) -> str:
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)):
-        if ms % size == 0:
+    for unit, size in reversed(DURATION_UNITS_MS.items()):  # the largest unit that divides
+        if unit != "ms" and ms % size == 0:
             return f"{ms // size}{unit}"
     return f"{ms}ms"

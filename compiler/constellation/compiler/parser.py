@@ -45,13 +45,13 @@ from constellation.compiler.lexer import (
     OPTION_KEYS, RESERVED, Lexed, StringInfo, Tok, declaration_starts, first_token,
     iter_declaration_starts, lex, tokenize,
 )
+from constellation.compiler.values import INT_MAX, INT_MIN
 
 __all__ = ["ParseCache", "ParseResult", "parse", "parse_expression", "tokenize", "MAX_DEPTH"]
 
 # Deepest expression nesting accepted; beyond it E020 (downstream passes may recurse).
 MAX_DEPTH = 100
 
-INT_MAX = 2**63 - 1
 TOO_DEEP = (f"Expression is nested too deeply (more than {MAX_DEPTH} levels): "
             "split it into several bindings")
 
@@ -1394,7 +1394,7 @@ class _Builder:
         op, operand = c
         if op.type == "MINUS" and id(operand) in _ctx().pending_min:
             _ctx().pending_min.pop(id(operand))
-            return ast.Literal(-(2**63), "Int", _cover(op, operand))
+            return ast.Literal(INT_MIN, "Int", _cover(op, operand))
         return ast.Unary(op.value, operand, _cover(op, operand))
 
     def projection(self, c):

@@ -7,6 +7,7 @@ functions have no implementation: the runtime applies their lambdas itself (§10
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -14,30 +15,35 @@ from constellation.compiler.registry import Function, ModuleFailure, Registry
 from constellation.compiler.types import (
     BOOLEAN, FLOAT, INT, STRING, FunctionT, ListT, Type, TypeVar,
 )
+from constellation.compiler.values import (
+    DivisionByZero, IntOverflow, equal, int_checked, int_divide, int_modulo, int_negate, int_op,
+)
 
-INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 T, U = TypeVar("T"), TypeVar("U")
 
 
 def _checked(name: str, value: int) -> int:
     """64-bit signed results; anything outside is an overflow failure."""
-    if not INT_MIN <= value <= INT_MAX:
-        raise ModuleFailure(f"Integer overflow in '{name}'")
-    return value
+    try:
+        return int_checked(value)
+    except IntOverflow:
+        raise ModuleFailure(f"Integer overflow in '{name}'") from None
 
 
-def _divide(a: int, b: int) -> int:
-    if b == 0:
-        raise ModuleFailure("Division by zero")
-    q = abs(a) // abs(b)
-    return _checked("divide", q if (a >= 0) == (b >= 0) else -q)
+def _int_failures(name: str, op: Callable[..., int]) -> Callable[..., int]:
+    """`op` with the values module's arithmetic errors as the failures of §10.6."""
+    def run(*args: int) -> int:
+        try:
+            return op(*args)
+        except IntOverflow:
+            raise ModuleFailure(f"Integer overflow in '{name}'") from None
+        except DivisionByZero:
+            raise ModuleFailure("Division by zero") from None
+    return run
 
 
-def _modulo(a: int, b: int) -> int:
-    if b == 0:
-        raise ModuleFailure("Division by zero")
-    remainder = abs(a) % abs(b)
-    return remainder if a >= 0 else -remainder
+_divide = _int_failures("divide", int_divide)
+_modulo = _int_failures("modulo", int_modulo)
 
 
 def _round(value: float) -> int:
@@ -71,19 +77,6 @@ def _first(name: str) -> Callable[[list], Any]:
     return pick
 
 
-def _equal(a: Any, b: Any) -> bool:
-    """Structural equality of §10.5 (`1 == 1.0`, booleans only equal booleans)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    return type(a) is type(b) and a == b
-
-
 def _log(message: str) -> str:
     # the runtime records `[constellation-lang] <message>` in the run log when it sees this
     # function; the implementation itself only returns its argument
@@ -102,7 +95,7 @@ def _fn(namespace: str | None, name: str, params: list[tuple[str, Type]], result
 
 def _int2(namespace: str, name: str, op: Callable[[int, int], int], doc: str) -> Function:
     return _fn(namespace, name, [("a", INT), ("b", INT)], INT,
-               lambda a, b: _checked(name, op(a, b)), doc)
+               _int_failures(name, lambda a, b: int_checked(op(a, b))), doc)
 
 
 def _cmp(name: str, op: Callable[[Any, Any], bool], doc: str, t: Type = INT) -> Function:
@@ -112,9 +105,9 @@ def _cmp(name: str, op: Callable[[Any, Any], bool], doc: str, t: Type = INT) -> 
 def _math() -> list[Function]:
     ns = "stdlib.math"
     return [
-        _int2(ns, "add", lambda a, b: a + b, "a + b"),
-        _int2(ns, "subtract", lambda a, b: a - b, "a − b"),
-        _int2(ns, "multiply", lambda a, b: a * b, "a · b"),
+        _int2(ns, "add", functools.partial(int_op, "+"), "a + b"),
+        _int2(ns, "subtract", functools.partial(int_op, "-"), "a − b"),
+        _int2(ns, "multiply", functools.partial(int_op, "*"), "a · b"),
         _fn(ns, "divide", [("a", INT), ("b", INT)], INT, _divide,
             "Truncating division; fails on division by zero."),
         _int2(ns, "max", max, "The larger of a and b."),
@@ -124,7 +117,7 @@ def _math() -> list[Function]:
         _fn(ns, "modulo", [("a", INT), ("b", INT)], INT, _modulo,
             "Remainder with the sign of a; fails on division by zero."),
         _fn(ns, "round", [("value", FLOAT)], INT, _round, "floor(value + 0.5)."),
-        _fn(ns, "negate", [("value", INT)], INT, lambda v: _checked("negate", -v), "−value."),
+        _fn(ns, "negate", [("value", INT)], INT, _int_failures("negate", int_negate), "−value."),
     ]
 
 
@@ -160,7 +153,7 @@ def _list() -> list[Function]:
             "Sum, 0 for empty."),
         _fn(ns, "list-concat", [("a", lt), ("b", lt)], lt, lambda a, b: a + b, "a then b."),
         _fn(ns, "list-contains", [("list", lt), ("value", T)], BOOLEAN,
-            lambda xs, v: any(_equal(x, v) for x in xs), "Membership by structural equality."),
+            lambda xs, v: any(equal(x, v) for x in xs), "Membership by structural equality."),
         _fn(ns, "list-reverse", [("list", lt)], lt, lambda xs: list(reversed(xs)), "Reversed."),
     ]
 

@@ -17,6 +17,7 @@ from constellation.compiler.types import (
     ERROR, FLOAT, INT, NOTHING, PRIMITIVES, STRING, FunctionT, ListT,
     MapT, OptionalT, Prim, RecordT, Type, TypeVar, UnionT, optional, record, type_str, union,
 )
+from constellation.compiler.vocabulary import BUILTIN_TYPE_ARITY
 
 # ---------------------------------------------------------------------------------------------
 # Subtyping and equality (§4.3)
@@ -207,7 +208,7 @@ def wrap_result(t: Type) -> Type:
 # Type expressions (§4.1)
 
 Report = Callable[..., None]  # report(code, message, span, fixes=(), related=())
-_ARITY = {"List": 1, "Seq": 1, "Candidates": 1, "Optional": 1, "Map": 2}
+_ARITY = BUILTIN_TYPE_ARITY
 
 
 class TypeResolver:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constellation.compiler.vocabulary import BUILTIN_TYPE_NAMES  # noqa: F401  (re-exported)
+
 
 class Type:
     __slots__ = ()
@@ -113,8 +115,6 @@ NOTHING = _Special("Nothing")
 ERROR = _Special("Error")  # never printed in a diagnostic (§4.2)
 
 PRIMITIVES = {"String": STRING, "Int": INT, "Float": FLOAT, "Boolean": BOOLEAN}
-BUILTIN_TYPE_NAMES = ("String", "Int", "Float", "Boolean", "List", "Seq", "Candidates",
-                      "Optional", "Map")
 
 
 def optional(t: Type) -> Type:

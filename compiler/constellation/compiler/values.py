@@ -7,7 +7,98 @@ same meaning.
 
 from __future__ import annotations
 
+import math
+
 from constellation.compiler import types as T
+
+# §5.5: Int is 64-bit signed. The one implementation of integer arithmetic, used by constant
+# evaluation, the runtime's evaluator and the stdlib; each turns the two errors into its own.
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+class IntOverflow(ArithmeticError):
+    """A result outside -2**63 .. 2**63-1."""
+
+
+class DivisionByZero(ArithmeticError):
+    pass
+
+
+def int_checked(v: int) -> int:
+    if not INT_MIN <= v <= INT_MAX:
+        raise IntOverflow(v)
+    return v
+
+
+def int_divide(a: int, b: int) -> int:
+    """Truncates toward zero (`-7 / 2 = -3`); `-2**63 / -1` overflows."""
+    if b == 0:
+        raise DivisionByZero()
+    q = abs(a) // abs(b)
+    return int_checked(q if (a >= 0) == (b >= 0) else -q)
+
+
+def int_modulo(a: int, b: int) -> int:
+    """The remainder of the truncating division: it has the sign of `a`."""
+    if b == 0:
+        raise DivisionByZero()
+    r = abs(a) % abs(b)
+    return r if a >= 0 else -r
+
+
+def int_negate(a: int) -> int:
+    return int_checked(-a)
+
+
+_INT_OPS = {
+    "+": lambda a, b: int_checked(a + b),
+    "-": lambda a, b: int_checked(a - b),
+    "*": lambda a, b: int_checked(a * b),
+    "/": int_divide,
+}
+
+
+def int_op(op: str, a: int, b: int) -> int:
+    """`a op b` for the arithmetic operators of §5.5 (+ - * /)."""
+    return _INT_OPS[op](a, b)
+
+
+class NotFinite(ArithmeticError):
+    """A Float result that is infinite or NaN (§10.4: no Constellation value is)."""
+
+
+def float_op(op: str, a: float, b: float) -> float:
+    """`a op b` on Floats (+ - * /); division by zero and non-finite results raise."""
+    if op == "/" and b == 0:
+        raise DivisionByZero()
+    try:
+        r = a / b if op == "/" else {"+": a + b, "-": a - b, "*": a * b}[op]
+    except OverflowError:
+        r = math.inf
+    if not math.isfinite(r):
+        raise NotFinite(op)
+    return r
+
+
+class MergeLengths(ValueError):
+    """`+` of two lists of records of different lengths."""
+
+    def __init__(self, left: int, right: int):
+        super().__init__(left, right)
+        self.left, self.right = left, right
+
+
+def merge(a: object, b: object) -> object:
+    """`+` on records and lists of records (§5.5): fields of b win; lists merge pairwise."""
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            raise MergeLengths(len(a), len(b))
+        return [{**x, **y} for x, y in zip(a, b)]
+    if isinstance(a, list):
+        return [{**x, **b} for x in a]  # type: ignore[dict-item]
+    if isinstance(b, list):
+        return [{**a, **y} for y in b]  # type: ignore[dict-item]
+    return {**a, **b}  # type: ignore[dict-item]
 
 
 def _is_int(v: object) -> bool:

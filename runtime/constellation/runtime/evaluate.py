@@ -9,7 +9,6 @@ they are reached.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,10 +17,11 @@ import anyio
 from constellation.compiler import ast
 from constellation.compiler import types as T
 from constellation.compiler.symbols import Symbol
+from constellation.compiler.values import (
+    DivisionByZero, IntOverflow, MergeLengths, NotFinite, float_op, int_negate, int_op, merge,
+)
 from constellation.runtime import values
 from constellation.runtime.errors import RunError
-
-INT_MIN, INT_MAX = values.INT_MIN, values.INT_MAX
 
 
 class Context(Protocol):
@@ -151,7 +151,7 @@ class Evaluator:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.error("Operator '-' needs a number", e.span.start)
         if isinstance(v, int):
-            return self._check_int(-v, "-", e.span.start)
+            return self._int_op("-", int_negate, (v,), e.span.start)
         return -v
 
     async def eval_Binary(self, e: ast.Binary, env: dict) -> object:
@@ -192,50 +192,31 @@ class Evaluator:
         int_math = (result_type == T.INT) if result_type in (T.INT, T.FLOAT) else (
             _is_int(a) and _is_int(b))
         if int_math:
-            return self._int_op(op, int(a), int(b), at)
+            return self._int_op(op, functools.partial(int_op, op), (int(a), int(b)), at)
         return self._float_op(op, float(a), float(b), at)
 
-    def _int_op(self, op: str, a: int, b: int, at: int) -> int:
-        if op == "+":
-            r = a + b
-        elif op == "-":
-            r = a - b
-        elif op == "*":
-            r = a * b
-        else:
-            if b == 0:
-                raise self.error("Division by zero", at)
-            r = abs(a) // abs(b)
-            r = r if (a >= 0) == (b >= 0) else -r  # truncate toward zero
-        return self._check_int(r, op, at)
-
-    def _check_int(self, r: int, op: str, at: int) -> int:
-        if r < INT_MIN or r > INT_MAX:
-            raise self.error(f"Integer overflow in '{op}'", at)
-        return r
+    def _int_op(self, op: str, fn, args: tuple[int, ...], at: int) -> int:
+        try:
+            return fn(*args)
+        except IntOverflow:
+            raise self.error(f"Integer overflow in '{op}'", at) from None
+        except DivisionByZero:
+            raise self.error("Division by zero", at) from None
 
     def _float_op(self, op: str, a: float, b: float, at: int) -> float:
-        if op == "/" and b == 0:
-            raise self.error("Division by zero", at)
         try:
-            r = {"+": a + b, "-": a - b, "*": a * b}[op] if op != "/" else a / b
-        except OverflowError:
-            r = math.inf
-        if not math.isfinite(r):
-            raise self.error(f"Float result is not finite in '{op}'", at)
-        return r
+            return float_op(op, a, b)
+        except DivisionByZero:
+            raise self.error("Division by zero", at) from None
+        except NotFinite:
+            raise self.error(f"Float result is not finite in '{op}'", at) from None
 
     def _merge(self, a: object, b: object, at: int) -> object:
-        if isinstance(a, list) and isinstance(b, list):
-            if len(a) != len(b):
-                raise self.error(
-                    f"Cannot merge lists of different lengths ({len(a)} and {len(b)})", at)
-            return [{**x, **y} for x, y in zip(a, b)]
-        if isinstance(a, list):
-            return [{**x, **b} for x in a]
-        if isinstance(b, list):
-            return [{**a, **y} for y in b]
-        return {**a, **b}
+        try:
+            return merge(a, b)
+        except MergeLengths as bad:
+            raise self.error("Cannot merge lists of different lengths "
+                             f"({bad.left} and {bad.right})", at) from None
 
     async def eval_Guard(self, e: ast.Guard, env: dict) -> object:
         if await self.eval(e.cond, env):

@@ -13,7 +13,8 @@ import math
 
 from constellation.compiler import types as T
 from constellation.compiler.values import (  # noqa: F401 - re-exported
-    _is_int, _is_number, coerce, conforms, conforms_exact, equal, render, union_member,
+    INT_MAX, INT_MIN, _is_int, _is_number, coerce, conforms, conforms_exact, equal, render,
+    union_member,
 )
 
 
@@ -39,9 +40,6 @@ def fill_optional_fields(v: object, t: T.Type) -> object:
             if conforms(filled, m):
                 return filled
     return v
-
-
-INT_MIN, INT_MAX = -2 ** 63, 2 ** 63 - 1
 
 
 def in_value_model(v: object) -> bool:
