@@ -4,6 +4,7 @@ requests after `shutdown` get `InvalidRequest`, `exit` ends with status 0 only a
 `shutdown`, a cancelled request that has not started never runs, a damaged frame is logged
 and the next message is read, and a document version past LSP's int32 is accepted."""
 
+import importlib.util
 import json
 import sys
 import time
@@ -14,8 +15,20 @@ from lsprotocol import types as lsp
 
 from raw_lsp import StdioServer, frame
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from lsp import generated_program  # noqa: E402 - the benchmark's program generator
+
+
+def _benchmark_module(name: str):
+    """A benchmark script as a module, without putting benchmarks/ on sys.path: its
+    `dask.py` would then shadow the real dask in every process spawned afterwards (the
+    LocalCluster's workers failed with "'dask' is not a package")."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"constellation_benchmark_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generated_program = _benchmark_module("lsp").generated_program  # the benchmark's program generator
 
 INVALID_PARAMS = -32602
 INVALID_REQUEST = -32600
