@@ -6,7 +6,6 @@ and the next message is read, and a document version past LSP's int32 is accepte
 
 import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 
