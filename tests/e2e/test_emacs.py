@@ -126,3 +126,60 @@ def test_a_cancelled_call_and_layer_read_cancelled(tmp_path: Path):
     assert lines, done.stdout + done.stderr
     text = json.loads(lines[-1][len("RESULT "):])
     assert "  ⊘ slow cancelled after 850 ms" in text and "layer 1 cancelled after 880 ms" in text, text
+
+
+def readme_eglot_tcp_snippet() -> str:
+    """The README's eglot set-up for `cst lsp --tcp` (Security, listening transports)."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("```elisp\n;; Emacs (eglot): a (HOST PORT) contact")
+    return readme[start + len("```elisp\n"):readme.index("```", start + 3)]
+
+
+TCP_SCRIPT = r"""
+(dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
+  (add-to-list 'load-path dir))
+(add-to-list 'load-path (getenv "CST_EMACS_DIR"))
+(require 'eglot)
+(require 'constellation)
+(setq constellation-trust-file (getenv "CST_TRUST_FILE"))
+(advice-add 'yes-or-no-p :override (lambda (&rest _) t))
+SNIPPET
+(find-file (getenv "CST_DOC"))
+(eglot-ensure)
+(run-hooks 'post-command-hook)
+(let ((deadline (+ (float-time) 60)) texts)
+  (while (and (< (float-time) deadline) (null texts))
+    (accept-process-output nil 0.1)
+    (setq texts (mapcar #'flymake-diagnostic-text (flymake-diagnostics))))
+  (princ (format "RESULT %s\n" (json-encode (vconcat texts)))))
+"""
+
+
+def test_the_readme_eglot_set_up_connects_over_tcp_with_the_token(tmp_path: Path):
+    import socket
+
+    emacs = find_emacs()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path),
+           "CST_EMACS_DIR": str(EMACS_DIR), "CST_TRUST_FILE": str(tmp_path / "trust.eld"),
+           "CST_DOC": str(tmp_path / "doc.cst")}
+    env.pop("CONSTELLATION_LSP_TOKEN", None)
+    (tmp_path / "doc.cst").write_text("in a: Int\nout missing\n")
+    server = subprocess.Popen([sys.executable, "-m", "constellation.server", "--tcp", f"127.0.0.1:{port}"],
+                              env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "listening on" in server.stderr.readline()
+        script = tmp_path / "tcp.el"
+        script.write_text(TCP_SCRIPT.replace("SNIPPET", readme_eglot_tcp_snippet().replace("2087", str(port))))
+        done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
+        assert lines, done.stdout + done.stderr
+        assert any("E001" in text for text in json.loads(lines[-1][len("RESULT "):])), lines
+    finally:
+        server.kill()
+        server.wait()
