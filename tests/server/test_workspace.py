@@ -350,3 +350,20 @@ async def test_debounce_ms_is_clamped_to_five_seconds(endless_debounce: Language
         content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text + "out missing\n")]))
     diags = await wait_diagnostics(client, uri, 2, timeout=30)
     assert [d.code for d in diags] == ["E001"]
+
+
+async def test_the_not_trusted_warning_is_shown_once(no_trust_option: LanguageClient):
+    """A module file saved later reloads the signatures; the warning was said at start."""
+    client = no_trust_option
+    uri, _ = await open_doc(client, 'in n: String\na = Greet(n)\nout a\n',
+                            from_fs_path(str(client.root / "main.cst")))
+    published = len(client.published)
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[
+        lsp.FileEvent(uri=from_fs_path(str(client.root / "mods.py")), type=lsp.FileChangeType.Changed)]))
+    for _ in range(250):  # the reload publishes the document again
+        if len(client.published) > published:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    warnings = [m for m in client.messages if "only the standard library" in m.message]
+    assert len(warnings) == 1, [m.message for m in warnings]

@@ -70,7 +70,7 @@ def register(server) -> None:
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def on_watched_files(ls, params: lsp.DidChangeWatchedFilesParams) -> None:
         if any(_affects_registry(change.uri) for change in params.changes):
-            await reload_registry(ls)
+            await reload_registry(ls, announce=False)  # "not trusted" was said at start
 
 
 def _effects(settings) -> tuple[tuple, int]:
