@@ -36,6 +36,7 @@ import {
   runPipelineArgs,
   serverEnvironment,
   type Settings,
+  startFailureMessage,
 } from "./settings";
 
 const LANGUAGE_ID = "constellation";
@@ -208,11 +209,9 @@ async function startServer(): Promise<void> {
     output.appendLine(`The Constellation language server did not start: ${message}`);
     // the server's own words (a Python error, a usage message) are in its output channel
     // one message: what failed, and which command was tried (and why that one)
-    const tried = starting?.launch ? ` Started: ${starting.launch.description}.` : "";
-    const detail = starting ? `${tried} Its output is in 'Constellation Language Server'.` : "";
     const actions = starting ? ["Open Settings", "Show Server Output"] : ["Open Settings"];
     void vscode.window
-      .showErrorMessage(`Constellation: the language server did not start. ${message}${detail}`, ...actions)
+      .showErrorMessage(startFailureMessage(message, starting?.launch), ...actions)
       .then((choice) => {
         if (choice === "Open Settings") {
           void vscode.commands.executeCommand("workbench.action.openSettings", "constellation.server");

@@ -177,6 +177,18 @@ export interface ServerLaunch {
   description: string;
 }
 
+/** The one message for a server that did not start: what failed, what was tried, the fix. */
+export function startFailureMessage(reason: string, launch?: ServerLaunch): string {
+  let text = `Constellation: the language server did not start. ${reason}`;
+  if (!launch) return text;
+  text += ` Tried: ${launch.description}.`;
+  if (launch.args.join(" ").endsWith(PYTHON_MODULE_ARGS.join(" "))) {
+    // the usual cause of a fallback that ends at once: that Python lacks the package
+    text += " If that Python has no constellation-lang, install it there (pip install constellation-lang) or set constellation.server.command.";
+  }
+  return `${text} Its output is in 'Constellation Language Server'.`;
+}
+
 export interface LaunchContext {
   /** Resolves a program name (or a path) to a path, or undefined when it is not installed. */
   find: (program: string) => string | undefined;

@@ -11,6 +11,7 @@ import {
   resolveServerCommand,
   runPipelineArgs,
   serverEnvironment,
+  startFailureMessage,
   venvCst,
 } from "../../src/settings";
 
@@ -219,4 +220,17 @@ test("the server's Python never imports from the workspace folder it starts in",
   assert.equal(env.PYTHONSAFEPATH, "1");
   assert.equal(env.PATH, "/usr/bin");
   assert.equal(env.HOME, "/home/u");
+});
+
+test("a server that did not start is one message: what failed, what was tried, the fix", () => {
+  const fallback = { command: "/usr/bin/python3", args: ["-m", "constellation.server"],
+    description: "'cst' is not on PATH, nor in /w/.venv/bin/cst; using /usr/bin/python3 -m constellation.server" };
+  assert.equal(startFailureMessage("The server process ended during start-up.", fallback),
+    "Constellation: the language server did not start. The server process ended during start-up. " +
+      "Tried: 'cst' is not on PATH, nor in /w/.venv/bin/cst; using /usr/bin/python3 -m constellation.server. " +
+      "If that Python has no constellation-lang, install it there (pip install constellation-lang) or set " +
+      "constellation.server.command. Its output is in 'Constellation Language Server'.");
+  const cst = { command: "/opt/cst", args: ["lsp"], description: "cst lsp (/opt/cst)" };
+  assert.ok(!startFailureMessage("x", cst).includes("pip install"));
+  assert.equal(startFailureMessage("no command"), "Constellation: the language server did not start. no command");
 });
