@@ -11,6 +11,7 @@ from lsprotocol import types as lsp
 
 from constellation.compiler.analysis import Analysis
 from constellation.compiler.diagnostics import Diagnostic
+from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,13 @@ UNUSED = "unused"
 
 
 def register(server) -> None:
+    # what the services announce: a background analysis, new signatures, a run's failures,
+    # a new cap all change what the published diagnostics should be
+    server.subscribe(AnalysisReady, lambda e: schedule(server, e.uri, delay_s=0))
+    server.subscribe(SignaturesChanged, lambda e: publish_all(server))
+    server.subscribe(SettingsChanged, lambda e: publish_all(server))
+    server.subscribe(RunFinished, lambda e: _run_finished(server, e.uri))
+
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls, params: lsp.DidOpenTextDocumentParams) -> None:
         ls.documents.state(params.text_document.uri)
@@ -45,6 +53,11 @@ def register(server) -> None:
             state.debounce.cancel()
         ls.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+def _run_finished(ls, uri: str) -> None:
+    if ls.open_document(uri) is not None:  # a run of a closed document publishes nothing
+        schedule(ls, uri, delay_s=0)
 
 
 def schedule(ls, uri: str, delay_s: float) -> None:
