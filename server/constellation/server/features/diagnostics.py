@@ -10,16 +10,11 @@ import logging
 from lsprotocol import types as lsp
 
 from constellation.compiler.analysis import Analysis
-from constellation.compiler.diagnostics import Diagnostic
 from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
+from constellation.server.lsp_diagnostics import SOURCE, UNUSED, to_lsp
+from constellation.server.views import unused_bindings
 
 log = logging.getLogger(__name__)
-
-SOURCE = "constellation"
-TAGS = {"unnecessary": lsp.DiagnosticTag.Unnecessary, "deprecated": lsp.DiagnosticTag.Deprecated}
-# Warnings about text that has no effect are drawn faded (in addition to the compiler's tags).
-UNNECESSARY_CODES = {"W001", "W003", "W004", "W005", "W006"}
-UNUSED = "unused"
 
 
 def register(server) -> None:
@@ -122,18 +117,6 @@ def to_lsp_diagnostics(ls, uri: str, analysis: Analysis) -> list[lsp.Diagnostic]
     return items
 
 
-def unused_bindings(analysis: Analysis):
-    """Canonical assignments nothing reads and that are not outputs (they still run)."""
-    from constellation.compiler import ast
-    outputs = set(analysis.check.outputs)
-    for decl in analysis.decls:
-        if not isinstance(decl, ast.Assignment) or id(decl) not in analysis.check.canonical:
-            continue
-        sym = analysis.symbols.values.get(decl.name.text)
-        if sym is not None and sym.decl is decl and not sym.references and decl.name.text not in outputs:
-            yield decl
-
-
 def unused_hints(analysis: Analysis, pos, limit: int | None = None) -> list[lsp.Diagnostic]:
     if not analysis.valid:
         return []  # while errors are shown, unused names are noise
@@ -141,28 +124,6 @@ def unused_hints(analysis: Analysis, pos, limit: int | None = None) -> list[lsp.
                            code=UNUSED, source=SOURCE, tags=[lsp.DiagnosticTag.Unnecessary],
                            message=f"'{decl.name.text}' is never used and is not an output")
             for decl in itertools.islice(unused_bindings(analysis), limit)]
-
-
-def to_lsp(d: Diagnostic, uri: str, pos) -> lsp.Diagnostic:
-    related = [lsp.DiagnosticRelatedInformation(
-        location=lsp.Location(uri=uri, range=pos.range(r.span)), message=r.message)
-        for r in d.related]
-    return lsp.Diagnostic(
-        range=pos.range(d.span),
-        message=d.message,
-        severity=lsp.DiagnosticSeverity.Warning if d.severity == "warning" else lsp.DiagnosticSeverity.Error,
-        code=d.code,
-        source=SOURCE,
-        related_information=related or None,
-        tags=_tags(d) or None,
-    )
-
-
-def _tags(d: Diagnostic) -> list[lsp.DiagnosticTag]:
-    tags = {TAGS[t] for t in d.tags if t in TAGS}
-    if d.code in UNNECESSARY_CODES:
-        tags.add(lsp.DiagnosticTag.Unnecessary)
-    return sorted(tags)
 
 
 def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:
