@@ -14,6 +14,7 @@ from pathlib import Path
 
 from constellation.compiler.project import find_config
 from constellation.compiler.registry import Registry
+from constellation.server.events import SignaturesChanged
 from constellation.server.registry_loader import load_workspace_registry, stdlib_registry
 
 @dataclass(eq=False)
@@ -93,8 +94,7 @@ class Registries:
 
     async def _load_and_publish(self, scope: Scope) -> None:
         await self.load(scope)
-        from constellation.server.features.diagnostics import publish_all
-        publish_all(self.server)
+        self.server.announce(SignaturesChanged(scope.folder))
         self.server.refresh_views()
 
     async def load(self, scope: Scope) -> None:

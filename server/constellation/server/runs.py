@@ -26,6 +26,7 @@ from lsprotocol import types as lsp
 
 from constellation.compiler.project import find_config
 from constellation.server.documents import RunValues
+from constellation.server.events import RunFinished
 from constellation.server.registry_loader import cli_command
 
 log = logging.getLogger(__name__)
@@ -300,9 +301,7 @@ class RunManager:
             for name, value in outputs.items():
                 values.values.setdefault(name, value)
         self.server.documents.state(uri).run = values
-        from constellation.server.features.diagnostics import schedule
-        if self.server.open_document(uri) is not None:
-            schedule(self.server, uri, delay_s=0)
+        self.server.announce(RunFinished(uri))
         self.server.refresh_views()
 
     # -- progress -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pygls.uris import to_fs_path
 
 from constellation.compiler.analysis import Analysis
 from constellation.server.documents import DocumentStore
+from constellation.server.events import AnalysisReady, Event, EventHub
 from constellation.server.positions import Positions
 from constellation.server.registries import Registries
 from constellation.server.settings import Settings
@@ -264,6 +265,8 @@ class ConstellationServer(LanguageServer):
         super().__init__("constellation-lsp", VERSION, protocol_cls=ConstellationProtocol,
                          text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.settings = Settings()
+        self.events = EventHub(self.report_internal)  # services announce, features subscribe
+        self.subscribe = self.events.subscribe
         self.documents = DocumentStore()
         self.registries = Registries(self)  # module signatures per constellation.toml
         self.root: Path | None = None
@@ -324,9 +327,7 @@ class ConstellationServer(LanguageServer):
         if error is not None:
             self.report_internal(f"analysing {uri}", error)
             return
-        from constellation.server.features.diagnostics import schedule
-
-        schedule(self, uri, delay_s=0)
+        self.announce(AnalysisReady(uri))
         self.refresh_views()
 
     def declaration_starts(self, uri: str) -> list[int] | None:
@@ -338,6 +339,10 @@ class ConstellationServer(LanguageServer):
                 or st.cache.text is not st.analysis.text:
             return None
         return st.cache.starts
+
+    def announce(self, event: Event) -> None:
+        """Tell the features what happened (events.py); the services import no feature."""
+        self.events.announce(event)
 
     def report_internal(self, what: str, exc: BaseException) -> None:
         """A bug in the server or compiler: logged with its traceback on stderr, and one

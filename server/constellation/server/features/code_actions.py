@@ -10,7 +10,8 @@ from lsprotocol import types as lsp
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
 from constellation.compiler.types import type_str
-from constellation.server.features.diagnostics import to_lsp, unused_bindings
+from constellation.server.lsp_diagnostics import to_lsp
+from constellation.server.views import unused_bindings
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*$")
 QUOTED = re.compile(r"'([^']+)'")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.server.features.inlay_hints import canonical_assignments
+from constellation.server.views import canonical_assignments
 from constellation.server.layers import binding_layer
 
 

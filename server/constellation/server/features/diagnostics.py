@@ -10,18 +10,21 @@ import logging
 from lsprotocol import types as lsp
 
 from constellation.compiler.analysis import Analysis
-from constellation.compiler.diagnostics import Diagnostic
+from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
+from constellation.server.lsp_diagnostics import SOURCE, UNUSED, to_lsp
+from constellation.server.views import unused_bindings
 
 log = logging.getLogger(__name__)
 
-SOURCE = "constellation"
-TAGS = {"unnecessary": lsp.DiagnosticTag.Unnecessary, "deprecated": lsp.DiagnosticTag.Deprecated}
-# Warnings about text that has no effect are drawn faded (in addition to the compiler's tags).
-UNNECESSARY_CODES = {"W001", "W003", "W004", "W005", "W006"}
-UNUSED = "unused"
-
 
 def register(server) -> None:
+    # what the services announce: a background analysis, new signatures, a run's failures,
+    # a new cap all change what the published diagnostics should be
+    server.subscribe(AnalysisReady, lambda e: schedule(server, e.uri, delay_s=0))
+    server.subscribe(SignaturesChanged, lambda e: publish_all(server))
+    server.subscribe(SettingsChanged, lambda e: publish_all(server))
+    server.subscribe(RunFinished, lambda e: _run_finished(server, e.uri))
+
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls, params: lsp.DidOpenTextDocumentParams) -> None:
         ls.documents.state(params.text_document.uri)
@@ -45,6 +48,11 @@ def register(server) -> None:
             state.debounce.cancel()
         ls.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+def _run_finished(ls, uri: str) -> None:
+    if ls.open_document(uri) is not None:  # a run of a closed document publishes nothing
+        schedule(ls, uri, delay_s=0)
 
 
 def schedule(ls, uri: str, delay_s: float) -> None:
@@ -109,18 +117,6 @@ def to_lsp_diagnostics(ls, uri: str, analysis: Analysis) -> list[lsp.Diagnostic]
     return items
 
 
-def unused_bindings(analysis: Analysis):
-    """Canonical assignments nothing reads and that are not outputs (they still run)."""
-    from constellation.compiler import ast
-    outputs = set(analysis.check.outputs)
-    for decl in analysis.decls:
-        if not isinstance(decl, ast.Assignment) or id(decl) not in analysis.check.canonical:
-            continue
-        sym = analysis.symbols.values.get(decl.name.text)
-        if sym is not None and sym.decl is decl and not sym.references and decl.name.text not in outputs:
-            yield decl
-
-
 def unused_hints(analysis: Analysis, pos, limit: int | None = None) -> list[lsp.Diagnostic]:
     if not analysis.valid:
         return []  # while errors are shown, unused names are noise
@@ -128,28 +124,6 @@ def unused_hints(analysis: Analysis, pos, limit: int | None = None) -> list[lsp.
                            code=UNUSED, source=SOURCE, tags=[lsp.DiagnosticTag.Unnecessary],
                            message=f"'{decl.name.text}' is never used and is not an output")
             for decl in itertools.islice(unused_bindings(analysis), limit)]
-
-
-def to_lsp(d: Diagnostic, uri: str, pos) -> lsp.Diagnostic:
-    related = [lsp.DiagnosticRelatedInformation(
-        location=lsp.Location(uri=uri, range=pos.range(r.span)), message=r.message)
-        for r in d.related]
-    return lsp.Diagnostic(
-        range=pos.range(d.span),
-        message=d.message,
-        severity=lsp.DiagnosticSeverity.Warning if d.severity == "warning" else lsp.DiagnosticSeverity.Error,
-        code=d.code,
-        source=SOURCE,
-        related_information=related or None,
-        tags=_tags(d) or None,
-    )
-
-
-def _tags(d: Diagnostic) -> list[lsp.DiagnosticTag]:
-    tags = {TAGS[t] for t in d.tags if t in TAGS}
-    if d.code in UNNECESSARY_CODES:
-        tags.add(lsp.DiagnosticTag.Unnecessary)
-    return sorted(tags)
 
 
 def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:

@@ -14,7 +14,7 @@ from constellation.compiler.analysis import Analysis
 from constellation.compiler.registry import Function
 from constellation.compiler.types import type_str
 from constellation.server import knowledge
-from constellation.server.features.inlay_hints import duration_text, value_text
+from constellation.server.views import duration_text, value_text
 from constellation.server.layers import binding_layer, counted, layer_text, no_layer_reason
 
 

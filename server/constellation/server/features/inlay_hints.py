@@ -6,14 +6,13 @@ hint of its own (its duration in the tooltip). Each kind is switched by `inlayHi
 
 from __future__ import annotations
 
-import json
-
 from lsprotocol import types as lsp
 
 from constellation.compiler import ast
 from constellation.compiler.analysis import Analysis
 from constellation.compiler.types import type_str
 from constellation.server.layers import binding_layer, counted, layer_text
+from constellation.server.views import canonical_assignments, duration_text, value_text
 
 MAX_NAMES = 3  # functions named in a layer hint before "and N more"
 HINT_CHARS = 43  # VS Code's default editor.inlayHints.maximumLength: it cuts longer hints
@@ -42,12 +41,6 @@ def register(server) -> None:
                 continue
             hints += binding_hints(ls.settings, analysis, decl, run, pos)
         return hints
-
-
-def canonical_assignments(analysis: Analysis):
-    for decl in analysis.decls:
-        if isinstance(decl, ast.Assignment) and id(decl) in analysis.check.canonical:
-            yield decl
 
 
 def binding_hints(settings, analysis: Analysis, decl: ast.Assignment, run, pos) -> list[lsp.InlayHint]:
@@ -110,23 +103,6 @@ def short_label(label: str, info) -> str:
 
 def _calls(n: int) -> str:
     return f"{n} other call" + ("" if n == 1 else "s")
-
-
-def value_text(value: object, limit: int, indent: int | None = None) -> str:
-    """The value as JSON, cut after `limit` characters with how many are left out."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, indent=indent)
-    except (TypeError, ValueError):
-        text = repr(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}… ({len(text) - limit:,} more characters)"
-    return text
-
-
-def duration_text(ms: object) -> str | None:
-    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
-        return None
-    return f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
 
 
 def value_hint(run, name: str, position: lsp.Position) -> lsp.InlayHint:

@@ -7,6 +7,8 @@ import logging
 
 from lsprotocol import types as lsp
 
+from constellation.server.events import SettingsChanged, SignaturesChanged
+
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,7 @@ def apply_settings(ls, before: tuple[tuple, int]) -> None:
         asyncio.ensure_future(reload_registry(ls, announce=trust_changed))
         return
     if cap_now != cap_before:
-        from constellation.server.features.diagnostics import publish_all
-        publish_all(ls)
+        ls.announce(SettingsChanged())
     ls.refresh_views()
 
 
@@ -140,6 +141,5 @@ async def reload_registry(ls, announce: bool = True) -> None:
         ls.show(untrusted_message(ls.client_name), lsp.MessageType.Warning)
     await ls.registries.reload_all()
     ls.registries.mark_started()
-    from constellation.server.features.diagnostics import publish_all
-    publish_all(ls)
+    ls.announce(SignaturesChanged())
     ls.refresh_views()
