@@ -37,7 +37,7 @@ BROKEN = "in a: Int\nb = a +\nout b\n"  # one syntax error
 
 def registered_requests() -> list[str]:
     """The request methods the server registers (its own and pygls' built-in ones)."""
-    from constellation.server.server import create_server
+    from constellation.server.main import create_server
     fm = create_server().protocol.fm
     methods = set(fm.features) | set(fm.builtin_features)
     return sorted(m for m in methods

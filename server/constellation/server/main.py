@@ -14,10 +14,20 @@ TOKEN_ENV = "CONSTELLATION_LSP_TOKEN"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 2087
 
 
+def create_server():
+    """The composition root: a new server with every feature registered on it (the services
+    themselves import no feature)."""
+    from constellation.server import features
+    from constellation.server.server import ConstellationServer
+
+    server = ConstellationServer()
+    features.register_all(server)
+    return server
+
+
 def serve(transport: str = "stdio", host: str | None = None, port: int | None = None) -> int:
     """Serve one session; returns the exit status (0 after `shutdown` then `exit`)."""
     from constellation.server import transport as transports
-    from constellation.server.server import create_server
 
     if transport not in ("stdio", "tcp", "ws"):
         raise ValueError(f"Unknown transport '{transport}': use stdio, tcp or ws.")

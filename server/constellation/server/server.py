@@ -383,11 +383,3 @@ class ConstellationServer(LanguageServer):
             self.workspace_code_lens_refresh(None)
         if ws.semantic_tokens and ws.semantic_tokens.refresh_support:
             self.workspace_semantic_tokens_refresh(None)
-
-
-def create_server() -> ConstellationServer:
-    from constellation.server import features
-
-    server = ConstellationServer()
-    features.register_all(server)
-    return server
