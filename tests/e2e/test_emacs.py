@@ -21,16 +21,19 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 EMACS_DIR = REPO / "editors" / "emacs"
 DEMO_MODULES = REPO / "examples" / "modules" / "demo.py"
-# a module call (undefined unless the workspace's modules are loaded) and an unrelated error
-DOC = "in userId: String\nuser = GetUser(userId)\nout user\nout missing\n"
-
-SCRIPT = r"""
+# eglot (Debian's elpa folder or built in) and this set-up, trust answers kept in CST_TRUST_FILE
+PRELUDE = r"""
 (dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
   (add-to-list 'load-path dir))
 (add-to-list 'load-path (getenv "CST_EMACS_DIR"))
 (require 'eglot)
 (require 'constellation)
 (setq constellation-trust-file (getenv "CST_TRUST_FILE"))
+"""
+# a module call (undefined unless the workspace's modules are loaded) and an unrelated error
+DOC = "in userId: String\nuser = GetUser(userId)\nout user\nout missing\n"
+
+SCRIPT = PRELUDE + r"""
 (defvar cst-asked 0)
 (advice-add 'yes-or-no-p :override
             (lambda (&rest _) (setq cst-asked (1+ cst-asked)) (equal (getenv "CST_ANSWER") "yes")))
@@ -135,13 +138,7 @@ def readme_eglot_tcp_snippet() -> str:
     return readme[start + len("```elisp\n"):readme.index("```", start + 3)]
 
 
-TCP_SCRIPT = r"""
-(dolist (dir (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
-  (add-to-list 'load-path dir))
-(add-to-list 'load-path (getenv "CST_EMACS_DIR"))
-(require 'eglot)
-(require 'constellation)
-(setq constellation-trust-file (getenv "CST_TRUST_FILE"))
+TCP_SCRIPT = PRELUDE + r"""
 (advice-add 'yes-or-no-p :override (lambda (&rest _) t))
 SNIPPET
 (find-file (getenv "CST_DOC"))

@@ -31,6 +31,14 @@ WAIT_MS = 60_000
 EXAMPLE_CALLS = ["user", "orders", "preferences", "profile"]  # the bindings of profile.cst that call modules
 MESSY = "in s: String\na = Trim(s)\nb = Trim( a )\nc = Trim(b)\nd = Trim(c)\nout d\n"
 
+# every probe ends so: its result (or its error) as JSON in P.out, then Neovim quits
+PROBE_END = r"""if not ok then out.error = tostring(err) end
+local file = io.open(P.out, "w")
+file:write(vim.json.encode(out))
+file:close()
+vim.cmd("qa!")
+"""
+
 PROBE = r"""
 local P = vim.json.decode(vim.env.CST_PROBE)
 local M = require("constellation")
@@ -196,12 +204,7 @@ local function probe()
 end
 
 local ok, err = pcall(probe)
-if not ok then out.error = tostring(err) end
-local file = io.open(P.out, "w")
-file:write(vim.json.encode(out))
-file:close()
-vim.cmd("qa!")
-"""
+""" + PROBE_END
 
 
 def corpus_dir() -> Path:
@@ -245,12 +248,7 @@ local ok, err = pcall(function()
   out.codes = {}
   for _, d in ipairs(vim.diagnostic.get(bufnr)) do table.insert(out.codes, d.code) end
 end)
-if not ok then out.error = tostring(err) end
-local file = io.open(P.out, "w")
-file:write(vim.json.encode(out))
-file:close()
-vim.cmd("qa!")
-"""
+""" + PROBE_END
 
 
 def run_nvim(nvim: str, workspace: Path, script: str, params: dict) -> dict:
@@ -460,12 +458,7 @@ local ok, err = pcall(function()
   cst.on_run_event({ event = "layer_cancelled", uri = "file:///x.cst", layer = 1, duration_ms = 880 })
   out.lines = cst.result_lines()
 end)
-if not ok then out.error = tostring(err) end
-local file = io.open(P.out, "w")
-file:write(vim.json.encode(out))
-file:close()
-vim.cmd("qa!")
-"""
+""" + PROBE_END
 
 
 def test_a_cancelled_call_and_layer_read_cancelled(tmp_path):
