@@ -535,8 +535,10 @@ def execute(args, analysis, inputs: dict):
                                  getattr(args, "dask_address", None),
                                  getattr(args, "dask_colocate", None)))
     if debugger is not None:
+        from constellation.runtime.debugging import plain
         debugger.serial = run.config.serial
         run.debugger = debugger
+        emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
 
     async def main():
         import asyncio
