@@ -129,14 +129,15 @@ class DapClient:
         """The next event `name` (skipping others), seen or still to come."""
         for i, message in enumerate(self._pending):
             if message["event"] == name:
-                del self._pending[:i + 1]
+                del self._pending[i]
                 return message
-        self._pending.clear()
         deadline = time.monotonic() + timeout
         while True:
             message = self._next(deadline)
             if message["type"] == "event" and message["event"] == name:
                 return message
+            if message["type"] == "event":
+                self._pending.append(message)
 
     def output(self) -> str:
         return "".join(e["body"]["output"] for e in self.events if e["event"] == "output")
@@ -161,8 +162,7 @@ class DapClient:
                                               "linesStartAt1": True, "columnsStartAt1": True,
                                               "pathFormat": "path"})
         self.launched = self.request("launch", {"program": str(program), **launch})
-        if not self.launched["success"]:
-            return capabilities
+        assert self.launched["success"], self.launched
         self.event("initialized")
         if breakpoints is not None:
             self.breakpoints = self.ok("setBreakpoints", {

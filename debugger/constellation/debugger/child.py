@@ -48,6 +48,7 @@ class Child:
     def __init__(self, process: Process, inputs_file: str | None) -> None:
         self.process = process
         self._inputs_file = inputs_file
+        self.exited = anyio.Event()
 
     @property
     def pid(self) -> int:
@@ -91,29 +92,38 @@ class Child:
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             pass  # the child has ended; its end is reported by its event stream
 
+    async def watch(self) -> None:
+        """The one waiter of the process (started beside it): `exited` tells the others."""
+        await self.process.wait()
+        self.exited.set()
+
     async def end(self) -> int | None:
         """SIGTERM (the run cancels and ends what its modules started), then SIGKILL to its
         whole process group if it has not ended in TERMINATE_GRACE_S."""
-        if self.process.returncode is None:
+        if not self.exited.is_set():
             try:
                 self.process.terminate()
             except ProcessLookupError:
                 pass
             with anyio.move_on_after(TERMINATE_GRACE_S):
-                await self.process.wait()
-        if self.process.returncode is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
-            await self.process.wait()
-        else:  # what the run's modules left in its group goes too
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+                await self.exited.wait()
+        self._kill_group()  # what the run's modules left in its group goes too
+        await self.exited.wait()
         self.cleanup()
         return self.process.returncode
+
+    async def finish(self) -> int | None:
+        """The run has ended on its own: its exit status, once nothing of it is left."""
+        await self.exited.wait()
+        self._kill_group()
+        self.cleanup()
+        return self.process.returncode
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def cleanup(self) -> None:
         if self._inputs_file:

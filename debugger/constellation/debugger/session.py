@@ -140,11 +140,16 @@ class Session:
             self.engine = ReplayEngine(self, record)
         else:
             self.engine = await self._start_child(path, options)
+            pid = self.child.pid
+            self._after.append(lambda: self.event("process", {
+                "name": path.name, "systemProcessId": pid, "isLocalProcess": True,
+                "startMethod": "launch"}))
         self._after.append(lambda: self.event("initialized"))
 
     async def _start_child(self, path: Path, options: RunOptions) -> LiveEngine:
         child = await Child.start(path, options)
         self.child = child
+        self.tg.start_soon(child.watch)
         state = RunState()
         events = child.events()
         rejected = None
@@ -163,7 +168,7 @@ class Session:
             self.child = None
             raise LaunchError("The run was rejected: " + "; ".join(
                 (f"line {e['line']}: " if e.get("line") else "") + str(e.get("message"))
-                for e in rejected.get("errors") or []))
+                for e in rejected.get("errors") or []) + ".")
         engine = LiveEngine(self, child, state)
         self.tg.start_soon(self._read_child, engine, events)
         self.tg.start_soon(self._read_stderr, child)
@@ -176,7 +181,7 @@ class Session:
                 continue
             engine.state.apply(event)
             self.forward_output(event)
-        code = await self.child.end() if self.child is not None else None
+        code = await self.child.finish() if self.child is not None else None
         self.finished(code if code is not None else 0)
 
     async def _read_stderr(self, child: Child) -> None:

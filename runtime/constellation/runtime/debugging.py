@@ -18,6 +18,9 @@ from typing import Any, Callable
 
 import anyio
 
+from constellation.compiler.options import CallOptions
+
+DEFAULT_PRIORITY = CallOptions().priority
 SETTLED = frozenset({"node_completed", "node_failed", "node_cancelled", "node_skipped"})
 
 
@@ -101,7 +104,7 @@ class ChannelDebugger(Debugger):
 
     # -- serial turns -------------------------------------------------------------------------
     async def _take_turn(self, node: Any) -> None:
-        priority = getattr(node.options, "priority", 0) or 0
+        priority = node.options.priority if node.options is not None else DEFAULT_PRIORITY
         self._arrivals += 1
         ready = anyio.Event()
         heapq.heappush(self._queue, ((node.layer, -priority, node.span.start), self._arrivals,
