@@ -335,3 +335,111 @@ def test_bad_inputs_name_the_input(dap, project):
                                          "inputs": {"n": "three"}})
     assert not response["success"]
     assert "rejected" in response["message"] and "'n'" in response["message"]
+
+
+def record_run(project, program, *extra: str) -> "os.PathLike":
+    done = subprocess.run([*cst_command(), "run", str(program), "-i", "n=3", "--events",
+                           *extra], capture_output=True, text=True, cwd=project.root,
+                          env={**os.environ, "DAP_TEST_CALLS": str(project.calls_file)},
+                          timeout=60)
+    record = project.root / "run.jsonl"
+    record.write_text(done.stdout, encoding="utf-8")
+    return record
+
+
+def test_replay_steps_forward_and_backward_without_calling_a_module(dap, project):
+    program = project.program(LAYERED)
+    record = record_run(project, program, "--serial")
+    recorded_calls = project.calls()
+    assert len(recorded_calls) == 4
+    client = dap()
+    client.start(program, replay=str(record), inputs={"n": 3}, stopOnEntry=True,
+                 breakpoints=[LINE["d"]])
+    assert not any(e["event"] == "process" for e in client.events)  # no child
+    assert client.stopped()["reason"] == "entry"
+    assert frame_names(client) == "before layer 1 of 3"
+    client.ok("stepIn")
+    client.stopped()
+    assert frame_names(client).startswith("b = Inc")
+    client.ok("next")
+    client.stopped()
+    assert frame_names(client) == "before layer 2 of 3"
+    assert {k: v["value"] for k, v in client.scopes()["Settled bindings"].items()} == {
+        "a": "6", "b": "4"}
+    client.ok("continue")
+    assert client.stopped()["reason"] == "breakpoint"
+    assert frame_names(client).startswith("d = Double")
+    assert client.scopes()["Settled bindings"]["c"]["value"] == "10"
+    assert client.ok("evaluate", {"expression": "c * 2", "frameId": 1})["result"] == "20"
+    client.ok("stepBack")
+    assert client.stopped()["reason"] == "step"
+    assert frame_names(client) == "before layer 3 of 3"
+    client.ok("stepBack")
+    client.stopped()
+    assert frame_names(client).startswith("c = Add")
+    assert "c" not in client.scopes()["Settled bindings"]  # going back undoes what came after
+    client.ok("continue")
+    client.stopped()
+    assert frame_names(client).startswith("d = Double")  # forward again, to the breakpoint
+    client.ok("reverseContinue")
+    assert client.stopped()["reason"] == "entry"  # no breakpoint behind: back to the start
+    assert frame_names(client) == "before layer 1 of 3"
+    client.ok("continue")
+    client.stopped()  # the breakpoint on d again
+    client.ok("continue")
+    end = client.stopped()
+    assert "recorded run ends here" in end["description"]
+    assert client.scopes()["Settled bindings"]["d"]["value"] == "20"
+    client.ok("continue")
+    client.event("terminated")
+    assert project.calls() == recorded_calls  # the replay called no module
+
+
+def test_a_recorded_debug_run_replays_with_arguments(dap, project):
+    program = project.program(LAYERED)
+    record = project.root / "run.jsonl"
+    first = dap()
+    first.start(program, inputs={"n": 3})
+    first.event("terminated")
+    calls = project.calls()
+    # a record of `cst run --events --debug` keeps its points, with the arguments
+    done = subprocess.Popen([*cst_command(), "run", str(program), "-i", "n=3", "--events",
+                             "--debug"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=project.root,
+                            env={**os.environ, "DAP_TEST_CALLS": str(project.calls_file)})
+    lines = []
+    for line in done.stdout:
+        lines.append(line)
+        event = json.loads(line)
+        if event["event"] == "debug_point":
+            done.stdin.write(json.dumps({"go": event["point"]}) + "\n")
+            done.stdin.flush()
+    done.wait(timeout=30)
+    record.write_text("".join(lines), encoding="utf-8")
+    recorded = project.calls()
+    client = dap()
+    client.start(program, replay=str(record), breakpoints=[LINE["c"]])
+    client.stopped()
+    scopes = client.scopes()
+    assert {k: v["value"] for k, v in scopes["Arguments"].items()} == {"a": "6", "b": "4"}
+    assert scopes["Inputs"]["n"]["value"] == "3"
+    assert project.calls() == recorded and len(recorded) == 2 * len(calls)
+
+
+def test_a_file_that_is_not_a_record_is_refused(dap, project):
+    program = project.program(LAYERED)
+    bad = project.root / "bad.jsonl"
+    bad.write_text('{"event": "run_started"}\nnot json\n', encoding="utf-8")
+    client = dap()
+    client.ok("initialize", {"adapterID": "constellation"})
+    response = client.request("launch", {"program": str(program), "replay": str(bad)})
+    assert not response["success"]
+    assert "bad.jsonl:2: not a JSON event line" in response["message"]
+
+
+def test_step_back_in_a_live_run_says_it_needs_a_replay(dap, project):
+    client = dap()
+    client.start(project.program(LAYERED), inputs={"n": 3}, stopOnEntry=True)
+    client.stopped()
+    response = client.request("stepBack", {"threadId": 1})
+    assert not response["success"] and "needs a recorded run" in response["message"]
