@@ -443,3 +443,47 @@ def test_step_back_in_a_live_run_says_it_needs_a_replay(dap, project):
     client.stopped()
     response = client.request("stepBack", {"threadId": 1})
     assert not response["success"] and "needs a recorded run" in response["message"]
+
+
+def test_serial_steps_follow_the_seeded_order(dap, project):
+    program = project.program("in n: Int\na = Double(n)\nb = Inc(n)\nc = Double(n)\n"
+                              "d = Inc(n)\ne = Double(n)\nout a\nout b\nout c\nout d\nout e\n")
+    done = subprocess.run([*cst_command(), "run", str(program), "-i", "n=3", "--events",
+                           "--serial", "--seed", "11"], capture_output=True, text=True,
+                          cwd=project.root, timeout=60,
+                          env={**os.environ, "DAP_TEST_CALLS": str(project.root / "x.txt")})
+    expected = [json.loads(line)["name"] for line in done.stdout.splitlines()
+                if json.loads(line)["event"] == "node_started"]
+    assert expected != ["a", "b", "c", "d", "e"]  # the seed shuffles this layer
+    client = dap()
+    client.start(program, inputs={"n": 3}, serial=True, seed=11,
+                 functions=["Double", "Inc"])
+    seen = []
+    for _ in range(5):
+        client.stopped()
+        seen.append(frame_names(client).split(" ")[0])
+        client.ok("continue")
+    client.event("terminated")
+    assert seen == expected
+
+
+def test_a_damaged_frame_is_skipped_and_the_session_goes_on(dap, project):
+    client = dap()
+    client.proc.stdin.write(b"Content-Length: 5\r\n\r\nnope!")
+    client.proc.stdin.flush()
+    caps = client.ok("initialize", {"adapterID": "constellation"})
+    assert caps["supportsStepBack"] is True
+    deadline = time.monotonic() + 10
+    while "skipped a message whose body is not JSON" not in "".join(client.stderr):
+        assert time.monotonic() < deadline, client.stderr  # reported on standard error
+        time.sleep(0.05)
+
+
+def test_the_editor_going_away_ends_the_child(dap, project):
+    client = dap()
+    client.start(project.program(LAYERED), inputs={"n": 3}, breakpoints=[LINE["c"]])
+    pid = client.event("process")["body"]["systemProcessId"]
+    client.stopped()
+    client.proc.stdin.close()  # the editor died: no disconnect
+    assert client.proc.wait(timeout=15) == 0
+    assert not alive(pid)

@@ -536,7 +536,7 @@ def execute(args, analysis, inputs: dict):
                                  getattr(args, "dask_colocate", None)))
     if debugger is not None:
         from constellation.runtime.debugging import plain
-        debugger.serial = run.config.serial
+        debugger.serial, debugger.rank = run.config.serial, run.rank
         run.debugger = debugger
         emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
 

@@ -60,6 +60,7 @@ class ChannelDebugger(Debugger):
         self._ask = ask
         self.serial = serial
         self.source = source  # line_col(offset) of the program, for call positions
+        self.rank: dict[int, int] = {}  # the run's start order (position, shuffled by a seed)
         self._points = 0
         self._answers: dict[int, anyio.Event] = {}
         self._lock = anyio.Lock()  # one question at a time: the adapter sees one stop
@@ -107,7 +108,8 @@ class ChannelDebugger(Debugger):
         priority = node.options.priority if node.options is not None else DEFAULT_PRIORITY
         self._arrivals += 1
         ready = anyio.Event()
-        heapq.heappush(self._queue, ((node.layer, -priority, node.span.start), self._arrivals,
+        position = self.rank.get(node.id, node.span.start)
+        heapq.heappush(self._queue, ((node.layer, -priority, position), self._arrivals,
                                      node.id, ready))
         for _ in range(3):  # let the calls released with this one arrive before choosing
             await anyio.sleep(0)
