@@ -57,6 +57,16 @@ def Fail(x: int) -> int:
 
 
 @module
+def Spawn(x: int) -> int:
+    import subprocess
+    child = subprocess.Popen(["sleep", "300"])
+    with open(os.environ["DAP_TEST_CALLS"] + ".spawned", "w") as f:
+        f.write(str(child.pid))
+    while True:
+        time.sleep(0.05)
+
+
+@module
 def Hang(x: int) -> int:
     _count("Hang")
     with open(os.environ["DAP_TEST_CALLS"] + ".hang", "w") as f:

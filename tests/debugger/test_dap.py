@@ -487,3 +487,24 @@ def test_the_editor_going_away_ends_the_child(dap, project):
     client.proc.stdin.close()  # the editor died: no disconnect
     assert client.proc.wait(timeout=15) == 0
     assert not alive(pid)
+
+
+def test_terminate_leaves_nothing_the_modules_started(dap, project):
+    program = project.program("in n: Int\ns = Spawn(n)\nout s\n")
+    client = dap()
+    client.start(program, inputs={"n": 1})
+    assert client.event("capabilities")["body"]["capabilities"]["supportsStepBack"] is False
+    pid = client.event("process")["body"]["systemProcessId"]
+    spawned_file = project.root / "calls.txt.spawned"
+    deadline = time.monotonic() + 20
+    while not spawned_file.exists() or not spawned_file.read_text():
+        assert time.monotonic() < deadline, "Spawn never started its process"
+        time.sleep(0.05)
+    spawned = int(spawned_file.read_text())
+    assert alive(spawned)
+    client.ok("terminate")
+    client.event("terminated")
+    deadline = time.monotonic() + 10
+    while alive(spawned) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid) and not alive(spawned)

@@ -141,6 +141,9 @@ class Session:
         else:
             self.engine = await self._start_child(path, options)
             pid = self.child.pid
+            # a live run cannot go back: the editor hides Step Back and Reverse Continue
+            self._after.append(lambda: self.event("capabilities", {
+                "capabilities": {"supportsStepBack": False}}))
             self._after.append(lambda: self.event("process", {
                 "name": path.name, "systemProcessId": pid, "isLocalProcess": True,
                 "startMethod": "launch"}))
