@@ -189,7 +189,10 @@ def test_function_breakpoints_stop_before_every_call_of_the_module(dap, project)
 def test_a_hit_count_skips_the_first_hits(dap, project):
     client = dap()
     client.start(project.program(LAYERED), inputs={"n": 3},
-                 functions=[{"name": "Double", "hitCondition": "2"}])
+                 functions=[{"name": "Double", "hitCondition": "2"},
+                            {"name": "Inc", "hitCondition": "often"}])
+    assert not client.functions[1]["verified"]
+    assert "Hit count 'often' is not understood" in client.functions[1]["message"]
     client.stopped()
     assert client.frames()[0]["name"].startswith("d = Double")
     client.ok("continue")
