@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from constellation.compiler import types as T
 from constellation.debugger.expressions import Compiled, ExpressionError
@@ -122,10 +122,11 @@ class Breakpoints:
             self.functions.append(bp)
         return self.functions
 
-    async def hit(self, point: Point, values: dict, *, count: bool = True
-                  ) -> tuple[str, str] | None:
+    async def hit(self, point: Point, settled: Callable[[], Awaitable[dict]], *,
+                  count: bool = True) -> tuple[str, str] | None:
         """(reason, description) when `point` stops at a breakpoint; hits are counted when
-        `count` (a replay walking backward does not count)."""
+        `count` (a replay walking backward does not count). `settled()` gives the values in
+        scope, asked only when a condition needs them."""
         if point.kind != "call":
             return None
         short = (point.module or "").rsplit(".", 1)[-1]
@@ -137,7 +138,7 @@ class Breakpoints:
                 continue
             if bp.condition is not None:
                 try:
-                    if await bp.condition.evaluate(values) is not True:
+                    if await bp.condition.evaluate(await settled()) is not True:
                         continue
                 except ExpressionError as exc:
                     return reason, f"The condition '{bp.condition.text}' could not be " \

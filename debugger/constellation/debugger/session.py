@@ -134,13 +134,21 @@ class Session:
                              _choice(args, "schedule", ("layered", "eager")),
                              bool(args.get("serial", False)), _seed(args))
         self.stop_on_entry = bool(args.get("stopOnEntry", False))
-        self.program = await load_program(path)
         if args.get("replay") is not None:
-            record = read_record(args["replay"], inputs or None)
-            self.engine = ReplayEngine(self, record)
+            self.program = await load_program(path)
+            self.engine = ReplayEngine(self, read_record(args["replay"], inputs or None))
         else:
-            self.engine = await self._start_child(path, options)
-            pid = self.child.pid
+            # the run's child starts while the signatures load: it waits at its first point
+            child = self.child = await Child.start(path, options)
+            self.tg.start_soon(child.watch)
+            try:
+                self.program = await load_program(path)
+            except LaunchError:
+                await child.end()
+                self.child = None
+                raise
+            self.engine = await self._await_start(child)
+            pid = child.pid
             # a live run cannot go back: the editor hides Step Back and Reverse Continue
             self._after.append(lambda: self.event("capabilities", {
                 "capabilities": {"supportsStepBack": False}}))
@@ -149,10 +157,7 @@ class Session:
                 "startMethod": "launch"}))
         self._after.append(lambda: self.event("initialized"))
 
-    async def _start_child(self, path: Path, options: RunOptions) -> LiveEngine:
-        child = await Child.start(path, options)
-        self.child = child
-        self.tg.start_soon(child.watch)
+    async def _await_start(self, child: Child) -> LiveEngine:
         state = RunState()
         events = child.events()
         rejected = None
@@ -165,6 +170,7 @@ class Session:
                 break
         else:
             code = await child.end()
+            self.child = None
             raise LaunchError(f"The run ended before it started (exit status {code}).")
         if rejected is not None:
             await child.end()

@@ -28,8 +28,8 @@ async def decide(session: Session, point: Point, state: RunState, mode: str, mar
                  *, count: bool = True) -> tuple[str, str] | None:
     if point.kind == "end":
         return "step", END_OF_RECORD
-    values = await state.settled(session.program)
-    hit = await session.breakpoints.hit(point, values, count=count)
+    hit = await session.breakpoints.hit(point, lambda: state.settled(session.program),
+                                        count=count)
     if hit is not None:
         return hit
     if mode in ("entry", "stepIn", "stepBack", "pause"):
@@ -164,8 +164,8 @@ class ReplayEngine:
             point = self.record.points[i][1]
             hit = None
             if point.kind == "call":
-                values = await state.settled(self.session.program)
-                hit = await self.session.breakpoints.hit(point, values, count=False)
+                hit = await self.session.breakpoints.hit(
+                    point, lambda: state.settled(self.session.program), count=False)
             if hit is not None:
                 self._stop_at(i, state, hit)
                 return
