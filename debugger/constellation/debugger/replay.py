@@ -4,6 +4,9 @@ Its points are where the live run would have asked: before each `layer_started` 
 each call's first `node_started` (a `cst run --events --debug` record holds its own
 `debug_point`s, with argument values). The state at a point is the fold of the events before
 it, so any point can be reached, forward or backward, without running anything.
+
+`Record(events, inputs)` is the seam for other sources of recorded runs (the run records of
+issue 17): anything that yields a run's ordered events with their values can be replayed.
 """
 
 from __future__ import annotations
