@@ -25,6 +25,7 @@ import {
   RunTracker,
   finalStatus,
 } from "./format";
+import { DEBUG_TYPE, debugAdapterCommand, debugPipelineConfiguration, resolveDebugConfiguration } from "./debug";
 import { inputNames, parseInputValue, showInputValue } from "./inputs";
 import {
   findOnPath,
@@ -47,6 +48,7 @@ const COMMANDS = {
   showLayers: "constellation.showLayers",
   restartServer: "constellation.restartServer",
   showOutput: "constellation.showOutput",
+  debugPipeline: "constellation.debugPipeline",
 } as const;
 // Server commands that this extension registers itself, so that code lenses carrying them
 // run through the same output/status handling as the command palette.
@@ -86,6 +88,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.showLayers, (arg?: unknown) => showLayers(arg)),
     vscode.commands.registerCommand(COMMANDS.restartServer, () => restartServer()),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show()),
+    ...registerDebugger(),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) void restartServer();
     }),
@@ -130,18 +133,25 @@ class ConstellationClient extends LanguageClient {
   }
 }
 
-async function createClient(): Promise<ConstellationClient> {
-  const current = settings();
+/** The server command, resolved once for the language client and the debug adapter alike. */
+async function serverLaunch(current: Settings): Promise<ServerLaunch> {
   const folder = vscode.workspace.workspaceFolders?.[0];
   const trusted = vscode.workspace.isTrusted;
   const find = (program: string) => findOnPath(program, process.env);
   // Only ask the Python extension (activating it takes a while) when the command is missing;
   // its interpreter may be the workspace's choice, so only in a trusted workspace.
-  const launch = resolveServerCommand(current.serverCommand, {
+  return resolveServerCommand(current.serverCommand, {
     find,
     trustedFolder: trusted ? folder?.uri.fsPath : undefined,
     pythonInterpreter: !trusted || find(current.serverCommand[0]) ? undefined : await pythonInterpreter(folder?.uri),
   });
+}
+
+async function createClient(): Promise<ConstellationClient> {
+  const current = settings();
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const trusted = vscode.workspace.isTrusted;
+  const launch = await serverLaunch(current);
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
@@ -444,4 +454,52 @@ function showStatus(): void {
   statusBar.tooltip = running ? "Constellation run in progress: click to cancel" : "Constellation: show the run output";
   statusBar.command = running ? COMMANDS.cancelRun : COMMANDS.showOutput;
   statusBar.show();
+}
+
+// ---- the debugger (`cst dap`) -------------------------------------------------------------
+
+function registerDebugger(): vscode.Disposable[] {
+  const provider: vscode.DebugConfigurationProvider = {
+    resolveDebugConfiguration(_folder, config) {
+      const active = vscode.window.activeTextEditor?.document;
+      const resolved = resolveDebugConfiguration(config, active?.uri.scheme === "file" ? active.uri.fsPath : undefined);
+      if (typeof resolved === "string") {
+        void vscode.window.showErrorMessage(`Constellation: ${resolved}`);
+        return undefined; // abort the launch
+      }
+      return resolved as vscode.DebugConfiguration;
+    },
+  };
+  const factory: vscode.DebugAdapterDescriptorFactory = {
+    async createDebugAdapterDescriptor() {
+      if (!vscode.workspace.isTrusted) {
+        throw new Error("Debugging runs the workspace's modules: trust the workspace first.");
+      }
+      const adapter = debugAdapterCommand(await serverLaunch(settings()));
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      return new vscode.DebugAdapterExecutable(adapter.command, adapter.args, {
+        cwd: folder?.uri.fsPath,
+        env: serverEnvironment(process.env) as Record<string, string>,
+      });
+    },
+  };
+  const lenses: vscode.CodeLensProvider = {
+    provideCodeLenses(document) {
+      const title = "$(debug-alt) Debug pipeline";
+      return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title, command: COMMANDS.debugPipeline, arguments: [document.uri] })];
+    },
+  };
+  return [
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider),
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, factory),
+    vscode.languages.registerCodeLensProvider({ scheme: "file", language: LANGUAGE_ID }, lenses),
+    vscode.commands.registerCommand(COMMANDS.debugPipeline, async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+      if (!uri || !uri.fsPath.endsWith(".cst")) {
+        void vscode.window.showErrorMessage("Constellation: open a .cst file to debug it.");
+        return;
+      }
+      await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(uri), debugPipelineConfiguration(uri.fsPath));
+    }),
+  ];
 }

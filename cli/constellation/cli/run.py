@@ -59,6 +59,8 @@ def register(subparsers) -> None:
                         help="with --events: where the full result goes when run_completed "
                              "abbreviates large values (default: a new file in the temporary "
                              "folder); the event's result_file names it")
+    # `cst dap` runs the pipeline with --debug: debug_point events out, {"go": N} lines in
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
@@ -506,7 +508,15 @@ def execute(args, analysis, inputs: dict):
     from constellation.runtime.api import prepare
 
     display = None
-    if args.events:
+    debugger = None
+    if args.events and getattr(args, "debug", False):
+        from constellation.runtime.debugging import ChannelDebugger
+        debugger = ChannelDebugger(emit_line, serial=False, source=analysis.source)
+
+        def on_event(event: dict) -> None:
+            debugger.observe(event)
+            emit_line(fit_event(event, args))
+    elif args.events:
         def on_event(event: dict) -> None:
             emit_line(fit_event(event, args))
     elif args.json:
@@ -524,6 +534,11 @@ def execute(args, analysis, inputs: dict):
                   **cli_settings(args.file, getattr(args, "executor", None),
                                  getattr(args, "dask_address", None),
                                  getattr(args, "dask_colocate", None)))
+    if debugger is not None:
+        from constellation.runtime.debugging import plain
+        debugger.serial, debugger.rank = run.config.serial, run.rank
+        run.debugger = debugger
+        emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
 
     async def main():
         import asyncio
@@ -538,6 +553,8 @@ def execute(args, analysis, inputs: dict):
         run.watch.on_stuck = _hard_stop
         if getattr(args, "watch_parent", None):
             watch_parent(args.watch_parent, request_cancel)
+        if debugger is not None:
+            read_debug_answers(debugger, loop, request_cancel)
         try:
             with _cancel_on_signals(request_cancel):
                 result = await run.execute(timeout=args.timeout, cancel_event=cancel)
@@ -556,6 +573,26 @@ def execute(args, analysis, inputs: dict):
         result = anyio.run(main)
     display.print_final(display.console)
     return result
+
+
+def read_debug_answers(debugger, loop, request_cancel) -> None:
+    """The adapter's answers arrive on standard input, one JSON object a line, read by a
+    thread (a blocked read must never hold the loop); its end (the adapter has gone)
+    cancels the run."""
+    import threading
+
+    def read() -> None:
+        for line in sys.stdin:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                _say(f"cst run --debug: ignored a line that is not JSON: {line[:80]!r}")
+                continue
+            if isinstance(message, dict):
+                loop.call_soon_threadsafe(debugger.answer, message)
+        request_cancel()
+
+    threading.Thread(target=read, name="constellation-debug-answers", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from constellation.compiler.options import CallOptions
 from constellation.compiler.plan import PlanNode
 from constellation.compiler.registry import Function
 from constellation.runtime import steps, values
+from constellation.runtime.debugging import NO_DEBUGGER
 from constellation.runtime.errors import MODULE_EXITS, RunError, exit_message, failure_message
 from constellation.runtime.evaluate import Closure, Evaluator, apply_higher_order
 from constellation.runtime.limits import Scheduler
@@ -185,6 +186,7 @@ class Run:
         self.remote = None  # the DaskBackend while a dask-executor run executes
         self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
         self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
+        self.debugger = NO_DEBUGGER  # `cst run --debug` sets a ChannelDebugger (debugging.py)
         self.call_labels = {id(n.call): n.names[0] for n in self.module_nodes() if n.names}
         self.rank = self._start_ranks()
         self.chains: dict[tuple[int, bool], steps.Step] = {}  # (id(options), higher-order)
@@ -316,7 +318,6 @@ class Run:
             self.released += 1
             self.held_below += self.unsettled[self.released]
             self.open_layer(self.released)
-            self.check_layer_done(self.released)
 
     def check_layer_done(self, k: int) -> None:
         if k not in self.layer_done and self.running[k] == 0 and k in self.layer_t0:
@@ -328,9 +329,20 @@ class Run:
                   duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
 
     def open_layer(self, k: int) -> None:
+        if self.debugger.active:  # the layer starts when the debugger lets it (debugging.py)
+            self.tg.start_soon(self.open_layer_after_debugger, k)
+            return
+        self.start_layer(k)
+
+    async def open_layer_after_debugger(self, k: int) -> None:
+        await self.debugger.before_layer(k)
+        self.start_layer(k)
+
+    def start_layer(self, k: int) -> None:
         self.layer_t0[k] = time.monotonic()
         self.emit("layer_started", layer=k, nodes=self.layer_labels.get(k, []))
         self.gates[k].set()
+        self.check_layer_done(k)
 
     # -- demand -------------------------------------------------------------------------------
     async def node_value(self, node_id: int, env: dict | None = None) -> object:
@@ -404,6 +416,7 @@ class Run:
                 self.layer_t0[node.layer] = time.monotonic()
                 self.emit("layer_started", layer=node.layer,
                           nodes=self.layer_labels.get(node.layer, []))
+            await self.debugger.before_call(node, args)  # debugging.py: no wait by default
             try:
                 value = await self.execute_call(node.call, node.function,
                                                 node.options or DEFAULT_OPTIONS, args, st,
