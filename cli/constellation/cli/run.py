@@ -62,6 +62,9 @@ def register(subparsers) -> None:
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="do not record this run (records: .constellation/runs.db beside "
+                             "constellation.toml, or CONSTELLATION_RUNS_DB; see `cst runs`)")
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
@@ -517,13 +520,20 @@ def execute(args, analysis, inputs: dict):
         from constellation.cli.display import LiveDisplay
         display = LiveDisplay(Console())
         on_event = display.handle
+    from constellation.cli import _recording as recording
     from constellation.runtime.dask_backend import cli_settings
+    recorder = recording.recorder_for(args, analysis)
+    on_event = recording.subscribe(recorder, on_event)
     run = prepare(analysis, inputs, schedule=args.schedule, serial=args.serial, seed=args.seed,
                   max_concurrency=args.max_concurrency, use_examples=args.examples,
                   on_event=on_event, file=args.file,
                   **cli_settings(args.file, getattr(args, "executor", None),
                                  getattr(args, "dask_address", None),
                                  getattr(args, "dask_colocate", None)))
+    recording.use_persistent_cache(args.file)
+    if recorder is not None:
+        recorder.head["inputs"] = run.inputs  # with the @example values --examples added
+        recorder.head["settings"] = recording.settings(run.config, args)
 
     async def main():
         import asyncio
@@ -550,11 +560,14 @@ def execute(args, analysis, inputs: dict):
             raise
         return result
 
-    if display is None:
-        return anyio.run(main)
-    with display:
-        result = anyio.run(main)
-    display.print_final(display.console)
+    with recording.tapping(recorder):
+        if display is None:
+            result = anyio.run(main)
+        else:
+            with display:
+                result = anyio.run(main)
+            display.print_final(display.console)
+    recording.finish(recorder, args, result)
     return result
 
 

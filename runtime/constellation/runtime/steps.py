@@ -19,12 +19,17 @@ from outside, so the chain is
 
 A cache hit is a success (on_error: wrap still wraps it); a failure leaves the cache (nothing
 stored, single-flight followers proceed), the permit and the slot before any fallback runs.
+
+A run that is observed (`CALL_TAP` set, by the run records) gets two more steps: the outermost
+reports each call's outcome (the value its node settles with), and one just outside the cache
+reports the function's own result (a cache hit included, never a fallback or on_error value).
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
@@ -37,6 +42,7 @@ from constellation.compiler.registry import Function
 from constellation.runtime import values
 from constellation.runtime.errors import RunError
 from constellation.runtime.evaluate import Closure
+from constellation.runtime.identity import code_version
 from constellation.runtime.limits import SHARED
 
 if TYPE_CHECKING:
@@ -94,10 +100,25 @@ class CallContext:
 Step = Callable[[CallContext], Awaitable[object]]
 
 
+class CallTap(Protocol):
+    """Who observes the calls of the runs started in its context (records/recorder.py)."""
+
+    def call_outcome(self, c: CallContext, value: object, error: RunError | None) -> None: ...
+
+    def module_result(self, c: CallContext, value: object, error: RunError | None) -> None: ...
+
+
+# set around a run (a context variable: the run's tasks inherit it, other runs do not see it)
+CALL_TAP: ContextVar[CallTap | None] = ContextVar("constellation_call_tap", default=None)
+
+
 def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
     """The steps of a call with `opts` around `function`, in the order of §6.4. `admission`:
     the call takes a slot of the bounded scheduler (bounded, and not a higher-order call)."""
     steps: list[Callable] = []
+    tapped = CALL_TAP.get() is not None
+    if tapped:
+        steps.append(with_outcome_tap)
     if opts.on_error != "propagate":
         steps.append(with_on_error)
     if opts.fallback is not None:
@@ -108,6 +129,8 @@ def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
         steps.append(with_throttle)
     if opts.concurrency:
         steps.append(with_concurrency)
+    if tapped:
+        steps.append(with_result_tap)
     if opts.cache_ms:
         steps.append(with_cache)
     steps.append(with_retry)  # always: it counts the attempts and reports each one
@@ -125,6 +148,35 @@ def compose(steps: list[Callable], function: Step) -> Step:
 
 
 # -- the steps, outermost first -------------------------------------------------------------
+async def with_outcome_tap(c: CallContext, next_step: Step) -> object:
+    """The call's outcome, for an observer of the run (not an option of §6.4)."""
+    tap = CALL_TAP.get()
+    try:
+        value = await next_step(c)
+    except RunError as error:
+        if tap is not None:
+            tap.call_outcome(c, None, error)
+        raise
+    if tap is not None:
+        tap.call_outcome(c, value, None)
+    return value
+
+
+async def with_result_tap(c: CallContext, next_step: Step) -> object:
+    """The function's own result (or the cache's), before a fallback or on_error replaces a
+    failure: what a pipeline test's fixtures hold (not an option of §6.4)."""
+    tap = CALL_TAP.get()
+    try:
+        value = await next_step(c)
+    except RunError as error:
+        if tap is not None:
+            tap.module_result(c, None, error)
+        raise
+    if tap is not None:
+        tap.module_result(c, value, None)
+    return value
+
+
 async def with_on_error(c: CallContext, next_step: Step) -> object:
     """§6.4 item 4: what a failure that got this far becomes (skip, log, wrap)."""
     try:
@@ -203,8 +255,9 @@ async def with_cache(c: CallContext, next_step: Step) -> object:
     attempts inside return: never a fallback or on_error value, which are outside)."""
     store = SHARED.cache(c.opts.cache_backend)
     # a lambda argument (a cached map/filter) is keyed by its text and captured values
-    key = values.cache_key(c.fn.qualified, [a.cache_form() if isinstance(a, Closure) else a
-                                           for a in c.args])
+    # (and by the function's code version: a changed module does not hit an older result)
+    key = (*values.cache_key(c.fn.qualified, [a.cache_form() if isinstance(a, Closure) else a
+                                             for a in c.args]), code_version(c.fn))
     ttl_s = c.opts.cache_ms / 1000
     while True:
         entry = store.lookup(key, ttl_s)

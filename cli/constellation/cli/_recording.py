@@ -1,0 +1,75 @@
+"""`cst run`'s records: the recorder subscribed to the run's events (so editor runs, which are
+`cst run --events`, are recorded too) and the persistent cache as the default store."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Callable
+
+from constellation.runtime.records.store import locate
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def recorder_for(args, analysis):
+    """A Recorder for this run, or None with --no-record (a database fault: one line, and a
+    recorder that records nothing)."""
+    if getattr(args, "no_record", False):
+        return None
+    from constellation.runtime.identity import plan_hash
+    from constellation.runtime.records.recorder import Recorder
+
+    file = args.file if args.file == "<stdin>" else _absolute(args.file)
+    return Recorder(locate(args.file), _say, file=file, plan_hash=plan_hash(analysis),
+                    inputs={}, settings={})
+
+
+def settings(config, args) -> dict:
+    """What a run was asked to do, as recorded: the resolved run configuration."""
+    return {"schedule": config.schedule, "serial": config.serial, "seed": config.seed,
+            "max_concurrency": config.max_concurrency, "executor": config.executor,
+            "timeout": getattr(args, "timeout", None)}
+
+
+def _absolute(file: str) -> str:
+    import os
+
+    return os.path.abspath(file)
+
+
+def subscribe(recorder, on_event: Callable[[dict], None] | None):
+    """The run's event callback: the recorder's, then the display's or the stream's."""
+    if recorder is None or not recorder.active:
+        return on_event
+    record = recorder.on_event
+    if on_event is None:
+        return record
+
+    def both(event: dict) -> None:
+        record(event)
+        on_event(event)
+    return both
+
+
+def tapping(recorder):
+    return recorder.tapping() if recorder is not None else contextlib.nullcontext()
+
+
+def finish(recorder, args, result) -> int | None:
+    """Wait for the records to be written; the run's id."""
+    return recorder.close() if recorder is not None else None
+
+
+def use_persistent_cache(file: str) -> None:
+    """`cache:` without `cache_backend` keeps its entries in the records database."""
+    from constellation.runtime.limits import DEFAULT_CACHE, SHARED, register_cache_store
+    from constellation.runtime.records.cache import PersistentCacheStore
+
+    if not isinstance(SHARED.caches.get(DEFAULT_CACHE), PersistentCacheStore):
+        register_cache_store(DEFAULT_CACHE, PersistentCacheStore(locate(file), _say))
