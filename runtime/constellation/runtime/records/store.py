@@ -18,7 +18,14 @@ from constellation.compiler.project import RUNS_DB_DEFAULT, ProjectConfig
 from constellation.runtime.records.schema import SchemaTooNew, migrate
 
 ENV = "CONSTELLATION_RUNS_DB"
+BUSY_ENV = "CONSTELLATION_RUNS_DB_BUSY_MS"
 BUSY_TIMEOUT_MS = 10_000  # a concurrent writer holds the lock for one batch: milliseconds
+
+
+def busy_timeout_ms() -> int:
+    """How long to wait for another process's lock before giving up (CONSTELLATION_RUNS_DB_BUSY_MS)."""
+    text = os.environ.get(BUSY_ENV, "").strip()
+    return int(text) if text.isdigit() else BUSY_TIMEOUT_MS
 
 
 class Unavailable(Exception):
@@ -48,17 +55,16 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.exists():
             raise Unavailable(f"{path}: no run has been recorded here yet")
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+        busy = busy_timeout_ms()
+        conn = sqlite3.connect(path, timeout=busy / 1000, isolation_level=None,
                                check_same_thread=False)
     except OSError as exc:
         raise Unavailable(f"{path}: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:
         raise Unavailable(f"{path}: {exc}") from None
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal" and create:  # e.g. a read-only file: WAL cannot be set up
-            conn.execute("PRAGMA journal_mode")
+        conn.execute(f"PRAGMA busy_timeout = {busy}")
+        conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn)
