@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Callable
 
@@ -38,8 +39,6 @@ def settings(config, args) -> dict:
 
 
 def _absolute(file: str) -> str:
-    import os
-
     return os.path.abspath(file)
 
 
@@ -62,8 +61,30 @@ def tapping(recorder):
 
 
 def finish(recorder, args, result) -> int | None:
-    """Wait for the records to be written; the run's id."""
-    return recorder.close() if recorder is not None else None
+    """Wait for the records to be written; the run's id. With OTEL_EXPORTER_OTLP_ENDPOINT
+    set (and the otel extra), the recorded run is also sent to that collector as spans."""
+    run_id = recorder.close() if recorder is not None else None
+    if run_id is not None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        export_spans(recorder.path, run_id)
+    return run_id
+
+
+def export_spans(path, run_id: int) -> None:
+    from constellation.runtime.records import reader
+    from constellation.runtime.records.store import Unavailable, connect
+    from constellation.runtime.records.trace import otel_spans, otlp_provider
+
+    try:
+        provider = otlp_provider()
+        conn = connect(path, create=False)
+        try:
+            detail = reader.run_detail(conn, run_id)
+        finally:
+            conn.close()
+        otel_spans(detail, provider)
+        provider.shutdown()
+    except (RuntimeError, Unavailable, OSError) as exc:
+        _say(f"cst run: the run's spans were not exported: {exc}")
 
 
 def use_persistent_cache(file: str) -> None:

@@ -134,10 +134,13 @@ class Recorder:
             times[-1][1] = end
             if status == "failed":
                 times[-1][2] = (event.get("error") or {}).get("message")
+        # from its admission (duration_ms), and never after its first attempt began (the
+        # event's t_ms is read a moment after the duration's end)
+        starts = [end - duration] if duration is not None else []
+        starts += [times[0][0]] if times else []
         return {"node": event["node"], "name": event.get("name"), "module": event.get("module"),
                 "layer": event.get("layer"), "line": event.get("line"), "status": status,
-                "start_ms": end - duration if duration is not None else
-                (times[0][0] if times else None),
+                "start_ms": min(starts, default=None),
                 "end_ms": end, "attempts": event.get("attempts", len(times)),
                 "attempt_times": times, "cache_hit": bool(event.get("cache_hit")),
                 "error": event.get("error"), "reason": event.get("reason"),
