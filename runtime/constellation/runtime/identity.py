@@ -15,8 +15,9 @@ import json
 
 from constellation.compiler.registry import Function
 from constellation.runtime import values
+from constellation.runtime.evaluate import Closure
 
-__all__ = ["args_hash", "code_version", "plan_hash", "value_hash"]
+__all__ = ["args_hash", "args_key", "code_version", "plan_hash", "value_hash"]
 
 
 def _digest(text: str) -> str:
@@ -28,12 +29,15 @@ def value_hash(value: object) -> str:
     return _digest(values.canonical_json(value))
 
 
-def args_hash(args: list) -> str:
-    """A call's arguments (lambdas by their text and captured values, as the cache keys them)."""
-    from constellation.runtime.evaluate import Closure
+def args_key(args: list) -> tuple[str, str]:
+    """A call's arguments as canonical JSON and its hash (lambdas by their text and captured
+    values, as the cache keys them)."""
+    text = values.canonical_json([a.cache_form() if isinstance(a, Closure) else a for a in args])
+    return text, _digest(text)
 
-    return _digest(values.canonical_json(
-        [a.cache_form() if isinstance(a, Closure) else a for a in args]))
+
+def args_hash(args: list) -> str:
+    return args_key(args)[1]
 
 
 _VERSIONS: dict[int, str] = {}  # id(impl) -> its code version (a module's code is fixed in a run)

@@ -88,6 +88,7 @@ class CallContext:
     attempts: int = 0  # set when the attempts are over (0 on a cache hit)
     cache_hit: bool = False
     due: float | None = None  # the current attempt's deadline (monotonic s), under a timeout
+    args_key: tuple[str, str] | None = None  # (JSON, hash) of args, once, for CALL_TAP's observer
 
     def error(self, message: str) -> RunError:
         return self.host.call_error(self.call, self.fn, message)

@@ -10,10 +10,10 @@ reported once, in one line, and the run goes on unrecorded.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
-import queue
 import sqlite3
 import threading
 import time
@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Callable
 
 from constellation.runtime import identity, steps, values
-from constellation.runtime.records.store import Unavailable, connect
+from constellation.runtime.records.store import Unavailable, _reason, connect
 
 INLINE_LIMIT = 2048  # characters of JSON kept in a row; larger values go to `blobs`, once
-BATCH_WAIT_S = 0.05  # the writer lets a batch gather this long after the first row
-_END = object()
+BATCH_WAIT_S = 0.05  # the writer lets a batch gather this long
+_OUTCOME, _RESULT = object(), object()  # inbox items from the call tap (events are dicts)
+_SETTLED = {"node_completed": "completed", "node_failed": "failed",
+            "node_cancelled": "cancelled", "node_skipped": "skipped"}
 
 
 def encode(value: object) -> tuple[str | None, str | None, str | None]:
@@ -42,7 +44,10 @@ def encode(value: object) -> tuple[str | None, str | None, str | None]:
 
 
 class Recorder:
-    """Records one run into the database at `path`; `warn` gets the one line of a fault."""
+    """Records one run into the database at `path`; `warn` gets the one line of a fault.
+
+    The run's side (`on_event`, the tap) only appends to an inbox; the writer thread turns
+    what arrived into rows and writes them a batch at a time."""
 
     def __init__(self, path: Path, warn: Callable[[str], None], *, file: str | None,
                  plan_hash: str, inputs: dict, settings: dict):
@@ -50,30 +55,27 @@ class Recorder:
         self.warn = warn
         self.run_id: int | None = None
         self.failed = False
-        self.calls: dict[int, dict] = {}  # node -> what its events and the tap said
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.calls: dict[int, dict] = {}  # node -> what its events and the tap said (writer)
+        self._last_args: tuple | None = None
+        self.inbox: collections.deque = collections.deque()
+        self.ending = threading.Event()  # close(): the writer stops letting a batch gather
         self.head = {"file": file, "plan_hash": plan_hash, "inputs": inputs,
                      "settings": settings, "pid": os.getpid()}
-        try:
-            self.conn = connect(path)
-        except Unavailable as exc:
-            self._fault(str(exc))
-            self.conn = None
-            return
+        self.conn: sqlite3.Connection | None = None  # opened by the writer, off the run's path
         self.thread = threading.Thread(target=self._write_loop, name="constellation-records",
                                        daemon=True)
         self.thread.start()
 
     @property
     def active(self) -> bool:
-        return self.conn is not None and not self.failed
+        return not self.failed
 
     def _fault(self, reason: str) -> None:
         if not self.failed:
             self.failed = True
             self.warn(f"cst run: not recording this run: {reason}; the run goes on")
 
-    # -- the run's side: events and the tap ---------------------------------------------------
+    # -- the run's side: events and the tap (an append each: the run is not slowed) -----------
     @contextlib.contextmanager
     def tapping(self):
         """Calls of runs started inside report their values to this recorder."""
@@ -84,49 +86,99 @@ class Recorder:
             steps.CALL_TAP.reset(token)
 
     def call_outcome(self, c, value, error) -> None:
-        if c.st is None:  # a call inside a lambda body: part of its node's call
-            return
-        entry = self.calls.setdefault(c.st.node.id, {})
-        entry["args_hash"] = identity.args_hash(c.args)
-        entry["code_version"] = identity.code_version(c.fn)
-        if error is None:
-            entry["value"] = value
+        if c.st is not None and not self.failed:  # else a call in a lambda body: its node's
+            self.inbox.append((_OUTCOME, c.st.node.id, c.fn, c.args, value, error is None))
 
     def module_result(self, c, value, error) -> None:
         fn = c.fn
-        if fn.higher_order or (fn.namespace or "").startswith("stdlib") or not self.active:
-            return
-        self.queue.put(("result", fn.qualified, identity.args_hash(c.args), c.args, value,
-                        None if error is None else error.message))
+        if not (fn.higher_order or self.failed or (fn.namespace or "").startswith("stdlib")):
+            self.inbox.append((_RESULT, fn, c.args, value,
+                               None if error is None else error.message))
 
     def on_event(self, event: dict) -> None:
-        if not self.active:
+        if not self.failed:
+            self.inbox.append(event)
+
+    def close(self, timeout: float = 30.0) -> int | None:
+        """Wait for the writer to finish; the run's id (None if it was not recorded)."""
+        self.ending.set()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self._fault(f"{self.path}: the database stayed busy for {timeout:.0f} s")
+            return None
+        if self.conn is not None:
+            self.conn.close()
+        return None if self.failed else self.run_id
+
+    # -- the writer thread: what arrived, as rows ---------------------------------------------
+    def _write_loop(self) -> None:
+        try:
+            self.conn = connect(self.path)
+        except Unavailable as exc:
+            self._fault(str(exc))
             return
-        kind = event["event"]
+        while True:
+            ending = self.ending.wait(BATCH_WAIT_S)
+            batch = []
+            inbox = self.inbox
+            while inbox:
+                op = self._row(inbox.popleft())
+                if op is not None:
+                    batch.append(op)
+            if batch and not self.failed:
+                try:
+                    self._write(batch)
+                except sqlite3.Error as exc:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                    self._fault(f"{self.path}: {_reason(exc)}")
+            if ending:
+                return
+
+    def _row(self, item) -> tuple | None:
+        """An inbox item as an operation of the batch (None: it only updates `calls`)."""
+        if isinstance(item, tuple):
+            if item[0] is _OUTCOME:
+                _, node, fn, args, value, ok = item
+                entry = self.calls.setdefault(node, {})
+                entry["args_hash"] = self._args_key(args)[1]
+                entry["code_version"] = identity.code_version(fn)
+                if ok:
+                    entry["value"] = value
+                return None
+            _, fn, args, value, error = item
+            args_json, args_hash = self._args_key(args)
+            return ("result", fn.qualified, args_hash, args_json, value, error)
+        kind = item["event"]
         if kind == "run_started":
-            self.queue.put(("run", {**self.head, "schedule": event.get("schedule"),
-                                    "started_at": time.time()}))
-            return
+            return ("run", {**self.head, "schedule": item.get("schedule"),
+                            "started_at": time.time() - item["t_ms"] / 1000})
         if kind == "run_completed":
-            self.queue.put(("end", event))
-            return
-        node = event.get("node")
+            return ("end", item)
+        node = item.get("node")
         if node is None:
-            return
+            return None
         entry = self.calls.setdefault(node, {})
         if kind == "node_started":
-            entry.setdefault("attempt_times", []).append([event["t_ms"], None, None])
+            entry.setdefault("attempt_times", []).append([item["t_ms"], None, None])
         elif kind == "node_retrying":
             times = entry.get("attempt_times")
             if times:
-                times[-1][1:] = [event["t_ms"], event.get("error")]
-        elif kind in ("node_completed", "node_failed", "node_cancelled", "node_skipped"):
-            self.queue.put(("call", self._call_row(event, entry)))
+                times[-1][1:] = [item["t_ms"], item.get("error")]
+        elif kind in _SETTLED:
             del self.calls[node]
+            return ("call", self._call_row(item, entry))
+        return None
+
+    def _args_key(self, args: list) -> tuple[str, str]:
+        """A call's outcome and its module's result share its argument list: hashed once."""
+        last = self._last_args
+        if last is None or last[0] is not args:
+            last = self._last_args = (args, identity.args_key(args))
+        return last[1]
 
     def _call_row(self, event: dict, entry: dict) -> dict:
-        status = {"node_completed": "completed", "node_failed": "failed",
-                  "node_cancelled": "cancelled", "node_skipped": "skipped"}[event["event"]]
+        status = _SETTLED[event["event"]]
         end = event["t_ms"]
         duration = event.get("duration_ms")
         times = entry.get("attempt_times") or []
@@ -147,63 +199,44 @@ class Recorder:
                 "args_hash": entry.get("args_hash"), "code_version": entry.get("code_version"),
                 "has_value": "value" in entry, "value": entry.get("value")}
 
-    def close(self, timeout: float = 30.0) -> int | None:
-        """Wait for the writer to finish; the run's id (None if it was not recorded)."""
-        if self.conn is None:
-            return None
-        self.queue.put(_END)
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            self._fault(f"{self.path}: the database stayed busy for {timeout:.0f} s")
-            return None
-        self.conn.close()
-        return None if self.failed else self.run_id
-
-    # -- the writer thread --------------------------------------------------------------------
-    def _write_loop(self) -> None:
-        ending = False
-        while not ending:
-            batch = [self.queue.get()]
-            if batch[0] is not _END:
-                time.sleep(BATCH_WAIT_S)
-            while True:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            ending = _END in batch
-            if self.failed:
-                continue
-            try:
-                self._write(b for b in batch if b is not _END)
-            except sqlite3.Error as exc:
-                from constellation.runtime.records.store import _reason
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
-                self._fault(f"{self.path}: {_reason(exc)}")
-
     def _write(self, batch) -> None:
+        """One transaction; the rows of a kind go in with one executemany."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
+        calls, results, blobs, end = [], [], [], None
+        encoded: dict[int, tuple] = {}  # a call's outcome is usually its module's result
+
+        def encode_once(value: object) -> tuple:
+            found = encoded.get(id(value))
+            if found is None or found[0] is not value:
+                found = encoded[id(value)] = (value, encode(value))
+            return found[1]
         for op in batch:
             kind = op[0]
             if kind == "run":
                 self.run_id = self._insert_run(op[1])
-            elif self.run_id is None:
-                continue  # the run's row failed: nothing to attach to
             elif kind == "call":
-                self._insert_call(op[1])
+                calls.append(self._call_values(op[1], blobs, encode_once))
             elif kind == "result":
-                self._insert_result(*op[1:])
+                results.append(self._result_values(*op[1:], blobs, encode_once))
             elif kind == "end":
-                self._finish_run(op[1])
+                end = op[1]
+        if self.run_id is not None:
+            run_id = self.run_id
+            conn.executemany("INSERT OR IGNORE INTO blobs (hash, json) VALUES (?, ?)", blobs)
+            conn.executemany(
+                "INSERT OR REPLACE INTO calls (run_id, node, name, module, status, value,"
+                " start_ms, end_ms, layer, line, args_hash, code_version, value_hash, attempts,"
+                " attempt_times, errors, cache_hit, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, *row) for row in calls])
+            conn.executemany(
+                "INSERT OR IGNORE INTO results (run_id, module, args_hash, args, value,"
+                " value_hash, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, *row) for row in results])
+            if end is not None:
+                self._finish_run(end)
         conn.execute("COMMIT")
-
-    def _blob(self, text: str | None, digest: str | None, big: str | None) -> str | None:
-        if big is not None:
-            self.conn.execute("INSERT OR IGNORE INTO blobs (hash, json) VALUES (?, ?)",
-                              (digest, big))
-        return text
 
     def _insert_run(self, head: dict) -> int:
         cur = self.conn.execute(
@@ -213,33 +246,32 @@ class Recorder:
              head["schedule"], _json(head["settings"]), head["pid"]))
         return cur.lastrowid
 
-    def _insert_call(self, row: dict) -> None:
+    @staticmethod
+    def _call_values(row: dict, blobs: list, encode) -> tuple:
         text = digest = None
         if row["has_value"]:
             text, digest, big = encode(row["value"])
-            self._blob(text, digest, big)
-        self.conn.execute(
-            "INSERT OR REPLACE INTO calls (run_id, node, name, module, status, value, start_ms,"
-            " end_ms, layer, line, args_hash, code_version, value_hash, attempts,"
-            " attempt_times, errors, cache_hit, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, row["node"], row["name"], row["module"], row["status"], text,
-             row["start_ms"], row["end_ms"], row["layer"], row["line"], row["args_hash"],
-             row["code_version"], digest, row["attempts"], _json(row["attempt_times"]),
-             _json(row["error"]) if row["error"] else None, int(row["cache_hit"]),
-             row["reason"]))
+            if big is not None:
+                blobs.append((digest, big))
+        return (row["node"], row["name"], row["module"], row["status"], text, row["start_ms"],
+                row["end_ms"], row["layer"], row["line"], row["args_hash"],
+                row["code_version"], digest, row["attempts"], _json(row["attempt_times"]),
+                _json(row["error"]) if row["error"] else None, int(row["cache_hit"]),
+                row["reason"])
 
-    def _insert_result(self, module: str, args_hash: str, args, value, error) -> None:
+    @staticmethod
+    def _result_values(module: str, args_hash: str, args_json: str, value, error, blobs: list,
+                       encode) -> tuple:
         text, digest, big = encode(value) if error is None else (None, None, None)
-        self._blob(text, digest, big)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO results (run_id, module, args_hash, args, value, value_hash,"
-            " error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, module, args_hash, _json(args), text, digest, error))
+        if big is not None:
+            blobs.append((digest, big))
+        return module, args_hash, args_json, text, digest, error
 
     def _finish_run(self, event: dict) -> None:
         outputs, digest, big = encode(event.get("outputs"))
-        self._blob(outputs, digest, big)
+        if big is not None:
+            self.conn.execute("INSERT OR IGNORE INTO blobs (hash, json) VALUES (?, ?)",
+                              (digest, big))
         self.conn.execute(
             "UPDATE runs SET status = ?, duration_ms = ?, outputs = ?, outputs_hash = ?,"
             " errors = ? WHERE id = ?",

@@ -1,0 +1,146 @@
+"""Run records benchmark (issue 17). Prints a table; every figure has its baseline measured in
+the same run.
+
+    python benchmarks/records.py            # 5 rounds of each measurement
+    python benchmarks/records.py --quick    # 2 rounds
+
+(a) recording overhead: a 1,000-node run of no-op modules (10 layers of 100) with the
+    recorder `cst run` uses (event subscriber, call tap, writer thread, the wait for the last
+    batch) against the same run unrecorded, as `cst run --no-record`; target ≤ 10 %.
+(b) a warm persistent cache: examples/profile.cst with `cache:` on its calls, run twice by
+    `cst run` in two processes sharing a fresh records database; the second run's time (its
+    run_completed duration_ms) against the first's; target < 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+from constellation.compiler import analyze
+from constellation.compiler import types as T
+from constellation.compiler.registry import Function
+from constellation.runtime import run_async
+from constellation.runtime.identity import plan_hash
+from constellation.runtime.modules import base_registry
+from constellation.runtime.records.recorder import Recorder
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def noop(x: int) -> int:
+    return x
+
+
+def layered(width: int, depth: int) -> str:
+    lines = ["in seed: Int"] + [f"n0_{i} = Noop(seed)" for i in range(width)]
+    for k in range(1, depth):
+        lines += [f"n{k}_{i} = Noop(n{k - 1}_{i})" for i in range(width)]
+    lines += [f"out n{depth - 1}_{i}" for i in range(width)]
+    return "\n".join(lines) + "\n"
+
+
+def one_run(analysis, db: Path | None) -> float:
+    """Wall ms of one run, recorded into `db` (None: not recorded), the recorder's final wait
+    included."""
+    async def main() -> float:
+        t = time.perf_counter()
+        if db is None:
+            await run_async(analysis, {"seed": 1})
+        else:
+            recorder = Recorder(db, print, file="bench.cst", plan_hash=plan_hash(analysis),
+                                inputs={"seed": 1}, settings={})
+            with recorder.tapping():
+                await run_async(analysis, {"seed": 1}, on_event=recorder.on_event)
+            await anyio.to_thread.run_sync(recorder.close)
+            assert recorder.run_id is not None, "the run was not recorded"
+        return (time.perf_counter() - t) * 1000
+
+    return anyio.run(main)
+
+
+def recording_overhead(rounds: int) -> list[tuple[str, str, str, str]]:
+    registry = base_registry().extend([Function("Noop", None, (("x", T.INT),), T.INT,
+                                                impl=noop)])
+    analysis = analyze(layered(100, 10), registry)
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "runs.db"
+        one_run(analysis, db), one_run(analysis, None)  # warm-up: imports, the schema
+        plain, recorded = [], []
+        for _ in range(rounds):  # interleaved, so that the shared machine's load hits both
+            plain.append(one_run(analysis, None))
+            recorded.append(one_run(analysis, db))
+    base, rec = statistics.median(plain), statistics.median(recorded)
+    return [("(a) 1,000 no-op nodes, recorded", f"{rec:.0f} ms", f"{base:.0f} ms (--no-record)",
+             f"+{(rec / base - 1) * 100:.1f} % (target ≤ 10 %)")]
+
+
+def cached_profile() -> str:
+    text = (REPO / "examples" / "profile.cst").read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines():
+        code, hash_, comment = line.partition("  #")
+        if "(" in code and "=" in code and not code.startswith("#"):
+            code += " with cache: 10min"
+        lines.append(code + (hash_ + comment if hash_ else ""))
+    return "\n".join(lines) + "\n"
+
+
+def cst_run_ms(file: Path, env: dict) -> float:
+    script = Path(sys.executable).parent / "cst"
+    command = [str(script)] if script.exists() else [sys.executable, "-m",
+                                                     "constellation.cli.main"]
+    proc = subprocess.run([*command, "run", str(file), "--examples", "--json"],
+                          capture_output=True, text=True, env=env, cwd=file.parent, timeout=120)
+    if proc.returncode != 0:
+        raise SystemExit(f"cst run failed: {proc.stderr}")
+    return json.loads(proc.stdout)["duration_ms"]
+
+
+def warm_cache(rounds: int) -> list[tuple[str, str, str, str]]:
+    firsts, seconds = [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as folder:
+            file = Path(folder) / "profile.cst"
+            file.write_text(cached_profile(), encoding="utf-8")
+            (Path(folder) / "constellation.toml").write_text(
+                f'modules = ["{REPO / "examples" / "modules" / "demo.py"}"]\n', encoding="utf-8")
+            env = {**os.environ, "CONSTELLATION_RUNS_DB": str(Path(folder) / "runs.db"),
+                   "CONSTELLATION_TIME_SCALE": "1"}
+            firsts.append(cst_run_ms(file, env))
+            seconds.append(cst_run_ms(file, env))
+    cold, warm = statistics.median(firsts), statistics.median(seconds)
+    return [("(b) profile.cst, warm persistent cache", f"{warm:.1f} ms",
+             f"{cold:.0f} ms (first run)", f"{warm / cold * 100:.1f} % (target < 10 %)")]
+
+
+def print_table(rows) -> None:
+    header = ("case", "measured", "baseline", "ratio")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--quick", action="store_true", help="2 rounds instead of 5")
+    args = parser.parse_args(argv)
+    rounds = 2 if args.quick else 5
+    print_table(recording_overhead(rounds) + warm_cache(rounds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
