@@ -94,3 +94,34 @@ def use_persistent_cache(file: str) -> None:
 
     if not isinstance(SHARED.caches.get(DEFAULT_CACHE), PersistentCacheStore):
         register_cache_store(DEFAULT_CACHE, PersistentCacheStore(locate(file), _say))
+
+
+def save_test(args, run_id: int | None, inputs: dict, result) -> None:
+    """`--save-test NAME`: the case replaying this run, from its record."""
+    from pathlib import Path
+
+    from constellation.runtime.cases import save_case
+    from constellation.runtime.records import reader
+    from constellation.runtime.records.store import Unavailable, connect
+
+    if run_id is None:
+        _say(f"cst run: --save-test {args.save_test}: the run was not recorded (see above), so "
+             f"no case was written")
+        return
+    try:
+        conn = connect(locate(args.file), create=False)
+        try:
+            results = reader.module_results(conn, run_id)
+        finally:
+            conn.close()
+    except Unavailable as exc:
+        _say(f"cst run: --save-test: {exc}")
+        return
+    pipeline = Path(args.file)
+    try:
+        path = save_case(pipeline.parent, args.save_test, pipeline, inputs, results,
+                         result.outputs, result.status)
+    except OSError as exc:
+        _say(f"cst run: --save-test: cannot write the case: {exc.strerror or exc}")
+        return
+    _say(f"cst run: wrote {path} (run it with `cst test {path}`)")

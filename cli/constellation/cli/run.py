@@ -62,6 +62,10 @@ def register(subparsers) -> None:
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
+    parser.add_argument("--save-test", metavar="NAME", default=None,
+                        help="after the run, write NAME.cst-test.yaml beside FILE: a pipeline "
+                             "test replaying this run (its inputs, the modules' results as "
+                             "fixtures, its outputs as the expectation; see `cst test`)")
     parser.add_argument("--no-record", action="store_true",
                         help="do not record this run (records: .constellation/runs.db beside "
                              "constellation.toml, or CONSTELLATION_RUNS_DB; see `cst runs`)")
@@ -472,6 +476,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     args.file = name  # from here on the pipeline is known (and configured) by its name
+    if getattr(args, "save_test", None):
+        problem = _save_test_problem(args)
+        if problem:
+            return reject(args, [{"message": problem, "line": None, "column": None}], problem)
     registry, load_errors = load_config_registry(args.file, tuple(args.modules))
     if load_errors:
         return reject(args, [{"message": m, "line": None, "column": None} for m in load_errors],
@@ -500,6 +508,19 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if args.json:
         emit_line(result.to_json())
     return EXIT[result.status]
+
+
+def _save_test_problem(args) -> str | None:
+    import re
+
+    if args.file == "<stdin>":
+        return "--save-test needs a pipeline file (the case is written beside it)"
+    if args.no_record:
+        return "--save-test needs the run's record (its modules' results): drop --no-record"
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.save_test):
+        return (f"--save-test {args.save_test}: a case name is letters, digits, '_', '-' and "
+                f"'.' (it names the file NAME.cst-test.yaml)")
+    return None
 
 
 def execute(args, analysis, inputs: dict):
@@ -567,7 +588,9 @@ def execute(args, analysis, inputs: dict):
             with display:
                 result = anyio.run(main)
             display.print_final(display.console)
-    recording.finish(recorder, args, result)
+    run_id = recording.finish(recorder, args, result)
+    if getattr(args, "save_test", None):
+        recording.save_test(args, run_id, run.inputs, result)
     return result
 
 
