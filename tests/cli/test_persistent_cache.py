@@ -5,7 +5,7 @@ hits what the first stored, until the TTL expires or the module's code changes; 
 from __future__ import annotations
 
 import json
-import time
+import sqlite3
 
 import pytest
 from records_support import counting_project, counts
@@ -44,17 +44,35 @@ def test_a_second_process_hits_the_first_ones_cache(cst, project, tmp_path):
 
 
 def test_the_ttl_expires_across_processes(cst, project, tmp_path):
-    (project / "t.cst").write_text("in q: String\na = Slow(q) with cache: 6s\nout a\n",
+    """Time passes by ageing the stored entry (the machine's speed does not matter)."""
+    db = tmp_path / "runs.db"
+    env = {"CONSTELLATION_RUNS_DB": str(db)}
+    (project / "t.cst").write_text("in q: String\na = Slow(q) with cache: 1min\nout a\n",
                                    encoding="utf-8")
-    stored = time.time()
-    assert cst("run", "t.cst", "-i", "q=a", "--json", cwd=project).code == 0
-    assert cst("run", "t.cst", "-i", "q=a", "--json", cwd=project).code == 0
-    assert time.time() - stored < 6, "the machine is too slow for this TTL"
+    assert cst("run", "t.cst", "-i", "q=a", "--json", cwd=project, env=env).code == 0
+    assert cst("run", "t.cst", "-i", "q=a", "--json", cwd=project, env=env).code == 0
     assert counts(tmp_path / "counts") == {"Slow": 1}
-    time.sleep(max(0.0, stored + 6.2 - time.time()))
-    expired = cst("run", "t.cst", "-i", "q=a", "--events", cwd=project)
+    age(db, 50)  # 50 s old: still fresh
+    assert cst("run", "t.cst", "-i", "q=a", "--json", cwd=project, env=env).code == 0
+    assert counts(tmp_path / "counts") == {"Slow": 1}
+    age(db, 11)  # 61 s old: past its minute
+    expired = cst("run", "t.cst", "-i", "q=a", "--events", cwd=project, env=env)
     assert node_completed(expired)[0]["cache_hit"] is False
     assert counts(tmp_path / "counts") == {"Slow": 2}
+    # a caller with a shorter TTL does not take an entry older than its own TTL
+    age(db, 40)
+    (project / "t.cst").write_text("in q: String\na = Slow(q) with cache: 30s\nout a\n",
+                                   encoding="utf-8")
+    assert cst("run", "t.cst", "-i", "q=a", "--json", cwd=project, env=env).code == 0
+    assert counts(tmp_path / "counts") == {"Slow": 3}
+
+
+def age(db, seconds: float) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE cache SET stored_at = stored_at - ?, expires_at = expires_at - ?",
+                     (seconds, seconds))
+    conn.close()
 
 
 def test_a_changed_module_does_not_hit_its_old_results(cst, project, tmp_path):

@@ -27,7 +27,8 @@ def recorder_for(args, analysis):
     from constellation.runtime.records.recorder import Recorder
 
     file = args.file if args.file == "<stdin>" else _absolute(args.file)
-    return Recorder(locate(args.file), _say, file=file, plan_hash=plan_hash(analysis),
+    digest = getattr(args, "plan_hash", None) or plan_hash(analysis)
+    return Recorder(locate(args.file), _say, file=file, plan_hash=digest,
                     inputs={}, settings={})
 
 

@@ -62,6 +62,16 @@ def register(subparsers) -> None:
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
+    parser.add_argument("--resume", nargs="?", const="last", default=None, metavar="RUN",
+                        help="reuse every call of a recorded run (default: this file's last) "
+                             "that completed with the same arguments and module code; run only "
+                             "what failed, was skipped or changed")
+    parser.add_argument("--target", action="append", default=None, metavar="NAME",
+                        help="run only what binding NAME needs, with NAME as the output; "
+                             "repeatable")
+    parser.add_argument("--from", dest="from_", default=None, metavar="NAME",
+                        help="re-run binding NAME and everything downstream of it, taking the "
+                             "other values from this file's last recorded run")
     parser.add_argument("--save-test", metavar="NAME", default=None,
                         help="after the run, write NAME.cst-test.yaml beside FILE: a pipeline "
                              "test replaying this run (its inputs, the modules' results as "
@@ -492,10 +502,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
                       + f"\n{args.file}: fix the errors above before running")
     try:
         inputs = gather_inputs(args, analysis)
+        from constellation.cli import _partial
+        from constellation.runtime.identity import plan_hash
+        args.plan_hash = plan_hash(analysis)  # the whole pipeline's, whatever part of it runs
+        analysis, settled, note = _partial.plan_for(args, analysis)
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     try:
-        result = execute(args, analysis, inputs)
+        result = execute(args, analysis, inputs, settled, note)
     except RunRejected as exc:
         lines = [f"{args.file}:{e['line']}:{e['column']}: {e['message']}" if e.get("line")
                  else f"{args.file}: {e['message']}" for e in exc.errors]
@@ -523,7 +537,7 @@ def _save_test_problem(args) -> str | None:
     return None
 
 
-def execute(args, analysis, inputs: dict):
+def execute(args, analysis, inputs: dict, settled=None, note: str | None = None):
     """Run on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
     import anyio
 
@@ -581,13 +595,17 @@ def execute(args, analysis, inputs: dict):
             raise
         return result
 
-    with recording.tapping(recorder):
+    from constellation.runtime.partial import settling
+    with recording.tapping(recorder), settling(settled):
         if display is None:
             result = anyio.run(main)
         else:
             with display:
                 result = anyio.run(main)
             display.print_final(display.console)
+    if note:
+        reused = f": {settled.used} call(s) reused" if settled is not None else ""
+        _say(f"cst run: {note}{reused}")
     run_id = recording.finish(recorder, args, result)
     if getattr(args, "save_test", None):
         recording.save_test(args, run_id, run.inputs, result)

@@ -22,7 +22,9 @@ stored, single-flight followers proceed), the permit and the slot before any fal
 
 A run that is observed (`CALL_TAP` set, by the run records) gets two more steps: the outermost
 reports each call's outcome (the value its node settles with), and one just outside the cache
-reports the function's own result (a cache hit included, never a fallback or on_error value).
+reports the function's own result (a cache hit included, never a fallback or on_error value);
+one step does both when no fallback or on_error can tell them apart. A run with values known
+in advance (`SETTLED`, partial.py) gets a step inside the tap that returns them.
 """
 
 from __future__ import annotations
@@ -104,13 +106,16 @@ Step = Callable[[CallContext], Awaitable[object]]
 class CallTap(Protocol):
     """Who observes the calls of the runs started in its context (records/recorder.py)."""
 
-    def call_outcome(self, c: CallContext, value: object, error: RunError | None) -> None: ...
-
-    def module_result(self, c: CallContext, value: object, error: RunError | None) -> None: ...
+    def observe(self, c: CallContext, value: object, error: RunError | None, *,
+                outcome: bool, result: bool) -> None:
+        """`outcome`: what the call settles with; `result`: what its function (or the cache)
+        gave, before a fallback or on_error replaced a failure. Both, when nothing could."""
 
 
 # set around a run (a context variable: the run's tasks inherit it, other runs do not see it)
 CALL_TAP: ContextVar[CallTap | None] = ContextVar("constellation_call_tap", default=None)
+# calls answered from values known before the run (partial.py: --resume, --from), likewise
+SETTLED: ContextVar[Any] = ContextVar("constellation_settled", default=None)
 
 
 def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
@@ -118,8 +123,11 @@ def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
     the call takes a slot of the bounded scheduler (bounded, and not a higher-order call)."""
     steps: list[Callable] = []
     tapped = CALL_TAP.get() is not None
-    if tapped:
-        steps.append(with_outcome_tap)
+    replaced = opts.on_error != "propagate" or opts.fallback is not None
+    if tapped:  # one step sees both when no option can replace the function's result
+        steps.append(with_outcome_tap if replaced else with_tap)
+    if SETTLED.get() is not None:
+        steps.append(with_settled)
     if opts.on_error != "propagate":
         steps.append(with_on_error)
     if opts.fallback is not None:
@@ -130,7 +138,7 @@ def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
         steps.append(with_throttle)
     if opts.concurrency:
         steps.append(with_concurrency)
-    if tapped:
+    if tapped and replaced:
         steps.append(with_result_tap)
     if opts.cache_ms:
         steps.append(with_cache)
@@ -149,33 +157,41 @@ def compose(steps: list[Callable], function: Step) -> Step:
 
 
 # -- the steps, outermost first -------------------------------------------------------------
-async def with_outcome_tap(c: CallContext, next_step: Step) -> object:
-    """The call's outcome, for an observer of the run (not an option of §6.4)."""
+async def _tapped(c: CallContext, next_step: Step, outcome: bool, result: bool) -> object:
     tap = CALL_TAP.get()
     try:
         value = await next_step(c)
     except RunError as error:
         if tap is not None:
-            tap.call_outcome(c, None, error)
+            tap.observe(c, None, error, outcome=outcome, result=result)
         raise
     if tap is not None:
-        tap.call_outcome(c, value, None)
+        tap.observe(c, value, None, outcome=outcome, result=result)
     return value
+
+
+async def with_tap(c: CallContext, next_step: Step) -> object:
+    """The call's outcome, which is its function's result (no fallback, no on_error): for an
+    observer of the run, not an option of §6.4."""
+    return await _tapped(c, next_step, True, True)
+
+
+async def with_outcome_tap(c: CallContext, next_step: Step) -> object:
+    """The call's outcome, for an observer of the run (not an option of §6.4)."""
+    return await _tapped(c, next_step, True, False)
 
 
 async def with_result_tap(c: CallContext, next_step: Step) -> object:
     """The function's own result (or the cache's), before a fallback or on_error replaces a
     failure: what a pipeline test's fixtures hold (not an option of §6.4)."""
-    tap = CALL_TAP.get()
-    try:
-        value = await next_step(c)
-    except RunError as error:
-        if tap is not None:
-            tap.module_result(c, None, error)
-        raise
-    if tap is not None:
-        tap.module_result(c, value, None)
-    return value
+    return await _tapped(c, next_step, False, True)
+
+
+async def with_settled(c: CallContext, next_step: Step) -> object:
+    """A call whose value is known before the run (a resumed run's reused calls) returns it
+    without an attempt (not an option of §6.4)."""
+    found, value = SETTLED.get().lookup(c)
+    return value if found else await next_step(c)
 
 
 async def with_on_error(c: CallContext, next_step: Step) -> object:

@@ -72,6 +72,7 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict:
             "node": c["node"], "name": c["name"], "module": c["module"], "layer": c["layer"],
             "line": c["line"], "status": c["status"], "value": _load(conn, c["value"],
                                                                      c["value_hash"]),
+            "has_value": c["value"] is not None or c["value_hash"] is not None,
             "args_hash": c["args_hash"], "code_version": c["code_version"],
             "attempts": c["attempts"], "cache_hit": bool(c["cache_hit"]),
             "start_ms": c["start_ms"], "end_ms": c["end_ms"],

@@ -25,7 +25,6 @@ from constellation.runtime.records.store import Unavailable, _reason, connect
 
 INLINE_LIMIT = 2048  # characters of JSON kept in a row; larger values go to `blobs`, once
 BATCH_WAIT_S = 0.05  # the writer lets a batch gather this long
-_OUTCOME, _RESULT = object(), object()  # inbox items from the call tap (events are dicts)
 _SETTLED = {"node_completed": "completed", "node_failed": "failed",
             "node_cancelled": "cancelled", "node_skipped": "skipped"}
 
@@ -85,15 +84,17 @@ class Recorder:
         finally:
             steps.CALL_TAP.reset(token)
 
-    def call_outcome(self, c, value, error) -> None:
-        if c.st is not None and not self.failed:  # else a call in a lambda body: its node's
-            self.inbox.append((_OUTCOME, c.st.node.id, c.fn, c.args, value, error is None))
-
-    def module_result(self, c, value, error) -> None:
+    def observe(self, c, value, error, *, outcome: bool, result: bool) -> None:
+        if self.failed:
+            return
         fn = c.fn
-        if not (fn.higher_order or self.failed or (fn.namespace or "").startswith("stdlib")):
-            self.inbox.append((_RESULT, fn, c.args, value,
-                               None if error is None else error.message))
+        if result and (fn.higher_order or (fn.namespace or "").startswith("stdlib")):
+            result = False  # not a module: nothing a pipeline test would replace
+        if outcome and c.st is None:
+            outcome = False  # a call in a lambda body: part of its node's call
+        if outcome or result:
+            self.inbox.append((c.st.node.id if outcome else None, fn, c.args, value,
+                               None if error is None else error.message, result))
 
     def on_event(self, event: dict) -> None:
         if not self.failed:
@@ -137,18 +138,18 @@ class Recorder:
 
     def _row(self, item) -> tuple | None:
         """An inbox item as an operation of the batch (None: it only updates `calls`)."""
-        if isinstance(item, tuple):
-            if item[0] is _OUTCOME:
-                _, node, fn, args, value, ok = item
-                entry = self.calls.setdefault(node, {})
-                entry["args_hash"] = self._args_key(args)[1]
-                entry["code_version"] = identity.code_version(fn)
-                if ok:
-                    entry["value"] = value
-                return None
-            _, fn, args, value, error = item
+        if isinstance(item, tuple):  # from the call tap
+            node, fn, args, value, error, result = item
             args_json, args_hash = self._args_key(args)
-            return ("result", fn.qualified, args_hash, args_json, value, error)
+            if node is not None:
+                entry = self.calls.setdefault(node, {})
+                entry["args_hash"] = args_hash
+                entry["code_version"] = identity.code_version(fn)
+                if error is None:
+                    entry["value"] = value
+            if result:
+                return ("result", fn.qualified, args_hash, args_json, value, error)
+            return None
         kind = item["event"]
         if kind == "run_started":
             return ("run", {**self.head, "schedule": item.get("schedule"),
