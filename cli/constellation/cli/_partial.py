@@ -22,11 +22,7 @@ def plan_for(args, analysis):
             analysis = partial.targets_subset(analysis, targets)
         if resume:
             detail = _record(args, analysis, resume, "--resume")
-            settled = partial.Settled(
-                {c["node"]: c["value"] for c in detail["calls"]
-                 if c["status"] == "completed" and c["has_value"]},
-                {c["node"]: (c["args_hash"], c["code_version"]) for c in detail["calls"]})
-            return analysis, settled, f"resuming run {detail['id']}"
+            return analysis, partial.resume_values(detail), f"resuming run {detail['id']}"
         return analysis, None, None
     except partial.PartialRunError as exc:
         raise UserError(str(exc)) from None

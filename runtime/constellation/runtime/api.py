@@ -57,7 +57,9 @@ async def run_async(analysis, inputs: dict | None = None, *, schedule: str | Non
                   max_concurrency=max_concurrency, use_examples=use_examples,
                   on_event=on_event, file=file, executor=executor, dask_address=dask_address,
                   dask_colocate=dask_colocate)
-    with partial.settling(partial.Settled(dict(settled)) if settled else None):
+    if not settled:  # (a caller's own `partial.settling` stays in force)
+        return await run.execute(timeout=timeout, cancel_event=cancel_event)
+    with partial.settling(partial.Settled(dict(settled))):
         return await run.execute(timeout=timeout, cancel_event=cancel_event)
 
 

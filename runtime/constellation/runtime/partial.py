@@ -109,3 +109,11 @@ def settling(settled: Settled | None):
         yield
     finally:
         steps.SETTLED.reset(token)
+
+
+def resume_values(detail: dict) -> Settled:
+    """What a run's record (reader.run_detail) lets a resumed run reuse: every call that
+    completed, for a call with the same arguments and module code version."""
+    return Settled({c["node"]: c["value"] for c in detail["calls"]
+                    if c["status"] == "completed" and c["has_value"]},
+                   {c["node"]: (c["args_hash"], c["code_version"]) for c in detail["calls"]})
