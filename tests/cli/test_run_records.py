@@ -111,7 +111,7 @@ def test_large_values_are_stored_once_by_content(cst, project, tmp_path):
     for _ in range(2):
         assert cst("run", "big.cst", "-i", "n=50000", "--json", cwd=project,
                    env={"CONSTELLATION_RUNS_DB": str(db)}).code == 0
-    # 2 runs x (2 calls + 2 module results + outputs) refer to 2 blobs: the string and outputs
+    # 2 runs x (2 calls + outputs) refer to 2 blobs: the string and the outputs
     assert query(db, "SELECT count(*) FROM blobs") == [(2,)]
     assert query(db, "SELECT count(*) FROM calls WHERE value IS NULL AND value_hash IS NOT "
                      "NULL") == [(4,)]

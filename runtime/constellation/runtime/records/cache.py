@@ -19,7 +19,7 @@ from typing import Callable
 
 from constellation.runtime import values
 from constellation.runtime.limits import CacheEntry, CacheStore
-from constellation.runtime.records.store import Unavailable, _reason, connect
+from constellation.runtime.records.store import Unavailable, reason, connect
 
 
 class PersistentCacheStore(CacheStore):
@@ -37,7 +37,7 @@ class PersistentCacheStore(CacheStore):
                 self._conn.execute("DELETE FROM cache WHERE expires_at <= ?", (time.time(),))
             except (Unavailable, sqlite3.Error) as exc:
                 self._give_up(str(exc) if isinstance(exc, Unavailable)
-                              else f"{self.path}: {_reason(exc)}")
+                              else f"{self.path}: {reason(exc)}")
         return self._conn
 
     def _give_up(self, reason: str) -> None:
@@ -60,7 +60,7 @@ class PersistentCacheStore(CacheStore):
             row = conn.execute("SELECT value, stored_at, expires_at FROM cache WHERE key = ?",
                                (self._key(key),)).fetchone()
         except sqlite3.Error as exc:
-            self._give_up(f"{self.path}: {_reason(exc)}")
+            self._give_up(f"{self.path}: {reason(exc)}")
             return None
         now = time.time()
         if row is None or now >= row[2] or now - row[1] > ttl_s:
@@ -86,4 +86,4 @@ class PersistentCacheStore(CacheStore):
             conn.execute("INSERT OR REPLACE INTO cache (key, value, stored_at, expires_at) "
                          "VALUES (?, ?, ?, ?)", (self._key(key), text, now, now + ttl_s))
         except sqlite3.Error as exc:
-            self._give_up(f"{self.path}: {_reason(exc)}")
+            self._give_up(f"{self.path}: {reason(exc)}")

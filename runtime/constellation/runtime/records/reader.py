@@ -86,12 +86,21 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict:
 
 
 def module_results(conn: sqlite3.Connection, run_id: int) -> list[dict]:
-    """The modules' own results in a run, by module and arguments (pipeline test fixtures)."""
+    """The modules' own results in a run, by module and arguments (pipeline test fixtures):
+    the calls' rows that hold them, then `results` (calls in lambda bodies, results that a
+    fallback or on_error replaced)."""
     conn.row_factory = sqlite3.Row
-    return [{"module": r["module"], "args": json.loads(r["args"]) if r["args"] else None,
-             "value": _load(conn, r["value"], r["value_hash"]), "error": r["error"]}
-            for r in conn.execute("SELECT * FROM results WHERE run_id = ? ORDER BY rowid",
-                                  (run_id,))]
+    found = []
+    for c in conn.execute("SELECT * FROM calls WHERE run_id = ? AND args IS NOT NULL AND "
+                          "status IN ('completed', 'failed') ORDER BY end_ms, node", (run_id,)):
+        failed = c["status"] == "failed"
+        found.append({"module": c["module"], "args": json.loads(c["args"]),
+                      "value": None if failed else _load(conn, c["value"], c["value_hash"]),
+                      "error": json.loads(c["errors"])["message"] if failed else None})
+    for r in conn.execute("SELECT * FROM results WHERE run_id = ? ORDER BY rowid", (run_id,)):
+        found.append({"module": r["module"], "args": json.loads(r["args"]) if r["args"] else None,
+                      "value": _load(conn, r["value"], r["value_hash"]), "error": r["error"]})
+    return found
 
 
 def diff_runs(a: dict, b: dict) -> dict:

@@ -2,10 +2,11 @@
 records database as the run goes.
 
 It is an event subscriber (`on_event`) and a call tap (steps.CALL_TAP: the full values and
-arguments the events abbreviate). The run's thread only queues rows; a writer thread writes
-them, one transaction per batch (what queued while the previous one was written), so a run
-is not slowed by the disk, and a crash loses at most the last batch. A database fault is
-reported once, in one line, and the run goes on unrecorded.
+arguments the events abbreviate). The run's thread only appends to an inbox; a writer thread
+opens the database, turns what arrived into rows and writes them, one transaction per batch
+(what arrived in the last BATCH_WAIT_S), so the run does not wait for the disk and a crash
+loses at most the last batch. A database fault is reported once, in one line, and the run
+goes on unrecorded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from constellation.runtime import identity, steps, values
-from constellation.runtime.records.store import Unavailable, _reason, connect
+from constellation.runtime.records.store import Unavailable, reason, connect
 
 INLINE_LIMIT = 2048  # characters of JSON kept in a row; larger values go to `blobs`, once
 BATCH_WAIT_S = 0.05  # the writer lets a batch gather this long
@@ -132,7 +133,7 @@ class Recorder:
                 except sqlite3.Error as exc:
                     with contextlib.suppress(sqlite3.Error):
                         self.conn.execute("ROLLBACK")
-                    self._fault(f"{self.path}: {_reason(exc)}")
+                    self._fault(f"{self.path}: {reason(exc)}")
             if ending:
                 return
 
@@ -147,6 +148,9 @@ class Recorder:
                 entry["code_version"] = identity.code_version(fn)
                 if error is None:
                     entry["value"] = value
+                if result:  # the call's row holds its module's result too
+                    entry["args"] = args_json
+                    return None
             if result:
                 return ("result", fn.qualified, args_hash, args_json, value, error)
             return None
@@ -198,6 +202,7 @@ class Recorder:
                 "attempt_times": times, "cache_hit": bool(event.get("cache_hit")),
                 "error": event.get("error"), "reason": event.get("reason"),
                 "args_hash": entry.get("args_hash"), "code_version": entry.get("code_version"),
+                "args": entry.get("args"),
                 "has_value": "value" in entry, "value": entry.get("value")}
 
     def _write(self, batch) -> None:
@@ -228,8 +233,8 @@ class Recorder:
             conn.executemany(
                 "INSERT OR REPLACE INTO calls (run_id, node, name, module, status, value,"
                 " start_ms, end_ms, layer, line, args_hash, code_version, value_hash, attempts,"
-                " attempt_times, errors, cache_hit, reason)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " attempt_times, errors, cache_hit, reason, args)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, *row) for row in calls])
             conn.executemany(
                 "INSERT OR IGNORE INTO results (run_id, module, args_hash, args, value,"
@@ -258,7 +263,7 @@ class Recorder:
                 row["end_ms"], row["layer"], row["line"], row["args_hash"],
                 row["code_version"], digest, row["attempts"], _json(row["attempt_times"]),
                 _json(row["error"]) if row["error"] else None, int(row["cache_hit"]),
-                row["reason"])
+                row["reason"], row["args"])
 
     @staticmethod
     def _result_values(module: str, args_hash: str, args_json: str, value, error, blobs: list,

@@ -32,9 +32,10 @@ CREATE TABLE calls (
 );
 """
 
-# version 2: inputs, schedule and settings of a run; arguments' hash, attempts, errors and the
-# module's code version of a call; values too large for a row stored once by content hash;
-# the persistent cache
+# version 2: inputs, schedule and settings of a run; arguments (and their hash), attempts,
+# errors and the module's code version of a call; values too large for a row stored once by
+# content hash; `results`: the modules' own results where a call's row does not hold them
+# (calls in lambda bodies, results a fallback or on_error replaced); the persistent cache
 _V2 = """
 ALTER TABLE runs ADD COLUMN inputs TEXT;
 ALTER TABLE runs ADD COLUMN schedule TEXT;
@@ -46,6 +47,7 @@ ALTER TABLE runs ADD COLUMN pid INTEGER;
 ALTER TABLE calls ADD COLUMN layer INTEGER;
 ALTER TABLE calls ADD COLUMN line INTEGER;
 ALTER TABLE calls ADD COLUMN args_hash TEXT;
+ALTER TABLE calls ADD COLUMN args TEXT;
 ALTER TABLE calls ADD COLUMN code_version TEXT;
 ALTER TABLE calls ADD COLUMN value_hash TEXT;
 ALTER TABLE calls ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;

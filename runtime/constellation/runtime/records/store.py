@@ -73,11 +73,11 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise Unavailable(f"{path}: {exc}") from None
     except sqlite3.DatabaseError as exc:  # not a database, locked, read-only, disk full
         conn.close()
-        raise Unavailable(f"{path}: {_reason(exc)}") from None
+        raise Unavailable(f"{path}: {reason(exc)}") from None
     return conn
 
 
-def _reason(exc: sqlite3.Error) -> str:
+def reason(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "not a database" in text or "malformed" in text:
         return f"the file is not a usable SQLite database ({text}); move it away to start afresh"
