@@ -261,7 +261,7 @@ class Recorder:
                 blobs.append((digest, big))
         return (row["node"], row["name"], row["module"], row["status"], text, row["start_ms"],
                 row["end_ms"], row["layer"], row["line"], row["args_hash"],
-                row["code_version"], digest, row["attempts"], _json(row["attempt_times"]),
+                row["code_version"], digest, row["attempts"], _times_json(row["attempt_times"]),
                 _json(row["error"]) if row["error"] else None, int(row["cache_hit"]),
                 row["reason"], row["args"])
 
@@ -283,6 +283,13 @@ class Recorder:
             " errors = ? WHERE id = ?",
             (event["status"], event.get("duration_ms"), outputs, digest,
              _json(event.get("errors")), self.run_id))
+
+
+def _times_json(times: list) -> str:
+    """Attempt times as JSON; the common single clean attempt without the encoder's cost."""
+    if len(times) == 1 and times[0][2] is None and times[0][1] is not None:
+        return f"[[{float(times[0][0])!r},{float(times[0][1])!r},null]]"
+    return _json(times)
 
 
 def _json(value: object) -> str | None:
