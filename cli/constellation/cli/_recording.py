@@ -88,13 +88,25 @@ def export_spans(path, run_id: int) -> None:
         _say(f"cst run: the run's spans were not exported: {exc}")
 
 
-def use_persistent_cache(file: str) -> None:
-    """`cache:` without `cache_backend` keeps its entries in the records database."""
+def use_persistent_cache(file: str, plan) -> None:
+    """`cache:` without `cache_backend` keeps its entries in the records database; when the
+    plan uses it, the database is opened now, with the run's other preparations, rather than
+    at its first lookup."""
     from constellation.runtime.limits import DEFAULT_CACHE, SHARED, register_cache_store
     from constellation.runtime.records.cache import PersistentCacheStore
 
-    if not isinstance(SHARED.caches.get(DEFAULT_CACHE), PersistentCacheStore):
-        register_cache_store(DEFAULT_CACHE, PersistentCacheStore(locate(file), _say))
+    store = SHARED.caches.get(DEFAULT_CACHE)
+    if not isinstance(store, PersistentCacheStore):
+        store = PersistentCacheStore(locate(file), _say)
+        register_cache_store(DEFAULT_CACHE, store)
+    cached = [n for n in plan.nodes if n.options is not None and n.options.cache_ms
+              and n.options.cache_backend == DEFAULT_CACHE and n.function is not None]
+    if cached:
+        from constellation.runtime.identity import code_version
+
+        store.open()
+        for node in cached:  # the keys' code versions: reading sources is start-up work
+            code_version(node.function)
 
 
 def save_test(args, run_id: int | None, inputs: dict, result) -> None:

@@ -565,7 +565,7 @@ def execute(args, analysis, inputs: dict, settled=None, note: str | None = None)
                   **cli_settings(args.file, getattr(args, "executor", None),
                                  getattr(args, "dask_address", None),
                                  getattr(args, "dask_colocate", None)))
-    recording.use_persistent_cache(args.file)
+    recording.use_persistent_cache(args.file, analysis.plan)
     if recorder is not None:
         recorder.head["inputs"] = run.inputs  # with the @example values --examples added
         recorder.head["settings"] = recording.settings(run.config, args)

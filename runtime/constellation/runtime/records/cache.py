@@ -40,6 +40,11 @@ class PersistentCacheStore(CacheStore):
                               else f"{self.path}: {reason(exc)}")
         return self._conn
 
+    def open(self) -> None:
+        """Open the database before the first lookup needs it (a fault: said once, then
+        the store is in memory)."""
+        self._db()
+
     def _give_up(self, reason: str) -> None:
         self._broken = True
         self._conn = None
