@@ -64,6 +64,23 @@ def register(subparsers) -> None:
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
+    parser.add_argument("--resume", nargs="?", const="last", default=None, metavar="RUN",
+                        help="reuse every call of a recorded run (default: this file's last) "
+                             "that completed with the same arguments and module code; run only "
+                             "what failed, was skipped or changed")
+    parser.add_argument("--target", action="append", default=None, metavar="NAME",
+                        help="run only what binding NAME needs, with NAME as the output; "
+                             "repeatable")
+    parser.add_argument("--from", dest="from_", default=None, metavar="NAME",
+                        help="re-run binding NAME and everything downstream of it, taking the "
+                             "other values from this file's last recorded run")
+    parser.add_argument("--save-test", metavar="NAME", default=None,
+                        help="after the run, write NAME.cst-test.yaml beside FILE: a pipeline "
+                             "test replaying this run (its inputs, the modules' results as "
+                             "fixtures, its outputs as the expectation; see `cst test`)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="do not record this run (records: .constellation/runs.db beside "
+                             "constellation.toml, or CONSTELLATION_RUNS_DB; see `cst runs`)")
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
@@ -471,6 +488,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     args.file = name  # from here on the pipeline is known (and configured) by its name
+    if getattr(args, "save_test", None):
+        problem = _save_test_problem(args)
+        if problem:
+            return reject(args, [{"message": problem, "line": None, "column": None}], problem)
     registry, load_errors = load_config_registry(args.file, tuple(args.modules))
     if load_errors:
         return reject(args, [{"message": m, "line": None, "column": None} for m in load_errors],
@@ -483,10 +504,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
                       + f"\n{args.file}: fix the errors above before running")
     try:
         inputs = gather_inputs(args, analysis)
+        from constellation.cli import _partial
+        from constellation.runtime.identity import plan_hash
+        args.plan_hash = plan_hash(analysis)  # the whole pipeline's, whatever part of it runs
+        analysis, settled, note = _partial.plan_for(args, analysis)
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     try:
-        result = execute(args, analysis, inputs)
+        result = execute(args, analysis, inputs, settled, note)
     except RunRejected as exc:
         lines = [f"{args.file}:{e['line']}:{e['column']}: {e['message']}" if e.get("line")
                  else f"{args.file}: {e['message']}" for e in exc.errors]
@@ -501,7 +526,20 @@ def run_pipeline(args: argparse.Namespace) -> int:
     return EXIT[result.status]
 
 
-def execute(args, analysis, inputs: dict):
+def _save_test_problem(args) -> str | None:
+    import re
+
+    if args.file == "<stdin>":
+        return "--save-test needs a pipeline file (the case is written beside it)"
+    if args.no_record:
+        return "--save-test needs the run's record (its modules' results): drop --no-record"
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.save_test):
+        return (f"--save-test {args.save_test}: a case name is letters, digits, '_', '-' and "
+                f"'.' (it names the file NAME.cst-test.yaml)")
+    return None
+
+
+def execute(args, analysis, inputs: dict, settled=None, note: str | None = None):
     """Run on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
     import anyio
 
@@ -527,7 +565,10 @@ def execute(args, analysis, inputs: dict):
         from constellation.cli.display import LiveDisplay
         display = LiveDisplay(Console())
         on_event = display.handle
+    from constellation.cli import _recording as recording
     from constellation.runtime.dask_backend import cli_settings
+    recorder = recording.recorder_for(args, analysis)
+    on_event = recording.subscribe(recorder, on_event)
     run = prepare(analysis, inputs, schedule=args.schedule, serial=args.serial, seed=args.seed,
                   max_concurrency=args.max_concurrency, use_examples=args.examples,
                   on_event=on_event, file=args.file,
@@ -539,6 +580,10 @@ def execute(args, analysis, inputs: dict):
         debugger.serial, debugger.rank = run.config.serial, run.rank
         run.debugger = debugger
         emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
+    recording.use_persistent_cache(args.file, analysis.plan)
+    if recorder is not None:
+        recorder.head["inputs"] = run.inputs  # with the @example values --examples added
+        recorder.head["settings"] = recording.settings(run.config, args)
 
     async def main():
         import asyncio
@@ -567,11 +612,20 @@ def execute(args, analysis, inputs: dict):
             raise
         return result
 
-    if display is None:
-        return anyio.run(main)
-    with display:
-        result = anyio.run(main)
-    display.print_final(display.console)
+    from constellation.runtime.partial import settling
+    with recording.tapping(recorder), settling(settled):
+        if display is None:
+            result = anyio.run(main)
+        else:
+            with display:
+                result = anyio.run(main)
+            display.print_final(display.console)
+    if note:
+        reused = f": {settled.used} call(s) reused" if settled is not None else ""
+        _say(f"cst run: {note}{reused}")
+    run_id = recording.finish(recorder, args, result)
+    if getattr(args, "save_test", None):
+        recording.save_test(args, run_id, run.inputs, result)
     return result
 
 

@@ -39,24 +39,36 @@ async def run_async(analysis, inputs: dict | None = None, *, schedule: str | Non
                     on_event: Callable[[dict], None] | None = None,
                     timeout: float | None = None, cancel_event: anyio.Event | None = None,
                     file: str | None = None, executor: str | None = None,
-                    dask_address: str | None = None, dask_colocate=None) -> RunResult:
+                    dask_address: str | None = None, dask_colocate=None,
+                    settled: dict[int, object] | None = None,
+                    targets: list[str] | None = None) -> RunResult:
     """Run a checked program. `schedule`, `serial`, `seed` and `max_concurrency` default to
     the environment (CONSTELLATION_SCHEDULE, _SERIAL, _SEED, _SCHEDULER_ENABLED/_MAX_CONCURRENCY).
     Setting `cancel_event`, or reaching `timeout` seconds, ends the run `cancelled`.
     `executor="dask"` runs module calls on the Dask cluster at `dask_address` (default
-    CONSTELLATION_DASK_ADDRESS, else "local": a LocalCluster); see docs/scaling.md."""
+    CONSTELLATION_DASK_ADDRESS, else "local": a LocalCluster); see docs/scaling.md.
+    `targets` (binding names) runs only what they need and makes them the outputs; `settled`
+    (plan node id -> value) gives calls their values without running them (partial.py)."""
+    from constellation.runtime import partial
+
+    if targets:
+        analysis = partial.targets_subset(analysis, list(targets))
     run = prepare(analysis, inputs, schedule=schedule, serial=serial, seed=seed,
                   max_concurrency=max_concurrency, use_examples=use_examples,
                   on_event=on_event, file=file, executor=executor, dask_address=dask_address,
                   dask_colocate=dask_colocate)
-    return await run.execute(timeout=timeout, cancel_event=cancel_event)
+    if not settled:  # (a caller's own `partial.settling` stays in force)
+        return await run.execute(timeout=timeout, cancel_event=cancel_event)
+    with partial.settling(partial.Settled(dict(settled))):
+        return await run.execute(timeout=timeout, cancel_event=cancel_event)
 
 
 def run(analysis, inputs: dict | None = None, *, schedule: str | None = None,
         serial: bool | None = None, seed: int | None = None, max_concurrency: int | None = None,
         use_examples: bool = False, on_event: Callable[[dict], None] | None = None,
         timeout: float | None = None, backend: str = "asyncio", file: str | None = None,
-        executor: str | None = None, dask_address: str | None = None, dask_colocate=None
+        executor: str | None = None, dask_address: str | None = None, dask_colocate=None,
+        settled: dict[int, object] | None = None, targets: list[str] | None = None
         ) -> RunResult:
     """Synchronous wrapper of `run_async` (starts its own event loop)."""
     async def main() -> RunResult:
@@ -64,7 +76,7 @@ def run(analysis, inputs: dict | None = None, *, schedule: str | None = None,
                                max_concurrency=max_concurrency, use_examples=use_examples,
                                on_event=on_event, timeout=timeout, file=file,
                                executor=executor, dask_address=dask_address,
-                               dask_colocate=dask_colocate)
+                               dask_colocate=dask_colocate, settled=settled, targets=targets)
     return anyio.run(main, backend=backend)
 
 
