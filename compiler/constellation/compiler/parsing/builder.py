@@ -117,8 +117,8 @@ class _Builder:
 
     def unary(self, c):
         op, operand = c
-        if op.type == "MINUS" and id(operand) in _ctx().pending_min:
-            _ctx().pending_min.pop(id(operand))
+        if op.type == "MINUS" and operand in _ctx().pending_min:
+            _ctx().pending_min.pop(operand)
             return ast.Literal(INT_MIN, "Int", _cover(op, operand))
         return ast.Unary(op.value, operand, _cover(op, operand))
 
@@ -152,9 +152,9 @@ class _Builder:
         ctx = _ctx()
         # the node keeps its own span; enclosing nodes cover the parentheses too
         off = inner.span._b.offset
-        ctx.parens[id(inner)] = (inner, c[0].start_pos - off, c[2].end_pos - off)
-        if id(inner) in ctx.pending_min:
-            ctx.pending_min.pop(id(inner))
+        ctx.parens[inner] = (inner, c[0].start_pos - off, c[2].end_pos - off)
+        if inner in ctx.pending_min:
+            ctx.pending_min.pop(inner)
             ctx.error("Integer literal out of range", inner.span)
         return inner
 
@@ -176,7 +176,7 @@ class _Builder:
             if value > INT_MAX:
                 lit = ast.Literal(value, "Int", span)
                 if value == INT_MAX + 1:
-                    _ctx().pending_min[id(lit)] = span
+                    _ctx().pending_min[lit] = span
                 else:
                     _ctx().error("Integer literal out of range", span)
                 return lit

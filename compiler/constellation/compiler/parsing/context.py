@@ -113,15 +113,15 @@ class _Context:
         self.base = base if base is not None else _Base(0)
         self.off = self.base.offset  # offsets at creation; spans store offset - off
         self.dots: list = []  # FieldAccess nodes, whose `dot` moves with the chunk
-        self.parens: dict[int, tuple] = {}  # id(node) -> (node, start, end) of its ( )
+        self.parens: dict[object, tuple] = {}  # node -> (node, start, end) of its ( )
         self.errors: list[_Error] = []
-        self.pending_min: dict[int, Span] = {}  # Int literals 2**63 awaiting a unary minus
+        self.pending_min: dict[object, Span] = {}  # Int literals 2**63 awaiting a unary minus
         self.nesting = 0
         self.strings: dict[int, StringInfo] = {}  # string tokens' StringInfo by start offset
         self.partial_items: list = []
         self.completed: list = []  # after a failed drive: the items reduced before it
         self.incomplete_at = 0  # ... and the offset where the unfinished part starts
-        self.chain_depth: dict[int, int] = {}  # id(node) -> depth of its left-nested chain
+        self.chain_depth: dict[object, int] = {}  # node -> depth of its left-nested chain
         # tokens fed so far: every AST level owns a token, so depth <= token_count
         self.token_count = 0
         # offsets [lo, hi) belong to `base`; a whole-document parse switches between the
@@ -183,13 +183,13 @@ def _cover(a, b) -> Span:
         sp = a.span
         base = sp._b
         off = base.offset
-        wrapped = ctx.parens.get(id(a)) if ctx.parens else None
+        wrapped = ctx.parens.get(a) if ctx.parens else None
         s = wrapped[1] if wrapped else sp._s
     if type(b) is Tok:
         e = b.end_pos - off
     else:
         bsp = b.span
-        wrapped = ctx.parens.get(id(b)) if ctx.parens else None
+        wrapped = ctx.parens.get(b) if ctx.parens else None
         e = wrapped[2] if wrapped else bsp._e
         if bsp._b is not base:
             # b is in a later chunk (`type` ⏎ `T = …` reads as one declaration across a
@@ -204,11 +204,11 @@ def _chain(node, inner, at: Tok) -> None:
     depth is counted as they are built: past MAX_DEPTH the parse stops there at once instead of
     building a chain of a million links and measuring it afterwards."""
     depths = _CTX.chain_depth
-    depth = depths.get(id(inner), 0) + 1
+    depth = depths.get(inner, 0) + 1
     if depth > MAX_DEPTH:
         _CTX.error(TOO_DEEP, Span(at.start_pos, at.end_pos))
         raise _Stop
-    depths[id(node)] = depth
+    depths[node] = depth
 
 
 def _ctx() -> _Context:
