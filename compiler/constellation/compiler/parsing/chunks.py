@@ -367,18 +367,18 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -
     out: list = []
     errors = sorted(ctx.errors, key=lambda e: e.span.start)
     diags: list[Diagnostic] = []
-    used: set[int] = set()
+    used: set[_Error] = set()
     for item in items:
         span = item.span
         lo, hi = span.start, max(span.end, span.start + 1)
-        mine = [e for e in errors if lo <= e.span.start < hi and id(e) not in used]
+        mine = [e for e in errors if lo <= e.span.start < hi and e not in used]
         if not mine and ctx.token_count > MAX_DEPTH:
             deep = _too_deep(item)
             if deep is not None:
                 mine = [_Error(TOO_DEEP,
                                _abs(deep))]
         if mine:
-            used.update(id(e) for e in mine)
+            used.update(mine)
             diags.append(_diag(mine[0]))
             out.append(_broken(item))
         else:
@@ -386,7 +386,7 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -
     if failed:
         done = out[-1].span.end if out else -1
         rest = [t for t in tokens if t.start_pos >= done]
-        remaining = [e for e in errors if id(e) not in used]
+        remaining = [e for e in errors if e not in used]
         if remaining:
             diags.append(_diag(remaining[0]))
         if rest:

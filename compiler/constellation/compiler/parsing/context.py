@@ -93,7 +93,7 @@ def _span(start: int, end: int) -> _RelSpan:
     return _rel_span(start - off, end - off, ctx.base)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Error:
     message: str
     span: Span
