@@ -1,0 +1,502 @@
+// The graph view: one page for the VS Code webview, the `cst graph --format html` export and
+// the `cst run --report` file. Data arrives as a JSON block in the page (the export) or as
+// messages (`{type: "graph"}`, `{type: "events"}`, `{type: "select"}` from the extension).
+
+import { layoutGraph, type Layout } from "./layout";
+import {
+  collapseFanOuts, EventBatcher, groupState, RunModel, searchNodes, stateText,
+  type GraphData, type RunEvent, type ViewGraph, type ViewNode,
+} from "./model";
+import { el, renderResults } from "./results";
+import css from "./style.css";
+import { computeTimeline, type Timeline } from "./timeline";
+
+const SVG = "http://www.w3.org/2000/svg";
+const MAX_RUNS = 5;
+
+interface Outgoing {
+  type: string;
+  [key: string]: unknown;
+}
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/** Messages to the editor: the VS Code API in a webview; elsewhere a list and a DOM event. */
+function makePoster(): (message: Outgoing) => void {
+  if (typeof acquireVsCodeApi === "function") {
+    const api = acquireVsCodeApi();
+    return (m) => api.postMessage(m);
+  }
+  const w = window as unknown as { constellationMessages: Outgoing[] };
+  w.constellationMessages = [];
+  return (m) => {
+    w.constellationMessages.push(m);
+    window.dispatchEvent(new CustomEvent("constellation-message", { detail: m }));
+  };
+}
+
+let poster: ((message: Outgoing) => void) | undefined;
+function postToEditor(message: Outgoing): void {
+  poster ??= makePoster();
+  poster(message);
+}
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+
+class GraphView {
+  private graph: GraphData | undefined;
+  private view: ViewGraph | undefined;
+  private layout: Layout | undefined;
+  private structureKey = "";
+  private expanded = new Set<string>();
+  private selected: string | undefined;
+  private scale = 1;
+  private tx = 20;
+  private ty = 20;
+  private fitted = false;
+  private runs: RunModel[] = [];
+  private shownRun = 0; // index into runs
+  private elements = new Map<string, SVGGElement>(); // view key -> node element
+  private readonly post = postToEditor;
+  private readonly batcher = new EventBatcher((events) => this.applyEvents(events), (f) => requestAnimationFrame(f));
+  private tick: number | undefined;
+  private pendingGraph: Promise<void> = Promise.resolve();
+
+  private readonly root = el("div", { id: "app" });
+  private readonly banner = el("div", { class: "banner", hidden: "" });
+  private readonly status = el("span", { class: "status" });
+  private readonly searchBox = el("input", { type: "search", placeholder: "Search bindings or modules", class: "search" });
+  private readonly runPicker = el("select", { class: "runs", title: "Last runs of this file", hidden: "" });
+  private readonly svgRoot = svg("svg", { class: "canvas" });
+  private readonly viewport = svg("g", { class: "viewport" });
+  private readonly bandLayer = svg("g", { class: "bands" });
+  private readonly edgeLayer = svg("g", { class: "edges" });
+  private readonly nodeLayer = svg("g", { class: "nodes" });
+  private readonly panes = {
+    graph: el("div", { class: "pane graph-pane", "data-pane": "graph" }),
+    timeline: el("div", { class: "pane timeline-pane", "data-pane": "timeline", hidden: "" }),
+    results: el("div", { class: "pane results-pane", "data-pane": "results", hidden: "" }),
+  };
+  private readonly tabs = new Map<string, HTMLButtonElement>();
+
+  constructor(parent: HTMLElement) {
+    const bar = el("div", { class: "toolbar" });
+    for (const name of ["graph", "timeline", "results"] as const) {
+      const tab = el("button", { class: "tab", "data-tab": name }, name[0].toUpperCase() + name.slice(1));
+      tab.addEventListener("click", () => this.showPane(name));
+      this.tabs.set(name, tab);
+      bar.append(tab);
+    }
+    const buttons: [string, string, () => void][] = [
+      ["Fit", "fit", () => this.fit()],
+      ["+", "zoom-in", () => this.zoom(1.25)],
+      ["−", "zoom-out", () => this.zoom(0.8)],
+    ];
+    for (const [text, cls, action] of buttons) {
+      const b = el("button", { class: `tool ${cls}`, title: cls }, text);
+      b.addEventListener("click", action);
+      bar.append(b);
+    }
+    this.searchBox.addEventListener("input", () => this.search());
+    this.searchBox.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") this.search(true);
+    });
+    this.runPicker.addEventListener("change", () => {
+      this.shownRun = Number(this.runPicker.value);
+      this.refreshRun(true);
+    });
+    bar.append(this.searchBox, this.runPicker, this.status);
+    this.viewport.append(this.bandLayer, this.edgeLayer, this.nodeLayer);
+    this.svgRoot.append(this.viewport);
+    this.panes.graph.append(this.svgRoot);
+    this.root.append(bar, this.banner, this.panes.graph, this.panes.timeline, this.panes.results);
+    parent.append(this.root);
+    this.tabs.get("graph")!.classList.add("active");
+    this.wirePanZoom();
+  }
+
+  // ---- the graph ------------------------------------------------------------------------------
+
+  /** A new graph (an edit): laid out again only when its structure changed. */
+  setGraph(graph: GraphData): Promise<void> {
+    this.pendingGraph = this.pendingGraph.then(() => this.applyGraph(graph));
+    return this.pendingGraph;
+  }
+
+  private async applyGraph(graph: GraphData): Promise<void> {
+    const started = performance.now();
+    this.graph = graph;
+    this.banner.hidden = !graph.stale;
+    this.banner.textContent = graph.stale
+      ? `The file has ${graph.errors.length} error(s): showing the last good graph. ` +
+        (graph.errors[0] ? `First: line ${graph.errors[0].range ? graph.errors[0].range.start.line + 1 : "?"}: ${graph.errors[0].message}` : "")
+      : "";
+    const view = collapseFanOuts(graph, this.expanded);
+    const key = structureKey(view);
+    if (key !== this.structureKey || !this.layout) {
+      this.layout = await layoutGraph(view, graph.depth + 1);
+      this.structureKey = key;
+      this.view = view;
+      this.draw();
+    } else {
+      this.view = view;
+      this.relabel();
+    }
+    if (!this.fitted) {
+      this.fit();
+      this.fitted = true;
+    }
+    this.refreshRun(false);
+    const ms = performance.now() - started;
+    this.root.setAttribute("data-render-ms", ms.toFixed(1));
+    this.status.textContent = `${graph.nodes.length} nodes · ${graph.layers.length} layers`;
+    document.body.setAttribute("data-ready", "true");
+  }
+
+  private draw(): void {
+    const { view, layout } = this;
+    if (!view || !layout) return;
+    this.bandLayer.replaceChildren();
+    this.edgeLayer.replaceChildren();
+    this.nodeLayer.replaceChildren();
+    this.elements.clear();
+    const height = layout.height + 40;
+    for (const band of layout.bands) {
+      const g = svg("g", { class: "band", "data-band": band.layer });
+      g.append(svg("rect", { x: band.x, y: -30, width: band.width, height: height + 30, rx: 6 }));
+      const label = svg("text", { x: band.x + 8, y: -12, class: "band-label" });
+      label.textContent = band.layer > this.graph!.depth ? "no layer" : `layer ${band.layer}`;
+      g.append(label);
+      this.bandLayer.append(g);
+    }
+    const edges: string[] = [];
+    for (const e of view.edges) {
+      const a = layout.positions.get(e.from);
+      const b = layout.positions.get(e.to);
+      if (!a || !b) continue;
+      const x1 = a.x + a.width, y1 = a.y + a.height / 2, x2 = b.x, y2 = b.y + b.height / 2;
+      const mid = (x1 + x2) / 2;
+      edges.push(`M${x1},${y1}C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
+    }
+    // one path for every edge: a thousand edges cost one element
+    this.edgeLayer.append(svg("path", { d: edges.join(""), class: "edge" }));
+    const fragment = document.createDocumentFragment();
+    for (const n of view.nodes) fragment.append(this.nodeElement(n));
+    this.nodeLayer.append(fragment);
+    this.applyTransform();
+  }
+
+  private nodeElement(n: ViewNode): SVGGElement {
+    const p = this.layout!.positions.get(n.key)!;
+    const group = n.members.length > 1;
+    const g = svg("g", {
+      class: `node kind-${n.node.kind}${n.node.output ? " output" : ""}${group ? " group" : ""}`,
+      transform: `translate(${p.x},${p.y})`,
+      "data-layer": n.layer ?? "none",
+      "data-kind": n.node.kind,
+    });
+    if (group) {
+      g.setAttribute("data-group", n.key);
+      g.setAttribute("data-members", String(n.members.length));
+    } else g.setAttribute("data-node", n.node.name);
+    g.append(svg("rect", { width: p.width, height: p.height, rx: 5 }));
+    const title = svg("text", { x: 8, y: 17, class: "node-name" });
+    title.textContent = group ? `${n.node.module} ×${n.members.length}` : clip(n.node.name, 24);
+    const sub = svg("text", { x: 8, y: 32, class: "node-module" });
+    sub.textContent = group ? "collapsed fan-out: click to expand" : clip(`${n.node.kind}${n.node.module ? ` · ${n.node.module}` : ""}`, 28);
+    const state = svg("text", { x: 8, y: 47, class: "node-state" });
+    const tip = svg("title");
+    tip.textContent = group ? n.members.map((m) => m.name).join(", ") : `${n.node.name}${n.node.type ? `: ${n.node.type}` : ""}`;
+    g.append(title, sub, state, tip);
+    g.addEventListener("click", (ev) => {
+      ev.stopPropagation();
+      if (group) {
+        this.expanded.add(n.key);
+        void this.setGraph(this.graph!);
+        return;
+      }
+      this.select(n.node.name);
+      this.post({ type: "reveal", name: n.node.name, range: n.node.range });
+    });
+    if (this.selected === n.key) g.classList.add("selected");
+    this.elements.set(n.key, g);
+    return g;
+  }
+
+  /** Same structure, new text (ranges, types): only titles change, positions stay. */
+  private relabel(): void {
+    for (const n of this.view!.nodes) {
+      const g = this.elements.get(n.key);
+      const tip = g?.querySelector("title");
+      if (tip && n.members.length === 1) tip.textContent = `${n.node.name}${n.node.type ? `: ${n.node.type}` : ""}`;
+    }
+  }
+
+  // ---- selection, search, zoom -----------------------------------------------------------------
+
+  select(name: string | undefined, reveal = false): void {
+    if (this.selected) this.elements.get(this.selected)?.classList.remove("selected");
+    this.selected = undefined;
+    if (!name || !this.view || !this.graph) return;
+    const node = this.graph.nodes.find((n) => n.name === name || n.names?.includes(name));
+    const viewNode = node ? this.view.byId.get(node.id) : undefined;
+    if (!viewNode) return;
+    this.selected = viewNode.key;
+    this.elements.get(viewNode.key)?.classList.add("selected");
+    if (reveal) this.centerOn(viewNode.key);
+  }
+
+  private search(jump = false): void {
+    const found = new Set(searchNodes(this.graph!, this.searchBox.value).map((n) => this.view!.byId.get(n.id)!.key));
+    for (const [key, g] of this.elements) g.classList.toggle("match", found.has(key));
+    this.svgRoot.classList.toggle("searching", found.size > 0);
+    if (found.size && (jump || found.size === 1)) this.centerOn([...found][0]);
+  }
+
+  private centerOn(key: string): void {
+    const p = this.layout?.positions.get(key);
+    if (!p) return;
+    const box = this.svgRoot.getBoundingClientRect();
+    this.tx = box.width / 2 - (p.x + p.width / 2) * this.scale;
+    this.ty = box.height / 2 - (p.y + p.height / 2) * this.scale;
+    this.applyTransform();
+  }
+
+  fit(): void {
+    if (!this.layout) return;
+    const box = this.svgRoot.getBoundingClientRect();
+    const w = Math.max(1, this.layout.width + 40), h = Math.max(1, this.layout.height + 80);
+    this.scale = Math.min(1.25, Math.max(0.05, Math.min((box.width || 800) / w, (box.height || 600) / h)));
+    this.tx = 20 * this.scale;
+    this.ty = 40 * this.scale;
+    this.applyTransform();
+  }
+
+  private zoom(factor: number, cx?: number, cy?: number): void {
+    const box = this.svgRoot.getBoundingClientRect();
+    const x = cx ?? box.width / 2, y = cy ?? box.height / 2;
+    const next = Math.min(4, Math.max(0.05, this.scale * factor));
+    this.tx = x - ((x - this.tx) * next) / this.scale;
+    this.ty = y - ((y - this.ty) * next) / this.scale;
+    this.scale = next;
+    this.applyTransform();
+  }
+
+  private applyTransform(): void {
+    this.viewport.setAttribute("transform", `translate(${this.tx},${this.ty}) scale(${this.scale})`);
+    this.root.setAttribute("data-zoom", this.scale.toFixed(3));
+  }
+
+  private wirePanZoom(): void {
+    let drag: { x: number; y: number } | undefined;
+    this.svgRoot.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      const box = this.svgRoot.getBoundingClientRect();
+      this.zoom(e.deltaY < 0 ? 1.1 : 1 / 1.1, e.clientX - box.left, e.clientY - box.top);
+    }, { passive: false });
+    this.svgRoot.addEventListener("pointerdown", (e) => {
+      drag = { x: e.clientX, y: e.clientY };
+    });
+    window.addEventListener("pointermove", (e) => {
+      if (!drag) return;
+      this.tx += e.clientX - drag.x;
+      this.ty += e.clientY - drag.y;
+      drag = { x: e.clientX, y: e.clientY };
+      this.applyTransform();
+    });
+    window.addEventListener("pointerup", () => (drag = undefined));
+  }
+
+  // ---- runs --------------------------------------------------------------------------------------
+
+  feed(events: RunEvent | RunEvent[]): void {
+    this.batcher.push(events);
+  }
+
+  /** Applies a batch of events (once per animation frame) and redraws what changed. */
+  private applyEvents(events: RunEvent[]): void {
+    for (const e of events) {
+      if (e.event === "run_started" || (e.event === "run_rejected" && !this.current())) {
+        this.runs.unshift(new RunModel());
+        this.runs.length = Math.min(this.runs.length, MAX_RUNS);
+        this.shownRun = 0;
+      }
+      this.runs[0]?.apply(e);
+    }
+    this.refreshRun(events.some((e) => e.event === "run_completed" || e.event === "run_rejected"));
+  }
+
+  private current(): RunModel | undefined {
+    return this.runs[this.shownRun];
+  }
+
+  private refreshRun(finished: boolean): void {
+    const run = this.current();
+    this.paintStates();
+    this.runPicker.hidden = this.runs.length < 2;
+    this.runPicker.replaceChildren(...this.runs.map((r, i) => {
+      const o = el("option", { value: String(i) }, `${i === 0 ? "last run" : `${i + 1} runs ago`}: ${r.status}`);
+      if (i === this.shownRun) o.selected = true;
+      return o;
+    }));
+    if (run?.status === "running" && this.tick === undefined) {
+      this.tick = window.setInterval(() => this.paintStates(), 250);
+    } else if (run?.status !== "running" && this.tick !== undefined) {
+      window.clearInterval(this.tick);
+      this.tick = undefined;
+    }
+    if (finished || run?.status !== "running") {
+      this.renderTimeline();
+      this.renderResultsPane();
+    }
+    this.root.setAttribute("data-run", run?.status ?? "none");
+  }
+
+  private paintStates(): void {
+    const run = this.current();
+    if (!this.view) return;
+    for (const n of this.view.nodes) {
+      const g = this.elements.get(n.key);
+      if (!g) continue;
+      const text = g.querySelector(".node-state")!;
+      if (!run) {
+        g.removeAttribute("data-state");
+        text.textContent = "";
+        continue;
+      }
+      const states = n.members.map((m) => run.nodes.get(m.name)?.state);
+      const state = groupState(states);
+      if (state === undefined) {
+        g.removeAttribute("data-state");
+        text.textContent = "";
+        continue;
+      }
+      if (g.getAttribute("data-state") !== state) g.setAttribute("data-state", state);
+      const label = n.members.length > 1
+        ? `${states.filter((s) => s === "completed" || s === "cached").length}/${n.members.length} done`
+        : stateText(run.nodes.get(n.node.name), run.elapsedMs(n.node.name));
+      if (text.textContent !== label) text.textContent = clip(label, 30);
+    }
+  }
+
+  private renderTimeline(): void {
+    const pane = this.panes.timeline;
+    pane.replaceChildren();
+    const run = this.current();
+    if (!run || !this.graph || run.status === "running" || run.status === "idle") {
+      pane.append(el("p", { class: "hint" }, "The timeline appears when a run has finished."));
+      return;
+    }
+    drawTimeline(pane, computeTimeline(this.graph, run), (name) => {
+      this.showPane("graph");
+      this.select(name, true);
+    });
+  }
+
+  private renderResultsPane(): void {
+    renderResults(this.panes.results, this.graph, this.current(), {
+      reveal: (line, column, name) => this.post({ type: "reveal", name, line, column }),
+      copy: (text) => {
+        this.post({ type: "copy", text });
+        void navigator.clipboard?.writeText(text).catch(() => undefined);
+      },
+    });
+  }
+
+  showPane(name: "graph" | "timeline" | "results"): void {
+    for (const [key, pane] of Object.entries(this.panes)) pane.hidden = key !== name;
+    for (const [key, tab] of this.tabs) tab.classList.toggle("active", key === name);
+  }
+}
+
+function drawTimeline(pane: HTMLElement, t: Timeline, select: (name: string) => void): void {
+  pane.append(el("p", { class: "eager", "data-eager-ms": t.eagerMs.toFixed(1), "data-total-ms": t.totalMs.toFixed(1) }, t.sentence));
+  pane.append(el("p", { class: "hint" },
+    `critical path: ${t.criticalPath.join(" → ") || "none"} · time waited for layer barriers: ${Math.round(t.barrierWaitMs)} ms over ${t.bars.length} calls`));
+  const total = Math.max(t.totalMs, ...t.bars.map((b) => b.endMs), 1);
+  for (const layer of t.layers) {
+    const section = el("div", { class: "tl-layer", "data-layer": String(layer.layer) });
+    section.append(el("div", { class: "tl-layer-title" }, `layer ${layer.layer}`));
+    for (const b of layer.bars) {
+      const row = el("div", { class: `tl-row${b.critical ? " critical" : ""}`, "data-timeline-bar": b.name, "data-state": b.state });
+      const label = el("span", { class: "tl-label", title: b.module ?? "" }, b.name);
+      label.addEventListener("click", () => select(b.name));
+      const track = el("div", { class: "tl-track" });
+      if (b.waitMs > 0.5) {
+        track.append(el("div", {
+          class: "tl-wait",
+          style: `left:${(b.readyMs / total) * 100}%;width:${(b.waitMs / total) * 100}%`,
+          title: `waited ${Math.round(b.waitMs)} ms for layer ${b.layer} after its inputs were ready`,
+        }));
+      }
+      track.append(el("div", {
+        class: "tl-bar",
+        style: `left:${(b.startMs / total) * 100}%;width:${Math.max(0.3, (b.durationMs / total) * 100)}%`,
+        title: `${b.name}: ${Math.round(b.durationMs)} ms, from ${Math.round(b.startMs)} ms`,
+      }));
+      const figures = el("span", { class: "tl-figures" }, `${Math.round(b.durationMs)} ms` + (b.waitMs > 0.5 ? ` · waited ${Math.round(b.waitMs)} ms` : ""));
+      row.append(label, track, figures);
+      section.append(row);
+    }
+    pane.append(section);
+  }
+}
+
+function structureKey(view: ViewGraph): string {
+  const nodes = view.nodes.map((n) => `${n.key}|${n.layer}|${n.node.kind}|${n.node.module}`).join(";");
+  const edges = view.edges.map((e) => `${e.from}>${e.to}`).join(";");
+  return `${nodes}#${edges}`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+// ---- start -------------------------------------------------------------------------------------
+
+interface PageData {
+  graph?: GraphData;
+  events?: RunEvent[];
+  pane?: "graph" | "timeline" | "results";
+}
+
+function start(): void {
+  const style = document.createElement("style");
+  style.textContent = css;
+  document.head.append(style);
+  const view = new GraphView(document.body);
+  const w = window as unknown as { constellationGraph: unknown };
+  w.constellationGraph = {
+    setGraph: (g: GraphData) => view.setGraph(g),
+    feed: (events: RunEvent | RunEvent[]) => view.feed(events),
+    select: (name: string) => view.select(name, true),
+    showPane: (name: "graph" | "timeline" | "results") => view.showPane(name),
+    fit: () => view.fit(),
+  };
+  window.addEventListener("message", (ev: MessageEvent) => {
+    const m = ev.data as { type?: string; graph?: GraphData; events?: RunEvent[]; name?: string };
+    if (m?.type === "graph" && m.graph) void view.setGraph(m.graph);
+    else if (m?.type === "events" && m.events) view.feed(m.events);
+    else if (m?.type === "select") view.select(m.name, true);
+  });
+  postToEditor({ type: "ready" });
+  const block = document.getElementById("constellation-data");
+  if (block?.textContent) {
+    const data = JSON.parse(block.textContent) as PageData;
+    if (data.graph) {
+      void view.setGraph(data.graph).then(() => {
+        if (data.events?.length) view.feed(data.events);
+        if (data.pane) view.showPane(data.pane);
+      });
+    }
+  }
+}
+
+start();
