@@ -59,6 +59,9 @@ def register(subparsers) -> None:
                         help="with --events: where the full result goes when run_completed "
                              "abbreviates large values (default: a new file in the temporary "
                              "folder); the event's result_file names it")
+    parser.add_argument("--report", default=None, metavar="OUT.html",
+                        help="also write the run as one offline HTML page: the graph with each "
+                             "call's state, the timeline with its critical path, the values")
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
@@ -494,9 +497,36 @@ def run_pipeline(args: argparse.Namespace) -> int:
         return reject(args, exc.errors, "\n".join(lines))
     except ValueError as exc:  # a bad --schedule / --max-concurrency / environment setting
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
+    if getattr(args, "report", None):
+        write_report(args, analysis)
     if args.json:
         emit_line(result.to_json())
     return EXIT[result.status]
+
+
+def _recording(on_event, args):
+    """Keeps every event for the report, then passes it on to what shows the run."""
+    args.report_events = recorded = []
+
+    def record(event: dict) -> None:
+        recorded.append(event)
+        if on_event is not None:
+            on_event(event)
+    return record
+
+
+def write_report(args, analysis) -> None:
+    from constellation.cli.graph import graph_data, write_text
+    from constellation.cli.graph_page import page
+
+    text = page(f"{args.file} — Constellation run", graph_data(analysis),
+                events=getattr(args, "report_events", []), pane="timeline")
+    try:
+        write_text(args.report, text)
+    except UserError as exc:
+        print(str(exc), file=sys.stderr)
+        return
+    print(f"wrote the run's report to {args.report}", file=sys.stderr)
 
 
 def execute(args, analysis, inputs: dict):
@@ -517,6 +547,8 @@ def execute(args, analysis, inputs: dict):
         from constellation.cli.display import LiveDisplay
         display = LiveDisplay(Console())
         on_event = display.handle
+    if getattr(args, "report", None):
+        on_event = _recording(on_event, args)
     from constellation.runtime.dask_backend import cli_settings
     run = prepare(analysis, inputs, schedule=args.schedule, serial=args.serial, seed=args.seed,
                   max_concurrency=args.max_concurrency, use_examples=args.examples,
