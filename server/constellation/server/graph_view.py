@@ -76,7 +76,7 @@ def graph_json(analysis: Analysis, positions: Positions, *, stale: bool = False,
     plan = analysis.plan
     outputs = set(plan.outputs)
     nodes = [node_json(analysis, n, positions, outputs) for n in plan.nodes]
-    edges = [{"from": dep, "to": n.id} for n in plan.nodes for dep in n.deps]
+    edges = [{"source": dep, "target": n.id} for n in plan.nodes for dep in n.deps]
     depth = analysis.depth
     layers: list[list[int]] = [[] for _ in range(depth + 1)]
     for n in nodes:

@@ -19,7 +19,7 @@ function diamond(): GraphData {
     depth: 3,
     layers: [{ layer: 0, nodes: [0] }, { layer: 1, nodes: [1, 2] }, { layer: 2, nodes: [3] }, { layer: 3, nodes: [4] }],
     nodes: [node(0, "s", 0, null), node(1, "a", 1, "A"), node(2, "b", 1, "B"), node(3, "c", 2, "C"), node(4, "d", 3, "D")],
-    edges: [{ from: 0, to: 1 }, { from: 0, to: 2 }, { from: 1, to: 3 }, { from: 2, to: 4 }, { from: 3, to: 4 }],
+    edges: [{ source: 0, target: 1 }, { source: 0, target: 2 }, { source: 1, target: 3 }, { source: 2, target: 4 }, { source: 3, target: 4 }],
     outputs: ["d"],
     inputs: ["s"],
     stale: false,
@@ -142,10 +142,10 @@ function fanOut(width: number): GraphData {
   const edges = [];
   for (let i = 1; i <= width; i++) {
     nodes.push(node(i, `f${i}`, 1, "Fetch"));
-    edges.push({ from: 0, to: i });
+    edges.push({ source: 0, target: i });
   }
   nodes.push(node(width + 1, "all", 2, "Merge"));
-  for (let i = 1; i <= width; i++) edges.push({ from: i, to: width + 1 });
+  for (let i = 1; i <= width; i++) edges.push({ source: i, target: width + 1 });
   return { version: 1, depth: 2, layers: [], nodes, edges, outputs: ["all"], inputs: ["s"], stale: false, errors: [] };
 }
 

@@ -36,7 +36,7 @@ export interface GraphData {
   depth: number;
   layers: { layer: number; nodes: number[] }[];
   nodes: GraphNode[];
-  edges: { from: number; to: number }[];
+  edges: { source: number; target: number }[];
   outputs: string[];
   inputs: string[];
   stale: boolean;
@@ -271,9 +271,9 @@ export function collapseFanOuts(graph: GraphData, expanded: ReadonlySet<string>,
   const deps = new Map<number, number[]>();
   const readers = new Map<number, number>();
   for (const e of graph.edges) {
-    if (!deps.has(e.to)) deps.set(e.to, []);
-    deps.get(e.to)!.push(e.from);
-    readers.set(e.from, (readers.get(e.from) ?? 0) + 1);
+    if (!deps.has(e.target)) deps.set(e.target, []);
+    deps.get(e.target)!.push(e.source);
+    readers.set(e.source, (readers.get(e.source) ?? 0) + 1);
   }
   const groups = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) {
@@ -299,8 +299,8 @@ export function collapseFanOuts(graph: GraphData, expanded: ReadonlySet<string>,
   const seen = new Set<string>();
   const edges: { from: string; to: string }[] = [];
   for (const e of graph.edges) {
-    const from = byId.get(e.from)!.key;
-    const to = byId.get(e.to)!.key;
+    const from = byId.get(e.source)!.key;
+    const to = byId.get(e.target)!.key;
     const k = `${from}\u0000${to}`;
     if (from === to || seen.has(k)) continue;
     seen.add(k);

@@ -36,9 +36,9 @@ export function topologicalOrder(graph: GraphData): GraphNode[] {
   const out = new Map<number, number[]>();
   for (const n of graph.nodes) indegree.set(n.id, 0);
   for (const e of graph.edges) {
-    indegree.set(e.to, (indegree.get(e.to) ?? 0) + 1);
-    if (!out.has(e.from)) out.set(e.from, []);
-    out.get(e.from)!.push(e.to);
+    indegree.set(e.target, (indegree.get(e.target) ?? 0) + 1);
+    if (!out.has(e.source)) out.set(e.source, []);
+    out.get(e.source)!.push(e.target);
   }
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const queue = graph.nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id);
@@ -62,8 +62,8 @@ function ran(state: string): boolean {
 export function computeTimeline(graph: GraphData, run: RunModel): Timeline {
   const deps = new Map<number, number[]>();
   for (const e of graph.edges) {
-    if (!deps.has(e.to)) deps.set(e.to, []);
-    deps.get(e.to)!.push(e.from);
+    if (!deps.has(e.target)) deps.set(e.target, []);
+    deps.get(e.target)!.push(e.source);
   }
   const order = topologicalOrder(graph);
   const actualEnd = new Map<number, number>(); // node -> when its value existed (inline: its inputs')
