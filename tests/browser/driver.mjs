@@ -4,6 +4,7 @@
 //   {"op": "eval", "expr": "js"}         -> {"value": <the awaited result, JSON>}
 //   {"op": "click", "selector": "css"}   -> {}
 //   {"op": "screenshot", "path": "p.png"} -> {}
+//   {"op": "metrics"}                    -> {"value": {ScriptDuration, RecalcStyleDuration, ...}}
 // Every request the page makes other than its own file is recorded and aborted: the pages
 // must work offline.
 import { createRequire } from "node:module";
@@ -47,6 +48,14 @@ async function handle(cmd) {
     }
     case "eval":
       return { value: await page.evaluate(cmd.expr), requests, errors };
+    case "metrics": {
+      // main-thread time by kind (script, style, layout), from the DevTools protocol
+      const session = await context.newCDPSession(page);
+      await session.send("Performance.enable");
+      const { metrics } = await session.send("Performance.getMetrics");
+      await session.detach();
+      return { value: Object.fromEntries(metrics.map((m) => [m.name, m.value])) };
+    }
     case "click":
       await page.click(cmd.selector);
       return {};

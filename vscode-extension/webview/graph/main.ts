@@ -13,6 +13,7 @@ import { computeTimeline, type Timeline } from "./timeline";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_RUNS = 5;
+const FAR_SCALE = 0.45;
 
 interface Outgoing {
   type: string;
@@ -68,10 +69,13 @@ class GraphView {
   private readonly post = postToEditor;
   private readonly batcher = new EventBatcher((events) => this.applyEvents(events), (f) => requestAnimationFrame(f));
   private tick: number | undefined;
+  private stalePanes = new Set<string>(["timeline", "results"]);
+  private idByName = new Map<string, number>();
   private pendingGraph: Promise<void> = Promise.resolve();
 
   private readonly root = el("div", { id: "app" });
   private readonly banner = el("div", { class: "banner", hidden: "" });
+  private readonly tip = el("div", { class: "tip", hidden: "" });
   private readonly status = el("span", { class: "status" });
   private readonly searchBox = el("input", { type: "search", placeholder: "Search bindings or modules", class: "search" });
   private readonly runPicker = el("select", { class: "runs", title: "Last runs of this file", hidden: "" });
@@ -116,9 +120,11 @@ class GraphView {
     bar.append(this.searchBox, this.runPicker, this.status);
     this.viewport.append(this.bandLayer, this.edgeLayer, this.nodeLayer);
     this.nodeLayer.addEventListener("click", (ev) => this.onNodeClick(ev));
+    this.svgRoot.addEventListener("mousemove", (ev) => this.showTip(ev));
+    this.svgRoot.addEventListener("mouseleave", () => (this.tip.hidden = true));
     this.svgRoot.append(this.viewport);
     this.panes.graph.append(this.svgRoot);
-    this.root.append(bar, this.banner, this.panes.graph, this.panes.timeline, this.panes.results);
+    this.root.append(bar, this.banner, this.panes.graph, this.panes.timeline, this.panes.results, this.tip);
     parent.append(this.root);
     this.tabs.get("graph")!.classList.add("active");
     this.wirePanZoom();
@@ -135,6 +141,7 @@ class GraphView {
   private async applyGraph(graph: GraphData): Promise<void> {
     const started = performance.now();
     this.graph = graph;
+    this.idByName = new Map(graph.nodes.map((n) => [n.name, n.id]));
     this.banner.hidden = !graph.stale;
     this.banner.textContent = graph.stale
       ? `The file has ${graph.errors.length} error(s): showing the last good graph. ` +
@@ -210,12 +217,11 @@ class GraphView {
       : `data-node="${esc(n.node.name)}"`;
     const title = group ? `${n.node.module} ×${n.members.length}` : clip(n.node.name, 24);
     const sub = group ? "collapsed fan-out: click to expand" : clip(`${n.node.kind}${n.node.module ? ` · ${n.node.module}` : ""}`, 28);
-    const tip = group ? n.members.map((m) => m.name).join(", ") : tipText(n);
     return `<g class="${cls}" transform="translate(${p.x},${p.y})" ${who} data-key="${esc(n.key)}" data-layer="${n.layer ?? "none"}" data-kind="${n.node.kind}">` +
       `<rect width="${p.width}" height="${p.height}" rx="5"></rect>` +
       `<text x="8" y="17" class="node-name">${esc(title)}</text>` +
       `<text x="8" y="32" class="node-module">${esc(sub)}</text>` +
-      `<text x="8" y="47" class="node-state"></text><title>${esc(tip)}</title></g>`;
+      `<text x="8" y="47" class="node-state"></text></g>`;
   }
 
   /** One listener for every node: a click reveals the binding, or expands a fan-out. */
@@ -235,13 +241,24 @@ class GraphView {
     this.post({ type: "reveal", name: n.node.name, range: n.node.range });
   }
 
-  /** Same structure, new text (ranges, types): only titles change, positions stay. */
-  private relabel(): void {
-    for (const n of this.view!.nodes) {
-      const g = this.elements.get(n.key);
-      const tip = g?.lastElementChild;
-      if (tip && n.members.length === 1 && tip.textContent !== tipText(n)) tip.textContent = tipText(n);
+  /** Same structure, new text (ranges, types): nothing drawn changes (tooltips read the view). */
+  private relabel(): void {}
+
+  /** One tooltip for every node (a <title> per node would double the elements to draw). */
+  private showTip(ev: MouseEvent): void {
+    const g = (ev.target as Element).closest("g.node");
+    const n = g && this.view?.nodes.find((v) => v.key === g.getAttribute("data-key"));
+    if (!n) {
+      this.tip.hidden = true;
+      return;
     }
+    const run = this.current()?.nodes.get(n.node.name);
+    this.tip.textContent = n.members.length > 1
+      ? n.members.map((m) => m.name).join(", ")
+      : [tipText(n), n.node.module ?? "", run ? stateText(run, this.current()!.elapsedMs(n.node.name)) : ""].filter(Boolean).join("\n");
+    this.tip.style.left = `${ev.clientX + 12}px`;
+    this.tip.style.top = `${ev.clientY + 12}px`;
+    this.tip.hidden = false;
   }
 
   // ---- selection, search, zoom -----------------------------------------------------------------
@@ -296,6 +313,8 @@ class GraphView {
 
   private applyTransform(): void {
     this.viewport.setAttribute("transform", `translate(${this.tx},${this.ty}) scale(${this.scale})`);
+    // zoomed out, names are too small to read: not drawing them keeps large graphs fast
+    this.svgRoot.classList.toggle("far", this.scale < FAR_SCALE);
     this.root.setAttribute("data-zoom", this.scale.toFixed(3));
   }
 
@@ -327,67 +346,97 @@ class GraphView {
 
   /** Applies a batch of events (once per animation frame) and redraws what changed. */
   private applyEvents(events: RunEvent[]): void {
+    let touched: Set<string> | undefined = new Set<string>();
     for (const e of events) {
       if (e.event === "run_started" || (e.event === "run_rejected" && !this.current())) {
         this.runs.unshift(new RunModel());
         this.runs.length = Math.min(this.runs.length, MAX_RUNS);
         this.shownRun = 0;
+        touched = undefined; // every node becomes pending
       }
       this.runs[0]?.apply(e);
+      if (touched && e.name) touched.add(e.name);
     }
-    this.refreshRun(events.some((e) => e.event === "run_completed" || e.event === "run_rejected"));
+    this.refreshRun(events.some((e) => e.event === "run_completed" || e.event === "run_rejected"), touched);
   }
 
   private current(): RunModel | undefined {
     return this.runs[this.shownRun];
   }
 
-  private refreshRun(finished: boolean): void {
+  private refreshRun(finished: boolean, touched?: Set<string>): void {
     const run = this.current();
-    this.paintStates();
+    this.paintStates(touched);
     this.runPicker.hidden = this.runs.length < 2;
-    this.runPicker.replaceChildren(...this.runs.map((r, i) => {
-      const o = el("option", { value: String(i) }, `${i === 0 ? "last run" : `${i + 1} runs ago`}: ${r.status}`);
-      if (i === this.shownRun) o.selected = true;
-      return o;
-    }));
+    if (!touched || finished) {
+      this.runPicker.replaceChildren(...this.runs.map((r, i) => {
+        const o = el("option", { value: String(i) }, `${i === 0 ? "last run" : `${i + 1} runs ago`}: ${r.status}`);
+        if (i === this.shownRun) o.selected = true;
+        return o;
+      }));
+    }
     if (run?.status === "running" && this.tick === undefined) {
-      this.tick = window.setInterval(() => this.paintStates(), 250);
+      this.tick = window.setInterval(() => this.paintStates(this.runningNames()), 250);
     } else if (run?.status !== "running" && this.tick !== undefined) {
       window.clearInterval(this.tick);
       this.tick = undefined;
     }
     if (finished || run?.status !== "running") {
-      this.renderTimeline();
-      this.renderResultsPane();
+      // drawn when first shown: a thousand values cost nothing while the graph is looked at
+      this.stalePanes = new Set(["timeline", "results"]);
+      this.drawShownPane();
     }
     this.root.setAttribute("data-run", run?.status ?? "none");
   }
 
-  private paintStates(): void {
+  private runningNames(): Set<string> {
+    const names = new Set<string>();
+    for (const [name, r] of this.current()?.nodes ?? []) if (r.state === "running" || r.state === "retrying") names.add(name);
+    return names;
+  }
+
+  private drawShownPane(): void {
+    if (this.stalePanes.has("timeline") && !this.panes.timeline.hidden) {
+      this.stalePanes.delete("timeline");
+      this.renderTimeline();
+    }
+    if (this.stalePanes.has("results") && !this.panes.results.hidden) {
+      this.stalePanes.delete("results");
+      this.renderResultsPane();
+    }
+  }
+
+  /** The state of each node (of the `only` names: those a batch of events touched). */
+  private paintStates(only?: Set<string>): void {
     const run = this.current();
-    if (!this.view) return;
-    for (const n of this.view.nodes) {
+    if (!this.view || !this.graph) return;
+    let nodes: Iterable<ViewNode> = this.view.nodes;
+    if (only) {
+      const touched = new Set<ViewNode>();
+      for (const name of only) {
+        const id = this.idByName.get(name);
+        const v = id === undefined ? undefined : this.view.byId.get(id);
+        if (v) touched.add(v);
+      }
+      nodes = touched;
+    }
+    for (const n of nodes) {
       const g = this.elements.get(n.key);
       if (!g) continue;
       const text = this.states.get(n.key)!;
-      if (!run) {
-        g.removeAttribute("data-state");
-        text.textContent = "";
-        continue;
-      }
-      const states = n.members.map((m) => run.nodes.get(m.name)?.state);
+      const states = run ? n.members.map((m) => run.nodes.get(m.name)?.state) : [];
       const state = groupState(states);
-      if (state === undefined) {
-        g.removeAttribute("data-state");
-        text.textContent = "";
+      if (!run || state === undefined) {
+        if (g.hasAttribute("data-state")) g.removeAttribute("data-state");
+        if (text.textContent) text.textContent = "";
         continue;
       }
       if (g.getAttribute("data-state") !== state) g.setAttribute("data-state", state);
       const label = n.members.length > 1
         ? `${states.filter((s) => s === "completed" || s === "cached").length}/${n.members.length} done`
         : stateText(run.nodes.get(n.node.name), run.elapsedMs(n.node.name));
-      if (text.textContent !== label) text.textContent = clip(label, 30);
+      const clipped = clip(label, 30);
+      if (text.textContent !== clipped) text.textContent = clipped;
     }
   }
 
@@ -418,6 +467,7 @@ class GraphView {
   showPane(name: "graph" | "timeline" | "results"): void {
     for (const [key, pane] of Object.entries(this.panes)) pane.hidden = key !== name;
     for (const [key, tab] of this.tabs) tab.classList.toggle("active", key === name);
+    this.drawShownPane();
   }
 }
 
