@@ -272,7 +272,7 @@ class GraphView {
     if (!viewNode) return;
     this.selected = viewNode.key;
     this.elements.get(viewNode.key)?.classList.add("selected");
-    if (reveal) this.centerOn(viewNode.key);
+    if (reveal) this.centerOn(viewNode.key, true);
   }
 
   private search(jump = false): void {
@@ -282,10 +282,13 @@ class GraphView {
     if (found.size && (jump || found.size === 1)) this.centerOn([...found][0]);
   }
 
-  private centerOn(key: string): void {
+  private centerOn(key: string, onlyIfHidden = false): void {
     const p = this.layout?.positions.get(key);
     if (!p) return;
     const box = this.svgRoot.getBoundingClientRect();
+    const left = p.x * this.scale + this.tx, top = p.y * this.scale + this.ty;
+    const visible = left >= 0 && top >= 0 && left + p.width * this.scale <= box.width && top + p.height * this.scale <= box.height;
+    if (onlyIfHidden && visible) return; // moving the cursor must not move a graph in view
     this.tx = box.width / 2 - (p.x + p.width / 2) * this.scale;
     this.ty = box.height / 2 - (p.y + p.height / 2) * this.scale;
     this.applyTransform();
