@@ -125,6 +125,21 @@ test("under the eager schedule the critical path follows the inputs only", () =>
   assert.equal(eagerSentence(100, 100, "layered"), "eager would have taken as long (100 ms): no call waited for a layer");
 });
 
+test("what precedes a first-layer call is start-up, not a barrier: eager has it too", () => {
+  const run = new RunModel(() => 0);
+  for (const e of [
+    { event: "run_started", t_ms: 0, schedule: "layered", layers: [] },
+    started(40, "a"), started(60, "b"), completed(50, "a", 10), completed(160, "b", 100),
+    started(160, "c"), completed(210, "c", 50), started(210, "d"), completed(215, "d", 5),
+    { event: "run_completed", t_ms: 215, status: "completed", duration_ms: 215, outputs: {}, errors: [], log: [], nodes: [] },
+  ] as RunEvent[]) run.apply(e);
+  const t = computeTimeline(diamond(), run);
+  assert.deepEqual(t.bars.map((b) => b.waitMs), [0, 0, 110, 0]);
+  // eager: a 40..50, c 50..100; b 60..160; d 160..165
+  assert.equal(t.eagerMs, 165);
+  assert.equal(t.sentence, "eager would have finished in 165 ms instead of 215 ms");
+});
+
 test("inline nodes pass their inputs' readiness on; skipped calls have no bar", () => {
   const g = diamond();
   g.nodes[3] = { ...g.nodes[3], module: null, kind: "inline" }; // c is inline: ready when a is

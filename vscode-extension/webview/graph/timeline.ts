@@ -96,6 +96,9 @@ export function computeTimeline(graph: GraphData, run: RunModel): Timeline {
     const duration = r!.durationMs ?? 0;
     const start = r!.startedMs!;
     const end = start + duration;
+    // a call that reads no other call (layer 1) waits for no barrier: what precedes its start
+    // is the run's start-up, which the eager schedule would have too
+    const readsCalls = gate !== undefined;
     const bar: Bar = {
       name: n.name,
       module: n.module,
@@ -103,8 +106,8 @@ export function computeTimeline(graph: GraphData, run: RunModel): Timeline {
       startMs: start,
       endMs: end,
       durationMs: duration,
-      readyMs: ready,
-      waitMs: Math.max(0, start - ready),
+      readyMs: readsCalls ? ready : start,
+      waitMs: readsCalls ? Math.max(0, start - ready) : 0,
       state: r!.state,
       critical: false,
     };
@@ -112,7 +115,7 @@ export function computeTimeline(graph: GraphData, run: RunModel): Timeline {
     barOf.set(n.id, bar);
     gatingOf.set(n.id, gate);
     actualEnd.set(n.id, end);
-    eagerEnd.set(n.id, eagerReady + duration);
+    eagerEnd.set(n.id, (readsCalls ? eagerReady : start) + duration);
     lastCallOf.set(n.id, n.id);
   }
   const criticalPath = criticalPathOf(bars, barOf, gatingOf, run.schedule !== "eager");
