@@ -107,8 +107,11 @@ export class GraphPanel implements vscode.Disposable {
 
   private async refresh(): Promise<void> {
     try {
+      const first = this.graph === undefined;
       this.graph = await this.request(this.uri);
       this.send({ type: "graph", graph: this.graph });
+      const editor = vscode.window.activeTextEditor;
+      if (first && editor?.document.uri.toString() === this.uri) this.selectAt(editor.selection.active);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       void vscode.window.setStatusBarMessage(`Constellation graph: ${message}`, 5000);

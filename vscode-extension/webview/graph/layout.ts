@@ -7,11 +7,11 @@
 
 import type { ViewGraph } from "./model";
 
-export const NODE_WIDTH = 180;
-export const NODE_HEIGHT = 54;
-const ROW_GAP = 14;
-const COLUMN_GAP = 46;
-const BAND_GAP = 34;
+export const NODE_WIDTH = 160;
+export const NODE_HEIGHT = 52;
+const ROW_GAP = 12;
+const COLUMN_GAP = 34;
+const BAND_GAP = 22;
 const STEP = NODE_HEIGHT + ROW_GAP;
 
 export interface Placed {

@@ -13,7 +13,7 @@ import { computeTimeline, type Timeline } from "./timeline";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_RUNS = 5;
-const FAR_SCALE = 0.45;
+const FAR_SCALE = 0.35;
 
 interface Outgoing {
   type: string;
@@ -215,8 +215,8 @@ class GraphView {
     const who = group
       ? `data-group="${esc(n.key)}" data-members="${n.members.length}"`
       : `data-node="${esc(n.node.name)}"`;
-    const title = group ? `${n.node.module} ×${n.members.length}` : clip(n.node.name, 24);
-    const sub = group ? "collapsed fan-out: click to expand" : clip(`${n.node.kind}${n.node.module ? ` · ${n.node.module}` : ""}`, 28);
+    const title = group ? `${n.node.module} ×${n.members.length}` : clip(n.node.name, 22);
+    const sub = group ? "fan-out: click to expand" : clip(`${n.node.kind}${n.node.module ? ` · ${n.node.module}` : ""}`, 25);
     return `<g class="${cls}" transform="translate(${p.x},${p.y})" ${who} data-key="${esc(n.key)}" data-layer="${n.layer ?? "none"}" data-kind="${n.node.kind}">` +
       `<rect width="${p.width}" height="${p.height}" rx="5"></rect>` +
       `<text x="8" y="17" class="node-name">${esc(title)}</text>` +
@@ -298,7 +298,9 @@ class GraphView {
     if (!this.layout) return;
     const box = this.svgRoot.getBoundingClientRect();
     const w = Math.max(1, this.layout.width + 40), h = Math.max(1, this.layout.height + 80);
-    this.scale = Math.min(1.25, Math.max(0.05, Math.min((box.width || 800) / w, (box.height || 600) / h)));
+    // a small graph stays readable in a narrow panel (pan to see the rest); a large one fits
+    const least = this.layout.positions.size <= 80 ? 0.55 : 0.05;
+    this.scale = Math.min(1.25, Math.max(least, Math.min((box.width || 800) / w, (box.height || 600) / h)));
     this.tx = 20 * this.scale;
     this.ty = 40 * this.scale;
     this.applyTransform();
@@ -438,7 +440,7 @@ class GraphView {
       const label = n.members.length > 1
         ? `${states.filter((s) => s === "completed" || s === "cached").length}/${n.members.length} done`
         : stateText(run.nodes.get(n.node.name), run.elapsedMs(n.node.name));
-      const clipped = clip(label, 30);
+      const clipped = clip(label, 27);
       if (text.textContent !== clipped) text.textContent = clipped;
     }
   }
