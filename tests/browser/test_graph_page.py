@@ -144,8 +144,11 @@ def test_failed_skipped_and_retrying_states(browser, tmp_path):
     seen = feed_one_by_one(browser, events)
     final = {name: state for _, name, state in seen}
     assert final == {"bad": "failed", "after": "skipped", "fine": "completed"}
-    assert "Service failed for: x" in browser.eval(
-        "document.querySelector('[data-node=bad] .node-state').textContent")
+    assert browser.eval("document.querySelector('[data-node=bad] .node-state').textContent") \
+        .startswith("failed: Service failed")
+    browser.eval("window.constellationGraph.showPane('results')")
+    assert "Service failed for: x" in browser.eval("document.querySelector('.errors').textContent")
+    browser.eval("window.constellationGraph.showPane('graph')")
     assert browser.eval("document.querySelector('[data-node=after] .node-state').textContent") == \
         "skipped: dependency failed"
     flaky = tmp_path / "flaky.cst"
