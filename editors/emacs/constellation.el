@@ -438,5 +438,37 @@ With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
                      (plist-get result :layers)))
       t)))))
 
+(defun constellation--cst-command ()
+  "The `cst' command prefix: `constellation-server-command' without its \"lsp\"."
+  (let ((command constellation-server-command))
+    (if (equal (car (last command)) "lsp") (butlast command) command)))
+
+;;;###autoload
+(defun constellation-graph ()
+  "Show the graph of this pipeline's layers in the browser.
+Writes `cst graph --format html' of the buffer (unsaved edits included)
+to a temporary file, opens it with `browse-url-of-file' and returns its
+name.  `cst graph' reads the workspace's modules, so the workspace must
+be trusted."
+  (interactive)
+  (unless (constellation--trusted-p (constellation--root))
+    (user-error "Constellation: the graph reads the workspace's modules; trust it first (M-x constellation-trust-workspace)"))
+  (let* ((file (make-temp-file "constellation-graph-" nil ".html"))
+         (command (constellation--cst-command))
+         (source (buffer-file-name))
+         (default-directory (if source (file-name-directory source) default-directory))
+         (output (generate-new-buffer " *constellation-graph*"))
+         (status (apply #'call-process-region (point-min) (point-max) (car command) nil output nil
+                        (append (cdr command)
+                                (list "graph" "-" "--stdin-filename" (or source "graph.cst")
+                                      "--format" "html" "-o" file)))))
+    (unwind-protect
+        (unless (eql status 0)
+          (delete-file file)
+          (user-error "Constellation: %s" (string-trim (with-current-buffer output (buffer-string)))))
+      (kill-buffer output))
+    (browse-url-of-file file)
+    file))
+
 (provide 'constellation)
 ;;; constellation.el ends here

@@ -11,6 +11,7 @@
 --   <leader>cr run the pipeline (asks for the inputs) · <leader>ce run with the @example inputs · <leader>cc cancel
 --   <leader>cl show the layers  · <leader>cL run the code lens on the cursor line
 --   <leader>cv the whole value of the binding on the cursor line after a run (also :ConstellationValue)
+--   <leader>cg the graph of the layers in the browser (also :ConstellationGraph and the Graph lens)
 -- Trust: the first time a workspace root is opened you are asked whether to trust it (the server
 -- then imports its Python modules and may run its pipelines); the answer is kept in
 -- stdpath("state")/constellation/trust. :ConstellationTrust / :ConstellationDistrust change it.
@@ -561,6 +562,41 @@ function M.show_value(opts)
   return lines
 end
 
+--- The `cst` command prefix: the server command without its `lsp`.
+local function cst_prefix()
+  local cmd = vim.deepcopy(M.config.cmd)
+  if cmd[#cmd] == "lsp" then
+    table.remove(cmd)
+  end
+  return cmd
+end
+
+--- The graph view of the buffer (its text as it is, unsaved edits too) written by
+--- `cst graph --format html` to a temporary file, then opened in the browser (vim.ui.open).
+--- Returns the file's path, or nil (untrusted workspace, or cst said why not).
+function M.show_graph(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local path = vim.api.nvim_buf_get_name(bufnr)
+  local root = vim.fs.root(bufnr, { "constellation.toml", ".git" }) or vim.fn.getcwd()
+  -- `cst graph` imports the workspace's modules to read their signatures
+  if not M.is_trusted(root) then
+    vim.notify("Constellation: the graph reads the workspace's modules; trust it first (:ConstellationTrust)",
+      vim.log.levels.WARN)
+    return nil
+  end
+  local out = vim.fn.tempname() .. ".html"
+  local cmd = vim.list_extend(cst_prefix(), { "graph", "-", "--stdin-filename", path, "--format", "html", "-o", out })
+  local text = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n") .. "\n"
+  local done = vim.system(cmd, { stdin = text, text = true, cwd = vim.fs.dirname(path) }):wait()
+  if done.code ~= 0 then
+    vim.notify("Constellation: " .. vim.trim(done.stderr or ""), vim.log.levels.ERROR)
+    return nil
+  end
+  vim.ui.open(out)
+  return out
+end
+
 -- Code lenses carry these commands; running a lens (<leader>cL) goes through the same display.
 vim.lsp.commands["constellation.runPipeline"] = function(command, ctx)
   local arg = (command.arguments or {})[1] or {}
@@ -571,6 +607,9 @@ vim.lsp.commands["constellation.showLayers"] = function(_, ctx)
 end
 vim.lsp.commands["constellation.cancelRun"] = function(_, ctx)
   M.cancel_run(ctx.bufnr)
+end
+vim.lsp.commands["constellation.showGraph"] = function(_, ctx)
+  M.show_graph({ bufnr = ctx.bufnr })
 end
 
 -- ---- the language server -----------------------------------------------------------------------
@@ -602,6 +641,9 @@ local server = {
   root_markers = { "constellation.toml", ".git" },
   init_options = settings,
   settings = { constellation = settings },
+  -- the server offers the `Graph` lens to clients that show graphs (constellation.showGraph)
+  capabilities = vim.tbl_deep_extend("force", vim.lsp.protocol.make_client_capabilities(),
+    { experimental = { constellationGraph = true } }),
   -- trust is the user's decision, sent only as an initialization option (the server lets
   -- configuration lower it, never raise it)
   before_init = function(params, config)
@@ -671,6 +713,7 @@ vim.api.nvim_create_autocmd("LspAttach", {
       map("<leader>cl", function() M.show_layers(bufnr) end, "Constellation: show layers")
       map("<leader>cL", vim.lsp.codelens.run, "Constellation: run the code lens on this line")
       map("<leader>cv", function() M.show_value({ bufnr = bufnr }) end, "Constellation: the whole value of this binding")
+      map("<leader>cg", function() M.show_graph({ bufnr = bufnr }) end, "Constellation: the graph in the browser")
     end
   end,
 })
@@ -678,6 +721,10 @@ vim.api.nvim_create_autocmd("LspAttach", {
 vim.api.nvim_create_user_command("ConstellationValue", function(cmd)
   M.show_value({ name = cmd.args ~= "" and cmd.args or nil })
 end, { nargs = "?", desc = "Constellation: the last run's whole value of a binding (default: the cursor line's)" })
+
+vim.api.nvim_create_user_command("ConstellationGraph", function()
+  M.show_graph()
+end, { desc = "Constellation: the graph of the layers (cst graph --format html) in the browser" })
 
 --- Changes the trust decision of the current buffer's workspace root and restarts its server.
 local function retrust(trusted)

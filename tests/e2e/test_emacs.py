@@ -180,3 +180,45 @@ def test_the_readme_eglot_set_up_connects_over_tcp_with_the_token(tmp_path: Path
     finally:
         server.kill()
         server.wait()
+
+
+GRAPH_SCRIPT = PRELUDE + r"""
+(setq constellation-trusted t)
+(defvar cst-opened nil)
+(setq browse-url-browser-function (lambda (url &rest _) (push url cst-opened)))
+(find-file (getenv "CST_DOC"))
+(goto-char (point-max))
+(insert "extra = Trim(userId)\nout extra\n")  ; not saved: the graph is of the buffer
+(let ((file (constellation-graph)))
+  (setq constellation-trusted nil)
+  (princ (format "RESULT %s\n"
+                 (json-encode (list :file file :opened (vconcat cst-opened)
+                                    :page (with-temp-buffer (insert-file-contents file) (buffer-string))
+                                    :refused (condition-case err (progn (constellation-graph) :json-false)
+                                               (user-error (error-message-string err))))))))
+"""
+
+
+def test_the_graph_command_writes_the_page_and_opens_it(workspace: Path):
+    """M-x constellation-graph writes `cst graph --format html` of the buffer to a temporary
+    file and opens it with browse-url; an untrusted workspace gets a sentence."""
+    import re
+
+    emacs = find_emacs()
+    script = workspace.parent / "graph.el"
+    script.write_text(GRAPH_SCRIPT)
+    (workspace / "doc.cst").write_text("in userId: String\nuser = GetUser(userId)\nout user\n")
+    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "CST_TRUST_FILE": str(workspace.parent / "trust.eld"),
+           "CST_DOC": str(workspace / "doc.cst"), "HOME": str(workspace.parent),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stdout + done.stderr
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result["file"].endswith(".html")
+    assert len(result["opened"]) == 1 and result["opened"][0].endswith(Path(result["file"]).name)
+    data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
+                                result["page"], re.S).group(1))
+    assert {n["name"]: n["layer"] for n in data["graph"]["nodes"]} == {"userId": 0, "user": 1, "extra": 1}
+    assert "trust it first" in result["refused"]

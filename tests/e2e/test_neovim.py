@@ -466,3 +466,57 @@ def test_a_cancelled_call_and_layer_read_cancelled(tmp_path):
     result = run_nvim(find_nvim(), tmp_path, CANCEL_PROBE, {})
     assert "  ⊘ slow cancelled after 850 ms" in result["lines"], result["lines"]
     assert "layer 1 cancelled after 880 ms" in result["lines"], result["lines"]
+
+
+GRAPH_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = { opened = {} }
+local ok, err = pcall(function()
+  local cst = require("constellation")
+  cst.config.trusted = true
+  -- the page as the browser would read it (Neovim removes its temporary files when it quits)
+  vim.ui.open = function(path)
+    table.insert(out.opened, { path = path, text = table.concat(vim.fn.readfile(path), "\n") })
+  end
+  vim.cmd.edit(vim.fn.fnameescape(P.doc))
+  local bufnr = vim.api.nvim_get_current_buf()
+  -- an edit not saved yet is in the graph
+  vim.api.nvim_buf_set_lines(bufnr, -1, -1, false, { "extra = Trim(userId)", "out extra" })
+  vim.cmd("ConstellationGraph")
+  local function graph_lens()
+    for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
+      if lens.command and lens.command.title == "Graph" then return lens.command.command end
+    end
+  end
+  vim.wait(P.wait_ms, function()
+    if #vim.lsp.get_clients({ bufnr = bufnr, name = "constellation" }) == 0 then return false end
+    vim.lsp.codelens.refresh({ bufnr = bufnr })
+    return vim.wait(500, function() return graph_lens() ~= nil end, 50)
+  end, 100)
+  out.lens = graph_lens()
+  if out.lens then vim.lsp.commands[out.lens]({ command = out.lens, arguments = {} }, { bufnr = bufnr }) end
+  cst.config.trusted = false
+  out.untrusted = cst.show_graph({ bufnr = bufnr }) or vim.NIL
+end)
+""" + PROBE_END
+
+
+def test_the_graph_command_writes_the_page_and_opens_it(tmp_path):
+    """:ConstellationGraph (and the Graph lens) write `cst graph --format html` of the buffer to
+    a temporary file and open it with vim.ui.open; an untrusted workspace gets a sentence."""
+    (tmp_path / "modules").mkdir()
+    shutil.copy(DEMO_MODULES, tmp_path / "modules" / "demo.py")
+    (tmp_path / "constellation.toml").write_text('modules = ["modules/demo.py"]\n')
+    doc = tmp_path / "profile.cst"
+    doc.write_text(PROJECT_EXAMPLE.read_text())
+    result = run_nvim(find_nvim(), tmp_path, GRAPH_PROBE, {"doc": str(doc)})
+    assert result["lens"] == "constellation.showGraph"
+    assert len(result["opened"]) == 2, result["opened"]  # the command, then the lens
+    for opened in result["opened"]:
+        page = opened["text"]
+        assert opened["path"].endswith(".html") and page.startswith("<!DOCTYPE html>")
+        data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
+                                    page, re.S).group(1))
+        names = {n["name"]: n["layer"] for n in data["graph"]["nodes"]}
+        assert names == {"userId": 0, "user": 1, "orders": 1, "preferences": 1, "profile": 2, "extra": 1}
+    assert result["untrusted"] is None

@@ -26,6 +26,7 @@ import {
   finalStatus,
 } from "./format";
 import { DEBUG_TYPE, debugAdapterCommand, debugPipelineConfiguration, resolveDebugConfiguration } from "./debug";
+import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
 import { inputNames, parseInputValue, showInputValue } from "./inputs";
 import {
   findOnPath,
@@ -49,10 +50,11 @@ const COMMANDS = {
   restartServer: "constellation.restartServer",
   showOutput: "constellation.showOutput",
   debugPipeline: "constellation.debugPipeline",
+  showGraph: "constellation.showGraph",
 } as const;
 // Server commands that this extension registers itself, so that code lenses carrying them
 // run through the same output/status handling as the command palette.
-const OWN_SERVER_COMMANDS = new Set<string>([COMMANDS.runPipeline, COMMANDS.cancelRun, COMMANDS.showLayers]);
+const OWN_SERVER_COMMANDS = new Set<string>([COMMANDS.runPipeline, COMMANDS.cancelRun, COMMANDS.showLayers, COMMANDS.showGraph]);
 
 let client: LanguageClient | undefined;
 let workspaceState: vscode.Memento | undefined;
@@ -89,6 +91,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.restartServer, () => restartServer()),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show()),
     ...registerDebugger(),
+    vscode.commands.registerCommand(COMMANDS.showGraph, (arg?: unknown) => showGraph(context.extensionUri, arg)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) void restartServer();
     }),
@@ -178,6 +181,15 @@ async function createClient(): Promise<ConstellationClient> {
   created.launch = launch;
   created.outputChannel.appendLine(`Starting the language server: ${launch.description}`);
   keepOwnCommands(created);
+  // the server offers a `Graph` lens to clients that can show the graph (constellation.showGraph)
+  created.registerFeature({
+    fillClientCapabilities: (capabilities) => {
+      capabilities.experimental = { ...(capabilities.experimental as object | undefined), constellationGraph: true };
+    },
+    initialize: () => undefined,
+    getState: () => ({ kind: "static" }),
+    clear: () => undefined,
+  });
   created.onNotification("constellation/runEvent", (event: RunEvent) => onRunEvent(event));
   return created;
 }
@@ -434,9 +446,27 @@ async function pickLayerNode(uri: string, result: LayersResult): Promise<void> {
   }
 }
 
+/** The graph view beside the editor; showing it runs nothing (fine in Restricted Mode). */
+function showGraph(extensionUri: vscode.Uri, arg: unknown): void {
+  const uri = targetUri(arg);
+  if (!uri) {
+    void vscode.window.showInformationMessage("Open a .cst file to show its graph.");
+    return;
+  }
+  try {
+    runningClient();
+  } catch (error) {
+    reportFailure("Show Graph", error);
+    return;
+  }
+  GraphPanel.show(extensionUri, uri, (target) =>
+    runningClient().sendRequest(GRAPH_REQUEST, { textDocument: { uri: target } }));
+}
+
 // ---- run events -------------------------------------------------------------------------------
 
 function onRunEvent(event: RunEvent): void {
+  GraphPanel.runEvent(event);
   tracker.apply(event);
   for (const line of formatEvent(event)) output.appendLine(line);
   showStatus();

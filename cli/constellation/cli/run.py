@@ -61,6 +61,9 @@ def register(subparsers) -> None:
                              "folder); the event's result_file names it")
     # `cst dap` runs the pipeline with --debug: debug_point events out, {"go": N} lines in
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--report", default=None, metavar="OUT.html",
+                        help="also write the run as one offline HTML page: the graph with each "
+                             "call's state, the timeline with its critical path, the values")
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
@@ -521,6 +524,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
         return reject(args, exc.errors, "\n".join(lines))
     except ValueError as exc:  # a bad --schedule / --max-concurrency / environment setting
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
+    if getattr(args, "report", None):
+        write_report(args, analysis)
     if args.json:
         emit_line(result.to_json())
     return EXIT[result.status]
@@ -537,6 +542,31 @@ def _save_test_problem(args) -> str | None:
         return (f"--save-test {args.save_test}: a case name is letters, digits, '_', '-' and "
                 f"'.' (it names the file NAME.cst-test.yaml)")
     return None
+
+
+def _keep_for_report(on_event, args):
+    """Keeps every event for the report, then passes it on to what shows the run."""
+    args.report_events = recorded = []
+
+    def record(event: dict) -> None:
+        recorded.append(event)
+        if on_event is not None:
+            on_event(event)
+    return record
+
+
+def write_report(args, analysis) -> None:
+    from constellation.cli.graph import graph_data, write_text
+    from constellation.cli.graph_page import page
+
+    text = page(f"{args.file} — Constellation run", graph_data(analysis),
+                events=getattr(args, "report_events", []), pane="timeline")
+    try:
+        write_text(args.report, text)
+    except UserError as exc:
+        print(str(exc), file=sys.stderr)
+        return
+    print(f"wrote the run's report to {args.report}", file=sys.stderr)
 
 
 def execute(args, analysis, inputs: dict, settled=None, note: str | None = None):
@@ -566,6 +596,8 @@ def execute(args, analysis, inputs: dict, settled=None, note: str | None = None)
         display = LiveDisplay(Console())
         on_event = display.handle
     from constellation.cli import _recording as recording
+    if getattr(args, "report", None):
+        on_event = _keep_for_report(on_event, args)
     from constellation.runtime.dask_backend import cli_settings
     recorder = recording.recorder_for(args, analysis)
     on_event = recording.subscribe(recorder, on_event)
