@@ -26,6 +26,7 @@ import {
   finalStatus,
 } from "./format";
 import { inputNames, parseInputValue, showInputValue } from "./inputs";
+import { RunDecorations } from "./runDecorations";
 import {
   findOnPath,
   initializationOptions,
@@ -59,6 +60,8 @@ let statusBar: vscode.StatusBarItem;
 const tracker = new RunTracker();
 let activeRun: { uri: string } | undefined;
 let clearStatusTimer: NodeJS.Timeout | undefined;
+// ---- the run in the code (gutter marks and line texts, runDecorations.ts) ----
+let runDecorations: RunDecorations | undefined;
 
 function settings(): Settings {
   const config = vscode.workspace.getConfiguration("constellation");
@@ -78,6 +81,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   statusBar = vscode.window.createStatusBarItem("constellation.run", vscode.StatusBarAlignment.Left, 10);
   statusBar.name = "Constellation run";
   context.subscriptions.push(output, statusBar);
+  runDecorations = new RunDecorations(context.extensionUri);
+  context.subscriptions.push(runDecorations);
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.runPipeline, (arg?: unknown) => runPipeline(arg, false)),
@@ -308,6 +313,7 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
   output.appendLine("");
   output.appendLine(`Running ${vscode.Uri.parse(uri).fsPath}${args.useExamples ? " with examples" : ""}…`);
   activeRun = { uri };
+  runDecorations?.reset(uri);
   void vscode.commands.executeCommand("setContext", "constellation.running", true);
   tracker.status = "running";
   tracker.layer = 0;
@@ -428,6 +434,7 @@ async function pickLayerNode(uri: string, result: LayersResult): Promise<void> {
 
 function onRunEvent(event: RunEvent): void {
   tracker.apply(event);
+  runDecorations?.apply(event);
   for (const line of formatEvent(event)) output.appendLine(line);
   showStatus();
 }

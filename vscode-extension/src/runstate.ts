@@ -95,6 +95,33 @@ export interface LineEdit {
   lines: number;
 }
 
+/** 0-based positions, as editors give them. */
+export interface TextRange {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+/**
+ * The line edit of a text change: its range in the document before it, its new text, and the
+ * text of the line where the inserted text ends, after the change. A line break typed at the
+ * end of a line, or lines inserted before a line's first character, leave that line's text
+ * as it was: its mark stays (and moves).
+ */
+export function lineEdit(range: TextRange, text: string, lastLineAfter: string): LineEdit {
+  const breaks = text.split("\n").length - 1;
+  const from = range.start.line + 1;
+  const to = range.end.line + 1;
+  const empty = range.start.line === range.end.line && range.start.character === range.end.character;
+  if (empty && breaks > 0) {
+    // nothing followed the cursor: the line the break was typed at the end of keeps its text
+    if (/^\r?\n/.test(text) && lastLineAfter === text.slice(text.lastIndexOf("\n") + 1)) {
+      return { from: from + 1, to: from, lines: breaks };
+    }
+    if (range.start.character === 0 && text.endsWith("\n")) return { from, to: from - 1, lines: breaks };
+  }
+  return { from, to, lines: breaks + 1 };
+}
+
 export class RunMarks {
   private calls = new Map<string, CallMark>();
   finished = false;

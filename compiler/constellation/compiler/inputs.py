@@ -74,3 +74,18 @@ def check_input(name: str, value: object, t: T.Type) -> tuple[str | None, object
     if ok:
         return None, coerced
     return f"Input '{name}': expected {T.type_str(t)}, got {_shown(value)}", None
+
+
+def check_input_text(name: str, text: str, t: T.Type) -> tuple[str | None, object]:
+    """`check_input` of a typed text (an editor's form field): an empty field is no value
+    (null for an optional input, else missing)."""
+    if text.strip() == "" and not _is_string(t):
+        if isinstance(t, T.OptionalT):
+            return None, None
+        return f"Input '{name}' needs a value of type {T.type_str(t)}", None
+    try:
+        value = parse_input_text(text, t)
+    except RecursionError:  # the JSON decoder recurses per nesting level
+        return (f"Input '{name}': the value is nested too deeply (inputs may nest at most "
+                f"{MAX_INPUT_DEPTH} levels)", None)
+    return check_input(name, value, t)

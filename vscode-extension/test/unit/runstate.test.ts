@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { RunEvent } from "../../src/format";
-import { FrameBatcher, RunMarks } from "../../src/runstate";
+import { FrameBatcher, lineEdit, RunMarks } from "../../src/runstate";
 
 const call = (name: string, layer: number, line: number) => ({
   node: `n-${name}`,
@@ -152,4 +152,22 @@ test("the batcher renders a burst of events once, and flushes at once at the end
   batcher.flush();
   assert.equal(renders, 2);
   assert.equal(scheduled.length, 0, "the pending frame was dropped");
+});
+
+test("a text change becomes the line edit that keeps untouched lines' marks", () => {
+  const at = (line: number, character: number) => ({ line, character });
+  // Enter at the end of line 3 (0-based 2): line 3 keeps its text, the rest moves down one
+  assert.deepEqual(lineEdit({ start: at(2, 10), end: at(2, 10) }, "\n  ", "  "), { from: 4, to: 3, lines: 1 });
+  // Enter in the middle of line 3 splits it: line 3 changed
+  assert.deepEqual(lineEdit({ start: at(2, 4), end: at(2, 4) }, "\n", "rest of it"), { from: 3, to: 3, lines: 2 });
+  // a line pasted before line 3
+  assert.deepEqual(lineEdit({ start: at(2, 0), end: at(2, 0) }, "x = F(y)\n", "old line 3"), { from: 3, to: 2, lines: 1 });
+  // lines 2..4 deleted
+  assert.deepEqual(lineEdit({ start: at(1, 0), end: at(4, 0) }, "", "old line 5"), { from: 2, to: 5, lines: 1 });
+  // a character typed on line 5
+  assert.deepEqual(lineEdit({ start: at(4, 3), end: at(4, 3) }, "z", "abzc"), { from: 5, to: 5, lines: 1 });
+  const marks = new RunMarks();
+  marks.apply(STARTED); // calls on lines 2..5
+  marks.edit(lineEdit({ start: at(2, 10), end: at(2, 10) }, "\n", ""));
+  assert.deepEqual(marks.lines().map((m) => m.line), [2, 3, 5, 6]);
 });
