@@ -1,5 +1,6 @@
 -- Constellation (.cst) for Neovim 0.11+: filetype, the `cst lsp` language server, inlay hints,
--- code lenses and a "run pipeline" key map.
+-- code lenses and a "run pipeline" key map; a run shows each call's state on its line (signs
+-- and end-of-line texts) as it happens.
 --
 -- Use it in one of three ways:
 --   * copy it to ~/.config/nvim/plugin/constellation.lua (loaded at start-up);
