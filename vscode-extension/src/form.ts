@@ -198,7 +198,10 @@ ${fields.map((field, index) => fieldHtml(field, texts[field.name] ?? "", index))
       ? "The file has errors: fix them (Problems panel) before running."
       : bad > 0 ? (bad === 1 ? "1 input needs fixing." : bad + " inputs need fixing.") : "Ready to run.";
   });
-  if (controls.length > 0) controls[0].focus();
+  // the caret goes to the first field when the panel opens (the page may load before it has focus)
+  const focusFirst = () => { if (controls.length > 0 && !controls.includes(document.activeElement)) controls[0].focus(); };
+  focusFirst();
+  window.addEventListener("focus", focusFirst, { once: true });
   vscode.postMessage({ type: "change", texts: texts() });
 })();
 </script>
