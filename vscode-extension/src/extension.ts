@@ -27,7 +27,9 @@ import {
 } from "./format";
 import { DEBUG_TYPE, debugAdapterCommand, debugPipelineConfiguration, resolveDebugConfiguration } from "./debug";
 import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
-import { inputNames, parseInputValue, showInputValue } from "./inputs";
+import type { CheckInputsResult } from "./form";
+import { askInputs, type CheckInputs } from "./inputForm";
+import { RunDecorations } from "./runDecorations";
 import {
   findOnPath,
   initializationOptions,
@@ -63,6 +65,8 @@ let statusBar: vscode.StatusBarItem;
 const tracker = new RunTracker();
 let activeRun: { uri: string } | undefined;
 let clearStatusTimer: NodeJS.Timeout | undefined;
+// ---- the run in the code (gutter marks and line texts, runDecorations.ts) ----
+let runDecorations: RunDecorations | undefined;
 
 function settings(): Settings {
   const config = vscode.workspace.getConfiguration("constellation");
@@ -82,6 +86,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   statusBar = vscode.window.createStatusBarItem("constellation.run", vscode.StatusBarAlignment.Left, 10);
   statusBar.name = "Constellation run";
   context.subscriptions.push(output, statusBar);
+  runDecorations = new RunDecorations(context.extensionUri);
+  context.subscriptions.push(runDecorations);
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.runPipeline, (arg?: unknown) => runPipeline(arg, false)),
@@ -322,14 +328,23 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
   if (useExamples) overrides.useExamples = true;
   const args = runPipelineArgs(uri, current, overrides);
   if (!args.useExamples && args.inputs === undefined) {
-    const inputs = await askInputs(uri);
-    if (inputs === undefined) return undefined; // the user closed an input box
-    if (Object.keys(inputs).length > 0) args.inputs = inputs;
+    // ---- the typed input form (inputForm.ts) ----
+    let choice;
+    try {
+      choice = await askInputs(uri, checkInputs(uri), workspaceState);
+    } catch (error) {
+      reportFailure("Run Pipeline", error);
+      return undefined;
+    }
+    if (choice === undefined) return undefined; // the user closed the form, or the file has errors
+    if ("useExamples" in choice) args.useExamples = true;
+    else if (Object.keys(choice.inputs).length > 0) args.inputs = choice.inputs;
   }
   if (current.run.revealOutput) output.show(true);
   output.appendLine("");
   output.appendLine(`Running ${vscode.Uri.parse(uri).fsPath}${args.useExamples ? " with examples" : ""}…`);
   activeRun = { uri };
+  runDecorations?.reset(uri);
   void vscode.commands.executeCommand("setContext", "constellation.running", true);
   tracker.status = "running";
   tracker.layer = 0;
@@ -354,34 +369,9 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
   }
 }
 
-/**
- * Asks for a value of each input of the pipeline (remembered per document for the next run);
- * undefined when the user cancels.
- */
-async function askInputs(uri: string): Promise<Record<string, unknown> | undefined> {
-  let names: string[];
-  try {
-    names = inputNames(await executeServerCommand<LayersResult>(COMMANDS.showLayers, { uri }));
-  } catch {
-    return {}; // the run itself will say what is wrong
-  }
-  const inputs: Record<string, unknown> = {};
-  for (const [index, name] of names.entries()) {
-    const key = `constellation.input:${uri}:${name}`;
-    const remembered = workspaceState?.get<unknown>(key);
-    const text = await vscode.window.showInputBox({
-      title: `Run pipeline: input ${index + 1} of ${names.length}`,
-      prompt:
-        `Value of '${name}': JSON (42, true, [1, 2], {"a": 1}) or plain text for a string. ` +
-        `Run Pipeline with Examples uses the @example values instead.`,
-      value: remembered === undefined ? "" : showInputValue(remembered),
-      ignoreFocusOut: true,
-    });
-    if (text === undefined) return undefined;
-    inputs[name] = parseInputValue(text);
-    await workspaceState?.update(key, inputs[name]);
-  }
-  return inputs;
+/** `constellation/checkInputs` (docs/input-form.md): the form's fields, each text checked. */
+function checkInputs(uri: string): CheckInputs {
+  return (texts) => runningClient().sendRequest<CheckInputsResult>("constellation/checkInputs", { uri, inputs: texts });
 }
 
 async function cancelRun(arg: unknown): Promise<void> {
@@ -468,6 +458,7 @@ function showGraph(extensionUri: vscode.Uri, arg: unknown): void {
 function onRunEvent(event: RunEvent): void {
   GraphPanel.runEvent(event);
   tracker.apply(event);
+  runDecorations?.apply(event);
   for (const line of formatEvent(event)) output.appendLine(line);
   showStatus();
 }

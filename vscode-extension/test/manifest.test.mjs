@@ -132,6 +132,13 @@ test("the .vsix is complete", async (t) => {
     assert.ok(title.includes("constellation.showGraph"), "Show Graph is an editor-title button");
   });
 
+  await t.test("the run's gutter marks are inside: every state, light and dark", () => {
+    const states = ["pending", "running", "retrying", "completed", "cached", "failed", "skipped", "cancelled"];
+    for (const state of states) {
+      for (const theme of ["light", "dark"]) assert.match(text(`extension/images/run/${state}-${theme}.svg`), /^<svg /);
+    }
+  });
+
   await t.test("engines.vscode agrees with vscode-languageclient's", () => {
     const clientManifest = JSON.parse(
       readFileSync(join(root, "node_modules", "vscode-languageclient", "package.json"), "utf8"),

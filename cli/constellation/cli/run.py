@@ -426,7 +426,7 @@ def watch_parent(pid: int, request_cancel) -> None:
 
 
 def gather_inputs(args, analysis) -> dict:
-    from constellation.runtime.inputs import MAX_INPUT_DEPTH, input_types, parse_cli_value
+    from constellation.compiler.inputs import MAX_INPUT_DEPTH, input_types, parse_input_text
 
     given: dict = {}
     if args.inputs:
@@ -452,7 +452,7 @@ def gather_inputs(args, analysis) -> dict:
             raise UserError(f"--input {item}: expected NAME=VALUE")
         from constellation.compiler import types as T
         try:
-            given[name.strip()] = parse_cli_value(text, declared.get(name.strip(), T.ERROR))
+            given[name.strip()] = parse_input_text(text, declared.get(name.strip(), T.ERROR))
         except RecursionError:
             raise UserError(f"--input {name.strip()}: the value is nested too deeply (inputs "
                             f"may nest at most {MAX_INPUT_DEPTH} levels)") from None

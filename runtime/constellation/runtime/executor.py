@@ -463,7 +463,11 @@ class Run:
     def skip(self, st: NodeState, reason: str, error: RunError | None) -> None:
         st.status = "skipped"
         st.error = error
-        self.emit_node("node_skipped", st.node, reason=reason)
+        # which failed call it waited for, so that an editor can say why it was skipped
+        extra = {}
+        if reason == "dependency failed" and error is not None and error.node is not None:
+            extra["dependency"] = self.states[error.node].node.label
+        self.emit_node("node_skipped", st.node, reason=reason, **extra)
         st.done.set()
         self.ended(st)
 
@@ -583,9 +587,11 @@ class Run:
     def run_started_event(self) -> None:
         layers = [{"layer": k, "nodes": self.layer_labels.get(k, [])}
                   for k in range(1, self.depth + 1)]
+        # every call with its position, so that an editor can mark each line pending at once
+        calls = [self.node_fields(n) for n in self.module_nodes()]
         self.emit("run_started", file=self.file, schedule=self.config.schedule,
                   serial=self.config.serial, seed=self.config.seed, depth=self.depth,
-                  nodes=len(self.module_nodes()), layers=layers)
+                  nodes=len(calls), layers=layers, calls=calls)
 
     def seed_inputs(self) -> None:
         for name in self.plan.inputs:
