@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from constellation.compiler.analysis import Analysis, analyze
 from constellation.compiler.parser import ParseCache
+from constellation.compiler.queries.semantic_tokens import TokenPieces
 from constellation.compiler.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ class DocumentState:
     run: RunValues | None = None
     debounce: object = None  # asyncio.TimerHandle of a pending publication
     worker: asyncio.Future | None = None  # an analysis being made in a worker thread
+    # protocol state: what the last answers sent, which the next ones build on
+    tokens: tuple[str, list[int]] | None = None  # semantic tokens: (result id, data)
+    symbols: dict = field(default_factory=dict)  # document symbols by all they show
+    lenses: tuple | None = None  # (analysis, encoding, its layer lenses in LSP's terms)
+    # one declaration's semantic tokens by its text, reused across versions (queries)
+    token_pieces: TokenPieces = field(default_factory=TokenPieces)
 
 
 # Documents this large (characters) analysed from scratch go to a worker thread: about 200 ms

@@ -1,14 +1,13 @@
 """Code lenses: `▶ Run pipeline`, `▶ Run with examples`, `Layers` at the top, and `layer N`
-above each binding that calls a module and has a layer: only with `codeLens.layers` on and the
-layer inlay hints (`inlayHints.layers`) off or not drawn by the client, so that a binding's
-layer is shown once."""
+above each binding that calls a module and has a layer (`compiler/queries/code_lens.py`): only
+with `codeLens.layers` on and the layer inlay hints (`inlayHints.layers`) off or not drawn by
+the client, so that a binding's layer is shown once."""
 
 from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.server.views import canonical_assignments
-from constellation.server.layers import binding_layer
+from constellation.compiler.queries.code_lens import layer_lenses
 
 
 def register(server) -> None:
@@ -18,7 +17,6 @@ def register(server) -> None:
         analysis = await ls.analysis_when_ready(uri, signatures=True)
         if analysis is None:
             return None
-        pos = ls.positions(analysis)
         top = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
         lenses = [
             lsp.CodeLens(range=top, command=lsp.Command(
@@ -30,7 +28,7 @@ def register(server) -> None:
                 title="Layers", command="constellation.showLayers", arguments=[{"uri": uri}])),
         ]
         if ls.settings.lens_layers and not _layer_hints_drawn(ls):
-            lenses += layer_lenses(analysis, uri, pos)
+            lenses += lsp_layer_lenses(ls, uri, analysis)
         return lenses
 
 
@@ -41,25 +39,19 @@ def _layer_hints_drawn(ls) -> bool:
     return ls.settings.inlay_layers and doc is not None and doc.inlay_hint is not None
 
 
-_CACHE: dict[tuple[int, str], tuple[object, list[lsp.CodeLens]]] = {}
-
-
-def layer_lenses(analysis, uri: str, pos) -> list[lsp.CodeLens]:
-    """`layer N` above each binding that calls a module, computed once per analysis."""
-    key = (id(analysis), pos.encoding)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is analysis:
-        return hit[1]
+def lsp_layer_lenses(ls, uri: str, analysis) -> list[lsp.CodeLens]:
+    """The layer lenses in LSP's terms, kept on the document's state for the analysis and
+    encoding they were made for (clients ask again after every refresh)."""
+    pos = ls.positions(analysis)
+    state = ls.documents.state(uri)
+    made = state.lenses
+    if made is not None and made[0] is analysis and made[1] == pos.encoding:
+        return made[2]
     lenses = []
-    for decl in canonical_assignments(analysis):
-        info = binding_layer(analysis, decl.name.text, limit=0)
-        if info is None or not info.runnable:
-            continue
-        start = pos.position(decl.span.start)
+    for lens in layer_lenses(analysis):
+        start = pos.position(lens.offset)
         lenses.append(lsp.CodeLens(range=lsp.Range(start=start, end=start), command=lsp.Command(
-            title=f"layer {info.layer}", command="constellation.showLayers",
-            arguments=[{"uri": uri, "layer": info.layer}])))
-    if len(_CACHE) >= 8:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (analysis, lenses)
+            title=f"layer {lens.layer}", command="constellation.showLayers",
+            arguments=[{"uri": uri, "layer": lens.layer}])))
+    state.lenses = (analysis, pos.encoding, lenses)
     return lenses

@@ -10,9 +10,10 @@ import logging
 from lsprotocol import types as lsp
 
 from constellation.compiler.analysis import Analysis
+from constellation.compiler.queries.bindings import unused_bindings
+from constellation.compiler.queries.runvalues import failure_span
 from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
 from constellation.server.lsp_diagnostics import SOURCE, UNUSED, to_lsp
-from constellation.server.views import unused_bindings
 
 log = logging.getLogger(__name__)
 
@@ -137,17 +138,6 @@ def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:
         line, column = error.get("line") or event.get("line"), error.get("column") or event.get("column")
         if not isinstance(line, int) or not isinstance(column, int):
             continue
-        start = analysis.source.offset(line, column)
-        node = _call_at(analysis, start)
-        span = node.span if node is not None else None
-        rng = pos.range(span) if span is not None else lsp.Range(start=pos.position(start), end=pos.position(start))
-        out.append(lsp.Diagnostic(range=rng, message=f"Run failed: {error.get('message', 'the call failed')}",
+        out.append(lsp.Diagnostic(range=pos.range(failure_span(analysis, line, column)), message=f"Run failed: {error.get('message', 'the call failed')}",
                                   severity=lsp.DiagnosticSeverity.Error, source="constellation run"))
     return out
-
-
-def _call_at(analysis: Analysis, offset: int):
-    for node in analysis.plan.nodes:
-        if node.kind == "module" and node.span.start == offset:
-            return node
-    return None
