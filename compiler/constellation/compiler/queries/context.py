@@ -82,7 +82,26 @@ def _lexed(prefix: str) -> Typed:
     if last is not None and last.end == len(code):
         toks.pop()
         word = last.text[:-len(PLACEHOLDER)] if last.is_word else ""
-    return Typed(code, toks, word)
+    return Typed(code, toks[_statement_start(code, toks):], word)
+
+
+_STARTERS = frozenset({"in", "out", "type", "use"})
+
+
+def _statement_start(code: str, toks: list[Token]) -> int:
+    """The index of the last token that starts a declaration at the start of an editor's line
+    (`in`, `out`, `type`, `use`, `@` or `name =`). The language ends lines at `\\n` only and
+    splits declarations there (§2.6); the editor's lines also end at a lone `\\r`, and a
+    half-typed declaration must not swallow the ones typed on the lines after it."""
+    start = 0
+    for k, t in enumerate(toks):
+        if k and LINE_BREAK.search(code, toks[k - 1].end, t.start) is None:
+            continue
+        nxt = toks[k + 1].text if k + 1 < len(toks) else ""
+        if (t.kind == "keyword" and t.text in _STARTERS and nxt not in (":", ",", "]", "}")) \
+                or t.text == "@" or (t.kind == "name" and nxt == "="):
+            start = k
+    return start
 
 
 def completion_context(analysis: Analysis, offset: int) -> Context:
