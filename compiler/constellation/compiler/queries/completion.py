@@ -71,7 +71,25 @@ def complete(analysis: Analysis, offset: int, snippets: bool,
     ctx = completion_context(analysis, offset)
     if after_space and ctx.kind not in SPACE_OPENS:
         return Completions([])
+    if ctx.kind == "general":
+        return with_values(analysis, ctx, _general_rest(analysis, snippets))
+    if ctx.kind == "output":
+        return with_values(analysis, ctx, [])  # `out` names a value, nothing else
     return narrowed(items_for(analysis, ctx, offset, snippets), ctx.word)
+
+
+def with_values(analysis: Analysis, ctx: Context, others: list[Item]) -> Completions:
+    """The program's names and `others`, narrowed as `narrowed` does; only the names shown
+    are made into items (a 10,000-line document has thousands, and each keystroke makes a
+    new Analysis)."""
+    names = [name for name in reading.value_symbols(analysis) if name != ctx.head]
+    if len(names) + len(others) <= MAX_ITEMS:
+        return Completions([value_item(analysis, name) for name in names] + others)
+    if ctx.word:
+        first = ctx.word[0].lower()
+        names = [name for name in names if first in name.lower()]
+    return Completions(others + [value_item(analysis, name) for name in names[:MAX_ITEMS]],
+                       incomplete=True)
 
 
 def narrowed(items: list[Item], word: str) -> Completions:
@@ -89,6 +107,7 @@ def narrowed(items: list[Item], word: str) -> Completions:
 
 
 def items_for(analysis: Analysis, ctx: Context, offset: int, snippets: bool) -> list[Item]:
+    """The items of every context but the general one and `out` (`with_values`)."""
     if ctx.kind == "none":
         return []
     if ctx.kind == "annotation":
@@ -110,25 +129,21 @@ def items_for(analysis: Analysis, ctx: Context, offset: int, snippets: bool) -> 
                 for i, v in enumerate(values)]
     if ctx.kind == "type":
         return type_items(analysis)
-    if ctx.kind == "output":
-        return value_items(analysis)  # `out` names a value, nothing else
-    return general_items(analysis, snippets, ctx.head)
+    return []
 
 
-def value_items(analysis: Analysis, defining: str = "") -> list[Item]:
-    everything = cached(analysis, "completion values", lambda: _value_items(analysis))
-    return [item for item in everything if item.label != defining] if defining else everything
-
-
-def _value_items(analysis: Analysis) -> list[Item]:
-    items = []
-    for name, sym in reading.value_symbols(analysis).items():
+def value_item(analysis: Analysis, name: str) -> Item:
+    """The item of a top-level value, made once per analysis (kept on it)."""
+    made = cached(analysis, "completion values", dict)
+    item = made.get(name)
+    if item is None:
+        sym = reading.value_symbols(analysis)[name]
         t = reading.binding_type(analysis, name)
-        items.append(Item(
+        item = made[name] = Item(
             name, ItemKind.VARIABLE if sym.kind == "binding" else ItemKind.FIELD,
             f"{'input' if sym.kind == 'input' else 'binding'}: {type_str(t) if t is not None else '?'}",
-            sort_text=f"{Group.VALUES:d}{name}"))
-    return items
+            sort_text=f"{Group.VALUES:d}{name}")
+    return item
 
 
 def type_items(analysis: Analysis) -> list[Item]:
@@ -166,13 +181,13 @@ def visible_functions(analysis: Analysis) -> list[tuple[str, Function]]:
     return out
 
 
-def general_items(analysis: Analysis, snippets: bool, defining: str = "") -> list[Item]:
-    return value_items(analysis, defining) + cached(
-        analysis, ("completion general", snippets), lambda: _general_rest(analysis, snippets))
-
-
 def _general_rest(analysis: Analysis, snippets: bool) -> list[Item]:
-    """Functions, namespaces and keywords of the general list."""
+    """Functions, namespaces and keywords of the general list (once per analysis)."""
+    return cached(analysis, ("completion general", snippets),
+                  lambda: _functions_namespaces_keywords(analysis, snippets))
+
+
+def _functions_namespaces_keywords(analysis: Analysis, snippets: bool) -> list[Item]:
     items = [function_item(fn, label, snippets) for label, fn in visible_functions(analysis)]
     roots = sorted({ns.split(".")[0] for ns in analysis.registry.namespaces})
     items += [Item(r, ItemKind.MODULE, "namespace", sort_text=f"{Group.NAMESPACES:d}{r}")
