@@ -17,11 +17,14 @@ import asyncio
 import functools
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from constellation.compiler.analysis import Analysis, analyze
-from constellation.compiler.parser import ParseCache
 from constellation.compiler.queries.semantic_tokens import TokenPieces
-from constellation.compiler.registry import Registry
+
+if TYPE_CHECKING:
+    from constellation.compiler.analysis import Analysis
+    from constellation.compiler.parser import ParseCache
+    from constellation.compiler.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,28 @@ class RunValues:
     version: int | None = None  # document version that was run
 
 
+def analyze(text: str, registry: Registry, cache: ParseCache) -> Analysis:
+    # the compiler is imported when the first document is analysed, not when the server
+    # starts: `initialize` is answered first (`warm_up` imports it meanwhile)
+    from constellation.compiler.analysis import analyze as analyse_text
+
+    return analyse_text(text, registry, cache=cache)
+
+
+def new_parse_cache() -> ParseCache:
+    from constellation.compiler.parser import ParseCache
+
+    return ParseCache()
+
+
+def _import_compiler() -> None:
+    import constellation.compiler.analysis  # noqa: F401
+
+
 @dataclass
 class DocumentState:
     uri: str
-    cache: ParseCache = field(default_factory=ParseCache)
+    cache: ParseCache = field(default_factory=new_parse_cache)
     analysis: Analysis | None = None
     version: int | None = None
     generation: int = -1  # registry generation the analysis was made with
@@ -77,6 +98,13 @@ class DocumentStore:
             st = self.states[uri] = DocumentState(uri)
         return st
 
+    def warm_up(self) -> None:
+        """Import the compiler in a worker thread, once `initialize` is answered: by the time
+        the first document arrives it is (mostly) there, and the editor did not wait for it."""
+        loop = _event_loop()
+        if loop is not None:
+            loop.run_in_executor(None, _import_compiler)
+
     def close(self, uri: str) -> DocumentState | None:
         return self.states.pop(uri, None)
 
@@ -95,7 +123,7 @@ class DocumentStore:
                 and _event_loop() is not None:
             self._start_worker(uri, st, text, version, registry, generation, on_background)
             return None
-        st.analysis = analyze(text, registry, cache=st.cache)
+        st.analysis = analyze(text, registry, st.cache)
         st.version = version
         st.generation = generation
         return st.analysis
@@ -113,7 +141,7 @@ class DocumentStore:
                       registry: Registry, generation: int, on_done) -> None:
         loop = asyncio.get_running_loop()
         st.worker = loop.run_in_executor(
-            None, functools.partial(analyze, text, registry, cache=st.cache))
+            None, functools.partial(analyze, text, registry, st.cache))
 
         def finished(worker: asyncio.Future) -> None:
             st.worker = None
@@ -123,7 +151,7 @@ class DocumentStore:
             if error is None and not worker.cancelled():
                 st.analysis, st.version, st.generation = worker.result(), version, generation
             else:
-                st.cache = ParseCache()  # whatever the failed analysis left in it
+                st.cache = new_parse_cache()  # whatever the failed analysis left in it
             on_done(uri, error)
 
         st.worker.add_done_callback(finished)

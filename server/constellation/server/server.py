@@ -23,14 +23,17 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import RPCRequest
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
+from typing import TYPE_CHECKING
 
-from constellation.compiler.analysis import Analysis
 from constellation.server.documents import DocumentStore
 from constellation.server.events import AnalysisReady, Event, EventHub
 from constellation.server.positions import Positions
 from constellation.server.registries import Registries
 from constellation.server.settings import Settings
 from constellation.server.textdocument import LspTextDocument
+
+if TYPE_CHECKING:
+    from constellation.compiler.analysis import Analysis
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,14 @@ unused ones (diagnostics, code actions, inlay hints and code lenses), cached on 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.reading import cached
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 def canonical_assignments(analysis: Analysis) -> list[ast.Assignment]:

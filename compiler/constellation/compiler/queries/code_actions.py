@@ -4,16 +4,20 @@ input" for E001, "add the options it needs" for W001, "rename this duplicate" fo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from dataclasses import dataclass
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.diagnostics import Diagnostic
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.bindings import unused_bindings
 from constellation.compiler.source import LINE_BREAK
 from constellation.compiler.types import type_str
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*$")
 QUOTED = re.compile(r"'([^']+)'")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.queries.bindings import canonical_assignments
 from constellation.compiler.queries.layers import binding_layer
 from constellation.compiler.queries.reading import cached
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 @dataclass(frozen=True, slots=True)

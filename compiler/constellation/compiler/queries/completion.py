@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis, analyze
 from constellation.compiler.options import ALL_OPTIONS
 from constellation.compiler.queries import knowledge, reading
 from constellation.compiler.queries.context import Context, completion_context
 from constellation.compiler.queries.reading import cached
 from constellation.compiler.registry import Function
 from constellation.compiler.types import BUILTIN_TYPE_NAMES, OptionalT, RecordT, type_str
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 class ItemKind(enum.Enum):
@@ -234,6 +237,8 @@ def field_items(analysis: Analysis, head: str, dot_end: int) -> list[Item]:
             and any(d.code == "E020" for d in analysis.diagnostics):
         # `(it) => it.` does not parse, so `it` is in no scope: analyse the text with a name
         # after the dot, as if the field were typed, to learn the type of `it` there
+        from constellation.compiler.analysis import analyze
+
         text = analysis.text
         patched = analyze(text[:dot_end] + "x" + text[dot_end:], analysis.registry)
         t = _name_type(patched, parts[0], head_at)

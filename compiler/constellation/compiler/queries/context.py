@@ -9,13 +9,17 @@ word being typed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.lexer import end_context, tokenize
 from constellation.compiler.queries import reading
 from constellation.compiler.registry import Function, Registry
 from constellation.compiler.source import LINE_BREAK
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 PLACEHOLDER = "_"
 _WORD_KINDS = frozenset({"name", "keyword", "type", "option", "annotation", "number", "duration"})

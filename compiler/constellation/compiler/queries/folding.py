@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import enum
 from dataclasses import dataclass
 
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.lexer import comment_spans
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 class FoldKind(enum.Enum):

@@ -5,17 +5,21 @@ prefer markdown)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import re
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.options import parse_duration_ms
 from constellation.compiler.queries import knowledge, reading
 from constellation.compiler.queries.layers import binding_layer, counted, layer_text, no_layer_reason
 from constellation.compiler.queries.runvalues import duration_text, value_text
 from constellation.compiler.registry import Function
 from constellation.compiler.types import type_str
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 HOVER_NAMES = 12  # functions named in a binding's hover before "and N more"

@@ -6,18 +6,22 @@ hint of its own (its duration in the tooltip). Each kind is switched by `inlayHi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import bisect
 import enum
 from dataclasses import dataclass, replace
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.bindings import canonical_assignments
 from constellation.compiler.queries.layers import binding_layer, counted, layer_text
 from constellation.compiler.queries.reading import cached
 from constellation.compiler.queries.runvalues import duration_text, value_text
 from constellation.compiler.types import type_str
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 MAX_NAMES = 3  # functions named in a layer hint before "and N more"
 HINT_CHARS = 43  # VS Code's default editor.inlayHints.maximumLength: it cuts longer hints

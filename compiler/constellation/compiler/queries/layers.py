@@ -7,14 +7,18 @@ on the Analysis they come from.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import bisect
 from dataclasses import dataclass
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.plan import PlanNode
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.reading import cached
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 @dataclass

@@ -3,16 +3,20 @@ the document, and a module's Python source as (file, 0-based line)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from dataclasses import dataclass
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.knowledge import KEYWORDS
 from constellation.compiler.registry import Function
 from constellation.compiler.symbols import Symbol
 from constellation.compiler.types import BUILTIN_TYPE_NAMES
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*$")
 

@@ -7,14 +7,16 @@ When the Analysis changes shape, this module changes; the queries do not.
 from __future__ import annotations
 
 import bisect
-from typing import Callable, TypeVar
+from typing import Callable, TYPE_CHECKING, TypeVar
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
-from constellation.compiler.plan import PlanNode
-from constellation.compiler.registry import Function
-from constellation.compiler.symbols import Symbol
-from constellation.compiler.types import Type
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
+    from constellation.compiler.plan import PlanNode
+    from constellation.compiler.registry import Function
+    from constellation.compiler.symbols import Symbol
+    from constellation.compiler.types import Type
 
 T = TypeVar("T")
 

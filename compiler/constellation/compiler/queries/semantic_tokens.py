@@ -9,16 +9,20 @@ are kept by its text in a `TokenPieces` (the document's, across its versions).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import bisect
 from dataclasses import dataclass
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.lexer import LexToken, declaration_starts, tokenize
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.reading import cached
 from constellation.compiler.source import LINE_BREAK, Source, units
 from constellation.compiler.types import BUILTIN_TYPE_NAMES
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 TOKEN_TYPES = ["keyword", "variable", "type", "string", "number", "comment", "operator",
                "punctuation", "decorator", "property", "function", "namespace", "parameter",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.context import call_context, resolve_function
 from constellation.compiler.types import type_str
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 @dataclass(frozen=True)

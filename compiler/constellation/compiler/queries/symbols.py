@@ -3,16 +3,19 @@ with their names' spans. A file that is not open is parsed without checking."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import enum
 from dataclasses import dataclass
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
-from constellation.compiler.parser import parse
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.reading import cached
 from constellation.compiler.source import Source
 from constellation.compiler.types import type_str
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 class SymbolKind(enum.Enum):
@@ -80,4 +83,6 @@ def open_file_symbols(analysis: Analysis) -> list[DeclSymbol]:
 
 def file_symbols(text: str) -> tuple[Source, list[DeclSymbol]]:
     """The symbols of a file that is not open, from its parse alone, and its line index."""
+    from constellation.compiler.parser import parse
+
     return Source(text), [s for s in map(decl_symbol, parse(text).decls) if s is not None]

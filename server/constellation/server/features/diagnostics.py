@@ -3,17 +3,21 @@ for a version older than the document's current one."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import itertools
 import logging
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.queries.bindings import unused_bindings
 from constellation.compiler.queries.runvalues import failure_span
 from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
 from constellation.server.lsp_diagnostics import SOURCE, UNUSED, to_lsp
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed
+    from constellation.compiler.analysis import Analysis
 
 log = logging.getLogger(__name__)
 

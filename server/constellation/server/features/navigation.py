@@ -3,16 +3,18 @@ in LSP's terms."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.queries.navigation import (
     call_sites, function_source, name_at as symbol_name_at, rename_problem, rename_spans, usages)
 from constellation.server.positions import Positions
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed
+    from constellation.compiler.analysis import Analysis
 
 
 class NameAt(NamedTuple):
