@@ -71,6 +71,7 @@ class DocumentState:
     # protocol state: what the last answers sent, which the next ones build on
     tokens: tuple[str, list[int]] | None = None  # semantic tokens: (result id, data)
     symbols: dict = field(default_factory=dict)  # document symbols by all they show
+    published_json: dict = field(default_factory=dict)  # published diagnostics by all they show
     lenses: tuple | None = None  # (analysis, encoding, its layer lenses in LSP's terms)
     # one declaration's semantic tokens by its text, reused across versions (queries)
     token_pieces: TokenPieces = field(default_factory=TokenPieces)

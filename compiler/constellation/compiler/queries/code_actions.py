@@ -4,10 +4,9 @@ input" for E001, "add the options it needs" for W001, "rename this duplicate" fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
 from constellation.compiler.diagnostics import Diagnostic

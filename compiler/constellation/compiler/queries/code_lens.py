@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler.queries.bindings import canonical_assignments
 from constellation.compiler.queries.layers import binding_layer

@@ -9,9 +9,8 @@ word being typed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler.lexer import end_context, tokenize
 from constellation.compiler.queries import reading

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler.lexer import comment_spans
 

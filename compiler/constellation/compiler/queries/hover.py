@@ -5,10 +5,9 @@ prefer markdown)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import re
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
 from constellation.compiler.options import parse_duration_ms

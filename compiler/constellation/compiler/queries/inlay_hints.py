@@ -6,11 +6,10 @@ hint of its own (its duration in the tooltip). Each kind is switched by `inlayHi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import bisect
 import enum
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
 from constellation.compiler.queries import reading

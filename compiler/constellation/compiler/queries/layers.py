@@ -7,10 +7,9 @@ on the Analysis they come from.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import bisect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
 from constellation.compiler.plan import PlanNode

@@ -3,10 +3,9 @@ the document, and a module's Python source as (file, 0-based line)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
 from constellation.compiler.queries import reading

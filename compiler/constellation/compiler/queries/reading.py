@@ -7,7 +7,7 @@ When the Analysis changes shape, this module changes; the queries do not.
 from __future__ import annotations
 
 import bisect
-from typing import Callable, TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from constellation.compiler import ast
 

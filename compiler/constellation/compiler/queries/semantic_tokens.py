@@ -9,10 +9,9 @@ are kept by its text in a `TokenPieces` (the document's, across its versions).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import bisect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
 from constellation.compiler.lexer import LexToken, declaration_starts, tokenize

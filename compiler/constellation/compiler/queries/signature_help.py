@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.context import call_context, resolve_function

@@ -3,10 +3,9 @@ with their names' spans. A file that is not open is parsed without checking."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
 from constellation.compiler.queries import reading
