@@ -7,7 +7,7 @@ the whole document's tokens), inlay hints, code lens and edit-to-diagnostics (wi
 memory (RSS) after opening the 10,000 lines, each beside an empty pygls server's measured in
 the same run. Prints a table with the issue's targets beside the figures.
 
-    .venv/bin/python benchmarks/lsp.py [--rounds N]
+    .venv/bin/python benchmarks/lsp.py [--rounds N] [--document NAME ...]
 """
 
 from __future__ import annotations
@@ -238,12 +238,14 @@ async def memory(rounds: int) -> tuple[list[float], list[float]]:
     return server, baseline
 
 
-async def main_async(rounds: int) -> None:
+async def main_async(rounds: int, only: list[str] | None = None) -> None:
     docs = {"generated-2000.cst": generated_program(), LARGE: generated_program(10_000)}
     if PERF_LARGE.is_file():
         docs = {"perf-large.cst": PERF_LARGE.read_text(), **docs}
     else:
-        print(f"note: the corpus is absent ({PERF_LARGE}); only the generated program is measured")
+        print(f"note: the corpus is absent ({PERF_LARGE}); only the generated programs are measured")
+    if only:
+        docs = {name: text for name, text in docs.items() if name in only}
     rows: list[tuple[str, str, list[float]]] = []
 
     starts, baseline = [], []
@@ -308,8 +310,11 @@ async def main_async(rounds: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--rounds", type=int, default=60, help="requests of each kind per document")
+    parser.add_argument("--document", action="append", metavar="NAME",
+                        help=f"measure only this document (repeatable): perf-large.cst, "
+                             f"generated-2000.cst, {LARGE}")
     args = parser.parse_args(argv)
-    asyncio.run(main_async(args.rounds))
+    asyncio.run(main_async(args.rounds, args.document))
     return 0
 
 
