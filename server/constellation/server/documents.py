@@ -41,7 +41,7 @@ class RunValues:
 
 def analyze(text: str, registry: Registry, cache: ParseCache) -> Analysis:
     # the compiler is imported when the first document is analysed, not when the server
-    # starts: `initialize` is answered first (`warm_up` imports it meanwhile)
+    # starts: the editor has its `initialize` result without waiting for the checker
     from constellation.compiler.analysis import analyze as analyse_text
 
     return analyse_text(text, registry, cache=cache)
@@ -51,10 +51,6 @@ def new_parse_cache() -> ParseCache:
     from constellation.compiler.parser import ParseCache
 
     return ParseCache()
-
-
-def _import_compiler() -> None:
-    import constellation.compiler.analysis  # noqa: F401
 
 
 @dataclass
@@ -98,13 +94,6 @@ class DocumentStore:
         if st is None:
             st = self.states[uri] = DocumentState(uri)
         return st
-
-    def warm_up(self) -> None:
-        """Import the compiler in a worker thread, once `initialize` is answered: by the time
-        the first document arrives it is (mostly) there, and the editor did not wait for it."""
-        loop = _event_loop()
-        if loop is not None:
-            loop.run_in_executor(None, _import_compiler)
 
     def close(self, uri: str) -> DocumentState | None:
         return self.states.pop(uri, None)

@@ -46,7 +46,6 @@ def register(server) -> None:
 
     @server.feature(lsp.INITIALIZED)
     async def on_initialized(ls, params: lsp.InitializedParams) -> None:
-        ls.documents.warm_up()
         try:
             await pull_configuration(ls)
             await watch_module_files(ls)
