@@ -67,8 +67,10 @@ class DocumentState:
     # protocol state: what the last answers sent, which the next ones build on
     tokens: tuple[str, list[int]] | None = None  # semantic tokens: (result id, data)
     symbols: dict = field(default_factory=dict)  # document symbols by all they show
-    published_json: dict = field(default_factory=dict)  # published diagnostics by all they show
-    lenses: tuple | None = None  # (analysis, encoding, its layer lenses in LSP's terms)
+    published_json: dict = field(default_factory=dict)  # published diagnostics (JSON) by all they show
+    lenses: tuple | None = None  # (analysis, encoding, its layer lenses as JSON text)
+    lens_json: dict = field(default_factory=dict)  # a layer lens's JSON by place and layer
+    completion_json: dict = field(default_factory=dict)  # a completion item's JSON by item
     # one declaration's semantic tokens by its text, reused across versions (queries)
     token_pieces: TokenPieces = field(default_factory=TokenPieces)
 

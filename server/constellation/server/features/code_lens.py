@@ -8,11 +8,12 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 
 from constellation.compiler.queries.code_lens import layer_lenses
+from constellation.server.server import JsonText
 
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
-    async def code_lens(ls, params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
+    async def code_lens(ls, params: lsp.CodeLensParams) -> JsonText | None:
         uri = params.text_document.uri
         analysis = await ls.analysis_when_ready(uri, signatures=True)
         if analysis is None:
@@ -27,9 +28,10 @@ def register(server) -> None:
             lsp.CodeLens(range=top, command=lsp.Command(
                 title="Layers", command="constellation.showLayers", arguments=[{"uri": uri}])),
         ]
+        parts = [ls.protocol.json_text(lens) for lens in lenses]
         if ls.settings.lens_layers and not _layer_hints_drawn(ls):
-            lenses += lsp_layer_lenses(ls, uri, analysis)
-        return lenses
+            parts += layer_lenses_json(ls, uri, analysis)
+        return JsonText(f"[{', '.join(parts)}]")
 
 
 def _layer_hints_drawn(ls) -> bool:
@@ -39,19 +41,29 @@ def _layer_hints_drawn(ls) -> bool:
     return ls.settings.inlay_layers and doc is not None and doc.inlay_hint is not None
 
 
-def lsp_layer_lenses(ls, uri: str, analysis) -> list[lsp.CodeLens]:
-    """The layer lenses in LSP's terms, kept on the document's state for the analysis and
-    encoding they were made for (clients ask again after every refresh)."""
+def layer_lenses_json(ls, uri: str, analysis) -> list[str]:
+    """The layer lenses as JSON text: each lens's text is kept on the document's state by
+    where it is and what it says (thousands in a large document, most unchanged by an
+    edit), the whole list for the analysis and encoding it was made for."""
     pos = ls.positions(analysis)
     state = ls.documents.state(uri)
     made = state.lenses
     if made is not None and made[0] is analysis and made[1] == pos.encoding:
         return made[2]
-    lenses = []
+    known = state.lens_json if made is not None and made[1] == pos.encoding else {}
+    kept: dict = {}
+    out = []
     for lens in layer_lenses(analysis):
-        start = pos.position(lens.offset)
-        lenses.append(lsp.CodeLens(range=lsp.Range(start=start, end=start), command=lsp.Command(
-            title=f"layer {lens.layer}", command="constellation.showLayers",
-            arguments=[{"uri": uri, "layer": lens.layer}])))
-    state.lenses = (analysis, pos.encoding, lenses)
-    return lenses
+        start = pos.pair(lens.offset)
+        key = (start, lens.layer)
+        text = known.get(key)
+        if text is None:
+            at = lsp.Position(*start)
+            text = ls.protocol.json_text(lsp.CodeLens(
+                range=lsp.Range(start=at, end=at), command=lsp.Command(
+                    title=f"layer {lens.layer}", command="constellation.showLayers",
+                    arguments=[{"uri": uri, "layer": lens.layer}])))
+        kept[key] = text
+        out.append(text)
+    state.lenses, state.lens_json = (analysis, pos.encoding, out), kept
+    return out

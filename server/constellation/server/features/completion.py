@@ -5,6 +5,7 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 
 from constellation.compiler.queries.completion import Item, ItemKind, complete
+from constellation.server.server import JsonText
 
 K = lsp.CompletionItemKind
 KINDS = {ItemKind.KEYWORD: K.Keyword, ItemKind.MODULE: K.Module, ItemKind.PROPERTY: K.Property,
@@ -17,16 +18,29 @@ FORMATS = {True: lsp.InsertTextFormat.Snippet, False: lsp.InsertTextFormat.Plain
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
                     lsp.CompletionOptions(trigger_characters=[".", "@", ":", " ", ","]))
-    def completion(ls, params: lsp.CompletionParams) -> lsp.CompletionList | None:
+    def completion(ls, params: lsp.CompletionParams) -> JsonText | None:
         analysis = ls.analysis(params.text_document.uri)
         if analysis is None:
             return None
         offset = ls.positions(analysis).offset(params.position)
         after_space = params.context is not None and params.context.trigger_character == " "
         found = complete(analysis, offset, _snippet_support(ls), after_space)
-        return lsp.CompletionList(is_incomplete=found.incomplete,
-                                  items=[to_lsp(item) for item in found.items])
+        # an item's JSON is kept on the document's state: the same names come back at every
+        # keystroke, and hundreds of them cost more to convert than to find
+        made = ls.documents.state(params.text_document.uri).completion_json
+        if len(made) > MAX_KEPT:
+            made.clear()
+        items = []
+        for item in found.items:
+            text = made.get(item)
+            if text is None:
+                text = made[item] = ls.protocol.json_text(to_lsp(item))
+            items.append(text)
+        return JsonText(f'{{"isIncomplete": {"true" if found.incomplete else "false"}, '
+                        f'"items": [{", ".join(items)}]}}')
 
+
+MAX_KEPT = 20_000  # items' JSON kept per document
 
 def to_lsp(item: Item) -> lsp.CompletionItem:
     return lsp.CompletionItem(label=item.label, kind=KINDS[item.kind], detail=item.detail,

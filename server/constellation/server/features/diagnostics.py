@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -98,16 +99,16 @@ async def publish(ls, uri: str, version: int | None) -> None:
     state = ls.documents.state(uri)
     protocol = ls.protocol
     items = published_items(ls, uri, analysis, state)
-    items += [protocol.as_json(d) for d in run_diagnostics(ls, analysis, state.run)]
+    items += [protocol.json_text(d) for d in run_diagnostics(ls, analysis, state.run)]
     state.published_version = version
-    params = {"uri": uri, "diagnostics": items}
+    params = f'{{"uri": {json.dumps(uri)}, "diagnostics": [{", ".join(items)}]'
     if version is not None:
-        params["version"] = version
-    protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
+        params += f', "version": {json.dumps(protocol.client_version(uri, version))}'
+    protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params + "}")
 
 
-def published_items(ls, uri: str, analysis: Analysis, state) -> list[dict]:
-    """The document's diagnostics as JSON, at most `maxDiagnostics` of them: thousands of
+def published_items(ls, uri: str, analysis: Analysis, state) -> list[str]:
+    """The document's diagnostics as JSON text, at most `maxDiagnostics` of them: thousands of
     problems (a generated or damaged file) would cost seconds and megabytes per publication,
     and nobody reads past the first ones. The cut is announced where it happens. Each item's
     JSON is the previous publication's when it shows the same at the same place (a keystroke
@@ -116,10 +117,10 @@ def published_items(ls, uri: str, analysis: Analysis, state) -> list[dict]:
     limit = ls.settings.max_diagnostics
     known, made = state.published_json, {}
 
-    def item(key: tuple, make) -> dict:
+    def item(key: tuple, make) -> str:
         found = known.get(key)
         if found is None:
-            found = ls.protocol.as_json(make())
+            found = ls.protocol.json_text(make())
         made[key] = found
         return found
 
@@ -132,7 +133,7 @@ def published_items(ls, uri: str, analysis: Analysis, state) -> list[dict]:
     hidden = len(analysis.diagnostics) - len(shown)
     if hidden > 0:
         first = analysis.diagnostics[limit]
-        items.append(ls.protocol.as_json(lsp.Diagnostic(
+        items.append(ls.protocol.json_text(lsp.Diagnostic(
             range=pos.range(first.span), severity=lsp.DiagnosticSeverity.Information,
             source=SOURCE, code="more",
             message=f"{hidden:,} more problems from here on are not shown (the editor shows the "
