@@ -230,7 +230,7 @@ def exit_past_abandoned_calls(code: int) -> int:
     its own (Python cannot stop a thread), and a module may leave a non-daemon thread behind;
     the run is over, so the process exits without waiting for them (interpreter shutdown
     would join them: an hour for an hour's sleep)."""
-    from constellation.runtime.executor import module_threads_running
+    from constellation.runtime.calls import module_threads_running
 
     if _is_the_cst_process():  # in-process callers keep their own children
         end_leftover_processes()
@@ -423,7 +423,7 @@ def gather_inputs(args, analysis) -> dict:
         if not isinstance(data, dict):
             raise UserError(f"{args.inputs}: expected a JSON object mapping input names to values")
         given.update(data)
-    declared = input_types(analysis)
+    declared = input_types(analysis.executable_plan)
     for item in args.input:
         name, sep, text = item.partition("=")
         if not sep:
@@ -503,7 +503,7 @@ def execute(args, analysis, inputs: dict):
     """Run on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
     import anyio
 
-    from constellation.runtime.api import prepare
+    from constellation.runtime.api import execute as execute_run, prepare
 
     display = None
     if args.events:
@@ -518,7 +518,7 @@ def execute(args, analysis, inputs: dict):
         display = LiveDisplay(Console())
         on_event = display.handle
     from constellation.runtime.dask_backend import cli_settings
-    run = prepare(analysis, inputs, schedule=args.schedule, serial=args.serial, seed=args.seed,
+    run = prepare(analysis.executable_plan, inputs, registry=analysis.registry, schedule=args.schedule, serial=args.serial, seed=args.seed,
                   max_concurrency=args.max_concurrency, use_examples=args.examples,
                   on_event=on_event, file=args.file,
                   **cli_settings(args.file, getattr(args, "executor", None),
@@ -540,7 +540,7 @@ def execute(args, analysis, inputs: dict):
             watch_parent(args.watch_parent, request_cancel)
         try:
             with _cancel_on_signals(request_cancel):
-                result = await run.execute(timeout=args.timeout, cancel_event=cancel)
+                result = await execute_run(run, timeout=args.timeout, cancel_event=cancel)
         except BaseExceptionGroup as group:
             # a rejection raised once running (dask: a worker cannot import a module)
             from constellation.runtime.inputs import RunRejected

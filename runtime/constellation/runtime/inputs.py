@@ -42,21 +42,28 @@ def nesting_depth(value: object, limit: int = MAX_INPUT_DEPTH) -> int:
     return deepest
 
 
-def input_types(analysis) -> dict[str, T.Type]:
-    return {name: analysis.check.binding_types.get(name, T.ERROR) for name in analysis.plan.inputs}
+def plan_of(program):
+    """The executable plan of an Analysis, or the plan itself."""
+    return getattr(program, "executable_plan", program)
 
 
-def prepare_inputs(analysis, given: dict, *, use_examples: bool = False) -> dict[str, object]:
+def input_types(program) -> dict[str, T.Type]:
+    plan = plan_of(program)
+    return {name: plan.nodes[plan.bindings[name]].type or T.ERROR for name in plan.inputs}
+
+
+def prepare_inputs(program, given: dict, *, use_examples: bool = False) -> dict[str, object]:
     """Accepted and coerced input values, or RunRejected listing every problem."""
-    declared = input_types(analysis)
+    plan = plan_of(program)
+    declared = input_types(plan)
     problems: list[dict] = []
     out: dict[str, object] = {}
 
     def problem(message: str, name: str | None) -> None:
         line = col = None
-        node_id = analysis.plan.bindings.get(name) if name else None
+        node_id = plan.bindings.get(name) if name else None
         if node_id is not None:
-            line, col = analysis.source.line_col(analysis.plan.nodes[node_id].span.start)
+            line, col = plan.nodes[node_id].line, plan.nodes[node_id].column
         problems.append({"message": message, "line": line, "column": col})
 
     for name in given:
@@ -72,8 +79,8 @@ def prepare_inputs(analysis, given: dict, *, use_examples: bool = False) -> dict
                 out[name] = value
             else:
                 problem(f"Input '{name}': expected {T.type_str(t)}, got {_shown(given[name])}", name)
-        elif use_examples and analysis.check.examples.get(name):
-            out[name] = values.coerce(analysis.check.examples[name][0], t)
+        elif use_examples and plan.examples.get(name):
+            out[name] = values.coerce(plan.examples[name][0], t)
         elif isinstance(t, T.OptionalT):
             out[name] = None
         else:
