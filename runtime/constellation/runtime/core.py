@@ -208,9 +208,9 @@ class Run:
                 st.started = True
                 with self.gate.waiting(st):
                     await self.evaluate_value_node(st)
-        if not st.done.is_set():  # a set Event still costs a loop iteration: skip it
+        if not st.settled:  # a settled node costs no wait
             with self.gate.waiting(st):
-                await st.done.wait()
+                await st.wait()
         if st.error is not None:
             raise st.error
         return st.value
@@ -229,7 +229,7 @@ class Run:
             st.status = "failed"
         finally:
             EVALUATING.reset(token)
-            st.done.set()
+            st.settle()
             if st.parked:
                 self.gate.repark(st)
 
@@ -271,7 +271,7 @@ class Run:
                 return
             self.settle(st, value=value)
         finally:
-            if not st.done.is_set():  # the run is cancelled: no later layer starts
+            if not st.settled:  # the run is cancelled: no later layer starts
                 self.gate.closing = self.gate.cancelling = True
                 self.stop(st)
 
@@ -313,7 +313,7 @@ class Run:
         self.ended(st)
 
     def ended(self, st: NodeState) -> None:
-        st.done.set()
+        st.settle()
         self.gate.ended(st)
         if self.readers:
             self.unblock(st)
@@ -347,7 +347,7 @@ class Run:
         for name in self.plan.inputs:
             st = self.states[self.plan.bindings[name]]
             st.value, st.status, st.started = self.inputs.get(name), "completed", True
-            st.done.set()
+            st.settle()
 
     async def execute(self, executor, *, timeout: float | None = None,
                       cancel_event: anyio.Event | None = None) -> RunResult:
@@ -395,7 +395,7 @@ class Run:
         gate.cancelling = gate.cancelling or cancelled
         self.readers.clear()
         for st in self.states:
-            if st.node.kind == "module" and not st.done.is_set():
+            if st.node.kind == "module" and not st.settled:
                 if st.started or not st.node.demand_driven:
                     self.stop(st)
                 else:

@@ -26,13 +26,14 @@ EVALUATING: contextvars.ContextVar["NodeState | None"] = contextvars.ContextVar(
 class NodeState:
     """What the run knows of one plan node."""
 
-    __slots__ = ("node", "done", "status", "started", "began", "holding", "awaiting_fallback",
+    __slots__ = ("node", "settled", "event", "status", "started", "began", "holding", "awaiting_fallback",
                  "waiting_on", "waiters", "parked", "env", "value", "error", "t_start",
                  "duration_ms", "attempts", "cache_hit", "blockers")
 
     def __init__(self, node):
         self.node = node
-        self.done = anyio.Event()
+        self.settled = False  # completed, failed, skipped or cancelled
+        self.event: anyio.Event | None = None  # made when someone waits before it settles
         self.status = "pending"
         self.started = False  # evaluation begun (a task exists or an inline evaluation runs)
         self.began = False  # its module call has begun (node_started): a cancel "cancels" it
@@ -49,6 +50,16 @@ class NodeState:
         self.attempts = 0
         self.cache_hit = False
         self.blockers = 0  # eager: the calls it reads that have not settled yet
+
+    def settle(self) -> None:
+        self.settled = True
+        if self.event is not None:
+            self.event.set()
+
+    async def wait(self) -> None:
+        if self.event is None:
+            self.event = anyio.Event()
+        await self.event.wait()
 
 
 class LayerGate:
@@ -114,7 +125,7 @@ class LayerGate:
         while todo:
             s = todo.pop()
             w = s.waiting_on
-            parked = not s.done.is_set() and (s.awaiting_fallback
+            parked = not s.settled and (s.awaiting_fallback
                                               or (w is not None and w.parked))
             if parked == s.parked:
                 continue
@@ -122,7 +133,7 @@ class LayerGate:
             if s.node.kind == "module" and s.started:
                 if parked:
                     self.unhold(s)
-                elif not s.done.is_set():
+                elif not s.settled:
                     self.hold(s)
             if s.waiters:
                 todo.extend(s.waiters)
