@@ -10,6 +10,7 @@ source (docs/plan.md).
 from __future__ import annotations
 
 import math
+import weakref
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
@@ -32,6 +33,16 @@ def _rejections(analysis) -> list[dict]:
     return errors
 
 
+_SIGNATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # printing types costs
+
+
+def _signature(fn) -> str:
+    text = _SIGNATURES.get(fn)
+    if text is None:
+        text = _SIGNATURES[fn] = fn.signature()
+    return text
+
+
 def resolve_functions(plan, registry: Registry) -> list:
     """The registry's Function for each of the plan's, by name and signature; RunRejected
     names every function the registry lacks or declares differently."""
@@ -41,7 +52,7 @@ def resolve_functions(plan, registry: Registry) -> list:
         if fn is None:
             problems.append(f"The plan calls '{ref.qualified}', which no loaded module declares "
                             f"(load the module that defines {ref.signature})")
-        elif fn.signature() != ref.signature:
+        elif _signature(fn) != ref.signature:
             problems.append(f"The plan was built against {ref.signature}, but the loaded "
                             f"module declares {fn.signature()}: rebuild the plan")
         found.append(fn)

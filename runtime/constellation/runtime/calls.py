@@ -12,6 +12,7 @@ import inspect
 import json
 import threading
 import time
+from types import CoroutineType
 from typing import Protocol
 
 import anyio
@@ -56,7 +57,7 @@ class LocalExecutor:
                 await _no_module_thread_running()  # one call at a time: even an abandoned one
             result = await anyio.to_thread.run_sync(_in_thread, impl, args,
                                                     abandon_on_cancel=True)
-        if inspect.isawaitable(result):
+        if type(result) is CoroutineType or inspect.isawaitable(result):
             frame = getattr(result, "cr_frame", None)  # an async module's: the watchdog names it
             watch = self.run.watch
             if frame is not None:

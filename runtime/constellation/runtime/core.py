@@ -20,7 +20,7 @@ import anyio
 
 from constellation.compiler import planir as ir
 from constellation.compiler.options import CallOptions
-from constellation.runtime import steps, values
+from constellation.runtime import signals, steps, values
 from constellation.runtime.calls import attempt, coerce_args
 from constellation.runtime.config import RunConfig, time_scale
 from constellation.runtime.errors import RunError
@@ -113,14 +113,14 @@ class Run:
     def _start_ranks(self) -> dict[int, int]:
         """Start order of call nodes: layer, then source position, shuffled per layer when a
         seed is given (§ issue 3 item 6)."""
-        rng = random.Random(self.config.seed)
+        rng = random.Random(self.config.seed) if self.config.seed is not None else None
         by_layer: dict[int, list] = {}
         for n in self.calls:
             by_layer.setdefault(n.layer, []).append(n)
         ranked: list = []
         for k in sorted(by_layer):
             layer = sorted(by_layer[k], key=lambda n: n.span.start)
-            if self.config.seed is not None:
+            if rng is not None:
                 rng.shuffle(layer)
             ranked += layer
         return {n.id: i for i, n in enumerate(ranked)}
@@ -337,6 +337,8 @@ class Run:
 
     # -- the whole run ------------------------------------------------------------------------
     def run_started_event(self) -> None:
+        if self.events.sink is None:
+            return
         labels = self.gate.labels
         layers = [{"layer": k, "nodes": labels.get(k, [])} for k in range(1, self.depth + 1)]
         self.emit("run_started", file=self.file, schedule=self.config.schedule,
@@ -366,7 +368,8 @@ class Run:
                 self.watch.run_deadline(time.monotonic() + timeout)
             async with anyio.create_task_group() as outer:
                 outer.start_soon(self.watch.heartbeat)
-                outer.start_soon(self.scheduler.run_dispatcher)
+                if self.scheduler.bounded:
+                    outer.start_soon(self.scheduler.run_dispatcher)
                 if cancel_event is not None:
                     outer.start_soon(_cancel_on, cancel_event, scope)
                 async with anyio.create_task_group() as tg:
@@ -411,7 +414,7 @@ def _noting_sigint(run: Run):
     """Note that Ctrl-C arrived, whoever handles it (Python's default handler, trio's, the
     CLI's): a KeyboardInterrupt after that is the user's and stops the run, while one a module
     raises on its own fails its call."""
-    previous = signal.getsignal(signal.SIGINT) if (
+    previous = signals.current(signal.SIGINT) if (
         threading.current_thread() is threading.main_thread()) else None
     if not callable(previous):
         yield
@@ -421,11 +424,11 @@ def _noting_sigint(run: Run):
         run.interrupted = True
         return previous(signum, frame)
 
-    signal.signal(signal.SIGINT, handler)
+    signals.swap(signal.SIGINT, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signals.swap(signal.SIGINT, previous)
 
 
 async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:

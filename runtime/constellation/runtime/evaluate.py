@@ -58,8 +58,6 @@ class Evaluator:
     def __init__(self, context: Context):
         self.ctx = context
         self.plan = context.plan
-        self.dispatch = {cls: getattr(self, "eval_" + name) for name, cls in ir.KINDS.items()
-                         if hasattr(self, "eval_" + name)}
 
     def error(self, message: str, offset: int, function: str | None = None) -> RunError:
         line, col = self.plan.line_col(offset)
@@ -73,7 +71,7 @@ class Evaluator:
         if kind is ir.Const:
             return e.value
         try:
-            return await self.dispatch[kind](e, env)
+            return await _METHODS[kind](self, e, env)
         except (TypeError, KeyError, AttributeError, IndexError, ValueError) as exc:
             # only reachable with a value that does not conform to its static type
             raise self.error(f"Cannot evaluate this expression: {type(exc).__name__}: {exc}",
@@ -229,6 +227,11 @@ class Evaluator:
         for name, value, t in zip(closure.fn.params, args, closure.fn.param_types):
             env[name] = _coerced(t, value)  # §4.5: to the parameter's type
         return await self.eval(closure.fn.body, env)
+
+
+# each IR kind's evaluation method, found once (not per run: small runs are common)
+_METHODS = {cls: getattr(Evaluator, "eval_" + name) for name, cls in ir.KINDS.items()
+            if hasattr(Evaluator, "eval_" + name)}
 
 
 def _match(case: ir.Case, value: object) -> dict | None:
