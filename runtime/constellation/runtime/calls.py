@@ -20,6 +20,7 @@ import anyio.to_thread
 
 from constellation.compiler import types as T
 from constellation.compiler.registry import Function
+from constellation.compiler.values import INT_MAX, INT_MIN
 from constellation.runtime import steps, values
 from constellation.runtime.errors import MODULE_EXITS, RunError, exit_message, failure_message
 from constellation.runtime.evaluate import Closure, apply_higher_order
@@ -72,10 +73,23 @@ class LocalExecutor:
 
 async def attempt(run, c: CallContext) -> object:
     """One attempt of the function, the innermost step: its failures become RunErrors and its
-    result must conform to R."""
+    result must conform to R. The driver runs the built-ins (higher-order functions,
+    debug.log) itself; every other function goes to the run's executor."""
     fn = c.fn
+    args = c.args
     try:
-        value = await _call(run, fn, c)
+        if fn.higher_order:
+            items, closure = args[0], args[1]
+            if not isinstance(closure, Closure):
+                raise c.error(f"'{fn.name}' needs a lambda argument")
+            value = await apply_higher_order(run.evaluator, fn.name, items, closure)
+        elif fn.qualified == "stdlib.debug.log":
+            run.add_log(f"[constellation-lang] {args[0]}")
+            value = args[0]
+        elif fn.impl is None:
+            raise c.error(f"Function '{fn.qualified}' has no implementation")
+        else:
+            value = await run.executor.invoke(fn, args, c)
     except RunError:
         raise
     except LoopBlocked as exc:  # the watchdog interrupted a module holding the loop
@@ -94,6 +108,8 @@ async def attempt(run, c: CallContext) -> object:
         if isinstance(exc, KeyboardInterrupt) and run.interrupted:
             raise  # a real Ctrl-C, raised by the signal handler: the run stops
         raise c.error(exit_message(fn.name, exc)) from None
+    if _plain(value, c.result_t):  # the common case, without the general walk
+        return value
     ok, coerced = values.conform_and_coerce(value, c.result_t)
     if not ok:
         outside = values.conforms(value, c.result_t)  # e.g. NaN, or an Int past 64 bits
@@ -103,26 +119,25 @@ async def attempt(run, c: CallContext) -> object:
     return coerced
 
 
-async def _call(run, fn: Function, c: CallContext) -> object:
-    args = c.args
-    if fn.higher_order:
-        items, closure = args[0], args[1]
-        if not isinstance(closure, Closure):
-            raise c.error(f"'{fn.name}' needs a lambda argument")
-        return await apply_higher_order(run.evaluator, fn.name, items, closure)
-    if fn.qualified == "stdlib.debug.log":
-        run.add_log(f"[constellation-lang] {args[0]}")
-        return args[0]
-    if fn.impl is None:
-        raise c.error(f"Function '{fn.qualified}' has no implementation")
-    return await run.executor.invoke(fn, args, c)
+def _plain(value: object, t: T.Type) -> bool:
+    """`value` is already of primitive type `t` and in the value model."""
+    if t.__class__ is not T.Prim:
+        return False
+    kind = value.__class__
+    if kind is str:
+        return t.name == "String"
+    if kind is int:
+        return t.name == "Int" and INT_MIN <= value <= INT_MAX
+    if kind is bool:
+        return t.name == "Boolean"
+    return False
 
 
 def coerce_args(fn: Function, args: list[object]) -> list[object]:
     """Every argument takes the shape of its parameter type (§4.5): Int -> Float widening,
     record fields the parameter does not declare are dropped. Lambdas stay closures."""
-    return [arg if isinstance(arg, Closure) else values.coerce(arg, t)
-            for arg, (_, t) in zip(args, fn.params)]
+    return [arg if isinstance(arg, Closure) or (t.__class__ is T.Prim and t.name != "Float")
+            else values.coerce(arg, t) for arg, (_, t) in zip(args, fn.params)]
 
 
 # -- sync modules in worker threads -----------------------------------------------------------

@@ -9,6 +9,7 @@ attempt (calls.py) on the run's executor; what happens is reported through resul
 
 from __future__ import annotations
 
+import functools
 import random
 import signal
 import threading
@@ -22,6 +23,7 @@ from constellation.compiler import planir as ir
 from constellation.compiler.options import CallOptions
 from constellation.runtime import signals, steps, values
 from constellation.runtime.calls import attempt, coerce_args
+from constellation.runtime.collector import earlier_objects_frozen
 from constellation.runtime.config import RunConfig, time_scale
 from constellation.runtime.errors import RunError
 from constellation.runtime.evaluate import Evaluator
@@ -65,7 +67,9 @@ class Run:
         self.executor = None  # set up by `execute` (calls.LocalExecutor or the Dask one)
         self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
         self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
+        self.attempt = functools.partial(attempt, self)  # the innermost step of every chain
         self.chains: dict[tuple[int, bool], steps.Step] = {}  # (id(options), higher-order)
+        self.shared_chains: dict[tuple, steps.Step] = {}
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
         else:
@@ -281,9 +285,8 @@ class Run:
         opts = call.options
         key = (id(opts), fn.higher_order)  # opts live as long as the plan, which the run holds
         run_chain = self.chains.get(key)
-        if run_chain is None:  # higher-order calls take no scheduler slot
-            run_chain = self.chains[key] = steps.chain(
-                opts, self.attempt, admission=self.scheduler.bounded and not fn.higher_order)
+        if run_chain is None:
+            run_chain = self.chains[key] = self.chain_for(opts, fn.higher_order)
         c = CallContext(self, call, fn, opts, args, st, env, call.result_t)
         if st is not None:
             st.t_start = time.monotonic()  # reset at admission under bounded scheduling
@@ -293,8 +296,15 @@ class Run:
             if st is not None:
                 st.attempts, st.cache_hit = c.attempts, c.cache_hit
 
-    async def attempt(self, c: CallContext) -> object:
-        return await attempt(self, c)
+    def chain_for(self, opts: CallOptions, higher_order: bool) -> steps.Step:
+        """One chain per distinct options (equal options without a fallback share one)."""
+        key = (opts if opts.fallback is None else id(opts), higher_order)
+        found = self.shared_chains.get(key)
+        if found is None:  # higher-order calls take no scheduler slot
+            found = self.shared_chains[key] = steps.chain(
+                opts, self.attempt, admission=self.scheduler.bounded and not higher_order)
+        return found
+
 
     # -- settling -----------------------------------------------------------------------------
     def settle(self, st: NodeState, *, value: object = None, error: RunError | None = None
@@ -362,7 +372,8 @@ class Run:
                 self.gate.hold(st)
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
-        with _noting_sigint(self), self.watch.watching(), anyio.CancelScope() as scope:
+        with earlier_objects_frozen(), _noting_sigint(self), self.watch.watching(), \
+                anyio.CancelScope() as scope:
             if timeout is not None:
                 scope.deadline = anyio.current_time() + timeout
                 self.watch.run_deadline(time.monotonic() + timeout)

@@ -241,6 +241,17 @@ async def with_retry(c: CallContext, next_step: Step) -> object:
     each attempt is reported (node_started, node_retrying)."""
     total = c.opts.retry + 1
     st = c.st
+    if total == 1:  # most calls: one attempt, without the loop
+        if st is not None:
+            st.began = True
+            c.host.emit_node("node_started", st.node, attempt=1)
+        try:
+            value = await next_step(c)
+        except RunError:
+            c.attempts = 1
+            raise  # no retries: the original error as is
+        c.attempts = 1
+        return value
     for k in range(1, total + 1):
         if st is not None:
             st.began = True
