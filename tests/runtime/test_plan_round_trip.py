@@ -143,3 +143,15 @@ def test_a_document_that_is_not_a_plan_is_refused_with_a_sentence():
     with pytest.raises(PlanFormatError, match="not a constellation-plan/1 document "
                                               r"\(its format is 'constellation-plan/0'\)"):
         plan_from_json({"format": "constellation-plan/0"})
+
+
+def test_the_plan_of_a_program_with_errors_is_rejected_with_a_sentence(base_registry):
+    from constellation.compiler import analyze
+    from constellation.runtime import RunRejected, run
+
+    plan = analyze('x = Uppercas("a")\nout x', base_registry).executable_plan
+    with pytest.raises(RunRejected) as rejected:
+        run(plan, {}, registry=base_registry)
+    assert rejected.value.errors == [{
+        "message": "The plan calls a function its program did not resolve: fix the program's "
+                   "errors (cst check) and build the plan again", "line": 1, "column": 5}]

@@ -47,6 +47,12 @@ def resolve_functions(plan, registry: Registry) -> list:
     """The registry's Function for each of the plan's, by name and signature; RunRejected
     names every function the registry lacks or declares differently."""
     found, problems = [], []
+    for n in plan.nodes:
+        if n.kind == "module" and (n.fn is None or n.fn < 0):
+            raise RunRejected([{"message": "The plan calls a function its program did not "
+                                           "resolve: fix the program's errors (cst check) and "
+                                           "build the plan again",
+                                "line": n.line, "column": n.column}])
     for ref in plan.functions:
         fn = registry.lookup(ref.qualified)
         if fn is None:
