@@ -197,7 +197,7 @@ def cpu_ms(body) -> float:
     return holder["ms"]
 
 
-def overhead_rows(sizes: list[int]) -> list[list[str]]:
+def overhead_rows(sizes: list[int], rounds: int = 5) -> list[list[str]]:
     registry = bench_registry()
     rows = []
     for shape in (chain, wide, grid):
@@ -209,7 +209,7 @@ def overhead_rows(sizes: list[int]) -> list[list[str]]:
             assert analysis.valid, analysis.diagnostics[:3]
             plan = analysis.executable_plan
             for schedule in ("layered", "eager"):
-                repeat = 3 if n >= 10_000 else 5
+                repeat = min(3, rounds) if n >= 10_000 else rounds
                 best = interleaved({
                     "cst": lambda: run_ms(plan, {"seed": 1}, repeat=1, schedule=schedule,
                                           registry=registry)[0],
@@ -364,11 +364,13 @@ def print_table(rows: list[list[str]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--quick", action="store_true", help="skip the 10,000-node cases")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the 10,000-node cases; one round of each measure")
     args = parser.parse_args(argv)
     sizes = [100, 1000] if args.quick else [100, 1000, 10_000]
-    rows = overhead_rows(sizes) + profile_rows() + schedule_rows() + bounded_rows() \
-        + memory_rows(sizes[-1])
+    rounds = 1 if args.quick else 5
+    rows = overhead_rows(sizes, rounds) + profile_rows() + schedule_rows() \
+        + bounded_rows(repeat=rounds) + memory_rows(sizes[-1])
     print_table(rows)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (whole benchmark process): {peak_mb:.0f} MB")
