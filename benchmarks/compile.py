@@ -1,6 +1,12 @@
 """Analysis speed: `analyze(text, registry)` on real and generated programs, and hostile input.
 
-    .venv/bin/python benchmarks/compile.py [--repeat N] [--corpus DIR]
+    .venv/bin/python benchmarks/compile.py [--repeat N] [--corpus DIR] [--only-issue14]
+
+First, issue 14's targets, each beside a baseline measured in the same run: a one-character
+edit at 20,000 lines beside the same edit at 2,000 lines (≤ 1.5x); a cold analysis beside a bare
+lark LALR parse of the same text (lark's own loop with the parser's callbacks, ≤ 1x); a 1 MB
+file's diagnostics (≤ 1 s, with the bare lark parse beside it); the memory an Analysis holds
+per 1,000 lines (tracemalloc, ≤ 1.5 MB, the text's own size beside it).
 
 Cases (targets from issue 2):
 * perf-large.cst of the shared corpus (191 lines), full analysis: <= 20 ms;
@@ -190,6 +196,109 @@ def python_compile_ms(lines: int, repeat: int) -> float:
                              for _ in range(repeat))
 
 
+# --- issue 14's targets --------------------------------------------------------------------------
+
+def steady_edit_ms(text: str, reg, count: int) -> float:
+    """Median time of a one-character edit against the previous analysis of `text` (each edit
+    is undone, untimed, before the next one)."""
+    from constellation.compiler import analyze
+    from constellation.compiler.parser import ParseCache
+
+    cache = ParseCache()
+    analyze(text, reg, cache=cache)
+    samples = []
+    for edited in one_character_edits(text, count):
+        samples.append(time_ms(lambda: analyze(edited, reg, cache=cache)))
+        analyze(text, reg, cache=cache)
+    return statistics.median(samples)
+
+
+def lark_front_end_ms(text: str, repeat: int) -> float:
+    """lark's own LALR loop (ParserState.feed_token) with the parser's reduce callbacks, over
+    tokens our lexer made and our driver typed (LAMBDA_LPAR, OPT_COMMA, option keys): a bare
+    lark parse of the text, less its lexing (tests/compiler/test_lark_internals.py checks that
+    it builds what our parser builds)."""
+    from lark import Lark, Token
+    from constellation.compiler.lexer import lex
+    from constellation.compiler.parsing.builder import _Builder
+    from constellation.compiler.parsing.context import _PARSING, _Context, _set_ctx
+    from constellation.compiler.parsing.lalr import _drive
+    from constellation.grammar import grammar_text
+
+    lark = Lark(grammar_text(), parser="lalr", start=["start", "expr"], transformer=_Builder(),
+                maybe_placeholders=True, cache=True)
+    with _PARSING:
+        ctx = _Context(text)
+        _set_ctx(ctx)
+        lexed = lex(text)
+        assert _drive(ctx, "start", lexed, None, len(text)) is not None
+
+    def bare():
+        with _PARSING:
+            ctx = _Context(text)
+            ctx.strings.update(lexed.strings)
+            _set_ctx(ctx)
+            state = lark.parse_interactive(None, start="start").parser_state
+            for tok in lexed.tokens:
+                state.feed_token(tok)
+            return state.feed_token(Token("$END", ""), True)
+
+    return statistics.median(time_ms(bare) for _ in range(repeat))
+
+
+def retained_mb(text: str, reg) -> float:
+    """Memory an Analysis of `text` holds (tracemalloc, after a collection)."""
+    import gc
+    import tracemalloc
+    from constellation.compiler import analyze
+
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    analysis = analyze(text, reg)
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del analysis
+    return held / 1e6
+
+
+def issue14_table(reg, repeat: int):
+    """Each figure beside its baseline measured in the same run and the issue's target."""
+    from rich.table import Table
+
+    table = Table(title="Issue 14 targets (medians of %d)" % repeat, title_justify="left")
+    for col in ("figure", "measured", "baseline (same run)", "ratio", "target"):
+        table.add_column(col, justify="left" if col in ("figure", "baseline (same run)")
+                         else "right")
+    small, large = generated_program(2_000), generated_program(20_000)
+    e_small = steady_edit_ms(small, reg, repeat)
+    e_large = steady_edit_ms(large, reg, repeat)
+    ratio = e_large / e_small
+    table.add_row("1-char edit, 20,000 lines", f"{e_large:.1f} ms",
+                  f"same edit, 2,000 lines: {e_small:.1f} ms", f"{ratio:.2f}x",
+                  f"≤ 1.5x {verdict(ratio <= 1.5)}")
+    five = generated_program(5_000)
+    cold, _ = cold_ms(five, reg, repeat)
+    bare = lark_front_end_ms(five, repeat)
+    table.add_row("cold analysis, 5,000 lines", f"{cold:.0f} ms",
+                  f"bare lark LALR parse: {bare:.0f} ms", f"{cold / bare:.2f}x",
+                  f"≤ 1x {verdict(cold <= bare)}")
+    megabyte = hostile_inputs()["1 MB valid pipeline"]
+    big, _ = cold_ms(megabyte, reg, 1)
+    bare_big = lark_front_end_ms(megabyte, 1)
+    table.add_row("1 MB file, diagnostics", f"{big:.0f} ms",
+                  f"bare lark LALR parse: {bare_big:.0f} ms", f"{big / bare_big:.2f}x",
+                  f"≤ 1,000 ms {verdict(big <= 1000)}")
+    ten = generated_program(10_000)
+    held = retained_mb(ten, reg) / 10
+    text_mb = len(ten.encode()) / 1e6 / 10
+    table.add_row("retained memory per 1,000 lines", f"{held:.2f} MB",
+                  f"the text itself: {text_mb:.3f} MB", f"{held / text_mb:.0f}x",
+                  f"≤ 1.5 MB {verdict(held <= 1.5)}")
+    return table
+
+
 # --- hostile input (child processes) -----------------------------------------------------------
 
 def hostile_inputs() -> dict[str, str]:
@@ -249,6 +358,8 @@ def verdict(ok: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--repeat", type=int, default=7, help="samples per figure (median)")
+    parser.add_argument("--only-issue14", action="store_true",
+                        help="print only the table of issue 14's targets")
     parser.add_argument("--corpus", default=os.environ.get("CONSTELLATION_CORPUS",
                                                            str(REPO.parent / "shared" / "corpus")))
     args = parser.parse_args()
@@ -260,6 +371,9 @@ def main() -> int:
     if not console.is_terminal:
         console = Console(width=120)  # a file or a pipe: wide enough for the tables
     reg = registry()
+    console.print(issue14_table(reg, args.repeat))
+    if args.only_issue14:
+        return 0
     programs: list[tuple[str, str, float | None, float | None]] = []
     perf_large = Path(args.corpus) / "vscode-extension/src/test/fixtures/perf-large.cst"
     if perf_large.is_file():

@@ -17,7 +17,9 @@
 ;;   C-c C-k  `constellation-cancel-run'
 ;;   C-c C-l  `constellation-show-layers'
 ;;
-;; The run's events stream into the *Constellation run* buffer, then the outputs.
+;; The run's events stream into the *Constellation run* buffer, then the outputs; while it
+;; runs, each call's line ends with its state (pending, running, completed with its value,
+;; failed, skipped and why).
 ;;
 ;; Install: put this file on your `load-path' and add to your init file
 ;;   (require 'constellation)
@@ -264,6 +266,7 @@ reconnect its server so that the decision takes effect."
 (declare-function jsonrpc-request "jsonrpc")
 
 (declare-function eglot--signal-textDocument/didChange "eglot")
+(declare-function url-unhex-string "url-util")
 
 (defun constellation--run-buffer (uri)
   "The run buffer of the document at URI: each pipeline has its own."
@@ -295,9 +298,226 @@ reconnect its server so that the decision takes effect."
   (let ((text (condition-case nil (json-encode value) (error (format "%S" value)))))
     (if (and (not whole) (> (length text) 100)) (concat (substring text 0 99) "…") text)))
 
+;; ---- the run in the code: a mark and a text after each call's line, as events arrive ----
+;; One overlay per call (overlays follow edits; a line whose text is deleted takes its overlay
+;; along), redrawn at most once per 50 ms and every 250 ms while a call runs (its elapsed time
+;; ticks).  The next run of the buffer starts afresh.
+
+(defface constellation-run-pending '((t :inherit shadow)) "A call waiting for its layer.")
+(defface constellation-run-running '((t :inherit font-lock-keyword-face)) "A running call.")
+(defface constellation-run-retrying '((t :inherit warning)) "A call waiting to retry.")
+(defface constellation-run-completed '((t :inherit success)) "A completed or cached call.")
+(defface constellation-run-failed '((t :inherit error)) "A failed call.")
+(defface constellation-run-skipped '((t :inherit shadow)) "A skipped call.")
+(defface constellation-run-cancelled '((t :inherit warning)) "A cancelled call.")
+
+(defconst constellation--run-looks
+  '(("pending" "…" constellation-run-pending) ("running" "▷" constellation-run-running)
+    ("retrying" "↻" constellation-run-retrying) ("completed" "✓" constellation-run-completed)
+    ("cached" "✓" constellation-run-completed) ("failed" "✗" constellation-run-failed)
+    ("skipped" "⊘" constellation-run-skipped) ("cancelled" "■" constellation-run-cancelled))
+  "Each call state: its mark and face.")
+
+(cl-defstruct (constellation--call (:copier nil))
+  name layer line state started-at (attempt 1) duration value (has-value nil) error
+  retry-error reason dependency overlay dirty)
+
+(cl-defstruct (constellation--marks (:copier nil))
+  buffer (calls (make-hash-table :test 'equal)) finished clock frame ticker)
+
+(defvar constellation--runs (make-hash-table :test 'equal)
+  "Document uri -> its current run's marks.")
+
+(defun constellation--uri-buffer (uri)
+  "The buffer visiting the file of URI, or nil."
+  (find-buffer-visiting (url-unhex-string (replace-regexp-in-string "\\`file://" "" uri))))
+
+(defun constellation--clip (text limit)
+  "TEXT cut with … past LIMIT characters."
+  (let ((text (format "%s" (or text ""))))
+    (if (> (length text) limit) (concat (substring text 0 (1- limit)) "…") text)))
+
+(defun constellation--call-text (call run)
+  "The short text after CALL's line, in RUN."
+  (pcase (constellation--call-state call)
+    ("pending" (if (constellation--call-layer call)
+                   (format "pending · layer %s" (constellation--call-layer call))
+                 "pending"))
+    ("running"
+     (let* ((clock (constellation--marks-clock run))
+            (now (and clock (+ (car clock) (* 1000 (- (float-time) (cdr clock))))))
+            (start (constellation--call-started-at call))
+            (text (if (and now start)
+                      (format "running %s" (constellation--ms (max 0 (- now start))))
+                    "running")))
+       (if (> (constellation--call-attempt call) 1)
+           (format "%s · attempt %s" text (constellation--call-attempt call))
+         text)))
+    ("retrying" (format "retrying · attempt %s (%s)" (constellation--call-attempt call)
+                        (constellation--clip (constellation--call-retry-error call) 80)))
+    ((or "completed" "cached")
+     (let ((how (if (equal (constellation--call-state call) "cached") "cached"
+                  (constellation--ms (constellation--call-duration call)))))
+       ;; after the run the value inlay hint shows the value: the mark keeps the time
+       (if (or (constellation--marks-finished run) (not (constellation--call-has-value call)))
+           how
+         (format "%s = %s" how (constellation--clip
+                                (constellation--json (constellation--call-value call) t) 60)))))
+    ("failed" (format "failed after %s: %s" (constellation--ms (constellation--call-duration call))
+                      (constellation--clip (constellation--call-error call) 80)))
+    ("skipped"
+     (pcase (constellation--call-reason call)
+       ("dependency failed"
+        (format "skipped: %s" (if (constellation--call-dependency call)
+                                  (format "%s failed" (constellation--call-dependency call))
+                                "a dependency failed")))
+       ("cancelled" "skipped: cancelled before it started")
+       (reason (format "skipped: %s" (or reason "not run")))))
+    (_ (format "cancelled after %s" (constellation--ms (constellation--call-duration call))))))
+
+(defun constellation--draw-call (run call)
+  "Show CALL of RUN on its line: create its overlay, or update it."
+  (let ((buffer (constellation--marks-buffer run))
+        (look (assoc (constellation--call-state call) constellation--run-looks)))
+    (when (buffer-live-p buffer)
+      (with-current-buffer buffer
+        (let ((overlay (constellation--call-overlay call)))
+          (unless (or overlay (> (constellation--call-line call) (count-lines (point-min) (point-max))))
+            (save-excursion
+              (goto-char (point-min))
+              (forward-line (1- (constellation--call-line call)))
+              (setq overlay (make-overlay (line-beginning-position) (line-end-position) nil t nil))
+              (overlay-put overlay 'constellation-run t)
+              (overlay-put overlay 'evaporate t)
+              (setf (constellation--call-overlay call) overlay)))
+          (when (and overlay (overlay-buffer overlay))
+            (overlay-put overlay 'constellation-state (constellation--call-state call))
+            (overlay-put overlay 'constellation-name (constellation--call-name call))
+            (overlay-put overlay 'after-string
+                         (propertize (format "  %s %s" (nth 1 look)
+                                             (constellation--call-text call run))
+                                     'face (nth 2 look)))))))))
+
+(defun constellation--draw-run (run)
+  "Redraw the calls of RUN that changed (and the running ones: their time ticks)."
+  (setf (constellation--marks-frame run) nil)
+  (let (ticking)
+    (maphash (lambda (_ call)
+               (when (or (constellation--call-dirty call)
+                         (equal (constellation--call-state call) "running"))
+                 (setf (constellation--call-dirty call) nil)
+                 (constellation--draw-call run call))
+               (when (and (equal (constellation--call-state call) "running")
+                          (not (constellation--marks-finished run)))
+                 (setq ticking t)))
+             (constellation--marks-calls run))
+    (cond ((and ticking (not (constellation--marks-ticker run)))
+           (setf (constellation--marks-ticker run)
+                 (run-with-timer 0.25 0.25 (lambda () (unless (constellation--marks-frame run)
+                                                         (constellation--draw-run run))))))
+          ((and (not ticking) (constellation--marks-ticker run))
+           (cancel-timer (constellation--marks-ticker run))
+           (setf (constellation--marks-ticker run) nil)))))
+
+(defun constellation--request-frame (run now)
+  "Redraw RUN in the next 50 ms frame, or at once when NOW."
+  (if now
+      (progn (when (constellation--marks-frame run) (cancel-timer (constellation--marks-frame run)))
+             (constellation--draw-run run))
+    (unless (constellation--marks-frame run)
+      (setf (constellation--marks-frame run)
+            (run-with-timer 0.05 nil (lambda () (constellation--draw-run run)))))))
+
+(defun constellation-clear-run-marks (&optional buffer)
+  "Remove the run marks of BUFFER (default: the current one)."
+  (interactive)
+  (let ((buffer (or buffer (current-buffer))))
+    (maphash (lambda (uri run)
+               (when (eq (constellation--marks-buffer run) buffer)
+                 (dolist (timer (list (constellation--marks-frame run) (constellation--marks-ticker run)))
+                   (when timer (cancel-timer timer)))
+                 (remhash uri constellation--runs)))
+             constellation--runs)
+    (when (buffer-live-p buffer)
+      (with-current-buffer buffer
+        (remove-overlays (point-min) (point-max) 'constellation-run t)))))
+
+(defun constellation--run-call (run event)
+  "The call of RUN that EVENT is about, created on its first event."
+  (let* ((node (plist-get event :node))
+         (key (if node (format "%s" node) (plist-get event :name)))
+         (call (and key (gethash key (constellation--marks-calls run)))))
+    (when (and key (not call) (numberp (plist-get event :line)) (not (constellation--marks-finished run)))
+      (setq call (make-constellation--call :name (or (plist-get event :name) key)
+                                           :layer (plist-get event :layer)
+                                           :line (plist-get event :line) :state "pending"))
+      (puthash key call (constellation--marks-calls run)))
+    (when call (setf (constellation--call-dirty call) t))
+    call))
+
+(defun constellation--message-of (error)
+  "The message of an ERROR plist, or ERROR itself."
+  (if (and (listp error) (plist-get error :message)) (plist-get error :message) error))
+
+(defun constellation--mark-run-event (event)
+  "Show one run EVENT on its document's lines."
+  (let* ((uri (plist-get event :uri))
+         (kind (plist-get event :event))
+         (buffer (and (stringp uri) (constellation--uri-buffer uri))))
+    (when buffer
+      (when (member kind '("run_started" "run_rejected"))
+        (constellation-clear-run-marks buffer)
+        (when (equal kind "run_started")
+          (puthash uri (make-constellation--marks :buffer buffer) constellation--runs)))
+      (let ((run (gethash uri constellation--runs)))
+        (when run
+          (when (numberp (plist-get event :t_ms))
+            (setf (constellation--marks-clock run) (cons (plist-get event :t_ms) (float-time))))
+          (if (equal kind "run_started")
+              (seq-doseq (call (plist-get event :calls)) (constellation--run-call run call))
+            (let ((call (and (string-prefix-p "node_" kind) (constellation--run-call run event))))
+              (when call
+                (pcase kind
+                  ("node_started"
+                   (setf (constellation--call-state call) "running"
+                         (constellation--call-started-at call) (plist-get event :t_ms)
+                         (constellation--call-attempt call) (or (plist-get event :attempt) 1)))
+                  ("node_retrying"
+                   (setf (constellation--call-state call) "retrying"
+                         (constellation--call-attempt call)
+                         (1+ (or (plist-get event :attempt) (constellation--call-attempt call)))
+                         (constellation--call-retry-error call)
+                         (constellation--message-of (plist-get event :error))))
+                  ("node_completed"
+                   (setf (constellation--call-state call)
+                         (if (eq (plist-get event :cache_hit) t) "cached" "completed")
+                         (constellation--call-duration call) (plist-get event :duration_ms)
+                         (constellation--call-value call) (plist-get event :value)
+                         (constellation--call-has-value call) (plist-member event :value)))
+                  ("node_failed"
+                   (setf (constellation--call-state call) "failed"
+                         (constellation--call-duration call) (plist-get event :duration_ms)
+                         (constellation--call-error call)
+                         (constellation--message-of (plist-get event :error))))
+                  ("node_skipped"
+                   (setf (constellation--call-state call) "skipped"
+                         (constellation--call-reason call) (plist-get event :reason)
+                         (constellation--call-dependency call) (plist-get event :dependency)))
+                  ("node_cancelled"
+                   (setf (constellation--call-state call) "cancelled"
+                         (constellation--call-duration call) (plist-get event :duration_ms))))))
+            (when (equal kind "run_completed")
+              (setf (constellation--marks-finished run) t)
+              ;; the values go: the inlay hints show them now
+              (maphash (lambda (_ call) (setf (constellation--call-dirty call) t))
+                       (constellation--marks-calls run))))
+          (constellation--request-frame
+           run (or (constellation--marks-finished run) (equal kind "run_started"))))))))
+
 (defun constellation--on-run-event (event)
   "Format one run EVENT (a plist, see docs/run-events.md).
 It goes to the run buffer of its document."
+  (constellation--mark-run-event event)
   (let* ((name (plist-get event :name))
          (buffer (constellation--run-buffer (or (plist-get event :uri) "pipeline")))
          (say (lambda (line) (constellation--append buffer (list line)))))
@@ -437,6 +657,38 @@ With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
                                           (plist-get layer :nodes) ", ")))
                      (plist-get result :layers)))
       t)))))
+
+(defun constellation--cst-command ()
+  "The `cst' command prefix: `constellation-server-command' without its \"lsp\"."
+  (let ((command constellation-server-command))
+    (if (equal (car (last command)) "lsp") (butlast command) command)))
+
+;;;###autoload
+(defun constellation-graph ()
+  "Show the graph of this pipeline's layers in the browser.
+Writes `cst graph --format html' of the buffer (unsaved edits included)
+to a temporary file, opens it with `browse-url-of-file' and returns its
+name.  `cst graph' reads the workspace's modules, so the workspace must
+be trusted."
+  (interactive)
+  (unless (constellation--trusted-p (constellation--root))
+    (user-error "Constellation: the graph reads the workspace's modules; trust it first (M-x constellation-trust-workspace)"))
+  (let* ((file (make-temp-file "constellation-graph-" nil ".html"))
+         (command (constellation--cst-command))
+         (source (buffer-file-name))
+         (default-directory (if source (file-name-directory source) default-directory))
+         (output (generate-new-buffer " *constellation-graph*"))
+         (status (apply #'call-process-region (point-min) (point-max) (car command) nil output nil
+                        (append (cdr command)
+                                (list "graph" "-" "--stdin-filename" (or source "graph.cst")
+                                      "--format" "html" "-o" file)))))
+    (unwind-protect
+        (unless (eql status 0)
+          (delete-file file)
+          (user-error "Constellation: %s" (string-trim (with-current-buffer output (buffer-string)))))
+      (kill-buffer output))
+    (browse-url-of-file file)
+    file))
 
 (provide 'constellation)
 ;;; constellation.el ends here

@@ -1,5 +1,6 @@
 -- Constellation (.cst) for Neovim 0.11+: filetype, the `cst lsp` language server, inlay hints,
--- code lenses and a "run pipeline" key map.
+-- code lenses and a "run pipeline" key map; a run shows each call's state on its line (signs
+-- and end-of-line texts) as it happens.
 --
 -- Use it in one of three ways:
 --   * copy it to ~/.config/nvim/plugin/constellation.lua (loaded at start-up);
@@ -11,6 +12,7 @@
 --   <leader>cr run the pipeline (asks for the inputs) · <leader>ce run with the @example inputs · <leader>cc cancel
 --   <leader>cl show the layers  · <leader>cL run the code lens on the cursor line
 --   <leader>cv the whole value of the binding on the cursor line after a run (also :ConstellationValue)
+--   <leader>cg the graph of the layers in the browser (also :ConstellationGraph and the Graph lens)
 -- Trust: the first time a workspace root is opened you are asked whether to trust it (the server
 -- then imports its Python modules and may run its pipelines); the answer is kept in
 -- stdpath("state")/constellation/trust. :ConstellationTrust / :ConstellationDistrust change it.
@@ -332,7 +334,8 @@ local event_lines = {
     return { string.format("  ✗ %s failed: %s", e.name, error_text(e.error)) }
   end,
   node_skipped = function(e)
-    return { string.format("  ⊘ %s skipped: %s", e.name, e.reason or "") }
+    local why = e.dependency and string.format("%s (%s failed)", e.reason, e.dependency) or (e.reason or "")
+    return { string.format("  ⊘ %s skipped: %s", e.name, why) }
   end,
   node_cancelled = function(e)
     return { string.format("  ⊘ %s cancelled after %s", e.name, ms(e.duration_ms)) }
@@ -360,6 +363,243 @@ local function event_params(event)
   return ok and params or nil
 end
 
+
+-- ---- the run in the code: a sign and a text after each call's line, as events arrive ----------
+-- One extmark per call (extmarks follow edits; a deleted line's marks are hidden), updated in
+-- place; redrawn at most once per 50 ms frame, and every 250 ms while a call runs (its elapsed
+-- time ticks). The next run of the buffer starts from a clean slate.
+
+local run_ns = vim.api.nvim_create_namespace("constellation.run")
+M.run_namespace = run_ns
+
+local RUN_LOOK = { -- state: sign, highlight group (linked to a diagnostic or comment colour)
+  pending = { "…", "ConstellationRunPending", "Comment" },
+  running = { "▷", "ConstellationRunRunning", "DiagnosticInfo" },
+  retrying = { "↻", "ConstellationRunRetrying", "DiagnosticWarn" },
+  completed = { "✓", "ConstellationRunCompleted", "DiagnosticOk" },
+  cached = { "✓", "ConstellationRunCached", "DiagnosticOk" },
+  failed = { "✗", "ConstellationRunFailed", "DiagnosticError" },
+  skipped = { "⊘", "ConstellationRunSkipped", "Comment" },
+  cancelled = { "■", "ConstellationRunCancelled", "DiagnosticWarn" },
+}
+for _, look in pairs(RUN_LOOK) do
+  vim.api.nvim_set_hl(0, look[2], { link = look[3], default = true })
+end
+
+local runs = {} -- uri -> { bufnr, calls = { [node] = call }, finished, clock = { t_ms, wall } }
+
+local function clip(text, limit)
+  text = tostring(text or "")
+  if vim.fn.strchars(text) <= limit then
+    return text
+  end
+  return vim.fn.strcharpart(text, 0, limit - 1) .. "…"
+end
+
+local function call_text(call, run)
+  local state = call.state
+  if state == "pending" then
+    return call.layer and ("pending · layer " .. call.layer) or "pending"
+  elseif state == "running" then
+    local now = run.clock and (run.clock.t_ms + (vim.uv.now() - run.clock.wall)) or nil
+    local text = (now and call.started_at) and ("running " .. ms(math.max(0, now - call.started_at))) or "running"
+    return call.attempt > 1 and (text .. " · attempt " .. call.attempt) or text
+  elseif state == "retrying" then
+    return string.format("retrying · attempt %d (%s)", call.attempt, clip(call.retry_error, 80))
+  elseif state == "completed" or state == "cached" then
+    local how = state == "cached" and "cached" or ms(call.duration_ms)
+    -- after the run the value inlay hint shows the value: the mark keeps the time
+    if run.finished or call.raw == nil then
+      return how
+    end
+    local ok, shown = pcall(render, call.raw, false)
+    return how .. " = " .. clip(ok and shown or call.raw, 60)
+  elseif state == "failed" then
+    return string.format("failed after %s: %s", ms(call.duration_ms), clip(call.error, 80))
+  elseif state == "skipped" then
+    if call.reason == "dependency failed" then
+      return "skipped: " .. (call.dependency and (call.dependency .. " failed") or "a dependency failed")
+    elseif call.reason == "cancelled" then
+      return "skipped: cancelled before it started"
+    end
+    return "skipped: " .. (call.reason or "not run")
+  end
+  return string.format("cancelled after %s", ms(call.duration_ms))
+end
+
+local function draw_call(run, call)
+  if not vim.api.nvim_buf_is_loaded(run.bufnr) then
+    return
+  end
+  local look = RUN_LOOK[call.state]
+  local opts = {
+    id = call.mark,
+    sign_text = look[1],
+    sign_hl_group = look[2],
+    virt_text = { { look[1] .. " " .. call_text(call, run), look[2] } },
+    virt_text_pos = "eol",
+    invalidate = true, -- a deleted line takes its mark along
+    undo_restore = false,
+    priority = 20,
+  }
+  if call.mark then
+    local at = vim.api.nvim_buf_get_extmark_by_id(run.bufnr, run_ns, call.mark, { details = true })
+    if at[1] == nil or (at[3] and at[3].invalid) then
+      return -- its line was deleted, or the mark cleared
+    end
+    pcall(vim.api.nvim_buf_set_extmark, run.bufnr, run_ns, at[1], 0, opts)
+  else
+    local last = vim.api.nvim_buf_line_count(run.bufnr)
+    if call.line < 1 or call.line > last then
+      return
+    end
+    local ok, id = pcall(vim.api.nvim_buf_set_extmark, run.bufnr, run_ns, call.line - 1, 0, opts)
+    if ok then
+      call.mark = id
+    end
+  end
+end
+
+local function draw_run(run)
+  run.frame = nil
+  for _, call in pairs(run.calls) do
+    if call.dirty or call.state == "running" then
+      call.dirty = false
+      draw_call(run, call)
+    end
+  end
+  local ticking = false
+  if not run.finished then
+    for _, call in pairs(run.calls) do
+      if call.state == "running" then
+        ticking = true
+        break
+      end
+    end
+  end
+  if ticking and not run.ticker then
+    run.ticker = vim.uv.new_timer()
+    run.ticker:start(250, 250, vim.schedule_wrap(function()
+      if run.ticker and not run.frame then
+        draw_run(run)
+      end
+    end))
+  elseif not ticking and run.ticker then
+    run.ticker:stop()
+    run.ticker:close()
+    run.ticker = nil
+  end
+end
+
+local function request_frame(run, now)
+  if now then
+    if run.frame then
+      run.frame:stop()
+      run.frame:close()
+    end
+    draw_run(run)
+  elseif not run.frame then
+    run.frame = vim.defer_fn(function() draw_run(run) end, 50)
+  end
+end
+
+local function run_call(run, e)
+  local key = e.node ~= nil and tostring(e.node) or e.name
+  if key == nil then
+    return nil
+  end
+  local call = run.calls[key]
+  if not call and type(e.line) == "number" and not run.finished then
+    call = { name = e.name or key, layer = e.layer, line = e.line, state = "pending", attempt = 1, dirty = true }
+    run.calls[key] = call
+  end
+  if call then
+    call.dirty = true
+  end
+  return call
+end
+
+local run_updates = {
+  node_started = function(call, e)
+    call.state, call.started_at, call.attempt = "running", e.t_ms, e.attempt or 1
+  end,
+  node_retrying = function(call, e)
+    call.state, call.attempt = "retrying", (e.attempt or call.attempt) + 1
+    call.retry_error = type(e.error) == "table" and e.error.message or e.error
+  end,
+  node_completed = function(call, e, raw)
+    call.state = e.cache_hit and "cached" or "completed"
+    call.duration_ms = e.duration_ms
+    call.raw = value_text(e.value, raw and member(raw, "value"))
+  end,
+  node_failed = function(call, e)
+    call.state, call.duration_ms = "failed", e.duration_ms
+    call.error = type(e.error) == "table" and e.error.message or e.error
+  end,
+  node_skipped = function(call, e)
+    call.state, call.reason, call.dependency = "skipped", e.reason, e.dependency
+  end,
+  node_cancelled = function(call, e)
+    call.state, call.duration_ms = "cancelled", e.duration_ms
+  end,
+}
+
+--- Forgets a buffer's run marks (the next run's, or :ConstellationClearRun).
+function M.clear_run_marks(bufnr)
+  for uri, run in pairs(runs) do
+    if run.bufnr == bufnr then
+      if run.ticker then
+        run.ticker:stop()
+        run.ticker:close()
+      end
+      run.ticker, run.finished = nil, true
+      runs[uri] = nil
+    end
+  end
+  if vim.api.nvim_buf_is_valid(bufnr) then
+    vim.api.nvim_buf_clear_namespace(bufnr, run_ns, 0, -1)
+  end
+end
+
+--- Shows one run event on its buffer's lines.
+local function mark_run_event(e, raw)
+  local uri = e.uri
+  if type(uri) ~= "string" then
+    return
+  end
+  local bufnr = vim.uri_to_bufnr(uri)
+  if e.event == "run_started" or e.event == "run_rejected" then
+    M.clear_run_marks(bufnr)
+    if e.event == "run_rejected" then
+      return
+    end
+    runs[uri] = { bufnr = bufnr, calls = {} }
+  end
+  local run = runs[uri]
+  if not run then
+    return
+  end
+  if type(e.t_ms) == "number" then
+    run.clock = { t_ms = e.t_ms, wall = vim.uv.now() }
+  end
+  if e.event == "run_started" then
+    for _, c in ipairs(e.calls or {}) do
+      run_call(run, c)
+    end
+  elseif run_updates[e.event] then
+    local call = run_call(run, e)
+    if call then
+      run_updates[e.event](call, e, raw)
+    end
+  elseif e.event == "run_completed" then
+    run.finished = true
+    for _, call in pairs(run.calls) do
+      call.dirty = true -- the values go: the inlay hints show them now
+    end
+  end
+  request_frame(run, run.finished or e.event == "run_started")
+end
+
 --- Called for each `constellation/runEvent` notification.
 function M.on_run_event(event)
   if type(event) ~= "table" then
@@ -383,6 +623,7 @@ function M.on_run_event(event)
       end
     end
   end
+  mark_run_event(event, raw)
   local format = event_lines[event.event]
   if format then
     append(format(event, raw))
@@ -561,6 +802,41 @@ function M.show_value(opts)
   return lines
 end
 
+--- The `cst` command prefix: the server command without its `lsp`.
+local function cst_prefix()
+  local cmd = vim.deepcopy(M.config.cmd)
+  if cmd[#cmd] == "lsp" then
+    table.remove(cmd)
+  end
+  return cmd
+end
+
+--- The graph view of the buffer (its text as it is, unsaved edits too) written by
+--- `cst graph --format html` to a temporary file, then opened in the browser (vim.ui.open).
+--- Returns the file's path, or nil (untrusted workspace, or cst said why not).
+function M.show_graph(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local path = vim.api.nvim_buf_get_name(bufnr)
+  local root = vim.fs.root(bufnr, { "constellation.toml", ".git" }) or vim.fn.getcwd()
+  -- `cst graph` imports the workspace's modules to read their signatures
+  if not M.is_trusted(root) then
+    vim.notify("Constellation: the graph reads the workspace's modules; trust it first (:ConstellationTrust)",
+      vim.log.levels.WARN)
+    return nil
+  end
+  local out = vim.fn.tempname() .. ".html"
+  local cmd = vim.list_extend(cst_prefix(), { "graph", "-", "--stdin-filename", path, "--format", "html", "-o", out })
+  local text = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n") .. "\n"
+  local done = vim.system(cmd, { stdin = text, text = true, cwd = vim.fs.dirname(path) }):wait()
+  if done.code ~= 0 then
+    vim.notify("Constellation: " .. vim.trim(done.stderr or ""), vim.log.levels.ERROR)
+    return nil
+  end
+  vim.ui.open(out)
+  return out
+end
+
 -- Code lenses carry these commands; running a lens (<leader>cL) goes through the same display.
 vim.lsp.commands["constellation.runPipeline"] = function(command, ctx)
   local arg = (command.arguments or {})[1] or {}
@@ -571,6 +847,9 @@ vim.lsp.commands["constellation.showLayers"] = function(_, ctx)
 end
 vim.lsp.commands["constellation.cancelRun"] = function(_, ctx)
   M.cancel_run(ctx.bufnr)
+end
+vim.lsp.commands["constellation.showGraph"] = function(_, ctx)
+  M.show_graph({ bufnr = ctx.bufnr })
 end
 
 -- ---- the language server -----------------------------------------------------------------------
@@ -602,6 +881,9 @@ local server = {
   root_markers = { "constellation.toml", ".git" },
   init_options = settings,
   settings = { constellation = settings },
+  -- the server offers the `Graph` lens to clients that show graphs (constellation.showGraph)
+  capabilities = vim.tbl_deep_extend("force", vim.lsp.protocol.make_client_capabilities(),
+    { experimental = { constellationGraph = true } }),
   -- trust is the user's decision, sent only as an initialization option (the server lets
   -- configuration lower it, never raise it)
   before_init = function(params, config)
@@ -671,6 +953,7 @@ vim.api.nvim_create_autocmd("LspAttach", {
       map("<leader>cl", function() M.show_layers(bufnr) end, "Constellation: show layers")
       map("<leader>cL", vim.lsp.codelens.run, "Constellation: run the code lens on this line")
       map("<leader>cv", function() M.show_value({ bufnr = bufnr }) end, "Constellation: the whole value of this binding")
+      map("<leader>cg", function() M.show_graph({ bufnr = bufnr }) end, "Constellation: the graph in the browser")
     end
   end,
 })
@@ -678,6 +961,10 @@ vim.api.nvim_create_autocmd("LspAttach", {
 vim.api.nvim_create_user_command("ConstellationValue", function(cmd)
   M.show_value({ name = cmd.args ~= "" and cmd.args or nil })
 end, { nargs = "?", desc = "Constellation: the last run's whole value of a binding (default: the cursor line's)" })
+
+vim.api.nvim_create_user_command("ConstellationGraph", function()
+  M.show_graph()
+end, { desc = "Constellation: the graph of the layers (cst graph --format html) in the browser" })
 
 --- Changes the trust decision of the current buffer's workspace root and restarts its server.
 local function retrust(trusted)

@@ -308,3 +308,14 @@ def test_fmt_diff_shows_what_would_change_and_changes_nothing(cst, write, tmp_pa
     assert cst("fmt", "--diff", "tidy.cst", cwd=tmp_path).code == 0
     piped = cst("fmt", "--diff", "-", cwd=tmp_path, stdin=messy)
     assert piped.code == 1 and piped.out.startswith("--- <stdin>\n+++ <stdin>\n")
+
+
+def test_graph_html_and_report_name_a_path_they_cannot_write(cst, tmp_path):
+    """`cst graph --format html -o` and `cst run --report` into a missing folder: a sentence."""
+    target = tmp_path / "missing" / "graph.html"
+    result = cst("graph", "profile.cst", "--format", "html", "-o", target, cwd=EXAMPLES)
+    assert result.code == 2 and f"Cannot write {target}" in result.err, result
+    result = cst("run", "profile.cst", "--examples", "--report", target, cwd=EXAMPLES)
+    assert result.code == 0 and f"Cannot write {target}" in result.err, result
+    ok = cst("graph", "profile.cst", "--format", "html", "-o", tmp_path / "g.html", cwd=EXAMPLES)
+    assert ok.code == 0 and (tmp_path / "g.html").read_text().startswith("<!DOCTYPE html>")

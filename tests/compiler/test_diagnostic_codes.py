@@ -6,6 +6,7 @@ import pytest
 
 from compiler_support import analyze_program
 from constellation.compiler import checker as checker_module
+from constellation.compiler.checking import inference, resolution
 
 
 def only(text: str, preset: str = "stdlib+examples"):
@@ -284,7 +285,7 @@ def test_e900_injected_fault_becomes_a_diagnostic(monkeypatch):
     def broken(self, e, scope):
         raise RuntimeError("injected fault")
 
-    monkeypatch.setitem(checker_module._INFER, checker_module.ast.Binary, broken)
+    monkeypatch.setitem(inference._INFER, checker_module.ast.Binary, broken)
     a = analyze_program("in a: Int\nb = a + 1\nc = Trim(1)\nout b\n")
     rows = [(d.code, d.message, a.source.format_pos(d.span.start)) for d in a.diagnostics]
     assert rows[0] == ("E900", "Internal error: RuntimeError: injected fault. This is a bug in "
@@ -350,7 +351,7 @@ def test_reserved_codes_are_never_produced(code):
 
     from constellation.compiler import optioncheck, typeops
 
-    for module in (checker_module, optioncheck, typeops):
+    for module in (checker_module, inference, resolution, optioncheck, typeops):
         assert f'"{code}"' not in inspect.getsource(module)
 
 

@@ -131,6 +131,84 @@ def test_a_cancelled_call_and_layer_read_cancelled(tmp_path: Path):
     assert "  ⊘ slow cancelled after 850 ms" in text and "layer 1 cancelled after 880 ms" in text, text
 
 
+MARKS_SCRIPT = r"""
+(add-to-list 'load-path (getenv "CST_EMACS_DIR"))
+(require 'constellation)
+(find-file (getenv "CST_DOC"))
+(defvar cst-uri (concat "file://" (buffer-file-name)))
+(defun cst-marks ()
+  (let (marks)
+    (dolist (o (overlays-in (point-min) (point-max)))
+      (when (overlay-get o 'constellation-run)
+        (push (list :line (line-number-at-pos (overlay-start o)) :state (overlay-get o 'constellation-state)
+                    :text (string-trim (substring-no-properties (overlay-get o 'after-string))))
+              marks)))
+    (vconcat (sort marks (lambda (a b) (< (plist-get a :line) (plist-get b :line)))))))
+(defun cst-call (name layer line) (list :node name :name name :module (concat "demo." name) :layer layer :line line :column 7))
+(defun cst-ev (fields &optional name layer line)
+  (constellation--on-run-event (append (list :uri cst-uri) fields (and name (cst-call name layer line)))))
+(defvar cst-out nil)
+(defun cst-note (key) (setq cst-out (plist-put cst-out key (cst-marks))))
+(cst-ev (list :event "run_started" :t_ms 0 :file "x" :nodes 4 :depth 3 :layers []
+              :calls (vector (cst-call "bad" 1 2) (cst-call "slow" 1 3) (cst-call "after" 2 4) (cst-call "retried" 1 5))))
+(cst-note :pending)
+(cst-ev (list :event "node_started" :t_ms 1 :attempt 1) "slow" 1 3)
+(cst-ev (list :event "node_started" :t_ms 1 :attempt 1) "bad" 1 2)
+(cst-ev (list :event "node_failed" :t_ms 30 :duration_ms 29 :error (list :message "Service failed for: x" :line 2 :column 7)) "bad" 1 2)
+(cst-ev (list :event "node_skipped" :t_ms 31 :reason "dependency failed" :dependency "bad") "after" 2 4)
+(cst-ev (list :event "node_retrying" :t_ms 32 :attempt 1 :error "connection reset" :delay_ms 100) "retried" 1 5)
+(cst-note :before-frame)
+(accept-process-output nil 0.15)
+(cst-note :live)
+(accept-process-output nil 0.7)
+(cst-note :ticked)
+(cst-ev (list :event "node_completed" :t_ms 900 :duration_ms 899 :value (list :id "u1") :cache_hit :json-false :attempts 1) "slow" 1 3)
+(cst-ev (list :event "node_completed" :t_ms 901 :duration_ms 0.1 :value "x" :cache_hit t :attempts 0) "retried" 1 5)
+(accept-process-output nil 0.15)
+(cst-note :completed)
+(goto-char (point-min)) (forward-line 1) (insert "# two new\n# lines\n")
+(cst-note :moved)
+(cst-ev (list :event "run_completed" :t_ms 950 :status "failed" :duration_ms 950))
+(cst-note :finished)
+(cst-ev (list :event "run_started" :t_ms 0 :file "x" :nodes 1 :depth 1 :layers [] :calls (vector (cst-call "only" 1 3))))
+(cst-note :next-run)
+(princ (format "RESULT %s\n" (json-encode cst-out)))
+"""
+
+
+def test_emacs_marks_each_call_line_with_its_run_state(tmp_path: Path):
+    """Overlays per call with the state and a text after the line, from the events as they
+    arrive (batched per frame), moving with edits, cleared by the next run."""
+    emacs = find_emacs()
+    doc = tmp_path / "pipeline.txt"
+    doc.write_text("in s: String\nbad = X(s)\nslow = Y(s)\nafter = Z(bad)\nretried = W(s)\nout after\n")
+    script = tmp_path / "marks.el"
+    script.write_text(MARKS_SCRIPT)
+    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "HOME": str(tmp_path), "CST_DOC": str(doc)}
+    done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stdout + done.stderr
+    out = json.loads(lines[-1][len("RESULT "):])
+    table = lambda key: [(m["line"], m["state"], m["text"]) for m in out[key]]
+    assert table("pending") == [(2, "pending", "… pending · layer 1"), (3, "pending", "… pending · layer 1"),
+                                (4, "pending", "… pending · layer 2"), (5, "pending", "… pending · layer 1")]
+    assert table("before-frame") == table("pending"), "a burst of events is drawn once, in the next frame"
+    live = {m["line"]: m for m in out["live"]}
+    assert live[2]["text"] == "✗ failed after 29 ms: Service failed for: x"
+    assert live[3]["state"] == "running" and live[3]["text"].startswith("▷ running ")
+    assert live[4]["text"] == "⊘ skipped: bad failed"
+    assert live[5]["text"] == "↻ retrying · attempt 2 (connection reset)"
+    ticked = {m["line"]: m for m in out["ticked"]}
+    assert ticked[3]["text"] != live[3]["text"], "the elapsed time of a running call ticks"
+    completed = {m["line"]: m for m in out["completed"]}
+    assert completed[3]["text"] == '✓ 899 ms = {"id":"u1"}'
+    assert completed[5]["state"] == "cached" and completed[5]["text"] == '✓ cached = "x"'
+    assert [m["line"] for m in out["moved"]] == [4, 5, 6, 7], "the marks moved with their lines"
+    assert {m["line"]: m["text"] for m in out["finished"]}[5] == "✓ 899 ms"
+    assert table("next-run") == [(3, "pending", "… pending · layer 1")]
+
+
 def readme_eglot_tcp_snippet() -> str:
     """The README's eglot set-up for `cst lsp --tcp` (Security, listening transports)."""
     readme = (REPO / "README.md").read_text()
@@ -180,3 +258,45 @@ def test_the_readme_eglot_set_up_connects_over_tcp_with_the_token(tmp_path: Path
     finally:
         server.kill()
         server.wait()
+
+
+GRAPH_SCRIPT = PRELUDE + r"""
+(setq constellation-trusted t)
+(defvar cst-opened nil)
+(setq browse-url-browser-function (lambda (url &rest _) (push url cst-opened)))
+(find-file (getenv "CST_DOC"))
+(goto-char (point-max))
+(insert "extra = Trim(userId)\nout extra\n")  ; not saved: the graph is of the buffer
+(let ((file (constellation-graph)))
+  (setq constellation-trusted nil)
+  (princ (format "RESULT %s\n"
+                 (json-encode (list :file file :opened (vconcat cst-opened)
+                                    :page (with-temp-buffer (insert-file-contents file) (buffer-string))
+                                    :refused (condition-case err (progn (constellation-graph) :json-false)
+                                               (user-error (error-message-string err))))))))
+"""
+
+
+def test_the_graph_command_writes_the_page_and_opens_it(workspace: Path):
+    """M-x constellation-graph writes `cst graph --format html` of the buffer to a temporary
+    file and opens it with browse-url; an untrusted workspace gets a sentence."""
+    import re
+
+    emacs = find_emacs()
+    script = workspace.parent / "graph.el"
+    script.write_text(GRAPH_SCRIPT)
+    (workspace / "doc.cst").write_text("in userId: String\nuser = GetUser(userId)\nout user\n")
+    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "CST_TRUST_FILE": str(workspace.parent / "trust.eld"),
+           "CST_DOC": str(workspace / "doc.cst"), "HOME": str(workspace.parent),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stdout + done.stderr
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result["file"].endswith(".html")
+    assert len(result["opened"]) == 1 and result["opened"][0].endswith(Path(result["file"]).name)
+    data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
+                                result["page"], re.S).group(1))
+    assert {n["name"]: n["layer"] for n in data["graph"]["nodes"]} == {"userId": 0, "user": 1, "extra": 1}
+    assert "trust it first" in result["refused"]

@@ -466,3 +466,216 @@ def test_a_cancelled_call_and_layer_read_cancelled(tmp_path):
     result = run_nvim(find_nvim(), tmp_path, CANCEL_PROBE, {})
     assert "  ⊘ slow cancelled after 850 ms" in result["lines"], result["lines"]
     assert "layer 1 cancelled after 880 ms" in result["lines"], result["lines"]
+
+
+GRAPH_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = { opened = {} }
+local ok, err = pcall(function()
+  local cst = require("constellation")
+  cst.config.trusted = true
+  -- the page as the browser would read it (Neovim removes its temporary files when it quits)
+  vim.ui.open = function(path)
+    table.insert(out.opened, { path = path, text = table.concat(vim.fn.readfile(path), "\n") })
+  end
+  vim.cmd.edit(vim.fn.fnameescape(P.doc))
+  local bufnr = vim.api.nvim_get_current_buf()
+  -- an edit not saved yet is in the graph
+  vim.api.nvim_buf_set_lines(bufnr, -1, -1, false, { "extra = Trim(userId)", "out extra" })
+  vim.cmd("ConstellationGraph")
+  local function graph_lens()
+    for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
+      if lens.command and lens.command.title == "Graph" then return lens.command.command end
+    end
+  end
+  vim.wait(P.wait_ms, function()
+    if #vim.lsp.get_clients({ bufnr = bufnr, name = "constellation" }) == 0 then return false end
+    vim.lsp.codelens.refresh({ bufnr = bufnr })
+    return vim.wait(500, function() return graph_lens() ~= nil end, 50)
+  end, 100)
+  out.lens = graph_lens()
+  if out.lens then vim.lsp.commands[out.lens]({ command = out.lens, arguments = {} }, { bufnr = bufnr }) end
+  cst.config.trusted = false
+  out.untrusted = cst.show_graph({ bufnr = bufnr }) or vim.NIL
+end)
+""" + PROBE_END
+
+
+def test_the_graph_command_writes_the_page_and_opens_it(tmp_path):
+    """:ConstellationGraph (and the Graph lens) write `cst graph --format html` of the buffer to
+    a temporary file and open it with vim.ui.open; an untrusted workspace gets a sentence."""
+    (tmp_path / "modules").mkdir()
+    shutil.copy(DEMO_MODULES, tmp_path / "modules" / "demo.py")
+    (tmp_path / "constellation.toml").write_text('modules = ["modules/demo.py"]\n')
+    doc = tmp_path / "profile.cst"
+    doc.write_text(PROJECT_EXAMPLE.read_text())
+    result = run_nvim(find_nvim(), tmp_path, GRAPH_PROBE, {"doc": str(doc)})
+    assert result["lens"] == "constellation.showGraph"
+    assert len(result["opened"]) == 2, result["opened"]  # the command, then the lens
+    for opened in result["opened"]:
+        page = opened["text"]
+        assert opened["path"].endswith(".html") and page.startswith("<!DOCTYPE html>")
+        data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
+                                    page, re.S).group(1))
+        names = {n["name"]: n["layer"] for n in data["graph"]["nodes"]}
+        assert names == {"userId": 0, "user": 1, "orders": 1, "preferences": 1, "profile": 2, "extra": 1}
+    assert result["untrusted"] is None
+
+
+# -- issue 16: the run in the code, as it happens ------------------------------------------------
+
+RUN_MARKS = r"""
+local function run_marks(bufnr)
+  local list = {}
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(bufnr, require("constellation").run_namespace, 0, -1,
+      { details = true })) do
+    if not m[4].invalid then
+      local text = {}
+      for _, chunk in ipairs(m[4].virt_text or {}) do table.insert(text, chunk[1]) end
+      table.insert(list, { line = m[2] + 1, sign = vim.trim(m[4].sign_text or ""), hl = m[4].sign_hl_group,
+        text = table.concat(text) })
+    end
+  end
+  table.sort(list, function(a, b) return a.line < b.line end)
+  return list
+end
+"""
+
+SYNTHETIC_MARKS_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = {}
+""" + RUN_MARKS + r"""
+local ok, err = pcall(function()
+  local cst = require("constellation")
+  vim.cmd.edit(vim.fn.fnameescape(P.doc))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local uri = vim.uri_from_bufnr(bufnr)
+  local function ev(fields, name, layer, line)
+    fields.uri = uri
+    if name then
+      fields.node, fields.name, fields.module, fields.layer, fields.line, fields.column = name, name, "demo." .. name, layer, line, 7
+    end
+    cst.on_run_event(fields)
+  end
+  local calls = {}
+  for _, c in ipairs({ { "bad", 1, 2 }, { "slow", 1, 3 }, { "after", 2, 4 }, { "later", 3, 5 }, { "retried", 1, 6 } }) do
+    table.insert(calls, { node = c[1], name = c[1], layer = c[2], line = c[3], column = 7 })
+  end
+  ev({ event = "run_started", t_ms = 0, file = "x", nodes = 5, depth = 3, layers = {}, calls = calls })
+  out.pending = run_marks(bufnr)
+  ev({ event = "node_started", t_ms = 1, attempt = 1 }, "slow", 1, 3)
+  ev({ event = "node_started", t_ms = 1, attempt = 1 }, "bad", 1, 2)
+  ev({ event = "node_started", t_ms = 1, attempt = 1 }, "retried", 1, 6)
+  ev({ event = "node_failed", t_ms = 30, duration_ms = 29, error = { message = "Service failed for: x", line = 2, column = 7 } }, "bad", 1, 2)
+  ev({ event = "node_skipped", t_ms = 31, reason = "dependency failed", dependency = "bad" }, "after", 2, 4)
+  ev({ event = "node_skipped", t_ms = 31, reason = "dependency failed", dependency = "bad" }, "later", 3, 5)
+  ev({ event = "node_retrying", t_ms = 32, attempt = 1, error = "connection reset", delay_ms = 100 }, "retried", 1, 6)
+  out.before_frame = run_marks(bufnr)
+  vim.wait(150)
+  out.live = run_marks(bufnr)
+  vim.wait(700)
+  out.ticked = run_marks(bufnr)
+  ev({ event = "node_completed", t_ms = 900, duration_ms = 899, value = { id = "u1" }, cache_hit = false, attempts = 1 }, "slow", 1, 3)
+  ev({ event = "node_completed", t_ms = 901, duration_ms = 0.1, value = "x", cache_hit = true, attempts = 0 }, "retried", 1, 6)
+  vim.wait(150)
+  out.completed = run_marks(bufnr)
+  vim.api.nvim_buf_set_lines(bufnr, 1, 1, false, { "# two new", "# lines" }) -- above every call
+  vim.api.nvim_buf_set_lines(bufnr, 6, 7, false, {}) -- deletes `later` (now line 7)
+  out.moved = run_marks(bufnr)
+  ev({ event = "run_completed", t_ms = 950, status = "failed", outputs = {}, errors = {}, duration_ms = 950 })
+  out.finished = run_marks(bufnr)
+  ev({ event = "run_started", t_ms = 0, file = "x", nodes = 1, depth = 1, layers = {},
+       calls = { { node = "only", name = "only", layer = 1, line = 3, column = 1 } } })
+  out.next_run = run_marks(bufnr)
+end)
+""" + PROBE_END
+
+
+def test_neovim_marks_each_call_line_with_its_run_state(tmp_path):
+    """Signs and end-of-line texts per call, updated from the events (not at the end), batched
+    per frame, following edits, cleared by the next run (fed the documented events)."""
+    doc = tmp_path / "pipeline.txt"  # no filetype: no server needed to draw the marks
+    doc.write_text("in s: String\nbad = X(s)\nslow = Y(s)\nafter = Z(bad)\nlater = Z(after)\n"
+                   "retried = W(s)\nout later\n")
+    result = run_nvim(find_nvim(), tmp_path, SYNTHETIC_MARKS_PROBE, {"doc": str(doc)})
+    table = lambda key: [(m["line"], m["sign"], m["text"]) for m in result[key]]
+    assert table("pending") == [
+        (2, "…", "… pending · layer 1"), (3, "…", "… pending · layer 1"), (4, "…", "… pending · layer 2"),
+        (5, "…", "… pending · layer 3"), (6, "…", "… pending · layer 1")]
+    assert table("before_frame") == table("pending"), "a burst of events is drawn once, in the next frame"
+    live = {m["line"]: m for m in result["live"]}
+    assert live[2]["sign"] == "✗" and live[2]["text"] == "✗ failed after 29 ms: Service failed for: x"
+    assert live[2]["hl"] == "ConstellationRunFailed"
+    assert live[3]["sign"] == "▷" and live[3]["text"].startswith("▷ running ")
+    assert live[4]["text"] == "⊘ skipped: bad failed" and live[5]["text"] == "⊘ skipped: bad failed"
+    assert live[6]["sign"] == "↻" and live[6]["text"] == "↻ retrying · attempt 2 (connection reset)"
+    ticked = {m["line"]: m for m in result["ticked"]}
+    assert ticked[3]["text"] != live[3]["text"], "the elapsed time of a running call ticks"
+    completed = {m["line"]: m for m in result["completed"]}
+    assert completed[3]["text"] == '✓ 899 ms = {"id":"u1"}'
+    assert completed[6]["text"] == '✓ cached = "x"' and completed[6]["hl"] == "ConstellationRunCached"
+    assert [m["line"] for m in result["moved"]] == [4, 5, 6, 7], "marks moved with the lines; a deleted line's went"
+    finished = {m["line"]: m["text"] for m in result["finished"]}
+    assert finished[5] == "✓ 899 ms", "after the run the value inlay hint shows the value"
+    assert table("next_run") == [(3, "…", "… pending · layer 1")]
+
+
+LIVE_RUN_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = { snapshots = {} }
+""" + RUN_MARKS + r"""
+vim.fn.confirm = function() return 1 end -- trust the workspace, as the user would
+local ok, err = pcall(function()
+  local M = require("constellation")
+  vim.cmd.edit(vim.fn.fnameescape(P.doc))
+  local bufnr = vim.api.nvim_get_current_buf()
+  out.attached = vim.wait(P.wait_ms, function()
+    return #vim.lsp.get_clients({ bufnr = bufnr, name = "constellation" }) > 0
+  end, 50)
+  local done = nil
+  M.run_pipeline({ bufnr = bufnr, inputs = { s = "x" }, on_result = function(e, result)
+    done = { error = e and (e.message or tostring(e)) or vim.NIL, status = result and result.status or vim.NIL }
+  end })
+  vim.wait(P.wait_ms, function()
+    table.insert(out.snapshots, run_marks(bufnr))
+    return done ~= nil
+  end, 10)
+  out.done = done
+  vim.wait(100)
+  out.final = run_marks(bufnr)
+end)
+""" + PROBE_END
+
+
+def test_neovim_shows_a_real_run_unfold_on_its_lines(tmp_path):
+    """A real `cst lsp` run: while the slow call runs, the failed call and its skipped dependent
+    already show on their lines, and the running call's elapsed time ticks."""
+    (tmp_path / "modules").mkdir()
+    shutil.copy(DEMO_MODULES, tmp_path / "modules" / "demo.py")
+    (tmp_path / "constellation.toml").write_text('modules = ["modules/demo.py"]\n')
+    doc = tmp_path / "live.cst"
+    doc.write_text("in s: String\nslow = SlowApiCall(s)\nbad = AlwaysFailsService(s)\n"
+                   "after = Uppercase(bad)\nout slow\nout after\n")
+    env_scale = os.environ.get("CONSTELLATION_TIME_SCALE")
+    os.environ["CONSTELLATION_TIME_SCALE"] = "1"  # SlowApiCall sleeps a second: several ticks
+    try:
+        result = run_nvim(find_nvim(), tmp_path, LIVE_RUN_PROBE, {"doc": str(doc)})
+    finally:
+        if env_scale is None:
+            os.environ.pop("CONSTELLATION_TIME_SCALE")
+        else:
+            os.environ["CONSTELLATION_TIME_SCALE"] = env_scale
+    assert result["attached"], "the server did not attach"
+    assert result["done"] == {"error": None, "status": "failed"}, result["done"]
+    while_running = [{m["line"]: m for m in snap} for snap in result["snapshots"]
+                     if any(m["line"] == 2 and m["sign"] == "▷" for m in snap)]
+    assert while_running, "the slow call was never shown running"
+    during = [s for s in while_running if s.get(3, {}).get("sign") == "✗" and s.get(4, {}).get("sign") == "⊘"]
+    assert during, "the failure and the skip were not shown while the slow call ran"
+    assert during[-1][4]["text"] == "⊘ skipped: bad failed"
+    assert during[-1][3]["text"].startswith("✗ failed after ") and "Service failed for: x" in during[-1][3]["text"]
+    elapsed = {s[2]["text"] for s in while_running}
+    assert len(elapsed) >= 2, f"the running call's elapsed time did not tick: {elapsed}"
+    final = {m["line"]: (m["sign"], m["text"]) for m in result["final"]}
+    assert final[2][0] == "✓" and re.fullmatch(r"✓ [\d.]+ m?s", final[2][1]), final
+    assert final[3][0] == "✗" and final[4] == ("⊘", "⊘ skipped: bad failed")

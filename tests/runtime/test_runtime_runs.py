@@ -80,6 +80,16 @@ def test_failure_skips_dependents_at_once_and_independent_nodes_continue(execute
     assert report.error["message"] == "Service failed for: x"
 
 
+def test_events_name_each_call_up_front_and_the_failed_dependency_of_a_skip(execute):
+    text = ("in s: String\nbad = AlwaysFailsService(s)\nafter = Uppercase(bad)\n"
+            "later = Lowercase(after)\nout later\n")
+    _, events = execute(text, {"s": "x"})
+    calls = {c["name"]: (c["line"], c["layer"]) for c in events[0]["calls"]}
+    assert calls == {"bad": (2, 1), "after": (3, 2), "later": (4, 3)}
+    skipped = {e["name"]: e["dependency"] for e in node_events(events, "node_skipped")}
+    assert skipped == {"after": "bad", "later": "bad"}  # the call that failed, not the skip between
+
+
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_run_timeout_cancels_with_partial_results(execute, backend):
     text = "in s: String\nquick = Uppercase(s)\nslow = ExpensiveCompute(s)\nout quick\nout slow\n"

@@ -25,7 +25,11 @@ import {
   RunTracker,
   finalStatus,
 } from "./format";
-import { inputNames, parseInputValue, showInputValue } from "./inputs";
+import { DEBUG_TYPE, debugAdapterCommand, debugPipelineConfiguration, resolveDebugConfiguration } from "./debug";
+import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
+import type { CheckInputsResult } from "./form";
+import { askInputs, type CheckInputs } from "./inputForm";
+import { RunDecorations } from "./runDecorations";
 import {
   findOnPath,
   initializationOptions,
@@ -47,10 +51,12 @@ const COMMANDS = {
   showLayers: "constellation.showLayers",
   restartServer: "constellation.restartServer",
   showOutput: "constellation.showOutput",
+  debugPipeline: "constellation.debugPipeline",
+  showGraph: "constellation.showGraph",
 } as const;
 // Server commands that this extension registers itself, so that code lenses carrying them
 // run through the same output/status handling as the command palette.
-const OWN_SERVER_COMMANDS = new Set<string>([COMMANDS.runPipeline, COMMANDS.cancelRun, COMMANDS.showLayers]);
+const OWN_SERVER_COMMANDS = new Set<string>([COMMANDS.runPipeline, COMMANDS.cancelRun, COMMANDS.showLayers, COMMANDS.showGraph]);
 
 let client: LanguageClient | undefined;
 let workspaceState: vscode.Memento | undefined;
@@ -59,6 +65,8 @@ let statusBar: vscode.StatusBarItem;
 const tracker = new RunTracker();
 let activeRun: { uri: string } | undefined;
 let clearStatusTimer: NodeJS.Timeout | undefined;
+// ---- the run in the code (gutter marks and line texts, runDecorations.ts) ----
+let runDecorations: RunDecorations | undefined;
 
 function settings(): Settings {
   const config = vscode.workspace.getConfiguration("constellation");
@@ -78,6 +86,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   statusBar = vscode.window.createStatusBarItem("constellation.run", vscode.StatusBarAlignment.Left, 10);
   statusBar.name = "Constellation run";
   context.subscriptions.push(output, statusBar);
+  runDecorations = new RunDecorations(context.extensionUri);
+  context.subscriptions.push(runDecorations);
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.runPipeline, (arg?: unknown) => runPipeline(arg, false)),
@@ -86,6 +96,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.showLayers, (arg?: unknown) => showLayers(arg)),
     vscode.commands.registerCommand(COMMANDS.restartServer, () => restartServer()),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show()),
+    ...registerDebugger(),
+    vscode.commands.registerCommand(COMMANDS.showGraph, (arg?: unknown) => showGraph(context.extensionUri, arg)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) void restartServer();
     }),
@@ -130,18 +142,25 @@ class ConstellationClient extends LanguageClient {
   }
 }
 
-async function createClient(): Promise<ConstellationClient> {
-  const current = settings();
+/** The server command, resolved once for the language client and the debug adapter alike. */
+async function serverLaunch(current: Settings): Promise<ServerLaunch> {
   const folder = vscode.workspace.workspaceFolders?.[0];
   const trusted = vscode.workspace.isTrusted;
   const find = (program: string) => findOnPath(program, process.env);
   // Only ask the Python extension (activating it takes a while) when the command is missing;
   // its interpreter may be the workspace's choice, so only in a trusted workspace.
-  const launch = resolveServerCommand(current.serverCommand, {
+  return resolveServerCommand(current.serverCommand, {
     find,
     trustedFolder: trusted ? folder?.uri.fsPath : undefined,
     pythonInterpreter: !trusted || find(current.serverCommand[0]) ? undefined : await pythonInterpreter(folder?.uri),
   });
+}
+
+async function createClient(): Promise<ConstellationClient> {
+  const current = settings();
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const trusted = vscode.workspace.isTrusted;
+  const launch = await serverLaunch(current);
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
@@ -168,6 +187,15 @@ async function createClient(): Promise<ConstellationClient> {
   created.launch = launch;
   created.outputChannel.appendLine(`Starting the language server: ${launch.description}`);
   keepOwnCommands(created);
+  // the server offers a `Graph` lens to clients that can show the graph (constellation.showGraph)
+  created.registerFeature({
+    fillClientCapabilities: (capabilities) => {
+      capabilities.experimental = { ...(capabilities.experimental as object | undefined), constellationGraph: true };
+    },
+    initialize: () => undefined,
+    getState: () => ({ kind: "static" }),
+    clear: () => undefined,
+  });
   created.onNotification("constellation/runEvent", (event: RunEvent) => onRunEvent(event));
   return created;
 }
@@ -300,14 +328,23 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
   if (useExamples) overrides.useExamples = true;
   const args = runPipelineArgs(uri, current, overrides);
   if (!args.useExamples && args.inputs === undefined) {
-    const inputs = await askInputs(uri);
-    if (inputs === undefined) return undefined; // the user closed an input box
-    if (Object.keys(inputs).length > 0) args.inputs = inputs;
+    // ---- the typed input form (inputForm.ts) ----
+    let choice;
+    try {
+      choice = await askInputs(uri, checkInputs(uri), workspaceState);
+    } catch (error) {
+      reportFailure("Run Pipeline", error);
+      return undefined;
+    }
+    if (choice === undefined) return undefined; // the user closed the form, or the file has errors
+    if ("useExamples" in choice) args.useExamples = true;
+    else if (Object.keys(choice.inputs).length > 0) args.inputs = choice.inputs;
   }
   if (current.run.revealOutput) output.show(true);
   output.appendLine("");
   output.appendLine(`Running ${vscode.Uri.parse(uri).fsPath}${args.useExamples ? " with examples" : ""}…`);
   activeRun = { uri };
+  runDecorations?.reset(uri);
   void vscode.commands.executeCommand("setContext", "constellation.running", true);
   tracker.status = "running";
   tracker.layer = 0;
@@ -332,34 +369,9 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
   }
 }
 
-/**
- * Asks for a value of each input of the pipeline (remembered per document for the next run);
- * undefined when the user cancels.
- */
-async function askInputs(uri: string): Promise<Record<string, unknown> | undefined> {
-  let names: string[];
-  try {
-    names = inputNames(await executeServerCommand<LayersResult>(COMMANDS.showLayers, { uri }));
-  } catch {
-    return {}; // the run itself will say what is wrong
-  }
-  const inputs: Record<string, unknown> = {};
-  for (const [index, name] of names.entries()) {
-    const key = `constellation.input:${uri}:${name}`;
-    const remembered = workspaceState?.get<unknown>(key);
-    const text = await vscode.window.showInputBox({
-      title: `Run pipeline: input ${index + 1} of ${names.length}`,
-      prompt:
-        `Value of '${name}': JSON (42, true, [1, 2], {"a": 1}) or plain text for a string. ` +
-        `Run Pipeline with Examples uses the @example values instead.`,
-      value: remembered === undefined ? "" : showInputValue(remembered),
-      ignoreFocusOut: true,
-    });
-    if (text === undefined) return undefined;
-    inputs[name] = parseInputValue(text);
-    await workspaceState?.update(key, inputs[name]);
-  }
-  return inputs;
+/** `constellation/checkInputs` (docs/input-form.md): the form's fields, each text checked. */
+function checkInputs(uri: string): CheckInputs {
+  return (texts) => runningClient().sendRequest<CheckInputsResult>("constellation/checkInputs", { uri, inputs: texts });
 }
 
 async function cancelRun(arg: unknown): Promise<void> {
@@ -424,10 +436,29 @@ async function pickLayerNode(uri: string, result: LayersResult): Promise<void> {
   }
 }
 
+/** The graph view beside the editor; showing it runs nothing (fine in Restricted Mode). */
+function showGraph(extensionUri: vscode.Uri, arg: unknown): void {
+  const uri = targetUri(arg);
+  if (!uri) {
+    void vscode.window.showInformationMessage("Open a .cst file to show its graph.");
+    return;
+  }
+  try {
+    runningClient();
+  } catch (error) {
+    reportFailure("Show Graph", error);
+    return;
+  }
+  GraphPanel.show(extensionUri, uri, (target) =>
+    runningClient().sendRequest(GRAPH_REQUEST, { textDocument: { uri: target } }));
+}
+
 // ---- run events -------------------------------------------------------------------------------
 
 function onRunEvent(event: RunEvent): void {
+  GraphPanel.runEvent(event);
   tracker.apply(event);
+  runDecorations?.apply(event);
   for (const line of formatEvent(event)) output.appendLine(line);
   showStatus();
 }
@@ -444,4 +475,52 @@ function showStatus(): void {
   statusBar.tooltip = running ? "Constellation run in progress: click to cancel" : "Constellation: show the run output";
   statusBar.command = running ? COMMANDS.cancelRun : COMMANDS.showOutput;
   statusBar.show();
+}
+
+// ---- the debugger (`cst dap`) -------------------------------------------------------------
+
+function registerDebugger(): vscode.Disposable[] {
+  const provider: vscode.DebugConfigurationProvider = {
+    resolveDebugConfiguration(_folder, config) {
+      const active = vscode.window.activeTextEditor?.document;
+      const resolved = resolveDebugConfiguration(config, active?.uri.scheme === "file" ? active.uri.fsPath : undefined);
+      if (typeof resolved === "string") {
+        void vscode.window.showErrorMessage(`Constellation: ${resolved}`);
+        return undefined; // abort the launch
+      }
+      return resolved as vscode.DebugConfiguration;
+    },
+  };
+  const factory: vscode.DebugAdapterDescriptorFactory = {
+    async createDebugAdapterDescriptor() {
+      if (!vscode.workspace.isTrusted) {
+        throw new Error("Debugging runs the workspace's modules: trust the workspace first.");
+      }
+      const adapter = debugAdapterCommand(await serverLaunch(settings()));
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      return new vscode.DebugAdapterExecutable(adapter.command, adapter.args, {
+        cwd: folder?.uri.fsPath,
+        env: serverEnvironment(process.env) as Record<string, string>,
+      });
+    },
+  };
+  const lenses: vscode.CodeLensProvider = {
+    provideCodeLenses(document) {
+      const title = "$(debug-alt) Debug pipeline";
+      return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title, command: COMMANDS.debugPipeline, arguments: [document.uri] })];
+    },
+  };
+  return [
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider),
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, factory),
+    vscode.languages.registerCodeLensProvider({ scheme: "file", language: LANGUAGE_ID }, lenses),
+    vscode.commands.registerCommand(COMMANDS.debugPipeline, async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+      if (!uri || !uri.fsPath.endsWith(".cst")) {
+        void vscode.window.showErrorMessage("Constellation: open a .cst file to debug it.");
+        return;
+      }
+      await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(uri), debugPipelineConfiguration(uri.fsPath));
+    }),
+  ];
 }

@@ -39,6 +39,7 @@ const COMMANDS = [
   "constellation.runPipelineWithExamples",
   "constellation.cancelRun",
   "constellation.showLayers",
+  "constellation.showGraph",
   "constellation.restartServer",
 ];
 
@@ -121,6 +122,21 @@ test("the .vsix is complete", async (t) => {
     assert.ok(!/require\(["']vscode-languageclient/.test(bundle), "vscode-languageclient is bundled, not required");
     assert.ok(![...entries.keys()].some((name) => name.includes("node_modules/")), "no node_modules in the .vsix");
     assert.ok(![...entries.keys()].some((name) => name.endsWith(".ts")), "no TypeScript sources in the .vsix");
+  });
+
+  await t.test("the graph view is packaged: the same bundle as the Python package's", () => {
+    const view = text("extension/dist/webview/graph.js");
+    const packaged = readFileSync(join(root, "..", "cli", "constellation", "cli", "assets", "graph.js"), "utf8");
+    assert.equal(view, packaged);
+    const title = manifest.contributes.menus["editor/title"].map((m) => m.command);
+    assert.ok(title.includes("constellation.showGraph"), "Show Graph is an editor-title button");
+  });
+
+  await t.test("the run's gutter marks are inside: every state, light and dark", () => {
+    const states = ["pending", "running", "retrying", "completed", "cached", "failed", "skipped", "cancelled"];
+    for (const state of states) {
+      for (const theme of ["light", "dark"]) assert.match(text(`extension/images/run/${state}-${theme}.svg`), /^<svg /);
+    }
   });
 
   await t.test("engines.vscode agrees with vscode-languageclient's", () => {

@@ -1,24 +1,39 @@
-"""`cst graph FILE [--format dot|mermaid]`: the DAG, nodes ranked by layer."""
+"""`cst graph FILE [--format dot|mermaid|json|html]`: the DAG, nodes ranked by layer.
+
+`json` is the graph of the `constellation/graph` request (docs/graph.md); `html` the graph
+view as one offline page (graph_page.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from constellation.cli._shared import (
-    add_modules_option, add_stdin_option, analyze_file, require_valid, source_name,
+    UserError, add_modules_option, add_stdin_option, analyze_file, require_valid, source_name,
 )
+
+
+def write_text(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise UserError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
 SHAPES_DOT = {"input": "invhouse", "constant": "note", "module": "box", "inline": "ellipse"}
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "graph", help="print the pipeline's DAG (Graphviz dot or Mermaid)",
+        "graph", help="print the pipeline's DAG (Graphviz dot, Mermaid, JSON or an HTML page)",
         description="Print the DAG of a pipeline with its nodes ranked by layer. "
-                    "Edges point from a node to the nodes that read it.")
+                    "Edges point from a node to the nodes that read it. --format html writes "
+                    "the interactive graph view as one self-contained offline HTML file.")
     parser.add_argument("file", metavar="FILE", help="a .cst file, or - for standard input")
-    parser.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    parser.add_argument("--format", choices=("dot", "mermaid", "json", "html"), default="dot")
+    parser.add_argument("--output", "-o", metavar="PATH",
+                        help="write to PATH instead of standard output")
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_graph)
@@ -89,9 +104,34 @@ def to_mermaid(plan) -> str:
     return "\n".join(lines)
 
 
+def graph_data(analysis) -> dict:
+    """The graph of `constellation/graph`, ranges in UTF-16 like LSP's default."""
+    from constellation.server.graph_view import graph_json
+    from constellation.server.positions import Positions
+
+    return graph_json(analysis, Positions(analysis.source, "utf-16"))
+
+
+def render(analysis, fmt: str, name: str) -> str:
+    if fmt == "dot":
+        return to_dot(analysis.plan)
+    if fmt == "mermaid":
+        return to_mermaid(analysis.plan)
+    if fmt == "json":
+        return json.dumps(graph_data(analysis), indent=2, ensure_ascii=False)
+    from constellation.cli.graph_page import page
+    return page(f"{name} — Constellation graph", graph_data(analysis))
+
+
 def run_graph(args: argparse.Namespace) -> int:
     name = source_name(args.file, args)
     _, analysis = analyze_file(args.file, name, args.modules)
     require_valid(analysis, name)
-    print(to_dot(analysis.plan) if args.format == "dot" else to_mermaid(analysis.plan))
+    text = render(analysis, args.format, name)
+    if args.output:
+        write_text(args.output, text if text.endswith("\n") else text + "\n")
+        if args.format == "html":
+            print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
     return 0

@@ -59,9 +59,31 @@ def register(subparsers) -> None:
                         help="with --events: where the full result goes when run_completed "
                              "abbreviates large values (default: a new file in the temporary "
                              "folder); the event's result_file names it")
+    # `cst dap` runs the pipeline with --debug: debug_point events out, {"go": N} lines in
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--report", default=None, metavar="OUT.html",
+                        help="also write the run as one offline HTML page: the graph with each "
+                             "call's state, the timeline with its critical path, the values")
     parser.add_argument("--watch-parent", type=int, default=None, metavar="PID",
                         help="cancel the run when process PID ends (the language server passes "
                              "its own, so that a run never outlives it)")
+    parser.add_argument("--resume", nargs="?", const="last", default=None, metavar="RUN",
+                        help="reuse every call of a recorded run (default: this file's last) "
+                             "that completed with the same arguments and module code; run only "
+                             "what failed, was skipped or changed")
+    parser.add_argument("--target", action="append", default=None, metavar="NAME",
+                        help="run only what binding NAME needs, with NAME as the output; "
+                             "repeatable")
+    parser.add_argument("--from", dest="from_", default=None, metavar="NAME",
+                        help="re-run binding NAME and everything downstream of it, taking the "
+                             "other values from this file's last recorded run")
+    parser.add_argument("--save-test", metavar="NAME", default=None,
+                        help="after the run, write NAME.cst-test.yaml beside FILE: a pipeline "
+                             "test replaying this run (its inputs, the modules' results as "
+                             "fixtures, its outputs as the expectation; see `cst test`)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="do not record this run (records: .constellation/runs.db beside "
+                             "constellation.toml, or CONSTELLATION_RUNS_DB; see `cst runs`)")
     add_stdin_option(parser)
     add_modules_option(parser)
     parser.set_defaults(func=run_command)
@@ -404,7 +426,7 @@ def watch_parent(pid: int, request_cancel) -> None:
 
 
 def gather_inputs(args, analysis) -> dict:
-    from constellation.runtime.inputs import MAX_INPUT_DEPTH, input_types, parse_cli_value
+    from constellation.compiler.inputs import MAX_INPUT_DEPTH, input_types, parse_input_text
 
     given: dict = {}
     if args.inputs:
@@ -430,7 +452,7 @@ def gather_inputs(args, analysis) -> dict:
             raise UserError(f"--input {item}: expected NAME=VALUE")
         from constellation.compiler import types as T
         try:
-            given[name.strip()] = parse_cli_value(text, declared.get(name.strip(), T.ERROR))
+            given[name.strip()] = parse_input_text(text, declared.get(name.strip(), T.ERROR))
         except RecursionError:
             raise UserError(f"--input {name.strip()}: the value is nested too deeply (inputs "
                             f"may nest at most {MAX_INPUT_DEPTH} levels)") from None
@@ -469,6 +491,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     args.file = name  # from here on the pipeline is known (and configured) by its name
+    if getattr(args, "save_test", None):
+        problem = _save_test_problem(args)
+        if problem:
+            return reject(args, [{"message": problem, "line": None, "column": None}], problem)
     registry, load_errors = load_config_registry(args.file, tuple(args.modules))
     if load_errors:
         return reject(args, [{"message": m, "line": None, "column": None} for m in load_errors],
@@ -481,10 +507,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
                       + f"\n{args.file}: fix the errors above before running")
     try:
         inputs = gather_inputs(args, analysis)
+        from constellation.cli import _partial
+        from constellation.runtime.identity import plan_hash
+        args.plan_hash = plan_hash(analysis)  # the whole pipeline's, whatever part of it runs
+        plan, settled, note = _partial.plan_for(args, analysis.executable_plan)
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     try:
-        result = execute(args, analysis, inputs)
+        result = execute(args, analysis, plan, inputs, settled, note)
     except RunRejected as exc:
         lines = [f"{args.file}:{e['line']}:{e['column']}: {e['message']}" if e.get("line")
                  else f"{args.file}: {e['message']}" for e in exc.errors]
@@ -494,19 +524,68 @@ def run_pipeline(args: argparse.Namespace) -> int:
         return reject(args, exc.errors, "\n".join(lines))
     except ValueError as exc:  # a bad --schedule / --max-concurrency / environment setting
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
+    if getattr(args, "report", None):
+        write_report(args, analysis)
     if args.json:
         emit_line(result.to_json())
     return EXIT[result.status]
 
 
-def execute(args, analysis, inputs: dict):
-    """Run on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
+def _save_test_problem(args) -> str | None:
+    import re
+
+    if args.file == "<stdin>":
+        return "--save-test needs a pipeline file (the case is written beside it)"
+    if args.no_record:
+        return "--save-test needs the run's record (its modules' results): drop --no-record"
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.save_test):
+        return (f"--save-test {args.save_test}: a case name is letters, digits, '_', '-' and "
+                f"'.' (it names the file NAME.cst-test.yaml)")
+    return None
+
+
+def _keep_for_report(on_event, args):
+    """Keeps every event for the report, then passes it on to what shows the run."""
+    args.report_events = recorded = []
+
+    def record(event: dict) -> None:
+        recorded.append(event)
+        if on_event is not None:
+            on_event(event)
+    return record
+
+
+def write_report(args, analysis) -> None:
+    from constellation.cli.graph import graph_data, write_text
+    from constellation.cli.graph_page import page
+
+    text = page(f"{args.file} — Constellation run", graph_data(analysis),
+                events=getattr(args, "report_events", []), pane="timeline")
+    try:
+        write_text(args.report, text)
+    except UserError as exc:
+        print(str(exc), file=sys.stderr)
+        return
+    print(f"wrote the run's report to {args.report}", file=sys.stderr)
+
+
+def execute(args, analysis, plan, inputs: dict, settled=None, note: str | None = None):
+    """Run `plan` (the analysis's executable plan, or the part of it --target or --from
+    chose) on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
     import anyio
 
-    from constellation.runtime.api import execute as execute_run, prepare
+    from constellation.runtime.api import prepare
 
     display = None
-    if args.events:
+    debugger = None
+    if args.events and getattr(args, "debug", False):
+        from constellation.runtime.debugging import ChannelDebugger
+        debugger = ChannelDebugger(emit_line, serial=False, source=plan)
+
+        def on_event(event: dict) -> None:
+            debugger.observe(event)
+            emit_line(fit_event(event, args))
+    elif args.events:
         def on_event(event: dict) -> None:
             emit_line(fit_event(event, args))
     elif args.json:
@@ -517,13 +596,28 @@ def execute(args, analysis, inputs: dict):
         from constellation.cli.display import LiveDisplay
         display = LiveDisplay(Console())
         on_event = display.handle
+    from constellation.cli import _recording as recording
+    if getattr(args, "report", None):
+        on_event = _keep_for_report(on_event, args)
     from constellation.runtime.dask_backend import cli_settings
-    run = prepare(analysis.executable_plan, inputs, registry=analysis.registry, schedule=args.schedule, serial=args.serial, seed=args.seed,
+    recorder = recording.recorder_for(args, plan)
+    on_event = recording.subscribe(recorder, on_event)
+    run = prepare(plan, inputs, registry=analysis.registry, schedule=args.schedule,
+                  serial=args.serial, seed=args.seed,
                   max_concurrency=args.max_concurrency, use_examples=args.examples,
                   on_event=on_event, file=args.file,
                   **cli_settings(args.file, getattr(args, "executor", None),
                                  getattr(args, "dask_address", None),
                                  getattr(args, "dask_colocate", None)))
+    if debugger is not None:
+        from constellation.runtime.debugging import plain
+        debugger.serial, debugger.rank = run.config.serial, run.rank
+        run.debugger = debugger
+        emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
+    recording.use_persistent_cache(args.file, run.plan, run.functions)
+    if recorder is not None:
+        recorder.head["inputs"] = run.inputs  # with the @example values --examples added
+        recorder.head["settings"] = recording.settings(run.config, args)
 
     async def main():
         import asyncio
@@ -538,9 +632,11 @@ def execute(args, analysis, inputs: dict):
         run.watch.on_stuck = _hard_stop
         if getattr(args, "watch_parent", None):
             watch_parent(args.watch_parent, request_cancel)
+        if debugger is not None:
+            read_debug_answers(debugger, loop, request_cancel)
         try:
             with _cancel_on_signals(request_cancel):
-                result = await execute_run(run, timeout=args.timeout, cancel_event=cancel)
+                result = await run.execute(timeout=args.timeout, cancel_event=cancel)
         except BaseExceptionGroup as group:
             # a rejection raised once running (dask: a worker cannot import a module)
             from constellation.runtime.inputs import RunRejected
@@ -550,12 +646,41 @@ def execute(args, analysis, inputs: dict):
             raise
         return result
 
-    if display is None:
-        return anyio.run(main)
-    with display:
-        result = anyio.run(main)
-    display.print_final(display.console)
+    from constellation.runtime.partial import settling
+    with recording.tapping(recorder), settling(settled):
+        if display is None:
+            result = anyio.run(main)
+        else:
+            with display:
+                result = anyio.run(main)
+            display.print_final(display.console)
+    if note:
+        reused = f": {settled.used} call(s) reused" if settled is not None else ""
+        _say(f"cst run: {note}{reused}")
+    run_id = recording.finish(recorder, args, result)
+    if getattr(args, "save_test", None):
+        recording.save_test(args, run_id, run.inputs, result)
     return result
+
+
+def read_debug_answers(debugger, loop, request_cancel) -> None:
+    """The adapter's answers arrive on standard input, one JSON object a line, read by a
+    thread (a blocked read must never hold the loop); its end (the adapter has gone)
+    cancels the run."""
+    import threading
+
+    def read() -> None:
+        for line in sys.stdin:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                _say(f"cst run --debug: ignored a line that is not JSON: {line[:80]!r}")
+                continue
+            if isinstance(message, dict):
+                loop.call_soon_threadsafe(debugger.answer, message)
+        request_cancel()
+
+    threading.Thread(target=read, name="constellation-debug-answers", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from constellation.compiler import ast
 from constellation.compiler.checker import (CheckResult, _Checker, free_references, same_type,
@@ -75,6 +76,11 @@ class Previous:
     # the assignments its warnings came from: checked again with every edit, so that their
     # messages are made afresh (they may name positions or other names)
     warned: list[ast.Assignment] = field(default_factory=list)
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each binding's place in the checker's order (made once per previous analysis)."""
+        return {n: i for i, n in enumerate(self.check.value_order)}
 
 
 def warned_assignments(check: CheckResult, decls: list[ast.Decl]) -> list[ast.Assignment] | None:
@@ -347,16 +353,8 @@ def _before_edit(edit: _Edit, decls: list[ast.Decl]):
         yield was.get(id(d), d)
 
 
-_POSITIONS: dict[int, tuple[list[str], dict[str, int]]] = {}
-
-
 def _positions(prev: Previous) -> dict[str, int]:
-    order = prev.check.value_order
-    known = _POSITIONS.get(id(prev))
-    if known is None or known[0] is not order:
-        _POSITIONS.clear()  # one document's previous analysis at a time is enough
-        known = _POSITIONS[id(prev)] = (order, {n: i for i, n in enumerate(order)})
-    return known[1]
+    return prev.positions
 
 
 # --- checking ----------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ class OptionChecker:
         """W001; an invalid value counts as present (its E016 says enough)."""
         retry = "retry" in invalid or (values.get("retry") or 0) > 0
         delay = "delay" in first
-        index = {id(o): i for i, o in enumerate(call.options)}
+        index = {o: i for i, o in enumerate(call.options)}
         if delay and not retry:
             self.no_effect(call, index, first["delay"], "'delay' has no effect without 'retry'")
         if "backoff" in first and not (retry and delay):
@@ -124,7 +124,7 @@ class OptionChecker:
     def no_effect(self, call: ast.Call, index: dict[int, int], opt: ast.Option,
                   message: str) -> None:
         self.checker._report("W001", message, opt.key.span,
-                             fixes=(self.removal_fix(call, index[id(opt)]),))
+                             fixes=(self.removal_fix(call, index[opt]),))
 
     def removal_fix(self, call: ast.Call, index: int) -> Fix:
         """Remove one option with its separating comma (or the whole `with` clause)."""

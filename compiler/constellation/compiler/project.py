@@ -20,8 +20,9 @@ from pathlib import Path
 __all__ = ["CONFIG_NAME", "KEYS", "ProjectConfig", "find_config"]
 
 CONFIG_NAME = "constellation.toml"
+RUNS_DB_DEFAULT = ".constellation/runs.db"
 # every key constellation.toml may hold
-KEYS = ("modules", "executor", "dask_address", "dask_colocate")
+KEYS = ("modules", "executor", "dask_address", "dask_colocate", "runs_db")
 
 
 def find_config(start: str | os.PathLike[str] | None) -> Path | None:
@@ -49,6 +50,9 @@ class ProjectConfig:
     executor: str | None = None
     dask_address: str | None = None
     dask_colocate: tuple[str, ...] = ()
+    # where run records and the persistent cache live (relative to the file's folder); None:
+    # the default, .constellation/runs.db beside the file
+    runs_db: str | None = None
     # the file is unreadable, not TOML (with its line), has an unknown key, or `modules` has
     # the wrong shape: no module of it is loaded
     errors: tuple[str, ...] = ()
@@ -59,6 +63,12 @@ class ProjectConfig:
     def folder(self) -> Path:
         """Where the file is: module specs and runs start from here."""
         return self.path.parent
+
+    @property
+    def runs_db_path(self) -> Path:
+        """The run records' database: `runs_db` (relative to this file's folder), else
+        `.constellation/runs.db` beside the file."""
+        return self.folder / (self.runs_db or RUNS_DB_DEFAULT)
 
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None) -> ProjectConfig | None:
@@ -101,7 +111,7 @@ def _executor_settings(path: Path, data: dict) -> tuple[dict, tuple[str, ...]]:
     """The well-shaped executor settings of `data`, and a sentence for each ill-shaped one."""
     found: dict = {}
     errors = []
-    for key in ("executor", "dask_address"):
+    for key in ("executor", "dask_address", "runs_db"):
         if key in data:
             if isinstance(data[key], str):
                 found[key] = data[key]

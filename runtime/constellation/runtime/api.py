@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import weakref
-from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
 import anyio
@@ -71,14 +70,19 @@ def prepare(program, inputs: dict | None, *, schedule=None, serial=None, seed=No
             max_concurrency=None, use_examples: bool = False,
             on_event: Callable[[dict], None] | None = None, file: str | None = None,
             executor: str | None = None, dask_address: str | None = None,
-            dask_colocate=None, registry: Registry | None = None) -> Run:
-    """Check everything a run needs before it starts; raises RunRejected with every problem."""
+            dask_colocate=None, registry: Registry | None = None,
+            targets: list[str] | None = None) -> Run:
+    """Check everything a run needs before it starts; raises RunRejected with every problem.
+    `targets`: the plan's subset that they need (partial.py), with them as its outputs."""
     if hasattr(program, "diagnostics"):  # an Analysis
         errors = _rejections(program)
         if errors:
             raise RunRejected(errors)
         registry = registry or program.registry
     plan = plan_of(program)
+    if targets:
+        from constellation.runtime.partial import targets_subset
+        plan = targets_subset(plan, list(targets))
     if registry is None:
         from constellation.runtime.modules import base_registry
         registry = base_registry()
@@ -91,29 +95,6 @@ def prepare(program, inputs: dict | None, *, schedule=None, serial=None, seed=No
     return run
 
 
-@asynccontextmanager
-async def executor_for(run: Run):
-    """The executor the run's configuration names, set up for the run and closed after it."""
-    if run.config.executor == "dask":
-        from constellation.runtime.dask_backend import dask_executor
-        async with dask_executor(run) as executor:
-            yield executor
-        return
-    from constellation.runtime.calls import LocalExecutor
-    yield LocalExecutor(run)
-
-
-async def execute(run: Run, *, timeout: float | None = None,
-                  cancel_event: anyio.Event | None = None) -> RunResult:
-    """Set up the executor (a Dask cluster's start-up counts against `timeout`), then run."""
-    import time
-    t0 = time.monotonic()
-    async with executor_for(run) as executor:
-        if timeout is not None:
-            timeout = max(0.0, timeout - (time.monotonic() - t0))
-        return await run.execute(executor, timeout=timeout, cancel_event=cancel_event)
-
-
 async def run_async(program, inputs: dict | None = None, *, schedule: str | None = None,
                     serial: bool | None = None, seed: int | None = None,
                     max_concurrency: int | None = None, use_examples: bool = False,
@@ -121,17 +102,25 @@ async def run_async(program, inputs: dict | None = None, *, schedule: str | None
                     timeout: float | None = None, cancel_event: anyio.Event | None = None,
                     file: str | None = None, executor: str | None = None,
                     dask_address: str | None = None, dask_colocate=None,
-                    registry: Registry | None = None) -> RunResult:
+                    registry: Registry | None = None,
+                    settled: dict[int, object] | None = None,
+                    targets: list[str] | None = None) -> RunResult:
     """Run a plan. `schedule`, `serial`, `seed` and `max_concurrency` default to the
     environment (CONSTELLATION_SCHEDULE, _SERIAL, _SEED, _SCHEDULER_ENABLED/_MAX_CONCURRENCY).
     Setting `cancel_event`, or reaching `timeout` seconds, ends the run `cancelled`.
     `executor="dask"` runs module calls on the Dask cluster at `dask_address` (default
-    CONSTELLATION_DASK_ADDRESS, else "local": a LocalCluster); see docs/scaling.md."""
+    CONSTELLATION_DASK_ADDRESS, else "local": a LocalCluster); see docs/scaling.md.
+    `targets` (binding names) runs only what they need and makes them the outputs; `settled`
+    (plan node id -> value) gives calls their values without running them (partial.py)."""
     run = prepare(program, inputs, schedule=schedule, serial=serial, seed=seed,
                   max_concurrency=max_concurrency, use_examples=use_examples,
                   on_event=on_event, file=file, executor=executor, dask_address=dask_address,
-                  dask_colocate=dask_colocate, registry=registry)
-    return await execute(run, timeout=timeout, cancel_event=cancel_event)
+                  dask_colocate=dask_colocate, registry=registry, targets=targets)
+    if not settled:  # (a caller's own `partial.settling` stays in force)
+        return await run.execute(timeout=timeout, cancel_event=cancel_event)
+    from constellation.runtime import partial
+    with partial.settling(partial.Settled(dict(settled))):
+        return await run.execute(timeout=timeout, cancel_event=cancel_event)
 
 
 def run(program, inputs: dict | None = None, *, schedule: str | None = None,
@@ -139,14 +128,16 @@ def run(program, inputs: dict | None = None, *, schedule: str | None = None,
         use_examples: bool = False, on_event: Callable[[dict], None] | None = None,
         timeout: float | None = None, backend: str = "asyncio", file: str | None = None,
         executor: str | None = None, dask_address: str | None = None, dask_colocate=None,
-        registry: Registry | None = None) -> RunResult:
+        registry: Registry | None = None, settled: dict[int, object] | None = None,
+        targets: list[str] | None = None) -> RunResult:
     """Synchronous wrapper of `run_async` (starts its own event loop)."""
     async def main() -> RunResult:
         return await run_async(program, inputs, schedule=schedule, serial=serial, seed=seed,
                                max_concurrency=max_concurrency, use_examples=use_examples,
                                on_event=on_event, timeout=timeout, file=file,
                                executor=executor, dask_address=dask_address,
-                               dask_colocate=dask_colocate, registry=registry)
+                               dask_colocate=dask_colocate, registry=registry,
+                               settled=settled, targets=targets)
     return anyio.run(main, backend=backend)
 
 
@@ -167,8 +158,8 @@ async def events(program, inputs: dict | None = None, **options) -> AsyncIterato
 
     async def produce() -> None:
         async with send:
-            await execute(run, timeout=options.get("timeout"),
-                          cancel_event=options.get("cancel_event"))
+            await run.execute(timeout=options.get("timeout"),
+                              cancel_event=options.get("cancel_event"))
 
     # Close it with `contextlib.aclosing` when you may stop early: the generator owns a task
     # group, which must be exited in the consuming task.

@@ -12,6 +12,7 @@ import inspect
 import json
 import threading
 import time
+from contextlib import asynccontextmanager
 from types import CoroutineType
 from typing import Protocol
 
@@ -33,6 +34,17 @@ class Executor(Protocol):
     (checked against the declared type by `attempt`), raising what the function raised."""
 
     async def invoke(self, fn: Function, args: list, c: CallContext) -> object: ...
+
+
+@asynccontextmanager
+async def executor_for(run):
+    """The executor the run's configuration names, set up for the run and closed after it."""
+    if run.config.executor == "dask":
+        from constellation.runtime.dask_backend import dask_executor
+        async with dask_executor(run) as executor:
+            yield executor
+        return
+    yield LocalExecutor(run)
 
 
 class LocalExecutor:

@@ -22,9 +22,10 @@ import anyio
 from constellation.compiler import planir as ir
 from constellation.compiler.options import CallOptions
 from constellation.runtime import signals, steps, values
-from constellation.runtime.calls import attempt, coerce_args
+from constellation.runtime.calls import attempt, coerce_args, executor_for
 from constellation.runtime.collector import earlier_objects_frozen
 from constellation.runtime.config import RunConfig, time_scale
+from constellation.runtime.debugging import NO_DEBUGGER
 from constellation.runtime.errors import RunError
 from constellation.runtime.evaluate import Evaluator
 from constellation.runtime.gate import EVALUATING, LayerGate, NodeState
@@ -61,7 +62,8 @@ class Run:
             if not n.demand_driven:
                 self.layer_calls.setdefault(n.layer, []).append(self.states[n.id])
         self.gate = LayerGate(self.depth, config.schedule == "layered", self.events, labels,
-                              self.release)
+                              self.open_layer, self.release)
+        self.debugger = NO_DEBUGGER  # `cst run --debug` sets a ChannelDebugger (debugging.py)
         self.readers: dict[int, list[NodeState]] = {}  # eager: who a call's settling unblocks
         self.tg = None
         self.executor = None  # set up by `execute` (calls.LocalExecutor or the Dask one)
@@ -130,6 +132,17 @@ class Run:
         return {n.id: i for i, n in enumerate(ranked)}
 
     # -- starting calls -----------------------------------------------------------------------
+    def open_layer(self, k: int) -> None:
+        """Layered: layer k may start; under a debugger, once it lets the layer go."""
+        if self.debugger.active:
+            self.tg.start_soon(self.open_layer_after_debugger, k)
+        else:
+            self.gate.start_layer(k)
+
+    async def open_layer_after_debugger(self, k: int) -> None:
+        await self.debugger.before_layer(k)
+        self.gate.start_layer(k)
+
     def release(self, k: int) -> None:
         """Layered: layer k is released; its calls start, in rank order."""
         for st in self.layer_calls.get(k, ()):
@@ -266,6 +279,8 @@ class Run:
                 self.gate.reached(node.layer)
             elif node.layer > self.gate.released and not node.demand_driven:
                 await self.gate.released_event(node.layer).wait()  # started early: it failed
+            if self.debugger.active:  # the call starts when the debugger lets it
+                await self.debugger.before_call(node, fn, args)
             try:
                 value = await self.execute_call(call, fn, args, st, st.env)
             except RunError as exc:
@@ -342,7 +357,12 @@ class Run:
     def skip(self, st: NodeState, reason: str, error: RunError | None) -> None:
         st.status = "skipped"
         st.error = error
-        self.emit_node("node_skipped", st.node, reason=reason)
+        if reason == "dependency failed" and error is not None and error.node is not None:
+            # which failed call it waited for, so that an editor can say why it was skipped
+            self.emit_node("node_skipped", st.node, reason=reason,
+                           dependency=self.plan.nodes[error.node].label)
+        else:
+            self.emit_node("node_skipped", st.node, reason=reason)
         self.ended(st)
 
     # -- the whole run ------------------------------------------------------------------------
@@ -351,9 +371,11 @@ class Run:
             return
         labels = self.gate.labels
         layers = [{"layer": k, "nodes": labels.get(k, [])} for k in range(1, self.depth + 1)]
+        # every call with its position, so that an editor can mark each line pending at once
+        calls = [self.events.node_fields(n) for n in self.calls]
         self.emit("run_started", file=self.file, schedule=self.config.schedule,
                   serial=self.config.serial, seed=self.config.seed, depth=self.depth,
-                  nodes=len(self.calls), layers=layers)
+                  nodes=len(calls), layers=layers, calls=calls)
 
     def seed_inputs(self) -> None:
         for name in self.plan.inputs:
@@ -361,8 +383,18 @@ class Run:
             st.value, st.status, st.started = self.inputs.get(name), "completed", True
             st.settle()
 
-    async def execute(self, executor, *, timeout: float | None = None,
+    async def execute(self, *, timeout: float | None = None,
                       cancel_event: anyio.Event | None = None) -> RunResult:
+        """Set up the executor the configuration names (a Dask cluster's start-up counts
+        against `timeout`), then run."""
+        t0 = time.monotonic()
+        async with executor_for(self) as executor:
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - t0))
+            return await self.execute_on(executor, timeout=timeout, cancel_event=cancel_event)
+
+    async def execute_on(self, executor, *, timeout: float | None = None,
+                         cancel_event: anyio.Event | None = None) -> RunResult:
         self.executor = executor
         self.events.t0 = time.monotonic()
         self.run_started_event()

@@ -68,11 +68,12 @@ class LayerGate:
     running[k]: started calls of layer k not yet settled."""
 
     def __init__(self, depth: int, layered: bool, events, labels: dict[int, list[str]],
-                 on_release: Callable[[int], None]):
+                 on_open: Callable[[int], None], on_release: Callable[[int], None]):
         self.depth = depth
         self.layered = layered
         self.events = events
         self.labels = labels
+        self.on_open = on_open  # calls `start_layer` now, or once a debugger lets it
         self.on_release = on_release  # starts the calls of a released layer
         self.unsettled = [0] * (depth + 2)
         self.running = [0] * (depth + 2)
@@ -166,13 +167,16 @@ class LayerGate:
         while self.released < self.depth and self.held_below == 0:
             self.released += 1
             self.held_below += self.unsettled[self.released]
-            k = self.released
-            self.layer_t0[k] = time.monotonic()
-            self.events.emit("layer_started", layer=k, nodes=self.labels.get(k, []))
-            self.on_release(k)
-            if k in self.opened:
-                self.opened.pop(k).set()
-            self.check_layer_done(k)
+            self.on_open(self.released)
+
+    def start_layer(self, k: int) -> None:
+        """Released layer k starts: its calls, and those started early that wait for it."""
+        self.layer_t0[k] = time.monotonic()
+        self.events.emit("layer_started", layer=k, nodes=self.labels.get(k, []))
+        self.on_release(k)
+        if k in self.opened:
+            self.opened.pop(k).set()
+        self.check_layer_done(k)
 
     def released_event(self, k: int) -> anyio.Event:
         event = self.opened.get(k)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from constellation.compiler import types as T
+from constellation.compiler.inputs import check_input, input_types
 from constellation.runtime import values
 
 
@@ -17,39 +16,9 @@ class RunRejected(Exception):
         self.errors = errors
 
 
-def _shown(value: object) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-# Values are checked and coerced recursively: deeper inputs are refused before that recursion
-# could run out of stack (no declared type nests anywhere near this deep).
-MAX_INPUT_DEPTH = 200
-
-
-def nesting_depth(value: object, limit: int = MAX_INPUT_DEPTH) -> int:
-    """How deep lists and objects nest in `value` (iteratively), stopping past `limit`."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
-        if isinstance(v, (list, dict)):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return deepest
-
-
 def plan_of(program):
     """The executable plan of an Analysis, or the plan itself."""
     return getattr(program, "executable_plan", program)
-
-
-def input_types(program) -> dict[str, T.Type]:
-    plan = plan_of(program)
-    return {name: plan.nodes[plan.bindings[name]].type or T.ERROR for name in plan.inputs}
 
 
 def prepare_inputs(program, given: dict, *, use_examples: bool = False) -> dict[str, object]:
@@ -70,15 +39,12 @@ def prepare_inputs(program, given: dict, *, use_examples: bool = False) -> dict[
         if name not in declared:
             problem(f"Unknown input '{name}'", None)
     for name, t in declared.items():
-        if name in given and nesting_depth(given[name]) > MAX_INPUT_DEPTH:
-            problem(f"Input '{name}': the value is nested too deeply (inputs may nest at most "
-                    f"{MAX_INPUT_DEPTH} levels)", name)
-        elif name in given:
-            ok, value = values.accept(given[name], t)
-            if ok:
+        if name in given:
+            error, value = check_input(name, given[name], t)
+            if error is None:
                 out[name] = value
             else:
-                problem(f"Input '{name}': expected {T.type_str(t)}, got {_shown(given[name])}", name)
+                problem(error, name)
         elif use_examples and plan.examples.get(name):
             out[name] = values.coerce(plan.examples[name][0], t)
         elif isinstance(t, T.OptionalT):
@@ -88,14 +54,3 @@ def prepare_inputs(program, given: dict, *, use_examples: bool = False) -> dict[
     if problems:
         raise RunRejected(problems)
     return out
-
-
-def parse_cli_value(text: str, t: T.Type) -> object:
-    """`--input name=value`: strings raw, everything else as JSON (a bad JSON text is kept as
-    a string so the type check reports it with the expected type)."""
-    if t == T.STRING or (isinstance(t, T.OptionalT) and t.elem == T.STRING):
-        return text
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text

@@ -141,6 +141,9 @@ def reset_shared_state() -> None:
     SHARED.caches.clear()
 
 
+DEFAULT_CACHE = "memory"  # the store of `cache:` without `cache_backend` (LANGUAGE.md §6.4)
+
+
 def register_cache_store(name: str, store: CacheStore) -> None:
     """Plug in a named store (`cache_backend: "name"`); it must offer lookup/store/in_flight."""
     SHARED.caches[name] = store

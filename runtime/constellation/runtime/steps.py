@@ -20,12 +20,19 @@ from outside, so the chain is
 
 A cache hit is a success (on_error: wrap still wraps it); a failure leaves the cache (nothing
 stored, single-flight followers proceed), the permit and the slot before any fallback runs.
+
+A run that is observed (`CALL_TAP` set, by the run records) gets two more steps: the outermost
+reports each call's outcome (the value its node settles with), and one just outside the cache
+reports the function's own result (a cache hit included, never a fallback or on_error value);
+one step does both when no fallback or on_error can tell them apart. A run with values known
+in advance (`SETTLED`, partial.py) gets a step inside the tap that returns them.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
@@ -38,6 +45,7 @@ from constellation.compiler.registry import Function
 from constellation.runtime import values
 from constellation.runtime.errors import RunError
 from constellation.runtime.evaluate import Closure
+from constellation.runtime.identity import code_version
 from constellation.runtime.limits import SHARED
 
 if TYPE_CHECKING:
@@ -83,6 +91,7 @@ class CallContext:
     attempts: int = 0  # set when the attempts are over (0 on a cache hit)
     cache_hit: bool = False
     due: float | None = None  # the current attempt's deadline (monotonic s), under a timeout
+    args_key: tuple[str, str] | None = None  # (JSON, hash) of args, once, for CALL_TAP's observer
 
     def error(self, message: str) -> RunError:
         return self.host.call_error(self.call, self.fn, message)
@@ -95,10 +104,31 @@ class CallContext:
 Step = Callable[[CallContext], Awaitable[object]]
 
 
+class CallTap(Protocol):
+    """Who observes the calls of the runs started in its context (records/recorder.py)."""
+
+    def observe(self, c: CallContext, value: object, error: RunError | None, *,
+                outcome: bool, result: bool) -> None:
+        """`outcome`: what the call settles with; `result`: what its function (or the cache)
+        gave, before a fallback or on_error replaced a failure. Both, when nothing could."""
+
+
+# set around a run (a context variable: the run's tasks inherit it, other runs do not see it)
+CALL_TAP: ContextVar[CallTap | None] = ContextVar("constellation_call_tap", default=None)
+# calls answered from values known before the run (partial.py: --resume, --from), likewise
+SETTLED: ContextVar[Any] = ContextVar("constellation_settled", default=None)
+
+
 def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
     """The steps of a call with `opts` around `function`, in the order of §6.4. `admission`:
     the call takes a slot of the bounded scheduler (bounded, and not a higher-order call)."""
     steps: list[Callable] = []
+    tapped = CALL_TAP.get() is not None
+    replaced = opts.on_error != "propagate" or opts.fallback is not None
+    if tapped:  # one step sees both when no option can replace the function's result
+        steps.append(with_outcome_tap if replaced else with_tap)
+    if SETTLED.get() is not None:
+        steps.append(with_settled)
     if opts.on_error != "propagate":
         steps.append(with_on_error)
     if opts.fallback is not None:
@@ -109,6 +139,8 @@ def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
         steps.append(with_throttle)
     if opts.concurrency:
         steps.append(with_concurrency)
+    if tapped and replaced:
+        steps.append(with_result_tap)
     if opts.cache_ms:
         steps.append(with_cache)
     steps.append(with_retry)  # always: it counts the attempts and reports each one
@@ -126,6 +158,43 @@ def compose(steps: list[Callable], function: Step) -> Step:
 
 
 # -- the steps, outermost first -------------------------------------------------------------
+async def _tapped(c: CallContext, next_step: Step, outcome: bool, result: bool) -> object:
+    tap = CALL_TAP.get()
+    try:
+        value = await next_step(c)
+    except RunError as error:
+        if tap is not None:
+            tap.observe(c, None, error, outcome=outcome, result=result)
+        raise
+    if tap is not None:
+        tap.observe(c, value, None, outcome=outcome, result=result)
+    return value
+
+
+async def with_tap(c: CallContext, next_step: Step) -> object:
+    """The call's outcome, which is its function's result (no fallback, no on_error): for an
+    observer of the run, not an option of §6.4."""
+    return await _tapped(c, next_step, True, True)
+
+
+async def with_outcome_tap(c: CallContext, next_step: Step) -> object:
+    """The call's outcome, for an observer of the run (not an option of §6.4)."""
+    return await _tapped(c, next_step, True, False)
+
+
+async def with_result_tap(c: CallContext, next_step: Step) -> object:
+    """The function's own result (or the cache's), before a fallback or on_error replaces a
+    failure: what a pipeline test's fixtures hold (not an option of §6.4)."""
+    return await _tapped(c, next_step, False, True)
+
+
+async def with_settled(c: CallContext, next_step: Step) -> object:
+    """A call whose value is known before the run (a resumed run's reused calls) returns it
+    without an attempt (not an option of §6.4)."""
+    found, value = SETTLED.get().lookup(c)
+    return value if found else await next_step(c)
+
+
 async def with_on_error(c: CallContext, next_step: Step) -> object:
     """§6.4 item 4: what a failure that got this far becomes (skip, log, wrap)."""
     try:
@@ -204,8 +273,9 @@ async def with_cache(c: CallContext, next_step: Step) -> object:
     attempts inside return: never a fallback or on_error value, which are outside)."""
     store = SHARED.cache(c.opts.cache_backend)
     # a lambda argument (a cached map/filter) is keyed by its text and captured values
-    key = values.cache_key(c.fn.qualified, [a.cache_form() if isinstance(a, Closure) else a
-                                           for a in c.args])
+    # (and by the function's code version: a changed module does not hit an older result)
+    key = (*values.cache_key(c.fn.qualified, [a.cache_form() if isinstance(a, Closure) else a
+                                             for a in c.args]), code_version(c.fn))
     ttl_s = c.opts.cache_ms / 1000
     while True:
         entry = store.lookup(key, ttl_s)

@@ -1,6 +1,6 @@
-"""Run-time values: input acceptance (§10.5), zero values (§6.5), the canonical hash used for
-cache keys, abbreviation for events; the value model itself (conformance, coercion, equality,
-rendering) is the compiler's `constellation.compiler.values`, re-exported here.
+"""Run-time values: zero values (§6.5), the canonical hash used for
+cache keys, abbreviation for events; the value model itself (conformance, coercion, input
+acceptance, equality, rendering) is the compiler's `constellation.compiler.values`, re-exported here.
 
 Values are JSON-shaped Python values: int (never bool), float, str, bool, list, dict, None.
 """
@@ -13,68 +13,9 @@ import math
 
 from constellation.compiler import types as T
 from constellation.compiler.values import (  # noqa: F401 - re-exported
-    INT_MAX, INT_MIN, _is_int, _is_number, coerce, conforms, conforms_exact, equal, render,
-    union_member,
+    INT_MAX, INT_MIN, _is_int, _is_number, accept, coerce, conform_and_coerce, conforms,
+    conforms_exact, equal, fill_optional_fields, in_value_model, render, union_member,
 )
-
-
-def fill_optional_fields(v: object, t: T.Type) -> object:
-    """accept(): a missing record field whose type is Optional is null (§10.5)."""
-    if isinstance(t, T.OptionalT):
-        return None if v is None else fill_optional_fields(v, t.elem)
-    if isinstance(t, T.RecordT) and isinstance(v, dict):
-        out = dict(v)
-        for k, ft in t.fields:
-            if k not in out and isinstance(ft, T.OptionalT):
-                out[k] = None
-            elif k in out:
-                out[k] = fill_optional_fields(out[k], ft)
-        return out
-    if isinstance(t, T.ListT) and isinstance(v, list):
-        return [fill_optional_fields(x, t.elem) for x in v]
-    if isinstance(t, T.MapT) and isinstance(v, dict):
-        return {k: fill_optional_fields(x, t.value) for k, x in v.items()}
-    if isinstance(t, T.UnionT) and isinstance(v, dict):
-        for m in T.union_members_sorted(t):
-            filled = fill_optional_fields(v, m)
-            if conforms(filled, m):
-                return filled
-    return v
-
-
-def in_value_model(v: object) -> bool:
-    """§10.4: every Int in 64 bits and every Float finite, at any depth (JSON and Python
-    allow 10**30, NaN and Infinity, which no Constellation value is)."""
-    if isinstance(v, bool) or v is None or isinstance(v, str):
-        return True
-    if isinstance(v, int):
-        return INT_MIN <= v <= INT_MAX
-    if isinstance(v, float):
-        return math.isfinite(v)
-    if isinstance(v, list):
-        return all(in_value_model(x) for x in v)
-    if isinstance(v, dict):
-        return all(in_value_model(x) for x in v.values())
-    return True
-
-
-def accept(v: object, t: T.Type) -> tuple[bool, object]:
-    """§10.5 accept (inputs): (True, coerced value) or (False, None). The coerced value is
-    what must be in the value model: a 10**20 in a Float position is 1e+20, and a field the
-    record type drops may hold anything."""
-    ok, coerced = conform_and_coerce(fill_optional_fields(v, t), t)
-    return (True, coerced) if ok else (False, None)
-
-
-def conform_and_coerce(v: object, t: T.Type) -> tuple[bool, object]:
-    """(True, `v` coerced to `t`) when it conforms and the result is a Constellation value."""
-    if not conforms(v, t):
-        return False, None
-    try:
-        coerced = coerce(v, t)
-    except OverflowError:  # an int too large for a float
-        return False, None
-    return (True, coerced) if in_value_model(coerced) else (False, None)
 
 
 def zero_value(t: T.Type) -> object:

@@ -7,7 +7,7 @@ from importlib import import_module
 FEATURES = (
     "lifecycle", "diagnostics", "hover", "inlay_hints", "code_lens", "completion",
     "signature_help", "navigation", "symbols", "folding", "semantic_tokens", "formatting",
-    "code_actions", "commands",
+    "code_actions", "commands", "graph", "run_inputs",
 )
 
 

@@ -1,4 +1,5 @@
-"""Code lenses: `▶ Run pipeline`, `▶ Run with examples`, `Layers` at the top, and `layer N`
+"""Code lenses: `▶ Run pipeline`, `▶ Run with examples`, `Layers` (and `Graph` for a client
+that has a graph view) at the top, and `layer N`
 above each binding that calls a module and has a layer: only with `codeLens.layers` on and the
 layer inlay hints (`inlayHints.layers`) off or not drawn by the client, so that a binding's
 layer is shown once."""
@@ -29,9 +30,19 @@ def register(server) -> None:
             lsp.CodeLens(range=top, command=lsp.Command(
                 title="Layers", command="constellation.showLayers", arguments=[{"uri": uri}])),
         ]
+        if _shows_graphs(ls):
+            lenses.append(lsp.CodeLens(range=top, command=lsp.Command(
+                title="Graph", command="constellation.showGraph", arguments=[{"uri": uri}])))
         if ls.settings.lens_layers and not _layer_hints_drawn(ls):
             lenses += layer_lenses(analysis, uri, pos)
         return lenses
+
+
+def _shows_graphs(ls) -> bool:
+    """Whether the client has a graph view for `constellation.showGraph` (a command of the
+    client, not of the server): it says so with `experimental.constellationGraph`."""
+    experimental = ls.client_capabilities.experimental
+    return isinstance(experimental, dict) and experimental.get("constellationGraph") is True
 
 
 def _layer_hints_drawn(ls) -> bool:

@@ -1,0 +1,1 @@
+"""The parser's parts; `constellation.compiler.parser` is its entry (`parse`)."""

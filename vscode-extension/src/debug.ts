@@ -1,0 +1,75 @@
+// The `constellation` debugger type: launch configurations for `cst dap` (pure functions, unit
+// tested; extension.ts wires them to vscode.debug).
+import { PYTHON_MODULE_ARGS, type ServerLaunch } from "./settings";
+
+export const DEBUG_TYPE = "constellation";
+
+/** What a `constellation` launch configuration may hold (README, Debugging). */
+export interface PipelineDebugConfiguration {
+  type: string;
+  request: string;
+  name: string;
+  program?: string;
+  inputs?: Record<string, unknown>;
+  useExamples?: boolean;
+  schedule?: "layered" | "eager";
+  serial?: boolean;
+  seed?: number;
+  stopOnEntry?: boolean;
+  replay?: string;
+  [key: string]: unknown;
+}
+
+/** The launch configuration of the `Debug pipeline` lens and command for one file. */
+export function debugPipelineConfiguration(file: string): PipelineDebugConfiguration {
+  return {
+    type: DEBUG_TYPE,
+    request: "launch",
+    name: "Debug pipeline",
+    program: file,
+    useExamples: true,
+    stopOnEntry: true,
+  };
+}
+
+/**
+ * Completes a configuration before it starts: F5 with no launch.json debugs the active .cst
+ * file; a configuration without `program` debugs the active file when there is one. Returns a
+ * sentence (a string) when nothing can be debugged.
+ */
+export function resolveDebugConfiguration(
+  config: Partial<PipelineDebugConfiguration>,
+  activeFile: string | undefined,
+): PipelineDebugConfiguration | string {
+  const active = activeFile && activeFile.endsWith(".cst") ? activeFile : undefined;
+  if (!config.type && !config.request && !config.name) {
+    if (!active) return "Open a .cst file to debug it, or add a 'constellation' launch configuration.";
+    return debugPipelineConfiguration(active);
+  }
+  const resolved = { ...config, type: config.type ?? DEBUG_TYPE, request: config.request ?? "launch", name: config.name ?? "Debug pipeline" } as PipelineDebugConfiguration;
+  if (!resolved.program) {
+    if (!active) return "The launch configuration needs 'program': the path of a .cst file.";
+    resolved.program = active;
+  }
+  if (resolved.request !== "launch") return `A '${DEBUG_TYPE}' configuration is launched ("request": "launch").`;
+  return resolved;
+}
+
+/**
+ * `cst dap` started the way the language server is: the resolved server command with `dap`
+ * in place of `lsp`, or, for the Python fallback, the CLI module of that interpreter.
+ */
+export function debugAdapterCommand(server: ServerLaunch): { command: string; args: string[] } {
+  const args = [...server.args];
+  const module = PYTHON_MODULE_ARGS.join(" ");
+  if (args.join(" ").endsWith(module)) {
+    return { command: server.command, args: [...args.slice(0, args.length - PYTHON_MODULE_ARGS.length), "-m", "constellation.cli.main", "dap"] };
+  }
+  const lsp = args.lastIndexOf("lsp");
+  if (lsp >= 0) return { command: server.command, args: [...args.slice(0, lsp), "dap"] };
+  throw new Error(
+    `The debugger is started as '<server program> dap', but constellation.server.command ` +
+      `(${[server.command, ...server.args].join(" ")}) has no 'lsp' argument to replace. ` +
+      `Set it to the form ['cst', 'lsp'].`,
+  );
+}

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { test } from "node:test";
+import { debugAdapterCommand, debugPipelineConfiguration, resolveDebugConfiguration } from "../../src/debug";
+
+test("F5 with no launch.json debugs the active .cst file, stopping on entry", () => {
+  assert.deepEqual(resolveDebugConfiguration({}, "/w/p.cst"), {
+    type: "constellation",
+    request: "launch",
+    name: "Debug pipeline",
+    program: "/w/p.cst",
+    useExamples: true,
+    stopOnEntry: true,
+  });
+  assert.match(resolveDebugConfiguration({}, "/w/notes.md") as string, /Open a \.cst file/);
+  assert.match(resolveDebugConfiguration({}, undefined) as string, /Open a \.cst file/);
+});
+
+test("a configuration keeps its own keys and gets the active file only when it names none", () => {
+  const given = { type: "constellation", request: "launch", name: "Serial", program: "/w/q.cst", serial: true, inputs: { n: 3 } };
+  assert.deepEqual(resolveDebugConfiguration(given, "/w/p.cst"), given);
+  const withoutProgram = resolveDebugConfiguration({ type: "constellation", request: "launch", name: "x", replay: "/w/run.jsonl" }, "/w/p.cst");
+  assert.equal((withoutProgram as { program: string }).program, "/w/p.cst");
+  assert.match(resolveDebugConfiguration({ type: "constellation", request: "launch", name: "x" }, undefined) as string, /needs 'program'/);
+  assert.match(resolveDebugConfiguration({ type: "constellation", request: "attach", name: "x", program: "/w/p.cst" }, undefined) as string, /launched/);
+});
+
+test("the adapter starts as the server does, with dap in place of lsp", () => {
+  assert.deepEqual(debugAdapterCommand({ command: "/usr/bin/cst", args: ["lsp"], description: "" }), { command: "/usr/bin/cst", args: ["dap"] });
+  assert.deepEqual(debugAdapterCommand({ command: "/opt/uv", args: ["run", "cst", "lsp"], description: "" }), { command: "/opt/uv", args: ["run", "cst", "dap"] });
+  assert.deepEqual(debugAdapterCommand({ command: "/usr/bin/python3", args: ["-X", "utf8", "-m", "constellation.server"], description: "" }), {
+    command: "/usr/bin/python3",
+    args: ["-X", "utf8", "-m", "constellation.cli.main", "dap"],
+  });
+  assert.throws(() => debugAdapterCommand({ command: "/opt/my-server", args: ["--stdio"], description: "" }), /has no 'lsp' argument/);
+});
+
+test("the lens configuration is one of the contributed snippets' shape", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
+  const [debuggerType] = manifest.contributes.debuggers;
+  assert.equal(debuggerType.type, "constellation");
+  const allowed = Object.keys(debuggerType.configurationAttributes.launch.properties);
+  for (const key of Object.keys(debugPipelineConfiguration("/w/p.cst"))) {
+    assert.ok(["type", "request", "name", ...allowed].includes(key), key);
+  }
+  assert.deepEqual(manifest.contributes.breakpoints, [{ language: "constellation" }]);
+});

@@ -1,0 +1,340 @@
+// The graph view's data: the graph of `constellation/graph` (docs/graph.md) and the run state of
+// each node, updated from the run events of docs/run-events.md. Pure: no DOM, unit-tested.
+
+export type NodeKind = "input" | "call" | "inline" | "lazy" | "fallback";
+
+export interface Position {
+  line: number;
+  character: number;
+}
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface GraphNode {
+  id: number;
+  name: string;
+  names?: string[];
+  module: string | null;
+  kind: NodeKind;
+  layer: number | null;
+  type?: string | null;
+  output?: boolean;
+  range: Range;
+  callRange?: Range;
+}
+
+export interface GraphError {
+  code?: string;
+  message: string;
+  range: Range | null;
+}
+
+export interface GraphData {
+  version: number;
+  depth: number;
+  layers: { layer: number; nodes: number[] }[];
+  nodes: GraphNode[];
+  edges: { source: number; target: number }[];
+  outputs: string[];
+  inputs: string[];
+  stale: boolean;
+  errors: GraphError[];
+}
+
+export type RunState =
+  | "pending"
+  | "running"
+  | "completed"
+  | "failed"
+  | "skipped"
+  | "cancelled"
+  | "retrying"
+  | "cached";
+
+export interface RunEvent {
+  event: string;
+  t_ms?: number;
+  node?: number;
+  name?: string;
+  layer?: number;
+  [key: string]: unknown;
+}
+
+export interface NodeRun {
+  state: RunState;
+  startedMs?: number; // t_ms of the first node_started (of the run)
+  endedMs?: number;
+  durationMs?: number;
+  attempt?: number;
+  message?: string; // failed: the error; retrying: the attempt's error
+  reason?: string; // skipped: why
+  value?: unknown;
+  valueSet?: boolean;
+}
+
+export interface RunErrorInfo {
+  message: string;
+  line: number | null;
+  column: number | null;
+  function?: string | null;
+}
+
+/** One run of a document, folded from its events as they arrive. */
+export class RunModel {
+  readonly nodes = new Map<string, NodeRun>();
+  status: "idle" | "running" | "completed" | "failed" | "cancelled" | "rejected" = "idle";
+  schedule = "layered";
+  startedAt = 0; // Date.now() when run_started arrived (for elapsed times)
+  lastMs = 0;
+  durationMs: number | undefined;
+  outputs: Record<string, unknown> = {};
+  errors: RunErrorInfo[] = [];
+  log: string[] = [];
+  events = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Marks every call of the graph pending (run_started names the calls it will run). */
+  start(calls: Iterable<string>): void {
+    this.nodes.clear();
+    for (const name of calls) this.nodes.set(name, { state: "pending" });
+  }
+
+  apply(e: RunEvent): void {
+    this.events += 1;
+    if (typeof e.t_ms === "number") this.lastMs = e.t_ms;
+    const t = e.t_ms ?? this.lastMs;
+    switch (e.event) {
+      case "run_started": {
+        this.status = "running";
+        this.schedule = String(e.schedule ?? "layered");
+        this.startedAt = this.now();
+        this.durationMs = undefined;
+        this.outputs = {};
+        this.errors = [];
+        this.log = [];
+        const layers = (e.layers as { nodes: string[] }[] | undefined) ?? [];
+        this.start(layers.flatMap((l) => l.nodes));
+        return;
+      }
+      case "run_rejected":
+        this.status = "rejected";
+        this.errors = (e.errors as RunErrorInfo[]) ?? [];
+        return;
+      case "run_completed":
+        this.status = (e.status as RunModel["status"]) ?? "completed";
+        this.durationMs = e.duration_ms as number;
+        this.outputs = (e.outputs as Record<string, unknown>) ?? {};
+        this.errors = (e.errors as RunErrorInfo[]) ?? [];
+        this.log = (e.log as string[]) ?? [];
+        return;
+      case "log":
+        this.log.push(String(e.message ?? ""));
+        return;
+    }
+    if (!e.name) return;
+    const node = this.nodes.get(e.name) ?? { state: "pending" as RunState };
+    this.nodes.set(e.name, node);
+    switch (e.event) {
+      case "node_started":
+        node.state = "running";
+        node.attempt = e.attempt as number;
+        if (node.startedMs === undefined) node.startedMs = t;
+        break;
+      case "node_retrying":
+        node.state = "retrying";
+        node.attempt = e.attempt as number;
+        node.message = String(e.error ?? "");
+        break;
+      case "node_completed":
+        node.state = e.cache_hit ? "cached" : "completed";
+        this.end(node, t, e.duration_ms as number);
+        node.value = e.value;
+        node.valueSet = true;
+        break;
+      case "node_failed": {
+        node.state = "failed";
+        this.end(node, t, e.duration_ms as number);
+        const err = e.error as { message?: string } | undefined;
+        node.message = err?.message ?? String(e.error ?? "");
+        break;
+      }
+      case "node_cancelled":
+        node.state = "cancelled";
+        this.end(node, t, e.duration_ms as number);
+        break;
+      case "node_skipped":
+        node.state = "skipped";
+        node.reason = String(e.reason ?? "");
+        break;
+    }
+  }
+
+  private end(node: NodeRun, t: number, duration: number | undefined): void {
+    node.durationMs = typeof duration === "number" ? duration : undefined;
+    node.endedMs = t;
+    if (node.startedMs === undefined && node.durationMs !== undefined) node.startedMs = t - node.durationMs;
+  }
+
+  /** Milliseconds a running node has run, for the "running 1.2 s" label. */
+  elapsedMs(name: string): number | undefined {
+    const node = this.nodes.get(name);
+    if (!node || node.startedMs === undefined || (node.state !== "running" && node.state !== "retrying")) return undefined;
+    return Math.max(0, this.now() - this.startedAt - node.startedMs);
+  }
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** The short text of a node's state, as the graph shows it under the node. */
+export function stateText(run: NodeRun | undefined, elapsed?: number): string {
+  if (!run) return "";
+  switch (run.state) {
+    case "pending":
+      return "pending";
+    case "running":
+      return elapsed === undefined ? "running" : `running ${formatMs(elapsed)}`;
+    case "retrying":
+      return `retrying (attempt ${(run.attempt ?? 1) + 1})`;
+    case "completed":
+      return run.durationMs === undefined ? "completed" : `done in ${formatMs(run.durationMs)}`;
+    case "cached":
+      return "cached";
+    case "failed":
+      return `failed: ${run.message ?? ""}`;
+    case "skipped":
+      return `skipped: ${run.reason ?? ""}`;
+    case "cancelled":
+      return "cancelled";
+  }
+}
+
+/**
+ * Events arriving faster than the screen redraws are applied together once per frame: `push`
+ * queues, `flush` (called by the frame callback) applies the queue and returns how many.
+ */
+export class EventBatcher {
+  private queue: RunEvent[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly apply: (events: RunEvent[]) => void,
+    private readonly schedule: (flush: () => void) => void,
+  ) {}
+
+  push(events: RunEvent | RunEvent[]): void {
+    if (Array.isArray(events)) this.queue.push(...events);
+    else this.queue.push(events);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.schedule(() => this.flush());
+    }
+  }
+
+  flush(): number {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length) this.apply(batch);
+    return batch.length;
+  }
+}
+
+/** A node shown on the graph: a real node, or a group standing for a collapsed fan-out. */
+export interface ViewNode {
+  key: string; // the binding name, or `group:<layer>:<module>:<deps>`
+  node: GraphNode; // the node itself, or the group's first member
+  members: GraphNode[]; // the nodes a group stands for (one for a real node)
+  layer: number | null;
+}
+
+export interface ViewGraph {
+  nodes: ViewNode[];
+  edges: { from: string; to: string }[];
+  byId: Map<number, ViewNode>;
+}
+
+export const FAN_OUT_LIMIT = 8;
+
+/**
+ * Wide fan-outs collapse: calls of one layer with the same module and the same inputs, more
+ * than `limit` of them, are shown as one group node (`Fetch ×40`) unless their group key is in
+ * `expanded`. Edges between groups are merged.
+ */
+export function collapseFanOuts(graph: GraphData, expanded: ReadonlySet<string>, limit = FAN_OUT_LIMIT): ViewGraph {
+  const deps = new Map<number, number[]>();
+  const readers = new Map<number, number>();
+  for (const e of graph.edges) {
+    if (!deps.has(e.target)) deps.set(e.target, []);
+    deps.get(e.target)!.push(e.source);
+    readers.set(e.source, (readers.get(e.source) ?? 0) + 1);
+  }
+  const groups = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) {
+    if (n.kind === "input" || n.module === null) continue;
+    const key = `group:${n.layer}:${n.module}:${[...(deps.get(n.id) ?? [])].sort((a, b) => a - b).join(",")}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(n);
+  }
+  const byId = new Map<number, ViewNode>();
+  const nodes: ViewNode[] = [];
+  for (const [key, members] of groups) {
+    if (members.length <= limit || expanded.has(key)) continue;
+    const view: ViewNode = { key, node: members[0], members, layer: members[0].layer };
+    nodes.push(view);
+    for (const m of members) byId.set(m.id, view);
+  }
+  for (const n of graph.nodes) {
+    if (byId.has(n.id)) continue;
+    const view: ViewNode = { key: n.name, node: n, members: [n], layer: n.layer };
+    nodes.push(view);
+    byId.set(n.id, view);
+  }
+  const seen = new Set<string>();
+  const edges: { from: string; to: string }[] = [];
+  for (const e of graph.edges) {
+    const from = byId.get(e.source)!.key;
+    const to = byId.get(e.target)!.key;
+    const k = `${from}\u0000${to}`;
+    if (from === to || seen.has(k)) continue;
+    seen.add(k);
+    edges.push({ from, to });
+  }
+  return { nodes, edges, byId };
+}
+
+/** A group's state: the most telling of its members' (failed over running over done). */
+const STATE_RANK: RunState[] = ["failed", "running", "retrying", "cancelled", "pending", "skipped", "completed", "cached"];
+export function groupState(states: (RunState | undefined)[]): RunState | undefined {
+  let best: RunState | undefined;
+  for (const s of states) {
+    if (s === undefined) continue;
+    if (best === undefined || STATE_RANK.indexOf(s) < STATE_RANK.indexOf(best)) best = s;
+  }
+  return best;
+}
+
+/** Names matching a search: case-insensitive substring of the name or the module. */
+export function searchNodes(graph: GraphData, query: string): GraphNode[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [];
+  return graph.nodes.filter((n) => n.name.toLowerCase().includes(q) || (n.module ?? "").toLowerCase().includes(q));
+}
+
+/** The node of the binding whose range holds `position` (the cursor): the innermost one. */
+export function nodeAt(graph: GraphData, position: Position): GraphNode | undefined {
+  const within = (r: Range | undefined) =>
+    r !== undefined &&
+    (r.start.line < position.line || (r.start.line === position.line && r.start.character <= position.character)) &&
+    (r.end.line > position.line || (r.end.line === position.line && r.end.character >= position.character));
+  const calls = graph.nodes.filter((n) => within(n.callRange) || within(n.range));
+  if (calls.length) return calls[calls.length - 1];
+  // else: a node declared on the cursor's line
+  return graph.nodes.find((n) => n.range.start.line === position.line);
+}
