@@ -4,21 +4,28 @@ in the same run.
     python benchmarks/runtime.py            # full: 100, 1,000 and 10,000 nodes
     python benchmarks/runtime.py --quick    # 100 and 1,000 nodes only
 
-(a) per-node overhead with no-op modules, chains and wide DAGs, beside a hand-written anyio
-    task group running the same DAG; (b) examples/profile.cst: wall time vs the sum of the
+(a) per-node overhead with no-op modules — chains, wide layers and square grids, under both
+    schedules — beside a hand-written anyio task group running the same DAG (target: at most
+    1.5x); (b) examples/profile.cst: wall time vs the sum of the
     per-layer maxima; (c) layered vs eager on a 20x5 DAG with seeded random 1-20 ms latencies;
     (d) serial vs parallel on the same DAG; (e) bounded scheduling: a 250- and a 4,000-wide
     layer of no-op calls with max concurrency 16, beside anyio task groups whose calls share a
-    16-slot `anyio.CapacityLimiter` (target: at most 2x).
+    16-slot `anyio.CapacityLimiter` (target: at most 2x); (f) memory held by a 10,000-node run
+    (tracemalloc's peak while it runs) beside the anyio baseline's (target: at most 4x).
+
+Wall times are the best of several runs, the runtime's and the baseline's interleaved, so that
+load from other processes falls on both alike; the note gives the process CPU time too.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import resource
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import anyio
@@ -61,6 +68,21 @@ def chain(n: int) -> tuple[str, list[list[int]]]:
 def wide(n: int) -> tuple[str, list[list[int]]]:
     lines = ["in seed: Int"] + [f"x{i} = Noop(seed)" for i in range(n)] + [f"out x{n - 1}"]
     return "\n".join(lines) + "\n", [[] for _ in range(n)]
+
+
+def grid(n: int) -> tuple[str, list[list[int]]]:
+    """A side x side grid (100x100 at 10,000 nodes): each call reads one call of the layer
+    below, its neighbour's."""
+    side = max(2, round(math.sqrt(n)))
+    lines = ["in seed: Int"] + [f"g0_{i} = Noop(seed)" for i in range(side)]
+    deps: list[list[int]] = [[] for _ in range(side)]
+    for k in range(1, side):
+        for i in range(side):
+            j = (i + 1) % side
+            lines.append(f"g{k}_{i} = Noop(g{k - 1}_{j})")
+            deps.append([(k - 1) * side + j])
+    lines.append(f"out g{side - 1}_0")
+    return "\n".join(lines) + "\n", deps
 
 
 def layered_dag(width: int, depth: int, seed: int) -> str:
@@ -150,23 +172,95 @@ def baseline_ms(deps: list[list[int]], repeat: int = 3, body=None) -> float:
 
 
 # -- sections -------------------------------------------------------------------------------
-def overhead_rows(sizes: list[int]) -> list[list[str]]:
+OVERHEAD_TARGET = 1.5  # issue 15: per-node cost at most 1.5x bare anyio, at any size
+MEMORY_TARGET = 4.0  # issue 15: a 10,000-node run holds at most 4x the anyio baseline
+
+
+def interleaved(measures: dict, repeat: int) -> dict:
+    """Best of `repeat` rounds of each measure (a callable returning ms), interleaved."""
+    best = {k: float("inf") for k in measures}
+    for _ in range(repeat):
+        for k, measure in measures.items():
+            best[k] = min(best[k], measure())
+    return best
+
+
+def cpu_ms(body) -> float:
+    holder = {}
+
+    async def main():
+        t = time.process_time()
+        await body()
+        holder["ms"] = (time.process_time() - t) * 1000
+
+    anyio.run(main)
+    return holder["ms"]
+
+
+def overhead_rows(sizes: list[int], rounds: int = 5) -> list[list[str]]:
     registry = bench_registry()
     rows = []
-    for shape in (chain, wide):
+    for shape in (chain, wide, grid):
         for n in sizes:
             text, deps = shape(n)
             holder = {}
             compile_ms = timed(lambda: holder.setdefault("a", analyze(text, registry)))
             analysis = holder["a"]
             assert analysis.valid, analysis.diagnostics[:3]
-            cst_ms, result = run_ms(analysis, {"seed": 1})
-            assert result.status == "completed", result.errors
-            base_ms = baseline_ms(deps)
-            rows.append([f"(a) {shape.__name__} {n:,}", f"{cst_ms:.1f} ms",
-                         f"{base_ms:.1f} ms", f"{cst_ms / base_ms:.2f}x",
-                         f"{(cst_ms - base_ms) * 1000 / n:.1f} µs/node overhead; "
-                         f"compile {compile_ms:.0f} ms; compile+run {compile_ms + cst_ms:.0f} ms"])
+            plan = analysis.executable_plan
+            for schedule in ("layered", "eager"):
+                repeat = min(3, rounds) if n >= 10_000 else rounds
+                best = interleaved({
+                    "cst": lambda: run_ms(plan, {"seed": 1}, repeat=1, schedule=schedule,
+                                          registry=registry)[0],
+                    "base": lambda: baseline_ms(deps, repeat=1),
+                    "cst_cpu": lambda: cpu_ms(lambda: run_async(
+                        plan, {"seed": 1}, schedule=schedule, registry=registry)),
+                    "base_cpu": lambda: cpu_ms(lambda: baseline(deps)),
+                }, repeat)
+                ratio = best["cst"] / best["base"]
+                rows.append([
+                    f"(a) {shape.__name__} {len(deps):,} {schedule}",
+                    f"{best['cst'] * 1000 / len(deps):.1f} µs/node",
+                    f"{best['base'] * 1000 / len(deps):.1f} µs/node", f"{ratio:.2f}x",
+                    f"{'within' if ratio <= OVERHEAD_TARGET else 'OUTSIDE'} ≤ "
+                    f"{OVERHEAD_TARGET:g}x; CPU {best['cst_cpu'] / best['base_cpu']:.2f}x; "
+                    f"compile {compile_ms:.0f} ms"])
+    return rows
+
+
+def traced_peak_kb(body) -> float:
+    """tracemalloc's peak while `body` runs, above what was held when it started."""
+    holder = {}
+
+    async def main():
+        tracemalloc.start()
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        await body()
+        holder["kb"] = (tracemalloc.get_traced_memory()[1] - start) / 1024
+        tracemalloc.stop()
+
+    anyio.run(main)
+    return holder["kb"]
+
+
+def memory_rows(n: int = 10_000) -> list[list[str]]:
+    registry = bench_registry()
+    rows = []
+    for shape in (chain, wide, grid):
+        text, deps = shape(n)
+        analysis = analyze(text, registry)
+        plan = analysis.executable_plan
+        for schedule in ("layered", "eager"):
+            held = traced_peak_kb(lambda: run_async(plan, {"seed": 1}, schedule=schedule,
+                                                    registry=registry))
+            base = traced_peak_kb(lambda: baseline(deps))
+            ratio = held / base
+            rows.append([f"(f) memory, {shape.__name__} {len(deps):,} {schedule}",
+                         f"{held / 1024:.1f} MB", f"{base / 1024:.1f} MB", f"{ratio:.2f}x",
+                         f"{'within' if ratio <= MEMORY_TARGET else 'OUTSIDE'} ≤ "
+                         f"{MEMORY_TARGET:g}x the anyio baseline (tracemalloc peak)"])
     return rows
 
 
@@ -270,10 +364,13 @@ def print_table(rows: list[list[str]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--quick", action="store_true", help="skip the 10,000-node cases")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the 10,000-node cases; one round of each measure")
     args = parser.parse_args(argv)
     sizes = [100, 1000] if args.quick else [100, 1000, 10_000]
-    rows = overhead_rows(sizes) + profile_rows() + schedule_rows() + bounded_rows()
+    rounds = 1 if args.quick else 5
+    rows = overhead_rows(sizes, rounds) + profile_rows() + schedule_rows() \
+        + bounded_rows(repeat=rounds) + memory_rows(sizes[-1])
     print_table(rows)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (whole benchmark process): {peak_mb:.0f} MB")

@@ -100,3 +100,13 @@ def test_from_names_what_the_record_is_missing(cst, project):
     none = cst("run", "r.cst", "-i", "t=x", "--from", "c", cwd=project,
                env={"CONSTELLATION_RUNS_DB": str(project / "empty.db")})
     assert none.code == 2 and "no run has been recorded here yet" in none.err
+
+
+def test_a_target_resumes_from_a_record_of_the_whole_pipeline(cst, project, tmp_path):
+    """The records' identity is the whole pipeline's, whatever part of it a run runs."""
+    assert cst("run", "r.cst", "-i", "t=x", "--json", cwd=project).code == 1
+    result = cst("run", "r.cst", "-i", "t=x", "--target", "d", "--resume", "--json", cwd=project)
+    assert result.code == 0, result
+    assert result.json()["outputs"] == {"d": "X"}
+    assert "resuming run 1: 1 call(s) reused" in result.err
+    assert counts(tmp_path / "counts") == {"Echo": 1, "Flaky": 1, "Slow": 1}

@@ -24,7 +24,7 @@ def test_executor_defaults_and_local_address():
     ("dask", "somewhere", "Dask address 'somewhere' is not tcp://host:port or 'local'"),
 ])
 def test_bad_settings_are_sentences(executor, address, message):
-    from constellation.runtime.executor import RunConfig
+    from constellation.runtime.config import RunConfig
 
     with pytest.raises(ValueError) as caught:
         RunConfig.resolve(executor=executor, dask_address=address)
@@ -32,7 +32,7 @@ def test_bad_settings_are_sentences(executor, address, message):
 
 
 def test_environment_selects_the_executor(monkeypatch):
-    from constellation.runtime.executor import RunConfig
+    from constellation.runtime.config import RunConfig
 
     monkeypatch.setenv("CONSTELLATION_EXECUTOR", "dask")
     monkeypatch.setenv("CONSTELLATION_DASK_ADDRESS", "tcp://127.0.0.1:8786")

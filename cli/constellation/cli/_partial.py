@@ -8,29 +8,29 @@ import os
 from constellation.cli._shared import UserError
 
 
-def plan_for(args, analysis):
-    """(the analysis to run, its Settled values or None, a sentence for the user or None)."""
+def plan_for(args, plan):
+    """(the executable plan to run, its Settled values or None, a sentence for the user or
+    None), from the pipeline's whole plan."""
     from constellation.runtime import partial
 
     resume, start, targets = (getattr(args, k, None) for k in ("resume", "from_", "target"))
     if not (resume or start or targets):
-        return analysis, None, None
+        return plan, None, None
     try:
         if start:
-            return _from(args, analysis, start)
+            return _from(args, plan, start)
         if targets:
-            analysis = partial.targets_subset(analysis, targets)
+            plan = partial.targets_subset(plan, targets)
         if resume:
-            detail = _record(args, analysis, resume, "--resume")
-            return analysis, partial.resume_values(detail), f"resuming run {detail['id']}"
-        return analysis, None, None
+            detail = _record(args, plan, resume, "--resume")
+            return plan, partial.resume_values(detail), f"resuming run {detail['id']}"
+        return plan, None, None
     except partial.PartialRunError as exc:
         raise UserError(str(exc)) from None
 
 
-def _record(args, analysis, ref: str, option: str) -> dict:
+def _record(args, plan, ref: str, option: str) -> dict:
     """The run `ref` of this pipeline (`last`: its latest), refused if its plan changed."""
-    from constellation.runtime.identity import plan_hash
     from constellation.runtime.partial import PartialRunError
     from constellation.runtime.records import reader
     from constellation.runtime.records.store import Unavailable, connect, locate
@@ -50,16 +50,24 @@ def _record(args, analysis, ref: str, option: str) -> dict:
     if detail["file"] != file:
         raise PartialRunError(f"{option} {ref}: run {detail['id']} ran {detail['file']}, "
                               f"not {file}")
-    if detail["plan_hash"] != plan_hash(analysis):
+    if detail["plan_hash"] != _whole_plan_hash(args, plan):
         raise PartialRunError(f"{option}: run {detail['id']} ran another version of "
-                              f"{os.path.basename(file)}: {_what_changed(analysis, detail)}; "
+                              f"{os.path.basename(file)}: {_what_changed(plan, detail)}; "
                               f"run it without {option}")
     return detail
 
 
-def _what_changed(analysis, detail: dict) -> str:
-    now = {(n.label, n.function.qualified if n.function else None)
-           for n in analysis.plan.nodes if n.kind == "module"}
+def _whole_plan_hash(args, plan) -> str:
+    """The recorded runs' identity is the whole pipeline's (cst run sets it before any
+    --target subset), whatever part of it ran."""
+    from constellation.runtime.identity import plan_hash
+
+    return getattr(args, "plan_hash", None) or plan_hash(plan)
+
+
+def _what_changed(plan, detail: dict) -> str:
+    now = {(n.label, plan.functions[n.fn].qualified if n.fn is not None and n.fn >= 0 else None)
+           for n in plan.nodes if n.kind == "module"}
     then = {(c["name"], c["module"]) for c in detail["calls"]}
     added = sorted(f"'{name}' ({module})" for name, module in now - then)
     removed = sorted(f"'{name}' ({module})" for name, module in then - now)
@@ -68,14 +76,13 @@ def _what_changed(analysis, detail: dict) -> str:
     return "; ".join(parts) or "a call's arguments, options, an input or an output changed"
 
 
-def _from(args, analysis, name: str):
+def _from(args, plan, name: str):
     """`--from NAME`: NAME and its downstream run; everything else takes its recorded value."""
     from constellation.runtime import partial
 
-    plan = analysis.plan
-    start = partial.binding_ids(analysis, [name], "--from")
+    start = partial.binding_ids(plan, [name], "--from")
     rerun = partial.downstream(plan, start)
-    detail = _record(args, analysis, "last", "--from")
+    detail = _record(args, plan, "last", "--from")
     recorded = {c["node"]: c for c in detail["calls"]}
     values = {}
     for node in plan.nodes:
@@ -96,5 +103,5 @@ def _from(args, analysis, name: str):
     outputs = [o for o in plan.outputs
                if all(plan.nodes[n].kind != "module" or n in keep
                       for n in partial.upstream(plan, {plan.bindings[o]}))]
-    return (partial.subset(analysis, keep, outputs), partial.Settled(values),
+    return (partial.subset(plan, keep, outputs), partial.Settled(values),
             f"re-running '{name}' and what follows, the rest from run {detail['id']}")

@@ -18,7 +18,7 @@ def _say(line: str) -> None:
         pass
 
 
-def recorder_for(args, analysis):
+def recorder_for(args, plan):
     """A Recorder for this run, or None with --no-record (a database fault: one line, and a
     recorder that records nothing)."""
     if getattr(args, "no_record", False):
@@ -27,7 +27,7 @@ def recorder_for(args, analysis):
     from constellation.runtime.records.recorder import Recorder
 
     file = args.file if args.file == "<stdin>" else _absolute(args.file)
-    digest = getattr(args, "plan_hash", None) or plan_hash(analysis)
+    digest = getattr(args, "plan_hash", None) or plan_hash(plan)
     return Recorder(locate(args.file), _say, file=file, plan_hash=digest,
                     inputs={}, settings={})
 
@@ -88,10 +88,10 @@ def export_spans(path, run_id: int) -> None:
         _say(f"cst run: the run's spans were not exported: {exc}")
 
 
-def use_persistent_cache(file: str, plan) -> None:
+def use_persistent_cache(file: str, plan, functions: list) -> None:
     """`cache:` without `cache_backend` keeps its entries in the records database; when the
-    plan uses it, the database is opened now, with the run's other preparations, rather than
-    at its first lookup."""
+    (executable) plan uses it, the database is opened now, with the run's other preparations,
+    rather than at its first lookup. `functions`: the run's Function of each plan function."""
     from constellation.runtime.limits import DEFAULT_CACHE, SHARED, register_cache_store
     from constellation.runtime.records.cache import PersistentCacheStore
 
@@ -100,13 +100,13 @@ def use_persistent_cache(file: str, plan) -> None:
         store = PersistentCacheStore(locate(file), _say)
         register_cache_store(DEFAULT_CACHE, store)
     cached = [n for n in plan.nodes if n.options is not None and n.options.cache_ms
-              and n.options.cache_backend == DEFAULT_CACHE and n.function is not None]
+              and n.options.cache_backend == DEFAULT_CACHE and n.fn is not None and n.fn >= 0]
     if cached:
         from constellation.runtime.identity import code_version
 
         store.open()
         for node in cached:  # the keys' code versions: reading sources is start-up work
-            code_version(node.function)
+            code_version(functions[node.fn])
 
 
 def save_test(args, run_id: int | None, inputs: dict, result) -> None:

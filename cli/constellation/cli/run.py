@@ -252,7 +252,7 @@ def exit_past_abandoned_calls(code: int) -> int:
     its own (Python cannot stop a thread), and a module may leave a non-daemon thread behind;
     the run is over, so the process exits without waiting for them (interpreter shutdown
     would join them: an hour for an hour's sleep)."""
-    from constellation.runtime.executor import module_threads_running
+    from constellation.runtime.calls import module_threads_running
 
     if _is_the_cst_process():  # in-process callers keep their own children
         end_leftover_processes()
@@ -445,7 +445,7 @@ def gather_inputs(args, analysis) -> dict:
         if not isinstance(data, dict):
             raise UserError(f"{args.inputs}: expected a JSON object mapping input names to values")
         given.update(data)
-    declared = input_types(analysis)
+    declared = input_types(analysis.executable_plan)
     for item in args.input:
         name, sep, text = item.partition("=")
         if not sep:
@@ -510,11 +510,11 @@ def run_pipeline(args: argparse.Namespace) -> int:
         from constellation.cli import _partial
         from constellation.runtime.identity import plan_hash
         args.plan_hash = plan_hash(analysis)  # the whole pipeline's, whatever part of it runs
-        analysis, settled, note = _partial.plan_for(args, analysis)
+        plan, settled, note = _partial.plan_for(args, analysis.executable_plan)
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     try:
-        result = execute(args, analysis, inputs, settled, note)
+        result = execute(args, analysis, plan, inputs, settled, note)
     except RunRejected as exc:
         lines = [f"{args.file}:{e['line']}:{e['column']}: {e['message']}" if e.get("line")
                  else f"{args.file}: {e['message']}" for e in exc.errors]
@@ -569,8 +569,9 @@ def write_report(args, analysis) -> None:
     print(f"wrote the run's report to {args.report}", file=sys.stderr)
 
 
-def execute(args, analysis, inputs: dict, settled=None, note: str | None = None):
-    """Run on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
+def execute(args, analysis, plan, inputs: dict, settled=None, note: str | None = None):
+    """Run `plan` (the analysis's executable plan, or the part of it --target or --from
+    chose) on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
     import anyio
 
     from constellation.runtime.api import prepare
@@ -579,7 +580,7 @@ def execute(args, analysis, inputs: dict, settled=None, note: str | None = None)
     debugger = None
     if args.events and getattr(args, "debug", False):
         from constellation.runtime.debugging import ChannelDebugger
-        debugger = ChannelDebugger(emit_line, serial=False, source=analysis.source)
+        debugger = ChannelDebugger(emit_line, serial=False, source=plan)
 
         def on_event(event: dict) -> None:
             debugger.observe(event)
@@ -599,9 +600,10 @@ def execute(args, analysis, inputs: dict, settled=None, note: str | None = None)
     if getattr(args, "report", None):
         on_event = _keep_for_report(on_event, args)
     from constellation.runtime.dask_backend import cli_settings
-    recorder = recording.recorder_for(args, analysis)
+    recorder = recording.recorder_for(args, plan)
     on_event = recording.subscribe(recorder, on_event)
-    run = prepare(analysis, inputs, schedule=args.schedule, serial=args.serial, seed=args.seed,
+    run = prepare(plan, inputs, registry=analysis.registry, schedule=args.schedule,
+                  serial=args.serial, seed=args.seed,
                   max_concurrency=args.max_concurrency, use_examples=args.examples,
                   on_event=on_event, file=args.file,
                   **cli_settings(args.file, getattr(args, "executor", None),
@@ -612,7 +614,7 @@ def execute(args, analysis, inputs: dict, settled=None, note: str | None = None)
         debugger.serial, debugger.rank = run.config.serial, run.rank
         run.debugger = debugger
         emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
-    recording.use_persistent_cache(args.file, analysis.plan)
+    recording.use_persistent_cache(args.file, run.plan, run.functions)
     if recorder is not None:
         recorder.head["inputs"] = run.inputs  # with the @example values --examples added
         recorder.head["settings"] = recording.settings(run.config, args)

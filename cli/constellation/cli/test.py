@@ -40,7 +40,8 @@ def test_command(args: argparse.Namespace) -> int:
     by_folder: dict[str, list[str]] = {}
     for path in files:
         try:
-            outcome = run_case(load_case(path), tuple(args.modules))
+            case = load_case(path)
+            outcome = run_case(case, *compile_case(case, tuple(args.modules)))
         except CaseError as exc:
             broken.append((path, str(exc)))
             mark = "E"
@@ -72,6 +73,23 @@ def test_command(args: argparse.Namespace) -> int:
     if args.junit:
         write_junit(args.junit, outcomes, broken, elapsed)
     return 1 if failed or broken else 0
+
+
+def compile_case(case, extra_modules: tuple[str, ...]):
+    """(the pipeline's Analysis, its registry) for a case; a CaseError if either cannot be
+    had. Compile errors reject the case's run, each with its line."""
+    from constellation.compiler import analyze
+    from constellation.runtime.cases import CaseError
+    from constellation.runtime.modules import load_config_registry
+
+    try:
+        text = case.pipeline.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError(f"{case.path}: pipeline {case.pipeline}: cannot read it: {exc}") from None
+    registry, errors = load_config_registry(case.pipeline, extra_modules)
+    if errors:
+        raise CaseError(f"{case.path}: " + "; ".join(errors))
+    return analyze(text, registry), registry
 
 
 def _shown(path: Path) -> str:

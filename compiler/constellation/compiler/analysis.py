@@ -48,6 +48,13 @@ class Analysis:
     def binding_types(self) -> dict[str, Type]:
         return self.check.binding_types
 
+    @cached_property
+    def executable_plan(self) -> Plan:
+        """The plan the runtime runs (lowering.py): lowered on first use, so that analyses
+        nobody runs (the server's, at every keystroke) never pay for it."""
+        from constellation.compiler.lowering import lower
+        return lower(self.plan, self.check, self.source)
+
     def layer_of(self, node: PlanNode) -> int | None:
         """The node's layer, or None where it has none: a binding on a cycle or broken (E031,
         a declaration that did not parse), a call to an unresolved function (E002), and every

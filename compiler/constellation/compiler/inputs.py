@@ -29,9 +29,14 @@ def nesting_depth(value: object, limit: int = MAX_INPUT_DEPTH) -> int:
     return deepest
 
 
-def input_types(analysis) -> dict[str, T.Type]:
-    """Each input's declared type, in declaration order."""
-    return {name: analysis.check.binding_types.get(name, T.ERROR) for name in analysis.plan.inputs}
+def input_types(program) -> dict[str, T.Type]:
+    """Each input's declared type, in declaration order, of an Analysis (the server's, which
+    is never lowered) or of an executable Plan (the runtime's: its input nodes carry them)."""
+    check = getattr(program, "check", None)
+    if check is not None:
+        return {name: check.binding_types.get(name, T.ERROR) for name in program.plan.inputs}
+    return {name: program.nodes[program.bindings[name]].type or T.ERROR
+            for name in program.inputs}
 
 
 def _is_string(t: T.Type) -> bool:

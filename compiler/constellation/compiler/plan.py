@@ -1,11 +1,14 @@
 """The Plan: DAG nodes with dependency edges and layers (LANGUAGE.md §9).
 
-Built once per analysis from the AST and the checker's resolution; the runtime executes it and
-the server and CLI display it. Nothing downstream recomputes layers.
+Built once per analysis from the AST and the checker's resolution; the server and CLI display
+it. The runtime executes its lowered copy (lowering.py, `Analysis.executable_plan`), whose
+nodes carry their function, options, types and expression (planir.py) instead of AST nodes
+(docs/plan.md). Nothing downstream recomputes layers.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from constellation.compiler import ast
@@ -34,6 +37,14 @@ class PlanNode:
     # calls and lambdas in them, its fallback), in the order they are bound: it runs when its
     # case is chosen, with these in scope (§10.2)
     pattern_bindings: tuple[str, ...] = ()
+    # set by lowering (the executable plan, which has no AST): the column of `span.start`,
+    # the function (an index into Plan.functions, and its simple name), the expression in planir form (a module
+    # node's is its planir.Call) and the static type (a value's; a call's R before wrap)
+    column: int = 0
+    fn: int | None = None
+    callee: str | None = None
+    code: object = None
+    type: object = None
 
     @property
     def name(self) -> str | None:
@@ -45,6 +56,8 @@ class PlanNode:
             return self.names[0]
         if self.function is not None:
             return f"{self.function.name}@{self.line}"
+        if self.callee is not None:  # lowered
+            return f"{self.callee}@{self.line}"
         return f"node{self.id}"
 
 
@@ -55,6 +68,15 @@ class Plan:
     call_nodes: dict[int, int] = field(default_factory=dict)  # id(ast.Call) -> node id
     outputs: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
+    # set by lowering: the functions its calls resolve to (planir.FnRef), the source's line
+    # starts (errors' line:col) and the inputs' @example values
+    functions: list = field(default_factory=list)
+    line_starts: list[int] = field(default_factory=lambda: [0])
+    examples: dict[str, list] = field(default_factory=dict)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, offset) - 1
+        return line + 1, offset - self.line_starts[line] + 1
 
     @property
     def depth(self) -> int:

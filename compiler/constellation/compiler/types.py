@@ -103,6 +103,9 @@ class TypeVar(Type):
 class _Special(Type):
     name: str
 
+    def __reduce__(self):  # Nothing and Error stay singletons through pickle (`t is ERROR`)
+        return (_special, (self.name,))
+
     def __str__(self) -> str:
         return self.name
 
@@ -113,6 +116,12 @@ FLOAT = Prim("Float")
 BOOLEAN = Prim("Boolean")
 NOTHING = _Special("Nothing")
 ERROR = _Special("Error")  # never printed in a diagnostic (§4.2)
+
+
+
+def _special(name: str) -> _Special:
+    return NOTHING if name == NOTHING.name else ERROR
+
 
 PRIMITIVES = {"String": STRING, "Int": INT, "Float": FLOAT, "Boolean": BOOLEAN}
 

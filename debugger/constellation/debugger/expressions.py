@@ -13,6 +13,7 @@ from typing import Any
 from constellation.compiler import analyze
 from constellation.compiler import types as T
 from constellation.compiler.registry import Registry
+from constellation.compiler.values import coerce
 from constellation.runtime.errors import RunError
 from constellation.runtime.evaluate import Evaluator
 
@@ -89,21 +90,22 @@ class NotSettled(Exception):
 
 class Scope:
     """The evaluator's context over what a run has settled: input values by name, call
-    values by node id; other bindings are evaluated from those (memoised). A value not
-    settled yet raises NotSettled; nothing is ever called."""
+    values by node id; other bindings are evaluated from those (memoised), over the
+    analysis's executable plan as the run evaluates them. A value not settled yet raises
+    NotSettled; nothing is ever called."""
 
     def __init__(self, analysis, inputs: dict[str, Any], calls: dict[int, Any]) -> None:
-        self.analysis = analysis
+        self.plan = analysis.executable_plan
         self.inputs = inputs
         self.calls = calls
         self.memo: dict[int, Any] = {}
         self.evaluator = Evaluator(self)
 
     async def value(self, name: str) -> Any:
-        return await self.node_value(self.analysis.plan.bindings[name])
+        return await self.node_value(self.plan.bindings[name])
 
     async def node_value(self, node_id: int, env: dict | None = None) -> object:
-        node = self.analysis.plan.nodes[node_id]
+        node = self.plan.nodes[node_id]
         if node.kind == "input":
             if node.name in self.inputs:
                 return self.inputs[node.name]
@@ -113,8 +115,10 @@ class Scope:
                 return self.calls[node_id]
             raise NotSettled(node.label)
         if node_id not in self.memo:
-            self.memo[node_id] = await self.evaluator.eval(node.expr, {})
+            value = await self.evaluator.eval(node.code, {})
+            self.memo[node_id] = value if node.type is None else coerce(value, node.type)
         return self.memo[node_id]
 
     async def inline_call(self, call, env: dict) -> object:  # a call in a lambda body
-        raise NotSettled(call.qualified)
+        fn = self.plan.functions[call.fn] if call.fn >= 0 else None
+        raise NotSettled(fn.qualified if fn is not None else call.label)

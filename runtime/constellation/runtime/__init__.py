@@ -14,7 +14,7 @@ from constellation.runtime.modules import module
 _LAZY = {
     "events": "api", "run": "api", "run_async": "api",
     "RunError": "errors",
-    "NodeReport": "executor", "RunResult": "executor",
+    "NodeReport": "results", "RunResult": "results",
     "RunRejected": "inputs",
     "CacheStore": "limits", "register_cache_store": "limits", "reset_shared_state": "limits",
 }

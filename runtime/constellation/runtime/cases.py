@@ -15,10 +15,11 @@ A case is a YAML file `NAME.cst-test.yaml` (README, *Pipeline tests*):
       fields: {profile.orderCount: 2, profile.tags.0: new}   # a value at a path
       errors: [timed out]          # optional: each a part of some run error's message
 
-Module results are substituted at the registry: every module function of the pipeline's
-registry is replaced by a lookup in the fixtures (by module and the hash of its arguments), so
-the executor runs as always and no module is called; a call without a fixture fails with a
-sentence naming it.
+Module results are substituted at the registry: the pipeline's plan runs against its registry
+with every module function replaced by a lookup in the fixtures (by module and the hash of its
+arguments; the same names and signatures, so the plan's functions resolve to them), so the run
+goes as always and no module is called; a call without a fixture fails with a sentence naming
+it. The CLI compiles the pipeline (`cst test`); the runtime only runs its plan.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from pathlib import Path
 
 import yaml
 
-from constellation.compiler import analyze
 from constellation.compiler.registry import Registry
 from constellation.runtime import identity
 
@@ -248,31 +248,24 @@ def recorded_results(case: Case) -> list[dict]:
         conn.close()
 
 
-def run_case(case: Case, extra_modules: tuple[str, ...] = ()) -> Outcome:
-    """Replay `case`: serial, seeded, in memory (no record, no persistent cache)."""
+def run_case(case: Case, program, registry: Registry) -> Outcome:
+    """Replay `case` with `program` (the pipeline's Analysis or executable Plan) and its
+    `registry`: serial, seeded, in memory (no record, no persistent cache)."""
     import time
 
     from constellation.runtime.api import run
     from constellation.runtime.inputs import RunRejected
     from constellation.runtime.limits import reset_shared_state
-    from constellation.runtime.modules import load_config_registry
 
     outcome = Outcome(case)
     t0 = time.perf_counter()
-    try:
-        text = case.pipeline.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError(f"{case.path}: pipeline {case.pipeline}: cannot read it: {exc}") from None
-    registry, errors = load_config_registry(case.pipeline, extra_modules)
-    if errors:
-        raise CaseError(f"{case.path}: " + "; ".join(errors))
     entries = list(case.fixtures)
     if case.fixtures_from_run is not None:
         entries += recorded_results(case)
-    analysis = analyze(text, replay_registry(registry, Fixtures(entries)))
     reset_shared_state()  # each case starts as a fresh process would
     try:
-        result = run(analysis, case.inputs, serial=True, seed=case.seed, file=str(case.pipeline))
+        result = run(program, case.inputs, registry=replay_registry(registry, Fixtures(entries)),
+                     serial=True, seed=case.seed, file=str(case.pipeline))
     except RunRejected as exc:
         outcome.failures.append((None, "the run was rejected: " + "; ".join(
             f"{e['message']}" + (f" (line {e['line']})" if e.get("line") else "")

@@ -1,9 +1,10 @@
 """The Dask executor (issue 6): module calls run on a Dask distributed cluster.
 
-The driver keeps everything else: plan, layer barrier, inline expressions, stdlib and
+The driver keeps everything else: plan, layer gate, inline expressions, stdlib and
 higher-order calls, and every module option (priority, throttle, concurrency, cache, retry,
-timeout, fallback, on_error) since those wrap `Run.invoke`. Only the module implementation
-itself is submitted, through an asynchronous `distributed.Client` on the run's asyncio loop.
+timeout, fallback, on_error) since those are steps around the attempt. `DaskExecutor` is the
+run's executor (calls.Executor): only the module implementation itself is submitted, through
+an asynchronous `distributed.Client` on the run's asyncio loop.
 
 Modules reach the workers in one of three ways (docs/scaling.md):
 - module files (constellation.toml / --modules `*.py`) are shipped with a worker plugin and
@@ -105,10 +106,10 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def remote_functions(analysis) -> list[Function]:
-    """User module functions the program calls (as nodes or inside lambdas)."""
+def remote_functions(functions: list[Function]) -> list[Function]:
+    """User module functions the plan calls (as nodes or inside lambdas)."""
     seen: dict[str, Function] = {}
-    for fn in analysis.check.call_targets.values():
+    for fn in functions:
         if fn is not None and runs_remotely(fn):
             seen.setdefault(fn.qualified, fn)
     return list(seen.values())
@@ -249,19 +250,19 @@ async def _workers(client) -> list[str]:
 
 
 @asynccontextmanager
-async def open_backend(analysis, address: str, colocate: tuple[str, ...] = ()
-                       ) -> AsyncIterator[DaskBackend]:
+async def open_backend(functions: list[Function], registry, address: str,
+                       colocate: tuple[str, ...] = ()) -> AsyncIterator[DaskBackend]:
     """Connect (or start a LocalCluster), ship the modules, check every worker imports them."""
     import anyio
 
     from constellation.runtime.dask_worker import ModulesPlugin, import_problems
 
-    refs, by_value, sources = _prepare_functions(remote_functions(analysis))
+    refs, by_value, sources = _prepare_functions(remote_functions(functions))
     token = uuid.uuid4().hex[:12]
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     async with _client_for(address) as client:
         workers = await _workers(client)
-        pinned = _pin(tuple(colocate), refs, workers, analysis.registry)
+        pinned = _pin(tuple(colocate), refs, workers, registry)
         plugin_name = f"constellation-modules-{token}"
         await client.register_plugin(ModulesPlugin(token, sources, env), name=plugin_name)
         try:
@@ -276,25 +277,34 @@ async def open_backend(analysis, address: str, colocate: tuple[str, ...] = ()
                 await client.unregister_worker_plugin(plugin_name)
 
 
-async def execute_on_dask(run, *, timeout: float | None = None, cancel_event=None):
-    """Run.execute with module calls on the cluster of `run.config.dask_address`. Starting
-    a cluster is not interrupted: a cancel during it cancels the run as soon as it starts,
-    and the run's timeout counts the start-up time."""
+class DaskExecutor:
+    """The run's executor on a cluster: user module calls are submitted, the rest (stdlib
+    functions) run locally."""
+
+    def __init__(self, backend: DaskBackend, local):
+        self.backend = backend
+        self.local = local
+
+    async def invoke(self, fn: Function, args: list, c) -> object:
+        if self.backend.handles(fn):
+            return await self.backend.call(fn, args, priority=c.opts.priority)
+        return await self.local.invoke(fn, args, c)
+
+
+@asynccontextmanager
+async def dask_executor(run) -> AsyncIterator[DaskExecutor]:
+    """The executor of a run on the cluster of `run.config.dask_address`. Starting a cluster
+    is not interrupted: a cancel during it cancels the run as soon as it starts."""
     import asyncio
-    import time
+
+    from constellation.runtime.calls import LocalExecutor
 
     try:
         asyncio.get_running_loop()  # none under trio
     except RuntimeError:
         raise _rejected("The dask executor needs the asyncio backend (distributed's client "
                         "runs on asyncio); run with backend='asyncio'") from None
-    t0 = time.monotonic()
-    async with open_backend(run.analysis, run.config.dask_address or LOCAL_ADDRESS,
+    async with open_backend(run.functions, run.registry,
+                            run.config.dask_address or LOCAL_ADDRESS,
                             tuple(run.config.dask_colocate or ())) as backend:
-        if timeout is not None:
-            timeout = max(0.0, timeout - (time.monotonic() - t0))
-        run.remote = backend
-        try:
-            return await run.execute(timeout=timeout, cancel_event=cancel_event)
-        finally:
-            run.remote = None
+        yield DaskExecutor(backend, LocalExecutor(run))

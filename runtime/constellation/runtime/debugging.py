@@ -1,7 +1,8 @@
 """A debugger's say over a run (issue 18).
 
-The executor consults `run.debugger` at two points: before it releases a layer
-(`before_layer`) and before a call node starts, with its argument values (`before_call`).
+The run's core (core.py) consults `run.debugger` at two points: before a released layer
+starts (`before_layer`) and before a call node starts, with its function and argument values
+(`before_call`).
 The default, `NO_DEBUGGER`, never waits. `ChannelDebugger` turns each point into a question
 for a debug adapter (`cst run --debug`: a `debug_point` event line on standard output) and
 waits for the adapter's answer (a `{"go": N}` line on standard input, read by the CLI).
@@ -32,7 +33,7 @@ class Debugger:
     async def before_layer(self, layer: int) -> None:
         return None
 
-    async def before_call(self, node: Any, args: list) -> None:
+    async def before_call(self, node: Any, fn: Any, args: list) -> None:
         return None
 
 
@@ -59,7 +60,7 @@ class ChannelDebugger(Debugger):
     def __init__(self, ask: Callable[[dict], None], *, serial: bool, source=None) -> None:
         self._ask = ask
         self.serial = serial
-        self.source = source  # line_col(offset) of the program, for call positions
+        self.source = source  # line_col(offset) of the program (or its plan), for positions
         self.rank: dict[int, int] = {}  # the run's start order (position, shuffled by a seed)
         self._points = 0
         self._answers: dict[int, anyio.Event] = {}
@@ -72,12 +73,12 @@ class ChannelDebugger(Debugger):
     async def before_layer(self, layer: int) -> None:
         await self._point({"kind": "layer", "layer": layer})
 
-    async def before_call(self, node: Any, args: list) -> None:
+    async def before_call(self, node: Any, fn: Any, args: list) -> None:
         if self.serial and not node.demand_driven:  # a demanded call is awaited by the holder
             await self._take_turn(node)
         line, column = self.source.line_col(node.span.start) if self.source else (None, None)
         await self._point({"kind": "call", "node": node.id, "name": node.label,
-                           "module": node.function.qualified if node.function else None,
+                           "module": fn.qualified,
                            "layer": node.layer, "line": line, "column": column,
                            "args": [plain(a) for a in args]})
 

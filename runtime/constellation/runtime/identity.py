@@ -1,21 +1,23 @@
 """What makes two runs, two calls or two versions of a module the same: the hashes that run
 records, the persistent cache and pipeline tests compare.
 
-`plan_hash` is the one place that says what a plan's identity is: today a hash of the plan's
-canonical content (nodes, their calls' text, functions, options and edges); when the Plan has a
-JSON form of its own (issue 15) it becomes the hash of that.
+`plan_hash` is the one place that says what a plan's identity is: the hash of the executable
+Plan's canonical JSON (plan_json.py) without its source positions, so that moving code or
+adding a comment keeps a pipeline's identity and changing a call, an option, an edge, a type or
+a signature does not.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import inspect
 import json
 
+from constellation.compiler.plan_json import plan_to_json
 from constellation.compiler.registry import Function
 from constellation.runtime import values
 from constellation.runtime.evaluate import Closure
+from constellation.runtime.inputs import plan_of
 
 __all__ = ["args_hash", "args_key", "code_version", "plan_hash", "value_hash"]
 
@@ -61,31 +63,26 @@ def code_version(fn: Function) -> str:
     return known
 
 
-def plan_hash(analysis) -> str:
-    """The identity of a pipeline's plan: the same for a re-run of an unchanged pipeline,
-    different when a call, an option, an edge or a signature changed."""
-    plan, text = analysis.plan, analysis.source.text
-    nodes = []
-    for n in plan.nodes:
-        nodes.append({
-            "id": n.id, "kind": n.kind, "layer": n.layer, "names": list(n.names),
-            "deps": list(n.deps),
-            "code": text[n.span.start:n.span.end] if n.kind == "module" else None,
-            "expr": _expr_text(n, text),
-            "function": n.function.signature() if n.function else None,
-            "options": _options(n.options),
-            "demand_driven": n.demand_driven,
-        })
-    content = {"nodes": nodes, "inputs": list(plan.inputs), "outputs": list(plan.outputs)}
-    return _digest(json.dumps(content, sort_keys=True, default=str))[:16]
+# where the parts of a plan's JSON are in the source (a call's label holds its line)
+_NODE_POSITIONS = ("span", "line", "column")
+_IR_POSITIONS = frozenset({"span", "at", "label"})
 
 
-def _expr_text(node, text: str) -> str | None:
-    span = getattr(node.expr, "span", None)
-    return None if span is None else text[span.start:span.end]
+def plan_hash(program) -> str:
+    """The identity of a pipeline's plan (of an Analysis, or an executable Plan): the same for
+    a re-run of an unchanged pipeline, different when a call, an option, an edge or a
+    signature changed."""
+    data = plan_to_json(plan_of(program))
+    data.pop("line_starts")
+    data["nodes"] = [{k: _without_positions(v) for k, v in n.items() if k not in _NODE_POSITIONS}
+                     for n in data["nodes"]]
+    return _digest(json.dumps(data, sort_keys=True, ensure_ascii=False))[:16]
 
 
-def _options(options) -> dict | None:
-    if options is None:
-        return None
-    return {f.name: repr(getattr(options, f.name)) for f in dataclasses.fields(options)}
+def _without_positions(x: object) -> object:
+    """IR nodes (`{"k": kind, ...}`) without their offsets; constants as they are."""
+    if isinstance(x, list):
+        return [_without_positions(v) for v in x]
+    if not isinstance(x, dict) or "k" not in x or x["k"] in ("Const", "type"):
+        return x
+    return {k: _without_positions(v) for k, v in x.items() if k not in _IR_POSITIONS}

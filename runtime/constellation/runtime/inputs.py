@@ -16,17 +16,23 @@ class RunRejected(Exception):
         self.errors = errors
 
 
-def prepare_inputs(analysis, given: dict, *, use_examples: bool = False) -> dict[str, object]:
+def plan_of(program):
+    """The executable plan of an Analysis, or the plan itself."""
+    return getattr(program, "executable_plan", program)
+
+
+def prepare_inputs(program, given: dict, *, use_examples: bool = False) -> dict[str, object]:
     """Accepted and coerced input values, or RunRejected listing every problem."""
-    declared = input_types(analysis)
+    plan = plan_of(program)
+    declared = input_types(plan)
     problems: list[dict] = []
     out: dict[str, object] = {}
 
     def problem(message: str, name: str | None) -> None:
         line = col = None
-        node_id = analysis.plan.bindings.get(name) if name else None
+        node_id = plan.bindings.get(name) if name else None
         if node_id is not None:
-            line, col = analysis.source.line_col(analysis.plan.nodes[node_id].span.start)
+            line, col = plan.nodes[node_id].line, plan.nodes[node_id].column
         problems.append({"message": message, "line": line, "column": col})
 
     for name in given:
@@ -39,8 +45,8 @@ def prepare_inputs(analysis, given: dict, *, use_examples: bool = False) -> dict
                 out[name] = value
             else:
                 problem(error, name)
-        elif use_examples and analysis.check.examples.get(name):
-            out[name] = values.coerce(analysis.check.examples[name][0], t)
+        elif use_examples and plan.examples.get(name):
+            out[name] = values.coerce(plan.examples[name][0], t)
         elif isinstance(t, T.OptionalT):
             out[name] = None
         else:

@@ -1,13 +1,13 @@
 """Partial runs (issue 17 items 3, 4): a plan subset, and calls settled before the run.
 
-`subset(analysis, targets)` keeps the plan's nodes but starts only what the targets need: the
-other calls become demand-driven, so nothing asks for them and they end `skipped` / "not
-demanded", and the targets are the outputs. `Settled` answers calls from known values (a
-record's, for `--resume` and `--from`) instead of running them: it is a step of the call's
-chain (steps.SETTLED), so the executor runs as always.
-
-Both touch no executor internals: when the executor takes pre-settled node values and a node
-subset itself (issue 15), `run(..., settled=, targets=)` keeps its meaning.
+Both work on the executable Plan (docs/plan.md). `subset(plan, keep, outputs)` keeps the
+plan's nodes but starts only the calls in `keep`: the others become demand-driven, so nothing
+asks for them and they end `skipped` / "not demanded", and the outputs are the given ones.
+`Settled` answers calls from known values (a record's, for `--resume` and `--from`) instead of
+running them: a step of the call's chain (steps.SETTLED), inside the tap, so that the record
+of a resumed run holds the reused values too, and a value recorded with its arguments' hash
+and module version is reused only for a call with the same (which only the call's evaluated
+arguments can tell).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from constellation.compiler.plan import Plan
 from constellation.runtime import identity, steps
+from constellation.runtime.inputs import plan_of
 
 
 class PartialRunError(Exception):
@@ -50,8 +51,7 @@ def downstream(plan: Plan, ids: set[int]) -> set[int]:
     return seen
 
 
-def binding_ids(analysis, names: list[str], what: str) -> set[int]:
-    plan = analysis.plan
+def binding_ids(plan: Plan, names: list[str], what: str) -> set[int]:
     ids = set()
     for name in names:
         if name not in plan.bindings:
@@ -64,19 +64,17 @@ def binding_ids(analysis, names: list[str], what: str) -> set[int]:
     return ids
 
 
-def subset(analysis, keep: set[int], outputs: list[str]):
-    """The analysis with a plan that starts only the calls in `keep` and has `outputs`."""
-    plan = analysis.plan
+def subset(plan: Plan, keep: set[int], outputs: list[str]) -> Plan:
+    """The plan, starting only the calls in `keep`, with `outputs`."""
     nodes = [n if n.id in keep or n.kind != "module" or n.demand_driven
              else dataclasses.replace(n, demand_driven=True) for n in plan.nodes]
-    new_plan = Plan(nodes=nodes, bindings=plan.bindings, call_nodes=plan.call_nodes,
-                    outputs=list(outputs), inputs=plan.inputs)
-    return dataclasses.replace(analysis, plan=new_plan)
+    return dataclasses.replace(plan, nodes=nodes, outputs=list(outputs))
 
 
-def targets_subset(analysis, targets: list[str]):
+def targets_subset(program, targets: list[str]) -> Plan:
     """`--target NAME...`: what the named bindings need, with them as the outputs."""
-    return subset(analysis, upstream(analysis.plan, binding_ids(analysis, targets, "--target")),
+    plan = plan_of(program)
+    return subset(plan, upstream(plan, binding_ids(plan, targets, "--target")),
                   list(dict.fromkeys(targets)))
 
 

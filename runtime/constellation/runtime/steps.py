@@ -4,7 +4,8 @@ Each option is one small step, `async def with_x(c, next_step) -> value`, that w
 of a call like middleware: it receives the call (a `CallContext`) and the next step, and
 returns the call's value or raises its `RunError`. `chain` composes the steps a call's options
 need, and only those, around the innermost step — one attempt of the function, which the
-executor supplies (the invocation, local or on Dask, and the check of its result).
+run supplies (calls.attempt: the invocation on the run's executor, local or Dask, and the
+check of its result).
 
 §6.4 gives the order, outermost first, as
 
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 import anyio
 
-from constellation.compiler import ast
+from constellation.compiler import planir as ir
 from constellation.compiler import types as T
 from constellation.compiler.options import CallOptions, format_duration
 from constellation.compiler.registry import Function
@@ -55,24 +56,24 @@ MAX_BACKOFF_S = 30.0
 
 
 class Host(Protocol):
-    """What the steps need from the run (the executor's `Run`)."""
+    """What the steps need from the run (core.Run)."""
 
     scale: float  # CONSTELLATION_TIME_SCALE: option durations shrink with simulated sleeps
     scheduler: Scheduler
     watch: Watchdog
     handled: list[RunError]  # failures an on_error option turned into values
-    source: Any  # line_col(offset)
+    source: Any  # line_col(offset): the plan
     evaluator: Any  # async eval(expr, env)
 
     def emit_node(self, event: str, node: Any, **fields) -> None: ...
 
     def add_log(self, line: str) -> None: ...
 
-    def call_error(self, call: ast.Call, fn: Function, message: str) -> RunError: ...
+    def call_error(self, call: ir.Call, fn: Function, message: str) -> RunError: ...
 
     def repark(self, st: Any) -> None: ...
 
-    def admission_key(self, call: ast.Call, opts: CallOptions, st: Any) -> tuple[int, int]: ...
+    def admission_key(self, call: ir.Call, opts: CallOptions, st: Any) -> tuple[int, int]: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -80,7 +81,7 @@ class CallContext:
     """One module call on its way through its steps."""
 
     host: Host
-    call: ast.Call
+    call: ir.Call
     fn: Function
     opts: CallOptions
     args: list
@@ -310,6 +311,17 @@ async def with_retry(c: CallContext, next_step: Step) -> object:
     each attempt is reported (node_started, node_retrying)."""
     total = c.opts.retry + 1
     st = c.st
+    if total == 1:  # most calls: one attempt, without the loop
+        if st is not None:
+            st.began = True
+            c.host.emit_node("node_started", st.node, attempt=1)
+        try:
+            value = await next_step(c)
+        except RunError:
+            c.attempts = 1
+            raise  # no retries: the original error as is
+        c.attempts = 1
+        return value
     for k in range(1, total + 1):
         if st is not None:
             st.began = True

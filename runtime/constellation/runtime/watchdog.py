@@ -15,6 +15,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable
 
+from constellation.runtime import signals
+
 TICK_S = 0.1  # the loop's heartbeat
 BLOCKED_S = 1.0  # a loop silent this long past a deadline is blocked
 STUCK_S = 3.0  # after an interrupt the module ignored: the hard stop (when one is set)
@@ -101,13 +103,13 @@ class Watchdog:
             if self.thread is not None:
                 self.thread.join(1)  # it wakes at once: no thread outlives the run
             if installed is not None:
-                signal.signal(INTERRUPT_SIGNAL, installed)
+                signals.swap(INTERRUPT_SIGNAL, installed)
 
     def _install_interrupt(self):
         if INTERRUPT_SIGNAL is None or self.loop_thread is not threading.main_thread():
             return None
         try:
-            return signal.signal(INTERRUPT_SIGNAL, self._raise_pending)
+            return signals.swap(INTERRUPT_SIGNAL, self._raise_pending)
         except (ValueError, OSError):
             return None
 
