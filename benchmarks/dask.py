@@ -126,18 +126,11 @@ async def open_only(address: str, analysis) -> float:
 
 
 # -- the issue 15 targets: the run's calls beside Dask used directly ------------------------
-def echo(x: int) -> int:
-    """The baseline's task: what the Echo module does."""
-    return x
-
-
 def _echo_by_value():
-    """`echo` as workers can unpickle it when this file is imported under another name."""
-    import cloudpickle
-
-    module = sys.modules.get(echo.__module__)
-    if module is not None and echo.__module__ != "__main__":
-        cloudpickle.register_pickle_by_value(module)
+    """The baseline's task, what the Echo module does: a local function, so that it is
+    pickled by value (workers cannot import this file) as a user's would be."""
+    def echo(x: int) -> int:
+        return x
     return echo
 
 
