@@ -13,6 +13,10 @@ its own client, as `cst run` does. Rows:
   wait       N async calls that each sleep 20 ms (I/O-bound work)
   cpu        N/2 sync calls that each burn 20 ms of CPU: where worker processes pay off
   startup    opening a client and shipping the modules (per run), and a LocalCluster start
+Then the issue 15 targets, each beside its baseline on the same client in the same run (the
+run's set-up, connecting and shipping modules, is outside both):
+  fan-out    N calls of one layer  vs  N direct `client.submit` + one `client.gather`
+  chain      K dependent calls     vs  K `client.submit`s each taking the previous future
 The modules are sync and async no-ops written to a module file, the way users' packs reach
 workers.
 """
@@ -111,12 +115,81 @@ async def median_s(analysis, repeats: int, **options) -> float:
 
 async def open_only(address: str, analysis) -> float:
     """A Dask run's fixed cost: connect, ship and check the modules, close."""
+    from constellation.runtime.api import prepare
     from constellation.runtime.dask_backend import open_backend
 
+    run = prepare(analysis, {}, executor="dask", dask_address=address)
     t0 = time.perf_counter()
-    async with open_backend(analysis, address):
+    async with open_backend(run.functions, run.registry, address):
         pass
     return time.perf_counter() - t0
+
+
+# -- the issue 15 targets: the run's calls beside Dask used directly ------------------------
+def _echo_by_value():
+    """The baseline's task, what the Echo module does: a local function, so that it is
+    pickled by value (workers cannot import this file) as a user's would be."""
+    def echo(x: int) -> int:
+        return x
+    return echo
+
+
+async def run_calls_s(analysis, address: str, baseline: str, size: int) -> tuple[float, float]:
+    """(the run's own time with its executor already set up, the baseline's on its client)."""
+    from constellation.runtime.api import executor_for, prepare
+
+    run = prepare(analysis, {}, executor="dask", dask_address=address)
+    async with executor_for(run) as executor:
+        t0 = time.perf_counter()
+        result = await run.execute(executor)
+        elapsed = time.perf_counter() - t0
+        if result.status != "completed":
+            sys.exit(f"benchmark program failed: {result.errors}")
+        base_s = await BASELINES[baseline](executor.backend.client, size)
+    return elapsed, base_s
+
+
+async def direct_fan_out(client, n: int) -> float:
+    fn = _echo_by_value()
+    t0 = time.perf_counter()
+    futures = [client.submit(fn, i, pure=False) for i in range(n)]
+    await client.gather(futures)
+    return time.perf_counter() - t0
+
+
+async def direct_chain(client, k: int) -> float:
+    fn = _echo_by_value()
+    t0 = time.perf_counter()
+    future = client.submit(fn, 0, pure=False)
+    for _ in range(k - 1):
+        future = client.submit(fn, future, pure=False)
+    await client.gather(future)
+    return time.perf_counter() - t0
+
+
+BASELINES = {"fan-out": direct_fan_out, "chain": direct_chain}
+
+
+async def targets(address: str, compiled, n: int, k: int, repeats: int) -> list[tuple]:
+    """(what, calls, median run ms, median baseline ms, ratio) per target."""
+    rows = []
+    for what, size, text in (("fan-out", n, fan_out(n)), ("chain", k, chain(k))):
+        analysis = compiled(text)
+        await run_calls_s(analysis, address, what, size)  # warm-up
+        pairs = [await run_calls_s(analysis, address, what, size) for _ in range(repeats)]
+        ratios = [r / b for r, b in pairs]
+        rows.append((what, size, statistics.median(r for r, _ in pairs) * 1000,
+                     statistics.median(b for _, b in pairs) * 1000, statistics.median(ratios)))
+    return rows
+
+
+def print_targets(rows: list[tuple]) -> None:
+    print("| target (issue 15)  | calls |    run ms | direct Dask ms | ratio | goal |")
+    print("|--------------------|------:|----------:|---------------:|------:|-----:|")
+    for what, size, run_ms, base_ms, ratio in rows:
+        base = "submit + gather" if what == "fan-out" else "chained futures"
+        print(f"| {what:<8} vs {base[:7]:<7} | {size:>5} | {run_ms:>9.1f} | {base_ms:>14.1f} | "
+              f"{ratio:>4.2f}x | 1.2x |")
 
 
 async def local_cluster_start() -> float:
@@ -185,6 +258,8 @@ async def main(quick: bool) -> None:
             local_s = await median_s(analysis, repeats)
             dask_s = await median_s(analysis, repeats, executor="dask", dask_address=address)
             print(row(name, calls, local_s, dask_s, fixed))
+        print()
+        print_targets(await targets(address, compiled, n, k, repeats))
     print()
     print(f"fixed cost of a Dask run (connect, ship and import modules, close): "
           f"{fixed * 1000:.0f} ms")

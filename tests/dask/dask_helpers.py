@@ -73,6 +73,46 @@ async def NapOrMark(ms: int, marker: str) -> str:
         Path(marker).write_text("cancelled")
         raise
     return "woke"
+
+
+@module
+def Inc(x: int) -> int:
+    return x + 1
+
+
+@module
+def Half(x: float) -> str:
+    """x / 2 as text, with its Python type: an Int argument must arrive widened to Float."""
+    return f"{x / 2} {type(x).__name__}"
+
+
+@module
+def Dependencies(x: int) -> int:
+    """How many task results Dask handed the running task as its dependencies: 1 when the
+    call was chained to the call giving x, 0 when x came as a value (and outside a worker)."""
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return 0
+    return len(worker.state.tasks[thread_state.key].dependencies)
+
+
+@module
+def FailsFirst(x: int, marker: str) -> int:
+    """Fails on its first call (leaving `marker` behind, seen by every process), then x + 1."""
+    if not Path(marker).exists():
+        Path(marker).write_text("failed once")
+        raise ValueError("first call fails")
+    return x + 1
+
+
+@module
+def Touch(text: str, marker: str) -> str:
+    """Leaves `marker` behind: proof that it was called."""
+    Path(marker).write_text(text)
+    return text
 '''
 
 # Imports only in the driver process: workers (other process ids) fail to import it.

@@ -16,6 +16,7 @@ A worker that cannot import a module rejects the run with a sentence naming modu
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import re
@@ -24,9 +25,12 @@ import uuid
 import warnings
 import zlib
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
+from constellation.compiler import planir as ir
+from constellation.compiler.options import CallOptions
 from constellation.compiler.registry import Function
 from constellation.runtime.inputs import RunRejected
 
@@ -42,6 +46,7 @@ LOCAL_THREADS_PER_WORKER = 4
 CONNECT_TIMEOUT_S = 20.0
 # Environment the driver forwards to workers so that scaled runs keep their meaning there.
 FORWARDED_ENV = ("CONSTELLATION_TIME_SCALE",)
+DEFAULT_OPTIONS = CallOptions()
 _FILE_PREFIX = "_cst_module_"  # how modules.py names the module files it imports
 
 
@@ -122,8 +127,24 @@ def runs_remotely(fn: Function) -> bool:
 
 
 # -- driver side ------------------------------------------------------------------------------
+@dataclass(eq=False, slots=True)
+class Submission:
+    """One module call on its way to the cluster. `args` holds values, and at the positions
+    `chained` names the upstream calls' Dask futures (the cluster passes their outcomes)."""
+    fn: Function
+    args: list
+    priority: int
+    key: str
+    chained: tuple = ()
+    node: int | None = None  # the plan node it calls, when it is one
+    future: object = None  # its Dask future, once its batch is submitted
+
+
 class DaskBackend:
-    """Submits a run's module calls to the cluster and awaits them."""
+    """Submits a run's module calls to the cluster in batches and gathers their results in
+    batches: the calls submitted in one turn of the event loop go out together (one
+    `client.map` per function kind, priority and worker), and the results that arrive
+    together are fetched with one `client.gather`, instead of one round trip per call."""
 
     def __init__(self, client, token: str, refs: dict[str, FunctionRef],
                  by_value: dict[str, object], pinned: dict[str, str]):
@@ -132,33 +153,136 @@ class DaskBackend:
         self.refs = refs
         self.by_value = by_value
         self.pinned = pinned
+        self.queue: list[Submission] = []  # to submit at the end of this loop turn
+        self.flushed = None  # the asyncio future the queued submissions wait for
+        self.to_gather: list[tuple[object, object]] = []  # (Dask future, asyncio waiter)
+        self.on_submitted: Callable[[Submission], None] | None = None  # chaining (executor)
 
     def handles(self, fn: Function) -> bool:
         return fn.qualified in self.refs
 
+    def enqueue(self, fn: Function, args: list, priority: int = 0, chained: tuple = (),
+                node: int | None = None) -> Submission:
+        """Queue a call for this loop turn's batch (submitted by `flush`)."""
+        s = Submission(fn, args, priority, f"{fn.name}-{uuid.uuid4().hex}", chained, node)
+        if self.flushed is None:
+            loop = asyncio.get_running_loop()
+            self.flushed = loop.create_future()
+            loop.call_soon(self.flush)
+        self.queue.append(s)
+        return s
+
+    def flush(self) -> None:
+        """Submit the queued calls; the calls chained to them join the next wave of this same
+        flush (their submit takes the upstream futures)."""
+        flushed = self.flushed  # kept while flushing: chained calls join this flush
+        try:
+            while self.queue:
+                wave, self.queue = self.queue, []
+                self._submit_wave(wave)
+                if self.on_submitted is not None:
+                    for s in wave:
+                        self.on_submitted(s)
+        except BaseException as exc:  # e.g. the client closed: every waiting call fails
+            self.queue = []
+            if not flushed.done():
+                flushed.set_exception(exc)
+            return
+        finally:
+            self.flushed = None
+        if not flushed.done():
+            flushed.set_result(None)
+
+    def _submit_wave(self, wave: list[Submission]) -> None:
+        from constellation.runtime.dask_worker import call_async, call_sync
+
+        groups: dict[tuple, list[Submission]] = {}
+        for s in wave:
+            groups.setdefault((s.fn.qualified, s.priority), []).append(s)
+        for (qualified, priority), group in groups.items():
+            ref = self.refs[qualified]
+            pinned = self.pinned.get(qualified)
+            n = len(group)
+            futures = self.client.map(
+                call_async if ref.is_async else call_sync, [self.token] * n, [ref] * n,
+                [s.args for s in group], [self.by_value.get(qualified)] * n,
+                [s.key for s in group], [s.chained for s in group],
+                key=[s.key for s in group], pure=False, priority=priority,
+                workers=[pinned] if pinned else None, allow_other_workers=bool(pinned))
+            for s, future in zip(group, futures):
+                s.future = future
+
     async def call(self, fn: Function, args: list, priority: int = 0) -> object:
+        """Submit a call (with this loop turn's batch) and return its value."""
+        return await self.result(self.enqueue(fn, args, priority))
+
+    async def result(self, s: Submission) -> object:
+        """The value of a submitted call; a timeout or cancel stops it on the cluster."""
         import anyio
 
-        from constellation.runtime.dask_worker import (call_async, call_sync, outcome_value,
-                                                        stop_call)
+        from constellation.runtime.dask_worker import outcome_value
 
-        ref = self.refs[fn.qualified]
-        key = f"{fn.name}-{uuid.uuid4().hex}"
-        extra = (key,) if ref.is_async else ()
-        pinned = self.pinned.get(fn.qualified)
-        future = self.client.submit(
-            call_async if ref.is_async else call_sync, self.token, ref, list(args),
-            self.by_value.get(fn.qualified), *extra, key=key, pure=False, priority=priority,
-            workers=[pinned] if pinned else None, allow_other_workers=bool(pinned))
         try:
-            return outcome_value(await future)
+            if s.future is None:
+                await self.flushed_for(s)
+            return outcome_value(await self.gathered(s.future))
         except BaseException:
-            if not future.done():  # a timeout or cancellation: stop the remote call
+            if s.future is None:  # cancelled before its batch went out: it never will
+                if s in self.queue:
+                    self.queue.remove(s)
+            elif not s.future.done():  # a timeout or cancellation: stop the remote call
                 with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                    await self.client.cancel([future])
-                    if ref.is_async:  # dask leaves a running task running: cancel it there
-                        await self.client.run(stop_call, key)
+                    await self.stop([s])
             raise
+
+    async def flushed_for(self, s: Submission) -> None:
+        while s.future is None:
+            await asyncio.shield(self.flushed)
+
+    async def stop(self, submissions: list[Submission]) -> None:
+        from constellation.runtime.dask_worker import stop_call
+
+        futures = [s.future for s in submissions if s.future is not None]
+        if not futures:
+            return
+        await self.client.cancel(futures)
+        for s in submissions:  # dask leaves a running task running: cancel it there
+            if s.future is not None and self.refs[s.fn.qualified].is_async:
+                await self.client.run(stop_call, s.key)
+
+    async def gathered(self, future) -> object:
+        """The future's result, fetched with the others finished in the same loop turn."""
+        await future._state.wait()  # what `await future` waits on, without its own gather
+        if future.status != "finished":
+            return await future  # raises the cancellation or the worker's error
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        if not self.to_gather:
+            loop.call_soon(self._gather_batch)
+        self.to_gather.append((future, waiter))
+        return await waiter
+
+    def _gather_batch(self) -> None:
+        batch, self.to_gather = self.to_gather, []
+        asyncio.get_running_loop().create_task(self._gather(batch))
+
+    async def _gather(self, batch: list[tuple[object, object]]) -> None:
+        try:
+            results = await self.client.gather([f for f, _ in batch])
+        except Exception:  # one of them was lost or released meanwhile: one by one
+            for future, waiter in batch:
+                try:
+                    result = await self.client.gather(future)
+                except Exception as exc:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                else:
+                    if not waiter.done():
+                        waiter.set_result(result)
+            return
+        for (_, waiter), result in zip(batch, results):
+            if not waiter.done():
+                waiter.set_result(result)
 
 
 def _pin(names: tuple[str, ...], refs: dict[str, FunctionRef], workers: list[str],
@@ -279,23 +403,133 @@ async def open_backend(functions: list[Function], registry, address: str,
 
 class DaskExecutor:
     """The run's executor on a cluster: user module calls are submitted, the rest (stdlib
-    functions) run locally."""
+    functions) run locally. Chained calls (`Chains`) were submitted with their upstream call;
+    their invoke awaits the future already on the cluster."""
 
-    def __init__(self, backend: DaskBackend, local):
+    def __init__(self, backend: DaskBackend, local, chains: Chains | None = None):
         self.backend = backend
         self.local = local
+        self.chains = chains
+        if chains is not None:
+            backend.on_submitted = chains.submitted
 
     async def invoke(self, fn: Function, args: list, c) -> object:
-        if self.backend.handles(fn):
-            return await self.backend.call(fn, args, priority=c.opts.priority)
-        return await self.local.invoke(fn, args, c)
+        backend = self.backend
+        if not backend.handles(fn):
+            return await self.local.invoke(fn, args, c)
+        node = c.call.node if c.st is not None else None
+        if self.chains is not None and node is not None:
+            ahead = self.chains.ahead.pop(node, None)
+            if ahead is not None:
+                return await backend.result(ahead)
+        return await backend.result(backend.enqueue(fn, args, c.opts.priority, node=node))
+
+    async def close(self) -> None:
+        """Stop the chained calls no driver task came for (their upstream failed, the run
+        was cancelled): on the cluster they end at once or are cancelled."""
+        if self.chains is not None and self.chains.ahead:
+            left = list(self.chains.ahead.values())
+            self.chains.ahead.clear()
+            await self.backend.stop(left)
+
+
+class Chains:
+    """Dependent module calls chained as futures (issue 15 item 4): a call whose arguments
+    are constants, run inputs, or the values of upstream module calls, with no driver-side
+    option on either (every option is a step in the driver, steps.py; so is the bounded
+    scheduler's admission) is submitted as soon as its upstream calls are, taking their
+    futures as arguments. The cluster runs it when they finish, without a round trip
+    through the driver; the driver still reports each call when its turn comes, so events
+    and results are those of the local executor. A chained call whose upstream failed is
+    not called on the worker (dask_worker.UPSTREAM_FAILED), as the driver skips it."""
+
+    def __init__(self, run, backend: DaskBackend):
+        self.run = run
+        self.backend = backend
+        self.links: dict[int, list[int]] = {}  # upstream node -> its chained dependents
+        self.upstreams: dict[int, tuple[int, ...]] = {}  # dependent -> its upstream nodes
+        self.futures: dict[int, object] = {}  # submitted upstream node -> its Dask future
+        self.ahead: dict[int, Submission] = {}  # dependent node -> its submitted call
+        nodes = run.plan.nodes
+        for n in nodes:
+            ups = self._upstreams(n) if self._plain_call(n) else None
+            if ups:
+                self.upstreams[n.id] = ups
+                for u in ups:
+                    self.links.setdefault(u, []).append(n.id)
+
+    @staticmethod
+    def possible(run) -> bool:
+        """Chaining needs every call to go straight to its attempt: no bounded scheduler
+        (its admission is a driver step) and not --serial (one call at a time)."""
+        return not run.config.serial and not run.scheduler.bounded
+
+    def _plain_call(self, n) -> bool:
+        """A module call of the cluster with no option and started with its inputs."""
+        if n.kind != "module" or n.demand_driven or n.fn is None or n.fn < 0:
+            return False
+        fn = self.run.functions[n.fn]
+        return (fn is not None and self.backend.handles(fn)
+                and n.code.options == DEFAULT_OPTIONS)
+
+    def _upstreams(self, n) -> tuple[int, ...]:
+        nodes = self.run.plan.nodes
+        ups = []
+        for arg in n.code.args:
+            if type(arg) is ir.Const:
+                continue
+            if type(arg) is not ir.Ref:
+                return ()
+            target = nodes[arg.node]
+            if target.kind == "input":
+                continue
+            if not self._plain_call(target):
+                return ()
+            ups.append(target.id)
+        return tuple(dict.fromkeys(ups))
+
+    def submitted(self, s: Submission) -> None:
+        """An upstream call went out: submit the dependents whose upstreams all have."""
+        if s.node is None or s.node not in self.links:
+            return
+        self.futures[s.node] = s.future
+        for d in self.links[s.node]:
+            if d not in self.ahead and all(u in self.futures for u in self.upstreams[d]):
+                st = self.run.states[d]
+                if not st.started:
+                    self.ahead[d] = self._submit(d)
+
+    def _submit(self, d: int) -> Submission:
+        from constellation.runtime.dask_worker import Chained
+
+        node = self.run.plan.nodes[d]
+        fn = self.run.functions[node.fn]
+        nodes = self.run.plan.nodes
+        args, chained = [], []
+        for i, (arg, (_, param_t)) in enumerate(zip(node.code.args, fn.params)):
+            if type(arg) is ir.Const:
+                args.append(coerce_args_at(arg.value, param_t))
+            elif nodes[arg.node].kind == "input":
+                args.append(coerce_args_at(self.run.states[arg.node].value, param_t))
+            else:
+                args.append(self.futures[arg.node])
+                chained.append(Chained(i, nodes[arg.node].code.result_t, param_t))
+        return self.backend.enqueue(fn, args, node.code.options.priority, tuple(chained), d)
+
+
+def coerce_args_at(value: object, t) -> object:
+    """One argument shaped to its parameter type, as calls.coerce_args does."""
+    from constellation.compiler import types as T
+    from constellation.runtime import values
+
+    return value if t.__class__ is T.Prim and t.name != "Float" else values.coerce(value, t)
 
 
 @asynccontextmanager
 async def dask_executor(run) -> AsyncIterator[DaskExecutor]:
     """The executor of a run on the cluster of `run.config.dask_address`. Starting a cluster
     is not interrupted: a cancel during it cancels the run as soon as it starts."""
-    import asyncio
+    import anyio
 
     from constellation.runtime.calls import LocalExecutor
 
@@ -307,4 +541,10 @@ async def dask_executor(run) -> AsyncIterator[DaskExecutor]:
     async with open_backend(run.functions, run.registry,
                             run.config.dask_address or LOCAL_ADDRESS,
                             tuple(run.config.dask_colocate or ())) as backend:
-        yield DaskExecutor(backend, LocalExecutor(run))
+        chains = Chains(run, backend) if Chains.possible(run) else None
+        executor = DaskExecutor(backend, LocalExecutor(run), chains)
+        try:
+            yield executor
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                await executor.close()

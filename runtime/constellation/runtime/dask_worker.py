@@ -164,7 +164,36 @@ def _resolve(token: str, ref: FunctionRef):
 
 # A task never raises: a module's failure is an expected outcome of a call (retries,
 # fallbacks), not a worker error, so it travels as a result and Dask does not log it.
-OK, FAILED, STOPPED = "ok", "failed", "stopped"
+# UPSTREAM_FAILED: a chained call whose upstream call failed (or returned a value outside its
+# declared type) is not called at all, as the driver skips it.
+OK, FAILED, STOPPED, UPSTREAM_FAILED = "ok", "failed", "stopped", "upstream failed"
+
+
+@dataclass(frozen=True)
+class Chained:
+    """An argument of a chained call that is an upstream call's outcome (its Dask future's
+    result): at `position`, checked against the upstream's declared `result_t` and shaped to
+    the parameter type `param_t`, as the driver checks and coerces it."""
+    position: int
+    result_t: object
+    param_t: object
+
+
+def _unchained(args: list, chained: tuple) -> list | None:
+    """The arguments with each upstream outcome replaced by its value; None when an upstream
+    failed, so the call must not run."""
+    from constellation.runtime import values
+
+    args = list(args)
+    for link in chained:
+        outcome = args[link.position]
+        if outcome[0] != OK:
+            return None
+        ok, value = values.conform_and_coerce(outcome[1], link.result_t)
+        if not ok:
+            return None
+        args[link.position] = values.coerce(value, link.param_t)
+    return args
 
 
 def failed(exc: Exception) -> tuple:
@@ -181,8 +210,13 @@ def outcome_value(outcome: tuple) -> object:
     raise RemoteCallFailed("the call was stopped")  # only after the driver gave up on it
 
 
-def call_sync(token: str, ref: FunctionRef, args: list, impl=None) -> tuple:
+def call_sync(token: str, ref: FunctionRef, args: list, impl=None, key: str = "",
+              chained: tuple = ()) -> tuple:
     """The task of a sync module call: runs in a worker thread."""
+    if chained:
+        args = _unchained(args, chained)
+        if args is None:
+            return (UPSTREAM_FAILED,)
     try:
         return OK, (impl or _resolve(token, ref))(*args)
     except Exception as exc:
@@ -197,9 +231,13 @@ _RUNNING: dict[str, asyncio.Task] = {}
 _STOPPED: set[str] = set()
 
 
-async def call_async(token: str, ref: FunctionRef, args: list, impl=None, key: str = ""
-                     ) -> tuple:
+async def call_async(token: str, ref: FunctionRef, args: list, impl=None, key: str = "",
+                     chained: tuple = ()) -> tuple:
     """The task of an async module call: runs on the worker's event loop."""
+    if chained:
+        args = _unchained(args, chained)
+        if args is None:
+            return (UPSTREAM_FAILED,)
     _RUNNING[key] = asyncio.current_task()
     try:
         return OK, await (impl or _resolve(token, ref))(*args)
