@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-__all__ = ["NotFound", "diff_runs", "find_run", "list_runs", "prune", "run_detail"]
+__all__ = ["NotFound", "diff_runs", "find_run", "list_runs", "module_results", "prune",
+           "run_detail"]
 
 
 class NotFound(Exception):
@@ -73,6 +74,8 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict:
             "line": c["line"], "status": c["status"], "value": _load(conn, c["value"],
                                                                      c["value_hash"]),
             "has_value": c["value"] is not None or c["value_hash"] is not None,
+            # the argument values of a module's call (None where only their hash is kept)
+            "args": json.loads(c["args"]) if c["args"] else None,
             "args_hash": c["args_hash"], "code_version": c["code_version"],
             "attempts": c["attempts"], "cache_hit": bool(c["cache_hit"]),
             "start_ms": c["start_ms"], "end_ms": c["end_ms"],
