@@ -348,13 +348,13 @@ def records(tmp_path, monkeypatch):
     return db
 
 
-def record_run(project, program, *extra: str) -> int:
+def record_run(project, program, *extra: str, status: int = 0) -> int:
     """Run the program with `cst run` (recorded); the run's id."""
     done = subprocess.run([*cst_command(), "run", str(program), "-i", "n=3", "--events",
                            *extra], capture_output=True, text=True, cwd=project.root,
                           env={**os.environ, "DAP_TEST_CALLS": str(project.calls_file)},
                           timeout=60)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, done.stderr
     listed = subprocess.run([*cst_command(), "runs", "list", "--json"], capture_output=True,
                             text=True, cwd=project.root, timeout=60)
     return json.loads(listed.stdout)[0]["id"]
@@ -410,6 +410,23 @@ def test_replay_steps_forward_and_backward_without_calling_a_module(dap, project
     client.ok("continue")
     client.event("terminated")
     assert project.calls() == recorded_calls  # the replay called no module
+
+
+def test_a_replayed_failure_shows_the_failed_and_skipped_calls(dap, project, records):
+    program = project.program("in n: Int\nf = Fail(n)\ng = Inc(n)\nh = Double(f)\n"
+                              "out g\nout h\n")
+    record_run(project, program, "--schedule", "eager", status=1)
+    recorded = project.calls()
+    client = dap()
+    client.start(program, replay="last", functions=["Double"])
+    end = client.stopped()  # not before Double: it never started
+    assert "recorded run ends here" in end["description"]
+    pending = {k: v["value"] for k, v in client.scopes()["Calls not completed"].items()}
+    assert pending["f"].startswith("failed: Fail cannot take 3")
+    assert pending["h"].startswith("skipped")
+    assert client.scopes()["Settled bindings"]["g"]["value"] == "4"
+    assert "f (line 2): Fail cannot take 3" in client.output()
+    assert project.calls() == recorded
 
 
 def test_replay_last_replays_the_newest_run_of_the_program(dap, project, records):
