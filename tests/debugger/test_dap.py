@@ -414,11 +414,18 @@ def test_replay_steps_forward_and_backward_without_calling_a_module(dap, project
 
 def test_a_replayed_failure_shows_the_failed_and_skipped_calls(dap, project, records):
     program = project.program("in n: Int\nf = Fail(n)\ng = Inc(n)\nh = Double(f)\n"
-                              "out g\nout h\n")
+                              "k = Fail(g) with fallback: 0\nout g\nout h\nout k\n")
     record_run(project, program, "--schedule", "eager", status=1)
     recorded = project.calls()
     client = dap()
-    client.start(program, replay="last", functions=["Double"])
+    client.start(program, replay="last", functions=["Double", "Fail"])
+    stops = []
+    for _ in range(2):  # before each Fail, with its arguments (k's result was the fallback's)
+        assert client.stopped()["reason"] == "function breakpoint"
+        stops.append((frame_names(client).split(" =")[0],
+                      client.scopes()["Arguments"]["x"]["value"]))
+        client.ok("continue")
+    assert sorted(stops) == [("f", "3"), ("k", "4")]
     end = client.stopped()  # not before Double: it never started
     assert "recorded run ends here" in end["description"]
     pending = {k: v["value"] for k, v in client.scopes()["Calls not completed"].items()}

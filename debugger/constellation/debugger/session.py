@@ -371,7 +371,8 @@ class Session:
                              for i, v in enumerate(point.args)]
             else:
                 args_list = [("(not recorded)", None, "the record keeps the arguments of module "
-                              "calls only; see the settled bindings")]
+                              "calls, not of the standard library's; see the settled "
+                              "bindings")]
             scopes.append(self._scope("Arguments", args_list))
         inputs = set(program.input_names())
         if state.inputs_known:
