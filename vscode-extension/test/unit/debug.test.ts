@@ -58,7 +58,7 @@ test("the stop watcher marks the call a session stopped before, and clears it on
   const watcher = new StopWatcher("/w/p.cst", (at) => marks.push(at));
   const callStack = { type: "response", command: "stackTrace", success: true, body: { stackFrames: [{ line: 5, column: 5 }, { line: 3, column: 5 }] } };
   watcher.fromAdapter(callStack); // a stack asked for without a stop (hover, a second request): no mark
-  assert.deepEqual(marks, []);
+  assert.equal(marks.length, 0);
   watcher.fromAdapter({ type: "event", event: "stopped" });
   watcher.fromAdapter(callStack);
   watcher.fromAdapter(callStack); // only the first reply after the stop counts
