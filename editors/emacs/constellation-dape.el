@@ -5,7 +5,8 @@
 ;;
 ;; Load it after constellation.el: (require 'constellation-dape).  Then in a .cst buffer:
 ;;   M-x dape RET constellation RET       debug the buffer's file with its @example inputs
-;;   M-x dape RET constellation-replay :replay "run.jsonl" RET   replay a recorded run
+;;   M-x dape RET constellation-replay RET     replay the file's last recorded run
+;;   M-x dape RET constellation-replay :replay "12" RET   replay run 12 (see `cst runs list')
 ;; and dape's keys (prefix C-x C-a by default, repeatable with repeat-mode):
 ;;   b breakpoint on the binding's line · c continue · n next (the layer to its barrier)
 ;;   s step in (one call) · o step out (to the end of the layer) · p pause · k kill
@@ -47,7 +48,7 @@
                (constellation-dape--config 'constellation-serial
                                            :useExamples t :serial t :stopOnEntry t))
   (add-to-list 'dape-configs
-               (constellation-dape--config 'constellation-replay :replay "run.jsonl")))
+               (constellation-dape--config 'constellation-replay :replay "last" :stopOnEntry t)))
 
 (provide 'constellation-dape)
 ;;; constellation-dape.el ends here

@@ -32,10 +32,13 @@ M.configurations = {
     program = "${file}", useExamples = true, stopOnEntry = true },
   { type = "constellation", request = "launch", name = "Debug pipeline (serial: one call a step)",
     program = "${file}", useExamples = true, serial = true, stopOnEntry = true },
+  -- replays come from the run records (`cst runs list`): no module is called
+  { type = "constellation", request = "launch", name = "Replay the last run",
+    program = "${file}", replay = "last", stopOnEntry = true },
   { type = "constellation", request = "launch", name = "Replay a recorded run",
-    program = "${file}",
+    program = "${file}", stopOnEntry = true,
     replay = function()
-      return vim.fn.input("Recorded run (cst run --events output): ", "run.jsonl", "file")
+      return vim.fn.input("Run to replay (an id from `cst runs list`, or last): ", "last")
     end },
 }
 

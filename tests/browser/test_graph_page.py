@@ -103,6 +103,30 @@ def test_a_click_posts_the_reveal_message(browser, tmp_path):
     assert browser.eval("document.querySelector('[data-node=orders]').classList.contains('selected')")
 
 
+STOPPED = f"{NODES}.filter(e => e.dataset.stopped === 'true').map(e => e.dataset.node)"
+
+
+def post_message(browser, message: dict) -> None:
+    """A message as the extension posts it to the webview (a window `message` event)."""
+    browser.eval(f"(async () => {{ window.postMessage({json.dumps(message)}, '*'); "
+                 f"await new Promise(r => setTimeout(r, 0)); await {NEXT_FRAME}; }})()")
+
+
+def test_the_stop_message_marks_where_a_debug_session_is_stopped(browser, tmp_path):
+    browser.open(export(tmp_path, EXAMPLES / "profile.cst"))
+    assert browser.eval(STOPPED) == []
+    post_message(browser, {"type": "stopped", "name": "orders"})
+    assert browser.eval(STOPPED) == ["orders"]
+    post_message(browser, {"type": "stopped", "name": "user"})  # a step: the mark moves
+    assert browser.eval(STOPPED) == ["user"]
+    # the mark stays when the graph is drawn again (an edit while stopped)
+    graph = browser.eval("JSON.parse(document.getElementById('constellation-data').textContent).graph")
+    browser.eval(f"window.constellationGraph.setGraph({json.dumps(graph)})")
+    assert browser.eval(STOPPED) == ["user"]
+    post_message(browser, {"type": "stopped", "name": None})  # resumed, or between layers
+    assert browser.eval(STOPPED) == []
+
+
 def feed_one_by_one(browser, events: list[dict]) -> list[list]:
     """Feeds the events one at a time; after each, the state its node shows."""
     return browser.eval(f"""(async () => {{

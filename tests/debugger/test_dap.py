@@ -316,7 +316,7 @@ def test_a_call_that_hangs_while_the_user_is_stopped(dap, project):
     ({"program": "p.cst", "inputs": "n=3"}, "'inputs' must be an object"),
     ({"program": "p.cst", "inputs": {"n": 3}, "schedule": "sideways"},
      "'schedule' must be one of layered, eager"),
-    ({"program": "p.cst", "replay": "nothing.jsonl"}, "cannot read the recorded run"),
+    ({"program": "p.cst", "replay": "nothing.jsonl"}, "Cannot replay run nothing.jsonl"),
 ])
 def test_bad_launch_arguments_are_error_responses_with_sentences(dap, project, launch, words):
     project.program(LAYERED)
@@ -340,30 +340,41 @@ def test_bad_inputs_name_the_input(dap, project):
     assert "rejected" in response["message"] and "'n'" in response["message"]
 
 
-def record_run(project, program, *extra: str) -> "os.PathLike":
+@pytest.fixture
+def records(tmp_path, monkeypatch):
+    """The run records of this test: `cst run` writes them, `cst dap` reads them."""
+    db = tmp_path / "records" / "runs.db"
+    monkeypatch.setenv("CONSTELLATION_RUNS_DB", str(db))
+    return db
+
+
+def record_run(project, program, *extra: str, status: int = 0) -> int:
+    """Run the program with `cst run` (recorded); the run's id."""
     done = subprocess.run([*cst_command(), "run", str(program), "-i", "n=3", "--events",
                            *extra], capture_output=True, text=True, cwd=project.root,
                           env={**os.environ, "DAP_TEST_CALLS": str(project.calls_file)},
                           timeout=60)
-    record = project.root / "run.jsonl"
-    record.write_text(done.stdout, encoding="utf-8")
-    return record
+    assert done.returncode == status, done.stderr
+    listed = subprocess.run([*cst_command(), "runs", "list", "--json"], capture_output=True,
+                            text=True, cwd=project.root, timeout=60)
+    return json.loads(listed.stdout)[0]["id"]
 
 
-def test_replay_steps_forward_and_backward_without_calling_a_module(dap, project):
+def test_replay_steps_forward_and_backward_without_calling_a_module(dap, project, records):
     program = project.program(LAYERED)
-    record = record_run(project, program, "--serial")
+    run = record_run(project, program, "--serial")
+    assert records.exists()
     recorded_calls = project.calls()
     assert len(recorded_calls) == 4
     client = dap()
-    client.start(program, replay=str(record), inputs={"n": 3}, stopOnEntry=True,
-                 breakpoints=[LINE["d"]])
+    client.start(program, replay=str(run), stopOnEntry=True, breakpoints=[LINE["d"]])
     assert not any(e["event"] == "process" for e in client.events)  # no child
     assert client.stopped()["reason"] == "entry"
     assert frame_names(client) == "before layer 1 of 3"
     client.ok("stepIn")
     client.stopped()
     assert frame_names(client).startswith("b = Inc")
+    assert {k: v["value"] for k, v in client.scopes()["Arguments"].items()} == {"x": "3"}
     client.ok("next")
     client.stopped()
     assert frame_names(client) == "before layer 2 of 3"
@@ -380,6 +391,8 @@ def test_replay_steps_forward_and_backward_without_calling_a_module(dap, project
     client.ok("stepBack")
     client.stopped()
     assert frame_names(client).startswith("c = Add")
+    assert {k: v["value"] for k, v in client.scopes()["Arguments"].items()} == {
+        "a": "6", "b": "4"}
     assert "c" not in client.scopes()["Settled bindings"]  # going back undoes what came after
     client.ok("continue")
     client.stopped()
@@ -393,51 +406,98 @@ def test_replay_steps_forward_and_backward_without_calling_a_module(dap, project
     end = client.stopped()
     assert "recorded run ends here" in end["description"]
     assert client.scopes()["Settled bindings"]["d"]["value"] == "20"
+    assert client.scopes()["Inputs"]["n"]["value"] == "3"  # the record's own inputs
     client.ok("continue")
     client.event("terminated")
     assert project.calls() == recorded_calls  # the replay called no module
 
 
-def test_a_recorded_debug_run_replays_with_arguments(dap, project):
-    program = project.program(LAYERED)
-    record = project.root / "run.jsonl"
-    first = dap()
-    first.start(program, inputs={"n": 3})
-    first.event("terminated")
-    calls = project.calls()
-    # a record of `cst run --events --debug` keeps its points, with the arguments
-    done = subprocess.Popen([*cst_command(), "run", str(program), "-i", "n=3", "--events",
-                             "--debug"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, cwd=project.root,
-                            env={**os.environ, "DAP_TEST_CALLS": str(project.calls_file)})
-    lines = []
-    for line in done.stdout:
-        lines.append(line)
-        event = json.loads(line)
-        if event["event"] == "debug_point":
-            done.stdin.write(json.dumps({"go": event["point"]}) + "\n")
-            done.stdin.flush()
-    done.wait(timeout=30)
-    record.write_text("".join(lines), encoding="utf-8")
+def test_a_replayed_failure_shows_the_failed_and_skipped_calls(dap, project, records):
+    program = project.program("in n: Int\nf = Fail(n)\ng = Inc(n)\nh = Double(f)\n"
+                              "k = Fail(g) with fallback: 0\nout g\nout h\nout k\n")
+    record_run(project, program, "--schedule", "eager", status=1)
     recorded = project.calls()
     client = dap()
-    client.start(program, replay=str(record), breakpoints=[LINE["c"]])
-    client.stopped()
-    scopes = client.scopes()
-    assert {k: v["value"] for k, v in scopes["Arguments"].items()} == {"a": "6", "b": "4"}
-    assert scopes["Inputs"]["n"]["value"] == "3"
-    assert project.calls() == recorded and len(recorded) == 2 * len(calls)
+    client.start(program, replay="last", functions=["Double", "Fail"])
+    stops = []
+    for _ in range(2):  # before each Fail, with its arguments (k's result was the fallback's)
+        assert client.stopped()["reason"] == "function breakpoint"
+        stops.append((frame_names(client).split(" =")[0],
+                      client.scopes()["Arguments"]["x"]["value"]))
+        client.ok("continue")
+    assert sorted(stops) == [("f", "3"), ("k", "4")]
+    end = client.stopped()  # not before Double: it never started
+    assert "recorded run ends here" in end["description"]
+    pending = {k: v["value"] for k, v in client.scopes()["Calls not completed"].items()}
+    assert pending["f"].startswith("failed: Fail cannot take 3")
+    assert pending["h"].startswith("skipped")
+    assert client.scopes()["Settled bindings"]["g"]["value"] == "4"
+    assert "f (line 2): Fail cannot take 3" in client.output()
+    assert project.calls() == recorded
 
 
-def test_a_file_that_is_not_a_record_is_refused(dap, project):
+def test_replay_last_replays_the_newest_run_of_the_program(dap, project, records):
     program = project.program(LAYERED)
-    bad = project.root / "bad.jsonl"
-    bad.write_text('{"event": "run_started"}\nnot json\n', encoding="utf-8")
+    other = project.program("in n: Int\nz = Inc(n)\nout z\n", "other.cst")
+    record_run(project, program)
+    first = dap()  # a debugging session's run is recorded too
+    first.start(program, inputs={"n": 5})
+    first.event("terminated")
+    record_run(project, other)  # the newest run, but of another file
+    recorded = project.calls()
+    client = dap()
+    client.start(program, replay="last", breakpoints=[LINE["c"]])
+    assert client.stopped()["reason"] == "breakpoint"
+    scopes = client.scopes()
+    assert {k: v["value"] for k, v in scopes["Arguments"].items()} == {"a": "10", "b": "6"}
+    assert scopes["Inputs"]["n"]["value"] == "5"
+    assert project.calls() == recorded
+
+
+@pytest.mark.parametrize("replay, words", [
+    ("999", "there is no run 999 (see `cst runs list`)"),
+    ("yesterday", "'yesterday' is not a run: give a run's id (see `cst runs list`) or 'last'"),
+    ("last", "no run has been recorded yet for"),
+    ("", "'replay' must name a recorded run"),
+])
+def test_a_bad_run_to_replay_is_an_error_response_with_a_sentence(dap, project, records,
+                                                                  replay, words):
+    program = project.program(LAYERED)
+    project.program("in n: Int\nz = Inc(n)\nout z\n", "other.cst")
+    record_run(project, project.root / "other.cst")
     client = dap()
     client.ok("initialize", {"adapterID": "constellation"})
-    response = client.request("launch", {"program": str(program), "replay": str(bad)})
+    response = client.request("launch", {"program": str(program), "replay": replay})
     assert not response["success"]
-    assert "bad.jsonl:2: not a JSON event line" in response["message"]
+    assert words in response["message"], response["message"]
+    assert response["message"].endswith("."), response["message"]
+
+
+def test_a_run_of_another_file_is_refused(dap, project, records):
+    program = project.program(LAYERED)
+    run = record_run(project, project.program("in n: Int\nz = Inc(n)\nout z\n", "other.cst"))
+    client = dap()
+    client.ok("initialize", {"adapterID": "constellation"})
+    response = client.request("launch", {"program": str(program), "replay": run})
+    assert not response["success"]
+    assert f"Run {run} is a run of " in response["message"]
+    assert "other.cst, not of p.cst" in response["message"]
+
+
+def test_a_record_whose_plan_changed_says_what_changed(dap, project, records):
+    program = project.program(LAYERED)
+    run = record_run(project, program)
+    program.write_text(LAYERED.replace("c = Add(a, b)", "c = Add(a, b)\ne = Inc(c)")
+                       .replace("d = Double(c)", "d = Inc(c)"), encoding="utf-8")
+    client = dap()
+    client.ok("initialize", {"adapterID": "constellation"})
+    response = client.request("launch", {"program": str(program), "replay": "last"})
+    assert not response["success"]
+    message = response["message"]
+    assert f"Run {run} no longer matches p.cst" in message, message
+    assert "the file now calls 'e', which the run did not" in message
+    assert "'d' called Double and now calls Inc" in message
+    assert message.endswith("(run it again first).")
 
 
 def test_step_back_in_a_live_run_says_it_needs_a_replay(dap, project):

@@ -48,8 +48,10 @@ local ok, err = pcall(function()
   local dap = require("dap")
   out.adapter = dap.adapters.constellation
   out.names = {}
+  out.replays = {}
   for _, c in ipairs(dap.configurations.constellation) do
     table.insert(out.names, c.name)
+    if c.replay ~= nil then out.replays[c.name] = type(c.replay) == "string" and c.replay or type(c.replay) end
     out.program = out.program or c.program
   end
   local cmd = { out.adapter.command }
@@ -87,6 +89,8 @@ def test_neovim_registers_the_adapter_and_its_command_answers(tmp_path):
     assert [result["adapter"]["command"], *result["adapter"]["args"]] == ["cst", "dap"]
     assert result["program"] == "${file}"
     assert "Replay a recorded run" in result["names"]
+    assert result["replays"] == {"Replay the last run": "last",
+                                 "Replay a recorded run": "function"}  # asks for the run's id
     assert answered_initialize(result["stdout"])["supportsStepBack"] is True
     assert "has no 'lsp' argument" in result["bad_command"]
 
@@ -112,6 +116,7 @@ EMACS_PROBE = r"""
                (list :names (mapcar (lambda (c) (symbol-name (car c))) dape-configs)
                      :command command :args args
                      :type (plist-get config :type)
+                     :replay (plist-get (alist-get 'constellation-replay dape-configs) :replay)
                      :program (symbol-name (plist-get config :program))
                      :stdout output))))))
 """
@@ -130,5 +135,6 @@ def test_emacs_registers_dape_configurations_and_their_command_answers(tmp_path)
     result = json.loads(out.read_text())
     assert set(result["names"]) == {"constellation", "constellation-serial", "constellation-replay"}
     assert [result["command"], *result["args"]] == ["cst", "dap"]
+    assert result["replay"] == "last"
     assert result["type"] == "constellation" and result["program"] == "dape-buffer-default"
     assert answered_initialize(result["stdout"])["supportsConditionalBreakpoints"] is True

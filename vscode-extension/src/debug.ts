@@ -32,6 +32,70 @@ export function debugPipelineConfiguration(file: string): PipelineDebugConfigura
   };
 }
 
+/** The launch configuration of `Replay Last Run`: the newest recorded run of one file. */
+export function replayLastRunConfiguration(file: string): PipelineDebugConfiguration {
+  return { type: DEBUG_TYPE, request: "launch", name: "Replay last run", program: file, replay: "last", stopOnEntry: true };
+}
+
+/** Where a debug session is stopped, for the graph view: a position (0-based) in `program`,
+ * or none (running, stopped between layers, ended). */
+export interface StopMark {
+  program: string;
+  position?: { line: number; character: number };
+}
+
+interface DapMessage {
+  type?: string;
+  event?: string;
+  command?: string;
+  success?: boolean;
+  body?: { stackFrames?: { line: number; column: number }[] };
+}
+
+const RESUMING = new Set(["continue", "next", "stepIn", "stepOut", "stepBack", "reverseContinue", "restart"]);
+
+/**
+ * Follows a session's messages (a DebugAdapterTracker feeds it) and says where the run stops:
+ * after a `stopped` event, the editor asks for the stack, and the first reply's top frame is
+ * the call when the stack is the call, then its layer (a stop before a layer, or a pause, has
+ * one frame and marks no node). A request that resumes, or the session's end, clears it.
+ */
+export class StopWatcher {
+  private awaitingStack = false;
+
+  constructor(
+    private readonly program: string,
+    private readonly mark: (at: StopMark) => void,
+  ) {}
+
+  fromEditor(message: DapMessage): void {
+    if (message.type === "request" && RESUMING.has(message.command ?? "")) {
+      this.awaitingStack = false;
+      this.mark({ program: this.program });
+    }
+  }
+
+  fromAdapter(message: DapMessage): void {
+    if (message.type === "event" && message.event === "stopped") {
+      this.awaitingStack = true;
+    } else if (message.type === "event" && (message.event === "terminated" || message.event === "exited")) {
+      this.awaitingStack = false;
+      this.mark({ program: this.program });
+    } else if (message.type === "response" && message.command === "stackTrace" && this.awaitingStack && message.success) {
+      this.awaitingStack = false;
+      const frames = message.body?.stackFrames ?? [];
+      const top = frames.length >= 2 ? frames[0] : undefined;
+      this.mark(top ? { program: this.program, position: { line: top.line - 1, character: Math.max(0, top.column - 1) } } : { program: this.program });
+    }
+  }
+
+  /** The session ended (the tracker's onWillStopSession). */
+  ended(): void {
+    this.awaitingStack = false;
+    this.mark({ program: this.program });
+  }
+}
+
 /**
  * Completes a configuration before it starts: F5 with no launch.json debugs the active .cst
  * file; a configuration without `program` debugs the active file when there is one. Returns a

@@ -25,7 +25,7 @@ import {
   RunTracker,
   finalStatus,
 } from "./format";
-import { DEBUG_TYPE, debugAdapterCommand, debugPipelineConfiguration, resolveDebugConfiguration } from "./debug";
+import { DEBUG_TYPE, debugAdapterCommand, debugPipelineConfiguration, replayLastRunConfiguration, resolveDebugConfiguration, StopWatcher } from "./debug";
 import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
 import type { CheckInputsResult } from "./form";
 import { askInputs, type CheckInputs } from "./inputForm";
@@ -52,6 +52,7 @@ const COMMANDS = {
   restartServer: "constellation.restartServer",
   showOutput: "constellation.showOutput",
   debugPipeline: "constellation.debugPipeline",
+  replayLastRun: "constellation.replayLastRun",
   showGraph: "constellation.showGraph",
 } as const;
 // Server commands that this extension registers itself, so that code lenses carrying them
@@ -514,13 +515,29 @@ function registerDebugger(): vscode.Disposable[] {
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, factory),
     vscode.languages.registerCodeLensProvider({ scheme: "file", language: LANGUAGE_ID }, lenses),
-    vscode.commands.registerCommand(COMMANDS.debugPipeline, async (arg?: unknown) => {
-      const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-      if (!uri || !uri.fsPath.endsWith(".cst")) {
-        void vscode.window.showErrorMessage("Constellation: open a .cst file to debug it.");
-        return;
-      }
-      await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(uri), debugPipelineConfiguration(uri.fsPath));
+    // the graph view marks the node the run is stopped before
+    vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
+      createDebugAdapterTracker(session) {
+        const program = session.configuration.program;
+        if (typeof program !== "string") return undefined;
+        const watcher = new StopWatcher(program, (at) => GraphPanel.stopped(vscode.Uri.file(at.program).toString(), at.position));
+        return {
+          onWillReceiveMessage: (m) => watcher.fromEditor(m),
+          onDidSendMessage: (m) => watcher.fromAdapter(m),
+          onWillStopSession: () => watcher.ended(),
+        };
+      },
     }),
+    vscode.commands.registerCommand(COMMANDS.debugPipeline, (arg?: unknown) => debugFile(arg, debugPipelineConfiguration)),
+    vscode.commands.registerCommand(COMMANDS.replayLastRun, (arg?: unknown) => debugFile(arg, replayLastRunConfiguration)),
   ];
+}
+
+async function debugFile(arg: unknown, configuration: (file: string) => vscode.DebugConfiguration): Promise<void> {
+  const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+  if (!uri || !uri.fsPath.endsWith(".cst")) {
+    void vscode.window.showErrorMessage("Constellation: open a .cst file to debug it.");
+    return;
+  }
+  await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(uri), configuration(uri.fsPath));
 }

@@ -2,7 +2,8 @@
 // beside the editor. It shows the graph of `constellation/graph` (docs/graph.md) for the
 // document it follows, asks again as the document changes (the view keeps zoom and
 // selection), selects the node under the cursor, reveals a binding when its node is clicked,
-// and receives the document's run events (`constellation/runEvent`).
+// receives the document's run events (`constellation/runEvent`), and marks the node a debug
+// session is stopped before (debug.ts's StopWatcher).
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { nodeAt, type GraphData, type RunEvent } from "../webview/graph/model";
@@ -64,6 +65,23 @@ export class GraphPanel implements vscode.Disposable {
     }, 16);
   }
 
+  /** Marks the node a debug session of `uri` is stopped before (none: clears the mark). */
+  static stopped(uri: string, position: { line: number; character: number } | undefined): void {
+    const view = GraphPanel.current;
+    if (!view) return;
+    view.stop = { uri, position };
+    view.sendStop();
+  }
+
+  private stop: { uri: string; position?: { line: number; character: number } } | undefined;
+
+  private sendStop(): void {
+    if (!this.graph || !this.stop) return;
+    const here = this.stop.uri === this.uri && this.stop.position;
+    const node = here ? nodeAt(this.graph, this.stop.position!) : undefined;
+    this.send({ type: "stopped", name: node?.name ?? null });
+  }
+
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
@@ -110,6 +128,7 @@ export class GraphPanel implements vscode.Disposable {
       const first = this.graph === undefined;
       this.graph = await this.request(this.uri);
       this.send({ type: "graph", graph: this.graph });
+      this.sendStop();
       const editor = vscode.window.activeTextEditor;
       if (first && editor?.document.uri.toString() === this.uri) this.selectAt(editor.selection.active);
     } catch (error) {

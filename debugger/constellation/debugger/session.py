@@ -19,7 +19,7 @@ from constellation.debugger.breakpoints import Breakpoints
 from constellation.debugger.child import Child, RunOptions
 from constellation.debugger.expressions import Compiled, ExpressionError
 from constellation.debugger.program import LaunchError, Program, load_program, path_of
-from constellation.debugger.replay import read_record
+from constellation.debugger.replay import load_record
 from constellation.debugger.state import Point, RunState
 from constellation.debugger.stepping import LiveEngine, ReplayEngine
 
@@ -136,7 +136,7 @@ class Session:
         self.stop_on_entry = bool(args.get("stopOnEntry", False))
         if args.get("replay") is not None:
             self.program = await load_program(path)
-            self.engine = ReplayEngine(self, read_record(args["replay"], inputs or None))
+            self.engine = ReplayEngine(self, load_record(self.program, args["replay"]))
         else:
             # the run's child starts while the signatures load: it waits at its first point
             child = self.child = await Child.start(path, options)
@@ -370,8 +370,9 @@ class Session:
                 args_list = [(params[i] if i < len(params) else f"argument {i + 1}", v, "")
                              for i, v in enumerate(point.args)]
             else:
-                args_list = [("(not recorded)", None, "a record of `cst run --events` holds no "
-                              "argument values; see the settled bindings")]
+                args_list = [("(not recorded)", None, "the record keeps the arguments of module "
+                              "calls, not of the standard library's; see the settled "
+                              "bindings")]
             scopes.append(self._scope("Arguments", args_list))
         inputs = set(program.input_names())
         if state.inputs_known:

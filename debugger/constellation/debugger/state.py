@@ -27,7 +27,7 @@ class Point:
     module: str | None = None
     line: int | None = None
     column: int | None = None
-    args: list | None = None  # None: not known (a replay: the record holds no arguments)
+    args: list | None = None  # None: not known (a replay of a call whose arguments were not recorded)
 
     @classmethod
     def from_event(cls, event: dict) -> Point:

@@ -1,7 +1,7 @@
 """Where a run goes next: the two engines behind the session's stepping requests.
 
 `LiveEngine` drives a `cst run --debug` child: it answers each point the child asks, or
-holds it while the user is stopped. `ReplayEngine` walks a recorded run's points, forward and
+holds it while the user is stopped. `ReplayEngine` walks a recorded run's points (replay.py), forward and
 backward, calling nothing. Both decide a stop the same way (`decide`): a breakpoint first,
 then the step in progress — `stepIn` stops at the next point, `next` at the first point past
 the layer it started in, `continue` only at breakpoints.
@@ -104,8 +104,8 @@ class LiveEngine:
                                  "and the run waits before the next layer or call.")
 
     def step_back(self) -> str:
-        return ("Stepping back needs a recorded run: launch with 'replay' set to the events of "
-                "a run (`cst run --events`).")
+        return ("Stepping back needs a recorded run: launch with 'replay' set to a run's id "
+                "(`cst runs list`) or 'last'.")
 
 
 class ReplayEngine:

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { debugAdapterCommand, debugPipelineConfiguration, resolveDebugConfiguration } from "../../src/debug";
+import { debugAdapterCommand, debugPipelineConfiguration, replayLastRunConfiguration, resolveDebugConfiguration, StopWatcher, type StopMark } from "../../src/debug";
 
 test("F5 with no launch.json debugs the active .cst file, stopping on entry", () => {
   assert.deepEqual(resolveDebugConfiguration({}, "/w/p.cst"), {
@@ -45,4 +45,39 @@ test("the lens configuration is one of the contributed snippets' shape", () => {
     assert.ok(["type", "request", "name", ...allowed].includes(key), key);
   }
   assert.deepEqual(manifest.contributes.breakpoints, [{ language: "constellation" }]);
+});
+
+test("Replay Last Run replays the newest recorded run of the file", () => {
+  assert.deepEqual(replayLastRunConfiguration("/w/p.cst"), {
+    type: "constellation", request: "launch", name: "Replay last run", program: "/w/p.cst", replay: "last", stopOnEntry: true,
+  });
+});
+
+test("the stop watcher marks the call a session stopped before, and clears it on resume and end", () => {
+  const marks: StopMark[] = [];
+  const watcher = new StopWatcher("/w/p.cst", (at) => marks.push(at));
+  const callStack = { type: "response", command: "stackTrace", success: true, body: { stackFrames: [{ line: 5, column: 5 }, { line: 3, column: 5 }] } };
+  watcher.fromAdapter(callStack); // a stack asked for without a stop (hover, a second request): no mark
+  assert.equal(marks.length, 0);
+  watcher.fromAdapter({ type: "event", event: "stopped" });
+  watcher.fromAdapter(callStack);
+  watcher.fromAdapter(callStack); // only the first reply after the stop counts
+  assert.deepEqual(marks, [{ program: "/w/p.cst", position: { line: 4, character: 4 } }]);
+  watcher.fromEditor({ type: "request", command: "stackTrace" });
+  assert.equal(marks.length, 1);
+  watcher.fromEditor({ type: "request", command: "next" });
+  assert.deepEqual(marks[1], { program: "/w/p.cst" });
+  // a stop before a layer: one frame, no node
+  watcher.fromAdapter({ type: "event", event: "stopped" });
+  watcher.fromAdapter({ type: "response", command: "stackTrace", success: true, body: { stackFrames: [{ line: 3, column: 5 }] } });
+  assert.deepEqual(marks[2], { program: "/w/p.cst" });
+  watcher.fromAdapter({ type: "event", event: "stopped" });
+  watcher.fromAdapter(callStack);
+  watcher.fromEditor({ type: "request", command: "stepBack" });
+  watcher.fromAdapter({ type: "event", event: "stopped" });
+  watcher.fromAdapter(callStack);
+  watcher.fromAdapter({ type: "event", event: "terminated" });
+  assert.deepEqual(marks.slice(3).map((m) => m.position?.line ?? null), [4, null, 4, null]);
+  watcher.ended();
+  assert.deepEqual(marks.at(-1), { program: "/w/p.cst" });
 });

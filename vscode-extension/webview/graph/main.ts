@@ -1,6 +1,7 @@
 // The graph view: one page for the VS Code webview, the `cst graph --format html` export and
 // the `cst run --report` file. Data arrives as a JSON block in the page (the export) or as
-// messages (`{type: "graph"}`, `{type: "events"}`, `{type: "select"}` from the extension).
+// messages (`{type: "graph"}`, `{type: "events"}`, `{type: "select"}`, `{type: "stopped"}` from
+// the extension).
 
 import { layoutGraph, type Layout } from "./layout";
 import {
@@ -71,6 +72,7 @@ class GraphView {
   private tick: number | undefined;
   private stalePanes = new Set<string>(["timeline", "results"]);
   private idByName = new Map<string, number>();
+  private stoppedAt: string | null = null; // the node a debug session is stopped before
   private pendingGraph: Promise<void> = Promise.resolve();
 
   private readonly root = el("div", { id: "app" });
@@ -205,6 +207,20 @@ class GraphView {
       this.states.set(g.getAttribute("data-key")!, g.querySelector(".node-state")!);
     }
     this.applyTransform();
+    this.paintStopped();
+  }
+
+  /** Marks the node a debug session is stopped before (null: running, or between layers). */
+  markStopped(name: string | null): void {
+    this.stoppedAt = name;
+    this.paintStopped();
+  }
+
+  private paintStopped(): void {
+    for (const g of this.elements.values()) g.removeAttribute("data-stopped");
+    const id = this.stoppedAt === null ? undefined : this.idByName.get(this.stoppedAt);
+    const v = id === undefined ? undefined : this.view?.byId.get(id);
+    if (v) this.elements.get(v.key)?.setAttribute("data-stopped", "true");
   }
 
   /** A node's markup: a thousand nodes are one innerHTML, far faster than element calls. */
@@ -547,12 +563,14 @@ function start(): void {
     select: (name: string) => view.select(name, true),
     showPane: (name: "graph" | "timeline" | "results") => view.showPane(name),
     fit: () => view.fit(),
+    stopped: (name: string | null) => view.markStopped(name),
   };
   window.addEventListener("message", (ev: MessageEvent) => {
-    const m = ev.data as { type?: string; graph?: GraphData; events?: RunEvent[]; name?: string };
+    const m = ev.data as { type?: string; graph?: GraphData; events?: RunEvent[]; name?: string | null };
     if (m?.type === "graph" && m.graph) void view.setGraph(m.graph);
     else if (m?.type === "events" && m.events) view.feed(m.events);
-    else if (m?.type === "select") view.select(m.name, true);
+    else if (m?.type === "select") view.select(m.name ?? undefined, true);
+    else if (m?.type === "stopped") view.markStopped(m.name ?? null);
   });
   postToEditor({ type: "ready" });
   const block = document.getElementById("constellation-data");

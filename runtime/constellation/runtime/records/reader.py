@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-__all__ = ["NotFound", "diff_runs", "find_run", "list_runs", "prune", "run_detail"]
+__all__ = ["NotFound", "diff_runs", "find_run", "list_runs", "module_results", "prune",
+           "run_detail"]
 
 
 class NotFound(Exception):
@@ -65,14 +66,20 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict:
     row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
         raise NotFound(f"there is no run {run_id} (see `cst runs list`)")
+    # a result that a fallback or on_error replaced keeps its arguments in `results`
+    replaced = dict(conn.execute("SELECT args_hash, args FROM results WHERE run_id = ? AND "
+                                 "args IS NOT NULL", (run_id,)).fetchall())
     calls = []
     for c in conn.execute("SELECT * FROM calls WHERE run_id = ? ORDER BY end_ms, node",
                           (run_id,)):
+        args = c["args"] or replaced.get(c["args_hash"])
         calls.append({
             "node": c["node"], "name": c["name"], "module": c["module"], "layer": c["layer"],
             "line": c["line"], "status": c["status"], "value": _load(conn, c["value"],
                                                                      c["value_hash"]),
             "has_value": c["value"] is not None or c["value_hash"] is not None,
+            # the argument values of a module's call (None where only their hash is kept)
+            "args": json.loads(args) if args else None,
             "args_hash": c["args_hash"], "code_version": c["code_version"],
             "attempts": c["attempts"], "cache_hit": bool(c["cache_hit"]),
             "start_ms": c["start_ms"], "end_ms": c["end_ms"],
