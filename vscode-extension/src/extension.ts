@@ -30,6 +30,7 @@ import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
 import type { CheckInputsResult } from "./form";
 import { askInputs, type CheckInputs } from "./inputForm";
 import { RunDecorations } from "./runDecorations";
+import { registerTestExplorer } from "./testExplorer";
 import {
   findOnPath,
   initializationOptions,
@@ -102,14 +103,33 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) void restartServer();
     }),
     // The trust state is an initialization option: a newly trusted workspace needs a new server.
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void restartServer()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void restartServer();
+      startTestExplorer(context);
+    }),
   );
+  startTestExplorer(context);
   await startServer();
 }
 
 export async function deactivate(): Promise<void> {
   if (client) await client.stop();
   client = undefined;
+}
+
+// ---- the Test Explorer (testExplorer.ts) ----------------------------------------------------
+
+let testExplorer: vscode.Disposable | undefined;
+
+/** Pipeline tests load the workspace's modules: listed and run only in a trusted workspace. */
+function startTestExplorer(context: vscode.ExtensionContext): void {
+  if (testExplorer || !vscode.workspace.isTrusted) return;
+  testExplorer = registerTestExplorer({
+    launch: () => serverLaunch(settings()),
+    settings,
+    log: (line) => output.appendLine(line),
+  });
+  context.subscriptions.push(testExplorer);
 }
 
 // ---- the server ---------------------------------------------------------------------------
