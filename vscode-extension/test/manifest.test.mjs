@@ -37,6 +37,7 @@ function readZip(file) {
 const COMMANDS = [
   "constellation.runPipeline",
   "constellation.runPipelineWithExamples",
+  "constellation.rerunFailed",
   "constellation.cancelRun",
   "constellation.showLayers",
   "constellation.showGraph",
