@@ -271,6 +271,32 @@ async def test_completion_types_uses_and_annotations(client: LanguageClient):
     assert items == ["example", "source", "sink"]
 
 
+@pytest.mark.parametrize("eol", ["\r", "\r\n"], ids=["lone-cr", "crlf"])
+async def test_completion_in_a_file_whose_lines_end_in_cr(client: LanguageClient, eol):
+    """LSP lines end at `\\r\\n` and a lone `\\r` too: the cursor's declaration and line are
+    the editor's, not the text since the last `\\n` (which, in a lone-`\\r` file, is all of it)."""
+    from lsp_text import position
+
+    text = eol.join(["type Pair = { a: Int }", "use stdlib.", "in a: Int", "b = a + 1",
+                     "c = ", "out ", "in p: ", "d = b.", "out b", ""])
+
+    async def labels_at(marker):
+        line, character = position(text, text.index(marker) + len(marker), "utf-16")
+        return [i.label for i in await complete(client, uri, pos(line, character))]
+
+    uri, _ = await open_doc(client, text)
+    labels = await labels_at("out ")
+    assert not {"Int", "Pair", "add", "in"} & set(labels)  # `out` names a value, nothing else
+    if eol == "\r\n":  # (the language ends lines at \n alone: a lone \r does not split declarations)
+        assert sorted(labels) == ["a", "b", "c", "d", "p"]
+    labels = await labels_at("c = ")
+    assert "add" in labels and "c" not in labels and "Int" not in labels  # not a type position
+    assert eol == "\r" or {"a", "b"} <= set(labels)
+    assert (await labels_at("in p: "))[:5] == ["String", "Int", "Float", "Boolean", "List"]
+    assert "stdlib.math" in await labels_at("use stdlib.")
+    assert await labels_at("d = b.") == []  # an Int has no fields
+
+
 async def test_signature_help_tracks_the_active_argument(client: LanguageClient):
     text = 'in userId: String\nuser = GetUser(userId)\np = BuildProfile(user, \nout user\n'
     uri, _ = await open_doc(client, text)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from constellation.compiler import analyze
 from constellation.compiler.stdlib import stdlib_registry
-from constellation.server.features.semantic_tokens import encode, encode_by_declaration
+from constellation.compiler.queries.semantic_tokens import TokenPieces, encode, encode_by_declaration
 from corpus_support import corpus_dir
 
 REGISTRY = stdlib_registry()
@@ -42,20 +42,21 @@ EDITS = [
 ]
 
 
-def same(text: str, encoding: str) -> None:
+def same(text: str, encoding: str, pieces: TokenPieces | None = None) -> None:
     analysis = analyze(text, REGISTRY)
-    assert encode_by_declaration(analysis, encoding) == encode(analysis, encoding, None)
+    assert encode_by_declaration(analysis, encoding, pieces=pieces) == encode(analysis, encoding, None)
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
 def test_pieces_give_the_whole_texts_tokens_through_edits(encoding):
     text = PROGRAM
-    same(text, encoding)
+    pieces = TokenPieces()
+    same(text, encoding, pieces)
     for before, after in EDITS:
         assert before in text
         text = text.replace(before, after, 1)
-        same(text, encoding)
-        same(PROGRAM, encoding)  # and back: the old pieces are reused
+        same(text, encoding, pieces)
+        same(PROGRAM, encoding, pieces)  # and back: the old pieces are reused
 
 
 @pytest.mark.corpus
@@ -94,20 +95,19 @@ def test_pieces_after_random_edits(edits):
 def test_a_new_document_is_cut_into_pieces_from_one_lexer_pass():
     """More new declarations than _LEX_WHOLE: pieces come from the whole text's tokens, and
     equal the ones a declaration lexed alone gives (a later edit reuses them)."""
-    from constellation.server.features import semantic_tokens as S
+    from constellation.compiler.queries import semantic_tokens as S
 
     lines = ["in v0: Int", 'label = "a\nb ${v0}"  # two lines']
     lines += [f"v{i} = add(v{i - 1}, {i})  # step {i}" for i in range(1, 200)]
     text = "\n".join(lines + ["out v199", "out label"]) + "\n"
     assert len(lines) > S._LEX_WHOLE
-    S._PIECES.clear()
-    same(text, "utf-16")
-    same(text.replace("add(v99, 99)", "add(v98, 99)"), "utf-16")
-    S._PIECES.clear()
+    pieces = S.TokenPieces()
+    same(text, "utf-16", pieces)
+    same(text.replace("add(v99, 99)", "add(v98, 99)"), "utf-16", pieces)
     # broken: an unterminated string runs into the next declarations' lines
     broken = text.replace('label = "a\nb ${v0}"', 'label = "a\nb ${v0}')
     analysis = analyze(broken, REGISTRY)
-    data = encode_by_declaration(analysis, "utf-16")
+    data = encode_by_declaration(analysis, "utf-16", pieces=S.TokenPieces())
     line = 0
     for k in range(0, len(data), 5):
         assert data[k] >= 0 and data[k + 2] > 0
@@ -120,7 +120,7 @@ def test_a_new_document_is_cut_into_pieces_from_one_lexer_pass():
        st.lists(st.tuples(st.integers(0, 1500), st.integers(0, 6),
                           st.lists(st.integers(0, 3), max_size=6)), max_size=3))
 def test_token_edit_turns_the_old_numbers_into_the_new(old, changes):
-    from constellation.server.features.semantic_tokens import token_edit
+    from constellation.compiler.queries.semantic_tokens import token_edit
 
     new = list(old)
     for at, cut, inserted in changes:

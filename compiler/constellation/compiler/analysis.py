@@ -32,6 +32,9 @@ class Analysis:
     check: CheckResult
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # views derived from this snapshot by `compiler/queries` (tokens, layers per call, symbol
+    # lists...), filled lazily by `queries.reading.cached`; never part of its value
+    derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def valid(self) -> bool:

@@ -17,10 +17,14 @@ import asyncio
 import functools
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from constellation.compiler.analysis import Analysis, analyze
-from constellation.compiler.parser import ParseCache
-from constellation.compiler.registry import Registry
+from constellation.compiler.queries.semantic_tokens import TokenPieces
+
+if TYPE_CHECKING:
+    from constellation.compiler.analysis import Analysis
+    from constellation.compiler.parser import ParseCache
+    from constellation.compiler.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +39,24 @@ class RunValues:
     version: int | None = None  # document version that was run
 
 
+def analyze(text: str, registry: Registry, cache: ParseCache) -> Analysis:
+    # the compiler is imported when the first document is analysed, not when the server
+    # starts: the editor has its `initialize` result without waiting for the checker
+    from constellation.compiler.analysis import analyze as analyse_text
+
+    return analyse_text(text, registry, cache=cache)
+
+
+def new_parse_cache() -> ParseCache:
+    from constellation.compiler.parser import ParseCache
+
+    return ParseCache()
+
+
 @dataclass
 class DocumentState:
     uri: str
-    cache: ParseCache = field(default_factory=ParseCache)
+    cache: ParseCache = field(default_factory=new_parse_cache)
     analysis: Analysis | None = None
     version: int | None = None
     generation: int = -1  # registry generation the analysis was made with
@@ -46,6 +64,15 @@ class DocumentState:
     run: RunValues | None = None
     debounce: object = None  # asyncio.TimerHandle of a pending publication
     worker: asyncio.Future | None = None  # an analysis being made in a worker thread
+    # protocol state: what the last answers sent, which the next ones build on
+    tokens: tuple[str, list[int]] | None = None  # semantic tokens: (result id, data)
+    symbols: dict = field(default_factory=dict)  # document symbols by all they show
+    published_json: dict = field(default_factory=dict)  # published diagnostics (JSON) by all they show
+    lenses: tuple | None = None  # (analysis, encoding, its layer lenses as JSON text)
+    lens_json: dict = field(default_factory=dict)  # a layer lens's JSON by place and layer
+    completion_json: dict = field(default_factory=dict)  # a completion item's JSON by item
+    # one declaration's semantic tokens by its text, reused across versions (queries)
+    token_pieces: TokenPieces = field(default_factory=TokenPieces)
 
 
 # Documents this large (characters) analysed from scratch go to a worker thread: about 200 ms
@@ -88,7 +115,7 @@ class DocumentStore:
                 and _event_loop() is not None:
             self._start_worker(uri, st, text, version, registry, generation, on_background)
             return None
-        st.analysis = analyze(text, registry, cache=st.cache)
+        st.analysis = analyze(text, registry, st.cache)
         st.version = version
         st.generation = generation
         return st.analysis
@@ -106,7 +133,7 @@ class DocumentStore:
                       registry: Registry, generation: int, on_done) -> None:
         loop = asyncio.get_running_loop()
         st.worker = loop.run_in_executor(
-            None, functools.partial(analyze, text, registry, cache=st.cache))
+            None, functools.partial(analyze, text, registry, st.cache))
 
         def finished(worker: asyncio.Future) -> None:
             st.worker = None
@@ -116,7 +143,7 @@ class DocumentStore:
             if error is None and not worker.cancelled():
                 st.analysis, st.version, st.generation = worker.result(), version, generation
             else:
-                st.cache = ParseCache()  # whatever the failed analysis left in it
+                st.cache = new_parse_cache()  # whatever the failed analysis left in it
             on_done(uri, error)
 
         st.worker.add_done_callback(finished)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
+import json
 import logging
 import sys
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import attrs
@@ -20,17 +23,19 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.json_rpc import RPCRequest
+from pygls.protocol.json_rpc import JsonRPCProtocol, RPCRequest
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from constellation.compiler.analysis import Analysis
 from constellation.server.documents import DocumentStore
 from constellation.server.events import AnalysisReady, Event, EventHub
 from constellation.server.positions import Positions
 from constellation.server.registries import Registries
 from constellation.server.settings import Settings
 from constellation.server.textdocument import LspTextDocument
+
+if TYPE_CHECKING:
+    from constellation.compiler.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,17 @@ logging.getLogger("pygls.protocol.json_rpc").addFilter(_RefusalsAreAnswers())
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _VERSIONED = (lsp.TEXT_DOCUMENT_DID_OPEN, lsp.TEXT_DOCUMENT_DID_CHANGE)
+
+
+class JsonText:
+    """An answer already serialized: features whose answers are large and mostly the same
+    from one request to the next (code lenses, completion items, published diagnostics) keep
+    the JSON of their parts on the document's state instead of converting them again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 @attrs.define
@@ -138,13 +154,49 @@ class ConstellationProtocol(LanguageServerProtocol):
 
     def _serialize_message(self, data):
         value = super()._serialize_message(data)
-        if self._aliases and isinstance(value, dict) \
-                and value.get("method") == lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
+        if isinstance(value, dict) and value.get("method") == lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
             params = value.get("params") or {}
-            alias = self._aliases.get(unquote(params.get("uri", "")))
-            if alias is not None and params.get("version") == alias[0]:
-                params["version"] = alias[1]
+            if params.get("version") is not None:
+                params["version"] = self.client_version(params.get("uri", ""), params["version"])
         return value
+
+    def client_version(self, uri: str, version: int) -> int:
+        """The client's number for a document version (an int32 alias inside the server)."""
+        alias = self._aliases.get(unquote(uri)) if self._aliases else None
+        return alias[1] if alias is not None and version == alias[0] else version
+
+    # -- JSON made once, sent many times ------------------------------------------------------
+    def json_text(self, value) -> str:
+        """An LSP object as the JSON text pygls sends it as."""
+        return json.dumps(self._converter.unstructure(value))
+
+    def notify_json(self, method: str, params: str) -> None:
+        """A notification whose params are JSON text already (`json_text`, joined)."""
+        self._write_json(f'{{"jsonrpc": "2.0", "method": {json.dumps(method)}, "params": {params}}}')
+
+    def _send_response(self, msg_id, result=None, error=None):
+        if error is None and isinstance(result, JsonText):
+            self._result_types.pop(msg_id, None)
+            self._write_json(f'{{"jsonrpc": "2.0", "id": {json.dumps(msg_id)}, "result": {result.text}}}')
+            return
+        super()._send_response(msg_id, result, error)
+
+    def _write_json(self, body: str) -> None:
+        """What pygls' `_send_data` does with the text it made (the text is ASCII: JSON
+        escapes the rest)."""
+        if self.writer is None:
+            log.error("Unable to send data, no available transport!")
+            return
+        if self._include_headers:
+            body = (f"Content-Length: {len(body)}\r\n"
+                    f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n") + body
+        try:
+            written = self.writer.write(body.encode(self.CHARSET))
+            if inspect.isawaitable(written):
+                asyncio.ensure_future(written)
+        except BrokenPipeError:
+            log.exception("Error sending data. BrokenPipeError")
+            raise
 
     # -- dispatch -------------------------------------------------------------------------
     def handle_message(self, message):

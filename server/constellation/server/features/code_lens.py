@@ -2,24 +2,23 @@
 that has a graph view) at the top, and `layer N`
 above each binding that calls a module and has a layer: only with `codeLens.layers` on and the
 layer inlay hints (`inlayHints.layers`) off or not drawn by the client, so that a binding's
-layer is shown once."""
+layer is shown once. The layer lenses come from `compiler/queries/code_lens.py`."""
 
 from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.server.views import canonical_assignments
-from constellation.server.layers import binding_layer
+from constellation.compiler.queries.code_lens import layer_lenses
+from constellation.server.server import JsonText
 
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
-    async def code_lens(ls, params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
+    async def code_lens(ls, params: lsp.CodeLensParams) -> JsonText | None:
         uri = params.text_document.uri
         analysis = await ls.analysis_when_ready(uri, signatures=True)
         if analysis is None:
             return None
-        pos = ls.positions(analysis)
         top = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
         lenses = [
             lsp.CodeLens(range=top, command=lsp.Command(
@@ -33,9 +32,10 @@ def register(server) -> None:
         if _shows_graphs(ls):
             lenses.append(lsp.CodeLens(range=top, command=lsp.Command(
                 title="Graph", command="constellation.showGraph", arguments=[{"uri": uri}])))
+        parts = [ls.protocol.json_text(lens) for lens in lenses]
         if ls.settings.lens_layers and not _layer_hints_drawn(ls):
-            lenses += layer_lenses(analysis, uri, pos)
-        return lenses
+            parts += layer_lenses_json(ls, uri, analysis)
+        return JsonText(f"[{', '.join(parts)}]")
 
 
 def _shows_graphs(ls) -> bool:
@@ -52,25 +52,29 @@ def _layer_hints_drawn(ls) -> bool:
     return ls.settings.inlay_layers and doc is not None and doc.inlay_hint is not None
 
 
-_CACHE: dict[tuple[int, str], tuple[object, list[lsp.CodeLens]]] = {}
-
-
-def layer_lenses(analysis, uri: str, pos) -> list[lsp.CodeLens]:
-    """`layer N` above each binding that calls a module, computed once per analysis."""
-    key = (id(analysis), pos.encoding)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is analysis:
-        return hit[1]
-    lenses = []
-    for decl in canonical_assignments(analysis):
-        info = binding_layer(analysis, decl.name.text, limit=0)
-        if info is None or not info.runnable:
-            continue
-        start = pos.position(decl.span.start)
-        lenses.append(lsp.CodeLens(range=lsp.Range(start=start, end=start), command=lsp.Command(
-            title=f"layer {info.layer}", command="constellation.showLayers",
-            arguments=[{"uri": uri, "layer": info.layer}])))
-    if len(_CACHE) >= 8:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (analysis, lenses)
-    return lenses
+def layer_lenses_json(ls, uri: str, analysis) -> list[str]:
+    """The layer lenses as JSON text: each lens's text is kept on the document's state by
+    where it is and what it says (thousands in a large document, most unchanged by an
+    edit), the whole list for the analysis and encoding it was made for."""
+    pos = ls.positions(analysis)
+    state = ls.documents.state(uri)
+    made = state.lenses
+    if made is not None and made[0] is analysis and made[1] == pos.encoding:
+        return made[2]
+    known = state.lens_json if made is not None and made[1] == pos.encoding else {}
+    kept: dict = {}
+    out = []
+    for lens in layer_lenses(analysis):
+        start = pos.pair(lens.offset)
+        key = (start, lens.layer)
+        text = known.get(key)
+        if text is None:
+            at = lsp.Position(*start)
+            text = ls.protocol.json_text(lsp.CodeLens(
+                range=lsp.Range(start=at, end=at), command=lsp.Command(
+                    title=f"layer {lens.layer}", command="constellation.showLayers",
+                    arguments=[{"uri": uri, "layer": lens.layer}])))
+        kept[key] = text
+        out.append(text)
+    state.lenses, state.lens_json = (analysis, pos.encoding, out), kept
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 
-from constellation.server.layers import layers_json
+from constellation.compiler.queries.layers import layers_json
 
 
 def _args(arguments: tuple) -> dict:

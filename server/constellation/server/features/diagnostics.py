@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
+from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.analysis import Analysis
+from constellation.compiler.queries.bindings import unused_bindings
+from constellation.compiler.queries.runvalues import failure_span
 from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
 from constellation.server.lsp_diagnostics import SOURCE, UNUSED, to_lsp
-from constellation.server.views import unused_bindings
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed
+    from constellation.compiler.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -92,38 +97,62 @@ async def publish(ls, uri: str, version: int | None) -> None:
     if analysis is None or ls.document_version(uri) != version:
         return
     state = ls.documents.state(uri)
-    items = to_lsp_diagnostics(ls, uri, analysis) + run_diagnostics(ls, analysis, state.run)
+    protocol = ls.protocol
+    items = published_items(ls, uri, analysis, state)
+    items += [protocol.json_text(d) for d in run_diagnostics(ls, analysis, state.run)]
     state.published_version = version
-    ls.text_document_publish_diagnostics(
-        lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version))
+    params = f'{{"uri": {json.dumps(uri)}, "diagnostics": [{", ".join(items)}]'
+    if version is not None:
+        params += f', "version": {json.dumps(protocol.client_version(uri, version))}'
+    protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params + "}")
 
 
-def to_lsp_diagnostics(ls, uri: str, analysis: Analysis) -> list[lsp.Diagnostic]:
-    """The document's diagnostics, at most `maxDiagnostics` of them: thousands of problems
-    (a generated or damaged file) would cost seconds and megabytes per publication, and
-    nobody reads past the first ones. The cut is announced where it happens."""
+def published_items(ls, uri: str, analysis: Analysis, state) -> list[str]:
+    """The document's diagnostics as JSON text, at most `maxDiagnostics` of them: thousands of
+    problems (a generated or damaged file) would cost seconds and megabytes per publication,
+    and nobody reads past the first ones. The cut is announced where it happens. Each item's
+    JSON is the previous publication's when it shows the same at the same place (a keystroke
+    changes a few), kept on the document's state."""
     pos = ls.positions(analysis)
     limit = ls.settings.max_diagnostics
+    known, made = state.published_json, {}
+
+    def item(key: tuple, make) -> str:
+        found = known.get(key)
+        if found is None:
+            found = ls.protocol.json_text(make())
+        made[key] = found
+        return found
+
     shown = analysis.diagnostics[:limit]
-    items = [to_lsp(d, uri, pos) for d in shown] + unused_hints(analysis, pos, limit - len(shown))
+    items = [item(_key(d, pos), lambda d=d: to_lsp(d, uri, pos)) for d in shown]
+    if analysis.valid:  # while errors are shown, unused names are noise
+        items += [item(("unused", decl.name.text, pos.pair(decl.name.span.start),
+                        pos.pair(decl.name.span.end)), lambda decl=decl: unused_hint(decl, pos))
+                  for decl in itertools.islice(unused_bindings(analysis), limit - len(shown))]
     hidden = len(analysis.diagnostics) - len(shown)
     if hidden > 0:
         first = analysis.diagnostics[limit]
-        items.append(lsp.Diagnostic(
+        items.append(ls.protocol.json_text(lsp.Diagnostic(
             range=pos.range(first.span), severity=lsp.DiagnosticSeverity.Information,
             source=SOURCE, code="more",
             message=f"{hidden:,} more problems from here on are not shown (the editor shows the "
-                    f"first {limit:,}); `cst check` lists them all."))
+                    f"first {limit:,}); `cst check` lists them all.")))
+    state.published_json = made
     return items
 
 
-def unused_hints(analysis: Analysis, pos, limit: int | None = None) -> list[lsp.Diagnostic]:
-    if not analysis.valid:
-        return []  # while errors are shown, unused names are noise
-    return [lsp.Diagnostic(range=pos.range(decl.name.span), severity=lsp.DiagnosticSeverity.Hint,
-                           code=UNUSED, source=SOURCE, tags=[lsp.DiagnosticTag.Unnecessary],
-                           message=f"'{decl.name.text}' is never used and is not an output")
-            for decl in itertools.islice(unused_bindings(analysis), limit)]
+def _key(d, pos) -> tuple:
+    """Everything a compiler diagnostic shows, positions as the client counts them."""
+    return (d.code, d.severity, d.message, pos.pair(d.span.start), pos.pair(d.span.end),
+            tuple(d.tags), tuple((r.message, pos.pair(r.span.start), pos.pair(r.span.end))
+                                 for r in d.related))
+
+
+def unused_hint(decl, pos) -> lsp.Diagnostic:
+    return lsp.Diagnostic(range=pos.range(decl.name.span), severity=lsp.DiagnosticSeverity.Hint,
+                          code=UNUSED, source=SOURCE, tags=[lsp.DiagnosticTag.Unnecessary],
+                          message=f"'{decl.name.text}' is never used and is not an output")
 
 
 def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:
@@ -137,17 +166,7 @@ def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:
         line, column = error.get("line") or event.get("line"), error.get("column") or event.get("column")
         if not isinstance(line, int) or not isinstance(column, int):
             continue
-        start = analysis.source.offset(line, column)
-        node = _call_at(analysis, start)
-        span = node.span if node is not None else None
-        rng = pos.range(span) if span is not None else lsp.Range(start=pos.position(start), end=pos.position(start))
-        out.append(lsp.Diagnostic(range=rng, message=f"Run failed: {error.get('message', 'the call failed')}",
+        out.append(lsp.Diagnostic(range=pos.range(failure_span(analysis, line, column)),
+                                  message=f"Run failed: {error.get('message', 'the call failed')}",
                                   severity=lsp.DiagnosticSeverity.Error, source="constellation run"))
     return out
-
-
-def _call_at(analysis: Analysis, offset: int):
-    for node in analysis.plan.nodes:
-        if node.kind == "module" and node.span.start == offset:
-            return node
-    return None

@@ -1,10 +1,12 @@
-"""Folding ranges: multi-line declarations and runs of comment lines."""
+"""Folding ranges (`compiler/queries/folding.py`) in LSP's terms."""
 
 from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.lexer import comment_spans
+from constellation.compiler.queries.folding import FoldKind, folds
+
+KINDS = {FoldKind.REGION: lsp.FoldingRangeKind.Region, FoldKind.COMMENT: lsp.FoldingRangeKind.Comment}
 
 
 def register(server) -> None:
@@ -14,32 +16,5 @@ def register(server) -> None:
         analysis = await ls.analysis_when_ready(params.text_document.uri)
         if analysis is None:
             return None
-        source = analysis.source
-        out = []
-        for decl in analysis.decls:
-            first = source.line_col(decl.span.start)[0] - 1
-            last = source.line_col(max(decl.span.end - 1, decl.span.start))[0] - 1
-            if last > first:
-                out.append(lsp.FoldingRange(start_line=first, end_line=last, kind=lsp.FoldingRangeKind.Region))
-        out += comment_blocks(analysis)
-        return sorted(out, key=lambda r: (r.start_line, r.end_line))
-
-
-def comment_blocks(analysis) -> list[lsp.FoldingRange]:
-    """Two or more consecutive lines holding only a comment fold together."""
-    source = analysis.source
-    lines = []
-    for start, _ in comment_spans(analysis.text):
-        line, col = source.line_col(start)
-        if source.line_text(line)[: col - 1].strip() == "":
-            lines.append(line - 1)
-    out = []
-    start = prev = None
-    for line in lines + [None]:
-        if line is not None and prev is not None and line == prev + 1:
-            prev = line
-            continue
-        if start is not None and prev > start:
-            out.append(lsp.FoldingRange(start_line=start, end_line=prev, kind=lsp.FoldingRangeKind.Comment))
-        start = prev = line
-    return out
+        return [lsp.FoldingRange(start_line=f.first, end_line=f.last, kind=KINDS[f.kind])
+                for f in folds(analysis)]

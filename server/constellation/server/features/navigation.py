@@ -1,21 +1,20 @@
-"""Definition, references, document highlights and rename, all from the symbol table."""
+"""Definition, references, document highlights and rename (`compiler/queries/navigation.py`)
+in LSP's terms."""
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
-from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
-from constellation.compiler.types import BUILTIN_TYPE_NAMES
-from constellation.server.knowledge import KEYWORDS
+from constellation.compiler.queries.navigation import (
+    call_sites, function_source, name_at as symbol_name_at, rename_problem, rename_spans, usages)
 from constellation.server.positions import Positions
 
-IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*$")
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed
+    from constellation.compiler.analysis import Analysis
 
 
 class NameAt(NamedTuple):
@@ -33,7 +32,7 @@ def name_at(ls, uri: str, position: lsp.Position) -> NameAt | None:
         return None
     pos = ls.positions(analysis)
     offset = pos.offset(position)
-    return NameAt(analysis, pos, offset, analysis.symbols.symbol_at(offset))
+    return NameAt(analysis, pos, offset, symbol_name_at(analysis, offset))
 
 
 def register(server) -> None:
@@ -61,9 +60,8 @@ def register(server) -> None:
                 calls = (function_definition(found.analysis, found.offset) or []) + calls
             return calls or None
         pos, sym = found.pos, found.hit[1]
-        spans = ([sym.span] if params.context.include_declaration else []) + sorted(
-            sym.references, key=lambda s: s.start)
-        return [lsp.Location(uri=uri, range=pos.range(s)) for s in spans]
+        return [lsp.Location(uri=uri, range=pos.range(s))
+                for s in usages(sym, params.context.include_declaration)]
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
     def highlights(ls, params: lsp.DocumentHighlightParams) -> list[lsp.DocumentHighlight] | None:
@@ -76,7 +74,7 @@ def register(server) -> None:
         pos, sym = found.pos, found.hit[1]
         out = [lsp.DocumentHighlight(range=pos.range(sym.span), kind=lsp.DocumentHighlightKind.Write)]
         out += [lsp.DocumentHighlight(range=pos.range(s), kind=lsp.DocumentHighlightKind.Read)
-                for s in sorted(sym.references, key=lambda s: s.start)]
+                for s in usages(sym, include_declaration=False)]
         return out
 
     @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
@@ -100,58 +98,15 @@ def register(server) -> None:
         problem = rename_problem(analysis, sym, params.new_name)
         if problem:
             raise JsonRpcInvalidParams(problem)
-        spans = sorted({(s.start, s.end) for s in [sym.span, *sym.references]})
-        edits = [lsp.TextEdit(range=pos.range(ast.Span(a, b)), new_text=params.new_name) for a, b in spans]
+        edits = [lsp.TextEdit(range=pos.range(span), new_text=params.new_name)
+                 for span in rename_spans(sym)]
         return lsp.WorkspaceEdit(changes={uri: edits})
-
-
-def rename_problem(analysis: Analysis, sym, new: str) -> str | None:
-    """Why `sym` cannot be renamed to `new` (None when it can)."""
-    if new in KEYWORDS:
-        return f"'{new}' is a reserved word and cannot be used as a name."
-    if not IDENT.match(new):
-        return f"'{new}' is not a valid name (letters, digits, '_' and inner '-')."
-    if new == sym.name:
-        return None
-    table = analysis.symbols
-    if sym.kind == "type":
-        if new in table.types or new in BUILTIN_TYPE_NAMES:
-            return f"The type name '{new}' is already taken."
-        return None
-    if sym.kind == "namespace-alias":
-        if new in table.namespace_aliases or analysis.registry.is_namespace(new):
-            return f"The namespace name '{new}' is already taken."
-        return None
-    if new in table.values or any(s.name == new for s in table.locals):
-        return f"The name '{new}' is already taken."
-    return None
-
-
-def function_at(analysis: Analysis, offset: int):
-    """The function whose call name is at `offset`, if any."""
-    for node in reversed(analysis.nodes_at(offset)):
-        if isinstance(node, ast.Call) and node.name_span.start <= offset <= node.name_span.end:
-            return analysis.check.call_targets.get(id(node))
-    return None
 
 
 def function_definition(analysis: Analysis, offset: int) -> list[lsp.Location] | None:
     """A module name: its Python source file and line, when the registry knows them."""
-    fn = function_at(analysis, offset)
-    if fn is None or not fn.source_file:
+    found = function_source(analysis, offset)
+    if found is None:
         return None
-    line = max((fn.source_line or 1) - 1, 0)
-    at = lsp.Position(line=line, character=0)
-    return [lsp.Location(uri=from_fs_path(fn.source_file), range=lsp.Range(start=at, end=at))]
-
-
-def call_sites(analysis: Analysis, offset: int) -> list[ast.Span]:
-    """The names of every call of the function called at `offset` (however it is written:
-    `Trim`, `stdlib.string.trim`, `s.trim`), in source order."""
-    fn = function_at(analysis, offset)
-    if fn is None:
-        return []
-    targets = analysis.check.call_targets
-    return sorted((call.name_span for decl in analysis.decls for call in ast.walk(decl)
-                   if isinstance(call, ast.Call) and targets.get(id(call)) is fn), key=lambda span: span.start)
-
+    at = lsp.Position(line=found.line, character=0)
+    return [lsp.Location(uri=from_fs_path(found.file), range=lsp.Range(start=at, end=at))]

@@ -1,59 +1,47 @@
-"""Semantic tokens (full and range, no size cutoff) from the compiler's lexer, with names
-refined by the analysis: functions, namespaces, parameters, types, fields, declarations."""
+"""Semantic tokens (`compiler/queries/semantic_tokens.py`): full, delta and range. The last
+result sent, which a delta request starts from, is the document's state."""
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass
+import itertools
 
 from lsprotocol import types as lsp
 
-from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
-from constellation.server.lexing import tokens as tokenize
-from constellation.compiler.lexer import declaration_starts
-from constellation.compiler.source import LINE_BREAK, Source, units
-from constellation.compiler.types import BUILTIN_TYPE_NAMES
+from constellation.compiler.queries.semantic_tokens import (
+    TOKEN_MODIFIERS, TOKEN_TYPES, encode, full_data, token_edit)
 
-TOKEN_TYPES = ["keyword", "variable", "type", "string", "number", "comment", "operator",
-               "punctuation", "decorator", "property", "function", "namespace", "parameter",
-               "enumMember"]
-TOKEN_MODIFIERS = ["declaration", "readonly", "defaultLibrary"]
 LEGEND = lsp.SemanticTokensLegend(token_types=TOKEN_TYPES, token_modifiers=TOKEN_MODIFIERS)
-TYPE_INDEX = {name: i for i, name in enumerate(TOKEN_TYPES)}
-DECLARATION, READONLY, DEFAULT_LIBRARY = 1, 2, 4
-
-LEXER_KIND = {"keyword": "keyword", "name": "variable", "type": "type", "string": "string",
-              "number": "number", "duration": "number", "comment": "comment", "operator": "operator",
-              "punctuation": "punctuation", "annotation": "decorator", "option": "property"}
-SYMBOL_KIND = {"input": "variable", "binding": "variable", "type": "type",
-               "namespace-alias": "namespace", "param": "parameter", "pattern": "parameter"}
+_RESULT_IDS = itertools.count(1)  # result ids never repeat within the server's life
 
 
 def register(server) -> None:
     options = LEGEND  # pygls builds SemanticTokensOptions (full, delta, range) from the legend
 
-    @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, options)
-    def full(ls, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens | None:
-        uri = params.text_document.uri
+    def whole(ls, uri: str):
         analysis = ls.analysis(uri)
         if analysis is None:
+            return None, None
+        state = ls.documents.state(uri)
+        data = full_data(analysis, ls.encoding, ls.declaration_starts(uri), state.token_pieces)
+        return state, data
+
+    @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, options)
+    def full(ls, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens | None:
+        state, data = whole(ls, params.text_document.uri)
+        if state is None:
             return None
-        data = full_data(analysis, ls.encoding, ls.declaration_starts(uri))
-        return lsp.SemanticTokens(data=data, result_id=_remember(uri, data))
+        return lsp.SemanticTokens(data=data, result_id=_remember(state, data))
 
     @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL_DELTA)
     def delta(ls, params: lsp.SemanticTokensDeltaParams
               ) -> lsp.SemanticTokens | lsp.SemanticTokensDelta | None:
         """What changed since the client's previous result: after an edit, a few numbers
         instead of the whole document's (a megabyte of JSON for 5,000 lines)."""
-        uri = params.text_document.uri
-        analysis = ls.analysis(uri)
-        if analysis is None:
+        state, data = whole(ls, params.text_document.uri)
+        if state is None:
             return None
-        data = full_data(analysis, ls.encoding, ls.declaration_starts(uri))
-        previous = _RESULTS.get(uri)
-        result_id = _remember(uri, data)
+        previous = state.tokens
+        result_id = _remember(state, data)
         if previous is None or previous[0] != params.previous_result_id:
             return lsp.SemanticTokens(data=data, result_id=result_id)  # unknown: start over
         start, deleted, inserted = token_edit(previous[1], data)
@@ -70,293 +58,7 @@ def register(server) -> None:
         return lsp.SemanticTokens(data=encode(analysis, ls.encoding, wanted))
 
 
-_RESULTS: dict[str, tuple[str, list[int]]] = {}  # uri -> the last result sent (id, data)
-_RESULT_IDS = iter(range(1, 1 << 62))
-_MAX_RESULTS = 64
-
-
-def _remember(uri: str, data: list[int]) -> str:
+def _remember(state, data: list[int]) -> str:
     result_id = str(next(_RESULT_IDS))
-    _RESULTS.pop(uri, None)
-    if len(_RESULTS) >= _MAX_RESULTS:
-        _RESULTS.pop(next(iter(_RESULTS)))
-    _RESULTS[uri] = (result_id, data)
+    state.tokens = (result_id, data)
     return result_id
-
-
-def token_edit(old: list[int], new: list[int]) -> tuple[int, int, list[int]]:
-    """(start, delete count, inserted numbers) turning `old` into `new`: everything between
-    their common beginning and common end. Compared a block at a time (C-speed slices)."""
-    n = min(len(old), len(new))
-    block = 512
-    p = 0
-    while p + block <= n and old[p:p + block] == new[p:p + block]:
-        p += block
-    while p < n and old[p] == new[p]:
-        p += 1
-    q = 0  # common end, not overlapping the common beginning
-    limit = n - p
-    while q + block <= limit and old[len(old) - q - block:len(old) - q] \
-            == new[len(new) - q - block:len(new) - q]:
-        q += block
-    while q < limit and old[len(old) - q - 1] == new[len(new) - q - 1]:
-        q += 1
-    return p, len(old) - p - q, new[p:len(new) - q]
-
-
-_FULL: dict[tuple[int, str], tuple[Analysis, list[int]]] = {}
-
-
-def full_data(analysis: Analysis, encoding: str, starts: list[int] | None = None) -> list[int]:
-    """Whole-document tokens, remembered per analysis (clients ask again after refreshes).
-    `starts`: the declaration starts of the analysed text, when the caller has them."""
-    key = (id(analysis), encoding)
-    hit = _FULL.get(key)
-    if hit is not None and hit[0] is analysis:
-        return hit[1]
-    data = encode_by_declaration(analysis, encoding, starts)
-    if len(_FULL) >= 4:
-        _FULL.pop(next(iter(_FULL)))
-    _FULL[key] = (analysis, data)
-    return data
-
-
-@dataclass(slots=True)
-class _Piece:
-    """One declaration's tokens, encoded as if it began the document: positions hold for it
-    wherever it moves (it starts a line). Name and type tokens keep their role from the
-    symbol table at the latest position: `dynamic` holds (index of the type field in `data`,
-    offset in the declaration)."""
-
-    data: list[int]
-    dynamic: list[tuple[int, int]]
-    last_line: int  # line of the last token, counted from the declaration's first line
-    lines: int  # line breaks in the declaration's text
-
-
-_PIECES: dict[tuple[int, str], tuple[object, dict[str, _Piece]]] = {}
-_MAX_PIECES = 50_000
-
-
-def encode_by_declaration(analysis: Analysis, encoding: str,
-                          starts: list[int] | None = None) -> list[int]:
-    """`encode(analysis, encoding, None)`, from pieces encoded once per declaration text: an
-    edit re-encodes the declarations it touched, and the rest only look up their names'
-    roles again (a 5,000-line document: 245 ms -> ~25 ms)."""
-    text = analysis.text
-    if starts is None or not starts or starts[0] != 0:
-        starts = declaration_starts(text)
-    pieces = _pieces_for(analysis.registry, encoding)
-    bounds = list(zip(starts, starts[1:] + [len(text)]))
-    chunks = [text[start:end] for start, end in bounds]
-    missing = [k for k, chunk in enumerate(chunks) if chunk not in pieces]
-    if len(missing) > _LEX_WHOLE:  # a new document: lexed at once, cut into pieces
-        _pieces_from_whole_text(analysis, encoding, bounds, chunks, missing, pieces)
-    roles = symbol_roles(analysis)
-    out: list[int] = []
-    line = prev_line = 0  # the declaration's first line; the last token's line
-    for (start, _), chunk in zip(bounds, chunks):
-        piece = pieces.get(chunk)
-        if piece is None:
-            piece = _encode_piece(chunk, encoding, analysis.registry)
-            if len(pieces) >= _MAX_PIECES:
-                pieces.clear()
-            pieces[chunk] = piece
-        if piece.data:
-            data = piece.data.copy()
-            for at, offset in piece.dynamic:
-                role = roles.get(start + offset)
-                if role is not None:
-                    data[at], data[at + 1] = TYPE_INDEX[role[0]], role[1]
-            # the first delta counts from the previous declaration's last token (always on an
-            # earlier line: declarations start lines, so its column stays absolute)
-            data[0] += line - prev_line
-            out += data
-            prev_line = line + piece.last_line
-        line += piece.lines
-    return out
-
-
-_LEX_WHOLE = 32  # more new declarations than this: one lexer pass over the whole text
-
-
-def _pieces_from_whole_text(analysis: Analysis, encoding: str, bounds: list, chunks: list,
-                            missing: list[int], pieces: dict) -> None:
-    """Pieces of the `missing` declarations from the whole text's tokens (remembered for
-    range requests), which costs what one whole-text encoding does; a declaration a token
-    crosses out of (broken text) is lexed on its own later."""
-    text, line_starts = analysis.text, analysis.source.line_starts
-    toks = tokenize(text)
-    tok_starts = [t.start for t in toks]
-    ascii_text = text.isascii()
-    if len(pieces) + len(missing) >= _MAX_PIECES:
-        pieces.clear()
-    for k in missing:
-        start, end = bounds[k]
-        lo, hi = bisect.bisect_left(tok_starts, start), bisect.bisect_left(tok_starts, end)
-        mine = toks[lo:hi]
-        if mine and max(t.end for t in mine) > end:
-            continue
-        line = bisect.bisect_right(line_starts, start) - 1
-        dynamic: list[tuple[int, int]] = []
-        data = _encode(text, line_starts, mine, encoding, None, {},
-                       _Names(text, analysis.registry, mine), dynamic, line, start, ascii_text)
-        pieces[chunks[k]] = _piece(data, dynamic, chunks[k])
-
-
-def _pieces_for(registry, encoding: str) -> dict[str, _Piece]:
-    """The pieces made with this registry (library functions are marked) and encoding."""
-    key = (id(registry), encoding)
-    hit = _PIECES.get(key)
-    if hit is None or hit[0] is not registry:
-        if len(_PIECES) >= 4:
-            _PIECES.pop(next(iter(_PIECES)))
-        hit = _PIECES[key] = (registry, {})
-    return hit[1]
-
-
-def _encode_piece(chunk: str, encoding: str, registry) -> _Piece:
-    toks = tokenize(chunk)
-    dynamic: list[tuple[int, int]] = []
-    data = _encode(chunk, Source(chunk).line_starts, toks, encoding, None, {},
-                   _Names(chunk, registry, toks), dynamic)
-    return _piece(data, dynamic, chunk)
-
-
-def _piece(data: list[int], dynamic: list, chunk: str) -> _Piece:
-    last_line = 0
-    for k in range(0, len(data), 5):
-        last_line += data[k]
-    return _Piece(data, dynamic, last_line, len(Source(chunk).line_starts) - 1)
-
-
-def symbol_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
-    """Start offset of each resolved name -> (token type, modifiers), from the symbol table."""
-    roles: dict[int, tuple[str, int]] = {}
-    for span, sym in analysis.symbols.occurrences:
-        mods = DECLARATION if span.start == sym.span.start else 0
-        if sym.kind == "input":
-            mods |= READONLY
-        roles[span.start] = (SYMBOL_KIND.get(sym.kind, "variable"), mods)
-    return roles
-
-
-class _Names:
-    """Classifies a name token by its neighbours when the symbol table has no entry for it
-    (function and namespace names, fields): one pass over the tokens, no AST walk."""
-
-    def __init__(self, text: str, registry, toks: list):
-        self.text = text
-        self.registry = registry
-        self.toks = toks
-        self.library: dict[str, bool] = {}
-
-    def around(self, i: int) -> tuple[str, str]:
-        prev = self.toks[i - 1] if i > 0 else None
-        nxt = self.toks[i + 1] if i + 1 < len(self.toks) else None
-        return (self.text[prev.start:prev.end] if prev else "", self.text[nxt.start:nxt.end] if nxt else "")
-
-    def is_library(self, name: str) -> bool:
-        hit = self.library.get(name)
-        if hit is None:
-            found = self.registry.by_simple_name(name)
-            hit = self.library[name] = bool(found) and all((f.namespace or "").startswith("stdlib") for f in found)
-        return hit
-
-    def role(self, i: int, in_use: bool) -> tuple[str, int]:
-        tok = self.toks[i]
-        prev, nxt = self.around(i)
-        if nxt == "(":
-            name = self.text[tok.start:tok.end]
-            return "function", DEFAULT_LIBRARY if self.is_library(name) else 0
-        if nxt == "." or in_use:
-            return "namespace", 0
-        if prev == ":" and i >= 2 and self.toks[i - 2].kind == "option":
-            return "enumMember", 0  # an option's word value: `backoff: exponential`
-        if prev == "." or nxt == ":":
-            return "property", 0
-        return "variable", 0
-
-
-def encode(analysis: Analysis, encoding: str, wanted: ast.Span | None) -> list[int]:
-    """Tokens of the whole text (or of `wanted`), lexed at once."""
-    toks = tokenize(analysis.text)
-    return _encode(analysis.text, analysis.source.line_starts, toks, encoding, wanted,
-                   symbol_roles(analysis), _Names(analysis.text, analysis.registry, toks))
-
-
-def _encode(text: str, starts: list[int], toks: list, encoding: str, wanted: ast.Span | None,
-            roles: dict, names: _Names, dynamic: list | None = None,
-            first_line: int = 0, origin: int = 0, ascii_text: bool | None = None) -> list[int]:
-    """The LSP encoding of `toks`, the first delta counted from `first_line`. With `dynamic`,
-    name and type tokens are recorded there (index of their type field, offset from
-    `origin`) for a later look-up of their role."""
-    # code points are the encoding's units for ASCII text and UTF-32: no slicing at all
-    by_offset = (text.isascii() if ascii_text is None else ascii_text) or encoding == "utf-32"
-    def measure(s: str) -> int:
-        return units(s, encoding)
-    data: list[int] = []
-    prev_line, prev_char = first_line, 0
-    # columns are measured from the previous piece on the same line, never from the line's
-    # start: a line of a million characters must not be re-measured for every token on it
-    last_line, last_pos, last_char = -1, 0, 0
-    line = first_line  # tokens come in order: the line index only moves forward
-    use_line = -1  # line of the last `use` keyword: its dotted path is namespaces
-    for i, tok in enumerate(toks):
-        while line + 1 < len(starts) and starts[line + 1] <= tok.start:
-            line += 1
-        if tok.kind == "keyword" and text.startswith("use", tok.start) and tok.end - tok.start == 3:
-            use_line = line
-        if wanted is not None and (tok.end < wanted.start or tok.start > wanted.end):
-            continue
-        kind = LEXER_KIND.get(tok.kind)
-        if kind is None:
-            continue
-        kind, mods = _refine(tok, kind, i, roles, names, use_line == line, text)
-        start, piece_line = tok.start, line
-        while start < tok.end:  # one entry per line of a multi-line token (strings)
-            while piece_line + 1 < len(starts) and starts[piece_line + 1] <= start:
-                piece_line += 1
-            # lines end where LSP ends them (a comment runs past a lone \r, a string past any)
-            brk = LINE_BREAK.search(text, start, tok.end)
-            nl = -1 if brk is None else brk.end() - 1
-            piece_end = tok.end if brk is None else brk.start()
-            if piece_end > start:
-                if by_offset:
-                    char, length = start - starts[piece_line], piece_end - start
-                else:
-                    if piece_line == last_line:
-                        char = last_char + measure(text[last_pos:start])
-                    else:
-                        char = measure(text[starts[piece_line]:start])
-                    last_line, last_pos, last_char = piece_line, start, char
-                    length = measure(text[start:piece_end])
-                delta_line = piece_line - prev_line
-                if dynamic is not None and tok.kind in _DYNAMIC:
-                    dynamic.append((len(data) + 3, tok.start - origin))
-                data += [delta_line, char - prev_char if delta_line == 0 else char,
-                         length, TYPE_INDEX[kind], mods]
-                prev_line, prev_char = piece_line, char
-            if nl < 0:
-                break
-            start = nl + 1
-    return data
-
-
-_DYNAMIC = frozenset({"name", "type"})  # their role can come from the symbol table
-
-
-def _refine(tok, kind: str, i: int, roles: dict, names: _Names, in_use: bool, text: str) -> tuple[str, int]:
-    if tok.kind == "name":
-        hit = roles.get(tok.start)
-        return hit if hit is not None else names.role(i, in_use)
-    if tok.kind == "type":
-        hit = roles.get(tok.start)
-        if hit is not None:
-            return hit
-        return "type", DEFAULT_LIBRARY if text[tok.start:tok.end] in BUILTIN_TYPE_NAMES else 0
-    if tok.kind == "keyword":
-        prev, nxt = names.around(i)
-        if prev == "." or nxt == ":":  # a reserved word used as a field name
-            return "property", 0
-    return kind, 0

@@ -1,5 +1,5 @@
-"""Document symbols (inputs, types, bindings, outputs, imports) and workspace symbols (every
-open document, plus the `.cst` files of the workspace folder, parsed without checking)."""
+"""Document symbols and workspace symbols (every open document, plus the `.cst` files of the
+workspace folder, parsed without checking): `compiler/queries/symbols.py` in LSP's terms."""
 
 from __future__ import annotations
 
@@ -10,50 +10,39 @@ from urllib.parse import unquote
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
-from constellation.compiler import ast
-from constellation.compiler.parser import parse
-from constellation.compiler.source import Source
-from constellation.compiler.types import type_str
+from constellation.compiler.queries.symbols import (
+    DeclSymbol, SymbolKind, document_symbols, file_symbols, matching, open_file_symbols)
 from constellation.server.positions import Positions
 
 log = logging.getLogger(__name__)
 S = lsp.SymbolKind
+KINDS = {SymbolKind.INPUT: S.Field, SymbolKind.TYPE: S.Struct, SymbolKind.BINDING: S.Variable,
+         SymbolKind.OUTPUT: S.Event, SymbolKind.IMPORT: S.Namespace}
 MAX_WORKSPACE_FILES = 2000
 
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    async def document_symbols(ls, params: lsp.DocumentSymbolParams
-                               ) -> list[lsp.DocumentSymbol] | None:
+    async def document_symbols_(ls, params: lsp.DocumentSymbolParams
+                                ) -> list[lsp.DocumentSymbol] | None:
         # waits for a large document's analysis: editors ask for the outline once, on open
-        analysis = await ls.analysis_when_ready(params.text_document.uri)
+        uri = params.text_document.uri
+        analysis = await ls.analysis_when_ready(uri)
         if analysis is None:
             return None
         pos = ls.positions(analysis)
-        uri = params.text_document.uri
-        known = _SYMBOLS.get(uri, {})
+        state = ls.documents.state(uri)
+        known = state.symbols
         out = []
         made: dict = {}
-        for decl in analysis.decls:
-            item = decl_symbol(decl)
-            if item is None:
-                continue
-            name, kind, detail, sel = item
-            if kind != S.Namespace and decl is not _canonical(analysis, decl):
-                detail = (detail + " (duplicate)").strip()
-            t = analysis.binding_types.get(name) if kind in (S.Variable, S.Field) else None
-            if t is not None and not detail:
-                detail = type_str(t)
-            key = (name, kind, detail, pos.pair(decl.span.start), pos.pair(decl.span.end),
-                   pos.pair(sel.start), pos.pair(sel.end))
+        for sym in document_symbols(analysis):
+            key = (sym.name, KINDS[sym.kind], sym.detail, pos.pair(sym.span.start),
+                   pos.pair(sym.span.end), pos.pair(sym.selection.start), pos.pair(sym.selection.end))
             made[key] = symbol = known.get(key) or _document_symbol(key)
             out.append(symbol)
         # what this answer made is what the next one (after an edit) looks up: typing keeps
         # most declarations' symbols as they were
-        _SYMBOLS.pop(uri, None)
-        if len(_SYMBOLS) >= 16:
-            _SYMBOLS.pop(next(iter(_SYMBOLS)))
-        _SYMBOLS[uri] = made
+        state.symbols = made
         return out
 
     @server.feature(lsp.WORKSPACE_SYMBOL)
@@ -65,7 +54,8 @@ def register(server) -> None:
             analysis = ls.analysis(uri)
             if analysis is not None:
                 seen.add(unquote(uri))  # clients and from_fs_path may encode differently
-                out += file_symbols(uri, analysis.decls, ls.positions(analysis), query)
+                out += workspace_symbols_of(uri, matching(open_file_symbols(analysis), query),
+                                            ls.positions(analysis))
         for path in workspace_files(ls.root):
             uri = from_fs_path(str(path))
             if unquote(uri) in seen:
@@ -74,12 +64,9 @@ def register(server) -> None:
                 text = path.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError):
                 continue
-            out += file_symbols(uri, parse(text).decls, Positions(Source(text), ls.encoding), query)
+            source, symbols = file_symbols(text)
+            out += workspace_symbols_of(uri, matching(symbols, query), Positions(source, ls.encoding))
         return out
-
-
-# per document, the symbols of the last answer, by everything they show
-_SYMBOLS: dict[str, dict[tuple, lsp.DocumentSymbol]] = {}
 
 
 def _document_symbol(key: tuple) -> lsp.DocumentSymbol:
@@ -90,43 +77,10 @@ def _document_symbol(key: tuple) -> lsp.DocumentSymbol:
         selection_range=lsp.Range(start=lsp.Position(*sel_start), end=lsp.Position(*sel_end)))
 
 
-def _canonical(analysis, decl):
-    name = getattr(decl, "name", None)
-    if isinstance(decl, ast.TypeDecl):
-        sym = analysis.symbols.types.get(decl.name.text)
-    elif isinstance(decl, (ast.InputDecl, ast.Assignment)):
-        sym = analysis.symbols.values.get(decl.name.text)
-    else:
-        return decl
-    return sym.decl if sym is not None and name is not None else decl
-
-
-def decl_symbol(decl):
-    """(name, kind, detail, selection span) of a declaration, None for broken ones."""
-    if isinstance(decl, ast.InputDecl):
-        return decl.name.text, S.Field, "input", decl.name.span
-    if isinstance(decl, ast.TypeDecl):
-        return decl.name.text, S.Struct, "type", decl.name.span
-    if isinstance(decl, ast.Assignment):
-        return decl.name.text, S.Variable, "", decl.name.span
-    if isinstance(decl, ast.OutputDecl):
-        return decl.name.text, S.Event, "output", decl.name.span
-    if isinstance(decl, ast.UseDecl) and decl.path:
-        label = decl.path_text + (f" as {decl.alias.text}" if decl.alias else "")
-        return label, S.Namespace, "use", decl.path_span
-    return None
-
-
-def file_symbols(uri: str, decls, pos: Positions, query: str) -> list[lsp.WorkspaceSymbol]:
-    out = []
-    for decl in decls:
-        item = decl_symbol(decl)
-        if item is None or (query and query not in item[0].lower()):
-            continue
-        name, kind, detail, sel = item
-        out.append(lsp.WorkspaceSymbol(name=name, kind=kind, container_name=detail or None,
-                                       location=lsp.Location(uri=uri, range=pos.range(sel))))
-    return out
+def workspace_symbols_of(uri: str, symbols: list[DeclSymbol], pos: Positions) -> list[lsp.WorkspaceSymbol]:
+    return [lsp.WorkspaceSymbol(name=s.name, kind=KINDS[s.kind], container_name=s.detail or None,
+                                location=lsp.Location(uri=uri, range=pos.range(s.selection)))
+            for s in symbols]
 
 
 def workspace_files(root: Path | None) -> list[Path]:

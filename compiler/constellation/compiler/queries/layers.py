@@ -1,16 +1,23 @@
-"""Read-only views of the plan's layers, shared by hover, inlay hints, code lens and commands.
+"""Read-only views of the plan's layers, shared by hover, inlay hints, code lens and the
+`showLayers` command.
 
-Layers are never computed here: they are read from `Analysis.plan`.
+Layers are never computed here: they are read from `Analysis.plan`; the groupings are cached
+on the Analysis they come from.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constellation.compiler import ast
-from constellation.compiler.analysis import Analysis
 from constellation.compiler.plan import PlanNode
+from constellation.compiler.queries import reading
+from constellation.compiler.queries.reading import cached
+
+if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
+    from constellation.compiler.analysis import Analysis
 
 
 @dataclass
@@ -57,26 +64,22 @@ def counted(others: list[tuple[str, int]], fmt=lambda label: label) -> str:
 
 @dataclass
 class _Layers:
-    analysis: Analysis
     by_layer: dict[int, list[PlanNode]]  # eager module nodes with a layer, in source order
     labels: dict[int, dict[str, int]]  # layer -> call label -> calls, in source order
     depth: int
 
 
-_INDEX: dict[int, _Layers] = {}
-_INDEX_SIZE = 8
-
-
 def module_layers(analysis: Analysis) -> _Layers:
     """Layer -> module nodes and their labels counted, grouped once per analysis (features
     ask per binding; scanning the plan each time would be quadratic on large files)."""
-    hit = _INDEX.get(id(analysis))
-    if hit is not None and hit.analysis is analysis:
-        return hit
+    return cached(analysis, "module layers", lambda: _module_layers(analysis))
+
+
+def _module_layers(analysis: Analysis) -> _Layers:
     by_layer: dict[int, list[PlanNode]] = {}
-    for n in analysis.plan.nodes:
+    for n in reading.plan_nodes(analysis):
         # lazy calls do not run with a layer; calls without a layer (a cycle, E002) do not run
-        layer = analysis.layer_of(n)
+        layer = reading.layer_of(analysis, n)
         if n.kind == "module" and not n.demand_driven and layer is not None:
             by_layer.setdefault(layer, []).append(n)
     labels: dict[int, dict[str, int]] = {}
@@ -86,24 +89,18 @@ def module_layers(analysis: Analysis) -> _Layers:
         for n in nodes:
             label = call_label(n)
             counts[label] = counts.get(label, 0) + 1
-    found = _Layers(analysis, by_layer, labels, analysis.depth)
-    if len(_INDEX) >= _INDEX_SIZE:
-        _INDEX.pop(next(iter(_INDEX)))
-    _INDEX[id(analysis)] = found
-    return found
+    return _Layers(by_layer, labels, reading.depth(analysis))
 
 
 def binding_layer(analysis: Analysis, name: str, limit: int | None = None) -> BindingLayer | None:
     """The binding's layer and the other calls of that layer, each function once with its
     count (the first `limit` functions)."""
-    plan = analysis.plan
-    node_id = plan.bindings.get(name)
-    if node_id is None:
+    node = reading.binding_node(analysis, name)
+    if node is None:
         return None
-    node = plan.nodes[node_id]
     calls = binding_calls(analysis, name)
     index = module_layers(analysis)
-    layer = analysis.layer_of(node)
+    layer = reading.layer_of(analysis, node)
     if layer is None:
         return BindingLayer(name, None, index.depth, node, calls, [], 0)
     own = list(calls)
@@ -111,7 +108,7 @@ def binding_layer(analysis: Analysis, name: str, limit: int | None = None) -> Bi
         own.append(node)
     remaining = dict(index.labels.get(layer, {}))
     for n in own:
-        if n.demand_driven or analysis.layer_of(n) != layer:
+        if n.demand_driven or reading.layer_of(analysis, n) != layer:
             continue
         label = call_label(n)
         remaining[label] -= 1
@@ -125,19 +122,16 @@ def binding_layer(analysis: Analysis, name: str, limit: int | None = None) -> Bi
 
 def no_layer_reason(analysis: Analysis, node: PlanNode) -> str:
     """Why a node has no layer, as the hover says it."""
-    if any(name in analysis.check.error_bindings for name in node.names):
+    if any(reading.is_broken_binding(analysis, name) for name in node.names):
         return "it is on a circular dependency"
     if node.kind == "module" and node.function is None:
         return "its function is not defined"
     return "it depends on a value that cannot be computed (a cycle or an undefined function)"
 
 
-_CALLS: dict[int, tuple[Analysis, dict[int, list[PlanNode]]]] = {}
-
-
 def binding_calls(analysis: Analysis, name: str) -> list[PlanNode]:
     """Module nodes created by the canonical assignment of `name` (outside lambdas/fallbacks)."""
-    sym = analysis.symbols.values.get(name)
+    sym = reading.value_symbols(analysis).get(name)
     decl = sym.decl if sym is not None else None
     if not isinstance(decl, ast.Assignment):
         return []
@@ -146,13 +140,14 @@ def binding_calls(analysis: Analysis, name: str) -> list[PlanNode]:
 
 def calls_by_declaration(analysis: Analysis) -> dict[int, list[PlanNode]]:
     """id(assignment) -> its module nodes, grouped once per analysis by span containment."""
-    hit = _CALLS.get(id(analysis))
-    if hit is not None and hit[0] is analysis:
-        return hit[1]
+    return cached(analysis, "calls by declaration", lambda: _calls_by_declaration(analysis))
+
+
+def _calls_by_declaration(analysis: Analysis) -> dict[int, list[PlanNode]]:
     decls = sorted((d for d in analysis.decls if isinstance(d, ast.Assignment)), key=lambda d: d.span.start)
     starts = [d.span.start for d in decls]
     grouped: dict[int, list[PlanNode]] = {}
-    for node in analysis.plan.nodes:
+    for node in reading.plan_nodes(analysis):
         if node.kind != "module" or node.call is None or node.fallback_owner is not None:
             continue
         i = bisect.bisect_right(starts, node.call.span.start) - 1
@@ -160,9 +155,6 @@ def calls_by_declaration(analysis: Analysis) -> dict[int, list[PlanNode]]:
             grouped.setdefault(id(decls[i]), []).append(node)
     for nodes in grouped.values():
         nodes.sort(key=lambda n: n.call.span.start)
-    if len(_CALLS) >= _INDEX_SIZE:
-        _CALLS.pop(next(iter(_CALLS)))
-    _CALLS[id(analysis)] = (analysis, grouped)
     return grouped
 
 
@@ -175,14 +167,13 @@ def layers_json(analysis: Analysis) -> dict:
     with work in it once, in source order; a call inside a binding's right-hand side is listed
     under that binding (`q` for `q = { a: Trim(s), b: Trim(t) }`, with `calls: 2`). Bindings
     that have no layer (on a cycle, reading an undefined function) are in `unlayered`."""
-    plan = analysis.plan
     owner = _binding_of_calls(analysis)
-    depth = analysis.depth
+    depth = reading.depth(analysis)
     groups: list[dict[str, dict]] = [{} for _ in range(depth + 1)]
     unlayered: dict[str, int] = {}
-    for n in plan.nodes:
+    for n in reading.plan_nodes(analysis):
         name, start = owner.get(n.id) or (n.label, n.span.start)
-        layer = analysis.layer_of(n)
+        layer = reading.layer_of(analysis, n)
         if layer is None:
             unlayered.setdefault(name, start)
             continue
@@ -202,19 +193,19 @@ def layers_json(analysis: Analysis) -> dict:
 def _binding_of_calls(analysis: Analysis) -> dict[int, tuple[str, int]]:
     """node id -> (binding name, declaration start): a binding's own node, the calls of its
     right-hand side, and the calls of their fallbacks."""
-    plan = analysis.plan
+    nodes = reading.plan_nodes(analysis)
     out: dict[int, tuple[str, int]] = {}
     decls = {id(d): d for d in analysis.decls}
     for decl_id, nodes in calls_by_declaration(analysis).items():
         decl = decls[decl_id]
         for n in nodes:
             out[n.id] = (decl.name.text, decl.span.start)
-    for n in plan.nodes:
+    for n in nodes:
         if n.names:
-            sym = analysis.symbols.values.get(n.names[0])
+            sym = reading.value_symbols(analysis).get(n.names[0])
             start = sym.decl.span.start if sym is not None and sym.decl is not None else n.span.start
             out[n.id] = (n.names[0], start)
-    for n in plan.nodes:  # fallback calls follow their owner (owners have smaller ids)
+    for n in nodes:  # fallback calls follow their owner (owners have smaller ids)
         if n.fallback_owner is not None and n.id not in out and n.fallback_owner in out:
             out[n.id] = out[n.fallback_owner]
     return out

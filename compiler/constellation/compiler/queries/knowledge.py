@@ -1,7 +1,7 @@
 """What the editor says about options, annotations, built-in types and keywords.
 
 Static text only; everything about a particular program comes from its Analysis. The words and
-their texts are `constellation.compiler.vocabulary`'s; only the annotations' are the server's.
+their texts are `constellation.compiler.vocabulary`'s; only the annotations' are the editor's.
 """
 
 from __future__ import annotations
