@@ -30,7 +30,7 @@ import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
 import type { CheckInputsResult } from "./form";
 import { askInputs, type CheckInputs } from "./inputForm";
 import { RunDecorations } from "./runDecorations";
-import { failedRunNotice, rerunFailedArgs } from "./rerun";
+import { failedRunNotice, rerunFailedArgs, withLastInputs } from "./rerun";
 import { registerTestExplorer } from "./testExplorer";
 import {
   findOnPath,
@@ -215,7 +215,12 @@ async function createClient(): Promise<ConstellationClient> {
   // the server offers a `Graph` lens to clients that can show the graph (constellation.showGraph)
   created.registerFeature({
     fillClientCapabilities: (capabilities) => {
-      capabilities.experimental = { ...(capabilities.experimental as object | undefined), constellationGraph: true };
+      // and `▶ Run to here` / `↻ Re-run from here` lenses, as runPipeline passes target/from on
+      capabilities.experimental = {
+        ...(capabilities.experimental as object | undefined),
+        constellationGraph: true,
+        constellationPartialRuns: true,
+      };
     },
     initialize: () => undefined,
     getState: () => ({ kind: "static" }),
@@ -349,7 +354,7 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
     return undefined;
   }
   const current = settings();
-  const overrides = lensOverrides(arg);
+  const overrides = withLastInputs(lensOverrides(arg), lastRuns.get(uri));
   if (useExamples) overrides.useExamples = true;
   const args = runPipelineArgs(uri, current, overrides);
   if (!args.useExamples && args.inputs === undefined) {

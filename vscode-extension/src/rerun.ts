@@ -25,3 +25,17 @@ export function failedRunNotice(result: RunResult | undefined): string | undefin
   const after = skipped ? `; ${skipped} call${skipped === 1 ? "" : "s"} after ${failed.length === 1 ? "it" : "them"} did not run` : "";
   return `Constellation: ${names} failed${after}. Re-run failed runs only ${failed.length === 1 ? "it" : "them"} and what depends on ${failed.length === 1 ? "it" : "them"}, reusing the rest.`;
 }
+
+/**
+ * A partial run asked for by a lens (`▶ Run to here`: `target`, `↻ Re-run from here`: `from`)
+ * takes the inputs of the document's last run, so it does not ask for them again; a run that
+ * names its own inputs (or examples), and a whole run, keep theirs.
+ */
+export function withLastInputs(overrides: Partial<RunPipelineArgs>, last: RunPipelineArgs | undefined): Partial<RunPipelineArgs> {
+  if (!last || overrides.inputs !== undefined || overrides.useExamples) return overrides;
+  if (!overrides.target?.length && !overrides.from && !overrides.resume) return overrides;
+  const kept: Partial<RunPipelineArgs> = {};
+  if (last.inputs !== undefined) kept.inputs = last.inputs;
+  if (last.useExamples) kept.useExamples = true;
+  return { ...kept, ...overrides };
+}

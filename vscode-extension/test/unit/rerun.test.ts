@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { failedRunNotice, rerunFailedArgs } from "../../src/rerun";
+import { failedRunNotice, rerunFailedArgs, withLastInputs } from "../../src/rerun";
 
 test("Re-run failed repeats the run with its inputs, resuming the whole plan", () => {
   const last = { uri: "file:///w/p.cst", inputs: { s: "x" }, schedule: "layered" as const, serial: false, seed: 3 };
@@ -31,4 +31,14 @@ test("the notice names the failed calls and what did not run; none when nothing 
   assert.equal(failedRunNotice({ status: "rejected", nodes: [] }), undefined);
   assert.equal(failedRunNotice({ status: "failed", nodes: [{ name: "a", status: "cancelled" }] }), undefined);
   assert.equal(failedRunNotice(undefined), undefined);
+});
+
+test("a lens's partial run reuses the last run's inputs; a whole run or given inputs do not", () => {
+  const last = { uri: "u", inputs: { s: "x" }, serial: true };
+  assert.deepEqual(withLastInputs({ target: ["b"] }, last), { inputs: { s: "x" }, target: ["b"] });
+  assert.deepEqual(withLastInputs({ from: "b" }, { uri: "u", useExamples: true }), { useExamples: true, from: "b" });
+  assert.deepEqual(withLastInputs({ from: "b" }, undefined), { from: "b" });
+  assert.deepEqual(withLastInputs({}, last), {});
+  assert.deepEqual(withLastInputs({ useExamples: true }, last), { useExamples: true });
+  assert.deepEqual(withLastInputs({ from: "b", inputs: { s: "y" } }, last), { from: "b", inputs: { s: "y" } });
 });
