@@ -137,7 +137,7 @@ def test_json_output_gives_each_case_its_status_and_failure_lines(cst, project, 
     assert (report["passed"], report["failed"], report["error"]) == (1, 1, 1)
     by_name = {c["name"]: c for c in report["cases"]}
     assert by_name["ok"]["status"] == "passed" and by_name["ok"]["failures"] == []
-    assert by_name["ok"]["file"] == str((project / "ok.cst-test.yaml").resolve())
+    assert by_name["ok"]["file"] == str(project / "ok.cst-test.yaml")  # as given, links kept
     ada = by_name["ada"]
     assert ada["status"] == "failed"
     assert ada["failures"] == [{"line": line, "message": 'b: expected "ADA?", got "ADA!"'}]

@@ -90,7 +90,8 @@ def _text_report(outcomes, failed, broken, elapsed: float) -> None:
 
 
 def _json_report(order: list, elapsed: float) -> dict:
-    """`--json` (README, *Pipeline tests*): each case in order with its absolute file, status
+    """`--json` (README, *Pipeline tests*): each case in order with its absolute file (links
+    kept: the path the editor named, not its target), status
     and failures at their 1-based lines (null where a failure has none, e.g. a call without a
     fixture); what VS Code's Test Explorer reads."""
     from constellation.runtime.cases import SUFFIX
@@ -100,12 +101,12 @@ def _json_report(order: list, elapsed: float) -> dict:
         if isinstance(item, tuple):  # a case file that cannot be used: (path, sentence)
             path, message = item
             line = re.match(re.escape(str(path)) + r":(\d+):", message)
-            cases.append({"file": str(path.resolve()), "name": path.name.removesuffix(SUFFIX),
+            cases.append({"file": os.path.abspath(path), "name": path.name.removesuffix(SUFFIX),
                           "status": "error", "duration_ms": 0.0,
                           "failures": [{"line": int(line[1]) if line else None,
                                         "message": message}]})
             continue
-        cases.append({"file": str(item.case.path.resolve()), "name": item.case.name,
+        cases.append({"file": os.path.abspath(item.case.path), "name": item.case.name,
                       "status": "passed" if item.passed else "failed",
                       "duration_ms": round(item.duration_ms, 3),
                       "failures": [{"line": e.line if e else None, "message": m}
