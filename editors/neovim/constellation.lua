@@ -33,6 +33,9 @@ M.config = vim.tbl_deep_extend("force", {
   trust_file = vim.fs.joinpath(vim.fn.stdpath("state"), "constellation", "trust"),
   inlay_hints = { layers = true, types = false, values = true },
   code_lens = { layers = true },
+  -- `▶ Run to here` / `↻ Re-run from here` lenses on each binding with a call (cst run
+  -- --target / --from through the server's run command)
+  partial_run_lenses = false,
   run = { schedule = "layered", serial = false },
   keymaps = true,
 }, vim.g.constellation or {})
@@ -689,16 +692,29 @@ local function execute(bufnr, command, argument, on_result)
 end
 
 --- Runs the pipeline of a buffer; the events stream into the results buffer, then the outputs.
---- opts: { bufnr?, use_examples?, inputs?, on_result? }
+--- opts: { bufnr?, use_examples?, inputs?, on_result?, target?, from?, resume? } (target: a
+--- list of binding names, from: one, resume: true or a run id; see the server's run command)
 function M.run_pipeline(opts)
   opts = opts or {}
   local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local partial = opts.target or opts.from or opts.resume
+  if partial and opts.inputs == nil and not opts.use_examples then
+    -- a partial run (a lens) takes the inputs of the buffer's last run
+    local last = vim.b[bufnr].constellation_last_run or {}
+    opts = vim.tbl_extend("force", opts, { inputs = last.inputs, use_examples = last.use_examples })
+  end
+  vim.b[bufnr].constellation_last_run = { inputs = opts.inputs, use_examples = opts.use_examples or nil }
   local argument = vim.tbl_extend("force", M.config.run, {
     uri = vim.uri_from_bufnr(bufnr),
     useExamples = opts.use_examples or nil,
     inputs = opts.inputs,
+    target = opts.target,
+    from = opts.from,
+    resume = opts.resume,
   })
-  append({ "Running " .. vim.api.nvim_buf_get_name(bufnr) .. (opts.use_examples and " with examples" or "") .. "…" }, true)
+  local part = opts.from and (" from " .. opts.from)
+    or (opts.target and (" to " .. table.concat(opts.target, ", ")) or "")
+  append({ "Running " .. vim.api.nvim_buf_get_name(bufnr) .. part .. (opts.use_examples and " with examples" or "") .. "…" }, true)
   execute(bufnr, "constellation.runPipeline", argument, function(err, result)
     if result then
       append(result_lines(result, argument.uri))
@@ -840,7 +856,8 @@ end
 -- Code lenses carry these commands; running a lens (<leader>cL) goes through the same display.
 vim.lsp.commands["constellation.runPipeline"] = function(command, ctx)
   local arg = (command.arguments or {})[1] or {}
-  M.run_pipeline({ bufnr = ctx.bufnr, use_examples = arg.useExamples, inputs = arg.inputs })
+  M.run_pipeline({ bufnr = ctx.bufnr, use_examples = arg.useExamples, inputs = arg.inputs,
+    target = arg.target, from = arg.from, resume = arg.resume })
 end
 vim.lsp.commands["constellation.showLayers"] = function(_, ctx)
   M.show_layers(ctx.bufnr)
@@ -890,6 +907,12 @@ local server = {
     local root = config.root_dir or vim.fn.getcwd()
     params.initializationOptions = vim.tbl_extend("force", params.initializationOptions or {},
       { trusted = M.is_trusted(root) })
+    -- the partial-run lenses when they are asked for (run_pipeline passes target/from on);
+    -- read at each start, so a change of M.config applies to the next server
+    if M.config.partial_run_lenses then
+      params.capabilities.experimental = vim.tbl_extend("force", params.capabilities.experimental or {},
+        { constellationPartialRuns = true })
+    end
   end,
   handlers = {
     ["constellation/runEvent"] = function(_, event)

@@ -122,3 +122,28 @@ def test_save_test_needs_a_record(cst, project):
     result = cst("run", "p.cst", "-i", "name=x", "--save-test", "x", "--no-record", cwd=project)
     assert result.code == 2 and "drop --no-record" in result.err
     assert not (project / "x.cst-test.yaml").exists()
+
+
+def test_json_output_gives_each_case_its_status_and_failure_lines(cst, project, saved, tmp_path):
+    text = saved.read_text(encoding="utf-8")
+    saved.write_text(text.replace("b: ADA!", "b: ADA?"), encoding="utf-8")
+    line = next(i for i, t in enumerate(saved.read_text().splitlines(), 1) if "b: ADA?" in t)
+    (project / "ok.cst-test.yaml").write_text(text, encoding="utf-8")
+    (project / "rec.cst-test.yaml").write_text("pipeline: p.cst\nexpekt: {}\n", encoding="utf-8")
+    junit = project / "report.xml"
+    result = cst("test", "--json", "--junit", junit, cwd=project)
+    assert result.code == 1, result
+    report = json.loads(result.out)  # stdout is the JSON document alone
+    assert (report["passed"], report["failed"], report["error"]) == (1, 1, 1)
+    by_name = {c["name"]: c for c in report["cases"]}
+    assert by_name["ok"]["status"] == "passed" and by_name["ok"]["failures"] == []
+    assert by_name["ok"]["file"] == str(project / "ok.cst-test.yaml")  # as given, links kept
+    ada = by_name["ada"]
+    assert ada["status"] == "failed"
+    assert ada["failures"] == [{"line": line, "message": 'b: expected "ADA?", got "ADA!"'}]
+    broken = by_name["rec"]
+    assert broken["status"] == "error" and broken["failures"][0]["line"] == 2
+    assert "unknown key 'expekt'" in broken["failures"][0]["message"]
+    assert ET.parse(junit).getroot().get("tests") == "3"  # --junit still written
+    assert "expekt" in (project / "rec.cst-test.yaml").read_text()  # and not over a case file
+    assert counts(tmp_path / "counts") == {"Echo": 3, "Slow": 1, "Flaky": 2}

@@ -10,7 +10,7 @@ from compiler_support import REPO, registry_for_preset
 from constellation.compiler.analysis import analyze
 from constellation.compiler.queries import reading
 from constellation.compiler.queries.code_actions import actions_in
-from constellation.compiler.queries.code_lens import layer_lenses
+from constellation.compiler.queries.code_lens import layer_lenses, partial_run_lenses
 from constellation.compiler.queries.completion import MAX_ITEMS, ItemKind, complete
 from constellation.compiler.queries.context import completion_context
 from constellation.compiler.queries.folding import FoldKind, folds
@@ -157,6 +157,21 @@ def test_an_older_analysis_keeps_answering_after_a_newer_one():
     new = analyze(edited, DEMO)
     assert layer_lenses(new)[-1].layer == 3
     assert layer_lenses(old) is old_lenses and old_lenses[-1].layer == 2
+
+
+def test_partial_run_lenses_go_above_each_binding_that_calls_a_module():
+    """`▶ Run to here` (--target) and `↻ Re-run from here` (--from) on the bindings of the
+    layer lenses, and on no input, constant or output."""
+    analysis = analyze(PROFILE, DEMO)
+    lenses = partial_run_lenses(analysis)
+    starts = [lens.offset for lens in layer_lenses(analysis)]
+    assert [lens.offset for lens in lenses] == [s for s in starts for _ in range(2)]
+    names = ["user", "orders", "preferences", "profile"]
+    assert [(lens.title, lens.arguments) for lens in lenses] == [
+        pair for name in names for pair in (("▶ Run to here", {"target": [name]}),
+                                             ("↻ Re-run from here", {"from": name}))]
+    assert partial_run_lenses(analysis) is lenses  # made once per Analysis
+    assert partial_run_lenses(analyze("in x: Int\ny = x + 1\nout y\n", DEMO)) == []
 
 
 def test_document_symbols():

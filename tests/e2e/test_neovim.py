@@ -679,3 +679,74 @@ def test_neovim_shows_a_real_run_unfold_on_its_lines(tmp_path):
     final = {m["line"]: (m["sign"], m["text"]) for m in result["final"]}
     assert final[2][0] == "✓" and re.fullmatch(r"✓ [\d.]+ m?s", final[2][1]), final
     assert final[3][0] == "✗" and final[4] == ("⊘", "⊘ skipped: bad failed")
+
+
+# -- issue 17: the partial-run lenses --------------------------------------------------------------
+
+PARTIAL_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = {}
+local ok, err = pcall(function()
+  local cst = require("constellation")
+  cst.config.trusted = true
+  cst.config.partial_run_lenses = true
+  vim.cmd.edit(vim.fn.fnameescape(P.doc))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local function lenses()
+    local list = {}
+    for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
+      if lens.command and lens.range.start.line > 0 then
+        table.insert(list, { line = lens.range.start.line + 1, title = lens.command.title, lens = lens })
+      end
+    end
+    return list
+  end
+  vim.wait(P.wait_ms, function()
+    if #vim.lsp.get_clients({ bufnr = bufnr, name = "constellation" }) == 0 then return false end
+    vim.lsp.codelens.refresh({ bufnr = bufnr })
+    return vim.wait(500, function() return #lenses() > 0 end, 50)
+  end, 100)
+  out.lenses = {}
+  for _, l in ipairs(lenses()) do table.insert(out.lenses, { line = l.line, title = l.title }) end
+  -- a whole run with the examples, then `▶ Run to here` on `orders`: only what it needs
+  local done = nil
+  cst.run_pipeline({ bufnr = bufnr, use_examples = true, on_result = function(_, result) done = result end })
+  vim.wait(P.wait_ms, function() return done ~= nil end, 50)
+  out.first = done and done.status or vim.NIL
+  for _, l in ipairs(lenses()) do
+    if l.title == "▶ Run to here" and l.line == P.orders_line then
+      vim.lsp.commands[l.lens.command.command](l.lens.command, { bufnr = bufnr })
+    end
+  end
+  vim.wait(P.wait_ms, function()
+    local lines = cst.result_lines()
+    if not (lines[1] and lines[1]:find(" to orders", 1, true)) then return false end
+    for _, line in ipairs(lines) do
+      if line:match("^Status: ") then return true end
+    end
+    return false
+  end, 50)
+  out.partial = cst.result_lines()
+end)
+""" + PROBE_END
+
+
+def test_partial_run_lenses_when_asked_for_and_run_to_here_runs_the_target(tmp_path):
+    """With `partial_run_lenses = true` each binding with a call has `▶ Run to here` and
+    `↻ Re-run from here`; the lens runs `--target` through the server, with the last run's
+    inputs (here its examples)."""
+    (tmp_path / "modules").mkdir()
+    shutil.copy(DEMO_MODULES, tmp_path / "modules" / "demo.py")
+    (tmp_path / "constellation.toml").write_text('modules = ["modules/demo.py"]\n')
+    doc = tmp_path / "profile.cst"
+    text = PROJECT_EXAMPLE.read_text()
+    doc.write_text(text)
+    lines = {name: binding_line(text, name)[0] for name in ("user", "orders", "preferences", "profile")}
+    result = run_nvim(find_nvim(), tmp_path, PARTIAL_PROBE, {"doc": str(doc), "orders_line": lines["orders"]})
+    titles = [(lens["line"], lens["title"]) for lens in result["lenses"]]
+    assert titles == [(lines[name], title) for name in ("user", "orders", "preferences", "profile")
+                      for title in ("▶ Run to here", "↻ Re-run from here")]
+    assert result["first"] == "completed"
+    shown = "\n".join(result["partial"])
+    assert result["partial"][0].endswith("profile.cst to orders with examples…"), shown
+    assert "  orders = " in shown and "profile =" not in shown and "Status: completed" in shown, shown

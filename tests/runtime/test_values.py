@@ -109,6 +109,18 @@ def test_cache_key_is_sha256_of_canonical_json():
     assert V.cache_key("F", [1]) != V.cache_key("G", [1])
 
 
+@pytest.mark.parametrize("value", [
+    0, -7, 10**30, True, False, None, 1.5, 1.0, "", "plain", 'quo"te\\', "ünï\u2028\n\x00",
+    [1, "a", -2], [True, 1], [1, 1.0], [None], ["x"] * 9, [], [[1]], {"b": [1, "x"], "a": {"é": 2}},
+])
+def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value):
+    """The fast paths (ints, strings, short lists of them) write what the encoder would."""
+    import json
+
+    assert V.canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"),
+                                                 ensure_ascii=False, allow_nan=False)
+
+
 def test_abbreviate():
     assert V.abbreviate("x" * 300) == "x" * 200 + "…"
     assert V.abbreviate(list(range(30)))[-1] == "…"

@@ -124,15 +124,23 @@ export function resolveDebugConfiguration(
  * in place of `lsp`, or, for the Python fallback, the CLI module of that interpreter.
  */
 export function debugAdapterCommand(server: ServerLaunch): { command: string; args: string[] } {
+  return cliCommand(server, ["dap"], "The debugger");
+}
+
+/**
+ * A `cst` subcommand started the way the language server is (the debugger, the Test
+ * Explorer's `cst test`): `<server program> SUBCOMMAND` in place of `<server program> lsp`.
+ */
+export function cliCommand(server: ServerLaunch, subcommand: string[], who: string): { command: string; args: string[] } {
   const args = [...server.args];
   const module = PYTHON_MODULE_ARGS.join(" ");
   if (args.join(" ").endsWith(module)) {
-    return { command: server.command, args: [...args.slice(0, args.length - PYTHON_MODULE_ARGS.length), "-m", "constellation.cli.main", "dap"] };
+    return { command: server.command, args: [...args.slice(0, args.length - PYTHON_MODULE_ARGS.length), "-m", "constellation.cli.main", ...subcommand] };
   }
   const lsp = args.lastIndexOf("lsp");
-  if (lsp >= 0) return { command: server.command, args: [...args.slice(0, lsp), "dap"] };
+  if (lsp >= 0) return { command: server.command, args: [...args.slice(0, lsp), ...subcommand] };
   throw new Error(
-    `The debugger is started as '<server program> dap', but constellation.server.command ` +
+    `${who} is started as '<server program> ${subcommand[0]}', but constellation.server.command ` +
       `(${[server.command, ...server.args].join(" ")}) has no 'lsp' argument to replace. ` +
       `Set it to the form ['cst', 'lsp'].`,
   );

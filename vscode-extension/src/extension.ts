@@ -30,6 +30,8 @@ import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
 import type { CheckInputsResult } from "./form";
 import { askInputs, type CheckInputs } from "./inputForm";
 import { RunDecorations } from "./runDecorations";
+import { failedRunNotice, rerunFailedArgs, withLastInputs } from "./rerun";
+import { registerTestExplorer } from "./testExplorer";
 import {
   findOnPath,
   initializationOptions,
@@ -54,6 +56,7 @@ const COMMANDS = {
   debugPipeline: "constellation.debugPipeline",
   replayLastRun: "constellation.replayLastRun",
   showGraph: "constellation.showGraph",
+  rerunFailed: "constellation.rerunFailed",
 } as const;
 // Server commands that this extension registers itself, so that code lenses carrying them
 // run through the same output/status handling as the command palette.
@@ -65,6 +68,8 @@ let output: vscode.OutputChannel;
 let statusBar: vscode.StatusBarItem;
 const tracker = new RunTracker();
 let activeRun: { uri: string } | undefined;
+// each document's last run as it was asked for (inputs included): what Re-run failed repeats
+const lastRuns = new Map<string, RunPipelineArgs>();
 let clearStatusTimer: NodeJS.Timeout | undefined;
 // ---- the run in the code (gutter marks and line texts, runDecorations.ts) ----
 let runDecorations: RunDecorations | undefined;
@@ -93,6 +98,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.runPipeline, (arg?: unknown) => runPipeline(arg, false)),
     vscode.commands.registerCommand(COMMANDS.runWithExamples, (arg?: unknown) => runPipeline(arg, true)),
+    vscode.commands.registerCommand(COMMANDS.rerunFailed, (arg?: unknown) => rerunFailed(arg)),
     vscode.commands.registerCommand(COMMANDS.cancelRun, (arg?: unknown) => cancelRun(arg)),
     vscode.commands.registerCommand(COMMANDS.showLayers, (arg?: unknown) => showLayers(arg)),
     vscode.commands.registerCommand(COMMANDS.restartServer, () => restartServer()),
@@ -103,14 +109,33 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) void restartServer();
     }),
     // The trust state is an initialization option: a newly trusted workspace needs a new server.
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void restartServer()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void restartServer();
+      startTestExplorer(context);
+    }),
   );
+  startTestExplorer(context);
   await startServer();
 }
 
 export async function deactivate(): Promise<void> {
   if (client) await client.stop();
   client = undefined;
+}
+
+// ---- the Test Explorer (testExplorer.ts) ----------------------------------------------------
+
+let testExplorer: vscode.Disposable | undefined;
+
+/** Pipeline tests load the workspace's modules: listed and run only in a trusted workspace. */
+function startTestExplorer(context: vscode.ExtensionContext): void {
+  if (testExplorer || !vscode.workspace.isTrusted) return;
+  testExplorer = registerTestExplorer({
+    launch: () => serverLaunch(settings()),
+    settings,
+    log: (line) => output.appendLine(line),
+  });
+  context.subscriptions.push(testExplorer);
 }
 
 // ---- the server ---------------------------------------------------------------------------
@@ -191,7 +216,12 @@ async function createClient(): Promise<ConstellationClient> {
   // the server offers a `Graph` lens to clients that can show the graph (constellation.showGraph)
   created.registerFeature({
     fillClientCapabilities: (capabilities) => {
-      capabilities.experimental = { ...(capabilities.experimental as object | undefined), constellationGraph: true };
+      // and `▶ Run to here` / `↻ Re-run from here` lenses, as runPipeline passes target/from on
+      capabilities.experimental = {
+        ...(capabilities.experimental as object | undefined),
+        constellationGraph: true,
+        constellationPartialRuns: true,
+      };
     },
     initialize: () => undefined,
     getState: () => ({ kind: "static" }),
@@ -325,7 +355,7 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
     return undefined;
   }
   const current = settings();
-  const overrides = lensOverrides(arg);
+  const overrides = withLastInputs(lensOverrides(arg), lastRuns.get(uri));
   if (useExamples) overrides.useExamples = true;
   const args = runPipelineArgs(uri, current, overrides);
   if (!args.useExamples && args.inputs === undefined) {
@@ -343,7 +373,8 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
   }
   if (current.run.revealOutput) output.show(true);
   output.appendLine("");
-  output.appendLine(`Running ${vscode.Uri.parse(uri).fsPath}${args.useExamples ? " with examples" : ""}…`);
+  output.appendLine(`Running ${vscode.Uri.parse(uri).fsPath}${args.useExamples ? " with examples" : ""}${runPart(args)}…`);
+  lastRuns.set(uri, args);
   activeRun = { uri };
   runDecorations?.reset(uri);
   void vscode.commands.executeCommand("setContext", "constellation.running", true);
@@ -356,6 +387,7 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
       for (const line of formatResult(result)) output.appendLine(line);
       if (tracker.status === "running" || result.status === "rejected") tracker.status = finalStatus(result.status);
     }
+    offerRerunFailed(uri, result);
     return result;
   } catch (error) {
     tracker.status = "failed";
@@ -368,6 +400,37 @@ async function runPipeline(arg: unknown, useExamples: boolean): Promise<RunResul
     if (clearStatusTimer) clearTimeout(clearStatusTimer);
     clearStatusTimer = setTimeout(() => statusBar.hide(), 10_000);
   }
+}
+
+/** What part of the pipeline a run runs, for the output channel. */
+function runPart(args: RunPipelineArgs): string {
+  if (args.from) return ` from ${args.from}`;
+  const to = args.target?.length ? ` to ${args.target.join(", ")}` : "";
+  return args.resume ? `${to}, resuming the last run` : to;
+}
+
+/** After a run whose calls failed: a notification whose button re-runs only what failed. */
+function offerRerunFailed(uri: string, result: RunResult | undefined): void {
+  const notice = failedRunNotice(result);
+  if (!notice) return;
+  void vscode.window.showWarningMessage(notice, "Re-run failed", "Show Output").then((choice) => {
+    if (choice === "Re-run failed") void rerunFailed(vscode.Uri.parse(uri));
+    else if (choice === "Show Output") output.show();
+  });
+}
+
+/**
+ * `constellation.rerunFailed`: the document's last run again with `resume` (its inputs too);
+ * with no run of it in this session, a run with `resume` that asks for the inputs as usual.
+ */
+async function rerunFailed(arg: unknown): Promise<RunResult | undefined> {
+  const uri = targetUri(arg);
+  if (!uri) {
+    void vscode.window.showWarningMessage("Constellation: open a .cst file to re-run its failed calls.");
+    return undefined;
+  }
+  const last = lastRuns.get(uri);
+  return runPipeline(last ? rerunFailedArgs(last) : { uri, resume: true }, false);
 }
 
 /** `constellation/checkInputs` (docs/input-form.md): the form's fields, each text checked. */

@@ -105,6 +105,12 @@ export interface RunPipelineArgs {
   serial?: boolean;
   seed?: number;
   maxConcurrency?: number;
+  /** `cst run --resume [RUN]`: true for the file's last run, or a run id (Re-run failed). */
+  resume?: boolean | string;
+  /** `cst run --target NAME...`: only what these bindings need (Run to here). */
+  target?: string[];
+  /** `cst run --from NAME`: NAME and its downstream, the rest from the last record (Re-run from here). */
+  from?: string;
 }
 
 /**

@@ -37,6 +37,7 @@ function readZip(file) {
 const COMMANDS = [
   "constellation.runPipeline",
   "constellation.runPipelineWithExamples",
+  "constellation.rerunFailed",
   "constellation.cancelRun",
   "constellation.showLayers",
   "constellation.showGraph",
@@ -55,6 +56,8 @@ test("the .vsix is complete", async (t) => {
   await t.test("activation on .cst files and on the commands", () => {
     assert.ok(manifest.activationEvents.includes("onLanguage:constellation"));
     for (const command of COMMANDS) assert.ok(manifest.activationEvents.includes(`onCommand:${command}`), command);
+    // the Test Explorer lists pipeline tests before any .cst file is opened
+    assert.ok(manifest.activationEvents.includes("workspaceContains:**/*.cst-test.yaml"));
     const language = manifest.contributes.languages.find((l) => l.id === "constellation");
     assert.deepEqual(language.extensions, [".cst"]);
     const configuration = JSON.parse(text(`extension/${language.configuration.replace(/^\.\//, "")}`));

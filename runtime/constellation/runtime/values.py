@@ -33,10 +33,17 @@ def zero_value(t: T.Type) -> object:
     return None  # Optional, Nothing, type variables
 
 
+# one encoder for every value: json.dumps with options builds a new one per call, which was
+# most of the cost of hashing a call's arguments (records, the cache; benchmarks/records.py)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)
+
+
 def canonical_json(v: object) -> str:
     """Sorted keys, no whitespace, ints in decimal, floats as shortest round-trip repr."""
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    if type(v) is int:  # the commonest value, as json writes it (int.__repr__)
+        return int.__repr__(v)
+    return _CANONICAL.encode(v)
 
 
 def cache_key(qualified: str, args: list[object]) -> tuple[str, str]:

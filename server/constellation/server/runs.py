@@ -210,7 +210,7 @@ class RunManager:
             value = args.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 cmd += [flag, str(value)]
-        return cmd, cwd
+        return cmd + partial_run_options(args), cwd
 
     async def _execute(self, run: Run, cmd: list[str], cwd: str, text: str) -> dict:
         ls = self.server
@@ -403,6 +403,26 @@ def _from_root(spec: str, root: Path | None) -> str:
     if root is not None and (spec.endswith(".py") or "/" in spec or os.sep in spec):
         return str((root / spec).resolve())
     return spec
+
+
+def partial_run_options(args: dict) -> list[str]:
+    """The run command's `resume` (true: the document's last run; or a run id), `target` (a
+    binding name or a list of them) and `from` (a binding name): `cst run`'s `--resume`,
+    `--target` and `--from` (README, *Runs that remember*), which say what is wrong with them."""
+    cmd = []
+    resume = args.get("resume")
+    if resume is True:
+        cmd.append("--resume")
+    elif isinstance(resume, str) and resume:
+        cmd.append(f"--resume={resume}")
+    targets = args.get("target")
+    for name in [targets] if isinstance(targets, str) else targets or []:
+        if isinstance(name, str) and name:
+            cmd.append(f"--target={name}")  # `=`: a name never reads as an option
+    start = args.get("from")
+    if isinstance(start, str) and start:
+        cmd.append(f"--from={start}")
+    return cmd
 
 
 async def _feed(proc: asyncio.subprocess.Process, text: str) -> None:

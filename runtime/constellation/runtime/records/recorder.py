@@ -26,6 +26,7 @@ from constellation.runtime.records.store import Unavailable, reason, connect
 
 INLINE_LIMIT = 2048  # characters of JSON kept in a row; larger values go to `blobs`, once
 BATCH_WAIT_S = 0.05  # the writer lets a batch gather this long
+_MISSING = object()  # a call without a value (failed, skipped, cancelled)
 _SETTLED = {"node_completed": "completed", "node_failed": "failed",
             "node_cancelled": "cancelled", "node_skipped": "skipped"}
 
@@ -182,28 +183,30 @@ class Recorder:
             last = self._last_args = (args, identity.args_key(args))
         return last[1]
 
-    def _call_row(self, event: dict, entry: dict) -> dict:
+    def _call_row(self, event: dict, entry: dict) -> tuple:
+        """The call's row of `calls` but for its value, and the value (`_MISSING`: none):
+        a tuple in the table's column order, made once per call on the writer's side."""
         status = _SETTLED[event["event"]]
+        get = event.get
         end = event["t_ms"]
-        duration = event.get("duration_ms")
+        duration = get("duration_ms")
         times = entry.get("attempt_times") or []
         if times and times[-1][1] is None:
             times[-1][1] = end
             if status == "failed":
-                times[-1][2] = (event.get("error") or {}).get("message")
+                times[-1][2] = (get("error") or {}).get("message")
         # from its admission (duration_ms), and never after its first attempt began (the
         # event's t_ms is read a moment after the duration's end)
-        starts = [end - duration] if duration is not None else []
-        starts += [times[0][0]] if times else []
-        return {"node": event["node"], "name": event.get("name"), "module": event.get("module"),
-                "layer": event.get("layer"), "line": event.get("line"), "status": status,
-                "start_ms": min(starts, default=None),
-                "end_ms": end, "attempts": event.get("attempts", len(times)),
-                "attempt_times": times, "cache_hit": bool(event.get("cache_hit")),
-                "error": event.get("error"), "reason": event.get("reason"),
-                "args_hash": entry.get("args_hash"), "code_version": entry.get("code_version"),
-                "args": entry.get("args"),
-                "has_value": "value" in entry, "value": entry.get("value")}
+        start = end - duration if duration is not None else None
+        if times and (start is None or times[0][0] < start):
+            start = times[0][0]
+        error = get("error")
+        row = (event["node"], get("name"), get("module"), status, start, end, get("layer"),
+               get("line"), entry.get("args_hash"), entry.get("code_version"),
+               get("attempts", len(times)), _times_json(times),
+               _json(error) if error else None, int(bool(get("cache_hit"))), get("reason"),
+               entry.get("args"))
+        return row, entry.get("value", _MISSING)
 
     def _write(self, batch) -> None:
         """One transaction; the rows of a kind go in with one executemany."""
@@ -253,17 +256,14 @@ class Recorder:
         return cur.lastrowid
 
     @staticmethod
-    def _call_values(row: dict, blobs: list, encode) -> tuple:
+    def _call_values(call: tuple, blobs: list, encode) -> tuple:
+        row, value = call
         text = digest = None
-        if row["has_value"]:
-            text, digest, big = encode(row["value"])
+        if value is not _MISSING:
+            text, digest, big = encode(value)
             if big is not None:
                 blobs.append((digest, big))
-        return (row["node"], row["name"], row["module"], row["status"], text, row["start_ms"],
-                row["end_ms"], row["layer"], row["line"], row["args_hash"],
-                row["code_version"], digest, row["attempts"], _times_json(row["attempt_times"]),
-                _json(row["error"]) if row["error"] else None, int(row["cache_hit"]),
-                row["reason"], row["args"])
+        return (*row[:4], text, *row[4:10], digest, *row[10:])
 
     @staticmethod
     def _result_values(module: str, args_hash: str, args_json: str, value, error, blobs: list,

@@ -2,13 +2,15 @@
 that has a graph view) at the top, and `layer N`
 above each binding that calls a module and has a layer: only with `codeLens.layers` on and the
 layer inlay hints (`inlayHints.layers`) off or not drawn by the client, so that a binding's
-layer is shown once. The layer lenses come from `compiler/queries/code_lens.py`."""
+layer is shown once. Above the same bindings, for a client whose run command passes them on
+(`experimental.constellationPartialRuns`), `▶ Run to here` and `↻ Re-run from here`. The
+lenses come from `compiler/queries/code_lens.py`."""
 
 from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.queries.code_lens import layer_lenses
+from constellation.compiler.queries.code_lens import layer_lenses, partial_run_lenses
 from constellation.server.server import JsonText
 
 
@@ -35,6 +37,14 @@ def register(server) -> None:
         parts = [ls.protocol.json_text(lens) for lens in lenses]
         if ls.settings.lens_layers and not _layer_hints_drawn(ls):
             parts += layer_lenses_json(ls, uri, analysis)
+        if _runs_partially(ls):
+            pos = ls.positions(analysis)
+            for lens in partial_run_lenses(analysis):
+                at = lsp.Position(*pos.pair(lens.offset))
+                parts.append(ls.protocol.json_text(lsp.CodeLens(
+                    range=lsp.Range(start=at, end=at), command=lsp.Command(
+                        title=lens.title, command="constellation.runPipeline",
+                        arguments=[{"uri": uri, **lens.arguments}]))))
         return JsonText(f"[{', '.join(parts)}]")
 
 
@@ -43,6 +53,13 @@ def _shows_graphs(ls) -> bool:
     client, not of the server): it says so with `experimental.constellationGraph`."""
     experimental = ls.client_capabilities.experimental
     return isinstance(experimental, dict) and experimental.get("constellationGraph") is True
+
+
+def _runs_partially(ls) -> bool:
+    """Whether the client's `constellation.runPipeline` passes `target` and `from` on (README,
+    *Commands and the run protocol*): it says so with `experimental.constellationPartialRuns`."""
+    experimental = ls.client_capabilities.experimental
+    return isinstance(experimental, dict) and experimental.get("constellationPartialRuns") is True
 
 
 def _layer_hints_drawn(ls) -> bool:
