@@ -18,12 +18,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from constellation.compiler import ast
-from constellation.compiler.symbols import Symbol
+from constellation.compiler.symbols import TABLE_OF_KIND, Symbol
 from constellation.compiler.types import Type
 
-# symbol kinds that live in the file-wide table (looked up again by name on replay)
-TABLE_OF_KIND = {"input": "values", "binding": "values", "type": "types",
-                 "namespace-alias": "namespace_aliases"}
 
 
 class DeclRecord:

@@ -39,14 +39,14 @@ from functools import cached_property
 from constellation.compiler import ast
 from constellation.compiler.checker import (CheckResult, _Checker, free_references, same_type,
                                             strongly_connected)
-from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord
+from constellation.compiler.checkmemo import CheckMemo, DeclRecord
 from constellation.compiler.diagnostics import Diagnostic, DiagnosticBag, sort_key
 from constellation.compiler.parser import _common_ends
 from constellation.compiler.plan import Plan
 from constellation.compiler.planpatch import patch_plan
 from constellation.compiler.registry import Registry
 from constellation.compiler.source import Source
-from constellation.compiler.symbols import Symbol, SymbolTable
+from constellation.compiler.symbols import TABLE_OF_KIND, Symbol, SymbolTable
 from constellation.compiler.types import ERROR
 
 # more re-checked declarations than this (a type change read far and wide): check the file
@@ -496,7 +496,7 @@ def derived_record(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord 
         hi += 1
     own = symbols.values.get(decl.name.text)
     occurrences = [(span, sym) for span, sym in occ[lo:hi]
-                   if not (sym is own and span is decl.name.span)]
+                   if not (span is decl.name.span and symbols.current(sym) is own)]
     inside = [i for i, sym in enumerate(symbols.locals) if id(sym.span) in spans]
     if inside and inside[-1] - inside[0] + 1 != len(inside):
         return None
@@ -605,7 +605,6 @@ def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_type
             own.decl, own.span = r.new, r.new.name.span
     tables = _tables_with(copies, {"values": values, "types": table.types,
                                    "namespace_aliases": table.namespace_aliases})
-    _occurrences_with(copies, occurrences, starts)
     symbols = SymbolTable(tables["values"], tables["types"], tables["namespace_aliases"],
                           locals_, occurrences)
     symbols._starts = starts
@@ -615,7 +614,7 @@ def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_type
     for rec in news:
         for key, sym in rec.var_symbols.items():
             var_symbols[key] = symbols.values[sym.name] if sym.is_top_level_value else sym
-    _readers_with(copies, redone, where, var_symbols)
+    _readers_with(copies, redone, where, var_symbols, symbols.occurrences, starts)
     diagnostics = sorted((d for r in redone for d in r.diagnostics), key=sort_key)
     canonical = where.canonical
     error_bindings = set(p.error_bindings)
@@ -674,11 +673,12 @@ def _tables_with(copies: dict[int, tuple[Symbol, Symbol]], tables: dict[str, dic
 
 
 def _readers_with(copies: dict[int, tuple[Symbol, Symbol]], redone: list[_Redone],
-                  where: _Where, var_symbols: dict[int, Symbol]) -> None:
+                  where: _Where, var_symbols: dict[int, Symbol], occurrences: list,
+                  starts: list[int]) -> None:
     """Point the names that read an edited binding at its copy, whose declaration and span
-    are new (the readers are the few declarations its references lie in). A symbol copied
-    only for its references or type keeps the previous object in `var_symbols`: that table
-    is read for a name's identity (name, kind, span), which the copy shares."""
+    are new (its readers are the few declarations its references lie in). A symbol copied
+    only for its references or type stays the previous object there: it has the same name,
+    kind and span, and the symbol table answers a look-up with its own (SymbolTable.current)."""
     for r in redone:
         if r.new is None or r.new.name is None or r.old is r.new:
             continue
@@ -686,25 +686,25 @@ def _readers_with(copies: dict[int, tuple[Symbol, Symbol]], redone: list[_Redone
         if pair is None:
             continue
         was, copy = pair
-        readers = {id(d): d for d in map(where.decl_at, (s.start for s in copy.references))
-                   if d is not None}
+        readers = {}
+        for ref in (copy.span, *copy.references):  # its definition, then its readers
+            i = bisect.bisect_left(starts, ref.start)
+            while i < len(starts) and starts[i] == ref.start:
+                if _names(occurrences[i][1], was):
+                    occurrences[i] = (occurrences[i][0], copy)
+                i += 1
+            decl = where.decl_at(ref.start)
+            if decl is not None:
+                readers[id(decl)] = decl
         for decl in readers.values():
             for node in ast.walk(decl):
-                if type(node) is ast.Var and var_symbols.get(id(node)) is was:
+                if type(node) is ast.Var and _names(var_symbols.get(id(node)), was):
                     var_symbols[id(node)] = copy
 
 
-def _occurrences_with(copies: dict[int, tuple[Symbol, Symbol]], occurrences: list,
-                      starts: list[int]) -> None:
-    """Point the (new) occurrence list at the copies: a symbol occurs where it is defined and
-    where it is referenced, so only those places are visited."""
-    for was, copy in copies.values():
-        for span in (copy.span, *copy.references):
-            i = bisect.bisect_left(starts, span.start)
-            while i < len(starts) and starts[i] == span.start:
-                if occurrences[i][1] is was:
-                    occurrences[i] = (occurrences[i][0], copy)
-                i += 1
+def _names(sym: Symbol | None, binding: Symbol) -> bool:
+    """`sym` is the top-level binding's symbol in some analysis (this one's or an earlier's)."""
+    return sym is not None and sym.name == binding.name and sym.is_top_level_value
 
 
 def _without_run(items: list, run: list) -> tuple[list | None, int | None]:
