@@ -25,8 +25,10 @@ property tests in tests/compiler/test_incremental_analysis.py compare the two af
 
 Sharing: unchanged PlanNode, Symbol and AST objects are shared with the previous analysis,
 and none of them is modified: a symbol the edit changes (its references, or the edited
-binding's declaration, span and type) is copied into the new analysis's tables and
-occurrences (copy-on-write), so a previous Analysis keeps its own symbols.
+binding's declaration, span and type) is copied into the new analysis's tables (copy-on-write),
+so a previous Analysis keeps its own symbols. Occurrences and `var_symbols` of unchanged
+declarations may keep a previous object of the same name, kind and span (the edited binding's
+readers are pointed at its copy, `_readers_with`); `SymbolTable.current` resolves them.
 """
 
 from __future__ import annotations
