@@ -125,11 +125,9 @@ def quick(memo, decls: list[ast.Decl], registry: Registry, source: Source):
     """The quick path (fastpath.py), or None. A failure in it must cost the user nothing but
     time: the whole file is checked instead, and the failure is kept on the memo (the
     incremental tests assert there is none)."""
-    memo.restore_previous()
     try:
         return patch(memo.previous, memo, decls, registry, source)
     except Exception as exc:  # noqa: BLE001 - the slow path gives the right answer
-        memo.restore_previous()
         memo.quick_path_error = f"{type(exc).__name__}: {exc}"
         return None
 
@@ -159,5 +157,4 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
             parsed.decls, checked, plan, len(source.line_starts), registry,
             memo.environment, annotated_decls(parsed.decls), text, memo.records,
             memo.components, warned)
-        memo.undo = []  # what the quick path changed in the symbols is theirs now
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)

@@ -18,12 +18,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from constellation.compiler import ast
-from constellation.compiler.symbols import Symbol
+from constellation.compiler.symbols import TABLE_OF_KIND, Symbol
 from constellation.compiler.types import Type
 
-# symbol kinds that live in the file-wide table (looked up again by name on replay)
-TABLE_OF_KIND = {"input": "values", "binding": "values", "type": "types",
-                 "namespace-alias": "namespace_aliases"}
 
 
 class DeclRecord:
@@ -117,15 +114,7 @@ class CheckMemo:
     rechecked: list[str] = field(default_factory=list)  # assignments checked afresh
     reused: int = 0  # assignments replayed from their record
     patched: bool = False  # the last analysis took the quick path (fastpath.py)
-    # (object, attribute, value) to put back before `previous` is read again: a quick path
-    # that ended with diagnostics updated symbols that `previous` shares (fastpath.py)
-    undo: list[tuple[object, str, object]] = field(default_factory=list)
     quick_path_error: str | None = None  # the last exception the quick path raised (a bug)
-
-    def restore_previous(self) -> None:
-        for obj, attr, value in reversed(self.undo):
-            setattr(obj, attr, value)
-        self.undo = []
 
 
 def memo_for(cache) -> CheckMemo | None:

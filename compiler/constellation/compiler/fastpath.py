@@ -23,13 +23,12 @@ other bindings keep their order. A name that is added must be new, and a removed
 the per-declaration records doing most of the work). The result equals a cold analysis; the
 property tests in tests/compiler/test_incremental_analysis.py compare the two after random edits.
 
-Sharing: unchanged PlanNode, Symbol and AST objects are shared with the previous analysis.
-PlanNodes are never modified (a run may still hold the previous plan); the top-level Symbols
-are updated in place (their references, and the edited bindings' declaration, span and type),
-so a previous Analysis of the same cache must not be used for symbol look-ups afterwards
-(the server keeps only the latest analysis of a document). When the new analysis has
-diagnostics, `previous` stays the base of the next edit: the memo's undo list puts its symbols
-back before it is read again.
+Sharing: unchanged PlanNode, Symbol and AST objects are shared with the previous analysis,
+and none of them is modified: a symbol the edit changes (its references, or the edited
+binding's declaration, span and type) is copied into the new analysis's tables (copy-on-write),
+so a previous Analysis keeps its own symbols. Occurrences and `var_symbols` of unchanged
+declarations may keep a previous object of the same name, kind and span (the edited binding's
+readers are pointed at its copy, `_readers_with`); `SymbolTable.current` resolves them.
 """
 
 from __future__ import annotations
@@ -42,14 +41,14 @@ from functools import cached_property
 from constellation.compiler import ast
 from constellation.compiler.checker import (CheckResult, _Checker, free_references, same_type,
                                             strongly_connected)
-from constellation.compiler.checkmemo import TABLE_OF_KIND, CheckMemo, DeclRecord
+from constellation.compiler.checkmemo import CheckMemo, DeclRecord
 from constellation.compiler.diagnostics import Diagnostic, DiagnosticBag, sort_key
 from constellation.compiler.parser import _common_ends
 from constellation.compiler.plan import Plan
 from constellation.compiler.planpatch import patch_plan
 from constellation.compiler.registry import Registry
 from constellation.compiler.source import Source
-from constellation.compiler.symbols import Symbol, SymbolTable
+from constellation.compiler.symbols import TABLE_OF_KIND, Symbol, SymbolTable
 from constellation.compiler.types import ERROR
 
 # more re-checked declarations than this (a type change read far and wide): check the file
@@ -499,7 +498,7 @@ def derived_record(prev: Previous, decl: ast.Assignment, at: int) -> DeclRecord 
         hi += 1
     own = symbols.values.get(decl.name.text)
     occurrences = [(span, sym) for span, sym in occ[lo:hi]
-                   if not (sym is own and span is decl.name.span)]
+                   if not (span is decl.name.span and symbols.current(sym) is own)]
     inside = [i for i, sym in enumerate(symbols.locals) if id(sym.span) in spans]
     if inside and inside[-1] - inside[0] + 1 != len(inside):
         return None
@@ -545,8 +544,8 @@ def scratch_check(prev: Previous, decl: ast.Assignment, registry: Registry, sour
 # --- the new check result ----------------------------------------------------------------------
 
 def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_types: dict,
-                where: _Where, order: list[str], values: dict[str, Symbol],
-                undo: list) -> CheckResult | None:
+                where: _Where, order: list[str], values: dict[str, Symbol]
+                ) -> CheckResult | None:
     """The previous check with the re-checked assignments' shares swapped. Verifies before it
     changes anything (None: nothing was changed)."""
     p = prev.check
@@ -595,26 +594,29 @@ def patch_check(prev: Previous, edit: _Edit, redone: list[_Redone], binding_type
     occurrences, starts = patch_occurrences(prev, edit, redone, values)
     if occurrences is None:
         return None
-    # verified: now the shared symbols change (undo puts them back, see CheckMemo.undo)
+    # verified: the symbols that change are copies (the previous analysis keeps its own)
+    copies: dict[int, tuple[Symbol, Symbol]] = {}  # id(previous symbol) -> (it, its copy)
     for sym, refs in new_references.values():
-        _set(undo, sym, "references", refs)
+        _copy(copies, sym).references = refs
     for r in redone:
         if r.new is None or r.new.name is None:
             continue
-        own = values[r.new.name.text]
-        _set(undo, own, "type", binding_types[r.new.name.text])
+        own = _copy(copies, values[r.new.name.text])
+        own.type = binding_types[r.new.name.text]
         if r.old is not r.new:
-            _set(undo, own, "decl", r.new)
-            _set(undo, own, "span", r.new.name.span)
-
-    symbols = SymbolTable(values, table.types, table.namespace_aliases, locals_, occurrences)
+            own.decl, own.span = r.new, r.new.name.span
+    tables = _tables_with(copies, {"values": values, "types": table.types,
+                                   "namespace_aliases": table.namespace_aliases})
+    symbols = SymbolTable(tables["values"], tables["types"], tables["namespace_aliases"],
+                          locals_, occurrences)
     symbols._starts = starts
     olds = [r.old_rec for r in redone if r.old_rec is not None]
     news = [r.rec for r in redone if r.rec is not None]
     var_symbols = _swap(p.var_symbols, [o.var_symbols for o in olds], [])
     for rec in news:
         for key, sym in rec.var_symbols.items():
-            var_symbols[key] = values[sym.name] if sym.is_top_level_value else sym
+            var_symbols[key] = symbols.values[sym.name] if sym.is_top_level_value else sym
+    _readers_with(copies, redone, where, var_symbols, symbols.occurrences, starts)
     diagnostics = sorted((d for r in redone for d in r.diagnostics), key=sort_key)
     canonical = where.canonical
     error_bindings = set(p.error_bindings)
@@ -648,9 +650,63 @@ def _values_after(prev: Previous, edit: _Edit, decls: list[ast.Decl]) -> dict[st
     return dict(items)
 
 
-def _set(undo: list, obj: object, attr: str, value: object) -> None:
-    undo.append((obj, attr, getattr(obj, attr)))
-    setattr(obj, attr, value)
+def _copy(copies: dict[int, tuple[Symbol, Symbol]], sym: Symbol) -> Symbol:
+    """The new analysis's copy of a symbol the edit changes (made once per edit)."""
+    pair = copies.get(id(sym))
+    if pair is None:
+        pair = copies[id(sym)] = (sym, Symbol(sym.name, sym.kind, sym.span, sym.decl, sym.type,
+                                             sym.references))
+    return pair[1]
+
+
+def _tables_with(copies: dict[int, tuple[Symbol, Symbol]], tables: dict[str, dict]
+                 ) -> dict[str, dict]:
+    """The symbol tables with the copies in place of the symbols they copy (a table is copied
+    only when one of its symbols is)."""
+    out = dict(tables)
+    for was, copy in copies.values():
+        kind_table = TABLE_OF_KIND.get(was.kind)
+        if kind_table is None or out[kind_table].get(was.name) is not was:
+            continue
+        if out[kind_table] is tables[kind_table]:
+            out[kind_table] = dict(tables[kind_table])
+        out[kind_table][was.name] = copy
+    return out
+
+
+def _readers_with(copies: dict[int, tuple[Symbol, Symbol]], redone: list[_Redone],
+                  where: _Where, var_symbols: dict[int, Symbol], occurrences: list,
+                  starts: list[int]) -> None:
+    """Point the names that read an edited binding at its copy, whose declaration and span
+    are new (its readers are the few declarations its references lie in). A symbol copied
+    only for its references or type stays the previous object there: it has the same name,
+    kind and span, and the symbol table answers a look-up with its own (SymbolTable.current)."""
+    for r in redone:
+        if r.new is None or r.new.name is None or r.old is r.new:
+            continue
+        pair = copies.get(id(where.prev.check.symbols.values.get(r.new.name.text)))
+        if pair is None:
+            continue
+        was, copy = pair
+        readers = {}
+        for ref in (copy.span, *copy.references):  # its definition, then its readers
+            i = bisect.bisect_left(starts, ref.start)
+            while i < len(starts) and starts[i] == ref.start:
+                if _names(occurrences[i][1], was):
+                    occurrences[i] = (occurrences[i][0], copy)
+                i += 1
+            decl = where.decl_at(ref.start)
+            if decl is not None:
+                readers[id(decl)] = decl
+        for decl in readers.values():
+            for node in ast.walk(decl):
+                if type(node) is ast.Var and _names(var_symbols.get(id(node)), was):
+                    var_symbols[id(node)] = copy
+
+
+def _names(sym: Symbol | None, binding: Symbol) -> bool:
+    """`sym` is the top-level binding's symbol in some analysis (this one's or an earlier's)."""
+    return sym is not None and sym.name == binding.name and sym.is_top_level_value
 
 
 def _without_run(items: list, run: list) -> tuple[list | None, int | None]:
@@ -766,14 +822,11 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
     redone = recheck(prev, edit, where, registry, source, binding_types, values)
     if redone is None:
         return None
-    undo: list[tuple[object, str, object]] = []
-    memo.undo = undo  # filled by patch_check once it changes shared symbols
-    check = patch_check(prev, edit, redone, binding_types, where, order, values, undo)
+    check = patch_check(prev, edit, redone, binding_types, where, order, values)
     if check is None:
         return None
     plan = patch_plan(prev, edit, redone, order, check.symbols.values, source)
     if plan is None:
-        memo.restore_previous()
         return None
     records = dict(prev.records or {})
     for r in redone:
@@ -788,7 +841,6 @@ def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
         free_refs[id(edit.new)] = (edit.new, new_refs)
     memo.records, memo.free_refs, memo.materialized = records, free_refs, False
     memo.components = graph
-    # memo.undo stays: analyze clears it when this analysis becomes `previous`
     memo.rechecked = [r.new.name.text for r in redone if isinstance(r.new, ast.Assignment)]
     memo.reused = len(canonical) - len(memo.rechecked)  # the canonical assignments
     return check, plan

@@ -23,13 +23,20 @@ class Symbol:
         return self.kind in ("input", "binding")
 
 
+# symbol kinds that live in the file-wide tables: such a symbol is known by its table and name
+TABLE_OF_KIND = {"input": "values", "binding": "values", "type": "types",
+                 "namespace-alias": "namespace_aliases"}
+
+
 @dataclass
 class SymbolTable:
     values: dict[str, Symbol] = field(default_factory=dict)  # canonical top-level values
     types: dict[str, Symbol] = field(default_factory=dict)  # aliases declared by `type`
     namespace_aliases: dict[str, Symbol] = field(default_factory=dict)  # `use p as m`
     locals: list[Symbol] = field(default_factory=list)  # lambda params, pattern bindings
-    # every resolved occurrence of a name (definitions included), sorted by start
+    # every resolved occurrence of a name (definitions included), sorted by start. A file-wide
+    # symbol there may be an earlier analysis's object of the same name, kind and span (the
+    # quick path copies only the symbols it changes): `symbol_at` answers with this table's
     occurrences: list[tuple[Span, Symbol]] = field(default_factory=list)
 
     def add_occurrence(self, span: Span, symbol: Symbol, *, is_definition: bool = False) -> None:
@@ -51,8 +58,13 @@ class SymbolTable:
         while i >= 0:
             span, sym = self.occurrences[i]
             if span.start <= offset <= span.end:
-                return span, sym
+                return span, self.current(sym)
             if offset - span.start > 200:
                 break
             i -= 1
         return None
+
+    def current(self, sym: Symbol) -> Symbol:
+        """This table's symbol of the name `sym` names (itself when not file-wide)."""
+        table = TABLE_OF_KIND.get(sym.kind)
+        return sym if table is None else getattr(self, table).get(sym.name, sym)
