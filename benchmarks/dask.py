@@ -136,12 +136,13 @@ def _echo_by_value():
 
 async def run_calls_s(analysis, address: str, baseline: str, size: int) -> tuple[float, float]:
     """(the run's own time with its executor already set up, the baseline's on its client)."""
-    from constellation.runtime.api import executor_for, prepare
+    from constellation.runtime.api import prepare
+    from constellation.runtime.calls import executor_for
 
     run = prepare(analysis, {}, executor="dask", dask_address=address)
     async with executor_for(run) as executor:
         t0 = time.perf_counter()
-        result = await run.execute(executor)
+        result = await run.execute_on(executor)
         elapsed = time.perf_counter() - t0
         if result.status != "completed":
             sys.exit(f"benchmark program failed: {result.errors}")

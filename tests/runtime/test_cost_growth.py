@@ -13,7 +13,10 @@ import pytest
 from constellation.compiler import types as T
 from constellation.compiler.registry import Function
 
-GROWTH_LIMIT = 1.5  # 10,000 nodes may cost at most 1.5x per node what 1,000 do
+# 10,000 nodes may cost at most 2x per node what 1,000 do. Before issue 15 every call's task was
+# started at run start and the cost grew 2.4x; on a quiet machine it is now 1.0-1.2x, and a
+# shared machine's cache contention has been seen to push the wide layered case to 1.74x.
+GROWTH_LIMIT = 2.0
 
 
 async def noop(x: int) -> int:
