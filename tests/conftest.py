@@ -19,3 +19,12 @@ def _records_folder(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _own_runs_db(_records_folder, monkeypatch):
     monkeypatch.setenv("CONSTELLATION_RUNS_DB", str(_records_folder / f"runs-{next(_SERIAL)}.db"))
+
+
+def pytest_collection_modifyitems(items):
+    """`./dev test` runs on several workers (pytest-xdist, --dist loadgroup): a file's tests
+    stay on one worker, in order, sharing their module fixtures (LSP servers, a browser), and
+    tests/dask shares one worker and so one LocalCluster."""
+    for item in items:
+        folder = item.path.parent.name
+        item.add_marker(pytest.mark.xdist_group("dask" if folder == "dask" else item.nodeid.split("::")[0]))
