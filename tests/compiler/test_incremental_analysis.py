@@ -36,44 +36,53 @@ def generated_program(blocks: int) -> str:
 
 
 # --- a normalized dump of everything an Analysis exposes ----------------------------------------
+# Positions are read through the analysis (`Analysis.absolute`): an AST's spans are relative to
+# their declaration, which a later analysis of the same document may move.
 
-def span(s) -> tuple[int, int] | None:
-    return None if s is None else (s.start, s.end)
+def span(s, analysis=None) -> tuple[int, int] | None:
+    if s is None:
+        return None
+    if analysis is not None:
+        s = analysis.absolute(s)
+    return (s.start, s.end)
 
 
-def symbol_key(sym) -> tuple:
-    return (sym.kind, sym.name, span(sym.span))
+def symbol_key(sym, a=None) -> tuple:
+    return (sym.kind, sym.name, span(sym.span, a))
 
 
-def symbol_dump(sym) -> tuple:
-    return symbol_key(sym) + (None if sym.type is None else type_str(sym.type),
-                              [span(r) for r in sym.references])
+def symbol_dump(sym, a=None) -> tuple:
+    return symbol_key(sym, a) + (None if sym.type is None else type_str(sym.type),
+                                 [span(r, a) for r in sym.references])
 
 
 def diagnostics_dump(analysis) -> list:
-    return [(d.code, d.message, span(d.span), [(span(r.span), r.message) for r in d.related],
-             [(f.title, [(span(e.span), e.new_text) for e in f.edits]) for f in d.fixes], d.tags)
+    a = analysis
+    return [(d.code, d.message, span(d.span, a), [(span(r.span, a), r.message) for r in d.related],
+             [(f.title, [(span(e.span, a), e.new_text) for e in f.edits]) for f in d.fixes], d.tags)
             for d in analysis.diagnostics]
 
 
 def node_rows(analysis) -> list:
     """Per AST node: its resolution by the checker (types, symbols, calls)."""
-    c = analysis.check
+    c, a = analysis.check, analysis
     rows = []
     for decl in analysis.decls:
         for node in ast.walk(decl):
             i = id(node)
-            row = [type(node).__name__, span(getattr(node, "span", None))]
+            row = [type(node).__name__, span(getattr(node, "span", None), a)]
+            if isinstance(node, ast.FieldAccess):
+                row.append(span(node.dot_span, a))
             if i in c.expr_types:
                 row.append(type_str(c.expr_types[i]))
             if i in c.var_symbols:
-                row.append(symbol_key(c.var_symbols[i]))
+                row.append(symbol_key(c.var_symbols[i], a))
             if i in c.call_targets:
                 row.append(c.call_targets[i].qualified)
             if i in c.call_options:
                 o = c.call_options[i]
                 row.append((o.retry, o.timeout_ms, o.delay_ms, o.backoff, span(getattr(
-                    o.fallback, "span", None)), o.cache_ms, o.cache_backend, o.throttle,
+                    o.fallback, "span", None), a), o.cache_ms, o.cache_backend, o.throttle,
                     o.concurrency, o.on_error, o.lazy, o.priority))
             if i in c.call_types:
                 row.append(type_str(c.call_types[i]))
@@ -84,20 +93,19 @@ def node_rows(analysis) -> list:
     return rows
 
 
-def plan_dump(plan) -> list:
-    return [[(n.id, n.kind, n.layer, span(n.span), n.line, n.names, n.deps,
+def plan_dump(plan, a=None) -> list:
+    return [[(n.id, n.kind, n.layer, span(n.span, a), n.line, n.names, n.deps,
               None if n.function is None else n.function.qualified, n.demand_driven,
-              n.fallback_owner, span(getattr(n.decl, "span", None)), span(getattr(n.call, "span",
-                                                                                    None)),
-              n.pattern_bindings)
+              n.fallback_owner, span(getattr(n.decl, "span", None), a),
+              span(getattr(n.call, "span", None), a), n.pattern_bindings)
              for n in plan.nodes],
             plan.bindings, plan.outputs, plan.inputs,
             {n.label: [plan.nodes[d].label for d in n.deps] for n in plan.nodes}]
 
 
 def dump(analysis) -> dict:
-    c, s = analysis.check, analysis.symbols
-    decl_span = {id(d): span(d.span) for d in analysis.decls}
+    c, s, a = analysis.check, analysis.symbols, analysis
+    decl_span = {id(d): span(d.span, a) for d in analysis.decls}
     return {
         "diagnostics": diagnostics_dump(analysis),
         "binding_types": {n: type_str(t) for n, t in c.binding_types.items()},
@@ -106,13 +114,14 @@ def dump(analysis) -> dict:
         "canonical": sorted(decl_span[i] for i in c.canonical),
         "error_bindings": sorted(c.error_bindings),
         "value_order": c.value_order, "outputs": c.outputs, "examples": c.examples,
-        "values": [symbol_dump(x) for x in s.values.values()],
-        "types": [symbol_dump(x) for x in s.types.values()],
-        "namespace_aliases": [symbol_dump(x) for x in s.namespace_aliases.values()],
-        "locals": [symbol_dump(x) for x in s.locals],
-        "occurrences": [(span(o), symbol_key(sym)) for o, sym in s.occurrences],
-        "lookups": [symbol_key(s.symbol_at(o.end)[1]) for o, _ in s.occurrences],
-        "plan": plan_dump(analysis.plan),
+        "values": [symbol_dump(x, a) for x in s.values.values()],
+        "types": [symbol_dump(x, a) for x in s.types.values()],
+        "namespace_aliases": [symbol_dump(x, a) for x in s.namespace_aliases.values()],
+        "locals": [symbol_dump(x, a) for x in s.locals],
+        "occurrences": [(span(o, a), symbol_key(sym, a)) for o, sym in s.occurrences],
+        "lookups": [symbol_key(s.symbol_at(a.absolute(o).end, a.absolute)[1], a)
+                    for o, _ in s.occurrences],
+        "plan": plan_dump(analysis.plan, a),
         "layers": {n: analysis.plan.nodes[i].layer for n, i in analysis.plan.bindings.items()},
     }
 

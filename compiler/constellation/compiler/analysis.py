@@ -14,8 +14,9 @@ from constellation.compiler.checker import CheckResult, check
 from constellation.compiler.checkmemo import memo_for
 from constellation.compiler.fastpath import Previous, annotated_decls, patch, warned_assignments
 from constellation.compiler.gcpause import collector_paused
-from constellation.compiler.diagnostics import Diagnostic, sort_key
+from constellation.compiler.diagnostics import Diagnostic, fixed_positions, sort_key
 from constellation.compiler.parser import ParseCache, parse
+from constellation.compiler.parsing.context import absolute
 from constellation.compiler.plan import Plan, PlanNode, build_plan
 from constellation.compiler.registry import Registry
 from constellation.compiler.source import Source
@@ -32,6 +33,10 @@ class Analysis:
     check: CheckResult
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # each declaration chunk's offset in `text` (ParseResult.offsets): the AST's spans are
+    # relative to their chunk, and a later analysis of the same document may move a chunk it
+    # shares with this one, so positions are read through `absolute` / `span_of`
+    offsets: dict | None = field(default=None, repr=False, compare=False)
     # views derived from this snapshot by `compiler/queries` (tokens, layers per call, symbol
     # lists...), filled lazily by `queries.reading.cached`; never part of its value
     derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -48,12 +53,21 @@ class Analysis:
     def binding_types(self) -> dict[str, Type]:
         return self.check.binding_types
 
+    def absolute(self, span: ast.Span | None) -> ast.Span | None:
+        """`span` (of this analysis's AST, symbols or plan) in this analysis's text."""
+        return None if span is None else absolute(span, self.offsets)
+
+    def span_of(self, node: object) -> ast.Span | None:
+        """The span of an AST node (or plan node) in this analysis's text."""
+        span = getattr(node, "span", None)
+        return None if span is None else absolute(span, self.offsets)
+
     @cached_property
     def executable_plan(self) -> Plan:
         """The plan the runtime runs (lowering.py): lowered on first use, so that analyses
         nobody runs (the server's, at every keystroke) never pay for it."""
         from constellation.compiler.lowering import lower
-        return lower(self.plan, self.check, self.source)
+        return lower(self.plan, self.check, self.source, self.absolute)
 
     def layer_of(self, node: PlanNode) -> int | None:
         """The node's layer, or None where it has none: a binding on a cycle or broken (E031,
@@ -101,7 +115,8 @@ class Analysis:
 
     def decl_at(self, offset: int) -> ast.Decl | None:
         for d in self.decls:
-            if d.span.start <= offset <= d.span.end:
+            span = self.span_of(d)
+            if span.start <= offset <= span.end:
                 return d
         return None
 
@@ -113,8 +128,8 @@ class Analysis:
         path: list[object] = [decl]
         current: object = decl
         while True:
-            inner = [c for c in ast.children(current)
-                     if getattr(c, "span", None) is not None and c.span.start <= offset <= c.span.end]
+            spans = ((c, self.span_of(c)) for c in ast.children(current))
+            inner = [c for c, s in spans if s is not None and s.start <= offset <= s.end]
             if not inner:
                 return path
             current = inner[-1]
@@ -145,7 +160,9 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
         else:
             checked = check(parsed.decls, registry, source, memo)
             plan = build_plan(parsed.decls, checked, source)
-        diagnostics = sorted(parsed.diagnostics + checked.diagnostics, key=sort_key)
+        # fixed positions: the checker's spans are its nodes', which a later parse may move
+        diagnostics = sorted(map(fixed_positions, parsed.diagnostics + checked.diagnostics),
+                             key=sort_key)
     # the last analysis without errors stays the quick path's base while the text is broken:
     # typing breaks a declaration for a few keystrokes, then mends it
     warned = None
@@ -157,4 +174,5 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
             parsed.decls, checked, plan, len(source.line_starts), registry,
             memo.environment, annotated_decls(parsed.decls), text, memo.records,
             memo.components, warned)
-    return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics)
+    return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics,
+                    parsed.offsets)

@@ -112,8 +112,12 @@ class RecordLit:
 class FieldAccess:
     target: "Expr"
     field: Name
-    dot: int  # offset of the '.', so E007's span `.f` is Span(dot, field.span.end)
+    dot_span: Span  # the '.', so E007's span `.f` is Span(dot, field.span.end)
     span: Span
+
+    @property
+    def dot(self) -> int:
+        return self.dot_span.start
 
 
 @dataclass(eq=False, slots=True)

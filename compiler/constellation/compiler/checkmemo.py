@@ -1,7 +1,7 @@
 """Per-document check state kept between analyses, so an edit re-checks only what it touched.
 
 The parser's ParseCache hands back the very same declaration objects for unchanged chunks (their
-spans move with the chunk). For each canonical assignment checked without a diagnostic, the
+spans are relative to the chunk, which the parse moves). For each canonical assignment checked without a diagnostic, the
 checker records what its check produced and the facts it read from the rest of the file (the
 types of the top-level names and aliases it used, the registry and the `use` environment). On
 the next analysis a declaration that is the same object and whose facts are unchanged is

@@ -48,6 +48,23 @@ class Diagnostic:
         return self.code.startswith("E")
 
 
+def fixed_positions(d: Diagnostic) -> Diagnostic:
+    """`d` with plain Spans (a node's span follows its declaration when a later parse moves
+    it; a diagnostic keeps the position of the text it was made for)."""
+    if type(d.span) is Span and all(type(r.span) is Span for r in d.related) \
+            and all(type(e.span) is Span for f in d.fixes for e in f.edits):
+        return d
+    return Diagnostic(
+        d.code, d.message, _fixed(d.span), tuple(Related(_fixed(r.span), r.message) for r in d.related),
+        tuple(Fix(f.title, tuple(TextEdit(_fixed(e.span), e.new_text) for e in f.edits))
+              for f in d.fixes),
+        d.tags, d.expected_type)
+
+
+def _fixed(span: Span) -> Span:
+    return span if type(span) is Span else Span(span.start, span.end)
+
+
 def sort_key(d: Diagnostic) -> tuple[int, str, int]:
     return (d.span.start, d.code, d.span.end)
 

@@ -22,14 +22,19 @@ from constellation.compiler.source import Source
 DEFAULT_OPTIONS = CallOptions()
 
 
-def lower(plan: Plan, check, source: Source) -> Plan:
-    """The executable copy of `plan` (which stays as it is: the server reads it)."""
-    return _Lowering(plan, check, source).run()
+def _same(span: ast.Span) -> ast.Span:
+    return span
+
+
+def lower(plan: Plan, check, source: Source, at=_same) -> Plan:
+    """The executable copy of `plan` (which stays as it is: the server reads it). `at` turns
+    a span of the AST or plan into one of `source` (`Analysis.absolute`)."""
+    return _Lowering(plan, check, source, at).run()
 
 
 class _Lowering:
-    def __init__(self, plan: Plan, check, source: Source):
-        self.plan, self.check, self.source = plan, check, source
+    def __init__(self, plan: Plan, check, source: Source, at=_same):
+        self.plan, self.check, self.source, self.at = plan, check, source, at
         self.functions: list[ir.FnRef] = []
         self.fn_index: dict[str, int] = {}
         self.pattern_types = {(id(sym.decl), sym.name): sym.type
@@ -49,9 +54,10 @@ class _Lowering:
         return out
 
     def node(self, n: PlanNode) -> PlanNode:
-        column = self.source.line_col(n.span.start)[1]
-        lowered = PlanNode(id=n.id, kind=n.kind, layer=n.layer, span=ir.Span(n.span.start,
-                           n.span.end), line=n.line, column=column, names=list(n.names),
+        span = self.at(n.span)
+        line, column = self.source.line_col(span.start)
+        lowered = PlanNode(id=n.id, kind=n.kind, layer=n.layer, span=ir.Span(span.start,
+                           span.end), line=line, column=column, names=list(n.names),
                            deps=list(n.deps), demand_driven=n.demand_driven,
                            fallback_owner=n.fallback_owner, pattern_bindings=n.pattern_bindings)
         if n.kind == "module" and n.call is not None:
@@ -92,7 +98,7 @@ class _Lowering:
         name = sym.name if sym is not None else e.name.text
         if sym is not None and sym.is_top_level_value and name in self.plan.bindings:
             return ir.Ref(self.plan.bindings[name])
-        return ir.Local(e.name.text, e.span.start)
+        return ir.Local(e.name.text, self.at(e.span).start)
 
     def lower_Literal(self, e: ast.Literal) -> object:
         return ir.Const(e.value)
@@ -108,16 +114,18 @@ class _Lowering:
                            self.exprs(v for _, v in e.fields), self.type_of(e))
 
     def lower_FieldAccess(self, e: ast.FieldAccess) -> object:
-        return ir.Field(self.expr(e.target), e.field.text, e.dot)
+        return ir.Field(self.expr(e.target), e.field.text, self.at(e.dot_span).start)
 
     def lower_Projection(self, e: ast.Projection) -> object:
-        return ir.Project(self.expr(e.target), tuple(f.text for f in e.fields), e.span.start)
+        return ir.Project(self.expr(e.target), tuple(f.text for f in e.fields),
+                          self.at(e.span).start)
 
     def lower_Unary(self, e: ast.Unary) -> object:
-        return ir.Unary(e.op, self.expr(e.operand), e.span.start)
+        return ir.Unary(e.op, self.expr(e.operand), self.at(e.span).start)
 
     def lower_Binary(self, e: ast.Binary) -> object:
-        return ir.Binary(e.op, self.expr(e.left), self.expr(e.right), e.op_span.start,
+        return ir.Binary(e.op, self.expr(e.left), self.expr(e.right),
+                         self.at(e.op_span).start,
                          self.type_of(e))
 
     def lower_Guard(self, e: ast.Guard) -> object:
@@ -132,7 +140,7 @@ class _Lowering:
 
     def lower_Match(self, e: ast.Match) -> object:
         return ir.Match(self.expr(e.subject), tuple(self.case(c) for c in e.cases),
-                        e.keyword.start, self.type_of(e))
+                        self.at(e.keyword).start, self.type_of(e))
 
     def case(self, case: ast.Case) -> ir.Case:
         p = case.pattern
@@ -150,11 +158,12 @@ class _Lowering:
     def lower_Lambda(self, e: ast.Lambda) -> object:
         names: dict[int, str] = {}
         calls: set[str] = set()
+        span = self.at(e.span)
         for node in ast.walk(e.body):
             if isinstance(node, ast.Var):
                 sym = self.check.var_symbols.get(id(node))
                 if sym is not None and sym.is_top_level_value and sym.name in self.plan.bindings:
-                    names.setdefault(node.span.start, sym.name)
+                    names.setdefault(self.at(node.span).start, sym.name)
             elif isinstance(node, ast.Call):
                 fn = self.check.call_targets.get(id(node))
                 if fn is not None:
@@ -167,7 +176,7 @@ class _Lowering:
                                        for i in range(len(params))),
                          self.expr(e.body),
                          tuple((name, self.plan.bindings[name]) for name in captured),
-                         tuple(sorted(calls)), self.source.text[e.span.start:e.span.end])
+                         tuple(sorted(calls)), self.source.text[span.start:span.end])
 
     def lower_Call(self, e: ast.Call) -> object:
         node = self.plan.call_nodes.get(id(e))
@@ -179,16 +188,18 @@ class _Lowering:
         fn = self.check.call_targets.get(id(e))
         node = self.plan.call_nodes.get(id(e))
         if fn is None:  # only in a plan with errors, which nothing runs
-            return ir.Call(-1, (), DEFAULT_OPTIONS, T.ERROR, ir.Span(e.span.start, e.span.end),
+            span = self.at(e.span)
+            return ir.Call(-1, (), DEFAULT_OPTIONS, T.ERROR, ir.Span(span.start, span.end),
                            node, e.qualified)
         opts = self.check.call_options.get(id(e)) or DEFAULT_OPTIONS
         if opts.fallback is not None:
             opts = dataclasses.replace(opts, fallback=self.expr(opts.fallback))
-        line = self.source.line_col(e.span.start)[0]
+        span = self.at(e.span)
+        line = self.source.line_col(span.start)[0]
         label = self.call_labels.get(id(e))
         binding = f"'{label}', " if label else ""
         return ir.Call(self.fn_ref(fn), self.exprs(e.args), opts, self.result_type(e, fn, opts),
-                       ir.Span(e.span.start, e.span.end), node,
+                       ir.Span(span.start, span.end), node,
                        f"the call of '{fn.name}' ({binding}line {line})")
 
     def result_type(self, call: ast.Call, fn, opts: CallOptions) -> T.Type:

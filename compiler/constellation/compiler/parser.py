@@ -9,8 +9,10 @@ CONTRACT (used by analysis.py; owned by the parser work):
 * `ParseResult.diagnostics`: E020 syntax/lexical errors (and the program-level "at least one
   out" error), positions in document code-point offsets.
 * Incremental: the text is split into declaration chunks at declaration starts (§2.6); a chunk
-  whose text is unchanged since the previous parse reuses its parsed declarations (shifted).
-  `cache` is an object the caller keeps between parses of one document.
+  whose text is unchanged since the previous parse reuses its parsed declarations (moved: their
+  spans are relative to their chunk). `cache` is an object the caller keeps between parses of
+  one document. `ParseResult.offsets` holds where each chunk starts in this result's text, so
+  a result's positions stay its own when a later parse moves the chunks (`context.absolute`).
 * Never raises for any input; nesting deeper than a fixed limit is an E020 (so that every
   recursive pass downstream is safe).
 

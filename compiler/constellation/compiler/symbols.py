@@ -28,6 +28,10 @@ TABLE_OF_KIND = {"input": "values", "binding": "values", "type": "types",
                  "namespace-alias": "namespace_aliases"}
 
 
+def _same(span: Span) -> Span:
+    return span
+
+
 @dataclass
 class SymbolTable:
     values: dict[str, Symbol] = field(default_factory=dict)  # canonical top-level values
@@ -44,19 +48,23 @@ class SymbolTable:
         if not is_definition:
             symbol.references.append(span)
 
-    def finish(self) -> None:
+    def finish(self, at=_same) -> None:
+        """Sort the occurrences (moving declarations keep their order) and note their starts
+        in the analysis's text (`at`: its `Analysis.absolute`)."""
         self.occurrences.sort(key=lambda item: (item[0].start, item[0].end))
-        self._starts = [s.start for s, _ in self.occurrences]
+        self._starts = [at(s).start for s, _ in self.occurrences]
 
-    def symbol_at(self, offset: int) -> tuple[Span, Symbol] | None:
-        """The name occurrence covering `offset` (end inclusive, for a cursor after a name)."""
+    def symbol_at(self, offset: int, at=_same) -> tuple[Span, Symbol] | None:
+        """The name occurrence covering `offset` (end inclusive, for a cursor after a name),
+        its span in the analysis's text (`at`: its `Analysis.absolute`)."""
         starts = getattr(self, "_starts", None)
         if starts is None:
-            self.finish()
+            self.finish(at)
             starts = self._starts
         i = bisect.bisect_right(starts, offset) - 1
         while i >= 0:
             span, sym = self.occurrences[i]
+            span = at(span)
             if span.start <= offset <= span.end:
                 return span, self.current(sym)
             if offset - span.start > 200:

@@ -38,8 +38,8 @@ def _binding_range(analysis: Analysis, node: PlanNode, positions: Positions) -> 
         decl = getattr(sym, "decl", None)
         name = getattr(decl, "name", None)
         if name is not None and getattr(name, "span", None) is not None:
-            return _range(positions, name.span)
-    return _range(positions, node.span)
+            return _range(positions, analysis.span_of(name))
+    return _range(positions, analysis.span_of(node))
 
 
 def _type_text(analysis: Analysis, node: PlanNode) -> str | None:
@@ -60,7 +60,7 @@ def node_json(analysis: Analysis, node: PlanNode, positions: Positions, outputs:
         "type": _type_text(analysis, node),
         "output": any(n in outputs for n in node.names),
         "range": _binding_range(analysis, node, positions),
-        "callRange": _range(positions, node.span),
+        "callRange": _range(positions, analysis.span_of(node)),
     }
 
 

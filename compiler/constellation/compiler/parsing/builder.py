@@ -130,8 +130,8 @@ class _Builder:
 
     def field_access(self, c):
         target, dot, name = c
-        node = ast.FieldAccess(target, name, dot.start_pos, _cover(target, name))
-        _ctx().dots.append(node)
+        node = ast.FieldAccess(target, name, _span(dot.start_pos, dot.end_pos),
+                               _cover(target, name))
         _chain(node, target, dot)
         return node
 
@@ -142,8 +142,8 @@ class _Builder:
         for j in range(1, len(c), 2):
             dot, name = c[j], c[j + 1]
             inner = node
-            node = ast.FieldAccess(node, name, dot.start_pos, _cover(head, name))
-            _ctx().dots.append(node)
+            node = ast.FieldAccess(node, name, _span(dot.start_pos, dot.end_pos),
+                                   _cover(head, name))
             _chain(node, inner, dot)
         return node
 

@@ -9,6 +9,7 @@ the following `in`/`out` declaration here, once per parse.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -28,6 +29,10 @@ from constellation.compiler.parsing.lalr import _drive
 class ParseResult:
     decls: list[ast.Decl]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # each chunk's offset in this text, by its `_Base` (context.py): a later parse of the same
+    # cache moves the chunks it reuses, and this result keeps where they were in its own text.
+    # None when no cache holds the chunks (their bases never move).
+    offsets: "dict[_Base, int] | None" = None
 
 
 @dataclass(eq=False)
@@ -35,7 +40,6 @@ class _Chunk:
     items: list  # decls and annotations (before attachment)
     diagnostics: list[Diagnostic]
     base: "_Base"  # every span in `items` is relative to base.offset
-    dots: list  # FieldAccess nodes (their `dot` is a plain offset)
     has_out: bool
     has_annotation: bool
     text: str = ""
@@ -69,7 +73,10 @@ def _parse(text: str, cache: ParseCache | None) -> ParseResult:
     if cache is not None:
         cache.text, cache.starts, cache.chunks = text, starts, chunks
         cache.hits, cache.misses = hits, misses
-    return _assemble(text, chunks)
+    result = _assemble(text, chunks)
+    if cache is not None:
+        result.offsets = {ch.base: ch.base.offset for ch in chunks}
+    return result
 
 
 def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
@@ -190,28 +197,50 @@ def _assemble(text: str, chunks: list[_Chunk]) -> ParseResult:
     diags: list[Diagnostic] = []
     has_out = False
     pending: list = []  # items from an annotation run onwards, attached once per parse
+    run: list[_Chunk] = []  # their chunks
     for ch in chunks:
         if ch.diagnostics:
             diags.extend(ch.diagnostics)
         has_out = has_out or ch.has_out
         if ch.has_annotation or pending:
             pending.extend(ch.items)
+            run.append(ch)
             if not _ends_with_annotation(ch):
-                decls.extend(_attach_annotations(pending, text, diags, decls[-1] if decls else None))
-                pending = []
+                decls.extend(_attach_in(run, pending, text, diags, decls[-1] if decls else None))
+                pending, run = [], []
         else:
             first = ch.items[0] if ch.items else None
             if isinstance(first, (ast.InputDecl, ast.OutputDecl)) and first.annotations:
-                first.annotations = []  # attached by an earlier parse; no run precedes it now
+                # attached by an earlier parse; no run precedes it now
+                _keep_attached(ch, first, [])
             decls.extend(ch.items)
     if pending:
-        decls.extend(_attach_annotations(pending, text, diags, decls[-1] if decls else None))
+        decls.extend(_attach_in(run, pending, text, diags, decls[-1] if decls else None))
     if not diags and not has_out:
         diags.append(Diagnostic(
             "E020", "A pipeline must declare at least one output ('out name')",
             Span(len(text), len(text))))
     diags.sort(key=lambda d: d.span.start)
     return ParseResult(decls, diags)
+
+
+def _attach_in(run: list[_Chunk], items: list, text: str, diags: list[Diagnostic], last):
+    """`_attach_annotations` over the items of a run of chunks, whose declarations then hold
+    what was attached (see `_keep_attached`)."""
+    decls = _attach_annotations(items, text, diags, last)
+    changed = {id(old): new for old, new in zip(
+        (x for x in items if not isinstance(x, ast.Annotation)), decls) if old is not new}
+    if changed:
+        for ch in run:
+            ch.items = [changed.get(id(x), x) for x in ch.items]
+    return decls
+
+
+def _keep_attached(ch: _Chunk, decl, annotations: list) -> None:
+    """A declaration is never changed in place (an older analysis holds it): one with other
+    annotations is a copy, which the chunk keeps for the next parse."""
+    copy = dataclasses.replace(decl, annotations=annotations)
+    ch.items = [copy if x is decl else x for x in ch.items]
 
 
 def _ends_with_annotation(ch: _Chunk) -> bool:
@@ -233,8 +262,6 @@ def _move_chunk(chunk: "_Chunk", offset: int) -> None:
     if not delta:
         return
     chunk.base.offset = offset
-    for fa in chunk.dots:
-        fa.dot += delta
     chunk.diagnostics = [_shift_diag(d, delta) for d in chunk.diagnostics]
 
 
@@ -299,7 +326,7 @@ def _parse_run(text: str, starts: list[int], lo: int, hi: int) -> tuple[list[_Ch
     bad = hi if stop >= seg_end else bisect.bisect_right(starts, stop, lo, hi) - 1
     count = bad - lo  # chunks lo..bad-1 are handed out
     bounds = starts[lo:bad] + [starts[bad] if bad < len(starts) else n]
-    chunks = [_Chunk([], [], base, [], False, False) for base in ctx.bases[:count]]
+    chunks = [_Chunk([], [], base, False, False) for base in ctx.bases[:count]]
     token_starts = None  # made for the first item long enough to be too deep
     k = 0
     for item in items:
@@ -324,10 +351,6 @@ def _parse_run(text: str, starts: list[int], lo: int, hi: int) -> tuple[list[_Ch
             chunk.has_out = True
         elif t is ast.Annotation:
             chunk.has_annotation = True
-    limit = bounds[-1]
-    for fa in ctx.dots:
-        if fa.dot < limit:
-            chunks[bisect.bisect_right(starts, fa.dot, lo, hi) - 1 - lo].dots.append(fa)
     for i, chunk in enumerate(chunks):
         chunk.text = text[bounds[i]:bounds[i + 1]]
         chunk.head = _head(text, bounds[i + 1])
@@ -363,7 +386,7 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -
                 has_out = True
             elif t is ast.Annotation:
                 has_ann = True
-        return _Chunk(items, [], ctx.base, ctx.dots, has_out, has_ann)
+        return _Chunk(items, [], ctx.base, has_out, has_ann)
     out: list = []
     errors = sorted(ctx.errors, key=lambda e: e.span.start)
     diags: list[Diagnostic] = []
@@ -398,7 +421,7 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -
             out.append(ast.BrokenDecl(None, None, _span(e.span.start, e.span.end)))
     has_out = any(isinstance(i, ast.OutputDecl) for i in out)
     has_ann = any(isinstance(i, ast.Annotation) for i in out)
-    return _Chunk(out, diags, ctx.base, ctx.dots, has_out, has_ann)
+    return _Chunk(out, diags, ctx.base, has_out, has_ann)
 
 
 def _diag(e: _Error) -> Diagnostic:
@@ -456,7 +479,9 @@ def _attach_annotations(items: list, text: str, diags: list[Diagnostic],
             last = item
             continue
         if isinstance(item, (ast.InputDecl, ast.OutputDecl)):
-            item.annotations = _attach_run(run, item, diags)
+            attached = _attach_run(run, item, diags)
+            if attached != item.annotations:  # a copy: an older analysis holds `item`
+                item = dataclasses.replace(item, annotations=attached)
         elif run and not isinstance(item, ast.BrokenDecl):
             _misplaced(run, before_run, text, diags)
         run = []

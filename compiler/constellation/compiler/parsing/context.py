@@ -2,8 +2,10 @@
 
 Spans: every node's spans are relative to its chunk's `_Base` (they read like plain Spans).
 Reused chunks are the very objects of the previous result; moving one is one assignment, so
-the spans of a previous ParseResult's reused nodes follow the latest text. Copies and pickles
-of nodes get plain, fixed Spans.
+read directly, the spans of a previous ParseResult's reused nodes follow the latest text. Each
+ParseResult keeps its own chunks' offsets (`ParseResult.offsets`), and `absolute` reads a span
+in that result's text: whatever reads positions after the parse asks its Analysis
+(`Analysis.absolute`, `Analysis.span_of`). Copies and pickles of nodes get plain, fixed Spans.
 """
 
 from __future__ import annotations
@@ -68,6 +70,23 @@ class _RelSpan(Span):
     def __reduce__(self):  # copies and pickles are plain, fixed Spans
         return (Span, (self.start, self.end))
 
+    def cover(self, other: Span) -> Span:
+        """Relative to the same chunk when both are (a call's name, a `use` path), so that
+        it moves with the chunk as its parts do."""
+        if type(other) is _RelSpan and other._b is self._b:
+            return _rel_span(min(self._s, other._s), max(self._e, other._e), self._b)
+        return Span(min(self.start, other.start), max(self.end, other.end))
+
+
+def absolute(span: Span, offsets: "dict[_Base, int] | None") -> Span:
+    """`span` in the text whose chunk offsets are `offsets` (a ParseResult's), as a plain
+    Span; a plain Span (or no offsets: chunks no cache moves) is already absolute."""
+    if offsets is None or type(span) is not _RelSpan:
+        return span
+    base = span._b
+    off = offsets.get(base, base.offset)
+    return Span(span._s + off, span._e + off)
+
 
 # Spans are the parser's most made objects: made without __init__ (a Python call) and without
 # the frozen base class's __setattr__, by the slots' own setters.
@@ -104,7 +123,7 @@ class _Error:
 class _Context:
     """State of one chunk parse shared with the reduce callbacks."""
 
-    __slots__ = ("text", "base", "off", "dots", "parens", "errors", "pending_min", "nesting",
+    __slots__ = ("text", "base", "off", "parens", "errors", "pending_min", "nesting",
                  "strings", "partial_items", "completed", "incomplete_at", "chain_depth",
                  "token_count", "lo", "hi", "starts", "bases")
 
@@ -112,7 +131,6 @@ class _Context:
         self.text = text
         self.base = base if base is not None else _Base(0)
         self.off = self.base.offset  # offsets at creation; spans store offset - off
-        self.dots: list = []  # FieldAccess nodes, whose `dot` moves with the chunk
         self.parens: dict[object, tuple] = {}  # node -> (node, start, end) of its ( )
         self.errors: list[_Error] = []
         self.pending_min: dict[object, Span] = {}  # Int literals 2**63 awaiting a unary minus

@@ -103,9 +103,9 @@ def insertion_offset(analysis: Analysis) -> int:
     """Start of the line after the last `in`/`use`/`type` declaration, else of the first one."""
     anchors = [decl for decl in analysis.decls if isinstance(decl, (ast.InputDecl, ast.UseDecl, ast.TypeDecl))]
     if anchors:
-        return _next_line_start(analysis, anchors[-1].span.end)
+        return _next_line_start(analysis, reading.span_of(analysis, anchors[-1]).end)
     if analysis.decls:
-        return _line_start(analysis, analysis.decls[0].span.start)
+        return _line_start(analysis, reading.span_of(analysis, analysis.decls[0]).start)
     return 0
 
 
@@ -123,10 +123,11 @@ def _next_line_start(analysis: Analysis, offset: int) -> int:
 def remove_unused(analysis: Analysis, start: int, end: int) -> list[Action]:
     out = []
     for decl in unused_bindings(analysis):
-        if decl.span.end < start or decl.span.start > end:
+        span = reading.span_of(analysis, decl)
+        if span.end < start or span.start > end:
             continue
         out.append(Action(f"Remove unused binding '{decl.name.text}'",
-                          [(whole_lines(analysis, decl.span), "")]))
+                          [(whole_lines(analysis, span), "")]))
     return out
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from constellation.compiler.queries.bindings import canonical_assignments
 from constellation.compiler.queries.layers import binding_layer
-from constellation.compiler.queries.reading import cached
+from constellation.compiler.queries.reading import cached, span_of
 
 if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
     from constellation.compiler.analysis import Analysis
@@ -38,7 +38,7 @@ def _call_bindings(analysis: Analysis) -> list[tuple[int, str, int]]:
         for decl in canonical_assignments(analysis):
             info = binding_layer(analysis, decl.name.text, limit=0)
             if info is not None and info.runnable:
-                out.append((decl.span.start, decl.name.text, info.layer))
+                out.append((span_of(analysis, decl).start, decl.name.text, info.layer))
         return out
     return cached(analysis, "call bindings", make)
 

@@ -67,7 +67,7 @@ class Typed:
 def typed_at(analysis: Analysis, offset: int) -> Typed | None:
     """What is typed before `offset` in its declaration; None in a comment or a string's text."""
     decl = reading.declaration_at(analysis, offset)
-    start = decl.span.start if decl is not None else 0
+    start = reading.span_of(analysis, decl).start if decl is not None else 0
     prefix = analysis.text[start:offset]
     if end_context(prefix) != "code":  # in a comment, or in a string's text (not in its ${…})
         return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from constellation.compiler.lexer import comment_spans
+from constellation.compiler.queries import reading
 
 if TYPE_CHECKING:  # the compiler is imported when a document is analysed, not before
     from constellation.compiler.analysis import Analysis
@@ -28,8 +29,9 @@ def folds(analysis: Analysis) -> list[Fold]:
     source = analysis.source
     out = []
     for decl in analysis.decls:
-        first = source.line_col(decl.span.start)[0] - 1
-        last = source.line_col(max(decl.span.end - 1, decl.span.start))[0] - 1
+        span = reading.span_of(analysis, decl)
+        first = source.line_col(span.start)[0] - 1
+        last = source.line_col(max(span.end - 1, span.start))[0] - 1
         if last > first:
             out.append(Fold(first, last, FoldKind.REGION))
     out += comment_blocks(analysis)

@@ -132,25 +132,29 @@ def last_run(run, name: str) -> list[str]:
 
 
 def node_hover(analysis: Analysis, node: object, offset: int) -> tuple[ast.Span, str] | None:
-    if isinstance(node, ast.Call) and node.name_span.start <= offset <= node.name_span.end:
+    def covering(span: ast.Span) -> ast.Span | None:  # the span in the text, if it covers offset
+        span = reading.absolute(analysis, span)
+        return span if span.start <= offset <= span.end else None
+
+    if isinstance(node, ast.Call) and (at := covering(node.name_span)) is not None:
         fn = reading.call_target(analysis, node)
         if fn is not None:
-            return node.name_span, function_hover(analysis, fn, node)
+            return at, function_hover(analysis, fn, node)
         return None
     if isinstance(node, ast.Call):
         for opt in node.options:
-            found = option_hover(opt, offset)
+            found = option_hover(opt, covering)
             if found is not None:
                 return found
     if isinstance(node, ast.Option):
-        return option_hover(node, offset)
-    if isinstance(node, ast.TypeName) and node.name.span.start <= offset <= node.name.span.end:
-        return node.name.span, type_name_hover(analysis, node.name.text)
-    if isinstance(node, ast.Annotation) and node.name.span.start <= offset <= node.name.span.end:
+        return option_hover(node, covering)
+    if isinstance(node, ast.TypeName) and (at := covering(node.name.span)) is not None:
+        return at, type_name_hover(analysis, node.name.text)
+    if isinstance(node, ast.Annotation) and (at := covering(node.name.span)) is not None:
         doc = knowledge.ANNOTATION_DOCS.get(node.name.text)
-        return (node.name.span, doc) if doc else None
-    if isinstance(node, ast.UseDecl) and node.path and node.path_span.start <= offset <= node.path_span.end:
-        return node.path_span, code(f"use {node.path_text}") + "\n\n" + namespace_listing(analysis, node.path_text)
+        return (at, doc) if doc else None
+    if isinstance(node, ast.UseDecl) and node.path and (at := covering(node.path_span)) is not None:
+        return at, code(f"use {node.path_text}") + "\n\n" + namespace_listing(analysis, node.path_text)
     return None
 
 
@@ -172,14 +176,15 @@ def function_hover(analysis: Analysis, fn: Function, call: ast.Call) -> str:
     return "\n\n".join(parts)
 
 
-def option_hover(opt: ast.Option, offset: int) -> tuple[ast.Span, str] | None:
+def option_hover(opt: ast.Option, covering) -> tuple[ast.Span, str] | None:
+    """`covering(span)`: the span in the text when it covers the offset hovered, else None."""
     key = opt.key.text
-    if opt.key.span.start <= offset <= opt.key.span.end:
+    if (at := covering(opt.key.span)) is not None:
         doc = knowledge.OPTION_DOCS.get(key)
-        return (opt.key.span, f"**{key}** — {doc}") if doc else None
+        return (at, f"**{key}** — {doc}") if doc else None
     value = opt.value
-    if value is not None and value.span.start <= offset <= value.span.end:
-        return value.span, option_value_text(key, value)
+    if value is not None and (at := covering(value.span)) is not None:
+        return at, option_value_text(key, value)
     return None
 
 

@@ -60,11 +60,12 @@ def hints_in(analysis: Analysis, start: int, end: int, shown: Shown, run=None) -
     """The hints of the bindings that overlap start..end (the visible range): found by
     bisection, so a screen of a 10,000-line document costs what a screen costs."""
     decls = canonical_assignments(analysis)
-    ends = cached(analysis, "canonical assignment ends", lambda: [d.span.end for d in decls])
+    ends = cached(analysis, "canonical assignment ends",
+                  lambda: [reading.span_of(analysis, d).end for d in decls])
     hints: list[Hint] = []
     for i in range(bisect.bisect_left(ends, start), len(decls)):
         decl = decls[i]
-        if decl.span.start > end:
+        if reading.span_of(analysis, decl).start > end:
             break
         hints += binding_hints(shown, analysis, decl, run)
     return hints
@@ -76,8 +77,9 @@ def binding_hints(shown: Shown, analysis: Analysis, decl: ast.Assignment, run) -
     if shown.types:
         t = reading.binding_type(analysis, name)
         if t is not None and str(t) != "Error":
-            hints.append(Hint(decl.name.span.end, f": {type_str(t)}", HintKind.TYPE))
-    end = decl.span.end
+            hints.append(Hint(reading.span_of(analysis, decl.name).end, f": {type_str(t)}",
+                              HintKind.TYPE))
+    end = reading.span_of(analysis, decl).end
     value = value_hint(run, name, end) if shown.values and run is not None \
         and name in run.values else None
     # VS Code's maximum length counts all the hints of a line together: beside a value the

@@ -84,7 +84,7 @@ def _module_layers(analysis: Analysis) -> _Layers:
             by_layer.setdefault(layer, []).append(n)
     labels: dict[int, dict[str, int]] = {}
     for layer, nodes in by_layer.items():
-        nodes.sort(key=lambda n: n.span.start)
+        nodes.sort(key=lambda n: reading.span_of(analysis, n).start)
         counts = labels[layer] = {}
         for n in nodes:
             label = call_label(n)
@@ -144,18 +144,27 @@ def calls_by_declaration(analysis: Analysis) -> dict[int, list[PlanNode]]:
 
 
 def _calls_by_declaration(analysis: Analysis) -> dict[int, list[PlanNode]]:
-    decls = sorted((d for d in analysis.decls if isinstance(d, ast.Assignment)), key=lambda d: d.span.start)
-    starts = [d.span.start for d in decls]
+    at = analysis_spans(analysis)
+    decls = sorted((d for d in analysis.decls if isinstance(d, ast.Assignment)),
+                   key=lambda d: at(d).start)
+    starts = [at(d).start for d in decls]
     grouped: dict[int, list[PlanNode]] = {}
+    calls: dict[int, ast.Span] = {}
     for node in reading.plan_nodes(analysis):
         if node.kind != "module" or node.call is None or node.fallback_owner is not None:
             continue
-        i = bisect.bisect_right(starts, node.call.span.start) - 1
-        if i >= 0 and node.call.span.end <= decls[i].span.end:
+        call = calls[node.id] = at(node.call)
+        i = bisect.bisect_right(starts, call.start) - 1
+        if i >= 0 and call.end <= at(decls[i]).end:
             grouped.setdefault(id(decls[i]), []).append(node)
     for nodes in grouped.values():
-        nodes.sort(key=lambda n: n.call.span.start)
+        nodes.sort(key=lambda n: calls[n.id].start)
     return grouped
+
+
+def analysis_spans(analysis: Analysis):
+    """node -> its span in the analysis's text."""
+    return lambda node: reading.span_of(analysis, node)
 
 
 def layer_text(layer: int, depth: int) -> str:
@@ -172,7 +181,7 @@ def layers_json(analysis: Analysis) -> dict:
     groups: list[dict[str, dict]] = [{} for _ in range(depth + 1)]
     unlayered: dict[str, int] = {}
     for n in reading.plan_nodes(analysis):
-        name, start = owner.get(n.id) or (n.label, n.span.start)
+        name, start = owner.get(n.id) or (n.label, reading.span_of(analysis, n).start)
         layer = reading.layer_of(analysis, n)
         if layer is None:
             unlayered.setdefault(name, start)
@@ -199,11 +208,12 @@ def _binding_of_calls(analysis: Analysis) -> dict[int, tuple[str, int]]:
     for decl_id, nodes in calls_by_declaration(analysis).items():
         decl = decls[decl_id]
         for n in nodes:
-            out[n.id] = (decl.name.text, decl.span.start)
+            out[n.id] = (decl.name.text, reading.span_of(analysis, decl).start)
     for n in nodes:
         if n.names:
             sym = reading.value_symbols(analysis).get(n.names[0])
-            start = sym.decl.span.start if sym is not None and sym.decl is not None else n.span.start
+            start = reading.span_of(analysis, sym.decl if sym is not None and sym.decl is not None
+                                    else n).start
             out[n.id] = (n.names[0], start)
     for n in nodes:  # fallback calls follow their owner (owners have smaller ids)
         if n.fallback_owner is not None and n.id not in out and n.fallback_owner in out:
@@ -212,11 +222,11 @@ def _binding_of_calls(analysis: Analysis) -> dict[int, tuple[str, int]]:
 
 
 def _entry_json(analysis: Analysis, entry: dict) -> dict:
-    nodes = sorted(entry["nodes"], key=lambda n: n.span.start)
+    nodes = sorted(entry["nodes"], key=lambda n: reading.span_of(analysis, n).start)
     calls = [n for n in nodes if n.kind == "module"]
     modules = list(dict.fromkeys(n.function.qualified for n in calls if n.function is not None))
     first = calls[0] if calls else nodes[0]
-    line, column = analysis.source.line_col(first.span.start)
+    line, column = analysis.source.line_col(reading.span_of(analysis, first).start)
     return {"name": entry["name"], "kind": "module" if calls else first.kind,
             "module": modules[0] if modules else None, "modules": modules, "calls": len(calls),
             "line": line, "column": column,

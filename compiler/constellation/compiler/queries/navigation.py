@@ -32,13 +32,22 @@ def name_at(analysis: Analysis, offset: int) -> tuple[ast.Span, Symbol] | None:
     return reading.symbol_at(analysis, offset)
 
 
-def usages(sym: Symbol, include_declaration: bool) -> list[ast.Span]:
+def definition(analysis: Analysis, sym: Symbol) -> ast.Span:
+    """Where a symbol is defined (its name)."""
+    return reading.absolute(analysis, sym.span)
+
+
+def usages(analysis: Analysis, sym: Symbol, include_declaration: bool) -> list[ast.Span]:
     """Where a symbol is read, in source order, after its definition when asked."""
-    return ([sym.span] if include_declaration else []) + sorted(sym.references, key=lambda s: s.start)
+    at = reading.positions(analysis)
+    return ([at(sym.span)] if include_declaration else []) \
+        + sorted(map(at, sym.references), key=lambda s: s.start)
 
 
-def rename_spans(sym: Symbol) -> list[ast.Span]:
-    return [ast.Span(a, b) for a, b in sorted({(s.start, s.end) for s in [sym.span, *sym.references]})]
+def rename_spans(analysis: Analysis, sym: Symbol) -> list[ast.Span]:
+    at = reading.positions(analysis)
+    return [ast.Span(a, b) for a, b in sorted({(s.start, s.end)
+                                               for s in map(at, [sym.span, *sym.references])})]
 
 
 def rename_problem(analysis: Analysis, sym: Symbol, new: str) -> str | None:
@@ -65,8 +74,10 @@ def rename_problem(analysis: Analysis, sym: Symbol, new: str) -> str | None:
 def function_at(analysis: Analysis, offset: int) -> Function | None:
     """The function whose call name is at `offset`, if any."""
     for node in reversed(reading.nodes_at(analysis, offset)):
-        if isinstance(node, ast.Call) and node.name_span.start <= offset <= node.name_span.end:
-            return reading.call_target(analysis, node)
+        if isinstance(node, ast.Call):
+            name = reading.absolute(analysis, node.name_span)
+            if name.start <= offset <= name.end:
+                return reading.call_target(analysis, node)
     return None
 
 
@@ -84,6 +95,7 @@ def call_sites(analysis: Analysis, offset: int) -> list[ast.Span]:
     fn = function_at(analysis, offset)
     if fn is None:
         return []
-    return sorted((call.name_span for decl in analysis.decls for call in ast.walk(decl)
+    return sorted((reading.absolute(analysis, call.name_span)
+                   for decl in analysis.decls for call in ast.walk(decl)
                    if isinstance(call, ast.Call) and reading.call_target(analysis, call) is fn),
                   key=lambda span: span.start)

@@ -32,13 +32,32 @@ def cached(analysis: Analysis, key: object, make: Callable[[], T]) -> T:
         return value
 
 
+# -- positions ----------------------------------------------------------------------------------
+# An AST's spans are relative to their declaration, which a later analysis of the same document
+# may move: positions are read through the Analysis, never from `node.span` directly.
+
+def span_of(analysis: Analysis, node: object) -> ast.Span | None:
+    """The node's span (AST or plan node) in the analysis's text."""
+    return analysis.span_of(node)
+
+
+def absolute(analysis: Analysis, span: ast.Span | None) -> ast.Span | None:
+    """A span of the analysis's AST, symbols or plan, in its text."""
+    return analysis.absolute(span)
+
+
+def positions(analysis: Analysis) -> Callable[[ast.Span], ast.Span]:
+    """`absolute` for this analysis, as a function of a span."""
+    return analysis.absolute
+
+
 # -- declarations -------------------------------------------------------------------------------
 
 def declaration_at(analysis: Analysis, offset: int) -> ast.Decl | None:
     """The last declaration starting at or before `offset` (the one being typed, or the one
     a line continues: half-typed text parses into a BrokenDecl that starts where it does)."""
     decls = analysis.decls
-    starts = cached(analysis, "decl starts", lambda: [d.span.start for d in decls])
+    starts = cached(analysis, "decl starts", lambda: [analysis.span_of(d).start for d in decls])
     i = bisect.bisect_right(starts, offset) - 1
     return decls[i] if i >= 0 else None
 
@@ -75,7 +94,7 @@ def canonical_decl(analysis: Analysis, decl: ast.Decl) -> ast.Decl:
 # -- names and types ----------------------------------------------------------------------------
 
 def symbol_at(analysis: Analysis, offset: int) -> tuple[ast.Span, Symbol] | None:
-    return analysis.symbols.symbol_at(offset)
+    return analysis.symbols.symbol_at(offset, analysis.absolute)
 
 
 def value_symbols(analysis: Analysis) -> dict[str, Symbol]:
@@ -96,7 +115,10 @@ def local_symbols(analysis: Analysis) -> list[Symbol]:
 
 
 def occurrences(analysis: Analysis) -> list[tuple[ast.Span, Symbol]]:
-    return analysis.symbols.occurrences
+    """Every name occurrence (definitions included), in source order, its span in the text."""
+    at = analysis.absolute
+    return cached(analysis, "occurrences", lambda: [
+        (at(s), sym) for s, sym in analysis.symbols.occurrences])
 
 
 def binding_type(analysis: Analysis, name: str) -> Type | None:

@@ -31,6 +31,6 @@ def failure_span(analysis, line: int, column: int) -> Span:
     that starts there, else the point itself."""
     start = analysis.source.offset(line, column)
     for node in reading.plan_nodes(analysis):
-        if node.kind == "module" and node.span.start == start:
-            return node.span
+        if node.kind == "module" and reading.span_of(analysis, node).start == start:
+            return reading.span_of(analysis, node)
     return Span(start, start)

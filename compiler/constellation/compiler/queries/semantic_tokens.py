@@ -193,7 +193,7 @@ def symbol_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
 def _symbol_roles(analysis: Analysis) -> dict[int, tuple[str, int]]:
     roles: dict[int, tuple[str, int]] = {}
     for span, sym in reading.occurrences(analysis):
-        mods = DECLARATION if span.start == sym.span.start else 0
+        mods = DECLARATION if span.start == reading.absolute(analysis, sym.span).start else 0
         if sym.kind == "input":
             mods |= READONLY
         roles[span.start] = (SYMBOL_KIND.get(sym.kind, "variable"), mods)

@@ -34,19 +34,25 @@ class DeclSymbol:
     selection: ast.Span  # its name (the path of a `use`)
 
 
-def decl_symbol(decl: ast.Decl) -> DeclSymbol | None:
-    """A declaration's symbol as a parse alone knows it; None for broken ones."""
+def _same(span: ast.Span) -> ast.Span:
+    return span
+
+
+def decl_symbol(decl: ast.Decl, at=_same) -> DeclSymbol | None:
+    """A declaration's symbol as a parse alone knows it; None for broken ones. `at`: a span
+    in the analysed text (`reading.absolute`; a parse alone reads its spans as they are)."""
     if isinstance(decl, ast.InputDecl):
-        return DeclSymbol(decl.name.text, SymbolKind.INPUT, "input", decl.span, decl.name.span)
+        return DeclSymbol(decl.name.text, SymbolKind.INPUT, "input", at(decl.span), at(decl.name.span))
     if isinstance(decl, ast.TypeDecl):
-        return DeclSymbol(decl.name.text, SymbolKind.TYPE, "type", decl.span, decl.name.span)
+        return DeclSymbol(decl.name.text, SymbolKind.TYPE, "type", at(decl.span), at(decl.name.span))
     if isinstance(decl, ast.Assignment):
-        return DeclSymbol(decl.name.text, SymbolKind.BINDING, "", decl.span, decl.name.span)
+        return DeclSymbol(decl.name.text, SymbolKind.BINDING, "", at(decl.span), at(decl.name.span))
     if isinstance(decl, ast.OutputDecl):
-        return DeclSymbol(decl.name.text, SymbolKind.OUTPUT, "output", decl.span, decl.name.span)
+        return DeclSymbol(decl.name.text, SymbolKind.OUTPUT, "output", at(decl.span),
+                          at(decl.name.span))
     if isinstance(decl, ast.UseDecl) and decl.path:
         label = decl.path_text + (f" as {decl.alias.text}" if decl.alias else "")
-        return DeclSymbol(label, SymbolKind.IMPORT, "use", decl.span, decl.path_span)
+        return DeclSymbol(label, SymbolKind.IMPORT, "use", at(decl.span), at(decl.path_span))
     return None
 
 
@@ -55,8 +61,9 @@ def document_symbols(analysis: Analysis) -> list[DeclSymbol]:
     analysis)."""
     def make() -> list[DeclSymbol]:
         out = []
+        at = reading.positions(analysis)
         for decl in analysis.decls:
-            sym = decl_symbol(decl)
+            sym = decl_symbol(decl, at)
             if sym is None:
                 continue
             detail = sym.detail
@@ -77,7 +84,8 @@ def matching(symbols: list[DeclSymbol], query: str) -> list[DeclSymbol]:
 
 def open_file_symbols(analysis: Analysis) -> list[DeclSymbol]:
     return cached(analysis, "declaration symbols",
-                  lambda: [s for s in map(decl_symbol, analysis.decls) if s is not None])
+                  lambda: [s for d in analysis.decls
+                           if (s := decl_symbol(d, reading.positions(analysis))) is not None])
 
 
 def file_symbols(text: str) -> tuple[Source, list[DeclSymbol]]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types as lsp
 
 from constellation.compiler.queries.bindings import unused_bindings
+from constellation.compiler.queries.reading import span_of
 from constellation.compiler.queries.runvalues import failure_span
 from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
 from constellation.server.lsp_diagnostics import SOURCE, UNUSED, to_lsp
@@ -127,9 +128,10 @@ def published_items(ls, uri: str, analysis: Analysis, state) -> list[str]:
     shown = analysis.diagnostics[:limit]
     items = [item(_key(d, pos), lambda d=d: to_lsp(d, uri, pos)) for d in shown]
     if analysis.valid:  # while errors are shown, unused names are noise
-        items += [item(("unused", decl.name.text, pos.pair(decl.name.span.start),
-                        pos.pair(decl.name.span.end)), lambda decl=decl: unused_hint(decl, pos))
-                  for decl in itertools.islice(unused_bindings(analysis), limit - len(shown))]
+        items += [item(("unused", decl.name.text, pos.pair(name.start), pos.pair(name.end)),
+                       lambda decl=decl, name=name: unused_hint(decl, name, pos))
+                  for decl in itertools.islice(unused_bindings(analysis), limit - len(shown))
+                  for name in (span_of(analysis, decl.name),)]
     hidden = len(analysis.diagnostics) - len(shown)
     if hidden > 0:
         first = analysis.diagnostics[limit]
@@ -149,8 +151,9 @@ def _key(d, pos) -> tuple:
                                  for r in d.related))
 
 
-def unused_hint(decl, pos) -> lsp.Diagnostic:
-    return lsp.Diagnostic(range=pos.range(decl.name.span), severity=lsp.DiagnosticSeverity.Hint,
+def unused_hint(decl, name, pos) -> lsp.Diagnostic:
+    """`name`: the span of the declaration's name in the analysed text."""
+    return lsp.Diagnostic(range=pos.range(name), severity=lsp.DiagnosticSeverity.Hint,
                           code=UNUSED, source=SOURCE, tags=[lsp.DiagnosticTag.Unnecessary],
                           message=f"'{decl.name.text}' is never used and is not an output")
 

@@ -10,7 +10,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
 from constellation.compiler.queries.navigation import (
-    call_sites, function_source, name_at as symbol_name_at, rename_problem, rename_spans, usages)
+    call_sites, definition as definition_span, function_source, name_at as symbol_name_at,
+    rename_problem, rename_spans, usages)
 from constellation.server.positions import Positions
 
 if TYPE_CHECKING:  # the compiler is imported when a document is analysed
@@ -44,7 +45,7 @@ def register(server) -> None:
             return None
         analysis, pos, offset, hit = found
         if hit is not None:
-            return [lsp.Location(uri=uri, range=pos.range(hit[1].span))]
+            return [lsp.Location(uri=uri, range=pos.range(definition_span(analysis, hit[1])))]
         return function_definition(analysis, offset)
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
@@ -61,7 +62,7 @@ def register(server) -> None:
             return calls or None
         pos, sym = found.pos, found.hit[1]
         return [lsp.Location(uri=uri, range=pos.range(s))
-                for s in usages(sym, params.context.include_declaration)]
+                for s in usages(found.analysis, sym, params.context.include_declaration)]
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
     def highlights(ls, params: lsp.DocumentHighlightParams) -> list[lsp.DocumentHighlight] | None:
@@ -72,9 +73,10 @@ def register(server) -> None:
             return [lsp.DocumentHighlight(range=found.pos.range(s), kind=lsp.DocumentHighlightKind.Read)
                     for s in call_sites(found.analysis, found.offset)] or None
         pos, sym = found.pos, found.hit[1]
-        out = [lsp.DocumentHighlight(range=pos.range(sym.span), kind=lsp.DocumentHighlightKind.Write)]
+        out = [lsp.DocumentHighlight(range=pos.range(definition_span(found.analysis, sym)),
+                                      kind=lsp.DocumentHighlightKind.Write)]
         out += [lsp.DocumentHighlight(range=pos.range(s), kind=lsp.DocumentHighlightKind.Read)
-                for s in usages(sym, include_declaration=False)]
+                for s in usages(found.analysis, sym, include_declaration=False)]
         return out
 
     @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
@@ -99,7 +101,7 @@ def register(server) -> None:
         if problem:
             raise JsonRpcInvalidParams(problem)
         edits = [lsp.TextEdit(range=pos.range(span), new_text=params.new_name)
-                 for span in rename_spans(sym)]
+                 for span in rename_spans(analysis, sym)]
         return lsp.WorkspaceEdit(changes={uri: edits})
 
 

@@ -9,6 +9,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from constellation.compiler import types as T
 from constellation.compiler.inputs import check_input_text, input_text, input_types
+from constellation.compiler.queries.reading import span_of
 
 METHOD = "constellation/checkInputs"
 
@@ -42,7 +43,7 @@ def check_inputs(analysis, positions, texts: dict[str, str]) -> dict:
         node = analysis.plan.nodes[analysis.plan.bindings[name]]
         examples = analysis.check.examples.get(name) or []
         field = {"name": name, "type": T.type_str(t), "optional": isinstance(t, T.OptionalT),
-                 "range": positions.range(node.span),
+                 "range": positions.range(span_of(analysis, node)),
                  "example": input_text(examples[0], t) if examples else None,
                  "error": None}
         if name in texts:
