@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.ast import Span
-from constellation.compiler.source import Source
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the compiler is imported with the first document (cold start)
+    from constellation.compiler.ast import Span
+    from constellation.compiler.source import Source
 
 
 def encoding_name(encoding) -> str:
@@ -42,6 +45,8 @@ class Positions:
         return self.source.from_lsp(position.line, position.character, self.encoding)
 
     def span(self, rng: lsp.Range) -> Span:
+        from constellation.compiler.ast import Span
+
         return Span(self.offset(rng.start), self.offset(rng.end))
 
     def end_of_text(self) -> lsp.Position:
