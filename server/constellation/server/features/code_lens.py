@@ -43,12 +43,16 @@ def register(server) -> None:
         return answer
 
     @server.feature(lsp.CODE_LENS_RESOLVE)
-    def resolve(ls, lens: lsp.CodeLens) -> lsp.CodeLens:
+    def resolve(ls, lens: lsp.CodeLens) -> lsp.CodeLens | JsonText:
         """A lens sent without its command gets it from its data (the command's arguments),
         whatever the document has become since: the lens says what it was made for."""
-        if lens.command is None and isinstance(lens.data, dict):
-            lens.command = command_of(lens.data)
-        return lens
+        if lens.command is not None or not isinstance(lens.data, dict):
+            return lens
+        start, end = lens.range.start, lens.range.end
+        return JsonText(json.dumps({
+            "range": {"start": {"line": start.line, "character": start.character},
+                      "end": {"line": end.line, "character": end.character}},
+            "command": command_json(lens.data), "data": lens.data}))
 
 
 def lenses_json(ls, uri: str, analysis, shown: tuple) -> list[str]:
@@ -107,11 +111,6 @@ def command_json(arguments: dict) -> dict:
         return {"title": f"layer {arguments['layer']}", "command": SHOW_LAYERS, "arguments": [arguments]}
     title = RUN_TO_HERE if "target" in arguments else RERUN_FROM_HERE
     return {"title": title, "command": RUN_PIPELINE, "arguments": [arguments]}
-
-
-def command_of(arguments: dict) -> lsp.Command:
-    made = command_json(arguments)
-    return lsp.Command(title=made["title"], command=made["command"], arguments=made["arguments"])
 
 
 def resolves_commands(ls) -> bool:
