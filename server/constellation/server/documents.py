@@ -19,9 +19,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from constellation.compiler.queries.semantic_tokens import TokenPieces
-
 if TYPE_CHECKING:
+    from constellation.compiler.queries.semantic_tokens import TokenPieces
     from constellation.compiler.analysis import Analysis
     from constellation.compiler.parser import ParseCache
     from constellation.compiler.registry import Registry
@@ -47,6 +46,12 @@ def analyze(text: str, registry: Registry, cache: ParseCache) -> Analysis:
     return analyse_text(text, registry, cache=cache)
 
 
+def new_token_pieces() -> TokenPieces:
+    from constellation.compiler.queries.semantic_tokens import TokenPieces
+
+    return TokenPieces()
+
+
 def new_parse_cache() -> ParseCache:
     from constellation.compiler.parser import ParseCache
 
@@ -68,11 +73,11 @@ class DocumentState:
     tokens: tuple[str, list[int]] | None = None  # semantic tokens: (result id, data)
     symbols: dict = field(default_factory=dict)  # document symbols by all they show
     published_json: dict = field(default_factory=dict)  # published diagnostics (JSON) by all they show
-    lenses: tuple | None = None  # (analysis, encoding, its layer lenses as JSON text)
-    lens_json: dict = field(default_factory=dict)  # a layer lens's JSON by place and layer
+    lenses: tuple | None = None  # (a weak reference to the analysis, what is shown, the answer)
+    lens_json: dict = field(default_factory=dict)  # a per-binding lens's JSON by place and text
     completion_json: dict = field(default_factory=dict)  # a completion item's JSON by item
     # one declaration's semantic tokens by its text, reused across versions (queries)
-    token_pieces: TokenPieces = field(default_factory=TokenPieces)
+    token_pieces: TokenPieces = field(default_factory=new_token_pieces)
 
 
 # Documents this large (characters) analysed from scratch go to a worker thread: about 200 ms

@@ -8,9 +8,13 @@ uses UTF-16, LSP's default).
 
 from __future__ import annotations
 
-from constellation.compiler.analysis import Analysis
-from constellation.compiler.plan import PlanNode
+from typing import TYPE_CHECKING
+
 from constellation.server.positions import Positions
+
+if TYPE_CHECKING:  # types only: the compiler is imported when a document is analysed
+    from constellation.compiler.analysis import Analysis
+    from constellation.compiler.plan import PlanNode
 
 GRAPH_VERSION = 1
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.diagnostics import Diagnostic
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the compiler is imported with the first document (cold start)
+    from constellation.compiler.diagnostics import Diagnostic
 
 SOURCE = "constellation"
 TAGS = {"unnecessary": lsp.DiagnosticTag.Unnecessary, "deprecated": lsp.DiagnosticTag.Deprecated}

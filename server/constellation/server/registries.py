@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from constellation.compiler.project import find_config
-from constellation.compiler.registry import Registry
 from constellation.server.events import SignaturesChanged
 from constellation.server.registry_loader import load_workspace_registry, stdlib_registry
+
+if TYPE_CHECKING:
+    from constellation.compiler.registry import Registry
 
 @dataclass(eq=False)
 class Scope:
@@ -45,11 +47,15 @@ class Registries:
     def key_for(self, uri: str) -> Path | None:
         key = self.keys.get(uri, ...)
         if key is ...:
+            from constellation.compiler.project import find_config
+
             config = find_config(self.server.path_of(uri))
             key = self.keys[uri] = config.parent if config is not None else self.root_key()
         return key
 
     def root_key(self) -> Path | None:
+        from constellation.compiler.project import find_config
+
         config = find_config(self.server.root)
         return config.parent if config is not None else None
 

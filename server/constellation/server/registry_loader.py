@@ -12,8 +12,10 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from constellation.compiler.registry import Registry
+if TYPE_CHECKING:  # the compiler is imported once signatures load, after `initialize`
+    from constellation.compiler.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ CLI_PREFIX = [sys.executable, "-c",
 
 
 def stdlib_registry() -> Registry:
+    from constellation.compiler.registry import Registry
+
     try:
         from constellation.compiler.stdlib import stdlib_registry as build
     except ImportError:  # the stdlib module is not available in this checkout

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.project import find_config
 from constellation.server.documents import RunValues
 from constellation.server.events import RunFinished
 from constellation.server.registry_loader import cli_command
@@ -391,6 +390,8 @@ def run_folder(doc_path: Path | None, root: Path | None) -> str:
     start = doc_path.parent if doc_path is not None else root
     if start is None:
         return os.getcwd()
+    from constellation.compiler.project import find_config
+
     config = find_config(start)
     if config is not None:
         return str(config.parent)

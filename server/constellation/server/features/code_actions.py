@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.queries.code_actions import Action, actions_in
+from typing import TYPE_CHECKING
+
 from constellation.server.lsp_diagnostics import to_lsp
+
+if TYPE_CHECKING:  # the compiler is imported with the first document (cold start)
+    from constellation.compiler.queries.code_actions import Action
 
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                     lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
     def code_actions(ls, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+        from constellation.compiler.queries.code_actions import actions_in
+
         uri = params.text_document.uri
         analysis = ls.analysis(uri)
         if analysis is None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 
-from constellation.compiler.queries.layers import layers_json
-
 
 def _args(arguments: tuple) -> dict:
     if arguments and isinstance(arguments[0], dict) and isinstance(arguments[0].get("uri"), str):
@@ -27,6 +25,8 @@ def register(server) -> None:
 
     @server.command("constellation.showLayers")
     async def show_layers(ls, *arguments):
+        from constellation.compiler.queries.layers import layers_json
+
         uri = _args(arguments)["uri"]
         analysis = await ls.analysis_when_ready(uri)
         if analysis is None:

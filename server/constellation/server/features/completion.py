@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.queries.completion import Item, ItemKind, complete
+import functools
+from typing import TYPE_CHECKING
+
 from constellation.server.server import JsonText
 
-K = lsp.CompletionItemKind
-KINDS = {ItemKind.KEYWORD: K.Keyword, ItemKind.MODULE: K.Module, ItemKind.PROPERTY: K.Property,
-         ItemKind.ENUM_MEMBER: K.EnumMember, ItemKind.VALUE: K.Value, ItemKind.CLASS: K.Class,
-         ItemKind.STRUCT: K.Struct, ItemKind.FUNCTION: K.Function, ItemKind.VARIABLE: K.Variable,
-         ItemKind.FIELD: K.Field}
+if TYPE_CHECKING:  # the compiler is imported with the first document (cold start)
+    from constellation.compiler.queries.completion import Item
+
+
+@functools.cache
+def kinds() -> dict:
+    from constellation.compiler.queries.completion import ItemKind
+
+    K = lsp.CompletionItemKind
+    return {ItemKind.KEYWORD: K.Keyword, ItemKind.MODULE: K.Module, ItemKind.PROPERTY: K.Property,
+            ItemKind.ENUM_MEMBER: K.EnumMember, ItemKind.VALUE: K.Value, ItemKind.CLASS: K.Class,
+            ItemKind.STRUCT: K.Struct, ItemKind.FUNCTION: K.Function, ItemKind.VARIABLE: K.Variable,
+            ItemKind.FIELD: K.Field}
+
+
 FORMATS = {True: lsp.InsertTextFormat.Snippet, False: lsp.InsertTextFormat.PlainText, None: None}
 
 
@@ -19,6 +31,8 @@ def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
                     lsp.CompletionOptions(trigger_characters=[".", "@", ":", " ", ","]))
     def completion(ls, params: lsp.CompletionParams) -> JsonText | None:
+        from constellation.compiler.queries.completion import complete
+
         analysis = ls.analysis(params.text_document.uri)
         if analysis is None:
             return None
@@ -43,7 +57,7 @@ def register(server) -> None:
 MAX_KEPT = 20_000  # items' JSON kept per document
 
 def to_lsp(item: Item) -> lsp.CompletionItem:
-    return lsp.CompletionItem(label=item.label, kind=KINDS[item.kind], detail=item.detail,
+    return lsp.CompletionItem(label=item.label, kind=kinds()[item.kind], detail=item.detail,
                               documentation=item.documentation, insert_text=item.insert_text,
                               insert_text_format=FORMATS[item.snippet], sort_text=item.sort_text)
 

@@ -11,9 +11,6 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.queries.bindings import unused_bindings
-from constellation.compiler.queries.reading import span_of
-from constellation.compiler.queries.runvalues import failure_span
 from constellation.server.events import AnalysisReady, RunFinished, SettingsChanged, SignaturesChanged
 from constellation.server.lsp_diagnostics import SOURCE, UNUSED, to_lsp
 
@@ -114,6 +111,9 @@ def published_items(ls, uri: str, analysis: Analysis, state) -> list[str]:
     and nobody reads past the first ones. The cut is announced where it happens. Each item's
     JSON is the previous publication's when it shows the same at the same place (a keystroke
     changes a few), kept on the document's state."""
+    from constellation.compiler.queries.bindings import unused_bindings
+    from constellation.compiler.queries.reading import span_of
+
     pos = ls.positions(analysis)
     limit = ls.settings.max_diagnostics
     known, made = state.published_json, {}
@@ -160,6 +160,8 @@ def unused_hint(decl, name, pos) -> lsp.Diagnostic:
 
 def run_diagnostics(ls, analysis: Analysis, run) -> list[lsp.Diagnostic]:
     """Failed calls of the last run, at their call site (1-based line/column from events)."""
+    from constellation.compiler.queries.runvalues import failure_span
+
     if run is None or not run.failures:
         return []
     pos = ls.positions(analysis)

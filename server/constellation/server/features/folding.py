@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.queries.folding import FoldKind, folds
-
-KINDS = {FoldKind.REGION: lsp.FoldingRangeKind.Region, FoldKind.COMMENT: lsp.FoldingRangeKind.Comment}
-
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
     async def folding(ls, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange] | None:
+        from constellation.compiler.queries.folding import FoldKind, folds
+
         # waits for a large document's analysis: editors ask for folding once, on open
         analysis = await ls.analysis_when_ready(params.text_document.uri)
         if analysis is None:
             return None
-        return [lsp.FoldingRange(start_line=f.first, end_line=f.last, kind=KINDS[f.kind])
+        kinds = {FoldKind.REGION: lsp.FoldingRangeKind.Region, FoldKind.COMMENT: lsp.FoldingRangeKind.Comment}
+        return [lsp.FoldingRange(start_line=f.first, end_line=f.last, kind=kinds[f.kind])
                 for f in folds(analysis)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.queries.hover import hover_at, plaintext
-
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls, params: lsp.HoverParams) -> lsp.Hover | None:
+        from constellation.compiler.queries.hover import hover_at, plaintext
+
         analysis = ls.analysis(params.text_document.uri)
         if analysis is None:
             return None

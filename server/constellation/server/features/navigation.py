@@ -9,9 +9,6 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
-from constellation.compiler.queries.navigation import (
-    call_sites, definition as definition_span, function_source, name_at as symbol_name_at,
-    rename_problem, rename_spans, usages)
 from constellation.server.positions import Positions
 
 if TYPE_CHECKING:  # the compiler is imported when a document is analysed
@@ -28,6 +25,8 @@ class NameAt(NamedTuple):
 def name_at(ls, uri: str, position: lsp.Position) -> NameAt | None:
     """What is at a position (None when the document has no analysis): the start every
     navigation request shares."""
+    from constellation.compiler.queries.navigation import name_at as symbol_name_at
+
     analysis = ls.analysis(uri)
     if analysis is None:
         return None
@@ -45,11 +44,14 @@ def register(server) -> None:
             return None
         analysis, pos, offset, hit = found
         if hit is not None:
+            from constellation.compiler.queries.navigation import definition as definition_span
             return [lsp.Location(uri=uri, range=pos.range(definition_span(analysis, hit[1])))]
         return function_definition(analysis, offset)
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     def references(ls, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
+        from constellation.compiler.queries.navigation import call_sites, usages
+
         uri = params.text_document.uri
         found = name_at(ls, uri, params.position)
         if found is None:
@@ -66,6 +68,9 @@ def register(server) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
     def highlights(ls, params: lsp.DocumentHighlightParams) -> list[lsp.DocumentHighlight] | None:
+        from constellation.compiler.queries.navigation import (
+            call_sites, definition as definition_span, usages)
+
         found = name_at(ls, params.text_document.uri, params.position)
         if found is None:
             return None
@@ -89,6 +94,8 @@ def register(server) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_RENAME)
     def rename(ls, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
+        from constellation.compiler.queries.navigation import rename_problem, rename_spans
+
         uri = params.text_document.uri
         found = name_at(ls, uri, params.position)
         if found is None:
@@ -107,6 +114,8 @@ def register(server) -> None:
 
 def function_definition(analysis: Analysis, offset: int) -> list[lsp.Location] | None:
     """A module name: its Python source file and line, when the registry knows them."""
+    from constellation.compiler.queries.navigation import function_source
+
     found = function_source(analysis, offset)
     if found is None:
         return None

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from constellation.compiler import types as T
-from constellation.compiler.inputs import check_input_text, input_text, input_types
-from constellation.compiler.queries.reading import span_of
-
 METHOD = "constellation/checkInputs"
 
 
@@ -37,6 +33,10 @@ def _params(params) -> tuple[str, dict[str, str]]:
 
 def check_inputs(analysis, positions, texts: dict[str, str]) -> dict:
     """The form's data: every input in declaration order, and whether all texts are accepted."""
+    from constellation.compiler import types as T
+    from constellation.compiler.inputs import check_input_text, input_text, input_types
+    from constellation.compiler.queries.reading import span_of
+
     errors = sum(1 for d in analysis.diagnostics if d.is_error)
     fields = []
     for name, t in input_types(analysis).items():

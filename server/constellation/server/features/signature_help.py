@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from constellation.compiler.queries.signature_help import signature_at
-
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_SIGNATURE_HELP,
                     lsp.SignatureHelpOptions(trigger_characters=["(", ","], retrigger_characters=[","]))
     def signature_help(ls, params: lsp.SignatureHelpParams) -> lsp.SignatureHelp | None:
+        from constellation.compiler.queries.signature_help import signature_at
+
         analysis = ls.analysis(params.text_document.uri)
         if analysis is None:
             return None

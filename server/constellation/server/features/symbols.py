@@ -10,21 +10,33 @@ from urllib.parse import unquote
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
-from constellation.compiler.queries.symbols import (
-    DeclSymbol, SymbolKind, document_symbols, file_symbols, matching, open_file_symbols)
+import functools
+from typing import TYPE_CHECKING
+
 from constellation.server.positions import Positions
 
+if TYPE_CHECKING:  # the compiler is imported with the first document (cold start)
+    from constellation.compiler.queries.symbols import DeclSymbol
+
 log = logging.getLogger(__name__)
-S = lsp.SymbolKind
-KINDS = {SymbolKind.INPUT: S.Field, SymbolKind.TYPE: S.Struct, SymbolKind.BINDING: S.Variable,
-         SymbolKind.OUTPUT: S.Event, SymbolKind.IMPORT: S.Namespace}
 MAX_WORKSPACE_FILES = 2000
+
+
+@functools.cache
+def kinds() -> dict:
+    from constellation.compiler.queries.symbols import SymbolKind
+
+    S = lsp.SymbolKind
+    return {SymbolKind.INPUT: S.Field, SymbolKind.TYPE: S.Struct, SymbolKind.BINDING: S.Variable,
+            SymbolKind.OUTPUT: S.Event, SymbolKind.IMPORT: S.Namespace}
 
 
 def register(server) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     async def document_symbols_(ls, params: lsp.DocumentSymbolParams
                                 ) -> list[lsp.DocumentSymbol] | None:
+        from constellation.compiler.queries.symbols import document_symbols
+
         # waits for a large document's analysis: editors ask for the outline once, on open
         uri = params.text_document.uri
         analysis = await ls.analysis_when_ready(uri)
@@ -36,7 +48,7 @@ def register(server) -> None:
         out = []
         made: dict = {}
         for sym in document_symbols(analysis):
-            key = (sym.name, KINDS[sym.kind], sym.detail, pos.pair(sym.span.start),
+            key = (sym.name, kinds()[sym.kind], sym.detail, pos.pair(sym.span.start),
                    pos.pair(sym.span.end), pos.pair(sym.selection.start), pos.pair(sym.selection.end))
             made[key] = symbol = known.get(key) or _document_symbol(key)
             out.append(symbol)
@@ -47,6 +59,8 @@ def register(server) -> None:
 
     @server.feature(lsp.WORKSPACE_SYMBOL)
     def workspace_symbols(ls, params: lsp.WorkspaceSymbolParams) -> list[lsp.WorkspaceSymbol]:
+        from constellation.compiler.queries.symbols import file_symbols, matching, open_file_symbols
+
         query = params.query.lower()
         out: list[lsp.WorkspaceSymbol] = []
         seen: set[str] = set()
@@ -78,7 +92,7 @@ def _document_symbol(key: tuple) -> lsp.DocumentSymbol:
 
 
 def workspace_symbols_of(uri: str, symbols: list[DeclSymbol], pos: Positions) -> list[lsp.WorkspaceSymbol]:
-    return [lsp.WorkspaceSymbol(name=s.name, kind=KINDS[s.kind], container_name=s.detail or None,
+    return [lsp.WorkspaceSymbol(name=s.name, kind=kinds()[s.kind], container_name=s.detail or None,
                                 location=lsp.Location(uri=uri, range=pos.range(s.selection)))
             for s in symbols]
 
