@@ -571,3 +571,94 @@ def test_terminate_leaves_nothing_the_modules_started(dap, project):
     while alive(spawned) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid) and not alive(spawned)
+
+
+BIG = """in n: Int
+big = Big(n)
+long = Long(n)
+size = Size(big, long)
+out size
+"""
+LONG = "".join(chr(ord("a") + i % 26) for i in range(5000))
+
+
+def page(client, ref: int, start: int, count: int) -> dict[str, dict]:
+    return {v["name"]: v for v in client.ok("variables", {
+        "variablesReference": ref, "filter": "indexed", "start": start, "count": count})[
+        "variables"]}
+
+
+def test_large_values_are_whole_in_variables_paged_and_in_expressions(dap, project):
+    """The run's events abbreviate large values (20 items, 200 characters): the adapter
+    fetches them whole from the child, and the editor pages a long list."""
+    client = dap()
+    client.start(project.program(BIG), inputs={"n": 1}, breakpoints=[
+        {"line": 4, "condition": 'list-contains(big, "item 499")'}])
+    assert client.breakpoints[0]["verified"], client.breakpoints
+    assert client.stopped()["reason"] == "breakpoint"  # the condition saw the 500th item
+    scopes = client.scopes()
+    big = scopes["Settled bindings"]["big"]
+    assert big["indexedVariables"] == 1000 and big["evaluateName"] == "big"
+    items = page(client, big["variablesReference"], 400, 100)
+    assert list(items)[0] == "[400]" and len(items) == 100
+    assert items["[499]"]["value"] == '"item 499"'
+    assert page(client, big["variablesReference"], 999, 100)["[999]"]["value"] == '"item 999"'
+    assert scopes["Settled bindings"]["long"]["value"] == '"' + LONG + '"'
+    arguments = scopes["Arguments"]
+    assert arguments["items"]["indexedVariables"] == 1000
+    assert page(client, arguments["items"]["variablesReference"], 990, 10)["[995]"]["value"] \
+        == '"item 995"'
+    assert arguments["text"]["value"] == '"' + LONG + '"'
+    assert client.ok("evaluate", {"expression": "list-length(big)", "frameId": 1,
+                                  "context": "repl"})["result"] == "1000"
+    assert client.ok("evaluate", {"expression": 'list-contains(big, "item 999")',
+                                  "frameId": 1})["result"] == "true"
+    copied = client.ok("evaluate", {"expression": "long", "frameId": 1,
+                                    "context": "clipboard"})["result"]
+    assert copied == '"' + LONG + '"'
+    whole = client.ok("evaluate", {"expression": "big", "frameId": 1, "context": "repl"})
+    assert page(client, whole["variablesReference"], 0, 1000)["[700]"]["value"] == '"item 700"'
+    client.ok("continue")
+    assert "Run completed: size = 6000" in (client.event("terminated") and client.output())
+
+
+def test_stdlib_in_expressions_but_never_a_module_nor_log(dap, project):
+    client = dap()
+    client.start(project.program(LAYERED), breakpoints=[LINE["d"]], inputs={"n": 3})
+    client.stopped()
+    value = client.ok("evaluate", {"expression": "any([a, b], (x) => x > 5)", "frameId": 1})
+    assert value["result"] == "true"
+    logged = client.request("evaluate", {"expression": 'log("x")', "frameId": 1})
+    assert not logged["success"] and "does not call functions ('stdlib.debug.log')" in \
+        logged["message"]
+    client.ok("continue")
+    client.event("terminated")
+
+
+def test_replay_hit_counts_are_the_same_forward_back_and_forward_again(dap, project, records):
+    program = project.program(LAYERED)
+    run = record_run(project, program, "--serial")
+    client = dap()
+    client.start(program, replay=str(run), functions=[{"name": "Double", "hitCondition": "2"}])
+    assert client.stopped()["reason"] == "function breakpoint"
+    assert frame_names(client).startswith("d = Double")  # the second call of Double
+    client.ok("stepBack")
+    client.stopped()
+    assert frame_names(client) == "before layer 3 of 3"
+    client.ok("continue")
+    assert client.stopped()["reason"] == "function breakpoint"
+    assert frame_names(client).startswith("d = Double")  # still its second hit
+    client.ok("continue")
+    assert "recorded run ends here" in client.stopped()["description"]
+    client.ok("reverseContinue")
+    assert client.stopped()["reason"] == "function breakpoint"
+    assert frame_names(client).startswith("d = Double")  # backward: the second hit again
+    client.ok("reverseContinue")
+    assert client.stopped()["reason"] == "entry"  # a = Double is the first hit: no stop
+    client.ok("continue")
+    client.stopped()
+    assert frame_names(client).startswith("d = Double")
+    client.ok("continue")
+    client.stopped()
+    client.ok("continue")
+    client.event("terminated")
