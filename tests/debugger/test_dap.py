@@ -662,3 +662,23 @@ def test_replay_hit_counts_are_the_same_forward_back_and_forward_again(dap, proj
     client.stopped()
     client.ok("continue")
     client.event("terminated")
+
+
+def test_next_under_eager_stops_before_the_first_call_of_a_deeper_layer(dap, project):
+    """Eager has no barriers: `next` goes on until a call of a later layer is about to start
+    (calls of the layer it left may still be running)."""
+    client = dap()
+    client.start(project.program(LAYERED), inputs={"n": 3}, schedule="eager",
+                 stopOnEntry=True)
+    assert client.stopped()["reason"] == "entry"
+    first = frame_names(client)
+    assert first.startswith(("a = Double", "b = Inc")) and "layer 1" in first
+    client.ok("next")
+    assert client.stopped()["reason"] == "step"
+    assert frame_names(client).startswith("c = Add")
+    assert {k: v["value"] for k, v in client.scopes()["Arguments"].items()} == {"a": "6", "b": "4"}
+    client.ok("next")
+    client.stopped()
+    assert frame_names(client).startswith("d = Double")
+    client.ok("next")
+    assert client.event("exited")["body"]["exitCode"] == 0
