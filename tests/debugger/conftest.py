@@ -66,6 +66,14 @@ def Size(items: list[str], text: str) -> int:
 
 
 @module
+def Slow(x: int) -> int:
+    with open(os.environ["DAP_TEST_CALLS"] + ".slow", "w") as f:
+        f.write("started")
+    time.sleep(1.5)
+    return x
+
+
+@module
 def Fail(x: int) -> int:
     _count("Fail")
     raise RuntimeError(f"Fail cannot take {x}")

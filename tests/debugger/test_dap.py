@@ -682,3 +682,26 @@ def test_next_under_eager_stops_before_the_first_call_of_a_deeper_layer(dap, pro
     assert frame_names(client).startswith("d = Double")
     client.ok("next")
     assert client.event("exited")["body"]["exitCode"] == 0
+
+
+def test_pause_while_a_call_runs_moves_to_the_next_barrier(dap, project):
+    """Pause answers at once (the calls running go on); the run then stops at the first
+    point it reaches: here the barrier before layer 2."""
+    program = project.program("in n: Int\ns = Slow(n)\nd = Double(s)\nout d\n")
+    client = dap()
+    client.start(program, inputs={"n": 4})
+    deadline = time.monotonic() + 20
+    while not project.calls_file.with_suffix(".txt.slow").exists():
+        assert time.monotonic() < deadline, "Slow never started"
+        time.sleep(0.05)
+    client.ok("pause")
+    first = client.stopped()
+    assert first["reason"] == "pause" and "running call" in first["description"]
+    assert client.frames()[0]["name"].startswith("paused (running calls: s")
+    second = client.stopped()  # Slow has ended: the run reached the barrier and waits there
+    assert second["reason"] == "pause"
+    assert frame_names(client) == "before layer 2 of 2"
+    assert client.scopes()["Settled bindings"]["s"]["value"] == "4"
+    assert "Double" not in project.calls()
+    client.ok("continue")
+    assert "Run completed: d = 8" in (client.event("terminated") and client.output())

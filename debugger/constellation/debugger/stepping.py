@@ -54,6 +54,7 @@ class LiveEngine:
         self.mark = 0  # `next`: the layer it runs to its barrier
         self.entry = False
         self.last_layer = 0  # the layer of the last point passed (a pause has no point)
+        self.paused = False  # paused between points: the next point becomes the stop
         self._lock = anyio.Lock()
 
     def layer_now(self) -> int:
@@ -61,6 +62,11 @@ class LiveEngine:
 
     # -- from the child -----------------------------------------------------------------------
     def asked(self, point: Point) -> None:
+        if self.paused and self.current is None:  # the pause reaches the next barrier or call
+            self.current, self.last_layer = point, point.layer
+            self.session.stopped(point, self.state, "pause",
+                                 "Paused here, at the first point the run reached.")
+            return
         self.pending.append(point)
         self.session.tg.start_soon(self.pump)
 
@@ -85,7 +91,7 @@ class LiveEngine:
 
     def resume(self, mode: str) -> None:
         self.mark = self.layer_now()
-        self.mode, self.halted = mode, False
+        self.mode, self.halted, self.paused = mode, False, False
         point, self.current = self.current, None
         self.session.tg.start_soon(self._release, point)
 
@@ -95,14 +101,18 @@ class LiveEngine:
         await self.pump()
 
     def pause(self) -> None:
-        """Stop now: calls already running go on to their end, the next point waits."""
+        """Stop now: calls already running go on to their end; the next point the run
+        reaches (a barrier or a call's start) becomes the stop."""
         if not self.halted:
-            self.halted = True
+            self.halted = self.paused = True
+            if self.pending:  # a point is waiting already: stop there
+                self.asked(self.pending.popleft())
+                return
             running = [n for n, c in self.state.calls.items() if c.status in ("running",
                                                                              "retrying")]
             self.session.stopped(None, self.state, "pause",
-                                 f"Paused; {len(running)} running call(s) go on to their end "
-                                 "and the run waits before the next layer or call.")
+                                 f"Paused; {len(running)} running call(s) go on to their end, "
+                                 "and the run stops at the next barrier or call it reaches.")
 
     def step_back(self) -> str:
         return ("Stepping back needs a recorded run: launch with 'replay' set to a run's id "
