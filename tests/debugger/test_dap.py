@@ -53,6 +53,7 @@ def test_breakpoints_on_calls_are_verified_and_others_say_why(dap, project):
                  inputs={"n": 3})
     comment, declaration, call, output = client.breakpoints
     assert call["verified"] and call["line"] == LINE["c"]
+    assert "column" not in call  # a column would move VS Code's dot into the line (inline)
     for bp in (comment, declaration, output):
         assert not bp["verified"]
         assert "holds no module call" in bp["message"]

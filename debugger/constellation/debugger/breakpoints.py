@@ -45,7 +45,6 @@ class Breakpoint:
     condition: Compiled | None = None
     hit: HitCondition | None = None
     hits: int = 0
-    column: int | None = None
 
     def to_dap(self, source: dict | None) -> dict:
         out: dict[str, Any] = {"id": self.id, "verified": self.verified}
@@ -54,9 +53,7 @@ class Breakpoint:
         if self.line is not None:
             out["line"] = self.line
             if source is not None:
-                out["source"] = source
-            if self.column is not None:
-                out["column"] = self.column
+                out["source"] = source  # no column: the editor keeps it where it was set
         return out
 
 
@@ -101,7 +98,6 @@ class Breakpoints:
                 bp.message = (f"Line {line} holds no module call; a breakpoint stops before a "
                               "call starts, so put it on a binding's line that calls a module.")
             else:
-                bp.column = program.line_of(calls[0].span.start)[1]
                 self._conditions(bp, item, program)
             self.lines.append(bp)
         return self.lines
