@@ -215,6 +215,7 @@ def test_evaluate_values_records_and_type_errors(dap, project):
         == ["6", "4"]
     wrong = client.request("evaluate", {"expression": 'c + "x"', "frameId": 1})
     assert not wrong["success"] and "not supported for types Int and String" in wrong["message"]
+    assert wrong["body"]["error"]["showUser"] is False  # the console shows it; no pop-up
     later = client.request("evaluate", {"expression": "d + 1", "frameId": 1})
     assert not later["success"] and "'d' has no value yet" in later["message"]
     call = client.request("evaluate", {"expression": "Double(a)", "frameId": 1})

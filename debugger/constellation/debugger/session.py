@@ -151,7 +151,9 @@ class Session:
         except (Problem, LaunchError, ExpressionError) as exc:
             self.send({"type": "response", "request_seq": message.get("seq", 0),
                        "success": False, "command": command, "message": str(exc),
-                       "body": {"error": {"id": 1, "format": str(exc), "showUser": True}}})
+                       # the console shows an expression's error itself: no notification too
+                       "body": {"error": {"id": 1, "format": str(exc),
+                                          "showUser": command != "evaluate"}}})
         else:
             response = {"type": "response", "request_seq": message.get("seq", 0),
                         "success": True, "command": command}
