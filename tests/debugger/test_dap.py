@@ -619,6 +619,7 @@ def test_large_values_are_whole_in_variables_paged_and_in_expressions(dap, proje
                                     "context": "clipboard"})["result"]
     assert copied == '"' + LONG + '"'
     whole = client.ok("evaluate", {"expression": "big", "frameId": 1, "context": "repl"})
+    assert whole["indexedVariables"] == 1000  # the console pages it as Variables does
     assert page(client, whole["variablesReference"], 0, 1000)["[700]"]["value"] == '"item 700"'
     client.ok("continue")
     assert "Run completed: size = 6000" in (client.event("terminated") and client.output())

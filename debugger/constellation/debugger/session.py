@@ -484,7 +484,8 @@ class Session:
         path = expression.strip() if _name(expression.strip()) else None
         variable = self._variable("result", value, path=path)
         return {"result": variable["value"], "type": compiled.type_text(),
-                "variablesReference": variable["variablesReference"]}
+                **{k: variable[k] for k in ("variablesReference", "indexedVariables",
+                                            "namedVariables") if k in variable}}
 
     # -- helpers ------------------------------------------------------------------------------
     def _engine(self):
