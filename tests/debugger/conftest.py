@@ -51,6 +51,29 @@ def Pair(a: int, b: int) -> Both:
 
 
 @module
+def Big(x: int) -> list[str]:
+    return [f"item {i}" for i in range(1000)]
+
+
+@module
+def Long(x: int) -> str:
+    return "".join(chr(ord("a") + i % 26) for i in range(5000))
+
+
+@module
+def Size(items: list[str], text: str) -> int:
+    return len(items) + len(text)
+
+
+@module
+def Slow(x: int) -> int:
+    with open(os.environ["DAP_TEST_CALLS"] + ".slow", "w") as f:
+        f.write("started")
+    time.sleep(1.5)
+    return x
+
+
+@module
 def Fail(x: int) -> int:
     _count("Fail")
     raise RuntimeError(f"Fail cannot take {x}")

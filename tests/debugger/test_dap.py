@@ -53,6 +53,7 @@ def test_breakpoints_on_calls_are_verified_and_others_say_why(dap, project):
                  inputs={"n": 3})
     comment, declaration, call, output = client.breakpoints
     assert call["verified"] and call["line"] == LINE["c"]
+    assert "column" not in call  # a column would move VS Code's dot into the line (inline)
     for bp in (comment, declaration, output):
         assert not bp["verified"]
         assert "holds no module call" in bp["message"]
@@ -214,6 +215,7 @@ def test_evaluate_values_records_and_type_errors(dap, project):
         == ["6", "4"]
     wrong = client.request("evaluate", {"expression": 'c + "x"', "frameId": 1})
     assert not wrong["success"] and "not supported for types Int and String" in wrong["message"]
+    assert wrong["body"]["error"]["showUser"] is False  # the console shows it; no pop-up
     later = client.request("evaluate", {"expression": "d + 1", "frameId": 1})
     assert not later["success"] and "'d' has no value yet" in later["message"]
     call = client.request("evaluate", {"expression": "Double(a)", "frameId": 1})
@@ -571,3 +573,138 @@ def test_terminate_leaves_nothing_the_modules_started(dap, project):
     while alive(spawned) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid) and not alive(spawned)
+
+
+BIG = """in n: Int
+big = Big(n)
+long = Long(n)
+size = Size(big, long)
+out size
+"""
+LONG = "".join(chr(ord("a") + i % 26) for i in range(5000))
+
+
+def page(client, ref: int, start: int, count: int) -> dict[str, dict]:
+    return {v["name"]: v for v in client.ok("variables", {
+        "variablesReference": ref, "filter": "indexed", "start": start, "count": count})[
+        "variables"]}
+
+
+def test_large_values_are_whole_in_variables_paged_and_in_expressions(dap, project):
+    """The run's events abbreviate large values (20 items, 200 characters): the adapter
+    fetches them whole from the child, and the editor pages a long list."""
+    client = dap()
+    client.start(project.program(BIG), inputs={"n": 1}, breakpoints=[
+        {"line": 4, "condition": 'list-contains(big, "item 499")'}])
+    assert client.breakpoints[0]["verified"], client.breakpoints
+    assert client.stopped()["reason"] == "breakpoint"  # the condition saw the 500th item
+    scopes = client.scopes()
+    big = scopes["Settled bindings"]["big"]
+    assert big["indexedVariables"] == 1000 and big["evaluateName"] == "big"
+    items = page(client, big["variablesReference"], 400, 100)
+    assert list(items)[0] == "[400]" and len(items) == 100
+    assert items["[499]"]["value"] == '"item 499"'
+    assert page(client, big["variablesReference"], 999, 100)["[999]"]["value"] == '"item 999"'
+    assert scopes["Settled bindings"]["long"]["value"] == '"' + LONG + '"'
+    arguments = scopes["Arguments"]
+    assert arguments["items"]["indexedVariables"] == 1000
+    assert page(client, arguments["items"]["variablesReference"], 990, 10)["[995]"]["value"] \
+        == '"item 995"'
+    assert arguments["text"]["value"] == '"' + LONG + '"'
+    assert client.ok("evaluate", {"expression": "list-length(big)", "frameId": 1,
+                                  "context": "repl"})["result"] == "1000"
+    assert client.ok("evaluate", {"expression": 'list-contains(big, "item 999")',
+                                  "frameId": 1})["result"] == "true"
+    copied = client.ok("evaluate", {"expression": "long", "frameId": 1,
+                                    "context": "clipboard"})["result"]
+    assert copied == '"' + LONG + '"'
+    whole = client.ok("evaluate", {"expression": "big", "frameId": 1, "context": "repl"})
+    assert whole["indexedVariables"] == 1000  # the console pages it as Variables does
+    assert page(client, whole["variablesReference"], 0, 1000)["[700]"]["value"] == '"item 700"'
+    client.ok("continue")
+    assert "Run completed: size = 6000" in (client.event("terminated") and client.output())
+
+
+def test_stdlib_in_expressions_but_never_a_module_nor_log(dap, project):
+    client = dap()
+    client.start(project.program(LAYERED), breakpoints=[LINE["d"]], inputs={"n": 3})
+    client.stopped()
+    value = client.ok("evaluate", {"expression": "any([a, b], (x) => x > 5)", "frameId": 1})
+    assert value["result"] == "true"
+    logged = client.request("evaluate", {"expression": 'log("x")', "frameId": 1})
+    assert not logged["success"] and "does not call functions ('stdlib.debug.log')" in \
+        logged["message"]
+    client.ok("continue")
+    client.event("terminated")
+
+
+def test_replay_hit_counts_are_the_same_forward_back_and_forward_again(dap, project, records):
+    program = project.program(LAYERED)
+    run = record_run(project, program, "--serial")
+    client = dap()
+    client.start(program, replay=str(run), functions=[{"name": "Double", "hitCondition": "2"}])
+    assert client.stopped()["reason"] == "function breakpoint"
+    assert frame_names(client).startswith("d = Double")  # the second call of Double
+    client.ok("stepBack")
+    client.stopped()
+    assert frame_names(client) == "before layer 3 of 3"
+    client.ok("continue")
+    assert client.stopped()["reason"] == "function breakpoint"
+    assert frame_names(client).startswith("d = Double")  # still its second hit
+    client.ok("continue")
+    assert "recorded run ends here" in client.stopped()["description"]
+    client.ok("reverseContinue")
+    assert client.stopped()["reason"] == "function breakpoint"
+    assert frame_names(client).startswith("d = Double")  # backward: the second hit again
+    client.ok("reverseContinue")
+    assert client.stopped()["reason"] == "entry"  # a = Double is the first hit: no stop
+    client.ok("continue")
+    client.stopped()
+    assert frame_names(client).startswith("d = Double")
+    client.ok("continue")
+    client.stopped()
+    client.ok("continue")
+    client.event("terminated")
+
+
+def test_next_under_eager_stops_before_the_first_call_of_a_deeper_layer(dap, project):
+    """Eager has no barriers: `next` goes on until a call of a later layer is about to start
+    (calls of the layer it left may still be running)."""
+    client = dap()
+    client.start(project.program(LAYERED), inputs={"n": 3}, schedule="eager",
+                 stopOnEntry=True)
+    assert client.stopped()["reason"] == "entry"
+    first = frame_names(client)
+    assert first.startswith(("a = Double", "b = Inc")) and "layer 1" in first
+    client.ok("next")
+    assert client.stopped()["reason"] == "step"
+    assert frame_names(client).startswith("c = Add")
+    assert {k: v["value"] for k, v in client.scopes()["Arguments"].items()} == {"a": "6", "b": "4"}
+    client.ok("next")
+    client.stopped()
+    assert frame_names(client).startswith("d = Double")
+    client.ok("next")
+    assert client.event("exited")["body"]["exitCode"] == 0
+
+
+def test_pause_while_a_call_runs_moves_to_the_next_barrier(dap, project):
+    """Pause answers at once (the calls running go on); the run then stops at the first
+    point it reaches: here the barrier before layer 2."""
+    program = project.program("in n: Int\ns = Slow(n)\nd = Double(s)\nout d\n")
+    client = dap()
+    client.start(program, inputs={"n": 4})
+    deadline = time.monotonic() + 20
+    while not project.calls_file.with_suffix(".txt.slow").exists():
+        assert time.monotonic() < deadline, "Slow never started"
+        time.sleep(0.05)
+    client.ok("pause")
+    first = client.stopped()
+    assert first["reason"] == "pause" and "running call" in first["description"]
+    assert client.frames()[0]["name"].startswith("paused (running calls: s")
+    second = client.stopped()  # Slow has ended: the run reached the barrier and waits there
+    assert second["reason"] == "pause"
+    assert frame_names(client) == "before layer 2 of 2"
+    assert client.scopes()["Settled bindings"]["s"]["value"] == "4"
+    assert "Double" not in project.calls()
+    client.ok("continue")
+    assert "Run completed: d = 8" in (client.event("terminated") and client.output())

@@ -95,6 +95,84 @@ def test_neovim_registers_the_adapter_and_its_command_answers(tmp_path):
     assert "has no 'lsp' argument" in result["bad_command"]
 
 
+NVIM_DAP_SESSION = r"""
+local out = {}
+local ok, err = pcall(function()
+  vim.opt.rtp:prepend(vim.env.NVIM_DAP)
+  package.path = vim.env.CST_EDITORS .. "/neovim/?.lua;" .. package.path
+  local dap = require("dap")
+  out.setup = require("constellation_dap").setup({ cmd = { vim.env.CST, "lsp" } })
+  vim.cmd("edit " .. vim.env.PROGRAM)
+  vim.bo.filetype = "constellation"
+  local stops = {}
+  dap.listeners.after.event_stopped["probe"] = function(_, body) table.insert(stops, body) end
+  local function wait_stops(n)
+    return vim.wait(60000, function()
+      local s = dap.session()
+      return #stops >= n and s ~= nil and s.stopped_thread_id ~= nil
+    end, 50)
+  end
+  local function ask(command, args)
+    local result, done = nil, false
+    dap.session():request(command, args, function(e, r) result, done = (r or { error = tostring(e) }), true end)
+    vim.wait(30000, function() return done end, 20)
+    return result
+  end
+  vim.api.nvim_win_set_cursor(0, { 9, 0 })
+  dap.toggle_breakpoint()
+  dap.run(dap.configurations.constellation[1])
+  out.entry = wait_stops(1) and stops[1].reason
+  dap.continue()
+  out.breakpoint = wait_stops(2) and stops[2].reason
+  local frames = ask("stackTrace", { threadId = 1 }).stackFrames
+  out.frames = { frames[1].name, frames[2].name }
+  local scopes = ask("scopes", { frameId = frames[1].id }).scopes
+  local args = ask("variables", { variablesReference = scopes[1].variablesReference }).variables
+  out.arguments = {}
+  for _, v in ipairs(args) do out.arguments[v.name] = v.value end
+  out.length = ask("evaluate", { expression = "list-length(evens)", frameId = frames[1].id, context = "repl" }).result
+  dap.step_over()
+  out.next = wait_stops(3) and ask("stackTrace", { threadId = 1 }).stackFrames[1].name
+  dap.terminate()
+  out.ended = vim.wait(30000, function() return dap.session() == nil end, 50)
+end)
+if not ok then out.error = tostring(err) end
+local file = io.open(vim.env.CST_OUT, "w")
+file:write(vim.json.encode(out))
+file:close()
+vim.cmd("qa!")
+"""
+
+
+def test_neovim_with_nvim_dap_debugs_a_pipeline(tmp_path):
+    """The real nvim-dap (a checkout named by CONSTELLATION_NVIM_DAP: it comes from GitHub,
+    which the test machines cannot reach) drives `cst dap`: a breakpoint set in the buffer,
+    F5's continue, the stack, the arguments, the console, a layer step and the end."""
+    nvim = shutil.which("nvim", path=f"{Path(sys.executable).parent}{os.pathsep}"
+                                     f"{os.environ.get('PATH', '')}")
+    nvim_dap = os.environ.get("CONSTELLATION_NVIM_DAP")
+    if not nvim or not nvim_dap:
+        pytest.skip("needs Neovim and an nvim-dap checkout named by CONSTELLATION_NVIM_DAP")
+    work = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", work)
+    (tmp_path / "probe.lua").write_text(NVIM_DAP_SESSION)
+    out = tmp_path / "out.json"
+    env = {**editor_env(tmp_path), "CST_EDITORS": str(REPO / "editors"), "NVIM_DAP": nvim_dap,
+           "CST": str(Path(sys.executable).parent / "cst"), "CST_OUT": str(out),
+           "PROGRAM": str(work / "numbers.cst")}
+    done = subprocess.run([nvim, "--headless", "--clean", "-S", str(tmp_path / "probe.lua")],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=180)
+    assert out.is_file(), done.stderr
+    result = json.loads(out.read_text())
+    assert "error" not in result, result["error"]
+    assert (result["entry"], result["breakpoint"]) == ("entry", "breakpoint")
+    assert result["frames"] == ["tripled = MultiplyEach(…)  · layer 3", "layer 3 of 5"]
+    assert result["arguments"] == {"numbers": "[2, 4, 6, 8, 10]", "multiplier": "3"}
+    assert result["length"] == "5"
+    assert result["next"] == "before layer 4 of 5"
+    assert result["ended"] is True
+
+
 EMACS_PROBE = r"""
 (progn
   (defvar dape-configs nil)

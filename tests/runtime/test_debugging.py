@@ -33,11 +33,13 @@ def run_events(analysis, *, debugged: bool, answer=True, inputs=None, **options)
     if debugged:
         def ask(event: dict) -> None:
             events.append(event)
-            if answer:
+            if answer and event["event"] == "debug_point":
+                for fetch in (answer if callable(answer) else lambda e: [])(event):
+                    debugger.answer(fetch)
                 asyncio.get_running_loop().call_soon(debugger.answer, {"go": event["point"]})
 
         debugger = ChannelDebugger(ask, serial=run.config.serial, source=analysis.source)
-        debugger.rank = run.rank
+        debugger.attach(run)
         run.debugger = debugger
     return run, debugger, events
 
@@ -95,3 +97,24 @@ def test_an_unanswered_point_holds_the_run_before_its_layer(registry, recorder):
                 await anyio.sleep(0.02)
     anyio.run(main)
     assert events[-1]["outputs"] == {"b": 6}
+
+
+def test_a_point_carries_large_arguments_abbreviated_and_a_fetch_answers_them_whole(registry):
+    """A large value is not pushed at every point: the adapter fetches it when it needs it."""
+    analysis = compile_program("in n: Int\na = Range(1, n)\nb = SumList(a)\nout b\n", registry)
+    a_id = analysis.executable_plan.bindings["a"]
+
+    def fetches(point: dict) -> list[dict]:
+        if point.get("name") != "b":
+            return []
+        return [{"fetch": 1, "point": point["point"], "arg": 0}, {"fetch": 2, "node": a_id},
+                {"fetch": 3, "point": point["point"] + 5, "arg": 0}]
+
+    run, _, events = run_events(analysis, debugged=True, answer=fetches, inputs={"n": 100})
+    anyio.run(run.execute)
+    call = next(e for e in events if e.get("kind") == "call" and e["name"] == "b")
+    assert call["args"] == [list(range(1, 21)) + ["…"]]  # abbreviated as run events are
+    answers = {e["fetch"]: e for e in events if e["event"] == "debug_value"}
+    assert answers[1]["value"] == answers[2]["value"] == list(range(1, 101))
+    assert "not waiting" in answers[3]["missing"]
+    assert events[-1]["outputs"] == {"b": 5050}

@@ -611,7 +611,7 @@ def execute(args, analysis, plan, inputs: dict, settled=None, note: str | None =
                                  getattr(args, "dask_colocate", None)))
     if debugger is not None:
         from constellation.runtime.debugging import plain
-        debugger.serial, debugger.rank = run.config.serial, run.rank
+        debugger.attach(run)
         run.debugger = debugger
         emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
     recording.use_persistent_cache(args.file, run.plan, run.functions)

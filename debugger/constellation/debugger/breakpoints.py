@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from constellation.compiler import types as T
-from constellation.debugger.expressions import Compiled, ExpressionError
+from constellation.debugger.expressions import Compiled, ExpressionError, Scope
 from constellation.debugger.state import Point
 
 HIT = re.compile(r"\s*(==|>=|<=|>|<|%)?\s*(\d+)\s*$")
@@ -45,7 +45,6 @@ class Breakpoint:
     condition: Compiled | None = None
     hit: HitCondition | None = None
     hits: int = 0
-    column: int | None = None
 
     def to_dap(self, source: dict | None) -> dict:
         out: dict[str, Any] = {"id": self.id, "verified": self.verified}
@@ -54,9 +53,7 @@ class Breakpoint:
         if self.line is not None:
             out["line"] = self.line
             if source is not None:
-                out["source"] = source
-            if self.column is not None:
-                out["column"] = self.column
+                out["source"] = source  # no column: the editor keeps it where it was set
         return out
 
 
@@ -101,7 +98,6 @@ class Breakpoints:
                 bp.message = (f"Line {line} holds no module call; a breakpoint stops before a "
                               "call starts, so put it on a binding's line that calls a module.")
             else:
-                bp.column = program.line_of(calls[0].span.start)[1]
                 self._conditions(bp, item, program)
             self.lines.append(bp)
         return self.lines
@@ -122,30 +118,34 @@ class Breakpoints:
             self.functions.append(bp)
         return self.functions
 
-    async def hit(self, point: Point, settled: Callable[[], Awaitable[dict]], *,
-                  count: bool = True) -> tuple[str, str] | None:
-        """(reason, description) when `point` stops at a breakpoint; hits are counted when
-        `count` (a replay walking backward does not count). `settled()` gives the values in
-        scope, asked only when a condition needs them."""
+    def candidates(self, point: Point) -> list[tuple[Breakpoint, str]]:
+        """The verified breakpoints at `point` (a call), with the stop's reason."""
         if point.kind != "call":
-            return None
+            return []
         short = (point.module or "").rsplit(".", 1)[-1]
-        candidates = [(b, "breakpoint") for b in self.lines if b.line == point.line]
-        candidates += [(b, "function breakpoint") for b in self.functions
-                       if b.function in (point.module, short)]
-        for bp, reason in candidates:
-            if not bp.verified:
-                continue
-            if bp.condition is not None:
-                try:
-                    if await bp.condition.evaluate(await settled()) is not True:
-                        continue
-                except ExpressionError as exc:
-                    return reason, f"The condition '{bp.condition.text}' could not be " \
-                                   f"evaluated: {exc}"
-            if count:
+        found = [(b, "breakpoint") for b in self.lines if b.line == point.line]
+        found += [(b, "function breakpoint") for b in self.functions
+                  if b.function in (point.module, short)]
+        return [(b, reason) for b, reason in found if b.verified]
+
+    async def hit(self, point: Point, scope: Callable[[], Scope], *,
+                  hits: Callable[[Breakpoint], Awaitable[int]] | None = None
+                  ) -> tuple[str, str] | None:
+        """(reason, description) when `point` stops at a breakpoint. A breakpoint is hit
+        when its condition holds (over `scope()`, asked only when a condition needs it);
+        its hit count is `hits(bp)` (a replay counts the hits up to its position, so
+        stepping back and forth counts alike) or, live, the hits so far."""
+        for bp, reason in self.candidates(point):
+            try:
+                if not await met(bp, scope):
+                    continue
+            except ExpressionError as exc:
+                return reason, f"The condition '{bp.condition.text}' could not be " \
+                               f"evaluated: {exc}"
+            if hits is None:
                 bp.hits += 1
-            if bp.hit is not None and not bp.hit.met(bp.hits):
+            count = bp.hits if hits is None else await hits(bp)
+            if bp.hit is not None and not bp.hit.met(count):
                 continue
             return reason, ""
         return None
@@ -154,3 +154,8 @@ class Breakpoints:
         short = (point.module or "").rsplit(".", 1)[-1]
         return [b.id for b in self.lines if b.line == point.line and b.verified] + [
             b.id for b in self.functions if b.function in (point.module, short) and b.verified]
+
+
+async def met(bp: Breakpoint, scope: Callable[[], Scope]) -> bool:
+    """Whether `bp`'s condition (if any) holds; ExpressionError if it cannot be evaluated."""
+    return bp.condition is None or await bp.condition.evaluate(scope()) is True

@@ -87,8 +87,12 @@ class Child:
                 yield event
 
     async def go(self, point: int) -> None:
+        await self.send({"go": point})
+
+    async def send(self, message: dict) -> None:
+        """A line to the child: `{"go": N}`, or `{"fetch": K, ...}` (whole.py)."""
         try:
-            await self.process.stdin.send(json.dumps({"go": point}).encode() + b"\n")
+            await self.process.stdin.send(json.dumps(message).encode() + b"\n")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             pass  # the child has ended; its end is reported by its event stream
 

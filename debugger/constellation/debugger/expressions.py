@@ -2,8 +2,10 @@
 
 An expression is checked by the compiler itself, in a small program that declares every
 value in scope as an input of its type, and evaluated by the runtime's own evaluator over
-the values the run has settled. Expressions never call functions: a module runs only in the
-run's child process, so a call is refused with a sentence.
+the values the run has settled. Expressions call the standard library's pure functions
+(`list-length`, `list-contains`, `any`, `map`, ... — how a condition looks into a list, which
+the language does not index), never a module: a module runs only in the run's child process,
+so a call of one (or of `log`, which writes the run's log) is refused with a sentence.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from typing import Any
 
 from constellation.compiler import analyze
 from constellation.compiler import types as T
-from constellation.compiler.registry import Registry
+from constellation.compiler.registry import Function, Registry
+from constellation.compiler.stdlib import stdlib_registry
 from constellation.compiler.values import coerce
 from constellation.runtime.errors import RunError
-from constellation.runtime.evaluate import Evaluator
+from constellation.runtime.evaluate import Closure, Evaluator, apply_higher_order
+
+from constellation.debugger.whole import Whole, as_is
 
 RESULT = "cstDebuggerValue"
 
@@ -59,20 +64,22 @@ class Compiled:
             column = d.span.start - len(prefix) + 1
             where = f"column {column}: " if 1 <= column <= len(text) + 1 else ""
             raise ExpressionError(f"{where}{d.message}")
-        calls = [n for n in self.analysis.plan.nodes if n.kind == "module"]
-        if calls:
-            name = calls[0].function.qualified if calls[0].function else "a function"
+        plan = self.analysis.executable_plan
+        refused = [ref.qualified for ref in plan.functions if pure(ref.qualified) is None]
+        if refused:
             raise ExpressionError(
-                f"The debugger does not call functions ('{name}'): modules run only in the "
-                "run itself. Use the values in scope.")
+                f"The debugger does not call functions ('{refused[0]}'): modules run only in "
+                "the run itself. Use the values in scope and the standard library.")
         self.type = self.analysis.check.binding_types.get(RESULT)
         self.text = text
 
     def type_text(self) -> str:
         return T.type_str(self.type) if self.type is not None else "?"
 
-    async def evaluate(self, values: dict[str, Any]) -> Any:
-        scope = Scope(self.analysis, values, {})
+    async def evaluate(self, outer: Scope) -> Any:
+        """The value over the run's scope `outer`: only the values it names are computed
+        (and fetched whole)."""
+        scope = Scope(self.analysis, {}, {}, pure_calls=True, outer=outer)
         try:
             return await scope.value(RESULT)
         except NotSettled as exc:
@@ -88,16 +95,34 @@ class NotSettled(Exception):
         self.name = name
 
 
+def pure(qualified: str) -> Function | None:
+    """The standard library's function `qualified` if the debugger may call it (no module,
+    and not `log`, whose effect is on the run's log)."""
+    if not qualified.startswith("stdlib.") or qualified == "stdlib.debug.log":
+        return None
+    fn = _STDLIB.lookup(qualified)
+    return fn if fn is not None and (fn.impl is not None or fn.higher_order) else None
+
+
+_STDLIB = stdlib_registry()
+
+
 class Scope:
     """The evaluator's context over what a run has settled: input values by name, call
-    values by node id; other bindings are evaluated from those (memoised), over the
-    analysis's executable plan as the run evaluates them. A value not settled yet raises
-    NotSettled; nothing is ever called."""
+    values by node id (made whole by `whole`); other bindings are evaluated from those
+    (memoised), over the analysis's executable plan as the run evaluates them. A value not
+    settled yet raises NotSettled. With `pure_calls` (an expression), the standard library's
+    pure functions are called here; a module never is."""
 
-    def __init__(self, analysis, inputs: dict[str, Any], calls: dict[int, Any]) -> None:
+    def __init__(self, analysis, inputs: dict[str, Any], calls: dict[int, Any],
+                 whole: Whole = as_is, *, pure_calls: bool = False,
+                 outer: Scope | None = None) -> None:
         self.plan = analysis.executable_plan
         self.inputs = inputs
         self.calls = calls
+        self.whole = whole
+        self.pure_calls = pure_calls
+        self.outer = outer  # an expression's inputs are the run's values of those names
         self.memo: dict[int, Any] = {}
         self.evaluator = Evaluator(self)
 
@@ -109,10 +134,16 @@ class Scope:
         if node.kind == "input":
             if node.name in self.inputs:
                 return self.inputs[node.name]
+            if self.outer is not None:
+                return await self.outer.value(node.name)
             raise NotSettled(node.name)
         if node.kind == "module":
             if node_id in self.calls:
-                return self.calls[node_id]
+                return await self.whole(("node", node_id), self.calls[node_id])
+            if self.pure_calls and node_id not in self.memo:
+                self.memo[node_id] = await self.call(node.code, node.fn, env or {})
+            if node_id in self.memo:
+                return self.memo[node_id]
             raise NotSettled(node.label)
         if node_id not in self.memo:
             value = await self.evaluator.eval(node.code, {})
@@ -120,5 +151,22 @@ class Scope:
         return self.memo[node_id]
 
     async def inline_call(self, call, env: dict) -> object:  # a call in a lambda body
+        if self.pure_calls and call.fn >= 0:
+            return await self.call(call, call.fn, env)
         fn = self.plan.functions[call.fn] if call.fn >= 0 else None
         raise NotSettled(fn.qualified if fn is not None else call.label)
+
+    async def call(self, call, fn_index: int, env: dict) -> object:
+        """A standard library call of an expression (Compiled refused every other)."""
+        fn = pure(self.plan.functions[fn_index].qualified)
+        assert fn is not None
+        args = [a if isinstance(a, Closure) else coerce(a, t)
+                for a, (_, t) in zip(await self.evaluator.eval_args(call, env), fn.params)]
+        if fn.higher_order:
+            return await apply_higher_order(self.evaluator, fn.name, args[0], args[1])
+        try:
+            return fn.impl(*args)
+        except RunError:
+            raise
+        except Exception as exc:  # the standard library's own failures (an empty list's first)
+            raise RunError(f"{fn.qualified}: {exc}") from None

@@ -9,6 +9,7 @@ the call's arguments, the inputs, the settled bindings and the calls not complet
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +23,7 @@ from constellation.debugger.program import LaunchError, Program, load_program, p
 from constellation.debugger.replay import load_record
 from constellation.debugger.state import Point, RunState
 from constellation.debugger.stepping import LiveEngine, ReplayEngine
+from constellation.debugger.whole import Fetcher
 
 THREAD = 1
 CAPABILITIES = {
@@ -34,8 +36,10 @@ CAPABILITIES = {
     "supportsTerminateRequest": True,
     "supportTerminateDebuggee": True,
     "supportsDelayedStackTraceLoading": False,
+    "supportsClipboardContext": True,
 }
-VALUE_TEXT_LIMIT = 200
+SUMMARY_LIMIT = 200  # a list's or record's one-line text; its items are whole when expanded
+STRING_LIMIT = 100_000  # a string's text in Variables (Copy Value gives it whole)
 
 
 class Problem(Exception):
@@ -43,26 +47,64 @@ class Problem(Exception):
 
 
 class References:
-    """variablesReference numbers of one stop: each names the children of a value or scope."""
+    """variablesReference numbers of one stop: each names a scope's variables, or a value
+    whose children (a list's items, a record's fields) are made only for the page asked."""
 
     def __init__(self) -> None:
-        self._items: dict[int, list[tuple[str, Any, str]]] = {}
+        self._scopes: dict[int, tuple[list[tuple[str, Any, str]], bool]] = {}
+        self._values: dict[int, tuple[list | dict, str | None]] = {}
 
     def clear(self) -> None:
-        self._items.clear()
+        self._scopes.clear()
+        self._values.clear()
 
-    def add(self, children: list[tuple[str, Any, str]]) -> int:
-        ref = len(self._items) + 1
-        self._items[ref] = children
+    def _next(self) -> int:
+        return len(self._scopes) + len(self._values) + 1
+
+    def add(self, children: list[tuple[str, Any, str]], bindings: bool = False) -> int:
+        """A scope: its variables as (name, value, text); `bindings`: their names are the
+        program's (an expression can name them)."""
+        ref = self._next()
+        self._scopes[ref] = (children, bindings)
         return ref
 
-    def children(self, ref: int) -> list[tuple[str, Any, str]]:
-        return self._items.get(ref, [])
+    def add_value(self, value: list | dict, path: str | None) -> int:
+        """A list or record; `path` is its expression (its fields' evaluateName)."""
+        ref = self._next()
+        self._values[ref] = (value, path)
+        return ref
+
+    def children(self, ref: int, start: int = 0, count: int | None = None,
+                 which: str | None = None) -> list[tuple[str, Any, str, str | None]]:
+        """(name, value, text, evaluateName) of the children `start`..`start + count`."""
+        end = None if count is None else start + count
+        if ref in self._scopes:
+            children, bindings = self._scopes[ref]
+            return [(name, value, text, name if bindings else None)
+                    for name, value, text in children[start:end]]
+        value, path = self._values.get(ref, ([], None))
+        if isinstance(value, dict):
+            if which == "indexed":
+                return []
+            return [(str(k), value[k], "", f"{path}.{k}" if path and _name(str(k)) else None)
+                    for k in list(value)[start:end]]
+        if which == "named":
+            return []
+        end = len(value) if end is None else min(len(value), end)
+        return [(f"[{i}]", value[i], "", None) for i in range(start, end)]
 
 
-def shown(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else render(value)
-    return text if len(text) <= VALUE_TEXT_LIMIT else text[:VALUE_TEXT_LIMIT] + "…"
+def _name(text: str) -> bool:
+    return text.replace("_", "a").replace("-", "a").isalnum() and not text[0].isdigit()
+
+
+def shown(value: Any, limit: int = SUMMARY_LIMIT) -> str:
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        limit = max(limit, STRING_LIMIT)
+    else:
+        text = render(value)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
 class Session:
@@ -77,6 +119,7 @@ class Session:
         self.stop_on_entry = False
         self.stop: tuple[Point | None, RunState] | None = None
         self.refs = References()
+        self.fetcher: Fetcher | None = None
         self.closed = False
         self._ended = False
         self._after: list[Callable[[], None]] = []
@@ -108,7 +151,9 @@ class Session:
         except (Problem, LaunchError, ExpressionError) as exc:
             self.send({"type": "response", "request_seq": message.get("seq", 0),
                        "success": False, "command": command, "message": str(exc),
-                       "body": {"error": {"id": 1, "format": str(exc), "showUser": True}}})
+                       # the console shows an expression's error itself: no notification too
+                       "body": {"error": {"id": 1, "format": str(exc),
+                                          "showUser": command != "evaluate"}}})
         else:
             response = {"type": "response", "request_seq": message.get("seq", 0),
                         "success": True, "command": command}
@@ -178,6 +223,7 @@ class Session:
             raise LaunchError("The run was rejected: " + "; ".join(
                 (f"line {e['line']}: " if e.get("line") else "") + str(e.get("message"))
                 for e in rejected.get("errors") or []) + ".")
+        state.whole = self.fetcher = Fetcher(child.send)
         engine = LiveEngine(self, child, state)
         self.tg.start_soon(self._read_child, engine, events)
         self.tg.start_soon(self._read_stderr, child)
@@ -188,8 +234,12 @@ class Session:
             if event.get("event") == "debug_point":
                 engine.asked(Point.from_event(event))
                 continue
+            if event.get("event") == "debug_value":
+                self.fetcher.answered(event)
+                continue
             engine.state.apply(event)
             self.forward_output(event)
+        self.fetcher.ended()
         code = await self.child.finish() if self.child is not None else None
         self.finished(code if code is not None else 0)
 
@@ -367,7 +417,8 @@ class Session:
             node = program.node(point.node) if point.node is not None else None
             params = [p for p, _ in node.function.params] if node and node.function else []
             if point.args is not None:
-                args_list = [(params[i] if i < len(params) else f"argument {i + 1}", v, "")
+                args_list = [(params[i] if i < len(params) else f"argument {i + 1}",
+                              await state.whole(("arg", point.number, i), v), "")
                              for i, v in enumerate(point.args)]
             else:
                 args_list = [("(not recorded)", None, "the record keeps the arguments of module "
@@ -378,9 +429,9 @@ class Session:
         if state.inputs_known:
             scopes.append(self._scope("Inputs", [(n, state.inputs.get(n), "")
                                                  for n in program.input_names()
-                                                 if n in state.inputs]))
+                                                 if n in state.inputs], bindings=True))
         scopes.append(self._scope("Settled bindings", [(n, v, "") for n, v in settled.items()
-                                                      if n not in inputs]))
+                                                      if n not in inputs], bindings=True))
         calls = []
         for node in program.nodes:
             call = state.call(node.id)
@@ -392,25 +443,31 @@ class Session:
         scopes.append(self._scope("Calls not completed", calls))
         return {"scopes": scopes}
 
-    def _scope(self, name: str, children: list[tuple[str, Any, str]]) -> dict:
-        return {"name": name, "variablesReference": self.refs.add(children),
+    def _scope(self, name: str, children: list[tuple[str, Any, str]],
+               bindings: bool = False) -> dict:
+        return {"name": name, "variablesReference": self.refs.add(children, bindings),
                 "namedVariables": len(children), "expensive": False}
 
     async def on_variables(self, args: dict) -> dict:
-        out = []
-        for name, value, text in self.refs.children(int(args.get("variablesReference", 0))):
-            out.append(self._variable(name, value, text))
-        return {"variables": out}
+        """A page of a scope or value (`start`, `count`, `filter`: the editor pages a long
+        list in chunks, so a list of a million items costs only what is shown)."""
+        start, count = args.get("start") or 0, args.get("count") or None
+        which = args.get("filter")
+        return {"variables": [self._variable(name, value, text, path) for name, value, text, path
+                              in self.refs.children(int(args.get("variablesReference", 0)),
+                                                    int(start), count and int(count), which)]}
 
-    def _variable(self, name: str, value: Any, text: str = "") -> dict:
+    def _variable(self, name: str, value: Any, text: str = "", path: str | None = None) -> dict:
         ref = 0
-        if isinstance(value, list) and value:
-            ref = self.refs.add([(f"[{i}]", v, "") for i, v in enumerate(value)])
-        elif isinstance(value, dict) and value:
-            ref = self.refs.add([(str(k), v, "") for k, v in value.items()])
+        if isinstance(value, (list, dict)) and value:
+            ref = self.refs.add_value(value, path)
         variable = {"name": name, "value": text or shown(value), "variablesReference": ref}
+        if path is not None:
+            variable["evaluateName"] = path
         if isinstance(value, list):
             variable["indexedVariables"] = len(value)
+        elif isinstance(value, dict):
+            variable["namedVariables"] = len(value)
         return variable
 
     async def on_evaluate(self, args: dict) -> dict:
@@ -419,12 +476,16 @@ class Session:
             raise Problem("'expression' must be text.")
         program = self._program()
         state = self.stop[1] if self.stop is not None else getattr(self.engine, "state", RunState())
-        settled = await state.settled(program)
         compiled = Compiled(expression, program.binding_types(), program.analysis.registry)
-        value = await compiled.evaluate(settled)
-        variable = self._variable("result", value)
+        value = await compiled.evaluate(state.scope(program))
+        if args.get("context") == "clipboard":  # Copy Value: the value whole, as text
+            return {"result": shown(value, limit=sys.maxsize),
+                    "variablesReference": 0}
+        path = expression.strip() if _name(expression.strip()) else None
+        variable = self._variable("result", value, path=path)
         return {"result": variable["value"], "type": compiled.type_text(),
-                "variablesReference": variable["variablesReference"]}
+                **{k: variable[k] for k in ("variablesReference", "indexedVariables",
+                                            "namedVariables") if k in variable}}
 
     # -- helpers ------------------------------------------------------------------------------
     def _engine(self):

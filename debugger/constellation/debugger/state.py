@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from constellation.debugger.expressions import NotSettled, Scope
+from constellation.debugger.whole import Whole, as_is
 from constellation.runtime.errors import RunError
 
 
@@ -51,6 +52,7 @@ class RunState:
     depth: int = 0
     layers_done: set[int] = field(default_factory=set)
     finished: dict | None = None  # the run_completed event
+    whole: Whole = as_is  # a live run's values arrive abbreviated: this fetches them whole
 
     def apply(self, event: dict) -> None:
         kind = event.get("event")
@@ -81,10 +83,14 @@ class RunState:
     def call(self, node_id: int) -> CallState:
         return self.calls.get(node_id) or CallState()
 
+    def scope(self, program) -> Scope:
+        """The values in scope now, computed (and fetched whole) as they are asked."""
+        return Scope(program.analysis, self.inputs, self.values, self.whole)
+
     async def settled(self, program) -> dict[str, Any]:
         """Every top-level binding that has a value now (inputs, calls, and the bindings
-        computed from those), in the order of the program."""
-        scope = Scope(program.analysis, self.inputs, self.values)
+        computed from those), whole, in the order of the program."""
+        scope = self.scope(program)
         out: dict[str, Any] = {}
         for name in program.analysis.plan.bindings:
             try:

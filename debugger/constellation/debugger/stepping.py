@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from constellation.debugger.breakpoints import Breakpoint, met
+from constellation.debugger.expressions import ExpressionError
 from constellation.debugger.state import Point, RunState
 
 if TYPE_CHECKING:
@@ -25,11 +27,10 @@ END_OF_RECORD = "The recorded run ends here; step back, or continue to end the r
 
 
 async def decide(session: Session, point: Point, state: RunState, mode: str, mark: int,
-                 *, count: bool = True) -> tuple[str, str] | None:
+                 *, hits=None) -> tuple[str, str] | None:
     if point.kind == "end":
         return "step", END_OF_RECORD
-    hit = await session.breakpoints.hit(point, lambda: state.settled(session.program),
-                                        count=count)
+    hit = await session.breakpoints.hit(point, lambda: state.scope(session.program), hits=hits)
     if hit is not None:
         return hit
     if mode in ("entry", "stepIn", "stepBack", "pause"):
@@ -53,6 +54,7 @@ class LiveEngine:
         self.mark = 0  # `next`: the layer it runs to its barrier
         self.entry = False
         self.last_layer = 0  # the layer of the last point passed (a pause has no point)
+        self.paused = False  # paused between points: the next point becomes the stop
         self._lock = anyio.Lock()
 
     def layer_now(self) -> int:
@@ -60,6 +62,11 @@ class LiveEngine:
 
     # -- from the child -----------------------------------------------------------------------
     def asked(self, point: Point) -> None:
+        if self.paused and self.current is None:  # the pause reaches the next barrier or call
+            self.current, self.last_layer = point, point.layer
+            self.session.stopped(point, self.state, "pause",
+                                 "Paused here, at the first point the run reached.")
+            return
         self.pending.append(point)
         self.session.tg.start_soon(self.pump)
 
@@ -84,7 +91,7 @@ class LiveEngine:
 
     def resume(self, mode: str) -> None:
         self.mark = self.layer_now()
-        self.mode, self.halted = mode, False
+        self.mode, self.halted, self.paused = mode, False, False
         point, self.current = self.current, None
         self.session.tg.start_soon(self._release, point)
 
@@ -94,14 +101,18 @@ class LiveEngine:
         await self.pump()
 
     def pause(self) -> None:
-        """Stop now: calls already running go on to their end, the next point waits."""
+        """Stop now: calls already running go on to their end; the next point the run
+        reaches (a barrier or a call's start) becomes the stop."""
         if not self.halted:
-            self.halted = True
+            self.halted = self.paused = True
+            if self.pending:  # a point is waiting already: stop there
+                self.asked(self.pending.popleft())
+                return
             running = [n for n, c in self.state.calls.items() if c.status in ("running",
                                                                              "retrying")]
             self.session.stopped(None, self.state, "pause",
-                                 f"Paused; {len(running)} running call(s) go on to their end "
-                                 "and the run waits before the next layer or call.")
+                                 f"Paused; {len(running)} running call(s) go on to their end, "
+                                 "and the run stops at the next barrier or call it reaches.")
 
     def step_back(self) -> str:
         return ("Stepping back needs a recorded run: launch with 'replay' set to a run's id "
@@ -116,6 +127,7 @@ class ReplayEngine:
         self.record = record
         self.index = -1  # before the first point
         self.state = record.state_at(0)
+        self._hits: dict[tuple[int, int], bool] = {}  # (breakpoint, point): hit there
 
     def layer_now(self) -> int:
         return self.record.points[self.index][1].layer if self.index >= 0 else 0
@@ -134,7 +146,8 @@ class ReplayEngine:
         start = max(self.index, 0)
         for i in range(self.index + 1, len(self.record.points)):
             state = self.record.state_at(i)
-            stop = await decide(self.session, self.record.points[i][1], state, mode, mark)
+            stop = await decide(self.session, self.record.points[i][1], state, mode, mark,
+                                hits=self._counter(i))
             if stop is not None:
                 self._show_output(start, i)
                 self._stop_at(i, state, stop)
@@ -162,10 +175,8 @@ class ReplayEngine:
         for i in range(self.index - 1, -1, -1):
             state = self.record.state_at(i)
             point = self.record.points[i][1]
-            hit = None
-            if point.kind == "call":
-                hit = await self.session.breakpoints.hit(
-                    point, lambda: state.settled(self.session.program), count=False)
+            hit = await self.session.breakpoints.hit(
+                point, lambda: state.scope(self.session.program), hits=self._counter(i))
             if hit is not None:
                 self._stop_at(i, state, hit)
                 return
@@ -175,3 +186,24 @@ class ReplayEngine:
         if self.index < 0:
             return
         self._stop_at(self.index, self.state, ("pause", ""))
+
+    # -- hit counts by position ---------------------------------------------------------------
+    def _counter(self, i: int):
+        """A breakpoint's hit count at point i: its hits at points 0..i, however the replay
+        came to i (forward, a step back, a reverse continue)."""
+        async def hits(bp: Breakpoint) -> int:
+            return 1 + sum([await self._hit_at(bp, j) for j in range(i)])
+        return hits
+
+    async def _hit_at(self, bp: Breakpoint, j: int) -> bool:
+        key = (bp.id, j)
+        if key not in self._hits:
+            point = self.record.points[j][1]
+            state = self.record.state_at(j)
+            try:
+                self._hits[key] = any(b is bp for b, _ in
+                                      self.session.breakpoints.candidates(point)) and \
+                    await met(bp, lambda: state.scope(self.session.program))
+            except ExpressionError:
+                self._hits[key] = False
+        return self._hits[key]

@@ -7,6 +7,12 @@ The default, `NO_DEBUGGER`, never waits. `ChannelDebugger` turns each point into
 for a debug adapter (`cst run --debug`: a `debug_point` event line on standard output) and
 waits for the adapter's answer (a `{"go": N}` line on standard input, read by the CLI).
 
+A point's argument values travel abbreviated, as the run's events carry values
+(`values.abbreviate`): a large value is not pushed at every point. The adapter asks for a value
+whole when it needs it (`{"fetch": K, "node": ID}` for a settled call's value, `{"fetch": K,
+"point": N, "arg": I}` for an argument of the point it is stopped at) and gets it in a
+`debug_value` line.
+
 Under `serial`, a call the adapter let go holds the turn until it settles, and the next turn
 goes to the waiting call first in the serial order (layer, priority, position): so a step
 runs exactly one call, in the order the scheduler would have run them.
@@ -20,6 +26,7 @@ from typing import Any, Callable
 import anyio
 
 from constellation.compiler.options import CallOptions
+from constellation.runtime import values
 
 DEFAULT_PRIORITY = CallOptions().priority
 SETTLED = frozenset({"node_completed", "node_failed", "node_cancelled", "node_skipped"})
@@ -68,6 +75,12 @@ class ChannelDebugger(Debugger):
         self._holder: int | None = None  # serial: the node that holds the turn
         self._queue: list[tuple[tuple, int, int, anyio.Event]] = []
         self._arrivals = 0
+        self._args: dict[int, list] = {}  # the argument values of the points not answered yet
+        self._run: Any = None  # the run (attach): its settled values, whole
+
+    def attach(self, run: Any) -> None:
+        """Debug `run`: its serial setting, its start order, and its values for `fetch`."""
+        self.serial, self.rank, self._run = run.config.serial, run.rank, run
 
     # -- the two points -----------------------------------------------------------------------
     async def before_layer(self, layer: int) -> None:
@@ -80,23 +93,43 @@ class ChannelDebugger(Debugger):
         await self._point({"kind": "call", "node": node.id, "name": node.label,
                            "module": fn.qualified,
                            "layer": node.layer, "line": line, "column": column,
-                           "args": [plain(a) for a in args]})
+                           "args": [values.abbreviate(plain(a)) for a in args]}, args)
 
-    async def _point(self, fields: dict) -> None:
+    async def _point(self, fields: dict, args: list | None = None) -> None:
         async with self._lock:
             self._points += 1
             n = self._points
             answered = self._answers[n] = anyio.Event()
+            if args is not None:
+                self._args[n] = args
             self._ask({"event": "debug_point", "point": n, **fields})
             await answered.wait()
             del self._answers[n]
+            self._args.pop(n, None)
 
     # -- the adapter's answers and the run's events -------------------------------------------
     def answer(self, message: dict) -> None:
-        """A line from the adapter: `{"go": N}` lets point N go on."""
+        """A line from the adapter: `{"go": N}` lets point N go on; `{"fetch": K, ...}` asks
+        for a value whole."""
+        if "fetch" in message:
+            self._ask({"event": "debug_value", "fetch": message["fetch"], **self._whole(message)})
+            return
         event = self._answers.get(message.get("go"))  # type: ignore[arg-type]
         if event is not None:
             event.set()
+
+    def _whole(self, message: dict) -> dict:
+        node, point, arg = message.get("node"), message.get("point"), message.get("arg")
+        if isinstance(point, int) and isinstance(arg, int):
+            args = self._args.get(point)
+            if args is not None and 0 <= arg < len(args):
+                return {"value": plain(args[arg])}
+            return {"missing": f"point {point} is not waiting, or has no argument {arg}"}
+        states = self._run.states if self._run is not None else []
+        if (isinstance(node, int) and 0 <= node < len(states) and states[node].node.id == node
+                and states[node].status == "completed"):
+            return {"value": plain(states[node].value)}
+        return {"missing": f"node {node} has no value"}
 
     def observe(self, event: dict) -> None:
         """Every run event passes here: a settled call gives the turn back."""
