@@ -232,8 +232,15 @@ def test_an_edit_keeps_zoom_and_selection_and_a_stale_graph_shows_a_banner(brows
     graph = browser.eval("JSON.parse(document.getElementById('constellation-data').textContent).graph")
     graph["nodes"].append({**graph["nodes"][1], "id": 99, "name": "extra", "names": ["extra"]})
     graph["edges"].append({"source": 0, "target": 99})
+    # the edit is a patch: the nodes it did not change are the same elements, and those of the
+    # other columns (the new node makes room in layer 1's) stay where they were
+    where = "Object.fromEntries({NODES}.filter(e => e.keptMark).map(e => [e.dataset.node, e.getAttribute('transform')]))"
+    before = browser.eval(f"({NODES}.forEach(e => e.keptMark = true), {where.format(NODES=NODES)})")
     browser.eval(f"window.constellationGraph.setGraph({json.dumps(graph)})")
     assert browser.eval(f"{NODES}.length") == 6
+    after = browser.eval(where.format(NODES=NODES))
+    assert sorted(after) == sorted(before)
+    assert (after["userId"], after["profile"]) == (before["userId"], before["profile"])
     assert browser.eval("document.getElementById('app').dataset.zoom") == zoom
     assert browser.eval("document.querySelector('[data-node=user]').classList.contains('selected')")
     assert browser.eval("document.querySelector('.banner').hidden")
