@@ -106,7 +106,9 @@ export class RunDecorations implements vscode.Disposable {
   private render(): void {
     const editors = vscode.window.visibleTextEditors.filter((editor) => editor.document.uri.toString() === this.uri);
     const byState = new Map<CallState, vscode.DecorationOptions[]>(CALL_STATES.map((state) => [state, []]));
-    const lines = this.marks.lines();
+    // the server's layer hints (on unless turned off) already name each line's layer
+    const layerShown = vscode.workspace.getConfiguration("constellation").get<boolean>("inlayHints.layers", true);
+    const lines = this.marks.lines(layerShown);
     for (const editor of editors) {
       for (const list of byState.values()) list.length = 0;
       for (const mark of lines) {
