@@ -612,14 +612,22 @@ With a prefix argument USE-EXAMPLES, use the @example values of the inputs."
                            t)
     (constellation--start-run use-examples inputs)))
 
+(defvar-local constellation--report nil
+  "The report page of this buffer's last run (`cst run --report', written by the server's run).")
+
 (defun constellation--start-run (use-examples inputs)
   "Send the run request, with USE-EXAMPLES or the INPUTS plist."
-  (let ((buffer (constellation--run-buffer (constellation--uri))))
+  (let ((buffer (constellation--run-buffer (constellation--uri)))
+        (source (current-buffer)))
     (constellation--execute
      "constellation.runPipeline"
-     (append (list :uri (constellation--uri) :useExamples (if use-examples t :json-false))
+     ;; :report t: the run also writes its report page, for `constellation-report'
+     (append (list :uri (constellation--uri) :useExamples (if use-examples t :json-false) :report t)
              (when inputs (list :inputs inputs)))
      (lambda (result)
+       (when (buffer-live-p source)
+         (with-current-buffer source
+           (setq constellation--report (plist-get result :report))))
        (let ((lines (list "Outputs:" "")))
          (cl-loop for (key value) on (plist-get result :outputs) by #'cddr
                   do (push (format "  %s = %s" (substring (symbol-name key) 1)
@@ -689,6 +697,18 @@ be trusted."
       (kill-buffer output))
     (browse-url-of-file file)
     file))
+
+;;;###autoload
+(defun constellation-report ()
+  "Show the report of this buffer's last run in the browser.
+The page `cst run --report' writes (the graph with each call's state,
+the timeline with its critical path, the values), written by the
+server's run; opened with `browse-url-of-file'.  Returns its name."
+  (interactive)
+  (unless (and constellation--report (file-readable-p constellation--report))
+    (user-error "Constellation: no report yet: run the pipeline first (M-x constellation-run-pipeline)"))
+  (browse-url-of-file constellation--report)
+  constellation--report)
 
 (provide 'constellation)
 ;;; constellation.el ends here

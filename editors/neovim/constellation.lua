@@ -13,6 +13,7 @@
 --   <leader>cl show the layers  · <leader>cL run the code lens on the cursor line
 --   <leader>cv the whole value of the binding on the cursor line after a run (also :ConstellationValue)
 --   <leader>cg the graph of the layers in the browser (also :ConstellationGraph and the Graph lens)
+--   <leader>cR the last run's report in the browser: states, timeline, values (also :ConstellationReport)
 -- Trust: the first time a workspace root is opened you are asked whether to trust it (the server
 -- then imports its Python modules and may run its pipelines); the answer is kept in
 -- stdpath("state")/constellation/trust. :ConstellationTrust / :ConstellationDistrust change it.
@@ -711,12 +712,16 @@ function M.run_pipeline(opts)
     target = opts.target,
     from = opts.from,
     resume = opts.resume,
+    report = true, -- the run writes its report page, for :ConstellationReport
   })
   local part = opts.from and (" from " .. opts.from)
     or (opts.target and (" to " .. table.concat(opts.target, ", ")) or "")
   append({ "Running " .. vim.api.nvim_buf_get_name(bufnr) .. part .. (opts.use_examples and " with examples" or "") .. "…" }, true)
   execute(bufnr, "constellation.runPipeline", argument, function(err, result)
     if result then
+      if vim.api.nvim_buf_is_valid(bufnr) then
+        vim.b[bufnr].constellation_report = result.report
+      end
       append(result_lines(result, argument.uri))
       vim.notify(string.format("Constellation: run %s", result.status or "finished"))
     end
@@ -853,6 +858,20 @@ function M.show_graph(opts)
   return out
 end
 
+--- The last run's report (`cst run --report`'s page, which the server's run wrote) opened in
+--- the browser. Returns its path, or nil when the buffer has not been run yet.
+function M.show_report(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local report = vim.b[bufnr].constellation_report
+  if not report or vim.fn.filereadable(report) == 0 then
+    vim.notify("Constellation: no report yet: run the pipeline first (<leader>cr, <leader>ce)", vim.log.levels.INFO)
+    return nil
+  end
+  vim.ui.open(report)
+  return report
+end
+
 -- Code lenses carry these commands; running a lens (<leader>cL) goes through the same display.
 vim.lsp.commands["constellation.runPipeline"] = function(command, ctx)
   local arg = (command.arguments or {})[1] or {}
@@ -977,6 +996,7 @@ vim.api.nvim_create_autocmd("LspAttach", {
       map("<leader>cL", vim.lsp.codelens.run, "Constellation: run the code lens on this line")
       map("<leader>cv", function() M.show_value({ bufnr = bufnr }) end, "Constellation: the whole value of this binding")
       map("<leader>cg", function() M.show_graph({ bufnr = bufnr }) end, "Constellation: the graph in the browser")
+      map("<leader>cR", function() M.show_report({ bufnr = bufnr }) end, "Constellation: the last run's report in the browser")
     end
   end,
 })
@@ -988,6 +1008,10 @@ end, { nargs = "?", desc = "Constellation: the last run's whole value of a bindi
 vim.api.nvim_create_user_command("ConstellationGraph", function()
   M.show_graph()
 end, { desc = "Constellation: the graph of the layers (cst graph --format html) in the browser" })
+
+vim.api.nvim_create_user_command("ConstellationReport", function()
+  M.show_report()
+end, { desc = "Constellation: the last run's report (states, timeline, values) in the browser" })
 
 --- Changes the trust decision of the current buffer's workspace root and restarts its server.
 local function retrust(trusted)

@@ -1,6 +1,7 @@
 // A headless Chromium (Debian's, driven by playwright-core from vscode-extension/node_modules)
 // that tests/browser and benchmarks/graph.py command over JSON lines on stdin/stdout:
-//   {"op": "open", "path": "/x.html"}   -> {"requests": [urls other than the file itself]}
+//   {"op": "open", "path": "/x.html", "host"?: "plain" | "vscode", "ready"?: "css"}
+//                                        -> {"requests": [urls other than the file itself]}
 //   {"op": "eval", "expr": "js"}         -> {"value": <the awaited result, JSON>}
 //   {"op": "click", "selector": "css"}   -> {}
 //   {"op": "screenshot", "path": "p.png"} -> {}
@@ -22,28 +23,43 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+// one page per kind, kept for the whole session (a navigation is far cheaper than a new page):
+// "plain" for the graph page; "vscode" for pages written for a VS Code webview, whose host
+// gives them acquireVsCodeApi (here: their messages go to window.hostMessages)
+const VSCODE_HOST = `window.acquireVsCodeApi = () => ({
+  postMessage: (m) => (window.hostMessages = window.hostMessages || []).push(m),
+  getState: () => undefined, setState: () => undefined });`;
+const pages = {};
 let page;
+let own = "";
 let requests = [];
 let errors = [];
+
+async function pageFor(host) {
+  if (pages[host]) return pages[host];
+  const p = await context.newPage();
+  if (host === "vscode") await p.addInitScript(VSCODE_HOST);
+  await p.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url === own) return route.continue();
+    requests.push(url);
+    return route.abort();
+  });
+  p.on("pageerror", (e) => { if (p === page) errors.push(String(e)); });
+  p.on("console", (m) => { if (p === page && m.type() === "error") errors.push(m.text()); });
+  pages[host] = p;
+  return p;
+}
 
 async function handle(cmd) {
   switch (cmd.op) {
     case "open": {
-      if (page) await page.close();
-      page = await context.newPage();
+      page = await pageFor(cmd.host ?? "plain");
       requests = [];
       errors = [];
-      const own = pathToFileURL(cmd.path).href;
-      await page.route("**/*", (route) => {
-        const url = route.request().url();
-        if (url === own) return route.continue();
-        requests.push(url);
-        return route.abort();
-      });
-      page.on("pageerror", (e) => errors.push(String(e)));
-      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      own = pathToFileURL(cmd.path).href;
       await page.goto(own);
-      await page.waitForSelector("body[data-ready=true]", { timeout: cmd.timeout ?? 30000 });
+      await page.waitForSelector(cmd.ready ?? "body[data-ready=true]", { timeout: cmd.timeout ?? 30000 });
       return { requests, errors };
     }
     case "eval":
@@ -58,6 +74,11 @@ async function handle(cmd) {
     }
     case "click":
       await page.click(cmd.selector);
+      return {};
+    case "type":
+      // real key presses into a field (input events as a user makes them)
+      await page.fill(cmd.selector, "");
+      await page.type(cmd.selector, cmd.text);
       return {};
     case "screenshot":
       await page.screenshot({ path: cmd.path, fullPage: false });

@@ -1,26 +1,20 @@
 """The graph page (`cst graph --format html`, `cst run --report`) in a real headless Chromium
 (issue 16, items 1, 3, 4 and 6): its nodes and bands are `cst layers`', a click posts the
 reveal message, run events change `data-state`, the report has the run's states, timeline and
-values, and nothing is fetched from the network."""
+values, and nothing is fetched from the network. The browser and the CLI's pages and runs are
+the session's (conftest.py): a test reads them, it does not change them."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from page_support import Browser, missing
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
-DEMO = EXAMPLES / "modules" / "demo.py"
+from page_support import EXAMPLES, missing
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=f"no browser: {missing()}")
 
+PROFILE = EXAMPLES / "profile.cst"
 FAILING = ("in q: String\nbad = AlwaysFailsService(q)\nafter = Uppercase(bad)\n"
            "fine = Trim(q)\nout after\nout fine\n")
 FAN_OUT = "in s: String\n" + "".join(f"f{i} = Trim(s)\n" for i in range(40)) + \
@@ -28,46 +22,18 @@ FAN_OUT = "in s: String\n" + "".join(f"f{i} = Trim(s)\n" for i in range(40)) + \
 NEXT_FRAME = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
-def cst(*args, cwd=EXAMPLES, check=True):
-    env = {**os.environ, "CONSTELLATION_TIME_SCALE": "0.05"}
-    proc = subprocess.run([sys.executable, "-m", "constellation.cli.main", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, env=env)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
-
-
-def export(tmp_path: Path, source: Path, name="graph.html") -> Path:
-    out = tmp_path / name
-    cst("graph", source, "--format", "html", "-o", out, "--modules", DEMO, cwd=source.parent)
-    return out
-
-
-def layers_of(source: Path) -> list[dict]:
-    return json.loads(cst("layers", source, "--json", "--modules", DEMO, cwd=source.parent).stdout)["layers"]
-
-
 NODES = "[...document.querySelectorAll('[data-node]')]"
 
 
-def test_nodes_and_bands_are_those_of_cst_layers(browser, tmp_path):
-    source = EXAMPLES / "profile.cst"
-    page = export(tmp_path, source)
-    assert browser.open(page)["requests"] == []
+def test_nodes_and_bands_are_those_of_cst_layers(browser, made):
+    assert browser.open(made.graph_page(PROFILE))["requests"] == []
     shown = browser.eval(f"{NODES}.map(e => [e.dataset.node, Number(e.dataset.layer)])")
-    expected = [(n["name"], layer["layer"]) for layer in layers_of(source) for n in layer["nodes"]]
+    layers = made.layers(PROFILE)
+    expected = [(n["name"], layer["layer"]) for layer in layers for n in layer["nodes"]]
     assert sorted(map(tuple, shown)) == sorted(expected)
     bands = browser.eval("[...document.querySelectorAll('[data-band]')].map(b => "
                          "[Number(b.dataset.band), b.getBoundingClientRect().left, b.getBoundingClientRect().right])")
-    assert [b[0] for b in bands] == list(range(len(layers_of(source))))
+    assert [b[0] for b in bands] == list(range(len(layers)))
     assert all(a[2] <= b[1] for a, b in zip(bands, bands[1:])), "bands left to right, by layer"
     # every node lies inside its layer's band
     boxes = browser.eval(f"{NODES}.map(e => [Number(e.dataset.layer), e.getBoundingClientRect().left, "
@@ -78,27 +44,24 @@ def test_nodes_and_bands_are_those_of_cst_layers(browser, tmp_path):
 
 
 @pytest.mark.corpus
-def test_a_corpus_pipeline_has_as_many_nodes_and_bands(browser, tmp_path):
+def test_a_corpus_pipeline_has_as_many_nodes_and_bands(browser, made):
     from corpus_support import corpus_dir
     source = corpus_dir() / "modules" / "example-app" / "examples" / "fan-out-fan-in.cst"
     if not source.is_file():
         pytest.skip(f"{source} is absent")
-    page = tmp_path / "corpus.html"
-    cst("graph", source, "--format", "html", "-o", page, "--modules", DEMO)
-    browser.open(page)
-    expected = json.loads(cst("layers", source, "--json", "--modules", DEMO).stdout)["layers"]
+    browser.open(made.graph_page(source))
+    expected = made.layers(source)
     assert browser.eval(f"{NODES}.length") == sum(len(layer["nodes"]) for layer in expected)
     assert browser.eval("document.querySelectorAll('[data-band]').length") == len(expected)
 
 
-def test_a_click_posts_the_reveal_message(browser, tmp_path):
-    page = export(tmp_path, EXAMPLES / "profile.cst")
-    browser.open(page)
+def test_a_click_posts_the_reveal_message(browser, made):
+    browser.open(made.graph_page(PROFILE))
     browser.click("[data-node=orders]")
     posted = browser.eval("window.constellationMessages")
     reveal = [m for m in posted if m["type"] == "reveal"]
     assert [m["name"] for m in reveal] == ["orders"]
-    line = (EXAMPLES / "profile.cst").read_text().splitlines()[reveal[0]["range"]["start"]["line"]]
+    line = PROFILE.read_text().splitlines()[reveal[0]["range"]["start"]["line"]]
     assert line.startswith("orders = GetOrders(")
     assert browser.eval("document.querySelector('[data-node=orders]').classList.contains('selected')")
 
@@ -112,8 +75,8 @@ def post_message(browser, message: dict) -> None:
                  f"await new Promise(r => setTimeout(r, 0)); await {NEXT_FRAME}; }})()")
 
 
-def test_the_stop_message_marks_where_a_debug_session_is_stopped(browser, tmp_path):
-    browser.open(export(tmp_path, EXAMPLES / "profile.cst"))
+def test_the_stop_message_marks_where_a_debug_session_is_stopped(browser, made):
+    browser.open(made.graph_page(PROFILE))
     assert browser.eval(STOPPED) == []
     post_message(browser, {"type": "stopped", "name": "orders"})
     assert browser.eval(STOPPED) == ["orders"]
@@ -143,15 +106,9 @@ def feed_one_by_one(browser, events: list[dict]) -> list[list]:
     }})()""")
 
 
-def run_events(source: Path, *args) -> list[dict]:
-    proc = cst("run", source, "--events", "--modules", DEMO, *args, cwd=source.parent, check=False)
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-
-
-def test_run_events_change_data_state_as_they_arrive(browser, tmp_path):
-    source = EXAMPLES / "profile.cst"
-    events = run_events(source, "--examples")
-    browser.open(export(tmp_path, source))
+def test_run_events_change_data_state_as_they_arrive(browser, made):
+    events = made.run(PROFILE, "--examples").events
+    browser.open(made.graph_page(PROFILE))
     assert browser.eval(f"{NODES}.filter(e => e.hasAttribute('data-state')).length") == 0
     seen = feed_one_by_one(browser, events)
     expected = {"node_started": "running", "node_completed": "completed"}
@@ -160,11 +117,10 @@ def test_run_events_change_data_state_as_they_arrive(browser, tmp_path):
     assert browser.eval("document.getElementById('app').dataset.run") == "completed"
 
 
-def test_failed_skipped_and_retrying_states(browser, tmp_path):
-    source = tmp_path / "failing.cst"
-    source.write_text(FAILING)
-    events = run_events(source, "-i", "q=x")
-    browser.open(export(tmp_path, source))
+def test_failed_skipped_and_retrying_states(browser, made):
+    source = made.source("failing.cst", FAILING)
+    events = made.run(source, "-i", "q=x").events
+    browser.open(made.graph_page(source))
     seen = feed_one_by_one(browser, events)
     final = {name: state for _, name, state in seen}
     assert final == {"bad": "failed", "after": "skipped", "fine": "completed"}
@@ -175,19 +131,17 @@ def test_failed_skipped_and_retrying_states(browser, tmp_path):
     browser.eval("window.constellationGraph.showPane('graph')")
     assert browser.eval("document.querySelector('[data-node=after] .node-state').textContent") == \
         "skipped: dependency failed"
-    flaky = tmp_path / "flaky.cst"
-    flaky.write_text("in q: String\np = FlakyService(q) with retry: 2, delay: 10ms\nout p\n")
-    events = run_events(flaky, "-i", "q=x")
-    browser.open(export(tmp_path, flaky, "flaky.html"))
+    flaky = made.source("flaky.cst", "in q: String\np = FlakyService(q) with retry: 2, delay: 10ms\nout p\n")
+    events = made.run(flaky, "-i", "q=x").events
+    browser.open(made.graph_page(flaky))
     states = [s for _, _, s in feed_one_by_one(browser, events)]
     assert "retrying" in states and states[-1] == "completed", states
 
 
-def test_the_report_has_states_timeline_and_values(browser, tmp_path):
-    report = tmp_path / "report.html"
-    proc = cst("run", EXAMPLES / "profile.cst", "--examples", "--report", report)
-    assert f"wrote the run's report to {report}" in proc.stderr
-    assert browser.open(report)["requests"] == []
+def test_the_report_has_states_timeline_and_values(browser, made):
+    run = made.run(PROFILE, "--examples")
+    assert f"wrote the run's report to {run.report}" in run.stderr
+    assert browser.open(run.report)["requests"] == []
     browser.eval(NEXT_FRAME)
     states = browser.eval(f"Object.fromEntries({NODES}.map(e => [e.dataset.node, e.dataset.state || null]))")
     assert states == {"userId": None, "user": "completed", "orders": "completed",
@@ -206,34 +160,37 @@ def test_the_report_has_states_timeline_and_values(browser, tmp_path):
     assert browser.eval("document.querySelectorAll('[data-value]').length") == 4
     browser.click("[data-output=profile] .copy")
     copied = [m for m in browser.eval("window.constellationMessages") if m["type"] == "copy"]
-    result = json.loads(cst("run", EXAMPLES / "profile.cst", "--examples", "--json").stdout)
-    assert json.loads(copied[0]["text"]) == result["outputs"]["profile"]
+    completed = next(e for e in run.events if e["event"] == "run_completed")
+    assert json.loads(copied[0]["text"]) == completed["outputs"]["profile"]
 
 
-def test_an_error_of_the_report_reveals_its_position(browser, tmp_path):
-    source = tmp_path / "failing.cst"
-    source.write_text(FAILING)
-    report = tmp_path / "failing.html"
-    proc = cst("run", source, "-i", "q=x", "--modules", DEMO, "--report", report, cwd=tmp_path, check=False)
-    assert proc.returncode == 1
-    browser.open(report)
+def test_an_error_of_the_report_reveals_its_position(browser, made):
+    run = made.run(made.source("failing.cst", FAILING), "-i", "q=x")
+    assert run.returncode == 1
+    browser.open(run.report)
     browser.eval("window.constellationGraph.showPane('results')")
     browser.click(".errors a")
     reveal = [m for m in browser.eval("window.constellationMessages") if m["type"] == "reveal"]
     assert (reveal[0]["line"], reveal[0]["column"]) == (2, 7)
 
 
-def test_an_edit_keeps_zoom_and_selection_and_a_stale_graph_shows_a_banner(browser, tmp_path):
-    page = export(tmp_path, EXAMPLES / "profile.cst")
-    browser.open(page)
+def test_an_edit_keeps_zoom_and_selection_and_a_stale_graph_shows_a_banner(browser, made):
+    browser.open(made.graph_page(PROFILE))
     browser.click("[data-node=user]")
     browser.click(".zoom-in")
     zoom = browser.eval("document.getElementById('app').dataset.zoom")
     graph = browser.eval("JSON.parse(document.getElementById('constellation-data').textContent).graph")
     graph["nodes"].append({**graph["nodes"][1], "id": 99, "name": "extra", "names": ["extra"]})
     graph["edges"].append({"source": 0, "target": 99})
+    # the edit is a patch: the nodes it did not change are the same elements, and those of the
+    # other columns (the new node makes room in layer 1's) stay where they were
+    where = "Object.fromEntries({NODES}.filter(e => e.keptMark).map(e => [e.dataset.node, e.getAttribute('transform')]))"
+    before = browser.eval(f"({NODES}.forEach(e => e.keptMark = true), {where.format(NODES=NODES)})")
     browser.eval(f"window.constellationGraph.setGraph({json.dumps(graph)})")
     assert browser.eval(f"{NODES}.length") == 6
+    after = browser.eval(where.format(NODES=NODES))
+    assert sorted(after) == sorted(before)
+    assert (after["userId"], after["profile"]) == (before["userId"], before["profile"])
     assert browser.eval("document.getElementById('app').dataset.zoom") == zoom
     assert browser.eval("document.querySelector('[data-node=user]').classList.contains('selected')")
     assert browser.eval("document.querySelector('.banner').hidden")
@@ -246,10 +203,8 @@ def test_an_edit_keeps_zoom_and_selection_and_a_stale_graph_shows_a_banner(brows
     assert browser.eval(f"{NODES}.length") == 6
 
 
-def test_a_wide_fan_out_collapses_and_expands(browser, tmp_path):
-    source = tmp_path / "fan.cst"
-    source.write_text(FAN_OUT)
-    browser.open(export(tmp_path, source))
+def test_a_wide_fan_out_collapses_and_expands(browser, made):
+    browser.open(made.graph_page(made.source("fan.cst", FAN_OUT)))
     assert browser.eval("document.querySelector('[data-group]').dataset.members") == "40"
     assert browser.eval(f"{NODES}.length") == 2  # s and all
     browser.click("[data-group]")
@@ -258,16 +213,15 @@ def test_a_wide_fan_out_collapses_and_expands(browser, tmp_path):
     assert browser.eval("document.querySelectorAll('[data-group]').length") == 0
 
 
-def test_search_marks_matches(browser, tmp_path):
-    browser.open(export(tmp_path, EXAMPLES / "profile.cst"))
+def test_search_marks_matches(browser, made):
+    browser.open(made.graph_page(PROFILE))
     browser.command(op="eval", expr="(i => { i.value = 'getorders'; i.dispatchEvent(new Event('input')); })"
                                     "(document.querySelector('.search'))")
     assert browser.eval("[...document.querySelectorAll('.node.match')].map(e => e.dataset.node)") == ["orders"]
 
 
-def test_the_page_fetches_nothing(browser, tmp_path):
-    report = tmp_path / "report.html"
-    cst("run", EXAMPLES / "profile.cst", "--examples", "--report", report)
+def test_the_page_fetches_nothing(browser, made):
+    report = made.run(PROFILE, "--examples").report
     text = report.read_text()
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in text

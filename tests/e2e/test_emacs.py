@@ -300,3 +300,56 @@ def test_the_graph_command_writes_the_page_and_opens_it(workspace: Path):
                                 result["page"], re.S).group(1))
     assert {n["name"]: n["layer"] for n in data["graph"]["nodes"]} == {"userId": 0, "user": 1, "extra": 1}
     assert "trust it first" in result["refused"]
+
+
+REPORT_SCRIPT = PRELUDE + r"""
+(setq constellation-trusted t)
+(defvar cst-opened nil)
+(setq browse-url-browser-function (lambda (url &rest _) (push url cst-opened)))
+(find-file (getenv "CST_DOC"))
+(eglot-ensure)
+(run-hooks 'post-command-hook)
+(let ((deadline (+ (float-time) 60)))
+  (while (and (< (float-time) deadline) (not (eglot-current-server)))
+    (accept-process-output nil 0.1)))
+(let ((before (condition-case err (progn (constellation-report) :json-false)
+                (user-error (error-message-string err)))))
+  (constellation-run-pipeline t)  ; with the @example inputs
+  (let ((deadline (+ (float-time) 60)))
+    (while (and (< (float-time) deadline) (not constellation--report))
+      (accept-process-output nil 0.1)))
+  (let ((file (constellation-report)))
+    (princ (format "RESULT %s\n"
+                   (json-encode (list :before before :file file :opened (vconcat cst-opened)
+                                      :page (with-temp-buffer (insert-file-contents file) (buffer-string))))))))
+(when (eglot-current-server) (eglot-shutdown (eglot-current-server)))
+"""
+
+
+def test_the_report_command_opens_the_last_runs_report(workspace: Path):
+    """M-x constellation-report opens the page `cst run --report` writes, which the server's
+    run of the buffer wrote (states, timeline, values); before any run it says to run first."""
+    import re
+
+    emacs = find_emacs()
+    script = workspace.parent / "report.el"
+    script.write_text(REPORT_SCRIPT)
+    (workspace / "doc.cst").write_text((REPO / "examples" / "profile.cst").read_text())
+    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "CST_TRUST_FILE": str(workspace.parent / "trust.eld"),
+           "CST_DOC": str(workspace / "doc.cst"), "HOME": str(workspace.parent),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=180)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stdout + done.stderr
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert "run the pipeline first" in result["before"]
+    assert result["file"].endswith(".html")
+    assert len(result["opened"]) == 1 and result["opened"][0].endswith(Path(result["file"]).name)
+    data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
+                                result["page"], re.S).group(1))
+    assert {n["name"] for n in data["graph"]["nodes"]} == {"userId", "user", "orders", "preferences", "profile"}
+    assert {e["name"] for e in data["events"] if e["event"] == "node_completed"} == \
+        {"user", "orders", "preferences", "profile"}
+    final = next(e for e in data["events"] if e["event"] == "run_completed")
+    assert final["status"] == "completed" and "u-42" in json.dumps(final["outputs"])

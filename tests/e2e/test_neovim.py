@@ -522,6 +522,52 @@ def test_the_graph_command_writes_the_page_and_opens_it(tmp_path):
     assert result["untrusted"] is None
 
 
+REPORT_PROBE = r"""
+local P = vim.json.decode(vim.env.CST_PROBE)
+local out = { opened = {} }
+local ok, err = pcall(function()
+  local cst = require("constellation")
+  cst.config.trusted = true
+  vim.ui.open = function(path)
+    table.insert(out.opened, { path = path, text = table.concat(vim.fn.readfile(path), "\n") })
+  end
+  vim.cmd.edit(vim.fn.fnameescape(P.doc))
+  local bufnr = vim.api.nvim_get_current_buf()
+  vim.wait(P.wait_ms, function() return #vim.lsp.get_clients({ bufnr = bufnr, name = "constellation" }) > 0 end, 50)
+  out.before = cst.show_report({ bufnr = bufnr }) or vim.NIL -- nothing run yet
+  local done = nil
+  cst.run_pipeline({ bufnr = bufnr, use_examples = true, on_result = function(_, result) done = result end })
+  vim.wait(P.wait_ms, function() return done ~= nil end, 50)
+  out.status = done and done.status or vim.NIL
+  vim.cmd("ConstellationReport")
+end)
+""" + PROBE_END
+
+
+def test_the_report_command_opens_the_last_runs_report(tmp_path):
+    """:ConstellationReport opens the page `cst run --report` writes, which the server's run of
+    the buffer wrote: the graph with each call's state and the run's values; before any run it
+    says to run first."""
+    (tmp_path / "modules").mkdir()
+    shutil.copy(DEMO_MODULES, tmp_path / "modules" / "demo.py")
+    (tmp_path / "constellation.toml").write_text('modules = ["modules/demo.py"]\n')
+    doc = tmp_path / "profile.cst"
+    doc.write_text(PROJECT_EXAMPLE.read_text())
+    result = run_nvim(find_nvim(), tmp_path, REPORT_PROBE, {"doc": str(doc)})
+    assert result["before"] is None
+    assert result["status"] == "completed"
+    [opened] = result["opened"]
+    assert opened["path"].endswith(".html")
+    data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
+                                opened["text"], re.S).group(1))
+    assert {n["name"] for n in data["graph"]["nodes"]} == {"userId", "user", "orders", "preferences", "profile"}
+    completed = {e["name"] for e in data["events"] if e["event"] == "node_completed"}
+    assert completed == {"user", "orders", "preferences", "profile"}
+    assert data["pane"] == "timeline"
+    final = next(e for e in data["events"] if e["event"] == "run_completed")
+    assert final["status"] == "completed" and "u-42" in json.dumps(final["outputs"])
+
+
 # -- issue 16: the run in the code, as it happens ------------------------------------------------
 
 RUN_MARKS = r"""

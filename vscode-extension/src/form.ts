@@ -94,8 +94,8 @@ function fieldHtml(field: InputField, text: string, index: number): string {
       <label for="${id}"><a href="#" class="name" data-reveal="${name}" title="Show the declaration">${name}</a>
         <code class="type">${escapeHtml(field.type)}</code>${field.optional ? ' <span class="hint">optional: empty is null</span>' : ""}</label>
       ${control}
-      ${example ? `<div class="hint">@example: <code>${example}</code></div>` : ""}
       <div class="error" id="${id}-error" role="alert" data-error="${name}"></div>
+      ${example ? `<div class="hint">@example: <code>${example}</code></div>` : ""}
     </div>`;
 }
 
@@ -132,7 +132,8 @@ export function formHtml(options: {
     color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); border-radius: 2px; }
   input:focus, textarea:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
   .invalid input, .invalid textarea { border-color: var(--vscode-inputValidation-errorBorder); }
-  .error { min-height: 1.2em; margin-top: 3px; color: var(--vscode-errorForeground); }
+  .error { margin-top: 3px; color: var(--vscode-errorForeground); }
+  .error:empty { display: none; }
   .hint { margin-top: 3px; color: var(--vscode-descriptionForeground); font-size: 0.92em; }
   .actions { display: flex; gap: 8px; margin-top: 18px; }
   button { padding: 4px 14px; border: none; border-radius: 2px; cursor: pointer; color: var(--vscode-button-foreground); background: var(--vscode-button-background); }

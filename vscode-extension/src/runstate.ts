@@ -272,8 +272,12 @@ export class RunMarks {
     return changed;
   }
 
-  /** One mark per line with calls, in line order. */
-  lines(): LineMark[] {
+  /**
+   * One mark per line with calls, in line order. `layerShown`: the line already shows the
+   * call's layer (the server's layer inlay hint, right after the text), so a pending call's
+   * text does not say it again.
+   */
+  lines(layerShown = false): LineMark[] {
     const byLine = new Map<number, CallMark[]>();
     for (const call of this.calls.values()) {
       const list = byLine.get(call.line) ?? [];
@@ -287,7 +291,7 @@ export class RunMarks {
         const state = calls.reduce((worst, call) => (PRIORITY[call.state] > PRIORITY[worst] ? call.state : worst), calls[0].state);
         const many = calls.length > 1;
         const text = calls
-          .map((call) => `${ICONS[call.state]} ${many ? `${call.name} ` : ""}${callText(call, now, this.finished)}`)
+          .map((call) => `${ICONS[call.state]} ${many ? `${call.name} ` : ""}${callText(call, now, this.finished, layerShown)}`)
           .join("  ");
         const hover = calls.map((call) => callHover(call, now)).join("\n\n");
         return { line, state, text, hover };
@@ -296,10 +300,10 @@ export class RunMarks {
 }
 
 /** The short text of one call: what it is doing, how long it took, its value or why not. */
-export function callText(call: CallMark, now: number | undefined, finished = false): string {
+export function callText(call: CallMark, now: number | undefined, finished = false, layerShown = false): string {
   switch (call.state) {
     case "pending":
-      return call.layer !== undefined ? `pending · layer ${call.layer}` : "pending";
+      return call.layer !== undefined && !layerShown ? `pending · layer ${call.layer}` : "pending";
     case "running": {
       const elapsed = now !== undefined && call.startedAt !== undefined ? Math.max(0, now - call.startedAt) : undefined;
       const attempt = call.attempt > 1 ? ` · attempt ${call.attempt}` : "";

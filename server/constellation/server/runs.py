@@ -134,6 +134,11 @@ class RunManager:
             self.results_dir = Path(tempfile.mkdtemp(prefix="cst-results-"))
         return self.results_dir / (hashlib.sha256(uri.encode()).hexdigest()[:20] + ".json")
 
+    def report_file(self, uri: str) -> Path:
+        """Where a run of `uri` asked for with `report` writes `cst run --report`'s page (beside
+        its result file, replaced by the next such run, removed at shutdown)."""
+        return self.result_file(uri).with_suffix(".html")
+
     # -- running ------------------------------------------------------------------------------
     async def run_pipeline(self, args: dict, request_id: object = None) -> dict:
         ls = self.server
@@ -164,6 +169,8 @@ class RunManager:
                 del self.runs[uri]
             shutil.rmtree(workdir, ignore_errors=True)
         self._record(run, uri, result)
+        if args.get("report") is True and self.report_file(uri).is_file():
+            result = {**result, "report": str(self.report_file(uri))}
         return result
 
     def _current_text(self, uri: str) -> str | None:
@@ -188,6 +195,10 @@ class RunManager:
         cmd = cli_command(ls.settings.cli) + ["run", "-", "--events",
                                               "--watch-parent", str(os.getpid())]
         cmd += ["--result-file", str(self.result_file(uri))]
+        if args.get("report") is True:  # a client that shows the report page (Neovim, Emacs)
+            report = self.report_file(uri)
+            report.unlink(missing_ok=True)  # the result names it only if this run wrote it
+            cmd.append(f"--report={report}")
         if doc_path is not None:
             # `--opt=value`: a path that starts with '-' is never read as an option
             cmd.append(f"--stdin-filename={doc_path}")

@@ -50,6 +50,46 @@ test("an edit keeps the order the picture had", () => {
   assert.deepEqual(order(second), order(first));
 });
 
+test("a small edit keeps every node still in its column where it was", () => {
+  // 30 calls of layer 1 reading s, 30 of layer 2 each reading one of them
+  const nodes = [n(0, "s", 0, "input")];
+  const edges: [number, number][] = [];
+  for (let i = 1; i <= 30; i++) {
+    nodes.push(n(i, `a${i}`, 1), n(100 + i, `b${i}`, 2));
+    edges.push([0, i], [i, 100 + i]);
+  }
+  const first = layoutGraph(collapseFanOuts(graph(nodes, edges), new Set()), 4);
+  // one more binding reading a1, and b30 deleted
+  const edited = graph([...nodes.filter((x) => x.name !== "b30"), n(999, "extra", 2)],
+    [...edges.filter(([, t]) => t !== 130), [1, 999]]);
+  const second = layoutGraph(collapseFanOuts(edited, new Set()), 4, first);
+  for (const node of edited.nodes) {
+    if (node.name === "extra") continue;
+    assert.deepEqual(second.positions.get(node.name), first.positions.get(node.name), node.name);
+  }
+  const extra = second.positions.get("extra")!;
+  assert.equal(extra.x, second.positions.get("b1")!.x, "in band 2");
+  for (let i = 1; i < 30; i++) {
+    const other = second.positions.get(`b${i}`)!;
+    assert.ok(Math.abs(other.y - extra.y) >= other.height, `extra does not overlap b${i}`);
+  }
+  // the column is full around a1: the extra node takes the free row nearest it, above b1
+  assert.equal(extra.y, second.positions.get("b1")!.y - 64);
+  assert.equal(second.top, extra.y);
+  assert.equal(second.crossings, 0);
+});
+
+test("a large edit lays the graph out again", () => {
+  const nodes = [n(0, "s", 0, "input"), ...Array.from({ length: 10 }, (_, i) => n(i + 1, `a${i}`, 1))];
+  const edges = nodes.slice(1).map((x): [number, number] => [0, x.id]);
+  const first = layoutGraph(collapseFanOuts(graph(nodes, edges), new Set()), 4);
+  const more = Array.from({ length: 10 }, (_, i) => n(i + 50, `c${i}`, 1));
+  const second = layoutGraph(collapseFanOuts(graph([...nodes, ...more], [...edges, ...more.map((x): [number, number] => [0, x.id])]), new Set()), 4, first);
+  // laid out again: s moves to the middle of its readers, twice as many now
+  assert.equal(second.top, 0);
+  assert.ok(second.positions.get("s")!.y > first.positions.get("s")!.y + 200);
+});
+
 test("isotonic regression: the closest non-decreasing sequence", () => {
   assert.deepEqual(isotonic([1, 3, 2, 4]), [1, 2.5, 2.5, 4]);
   assert.deepEqual(isotonic([5, 4, 3]), [4, 4, 4]);

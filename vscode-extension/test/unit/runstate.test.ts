@@ -41,6 +41,12 @@ test("run_started marks every call pending on its line, with its layer", () => {
   );
 });
 
+test("a pending call does not repeat the layer its line's layer hint shows", () => {
+  const marks = new RunMarks();
+  marks.apply(STARTED);
+  assert.deepEqual(marks.lines(true).map((m) => m.text), ["⋯ pending", "⋯ pending", "⋯ pending", "⋯ pending"]);
+});
+
 test("a running call's elapsed time ticks with the wall clock between events", () => {
   const time = clock();
   const marks = new RunMarks(time.now);

@@ -3,7 +3,9 @@
 // Sugiyama's layered layout, keeping the best order found) and placed close to the nodes they
 // connect to (isotonic regression keeps the order and the spacing). Layers are never chosen
 // here. Pure and linear-ish: a 1,000-node graph is laid out in milliseconds (elkjs' layered
-// algorithm, tried first, took 20 s of CPU on it: see docs/graph.md).
+// algorithm, tried first, took 20 s of CPU on it: see docs/graph.md). A small edit keeps the
+// picture: the nodes still in their column stay where they were, the new ones go to the free
+// row nearest their neighbours or into a row made there (unless that adds many crossings).
 
 import type { ViewGraph } from "./model";
 
@@ -23,9 +25,11 @@ export interface Placed {
 
 export interface Layout {
   positions: Map<string, Placed>;
+  slots: Map<string, string>; // each node's column as "layer:sub-column" (kept across edits)
   bands: { layer: number; x: number; width: number }[];
   width: number;
-  height: number;
+  top: number; // the least height: 0, or above it after an edit placed a node there
+  height: number; // the greatest height reached (the bottom of the lowest node)
   crossings: number;
 }
 
@@ -180,6 +184,9 @@ function placeColumn(col: Item[], neighbours: (i: Item) => Item[], weight: numbe
   col.forEach((it, i) => (it.y = fitted[i] + i * STEP));
 }
 
+/** Share of the nodes an edit may add, remove or move to another column and keep the picture. */
+const SMALL_EDIT = 0.05;
+
 export function layoutGraph(view: ViewGraph, unlayered: number, previous?: Layout): Layout {
   const items = new Map<string, Item>();
   view.nodes.forEach((n) => {
@@ -193,7 +200,23 @@ export function layoutGraph(view: ViewGraph, unlayered: number, previous?: Layou
   }
   const all = [...items.values()];
   const columns = assignColumns(all, topo(all));
-  // start from the previous picture where there is one (an edit keeps the order it had)
+  const kept = previous ? keptPlaces(columns, all, previous) : undefined;
+  if (kept) {
+    // a small edit: what was drawn stays where it was, the rest goes where there is room,
+    // unless that adds more than two crossings per edge it added (then the order is worked
+    // out again)
+    placeAround(columns, kept);
+    const crossings = countCrossings(columns);
+    let newEdges = 0;
+    for (const it of all) if (!kept.has(it)) newEdges += it.preds.length + it.succs.length;
+    if (crossings <= previous!.crossings + 2 * newEdges) return measure(columns, all, crossings, 0);
+  }
+  const crossings = orderAndPlace(columns, all, previous);
+  return measure(columns, all, crossings, Math.min(...all.map((i) => i.y)));
+}
+
+/** A full layout: orders each column (from the previous picture's order where there is one). */
+function orderAndPlace(columns: Item[][], all: Item[], previous?: Layout): number {
   for (const col of columns) {
     const prev = (it: Item) => previous?.positions.get(it.key)?.y;
     col.sort((a, b) => (prev(a) ?? Infinity) - (prev(b) ?? Infinity));
@@ -210,7 +233,80 @@ export function layoutGraph(view: ViewGraph, unlayered: number, previous?: Layou
     for (let c = 1; c < columns.length; c++) placeColumn(columns[c], (i) => i.preds, 0.7);
     for (let c = columns.length - 2; c >= 0; c--) placeColumn(columns[c], (i) => i.succs, 0.5);
   }
-  const top = Math.min(...all.map((i) => i.y));
+  return crossings;
+}
+
+/**
+ * The heights of the nodes that keep their place after an edit: those of the previous picture
+ * still in the same column. Undefined when the edit is not small (it added, removed or moved
+ * more than SMALL_EDIT of the nodes): the graph is then laid out again.
+ */
+function keptPlaces(columns: Item[][], all: Item[], previous: Layout): Map<Item, number> | undefined {
+  const slot = slotsOf(columns);
+  const kept = new Map<Item, number>();
+  for (const it of all) {
+    const p = previous.positions.get(it.key);
+    if (p && previous.slots.get(it.key) === slot(it)) kept.set(it, p.y);
+  }
+  const changed = (all.length - kept.size) + (previous.positions.size - kept.size);
+  return changed <= Math.max(8, SMALL_EDIT * all.length) ? kept : undefined;
+}
+
+/**
+ * Kept nodes at their heights; each other node in the free row nearest its neighbours, or, when
+ * its column has none near them, in a row made there (the nodes below it move down one).
+ */
+function placeAround(columns: Item[][], kept: Map<Item, number>): void {
+  const placed = new Set<Item>();
+  for (const [it, y] of kept) {
+    it.y = y;
+    placed.add(it);
+  }
+  for (const col of columns) {
+    const here = col.filter((it) => placed.has(it));
+    for (const it of col) {
+      if (placed.has(it)) continue;
+      const near = it.preds.filter((p) => placed.has(p));
+      const others = near.length ? near : it.succs.filter((s) => placed.has(s));
+      const bottom = here.length ? Math.max(...here.map((h) => h.y)) + STEP : 0;
+      const wanted = others.length ? others.reduce((s, n) => s + n.y, 0) / others.length : bottom;
+      const free = freeRow(here.map((h) => h.y), wanted);
+      if (Math.abs(free - wanted) <= STEP) {
+        it.y = free;
+      } else {
+        // no room near its neighbours: the nodes of this column from there down move one row
+        const below = here.filter((h) => h.y + STEP / 2 > wanted);
+        it.y = Math.min(...below.map((h) => h.y));
+        for (const h of below) h.y += STEP;
+      }
+      here.push(it);
+      placed.add(it);
+    }
+    col.sort((a, b) => a.y - b.y);
+    col.forEach((it, i) => (it.pos = i));
+  }
+}
+
+/** The height nearest `wanted` at least STEP from every height of `taken`. */
+function freeRow(taken: number[], wanted: number): number {
+  const free = (y: number) => taken.every((t) => Math.abs(t - y) >= STEP - 0.5);
+  let best = Infinity;
+  for (const y of [wanted, ...taken.flatMap((t) => [t - STEP, t + STEP])]) {
+    if (Math.abs(y - wanted) < Math.abs(best - wanted) && free(y)) best = y;
+  }
+  return best;
+}
+
+/** A node's column named by its layer and its sub-column in the band, which an edit elsewhere keeps. */
+function slotsOf(columns: Item[][]): (it: Item) => string {
+  const first = new Map<number, number>();
+  columns.forEach((col, c) => {
+    if (col.length && !first.has(col[0].layer)) first.set(col[0].layer, c);
+  });
+  return (it) => `${it.layer}:${it.column - first.get(it.layer)!}`;
+}
+
+function columnXs(columns: Item[][]): number[] {
   const xs: number[] = [];
   let x = 0;
   for (let c = 0; c < columns.length; c++) {
@@ -218,12 +314,23 @@ export function layoutGraph(view: ViewGraph, unlayered: number, previous?: Layou
     if (c > 0) x += NODE_WIDTH + (columns[c - 1][0]?.layer === layer ? COLUMN_GAP : COLUMN_GAP + BAND_GAP);
     xs.push(x);
   }
+  return xs;
+}
+
+/** Positions, bands and extent; heights are shifted up by `top` (0 keeps them as they are). */
+function measure(columns: Item[][], all: Item[], crossings: number, top: number): Layout {
+  const xs = columnXs(columns);
+  const slot = slotsOf(columns);
   const positions = new Map<string, Placed>();
+  const slots = new Map<string, string>();
   let height = 0;
+  let least = Infinity;
   for (const it of all) {
     const y = it.y - top;
     positions.set(it.key, { x: xs[it.column], y, width: NODE_WIDTH, height: NODE_HEIGHT });
+    slots.set(it.key, slot(it));
     height = Math.max(height, y + NODE_HEIGHT);
+    least = Math.min(least, y);
   }
   const bands: Layout["bands"] = [];
   for (let c = 0; c < columns.length; c++) {
@@ -232,5 +339,6 @@ export function layoutGraph(view: ViewGraph, unlayered: number, previous?: Layou
     if (last && last.layer === layer) last.width = xs[c] + NODE_WIDTH + 12 - last.x;
     else bands.push({ layer, x: xs[c] - 12, width: NODE_WIDTH + 24 });
   }
-  return { positions, bands, width: x + NODE_WIDTH, height, crossings };
+  const width = (xs[xs.length - 1] ?? 0) + NODE_WIDTH;
+  return { positions, slots, bands, width, top: Math.min(0, least), height, crossings };
 }

@@ -3,7 +3,7 @@
 // messages (`{type: "graph"}`, `{type: "events"}`, `{type: "select"}`, `{type: "stopped"}` from
 // the extension).
 
-import { layoutGraph, type Layout } from "./layout";
+import { layoutGraph, type Layout, type Placed } from "./layout";
 import {
   collapseFanOuts, EventBatcher, groupState, RunModel, searchNodes, stateText,
   type GraphData, type RunEvent, type ViewGraph, type ViewNode,
@@ -67,6 +67,7 @@ class GraphView {
   private shownRun = 0; // index into runs
   private elements = new Map<string, SVGGElement>(); // view key -> node element
   private states = new Map<string, Element>(); // view key -> its state text
+  private looks = new Map<string, string>(); // view key -> how its node is drawn (Look.key)
   private readonly post = postToEditor;
   private readonly batcher = new EventBatcher((events) => this.applyEvents(events), (f) => requestAnimationFrame(f));
   private tick: number | undefined;
@@ -86,6 +87,8 @@ class GraphView {
   private readonly bandLayer = svg("g", { class: "bands" });
   private readonly edgeLayer = svg("g", { class: "edges" });
   private readonly nodeLayer = svg("g", { class: "nodes" });
+  // one path for every edge: a thousand edges cost one element
+  private readonly edgePath = svg("path", { class: "edge" });
   private readonly panes = {
     graph: el("div", { class: "pane graph-pane", "data-pane": "graph" }),
     timeline: el("div", { class: "pane timeline-pane", "data-pane": "timeline", hidden: "" }),
@@ -120,6 +123,7 @@ class GraphView {
       this.refreshRun(true);
     });
     bar.append(this.searchBox, this.runPicker, this.status);
+    this.edgeLayer.append(this.edgePath);
     this.viewport.append(this.bandLayer, this.edgeLayer, this.nodeLayer);
     this.nodeLayer.addEventListener("click", (ev) => this.onNodeClick(ev));
     this.svgRoot.addEventListener("mousemove", (ev) => this.showTip(ev));
@@ -134,13 +138,16 @@ class GraphView {
 
   // ---- the graph ------------------------------------------------------------------------------
 
-  /** A new graph (an edit): laid out again only when its structure changed. */
-  setGraph(graph: GraphData): Promise<void> {
-    this.pendingGraph = this.pendingGraph.then(() => this.applyGraph(graph));
+  /**
+   * A new graph (an edit): laid out again only when its structure changed, and drawn as a patch
+   * of what is on screen (`fresh`: forgets the picture and draws everything, as the first time).
+   */
+  setGraph(graph: GraphData, fresh = false): Promise<void> {
+    this.pendingGraph = this.pendingGraph.then(() => this.applyGraph(graph, fresh));
     return this.pendingGraph;
   }
 
-  private async applyGraph(graph: GraphData): Promise<void> {
+  private async applyGraph(graph: GraphData, fresh: boolean): Promise<void> {
     const started = performance.now();
     this.graph = graph;
     this.idByName = new Map(graph.nodes.map((n) => [n.name, n.id]));
@@ -149,19 +156,18 @@ class GraphView {
       ? `The file has ${graph.errors.length} error(s): showing the last good graph. ` +
         (graph.errors[0] ? `First: line ${graph.errors[0].range ? graph.errors[0].range.start.line + 1 : "?"}: ${graph.errors[0].message}` : "")
       : "";
+    if (fresh) this.forgetPicture();
     const view = collapseFanOuts(graph, this.expanded);
     const key = structureKey(view);
+    this.view = view;
     if (key !== this.structureKey || !this.layout) {
       const t0 = performance.now();
       this.layout = layoutGraph(view, graph.depth + 1, this.layout);
       this.root.setAttribute("data-layout-ms", (performance.now() - t0).toFixed(1));
       this.structureKey = key;
-      this.view = view;
       this.draw();
-    } else {
-      this.view = view;
-      this.relabel();
     }
+    // same structure, new text (ranges, types): nothing drawn changes (tooltips read the view)
     if (!this.fitted) {
       this.fit();
       this.fitted = true;
@@ -173,41 +179,78 @@ class GraphView {
     document.body.setAttribute("data-ready", "true");
   }
 
+  /** Drops the layout and every drawn node: the next graph is laid out and drawn anew. */
+  private forgetPicture(): void {
+    this.layout = undefined;
+    this.structureKey = "";
+    this.nodeLayer.replaceChildren();
+    this.elements.clear();
+    this.states.clear();
+    this.looks.clear();
+  }
+
+  /**
+   * Brings the picture to the layout: a node drawn the same way stays (moved if its place
+   * changed), one drawn differently or new is made, one gone is removed; bands and edges (a
+   * few elements) are drawn again. An edit so touches the nodes it changed, and zoom, pan,
+   * selection and search marks stay.
+   */
   private draw(): void {
     const { view, layout } = this;
     if (!view || !layout) return;
+    this.drawBands(layout);
+    this.edgePath.setAttribute("d", edgePath(view, layout));
+    const shown = new Set<string>();
+    let markup = "";
+    for (const n of view.nodes) {
+      shown.add(n.key);
+      const p = layout.positions.get(n.key)!;
+      const look = nodeLook(n);
+      const g = this.elements.get(n.key);
+      if (g && this.looks.get(n.key) === look.key) {
+        const place = `translate(${p.x},${p.y})`;
+        if (g.getAttribute("transform") !== place) g.setAttribute("transform", place);
+        continue;
+      }
+      g?.remove();
+      this.looks.set(n.key, look.key);
+      markup += this.nodeMarkup(n, p, look);
+    }
+    for (const [key, g] of this.elements) {
+      if (shown.has(key)) continue;
+      g.remove();
+      this.elements.delete(key);
+      this.states.delete(key);
+      this.looks.delete(key);
+    }
+    if (markup) {
+      // new nodes as one parse: a thousand of them are far faster than element calls
+      const before = this.nodeLayer.childElementCount;
+      this.nodeLayer.insertAdjacentHTML("beforeend", markup);
+      const children = this.nodeLayer.children;
+      for (let i = before; i < children.length; i++) {
+        const key = children[i].getAttribute("data-key")!;
+        this.elements.set(key, children[i] as SVGGElement);
+        this.states.set(key, children[i].querySelector(".node-state")!);
+      }
+    }
+    if (this.selected && !shown.has(this.selected)) this.selected = undefined;
+    if (this.searchBox.value.trim()) this.search();
+    this.applyTransform();
+    this.paintStopped();
+  }
+
+  private drawBands(layout: Layout): void {
     this.bandLayer.replaceChildren();
-    this.edgeLayer.replaceChildren();
-    this.nodeLayer.replaceChildren();
-    this.elements.clear();
-    const height = layout.height + 40;
+    const top = layout.top - 30, height = layout.height - layout.top + 70;
     for (const band of layout.bands) {
       const g = svg("g", { class: "band", "data-band": band.layer });
-      g.append(svg("rect", { x: band.x, y: -30, width: band.width, height: height + 30, rx: 6 }));
-      const label = svg("text", { x: band.x + 8, y: -12, class: "band-label" });
+      g.append(svg("rect", { x: band.x, y: top, width: band.width, height, rx: 6 }));
+      const label = svg("text", { x: band.x + 8, y: top + 18, class: "band-label" });
       label.textContent = band.layer > this.graph!.depth ? "no layer" : `layer ${band.layer}`;
       g.append(label);
       this.bandLayer.append(g);
     }
-    const edges: string[] = [];
-    for (const e of view.edges) {
-      const a = layout.positions.get(e.from);
-      const b = layout.positions.get(e.to);
-      if (!a || !b) continue;
-      const x1 = a.x + a.width, y1 = a.y + a.height / 2, x2 = b.x, y2 = b.y + b.height / 2;
-      const mid = (x1 + x2) / 2;
-      edges.push(`M${x1},${y1}C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
-    }
-    // one path for every edge: a thousand edges cost one element
-    this.edgeLayer.append(svg("path", { d: edges.join(""), class: "edge" }));
-    this.nodeLayer.innerHTML = view.nodes.map((n) => this.nodeMarkup(n)).join("");
-    this.states.clear();
-    for (const g of this.nodeLayer.children) {
-      this.elements.set(g.getAttribute("data-key")!, g as SVGGElement);
-      this.states.set(g.getAttribute("data-key")!, g.querySelector(".node-state")!);
-    }
-    this.applyTransform();
-    this.paintStopped();
   }
 
   /** Marks the node a debug session is stopped before (null: running, or between layers). */
@@ -223,20 +266,13 @@ class GraphView {
     if (v) this.elements.get(v.key)?.setAttribute("data-stopped", "true");
   }
 
-  /** A node's markup: a thousand nodes are one innerHTML, far faster than element calls. */
-  private nodeMarkup(n: ViewNode): string {
-    const p = this.layout!.positions.get(n.key)!;
-    const group = n.members.length > 1;
-    const cls = `node kind-${n.node.kind}${n.node.output ? " output" : ""}${group ? " group" : ""}${this.selected === n.key ? " selected" : ""}`;
-    const who = group
-      ? `data-group="${esc(n.key)}" data-members="${n.members.length}"`
-      : `data-node="${esc(n.node.name)}"`;
-    const title = group ? `${n.node.module} ×${n.members.length}` : clip(n.node.name, 22);
-    const sub = group ? "fan-out: click to expand" : clip(`${n.node.kind}${n.node.module ? ` · ${n.node.module}` : ""}`, 25);
-    return `<g class="${cls}" transform="translate(${p.x},${p.y})" ${who} data-key="${esc(n.key)}" data-layer="${n.layer ?? "none"}" data-kind="${n.node.kind}">` +
+  /** A node's markup (its look, placed at `p`, selected or not). */
+  private nodeMarkup(n: ViewNode, p: Placed, look: Look): string {
+    const cls = `${look.cls}${this.selected === n.key ? " selected" : ""}`;
+    return `<g class="${cls}" transform="translate(${p.x},${p.y})" ${look.who} data-key="${esc(n.key)}" data-layer="${n.layer ?? "none"}" data-kind="${n.node.kind}">` +
       `<rect width="${p.width}" height="${p.height}" rx="5"></rect>` +
-      `<text x="8" y="17" class="node-name">${esc(title)}</text>` +
-      `<text x="8" y="32" class="node-module">${esc(sub)}</text>` +
+      `<text x="8" y="17" class="node-name">${esc(look.title)}</text>` +
+      `<text x="8" y="32" class="node-module">${esc(look.sub)}</text>` +
       `<text x="8" y="47" class="node-state"></text></g>`;
   }
 
@@ -256,9 +292,6 @@ class GraphView {
     this.select(n.node.name);
     this.post({ type: "reveal", name: n.node.name, range: n.node.range });
   }
-
-  /** Same structure, new text (ranges, types): nothing drawn changes (tooltips read the view). */
-  private relabel(): void {}
 
   /** One tooltip for every node (a <title> per node would double the elements to draw). */
   private showTip(ev: MouseEvent): void {
@@ -313,12 +346,12 @@ class GraphView {
   fit(): void {
     if (!this.layout) return;
     const box = this.svgRoot.getBoundingClientRect();
-    const w = Math.max(1, this.layout.width + 40), h = Math.max(1, this.layout.height + 80);
+    const w = Math.max(1, this.layout.width + 40), h = Math.max(1, this.layout.height - this.layout.top + 80);
     // a small graph stays readable in a narrow panel (pan to see the rest); a large one fits
     const least = this.layout.positions.size <= 80 ? 0.55 : 0.05;
     this.scale = Math.min(1.25, Math.max(least, Math.min((box.width || 800) / w, (box.height || 600) / h)));
     this.tx = 20 * this.scale;
-    this.ty = 40 * this.scale;
+    this.ty = (40 - this.layout.top) * this.scale;
     this.applyTransform();
   }
 
@@ -525,6 +558,40 @@ function drawTimeline(pane: HTMLElement, t: Timeline, select: (name: string) => 
   }
 }
 
+/** How a node is drawn, but for its place, selection and state: `key` tells two looks apart. */
+interface Look {
+  cls: string;
+  who: string;
+  title: string;
+  sub: string;
+  key: string;
+}
+
+function nodeLook(n: ViewNode): Look {
+  const group = n.members.length > 1;
+  const cls = `node kind-${n.node.kind}${n.node.output ? " output" : ""}${group ? " group" : ""}`;
+  const who = group
+    ? `data-group="${esc(n.key)}" data-members="${n.members.length}"`
+    : `data-node="${esc(n.node.name)}"`;
+  const title = group ? `${n.node.module} ×${n.members.length}` : clip(n.node.name, 22);
+  const sub = group ? "fan-out: click to expand" : clip(`${n.node.kind}${n.node.module ? ` · ${n.node.module}` : ""}`, 25);
+  return { cls, who, title, sub, key: `${cls}\u0000${who}\u0000${title}\u0000${sub}\u0000${n.layer}` };
+}
+
+/** Every edge as one path's data, from the right side of its source to the left of its reader. */
+function edgePath(view: ViewGraph, layout: Layout): string {
+  const parts: string[] = [];
+  for (const e of view.edges) {
+    const a = layout.positions.get(e.from);
+    const b = layout.positions.get(e.to);
+    if (!a || !b) continue;
+    const x1 = a.x + a.width, y1 = a.y + a.height / 2, x2 = b.x, y2 = b.y + b.height / 2;
+    const mid = (x1 + x2) / 2;
+    parts.push(`M${x1},${y1}C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
+  }
+  return parts.join("");
+}
+
 function structureKey(view: ViewGraph): string {
   const nodes = view.nodes.map((n) => `${n.key}|${n.layer}|${n.node.kind}|${n.node.module}|${n.members.length}`).join(";");
   const edges = view.edges.map((e) => `${e.from}>${e.to}`).join(";");
@@ -559,6 +626,7 @@ function start(): void {
   const w = window as unknown as { constellationGraph: unknown };
   w.constellationGraph = {
     setGraph: (g: GraphData) => view.setGraph(g),
+    redraw: (g: GraphData) => view.setGraph(g, true),
     feed: (events: RunEvent | RunEvent[]) => view.feed(events),
     select: (name: string) => view.select(name, true),
     showPane: (name: "graph" | "timeline" | "results") => view.showPane(name),
