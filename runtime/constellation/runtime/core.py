@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Callable
 
 import anyio
+import anyio.lowlevel
 
 from constellation.compiler import planir as ir
 from constellation.compiler.options import CallOptions
@@ -66,6 +67,7 @@ class Run:
         self.debugger = NO_DEBUGGER  # `cst run --debug` sets a ChannelDebugger (debugging.py)
         self.readers: dict[int, list[NodeState]] = {}  # eager: who a call's settling unblocks
         self.tg = None
+        self.settling: NodeState | None = None  # the call whose settling runs now (`ended`)
         self.executor = None  # set up by `execute` (calls.LocalExecutor or the Dask one)
         self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
         self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
@@ -149,10 +151,29 @@ class Run:
             self.start(st)
 
     def start(self, st: NodeState) -> None:
-        if not st.started:
-            st.started = True
-            self.gate.begin(st)
-            self.tg.start_soon(self.run_call_node, st)
+        if st.started:
+            return
+        st.started = True
+        self.gate.begin(st)
+        finisher = self.settling
+        if finisher is None:
+            self.tg.start_soon(self.call_task, st)
+            return
+        # started by a call's settling: the last such call runs in that call's task, which
+        # is ending (a task costs several times a turn of the loop); the others get theirs
+        kept, finisher.successor = finisher.successor, st
+        if kept is not None:
+            self.tg.start_soon(self.call_task, kept)
+
+    async def call_task(self, st: NodeState) -> None:
+        """A call's task; then, after a turn of the loop (as a task of its own would start),
+        the call its settling started last, if any."""
+        while True:
+            await self.run_call_node(st)
+            st.successor, st = None, st.successor
+            if st is None:
+                return
+            await anyio.lowlevel.checkpoint()
 
     def plan_starts(self) -> list[NodeState]:
         """When each call starts: once the calls its arguments read (through value nodes)
@@ -339,9 +360,13 @@ class Run:
 
     def ended(self, st: NodeState) -> None:
         st.settle()
-        self.gate.ended(st)
-        if self.readers:
-            self.unblock(st)
+        self.settling = st  # what this starts may run in st's task (`start`)
+        try:
+            self.gate.ended(st)
+            if self.readers:
+                self.unblock(st)
+        finally:
+            self.settling = None
 
     def stop(self, st: NodeState) -> None:
         """A cancel reached the call: cancelled once its module call began, else skipped."""

@@ -28,7 +28,7 @@ class NodeState:
 
     __slots__ = ("node", "settled", "event", "status", "started", "began", "holding", "awaiting_fallback",
                  "waiting_on", "waiters", "parked", "env", "value", "error", "t_start",
-                 "duration_ms", "attempts", "cache_hit", "blockers")
+                 "duration_ms", "attempts", "cache_hit", "blockers", "successor")
 
     def __init__(self, node):
         self.node = node
@@ -50,6 +50,7 @@ class NodeState:
         self.attempts = 0
         self.cache_hit = False
         self.blockers = 0  # eager: the calls it reads that have not settled yet
+        self.successor: NodeState | None = None  # a call its settling started: runs in its task
 
     def settle(self) -> None:
         self.settled = True
