@@ -23,7 +23,7 @@ import anyio.lowlevel
 from constellation.compiler import planir as ir
 from constellation.compiler.options import CallOptions
 from constellation.runtime import signals, steps, values
-from constellation.runtime.calls import attempt, coerce_args, executor_for
+from constellation.runtime.calls import attempt, coerce_args, executor_for, needs_coercion
 from constellation.runtime.collector import earlier_objects_frozen
 from constellation.runtime.config import RunConfig, time_scale
 from constellation.runtime.debugging import NO_DEBUGGER
@@ -48,6 +48,7 @@ class Run:
         self.config = config
         self.file = file
         self.events = Events(plan, functions, emit)
+        self.emit_node = self.events.emit_node  # (the steps' Host.emit_node)
         self.evaluator = Evaluator(self)
         self.states = [NodeState(n) for n in plan.nodes]
         self.handled: list[RunError] = []  # failures an on_error option turned into values
@@ -55,14 +56,13 @@ class Run:
         self.depth = plan.depth
         self.calls = [n for n in plan.nodes if n.kind == "module"]
         self.rank = self._start_ranks()
-        labels: dict[int, list[str]] = {}
         self.layer_calls: dict[int, list[NodeState]] = {}  # the calls a release starts
-        for n in self.calls:
-            labels.setdefault(n.layer, []).append(n.label)
         for n in sorted(self.calls, key=lambda n: self.rank[n.id]):
             if not n.demand_driven:
                 self.layer_calls.setdefault(n.layer, []).append(self.states[n.id])
-        self.gate = LayerGate(self.depth, config.schedule == "layered", self.events, labels,
+        # each function's arguments need reshaping (calls.coerce_args), or pass as they are
+        self.coerces = [fn is None or needs_coercion(fn) for fn in functions]
+        self.gate = LayerGate(self.depth, config.schedule == "layered", self.events, {},
                               self.open_layer, self.release)
         self.debugger = NO_DEBUGGER  # `cst run --debug` sets a ChannelDebugger (debugging.py)
         self.readers: dict[int, list[NodeState]] = {}  # eager: who a call's settling unblocks
@@ -83,8 +83,6 @@ class Run:
     def emit(self, event: str, **fields) -> None:
         self.events.emit(event, **fields)
 
-    def emit_node(self, event: str, node, **fields) -> None:
-        self.events.emit_node(event, node, **fields)
 
     def add_log(self, line: str) -> None:
         self.events.add_log(line)
@@ -288,7 +286,11 @@ class Run:
         EVALUATING.set(st)  # this task evaluates the call's arguments (and its fallback)
         try:
             try:
-                args = coerce_args(fn, await self.evaluator.eval_args(call, st.env))
+                args = self.settled_args(call)
+                if args is None:
+                    args = await self.evaluator.eval_args(call, st.env)
+                if self.coerces[node.fn]:
+                    args = coerce_args(fn, args)
             except RunError as exc:
                 if exc.node is None:  # the call's own argument expression failed
                     exc.node = node.id
@@ -314,6 +316,24 @@ class Run:
             if not st.settled:  # the run is cancelled: no later layer starts
                 self.gate.closing = self.gate.cancelling = True
                 self.stop(st)
+
+    def settled_args(self, call: ir.Call) -> list | None:
+        """The arguments without evaluation when each is a constant or a node settled with a
+        value (most calls, once started); else None (the evaluator's general path)."""
+        args = []
+        states = self.states
+        for arg in call.args:
+            kind = type(arg)
+            if kind is ir.Ref:
+                st = states[arg.node]
+                if not st.settled or st.error is not None:
+                    return None
+                args.append(st.value)
+            elif kind is ir.Const:
+                args.append(arg.value)
+            else:
+                return None
+        return args
 
     async def execute_call(self, call: ir.Call, fn, args: list[object], st: NodeState | None,
                            env: dict) -> object:
@@ -393,8 +413,10 @@ class Run:
     # -- the whole run ------------------------------------------------------------------------
     def run_started_event(self) -> None:
         if self.events.sink is None:
-            return
+            return  # nobody listens: the layers' labels are not even made
         labels = self.gate.labels
+        for n in self.calls:
+            labels.setdefault(n.layer, []).append(n.label)
         layers = [{"layer": k, "nodes": labels.get(k, [])} for k in range(1, self.depth + 1)]
         # every call with its position, so that an editor can mark each line pending at once
         calls = [self.events.node_fields(n) for n in self.calls]
@@ -429,27 +451,36 @@ class Run:
                 self.gate.hold(st)
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
-        with earlier_objects_frozen(), _noting_sigint(self), self.watch.watching(), \
-                anyio.CancelScope() as scope:
+        with earlier_objects_frozen(), _noting_sigint(self), self.watch.watching():
             if timeout is not None:
-                scope.deadline = anyio.current_time() + timeout
                 self.watch.run_deadline(time.monotonic() + timeout)
-            async with anyio.create_task_group() as outer:
-                outer.start_soon(self.watch.heartbeat)
-                if self.scheduler.bounded:
-                    outer.start_soon(self.scheduler.run_dispatcher)
-                if cancel_event is not None:
-                    outer.start_soon(_cancel_on, cancel_event, scope)
-                async with anyio.create_task_group() as tg:
-                    self.tg = tg
-                    for st in self.plan_starts():
-                        self.start(st)
-                    self.gate.advance()
-                    for name in self.plan.outputs:
-                        tg.start_soon(self.evaluate_output, name, outputs, output_errors)
-                outer.cancel_scope.cancel()
-        cancelled = scope.cancelled_caught or scope.cancel_called
+            helpers = [self.scheduler.run_dispatcher] if self.scheduler.bounded else []
+            if cancel_event is not None:
+                helpers.append(functools.partial(_cancel_on, cancel_event, self))
+            if helpers:  # they never end on their own: a group around the run's ends them
+                async with anyio.create_task_group() as outer:
+                    for helper in helpers:
+                        outer.start_soon(helper)
+                    cancelled = await self.schedule(outputs, output_errors, timeout)
+                    outer.cancel_scope.cancel()
+            else:
+                cancelled = await self.schedule(outputs, output_errors, timeout)
         return self.finish(outputs, output_errors, cancelled)
+
+    async def schedule(self, outputs: dict, output_errors: list[RunError],
+                       timeout: float | None) -> bool:
+        """The run's one task group: its calls and its outputs, until all have settled or
+        its scope is cancelled (the run's timeout, a cancel); returns whether it was."""
+        async with anyio.create_task_group() as tg:
+            self.tg = tg
+            if timeout is not None:
+                tg.cancel_scope.deadline = anyio.current_time() + timeout
+            for st in self.plan_starts():
+                self.start(st)
+            self.gate.advance()
+            for name in self.plan.outputs:
+                tg.start_soon(self.evaluate_output, name, outputs, output_errors)
+        return tg.cancel_scope.cancel_called
 
     async def evaluate_output(self, name: str, outputs: dict, errors: list) -> None:
         node_id = self.plan.bindings.get(name)
@@ -499,6 +530,6 @@ def _noting_sigint(run: Run):
         signals.swap(signal.SIGINT, previous)
 
 
-async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
+async def _cancel_on(event: anyio.Event, run: Run) -> None:
     await event.wait()
-    scope.cancel()
+    run.tg.cancel_scope.cancel()  # (set before this helper first runs: `Run.schedule`)
