@@ -72,8 +72,7 @@ class Run:
         self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
         self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
         self.attempt = functools.partial(attempt, self)  # the innermost step of every chain
-        self.chains: dict[tuple[int, bool], steps.Step] = {}  # (id(options), higher-order)
-        self.shared_chains: dict[tuple, steps.Step] = {}
+        self.chains: dict[tuple, steps.Step] = {}  # (steps.needs(options), higher-order)
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
         else:
@@ -339,10 +338,11 @@ class Run:
                            env: dict) -> object:
         """The call through the steps of its options (steps.py), around `attempt`."""
         opts = call.options
-        key = (id(opts), fn.higher_order)  # opts live as long as the plan, which the run holds
+        key = (steps.needs(opts), fn.higher_order)
         run_chain = self.chains.get(key)
-        if run_chain is None:
-            run_chain = self.chains[key] = self.chain_for(opts, fn.higher_order)
+        if run_chain is None:  # higher-order calls take no scheduler slot
+            run_chain = self.chains[key] = steps.chain(
+                opts, self.attempt, admission=self.scheduler.bounded and not fn.higher_order)
         c = CallContext(self, call, fn, opts, args, st, env, call.result_t)
         if st is not None:
             st.t_start = time.monotonic()  # reset at admission under bounded scheduling
@@ -351,16 +351,6 @@ class Run:
         finally:
             if st is not None:
                 st.attempts, st.cache_hit = c.attempts, c.cache_hit
-
-    def chain_for(self, opts: CallOptions, higher_order: bool) -> steps.Step:
-        """One chain per distinct options (equal options without a fallback share one)."""
-        key = (opts if opts.fallback is None else id(opts), higher_order)
-        found = self.shared_chains.get(key)
-        if found is None:  # higher-order calls take no scheduler slot
-            found = self.shared_chains[key] = steps.chain(
-                opts, self.attempt, admission=self.scheduler.bounded and not higher_order)
-        return found
-
 
     # -- settling -----------------------------------------------------------------------------
     def settle(self, st: NodeState, *, value: object = None, error: RunError | None = None
