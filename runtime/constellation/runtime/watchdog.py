@@ -9,6 +9,7 @@ heartbeat task: while a deadline is due the thread itself posts a beat to the lo
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import signal
 import sys
@@ -182,17 +183,10 @@ class Watchdog:
 
 
 def _poster():
-    """How another thread puts a callback on the running loop (None outside one)."""
+    """How another thread puts a callback on the running loop: asyncio's or trio's."""
     try:
-        import sniffio
-
-        library = sniffio.current_async_library()
-    except Exception:
-        return None
-    if library == "trio":
+        return asyncio.get_running_loop().call_soon_threadsafe
+    except RuntimeError:  # not asyncio: trio (anyio's other backend)
         import trio
 
         return trio.lowlevel.current_trio_token().run_sync_soon
-    import asyncio
-
-    return asyncio.get_running_loop().call_soon_threadsafe
