@@ -82,7 +82,6 @@ class Run:
     def emit(self, event: str, **fields) -> None:
         self.events.emit(event, **fields)
 
-
     def add_log(self, line: str) -> None:
         self.events.add_log(line)
 
