@@ -145,6 +145,12 @@ def _plain(value: object, t: T.Type) -> bool:
     return False
 
 
+def needs_coercion(fn: Function) -> bool:
+    """Some argument of `fn` may need reshaping by `coerce_args` (not every parameter is a
+    primitive other than Float)."""
+    return not all(t.__class__ is T.Prim and t.name != "Float" for _, t in fn.params)
+
+
 def coerce_args(fn: Function, args: list[object]) -> list[object]:
     """Every argument takes the shape of its parameter type (§4.5): Int -> Float widening,
     record fields the parameter does not declare are dropped. Lambdas stay closures."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from constellation.runtime.dask_backend import check_executor  # (it imports no Dask itself)
+
 
 # -- configuration ----------------------------------------------------------------------------
 def _env_flag(name: str) -> bool:
@@ -57,7 +59,6 @@ class RunConfig:
             max_concurrency = _env_int("CONSTELLATION_SCHEDULER_MAX_CONCURRENCY", 16)
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        from constellation.runtime.dask_backend import check_executor
         executor, dask_address = check_executor(
             executor or os.environ.get("CONSTELLATION_EXECUTOR"),
             dask_address or os.environ.get("CONSTELLATION_DASK_ADDRESS"))

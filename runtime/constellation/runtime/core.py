@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from typing import Callable
 
 import anyio
+import anyio.lowlevel
 
 from constellation.compiler import planir as ir
 from constellation.compiler.options import CallOptions
 from constellation.runtime import signals, steps, values
-from constellation.runtime.calls import attempt, coerce_args, executor_for
+from constellation.runtime.calls import attempt, coerce_args, executor_for, needs_coercion
 from constellation.runtime.collector import earlier_objects_frozen
 from constellation.runtime.config import RunConfig, time_scale
 from constellation.runtime.debugging import NO_DEBUGGER
@@ -47,6 +48,7 @@ class Run:
         self.config = config
         self.file = file
         self.events = Events(plan, functions, emit)
+        self.emit_node = self.events.emit_node  # (the steps' Host.emit_node)
         self.evaluator = Evaluator(self)
         self.states = [NodeState(n) for n in plan.nodes]
         self.handled: list[RunError] = []  # failures an on_error option turned into values
@@ -54,24 +56,23 @@ class Run:
         self.depth = plan.depth
         self.calls = [n for n in plan.nodes if n.kind == "module"]
         self.rank = self._start_ranks()
-        labels: dict[int, list[str]] = {}
         self.layer_calls: dict[int, list[NodeState]] = {}  # the calls a release starts
-        for n in self.calls:
-            labels.setdefault(n.layer, []).append(n.label)
         for n in sorted(self.calls, key=lambda n: self.rank[n.id]):
             if not n.demand_driven:
                 self.layer_calls.setdefault(n.layer, []).append(self.states[n.id])
-        self.gate = LayerGate(self.depth, config.schedule == "layered", self.events, labels,
+        # each function's arguments need reshaping (calls.coerce_args), or pass as they are
+        self.coerces = [fn is None or needs_coercion(fn) for fn in functions]
+        self.gate = LayerGate(self.depth, config.schedule == "layered", self.events, {},
                               self.open_layer, self.release)
         self.debugger = NO_DEBUGGER  # `cst run --debug` sets a ChannelDebugger (debugging.py)
         self.readers: dict[int, list[NodeState]] = {}  # eager: who a call's settling unblocks
         self.tg = None
+        self.settling: NodeState | None = None  # the call whose settling runs now (`ended`)
         self.executor = None  # set up by `execute` (calls.LocalExecutor or the Dask one)
         self.interrupted = False  # SIGINT raised KeyboardInterrupt into the loop's thread
         self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
         self.attempt = functools.partial(attempt, self)  # the innermost step of every chain
-        self.chains: dict[tuple[int, bool], steps.Step] = {}  # (id(options), higher-order)
-        self.shared_chains: dict[tuple, steps.Step] = {}
+        self.chains: dict[tuple, steps.Step] = {}  # (steps.needs(options), higher-order)
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
         else:
@@ -80,9 +81,6 @@ class Run:
     # -- what the steps and the evaluator ask of the run --------------------------------------
     def emit(self, event: str, **fields) -> None:
         self.events.emit(event, **fields)
-
-    def emit_node(self, event: str, node, **fields) -> None:
-        self.events.emit_node(event, node, **fields)
 
     def add_log(self, line: str) -> None:
         self.events.add_log(line)
@@ -149,10 +147,29 @@ class Run:
             self.start(st)
 
     def start(self, st: NodeState) -> None:
-        if not st.started:
-            st.started = True
-            self.gate.begin(st)
-            self.tg.start_soon(self.run_call_node, st)
+        if st.started:
+            return
+        st.started = True
+        self.gate.begin(st)
+        finisher = self.settling
+        if finisher is None:
+            self.tg.start_soon(self.call_task, st)
+            return
+        # started by a call's settling: the last such call runs in that call's task, which
+        # is ending (a task costs several times a turn of the loop); the others get theirs
+        kept, finisher.successor = finisher.successor, st
+        if kept is not None:
+            self.tg.start_soon(self.call_task, kept)
+
+    async def call_task(self, st: NodeState) -> None:
+        """A call's task; then, after a turn of the loop (as a task of its own would start),
+        the call its settling started last, if any."""
+        while True:
+            await self.run_call_node(st)
+            st.successor, st = None, st.successor
+            if st is None:
+                return
+            await anyio.lowlevel.checkpoint()
 
     def plan_starts(self) -> list[NodeState]:
         """When each call starts: once the calls its arguments read (through value nodes)
@@ -267,7 +284,11 @@ class Run:
         EVALUATING.set(st)  # this task evaluates the call's arguments (and its fallback)
         try:
             try:
-                args = coerce_args(fn, await self.evaluator.eval_args(call, st.env))
+                args = self.settled_args(call)
+                if args is None:
+                    args = await self.evaluator.eval_args(call, st.env)
+                if self.coerces[node.fn]:
+                    args = coerce_args(fn, args)
             except RunError as exc:
                 if exc.node is None:  # the call's own argument expression failed
                     exc.node = node.id
@@ -294,14 +315,33 @@ class Run:
                 self.gate.closing = self.gate.cancelling = True
                 self.stop(st)
 
+    def settled_args(self, call: ir.Call) -> list | None:
+        """The arguments without evaluation when each is a constant or a node settled with a
+        value (most calls, once started); else None (the evaluator's general path)."""
+        args = []
+        states = self.states
+        for arg in call.args:
+            kind = type(arg)
+            if kind is ir.Ref:
+                st = states[arg.node]
+                if not st.settled or st.error is not None:
+                    return None
+                args.append(st.value)
+            elif kind is ir.Const:
+                args.append(arg.value)
+            else:
+                return None
+        return args
+
     async def execute_call(self, call: ir.Call, fn, args: list[object], st: NodeState | None,
                            env: dict) -> object:
         """The call through the steps of its options (steps.py), around `attempt`."""
         opts = call.options
-        key = (id(opts), fn.higher_order)  # opts live as long as the plan, which the run holds
+        key = (steps.needs(opts), fn.higher_order)
         run_chain = self.chains.get(key)
-        if run_chain is None:
-            run_chain = self.chains[key] = self.chain_for(opts, fn.higher_order)
+        if run_chain is None:  # higher-order calls take no scheduler slot
+            run_chain = self.chains[key] = steps.chain(
+                opts, self.attempt, admission=self.scheduler.bounded and not fn.higher_order)
         c = CallContext(self, call, fn, opts, args, st, env, call.result_t)
         if st is not None:
             st.t_start = time.monotonic()  # reset at admission under bounded scheduling
@@ -310,16 +350,6 @@ class Run:
         finally:
             if st is not None:
                 st.attempts, st.cache_hit = c.attempts, c.cache_hit
-
-    def chain_for(self, opts: CallOptions, higher_order: bool) -> steps.Step:
-        """One chain per distinct options (equal options without a fallback share one)."""
-        key = (opts if opts.fallback is None else id(opts), higher_order)
-        found = self.shared_chains.get(key)
-        if found is None:  # higher-order calls take no scheduler slot
-            found = self.shared_chains[key] = steps.chain(
-                opts, self.attempt, admission=self.scheduler.bounded and not higher_order)
-        return found
-
 
     # -- settling -----------------------------------------------------------------------------
     def settle(self, st: NodeState, *, value: object = None, error: RunError | None = None
@@ -339,9 +369,13 @@ class Run:
 
     def ended(self, st: NodeState) -> None:
         st.settle()
-        self.gate.ended(st)
-        if self.readers:
-            self.unblock(st)
+        self.settling = st  # what this starts may run in st's task (`start`)
+        try:
+            self.gate.ended(st)
+            if self.readers:
+                self.unblock(st)
+        finally:
+            self.settling = None
 
     def stop(self, st: NodeState) -> None:
         """A cancel reached the call: cancelled once its module call began, else skipped."""
@@ -368,8 +402,10 @@ class Run:
     # -- the whole run ------------------------------------------------------------------------
     def run_started_event(self) -> None:
         if self.events.sink is None:
-            return
+            return  # nobody listens: the layers' labels are not even made
         labels = self.gate.labels
+        for n in self.calls:
+            labels.setdefault(n.layer, []).append(n.label)
         layers = [{"layer": k, "nodes": labels.get(k, [])} for k in range(1, self.depth + 1)]
         # every call with its position, so that an editor can mark each line pending at once
         calls = [self.events.node_fields(n) for n in self.calls]
@@ -404,27 +440,39 @@ class Run:
                 self.gate.hold(st)
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
-        with earlier_objects_frozen(), _noting_sigint(self), self.watch.watching(), \
-                anyio.CancelScope() as scope:
+        with earlier_objects_frozen(), _noting_sigint(self), self.watch.watching():
             if timeout is not None:
-                scope.deadline = anyio.current_time() + timeout
                 self.watch.run_deadline(time.monotonic() + timeout)
-            async with anyio.create_task_group() as outer:
-                outer.start_soon(self.watch.heartbeat)
-                if self.scheduler.bounded:
-                    outer.start_soon(self.scheduler.run_dispatcher)
-                if cancel_event is not None:
-                    outer.start_soon(_cancel_on, cancel_event, scope)
-                async with anyio.create_task_group() as tg:
-                    self.tg = tg
-                    for st in self.plan_starts():
-                        self.start(st)
-                    self.gate.advance()
-                    for name in self.plan.outputs:
-                        tg.start_soon(self.evaluate_output, name, outputs, output_errors)
-                outer.cancel_scope.cancel()
-        cancelled = scope.cancelled_caught or scope.cancel_called
+            helpers = [self.scheduler.run_dispatcher] if self.scheduler.bounded else []
+            if cancel_event is not None:
+                helpers.append(functools.partial(_cancel_on, cancel_event, self))
+            if helpers:  # they never end on their own: a group around the run's ends them
+                async with anyio.create_task_group() as outer:
+                    for helper in helpers:
+                        outer.start_soon(helper)
+                    cancelled = await self.schedule(outputs, output_errors, timeout)
+                    outer.cancel_scope.cancel()
+            else:
+                cancelled = await self.schedule(outputs, output_errors, timeout)
         return self.finish(outputs, output_errors, cancelled)
+
+    async def schedule(self, outputs: dict, output_errors: list[RunError],
+                       timeout: float | None) -> bool:
+        """The run's one task group: its calls and its outputs, until all have settled or
+        its scope is cancelled (the run's timeout, a cancel); returns whether it was."""
+        async with anyio.create_task_group() as tg:
+            self.tg = tg
+            if timeout is not None:
+                tg.cancel_scope.deadline = anyio.current_time() + timeout
+            for st in self.plan_starts():
+                self.start(st)
+            self.gate.advance()
+            *others, last = self.plan.outputs or [None]
+            for name in others:
+                tg.start_soon(self.evaluate_output, name, outputs, output_errors)
+            if last is not None:  # the last output in this task: one task fewer per run
+                await self.evaluate_output(last, outputs, output_errors)
+        return tg.cancel_scope.cancel_called
 
     async def evaluate_output(self, name: str, outputs: dict, errors: list) -> None:
         node_id = self.plan.bindings.get(name)
@@ -474,6 +522,6 @@ def _noting_sigint(run: Run):
         signals.swap(signal.SIGINT, previous)
 
 
-async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
+async def _cancel_on(event: anyio.Event, run: Run) -> None:
     await event.wait()
-    scope.cancel()
+    run.tg.cancel_scope.cancel()  # (set before this helper first runs: `Run.schedule`)

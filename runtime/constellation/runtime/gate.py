@@ -28,7 +28,7 @@ class NodeState:
 
     __slots__ = ("node", "settled", "event", "status", "started", "began", "holding", "awaiting_fallback",
                  "waiting_on", "waiters", "parked", "env", "value", "error", "t_start",
-                 "duration_ms", "attempts", "cache_hit", "blockers")
+                 "duration_ms", "attempts", "cache_hit", "blockers", "successor")
 
     def __init__(self, node):
         self.node = node
@@ -50,6 +50,7 @@ class NodeState:
         self.attempts = 0
         self.cache_hit = False
         self.blockers = 0  # eager: the calls it reads that have not settled yet
+        self.successor: NodeState | None = None  # a call its settling started: runs in its task
 
     def settle(self) -> None:
         self.settled = True
@@ -172,7 +173,8 @@ class LayerGate:
     def start_layer(self, k: int) -> None:
         """Released layer k starts: its calls, and those started early that wait for it."""
         self.layer_t0[k] = time.monotonic()
-        self.events.emit("layer_started", layer=k, nodes=self.labels.get(k, []))
+        if self.events.sink is not None:
+            self.events.emit("layer_started", layer=k, nodes=self.labels.get(k, []))
         self.on_release(k)
         if k in self.opened:
             self.opened.pop(k).set()
@@ -188,7 +190,8 @@ class LayerGate:
         """Eager: a call of layer k begins; the layer starts with its first call."""
         if k not in self.layer_t0:
             self.layer_t0[k] = time.monotonic()
-            self.events.emit("layer_started", layer=k, nodes=self.labels.get(k, []))
+            if self.events.sink is not None:
+                self.events.emit("layer_started", layer=k, nodes=self.labels.get(k, []))
 
     def check_layer_done(self, k: int) -> None:
         if self.running[k] == 0 and k in self.layer_t0 and k not in self.layer_done:
@@ -196,6 +199,8 @@ class LayerGate:
 
     def end_layer(self, k: int) -> None:
         self.layer_done.add(k)
+        if self.events.sink is None:
+            return
         self.events.emit("layer_cancelled" if self.cancelling else "layer_completed", layer=k,
                          duration_ms=round((time.monotonic() - self.layer_t0[k]) * 1000, 3))
 

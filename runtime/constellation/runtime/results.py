@@ -116,7 +116,8 @@ def assemble(events: Events, states, outputs: dict, output_errors: list[RunError
         status = "completed" if len(ordered) == len(plan.outputs) else "failed"
     result = RunResult(status, ordered, errors, list(events.log), node_reports(events, states),
                        round((time.monotonic() - events.t0) * 1000, 3))
-    events.emit("run_completed", status=status, outputs=ordered, errors=errors,
-                log=result.log, duration_ms=result.duration_ms,
-                nodes=[n.to_json() for n in result.nodes])
+    if events.sink is not None:
+        events.emit("run_completed", status=status, outputs=ordered, errors=errors,
+                    log=result.log, duration_ms=result.duration_ms,
+                    nodes=[n.to_json() for n in result.nodes])
     return result

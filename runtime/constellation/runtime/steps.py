@@ -119,9 +119,18 @@ CALL_TAP: ContextVar[CallTap | None] = ContextVar("constellation_call_tap", defa
 SETTLED: ContextVar[Any] = ContextVar("constellation_settled", default=None)
 
 
+def needs(opts: CallOptions) -> tuple[bool, ...]:
+    """Which optional steps a call with `opts` goes through. The steps read the options of
+    the call they run (`c.opts`), so calls with the same needs share one chain."""
+    return (opts.on_error != "propagate", opts.fallback is not None,
+            opts.throttle is not None, bool(opts.concurrency), bool(opts.cache_ms),
+            bool(opts.timeout_ms))
+
+
 def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
-    """The steps of a call with `opts` around `function`, in the order of §6.4. `admission`:
-    the call takes a slot of the bounded scheduler (bounded, and not a higher-order call)."""
+    """The steps of a call with `opts` (or any with the same `needs`) around `function`, in
+    the order of §6.4. `admission`: the call takes a slot of the bounded scheduler (bounded,
+    and not a higher-order call)."""
     steps: list[Callable] = []
     tapped = CALL_TAP.get() is not None
     replaced = opts.on_error != "propagate" or opts.fallback is not None

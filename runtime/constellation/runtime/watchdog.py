@@ -2,11 +2,14 @@
 busy loop) stops the event loop, and with it every timeout and cancel, which are all handled
 on the loop. A thread notices that the loop has not ticked for a second while a deadline (the
 run's timeout, a call's `timeout:`) or a cancel is due, names the call that holds the loop and
-interrupts it, so that the run ends within about a second of the deadline.
+interrupts it, so that the run ends within about a second of the deadline. The loop has no
+heartbeat task: while a deadline is due the thread itself posts a beat to the loop
+(`call_soon_threadsafe`, trio's `run_sync_soon`), so a run without deadlines costs nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import signal
 import sys
@@ -17,7 +20,7 @@ from typing import Callable
 
 from constellation.runtime import signals
 
-TICK_S = 0.1  # the loop's heartbeat
+TICK_S = 0.1  # how often the watching thread looks (and asks the loop for a beat)
 BLOCKED_S = 1.0  # a loop silent this long past a deadline is blocked
 STUCK_S = 3.0  # after an interrupt the module ignored: the hard stop (when one is set)
 # The interrupt reaches a main-thread loop as this signal (its handler raises LoopBlocked in
@@ -50,6 +53,8 @@ class Watchdog:
         self.stopped = threading.Event()
         self.thread: threading.Thread | None = None
         self.watching_now = False
+        self.post: Callable[[Callable[[], None]], object] | None = None  # onto the loop, from any thread
+        self.beat_posted = False
 
     # -- the loop side ------------------------------------------------------------------------
     def expect(self, deadline: float) -> int:
@@ -62,6 +67,7 @@ class Watchdog:
                 self.thread = threading.Thread(target=self._watch, daemon=True,
                                                name="constellation-watchdog")
         if start:
+            self.tick = time.monotonic()  # silence is counted from here on
             self.thread.start()
         return self.next_token
 
@@ -81,17 +87,16 @@ class Watchdog:
     def run_is_due(self) -> bool:
         return self.run_due is not None and time.monotonic() >= self.run_due
 
-    async def heartbeat(self) -> None:
-        import anyio
-
-        while True:
-            self.tick = time.monotonic()
-            await anyio.sleep(TICK_S)
+    def beat(self) -> None:
+        """Run by the loop when it is free: it ticks."""
+        self.tick = time.monotonic()
+        self.beat_posted = False
 
     # -- the watching thread ------------------------------------------------------------------
     @contextmanager
     def watching(self):
         self.loop_thread = threading.current_thread()
+        self.post = _poster()
         installed = self._install_interrupt()
         self.watching_now = True
         try:
@@ -123,6 +128,15 @@ class Watchdog:
             now = time.monotonic()
             with self.lock:
                 due = min(self.deadlines.values(), default=None)
+            if due is None:  # nothing due: the loop is not watched, nor asked to beat
+                self.tick, self.beat_posted = now, False
+                continue
+            if not self.beat_posted and self.post is not None:
+                self.beat_posted = True
+                try:
+                    self.post(self.beat)
+                except Exception:  # the loop is closing: the run is over
+                    pass
             silent = now - self.tick
             frame = sys._current_frames().get(self.loop_thread.ident)
             who = self._module_call(frame)
@@ -166,3 +180,13 @@ class Watchdog:
         # another thread's loop: pure Python code (a busy loop) is interrupted, a C call not
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(
             LoopBlocked))
+
+
+def _poster():
+    """How another thread puts a callback on the running loop: asyncio's or trio's."""
+    try:
+        return asyncio.get_running_loop().call_soon_threadsafe
+    except RuntimeError:  # not asyncio: trio (anyio's other backend)
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
