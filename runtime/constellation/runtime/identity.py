@@ -19,27 +19,34 @@ from constellation.runtime import values
 from constellation.runtime.evaluate import Closure
 from constellation.runtime.inputs import plan_of
 
-__all__ = ["args_hash", "args_key", "code_version", "plan_hash", "value_hash"]
+__all__ = ["args_hash", "args_json", "args_key", "code_version", "digest", "plan_hash",
+           "value_hash"]
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
+    """SHA-256 of a text (canonical JSON), in hex: how values, arguments and plans are keyed."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def value_hash(value: object) -> str:
     """SHA-256 of a value's canonical JSON (how large values are stored once)."""
-    return _digest(values.canonical_json(value))
+    return digest(values.canonical_json(value))
+
+
+def args_json(args: list) -> str:
+    """A call's arguments as canonical JSON (lambdas by their text and captured values, as
+    the cache keys them)."""
+    return values.canonical_json([a.cache_form() if type(a) is Closure else a for a in args])
 
 
 def args_key(args: list) -> tuple[str, str]:
-    """A call's arguments as canonical JSON and its hash (lambdas by their text and captured
-    values, as the cache keys them)."""
-    text = values.canonical_json([a.cache_form() if isinstance(a, Closure) else a for a in args])
-    return text, _digest(text)
+    """A call's arguments as canonical JSON and its hash."""
+    text = args_json(args)
+    return text, digest(text)
 
 
 def args_hash(args: list) -> str:
-    return args_key(args)[1]
+    return digest(args_json(args))
 
 
 _VERSIONS: dict[int, str] = {}  # id(impl) -> its code version (a module's code is fixed in a run)
@@ -59,7 +66,7 @@ def code_version(fn: Function) -> str:
         except (OSError, TypeError):
             code = getattr(user, "__code__", None)
             text = repr((code.co_code, code.co_consts)) if code is not None else fn.qualified
-        known = _VERSIONS[id(impl)] = _digest(fn.signature() + "\n" + text)[:16]
+        known = _VERSIONS[id(impl)] = digest(fn.signature() + "\n" + text)[:16]
     return known
 
 
@@ -76,7 +83,7 @@ def plan_hash(program) -> str:
     data.pop("line_starts")
     data["nodes"] = [{k: _without_positions(v) for k, v in n.items() if k not in _NODE_POSITIONS}
                      for n in data["nodes"]]
-    return _digest(json.dumps(data, sort_keys=True, ensure_ascii=False))[:16]
+    return digest(json.dumps(data, sort_keys=True, ensure_ascii=False))[:16]
 
 
 def _without_positions(x: object) -> object:
