@@ -58,11 +58,9 @@ def _record(args, plan, ref: str, option: str) -> dict:
 
 
 def _whole_plan_hash(args, plan) -> str:
-    """The recorded runs' identity is the whole pipeline's (cst run sets it before any
-    --target subset), whatever part of it ran."""
-    from constellation.runtime.identity import plan_hash
+    from constellation.cli._recording import whole_plan_hash
 
-    return getattr(args, "plan_hash", None) or plan_hash(plan)
+    return whole_plan_hash(args, plan)
 
 
 def _what_changed(plan, detail: dict) -> str:

@@ -508,8 +508,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     try:
         inputs = gather_inputs(args, analysis)
         from constellation.cli import _partial
-        from constellation.runtime.identity import plan_hash
-        args.plan_hash = plan_hash(analysis)  # the whole pipeline's, whatever part of it runs
+        args.whole_plan = analysis.executable_plan  # its hash: the records' identity
         plan, reuse, note = _partial.plan_for(args, analysis.executable_plan)
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))

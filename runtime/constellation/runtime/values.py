@@ -47,7 +47,7 @@ def canonical_json(v: object) -> str:
     if t is str:
         return _encode_string(v)
     if t is list:  # a call's arguments: mostly scalars, which need no encoder
-        text = _scalars_json(v)
+        text = scalar_list_json(v)
         if text is not None:
             return text
     return _CANONICAL.encode(v)
@@ -57,7 +57,7 @@ _encode_string = json.encoder.encode_basestring  # what the encoder uses (ensure
 _CONSTANTS = {True: "true", False: "false", None: "null"}
 
 
-def _scalars_json(items: list) -> str | None:
+def scalar_list_json(items: list) -> str | None:
     """A list of ints, strings, finite floats, booleans and nulls as the encoder writes it;
     None for any other list (the encoder's per-call set-up is most of a small list's cost)."""
     parts = []

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from constellation.runtime import identity, steps, values
-from constellation.runtime.records.store import Unavailable, reason, connect
+from constellation.runtime.records.store import Unavailable, forget, reason, shared
 
 INLINE_LIMIT = 2048  # characters of JSON kept in a row; larger values go to `blobs`, once
 FLUSH_S = 2.0  # while a run goes on, the calls settled so far are written this often
@@ -40,6 +40,7 @@ _MISSING = object()  # a call without a value (failed, skipped, cancelled)
 _SETTLED = {"node_completed": "completed", "node_failed": "failed",
             "node_cancelled": "cancelled", "node_skipped": "skipped"}
 _CLEAN_START_MS = 1.0  # an attempt that began this close to its call's start spans the call
+_BOTH = steps.OUTCOME | steps.RESULT
 
 # a call's row: the common one, and one with the rarer facts (stdlib calls' argument hash,
 # retries and failures, cache hits, skip reasons, reused calls' versions)
@@ -93,7 +94,8 @@ class Recorder:
         # the writer's side: what a call's events and taps said until it settles
         self.pending = _Pending()
         self.ending = threading.Event()  # close(): the last batch, then the writer stops
-        self.conn: sqlite3.Connection | None = None  # opened by the writer, off the run's path
+        self.conn: sqlite3.Connection | None = None  # the writer's (store.shared)
+        self.lock: threading.Lock | None = None
         self.thread = threading.Thread(target=self._write_loop, name="constellation-records",
                                        daemon=True)
         self.thread.start()
@@ -123,26 +125,34 @@ class Recorder:
         if self.thread.is_alive():
             self._fault(f"{self.path}: the database stayed busy for {timeout:.0f} s")
             return None
-        if self.conn is not None:
-            self.conn.close()
         return None if self.failed else self.run_id
 
     # -- the writer thread --------------------------------------------------------------------
     def _write_loop(self) -> None:
         try:
-            self.conn = connect(self.path)
+            self.conn, self.lock = shared(self.path)
         except Unavailable as exc:
             self._fault(str(exc))
             return
+        try:
+            self._write_all()
+        finally:
+            if self.failed:
+                forget(self.path)
+
+    def _write_all(self) -> None:
         while not self.failed:
             ending = self.ending.wait(START_POLL_S if self.run_id is None else FLUSH_S)
-            if self.run_id is None and not self.events and not ending:
-                continue  # the run has not started: its row comes first
+            if self.run_id is None and not ending:
+                if self.events:  # the run has started: its row at once, its calls later
+                    self._start_run(self.events[0])
+                continue
             # a call's taps come before its settling event: the events are taken first
             n_events = len(self.events)
             n_taps = len(self.taps)
             try:
-                self._write_batch(self.events[:n_events], self.taps[:n_taps])
+                with self.lock:
+                    self._write_batch(self.events[:n_events], self.taps[:n_taps])
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")
@@ -152,30 +162,74 @@ class Recorder:
             if ending:
                 return
 
+    def _start_run(self, started: dict) -> None:
+        try:
+            with self.lock:  # one transaction at a time on the process's connection
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.run_id = self._insert_run(started)
+                self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            self._fault(f"{self.path}: {reason(exc)}")
+
     def _write_batch(self, events: list[dict], taps: list[tuple]) -> None:
         if not events and not taps:
             return
         batch = _Batch()
-        new_modules = self.pending.take_taps(taps, batch)
+        pending = self.pending
+        new_modules = pending.take_taps(taps, batch)
+        outcomes, first_start, retried = pending.outcomes, pending.first_start, pending.retried
+        modules = pending.modules
+        common = batch.common
+        args_json = identity.args_json
         end = None
         for event in events:
             kind = event["event"]
-            if kind in _SETTLED:
-                self._call_row(event, batch)
+            if kind == "node_completed":
+                # the commonest row, without a call: one clean attempt of a module (or of a
+                # stdlib function: the same but for where its arguments' identity goes)
+                node = event["node"]
+                tap = outcomes.pop(node, None)
+                first = first_start.pop(node, None)
+                if tap is not None and tap[3] == _BOTH and node not in retried \
+                        and not event["cache_hit"] and modules[id(tap[0].fn)]:
+                    t_end = event["t_ms"]
+                    start = t_end - event["duration_ms"]
+                    if first is not None and 0 <= first - start < _CLEAN_START_MS:
+                        c, value = tap[0], tap[1]
+                        if type(value) is int:
+                            text, digest = int.__repr__(value), None
+                        else:
+                            text, digest = batch.value(value)
+                        common.append((node, "completed", text, digest, start, t_end,
+                                       c.attempts, args_json(c.args)))
+                        continue
+                self._call_row(event, batch, tap, first)
+            elif kind in _SETTLED:
+                self._call_row(event, batch, self.pending.outcomes.pop(event["node"], None),
+                               self.pending.first_start.pop(event["node"], None))
             elif kind == "node_started":
-                self.pending.started(event)
+                if event["attempt"] == 1:
+                    first_start[event["node"]] = event["t_ms"]
+                else:
+                    pending.started(event)
             elif kind == "node_retrying":
                 self.pending.retrying(event)
             elif kind == "run_started":
                 batch.run = event
+                self._nodes_blob(event, batch)
             elif kind == "run_completed":
                 end = event
         if self.run_id is None and batch.run is None:
             return  # no run (its preparation failed): nothing to record
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
-        if batch.run is not None:
-            self.run_id = self._insert_run(batch.run, batch)
+        if self.run_id is None:
+            self.run_id = self._insert_run(batch.run)
+        if batch.nodes_hash is not None:
+            conn.execute("UPDATE runs SET nodes_hash = ? WHERE id = ?",
+                         (batch.nodes_hash, self.run_id))
         run_id = self.run_id
         conn.executemany(_INSERT_BLOB, batch.blobs)
         conn.executemany(_INSERT_COMMON, [(run_id, *row) for row in batch.common])
@@ -188,26 +242,25 @@ class Recorder:
             self._finish_run(end)
         conn.execute("COMMIT")
 
-    def _call_row(self, event: dict, batch: _Batch) -> None:
-        """The row of a call that has settled: its event's facts, its tap's values."""
+    def _call_row(self, event: dict, batch: _Batch, tap: tuple | None,
+                  first: float | None) -> None:
+        """The row of a call that has settled: its event's facts, its tap's values (`first`:
+        its first attempt's start)."""
         node = event["node"]
         status = _SETTLED[event["event"]]
         end = event["t_ms"]
         duration = event.get("duration_ms")
         start = end - duration if duration is not None else None
-        tap = self.pending.outcomes.pop(node, None)
-        first, attempts = self.pending.attempts(node)
+        attempts = self.pending.attempts(node, first)
         if first is not None and (start is None or first < start):
             start = first  # from its admission, and never after its first attempt began
         value, args, args_hash, version = _MISSING, None, None, None
         if tap is not None:
             c, value, error, what = tap
-            if what & steps.RESULT:  # the row holds its module's own result: a fixture
-                args = batch.args_json(c.args) if _is_module(c.fn) else None
-                if args is None:
-                    args_hash = batch.args_hash(c.args)
+            if what & steps.RESULT and self.pending.modules[id(c.fn)]:
+                args = identity.args_json(c.args)  # the row holds its module's result: a fixture
             else:
-                args_hash = batch.args_hash(c.args)
+                args_hash = identity.args_hash(c.args)
             n_attempts = c.attempts
             if error is not None:
                 value = _MISSING
@@ -238,19 +291,24 @@ class Recorder:
                            _json(error) if error else None, int(bool(event.get("cache_hit"))),
                            event.get("reason")))
 
-    def _insert_run(self, started: dict, batch: _Batch) -> int:
+    def _insert_run(self, started: dict) -> int:
+        """The run's row, status `running` (what a run that never ends leaves)."""
         head = self.head
-        nodes_text = _json([[c["node"], c["name"], c["module"], c["layer"], c["line"]]
-                            for c in started.get("calls", ())])
-        nodes_hash = identity.digest(nodes_text)
-        batch.blobs.append((nodes_hash, nodes_text))
         cur = self.conn.execute(
             "INSERT INTO runs (file, plan_hash, status, started_at, inputs, schedule, settings,"
-            " pid, nodes_hash) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            " pid) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
             (head["file"], head["plan_hash"], started.get("started_at", time.time()),
              _json(head["inputs"]), started.get("schedule"), _json(head["settings"]),
-             head["pid"], nodes_hash))
+             head["pid"]))
         return cur.lastrowid
+
+    @staticmethod
+    def _nodes_blob(started: dict, batch: _Batch) -> None:
+        """The calls' names, modules, layers and lines, once for every run of the plan."""
+        text = _json([[c["node"], c["name"], c["module"], c["layer"], c["line"]]
+                      for c in started.get("calls", ())])
+        batch.nodes_hash = identity.digest(text)
+        batch.blobs.append((batch.nodes_hash, text))
 
     def _finish_run(self, event: dict) -> None:
         outputs, digest, big = encode(event.get("outputs"))
@@ -271,7 +329,7 @@ class _Pending:
         self.first_start: dict[int, float] = {}  # node -> its first attempt's start (t_ms)
         self.retried: dict[int, list] = {}  # node -> [[start, end, error], ...] (retries only)
         self.versions: dict[str, str] = {}  # module -> code version (once per run)
-        self._seen_fns: set[int] = set()
+        self.modules: dict[int, bool] = {}  # id(Function) -> a module's (not stdlib, not HOF)
 
     def take_taps(self, taps: list[tuple], batch: _Batch) -> bool:
         """Keeps each outcome until its call settles; a module's result not on its call's
@@ -280,27 +338,26 @@ class _Pending:
         for tap in taps:
             c, value, error, what = tap
             fn = c.fn
-            if id(fn) not in self._seen_fns:
-                self._seen_fns.add(id(fn))
+            if id(fn) not in self.modules:
+                self.modules[id(fn)] = _is_module(fn)
                 self.versions[fn.qualified] = identity.code_version(fn)
                 new = True
             st = c.st
             if what & steps.OUTCOME and st is not None:
                 self.outcomes[st.node.id] = tap
                 continue
-            if what & steps.RESULT and _is_module(fn):  # a call in a lambda body, or replaced
+            if what & steps.RESULT and self.modules[id(fn)]:  # in a lambda body, or replaced
                 text, digest = batch.value(value) if error is None else (None, None)
-                batch.results.append((fn.qualified, batch.args_hash(c.args),
-                                      batch.args_json(c.args), text, digest,
-                                      None if error is None else error.message))
+                args_text = identity.args_json(c.args)
+                batch.results.append((fn.qualified, identity.digest(args_text), args_text,
+                                      text, digest, None if error is None else error.message))
         return new
 
     def started(self, event: dict) -> None:
-        node = event["node"]
-        if node not in self.first_start:
-            self.first_start[node] = event["t_ms"]
-        elif node in self.retried:
-            self.retried[node].append([event["t_ms"], None, None])
+        """A second or later attempt began."""
+        times = self.retried.get(event["node"])
+        if times is not None:
+            times.append([event["t_ms"], None, None])
 
     def retrying(self, event: dict) -> None:
         node = event["node"]
@@ -309,47 +366,30 @@ class _Pending:
             times = self.retried[node] = [[self.first_start.get(node), None, None]]
         times[-1][1:] = [event["t_ms"], event.get("error")]
 
-    def attempts(self, node: int) -> tuple[float | None, list | None]:
-        """(its first attempt's start, every attempt's [start, end, error] or None for one
-        attempt), forgetting the node."""
-        first = self.first_start.pop(node, None)
+    def attempts(self, node: int, first: float | None) -> list | None:
+        """Every attempt's [start, end, error] (None: no attempt), forgetting the node."""
         times = self.retried.pop(node, None)
         if times is None and first is not None:
             times = [[first, None, None]]
-        return first, times
+        return times
 
 
 class _Batch:
-    """The rows of one transaction; a value or an argument list met twice is encoded once."""
+    """The rows of one transaction."""
 
     def __init__(self):
         self.run: dict | None = None
+        self.nodes_hash: str | None = None
         self.common: list[tuple] = []
         self.full: list[tuple] = []
         self.results: list[tuple] = []
         self.blobs: list[tuple] = []
-        self._args: dict[int, tuple] = {}  # id(args) -> (args, JSON, hash)
 
     def value(self, value: object) -> tuple[str | None, str | None]:
         text, digest, big = encode(value)
         if big is not None:
             self.blobs.append((digest, big))
         return text, digest
-
-    def _args_entry(self, args: list) -> list:
-        found = self._args.get(id(args))
-        if found is None or found[0] is not args:
-            found = self._args[id(args)] = [args, identity.args_json(args), None]
-        return found
-
-    def args_json(self, args: list) -> str:
-        return self._args_entry(args)[1]
-
-    def args_hash(self, args: list) -> str:
-        entry = self._args_entry(args)
-        if entry[2] is None:
-            entry[2] = identity.digest(entry[1])
-        return entry[2]
 
 
 def _is_module(fn) -> bool:
