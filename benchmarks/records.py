@@ -5,16 +5,19 @@ the same run.
     python benchmarks/records.py --quick    # 3 rounds
 
 (a) recording overhead: a 1,000-node run of no-op modules (10 layers of 100) with the
-    recorder `cst run` uses (event subscriber, call tap, writer thread, the wait for the last
-    batch) against the same run unrecorded, as `cst run --no-record`: with an event listener
-    (the display's and `--events`' case) and with none (`--json`'s); wall and CPU time (all
-    threads), best of the rounds; target ≤ 10 %.
-(c) resume: a 1,000-call run (10 layers of 100 chains, calls of 20 ms) with one failed call
-    in layer 5, then its resume from the record: the calls that ran are counted (exactly the
-    failed one and its 5 dependents) and the resume's time set against the full run's.
+    recorder `cst run` uses (event subscriber, call tap, writer thread, its pass at the end)
+    against the same run unrecorded, as `cst run --no-record`: with an event listener (the
+    display's and `--events`' case) and with none (`--json`'s); wall and CPU time (all
+    threads), best of the rounds; target ≤ +10 %.
 (b) a warm persistent cache: examples/profile.cst with `cache:` on its calls, run twice by
     `cst run` in two processes sharing a fresh records database; the second run's time (its
     run_completed duration_ms) against the first's; target < 10 %.
+(c) resume: a 1,000-call run (10 layers of 100 chains, calls of 20 ms) with one failed call
+    in layer 5, recorded, then its resume from the record (read, and the resumed run
+    recorded, as `cst run --resume` does): the calls that ran are counted (exactly the failed
+    one and its 5 dependents). Those 6 calls take 6 x 20 ms whatever resume does, so their
+    own time (a pipeline of just that chain, run the same way) is measured too, and what the
+    resume costs beyond it is set against the full run's time; target ≤ 5 %.
 """
 
 from __future__ import annotations
@@ -35,9 +38,12 @@ from constellation.compiler import analyze
 from constellation.compiler import types as T
 from constellation.compiler.registry import Function
 from constellation.runtime import run_async
+from constellation.runtime.api import prepare
 from constellation.runtime.identity import plan_hash
 from constellation.runtime.modules import base_registry
 from constellation.runtime.records.recorder import Recorder
+
+from runtime import interleaved, print_table  # benchmarks/runtime.py (this script's folder)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,10 +60,11 @@ def layered(width: int, depth: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def one_run(analysis, db: Path | None, listener: bool) -> tuple[float, float]:
-    """(wall ms, CPU ms of the process: every thread) of one run, recorded into `db` (None:
-    not recorded), the recorder's final wait included. `listener`: the unrecorded run has an
-    event subscriber, as `cst run`'s display and `--events` do (`--json` has none)."""
+def one_run(analysis, db: Path | None, listener: bool, clock=time.perf_counter) -> float:
+    """ms of one run by `clock` (wall, or the process's CPU time: every thread), recorded into
+    `db` (None: not recorded), the recorder's last pass included. `listener`: the unrecorded
+    run has an event subscriber, as `cst run`'s display and `--events` do (`--json` has
+    none)."""
     async def main() -> None:
         if db is None:
             await run_async(analysis, {"seed": 1},
@@ -70,36 +77,42 @@ def one_run(analysis, db: Path | None, listener: bool) -> tuple[float, float]:
         await anyio.to_thread.run_sync(recorder.close)
         assert recorder.run_id is not None, "the run was not recorded"
 
-    wall, cpu = time.perf_counter(), time.process_time()
+    t = clock()
     anyio.run(main)
-    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+    return (clock() - t) * 1000
 
 
-def recording_overhead(rounds: int) -> list[tuple[str, str, str, str]]:
-    """Best of the rounds (the machine is shared: the minimum is the signal), interleaved so
-    that its load falls on every variant alike."""
+RECORDING_TARGET = 0.10  # issue 17: recording adds at most 10 % to a 1,000-node run
+
+
+def recording_overhead(rounds: int) -> list[list[str]]:
+    """Best of the rounds (the machine is shared: the minimum is the signal), the variants
+    interleaved (benchmarks/runtime.py's loop) so that its load falls on all of them alike."""
     registry = base_registry().extend([Function("Noop", None, (("x", T.INT),), T.INT,
                                                 impl=noop)])
     analysis = analyze(layered(100, 10), registry)
-    rows = []
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "runs.db"
         one_run(analysis, db, True), one_run(analysis, None, True)  # warm-up
-        times: dict[str, list[tuple[float, float]]] = {"rec": [], "events": [], "json": []}
-        for _ in range(rounds):
-            times["json"].append(one_run(analysis, None, False))
-            times["events"].append(one_run(analysis, None, True))
-            times["rec"].append(one_run(analysis, db, True))
-    best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in times.items()}
-    rec = best["rec"]
+        cpu = time.process_time
+        best = interleaved({
+            "rec": lambda: one_run(analysis, db, True),
+            "events": lambda: one_run(analysis, None, True),
+            "json": lambda: one_run(analysis, None, False),
+            "rec_cpu": lambda: one_run(analysis, db, True, cpu),
+            "events_cpu": lambda: one_run(analysis, None, True, cpu),
+            "json_cpu": lambda: one_run(analysis, None, False, cpu),
+        }, rounds)
+    rows = []
     for key, label in (("events", "--no-record, events listened to"),
                        ("json", "--no-record --json, no listener")):
-        base = best[key]
-        rows.append((f"(a) 1,000 no-op nodes, recorded vs {label}",
-                     f"{rec[0]:.0f} ms wall, {rec[1]:.0f} ms CPU",
-                     f"{base[0]:.0f} ms wall, {base[1]:.0f} ms CPU",
-                     f"+{(rec[0] / base[0] - 1) * 100:.0f} % wall, "
-                     f"+{(rec[1] / base[1] - 1) * 100:.0f} % CPU (target ≤ 10 %)"))
+        wall = best["rec"] / best[key] - 1
+        cpu_added = best["rec_cpu"] / best[f"{key}_cpu"] - 1
+        rows.append([f"(a) 1,000 no-op nodes, recorded vs {label}",
+                     f"{best['rec']:.1f} ms", f"{best[key]:.1f} ms", f"{wall * 100:+.1f} % wall",
+                     f"{'within' if wall <= RECORDING_TARGET else 'OUTSIDE'} target "
+                     f"≤ +{RECORDING_TARGET * 100:.0f} %; CPU {best['rec_cpu']:.1f} vs "
+                     f"{best[f'{key}_cpu']:.1f} ms ({cpu_added * 100:+.1f} %)"])
     return rows
 
 
@@ -126,15 +139,44 @@ def named_chains(width: int, depth: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def resume() -> list[tuple[str, str, str, str]]:
-    """(c) a full run with one failure, recorded; then the resume of it from its record."""
-    from constellation.runtime.partial import resume_values, settling
+RESUME_TARGET = 0.05  # issue 17: a resume costs at most 5 % of a full run (+ start-up)
+
+
+def chain_registry():
+    return base_registry().extend([Function(
+        "Work", None, (("x", T.INT), ("name", T.STRING)), T.INT, impl=work)])
+
+
+async def recorded_run(analysis, db: Path, reuse=None) -> object:
+    """A run as `cst run` makes it: recorded, and with --resume starting settled what the
+    record gives (`reuse`, a partial.Reuse)."""
+    recorder = Recorder(db, print, file="chains.cst", plan_hash=plan_hash(analysis),
+                        inputs={"seed": 1}, settings={})
+    run = prepare(analysis, {"seed": 1}, on_event=recorder.on_event)
+    if reuse is not None:
+        run.start_settled(reuse.known(run.plan, run.inputs, run.functions))
+        recorder.reused = {n: reuse.calls[n] for n in run.known}
+    with recorder.tapping():
+        result = await run.execute()
+    await anyio.to_thread.run_sync(recorder.close)
+    return result
+
+
+def resume() -> list[list[str]]:
+    """(c) a full run with one failure, recorded; then the resume of it from its record (the
+    record read, the run recorded). The calls that must run again (the failed one and its 5
+    dependents, a chain of 6) take 6 x 20 ms whatever resume does: their own time is measured
+    as a pipeline of just that chain, and what the resume costs beyond it is set against the
+    full run's time."""
+    from constellation.runtime.partial import resume_values
     from constellation.runtime.records import reader
     from constellation.runtime.records.store import connect
 
-    registry = base_registry().extend([Function(
-        "Work", None, (("x", T.INT), ("name", T.STRING)), T.INT, impl=work)])
+    registry = chain_registry()
     analysis = analyze(named_chains(100, 10), registry)
+    own = analyze("in seed: Int\n" + "\n".join(
+        f'n{k}_50 = Work({"seed" if k == 4 else f"n{k - 1}_50"}, "own{k}")'
+        for k in range(4, 10)) + "\nout n9_50\n", registry)
     CALLED.clear()
     FAILS[0] = True
     with tempfile.TemporaryDirectory() as folder:
@@ -142,11 +184,7 @@ def resume() -> list[tuple[str, str, str, str]]:
 
         async def full() -> float:
             t = time.perf_counter()
-            recorder = Recorder(db, print, file="chains.cst", plan_hash=plan_hash(analysis),
-                                inputs={"seed": 1}, settings={})
-            with recorder.tapping():
-                result = await run_async(analysis, {"seed": 1}, on_event=recorder.on_event)
-            await anyio.to_thread.run_sync(recorder.close)
+            result = await recorded_run(analysis, db)
             assert result.status == "failed"
             return (time.perf_counter() - t) * 1000
 
@@ -158,18 +196,29 @@ def resume() -> list[tuple[str, str, str, str]]:
             conn = connect(db)
             detail = reader.run_detail(conn, reader.find_run(conn, "last"))
             conn.close()
-            with settling(resume_values(detail)):
-                result = await run_async(analysis, {"seed": 1})
+            result = await recorded_run(analysis, db, resume_values(detail))
             assert result.status == "completed", result.errors
             return (time.perf_counter() - t) * 1000
 
         resume_ms = anyio.run(resumed)
-    rerun = CALLED[called_first:]
+        rerun = CALLED[called_first:]
+
+        async def alone() -> float:
+            t = time.perf_counter()
+            assert (await recorded_run(own, db)).status == "completed"
+            return (time.perf_counter() - t) * 1000
+
+        own_ms = anyio.run(alone)
     expected = [f"n{k}_50" for k in range(4, 10)]
     assert sorted(rerun) == sorted(expected), rerun
-    return [(f"(c) resume, 1,000 calls of {WORK_S * 1000:.0f} ms, one failed",
+    beyond = (resume_ms - own_ms) / full_ms
+    return [[f"(c) resume, 1,000 calls of {WORK_S * 1000:.0f} ms, one failed",
              f"{resume_ms:.0f} ms, {len(rerun)} calls ran", f"{full_ms:.0f} ms (full run)",
-             f"{resume_ms / full_ms * 100:.1f} % (target ≤ 5 % + start-up)")]
+             f"{beyond * 100:.1f} % beyond its calls",
+             f"{'within' if beyond <= RESUME_TARGET else 'OUTSIDE'} target "
+             f"≤ {RESUME_TARGET * 100:.0f} % of the full run; the 6 calls' own time "
+             f"{own_ms:.0f} ms (a pipeline of that chain); resume / full "
+             f"{resume_ms / full_ms * 100:.0f} %"]]
 
 
 def cached_profile() -> str:
@@ -194,7 +243,10 @@ def cst_run_ms(file: Path, env: dict) -> float:
     return json.loads(proc.stdout)["duration_ms"]
 
 
-def warm_cache(rounds: int) -> list[tuple[str, str, str, str]]:
+CACHE_TARGET = 0.10  # issue 17: a warm persistent cache makes a second run < 10 % of the first
+
+
+def warm_cache(rounds: int) -> list[list[str]]:
     rounds = min(rounds, 3)  # two processes per round
     firsts, seconds = [], []
     for _ in range(rounds):
@@ -208,18 +260,11 @@ def warm_cache(rounds: int) -> list[tuple[str, str, str, str]]:
             firsts.append(cst_run_ms(file, env))
             seconds.append(cst_run_ms(file, env))
     cold, warm = statistics.median(firsts), statistics.median(seconds)
-    return [("(b) profile.cst, warm persistent cache", f"{warm:.1f} ms",
-             f"{cold:.0f} ms (first run)", f"{warm / cold * 100:.1f} % (target < 10 %)")]
-
-
-def print_table(rows) -> None:
-    header = ("case", "measured", "baseline", "ratio")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    ratio = warm / cold
+    return [["(b) profile.cst, warm persistent cache", f"{warm:.1f} ms",
+             f"{cold:.0f} ms (first run)", f"{ratio * 100:.1f} %",
+             f"{'within' if ratio < CACHE_TARGET else 'OUTSIDE'} target "
+             f"< {CACHE_TARGET * 100:.0f} % of the first run (median of {rounds} pairs)"]]
 
 
 def main(argv: list[str] | None = None) -> int:

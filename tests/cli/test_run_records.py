@@ -111,8 +111,10 @@ def test_large_values_are_stored_once_by_content(cst, project, tmp_path):
     for _ in range(2):
         assert cst("run", "big.cst", "-i", "n=50000", "--json", cwd=project,
                    env={"CONSTELLATION_RUNS_DB": str(db)}).code == 0
-    # 2 runs x (2 calls + outputs) refer to 2 blobs: the string and the outputs
-    assert query(db, "SELECT count(*) FROM blobs") == [(2,)]
+    # 2 runs x (2 calls + outputs + their calls' table) refer to 3 blobs: the string, the
+    # outputs and the table of the calls' names, modules and lines, the same for both runs
+    assert query(db, "SELECT count(*) FROM blobs") == [(3,)]
+    assert query(db, "SELECT count(DISTINCT nodes_hash) FROM runs") == [(1,)]
     assert query(db, "SELECT count(*) FROM calls WHERE value IS NULL AND value_hash IS NOT "
                      "NULL") == [(4,)]
     assert show(cst, db)["calls"][0]["value"] == "x" * 50000

@@ -112,6 +112,7 @@ def test_cache_key_is_sha256_of_canonical_json():
 @pytest.mark.parametrize("value", [
     0, -7, 10**30, True, False, None, 1.5, 1.0, "", "plain", 'quo"te\\', "ünï\u2028\n\x00",
     [1, "a", -2], [True, 1], [1, 1.0], [None], ["x"] * 9, [], [[1]], {"b": [1, "x"], "a": {"é": 2}},
+    [1.5, -0.0, 1e100, 5e-324, False, None, "é\u2028"], [1, {"a": 1}], [2**70],
 ])
 def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value):
     """The fast paths (ints, strings, short lists of them) write what the encoder would."""
@@ -119,6 +120,12 @@ def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value):
 
     assert V.canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"),
                                                  ensure_ascii=False, allow_nan=False)
+
+
+def test_canonical_json_refuses_what_json_cannot_hold_in_a_list_too():
+    for value in (float("nan"), [float("inf")], [1, float("nan")]):
+        with pytest.raises(ValueError):
+            V.canonical_json(value)
 
 
 def test_abbreviate():

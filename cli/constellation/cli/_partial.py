@@ -9,8 +9,8 @@ from constellation.cli._shared import UserError
 
 
 def plan_for(args, plan):
-    """(the executable plan to run, its Settled values or None, a sentence for the user or
-    None), from the pipeline's whole plan."""
+    """(the executable plan to run, the record's calls it may reuse (partial.Reuse) or None,
+    a sentence for the user or None), from the pipeline's whole plan."""
     from constellation.runtime import partial
 
     resume, start, targets = (getattr(args, k, None) for k in ("resume", "from_", "target"))
@@ -58,11 +58,9 @@ def _record(args, plan, ref: str, option: str) -> dict:
 
 
 def _whole_plan_hash(args, plan) -> str:
-    """The recorded runs' identity is the whole pipeline's (cst run sets it before any
-    --target subset), whatever part of it ran."""
-    from constellation.runtime.identity import plan_hash
+    from constellation.cli._recording import whole_plan_hash
 
-    return getattr(args, "plan_hash", None) or plan_hash(plan)
+    return whole_plan_hash(args, plan)
 
 
 def _what_changed(plan, detail: dict) -> str:
@@ -103,5 +101,6 @@ def _from(args, plan, name: str):
     outputs = [o for o in plan.outputs
                if all(plan.nodes[n].kind != "module" or n in keep
                       for n in partial.upstream(plan, {plan.bindings[o]}))]
-    return (partial.subset(plan, keep, outputs), partial.Settled(values),
+    return (partial.subset(plan, keep, outputs),
+            partial.Reuse({n: recorded[n] for n in values}, check=False),
             f"re-running '{name}' and what follows, the rest from run {detail['id']}")

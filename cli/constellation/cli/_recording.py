@@ -23,13 +23,22 @@ def recorder_for(args, plan):
     recorder that records nothing)."""
     if getattr(args, "no_record", False):
         return None
-    from constellation.runtime.identity import plan_hash
     from constellation.runtime.records.recorder import Recorder
 
     file = args.file if args.file == "<stdin>" else _absolute(args.file)
-    digest = getattr(args, "plan_hash", None) or plan_hash(plan)
-    return Recorder(locate(args.file), _say, file=file, plan_hash=digest,
+    return Recorder(locate(args.file), _say, file=file, plan_hash=whole_plan_hash(args, plan),
                     inputs={}, settings={})
+
+
+def whole_plan_hash(args, plan) -> str:
+    """The recorded runs' identity is the whole pipeline's (`args.whole_plan`, which cst run
+    sets before any --target subset), whatever part of it runs; computed once, and only
+    when a run is recorded or reads a record."""
+    if getattr(args, "plan_hash", None) is None:
+        from constellation.runtime.identity import plan_hash
+
+        args.plan_hash = plan_hash(getattr(args, "whole_plan", None) or plan)
+    return args.plan_hash
 
 
 def settings(config, args) -> dict:

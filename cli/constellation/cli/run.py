@@ -508,13 +508,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
     try:
         inputs = gather_inputs(args, analysis)
         from constellation.cli import _partial
-        from constellation.runtime.identity import plan_hash
-        args.plan_hash = plan_hash(analysis)  # the whole pipeline's, whatever part of it runs
-        plan, settled, note = _partial.plan_for(args, analysis.executable_plan)
+        args.whole_plan = analysis.executable_plan  # its hash: the records' identity
+        plan, reuse, note = _partial.plan_for(args, analysis.executable_plan)
     except UserError as exc:
         return reject(args, [{"message": str(exc), "line": None, "column": None}], str(exc))
     try:
-        result = execute(args, analysis, plan, inputs, settled, note)
+        result = execute(args, analysis, plan, inputs, reuse, note)
     except RunRejected as exc:
         lines = [f"{args.file}:{e['line']}:{e['column']}: {e['message']}" if e.get("line")
                  else f"{args.file}: {e['message']}" for e in exc.errors]
@@ -569,9 +568,10 @@ def write_report(args, analysis) -> None:
     print(f"wrote the run's report to {args.report}", file=sys.stderr)
 
 
-def execute(args, analysis, plan, inputs: dict, settled=None, note: str | None = None):
+def execute(args, analysis, plan, inputs: dict, reuse=None, note: str | None = None):
     """Run `plan` (the analysis's executable plan, or the part of it --target or --from
-    chose) on anyio; Ctrl-C cancels the run (partial results, status cancelled)."""
+    chose) on anyio, starting settled the calls `reuse` (partial.Reuse) gives; Ctrl-C cancels
+    the run (partial results, status cancelled)."""
     import anyio
 
     from constellation.runtime.api import prepare
@@ -615,9 +615,13 @@ def execute(args, analysis, plan, inputs: dict, settled=None, note: str | None =
         run.debugger = debugger
         emit_line({"event": "debug_inputs", "inputs": plain(run.inputs)})
     recording.use_persistent_cache(args.file, run.plan, run.functions)
+    if reuse is not None:
+        run.start_settled(reuse.known(run.plan, run.inputs, run.functions))
     if recorder is not None:
         recorder.head["inputs"] = run.inputs  # with the @example values --examples added
         recorder.head["settings"] = recording.settings(run.config, args)
+        if reuse is not None:  # a reused call's record: its recorded arguments and value
+            recorder.reused = {n: reuse.calls[n] for n in run.known}
 
     async def main():
         import asyncio
@@ -646,8 +650,7 @@ def execute(args, analysis, plan, inputs: dict, settled=None, note: str | None =
             raise
         return result
 
-    from constellation.runtime.partial import settling
-    with recording.tapping(recorder), settling(settled):
+    with recording.tapping(recorder):
         if display is None:
             result = anyio.run(main)
         else:
@@ -655,7 +658,7 @@ def execute(args, analysis, plan, inputs: dict, settled=None, note: str | None =
                 result = anyio.run(main)
             display.print_final(display.console)
     if note:
-        reused = f": {settled.used} call(s) reused" if settled is not None else ""
+        reused = f": {run.reused} call(s) reused" if reuse is not None else ""
         _say(f"cst run: {note}{reused}")
     run_id = recording.finish(recorder, args, result)
     if getattr(args, "save_test", None):

@@ -116,11 +116,9 @@ async def run_async(program, inputs: dict | None = None, *, schedule: str | None
                   max_concurrency=max_concurrency, use_examples=use_examples,
                   on_event=on_event, file=file, executor=executor, dask_address=dask_address,
                   dask_colocate=dask_colocate, registry=registry, targets=targets)
-    if not settled:  # (a caller's own `partial.settling` stays in force)
-        return await run.execute(timeout=timeout, cancel_event=cancel_event)
-    from constellation.runtime import partial
-    with partial.settling(partial.Settled(dict(settled))):
-        return await run.execute(timeout=timeout, cancel_event=cancel_event)
+    if settled:
+        run.start_settled(dict(settled))
+    return await run.execute(timeout=timeout, cancel_event=cancel_event)
 
 
 def run(program, inputs: dict | None = None, *, schedule: str | None = None,

@@ -73,6 +73,8 @@ class Run:
         self.watch = Watchdog()  # notices an async module that blocks the loop (watchdog.py)
         self.attempt = functools.partial(attempt, self)  # the innermost step of every chain
         self.chains: dict[tuple, steps.Step] = {}  # (steps.needs(options), higher-order)
+        self.known: dict[int, object] = {}  # calls settled before the run (start_settled)
+        self.reused = 0  # how many of them the run used
         if config.serial:
             self.scheduler = Scheduler(1, aging=False, settle_checkpoints=25)
         else:
@@ -198,6 +200,8 @@ class Run:
                     if nodes[d].kind != "module":
                         found |= reads[d][0]
                         demands = demands or reads[d][1]
+                    elif self.states[d].settled:
+                        pass  # known before the run (start_settled): nothing to wait for
                     elif nodes[d].demand_driven:
                         demands = True  # started by its reader's demand
                     else:
@@ -209,6 +213,8 @@ class Run:
         layered = self.gate.layered
         for sts in self.layer_calls.values():
             for st in sts:
+                if st.settled:
+                    continue
                 blockers, demands = calls_read(st.node.id)
                 st.blockers = len(blockers)
                 for b in blockers:
@@ -233,7 +239,9 @@ class Run:
         if not st.started:
             node = st.node
             if node.kind == "module":
-                if node.demand_driven:
+                if node.demand_driven and node_id in self.known:
+                    self.settle_known(st)
+                elif node.demand_driven:
                     if env and node.pattern_bindings:  # demanded by its chosen case's body
                         st.env = {k: env[k] for k in node.pattern_bindings if k in env}
                     self.start(st)  # demanded: it holds the gate until settled or parked
@@ -409,7 +417,8 @@ class Run:
         layers = [{"layer": k, "nodes": labels.get(k, [])} for k in range(1, self.depth + 1)]
         # every call with its position, so that an editor can mark each line pending at once
         calls = [self.events.node_fields(n) for n in self.calls]
-        self.emit("run_started", file=self.file, schedule=self.config.schedule,
+        self.emit("run_started", started_at=time.time(), file=self.file,
+                  schedule=self.config.schedule,
                   serial=self.config.serial, seed=self.config.seed, depth=self.depth,
                   nodes=len(calls), layers=layers, calls=calls)
 
@@ -418,6 +427,28 @@ class Run:
             st = self.states[self.plan.bindings[name]]
             st.value, st.status, st.started = self.inputs.get(name), "completed", True
             st.settle()
+
+    # -- calls settled before the run (partial.py: --resume, --from, `settled=`) -------------
+    def start_settled(self, known: dict[int, object]) -> None:
+        """Before `execute`: these calls' values are known. They never become tasks nor take
+        an attempt: the others of their layer start settled, a demand-driven one settles when
+        first demanded (so one nobody demands still ends "not demanded")."""
+        self.known = known
+
+    def seed_known(self) -> None:
+        for node_id in self.known:
+            st = self.states[node_id]
+            if st.node.kind == "module" and not st.node.demand_driven:
+                self.settle_known(st)
+
+    def settle_known(self, st: NodeState) -> None:
+        st.started = True
+        st.value, st.status, st.duration_ms = self.known[st.node.id], "completed", 0.0
+        self.reused += 1
+        if self.events.sink is not None:
+            self.emit_node("node_completed", st.node, duration_ms=0.0,
+                           value=values.abbreviate(st.value), cache_hit=False, attempts=0)
+        st.settle()
 
     async def execute(self, *, timeout: float | None = None,
                       cancel_event: anyio.Event | None = None) -> RunResult:
@@ -435,9 +466,12 @@ class Run:
         self.events.t0 = time.monotonic()
         self.run_started_event()
         self.seed_inputs()
+        if self.known:
+            self.seed_known()
         for sts in self.layer_calls.values():  # every call that runs unasked holds its layer
             for st in sts:
-                self.gate.hold(st)
+                if not st.settled:
+                    self.gate.hold(st)
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
         with earlier_objects_frozen(), _noting_sigint(self), self.watch.watching():

@@ -9,37 +9,49 @@ a signature does not.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
-import json
 
-from constellation.compiler.plan_json import plan_to_json
+from constellation.compiler import planir as ir
+from constellation.compiler import types as T
+from constellation.compiler.registry_json import type_to_json
 from constellation.compiler.registry import Function
 from constellation.runtime import values
 from constellation.runtime.evaluate import Closure
 from constellation.runtime.inputs import plan_of
 
-__all__ = ["args_hash", "args_key", "code_version", "plan_hash", "value_hash"]
+__all__ = ["args_hash", "args_json", "args_key", "code_version", "digest", "plan_hash",
+           "value_hash"]
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
+    """SHA-256 of a text (canonical JSON), in hex: how values, arguments and plans are keyed."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def value_hash(value: object) -> str:
     """SHA-256 of a value's canonical JSON (how large values are stored once)."""
-    return _digest(values.canonical_json(value))
+    return digest(values.canonical_json(value))
+
+
+def args_json(args: list) -> str:
+    """A call's arguments as canonical JSON (lambdas by their text and captured values, as
+    the cache keys them)."""
+    text = values.scalar_list_json(args)  # most argument lists: no lambda, no record
+    if text is not None:
+        return text
+    return values.canonical_json([a.cache_form() if type(a) is Closure else a for a in args])
 
 
 def args_key(args: list) -> tuple[str, str]:
-    """A call's arguments as canonical JSON and its hash (lambdas by their text and captured
-    values, as the cache keys them)."""
-    text = values.canonical_json([a.cache_form() if isinstance(a, Closure) else a for a in args])
-    return text, _digest(text)
+    """A call's arguments as canonical JSON and its hash."""
+    text = args_json(args)
+    return text, digest(text)
 
 
 def args_hash(args: list) -> str:
-    return args_key(args)[1]
+    return digest(args_json(args))
 
 
 _VERSIONS: dict[int, str] = {}  # id(impl) -> its code version (a module's code is fixed in a run)
@@ -59,30 +71,81 @@ def code_version(fn: Function) -> str:
         except (OSError, TypeError):
             code = getattr(user, "__code__", None)
             text = repr((code.co_code, code.co_consts)) if code is not None else fn.qualified
-        known = _VERSIONS[id(impl)] = _digest(fn.signature() + "\n" + text)[:16]
+        known = _VERSIONS[id(impl)] = digest(fn.signature() + "\n" + text)[:16]
     return known
 
 
-# where the parts of a plan's JSON are in the source (a call's label holds its line)
-_NODE_POSITIONS = ("span", "line", "column")
-_IR_POSITIONS = frozenset({"span", "at", "label"})
+_IR_POSITIONS = frozenset({"span", "at", "label"})  # where IR is in the source (a label: a line)
+_IR_FIELDS: dict[type, tuple[str, ...]] = {}  # an IR class's fields but its positions
 
 
 def plan_hash(program) -> str:
     """The identity of a pipeline's plan (of an Analysis, or an executable Plan): the same for
     a re-run of an unchanged pipeline, different when a call, an option, an edge or a
-    signature changed."""
-    data = plan_to_json(plan_of(program))
-    data.pop("line_starts")
-    data["nodes"] = [{k: _without_positions(v) for k, v in n.items() if k not in _NODE_POSITIONS}
-                     for n in data["nodes"]]
-    return _digest(json.dumps(data, sort_keys=True, ensure_ascii=False))[:16]
+    signature changed. The walk is the plan's own (not its JSON: every recorded run computes
+    it); an object met again (a type, equal options) is written once and referred to after."""
+    plan = plan_of(program)
+    walk = _IdentityWalk()
+    nodes = [(n.id, n.kind, n.layer, tuple(n.names), tuple(n.deps), n.demand_driven,
+              n.fallback_owner, n.fn, n.callee, n.pattern_bindings, walk.ref(n.type),
+              walk.ref(n.code)) for n in plan.nodes]
+    form = (list(plan.inputs), list(plan.outputs), sorted(plan.bindings.items()),
+            [(f.qualified, f.signature) for f in plan.functions],
+            values.canonical_json(plan.examples), walk.forms, nodes)
+    return digest(repr(form))[:16]
 
 
-def _without_positions(x: object) -> object:
-    """IR nodes (`{"k": kind, ...}`) without their offsets; constants as they are."""
-    if isinstance(x, list):
-        return [_without_positions(v) for v in x]
-    if not isinstance(x, dict) or "k" not in x or x["k"] in ("Const", "type"):
-        return x
-    return {k: _without_positions(v) for k, v in x.items() if k not in _IR_POSITIONS}
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
+class _IdentityWalk:
+    """IR as nested tuples and lists of plain values (repr is their text) without source
+    positions; every object but plain values and sequences is a form of `forms`, referred to
+    as `(index,)` (as pickle's memo does), so that what many nodes share is written once."""
+
+    def __init__(self):
+        self.forms: list[object] = []
+        self._by_id: dict[int, int] = {}  # the plan holds every object it reaches: ids stable
+        self._by_value: dict[object, int] = {}  # equal options of different calls
+
+    def ref(self, x: object) -> object:
+        t = type(x)
+        if t in _PLAIN:
+            return x
+        if t is tuple or t is list:  # a list (a reference is a tuple)
+            return [i if type(i) in _PLAIN else self.ref(i) for i in x]
+        found = self._by_id.get(id(x))
+        if found is not None:
+            return found
+        try:
+            found = self._by_value.get(x)
+        except TypeError:  # unhashable
+            found = None
+        if found is not None:
+            found = found[0]
+        else:
+            found = len(self.forms)
+            self.forms.append(None)
+            self.forms[found] = self._form(x, t)
+            try:
+                self._by_value[x] = (found,)
+            except TypeError:
+                pass
+        found = self._by_id[id(x)] = (found,)
+        return found
+
+    def _form(self, x: object, t: type) -> object:
+        names = _IR_FIELDS.get(t)
+        if names is None:
+            if isinstance(x, T.Type):
+                return "type", repr(type_to_json(x))
+            if t is ir.Const:  # plain JSON, whatever its record fields' order
+                return "Const", values.canonical_json(x.value)
+            if t is dict:
+                return "dict", tuple(sorted((k, self.ref(v)) for k, v in x.items()))
+            if not dataclasses.is_dataclass(x):
+                return repr(x)
+            names = _IR_FIELDS[t] = tuple(f.name for f in dataclasses.fields(x)
+                                          if f.name not in _IR_POSITIONS)
+        return (t.__name__, *[v if type(v) in _PLAIN else self.ref(v)
+                              for v in map(x.__getattribute__, names)])

@@ -3,21 +3,23 @@
 Both work on the executable Plan (docs/plan.md). `subset(plan, keep, outputs)` keeps the
 plan's nodes but starts only the calls in `keep`: the others become demand-driven, so nothing
 asks for them and they end `skipped` / "not demanded", and the outputs are the given ones.
-`Settled` answers calls from known values (a record's, for `--resume` and `--from`) instead of
-running them: a step of the call's chain (steps.SETTLED), inside the tap, so that the record
-of a resumed run holds the reused values too, and a value recorded with its arguments' hash
-and module version is reused only for a call with the same (which only the call's evaluated
-arguments can tell).
+`Reuse` says which calls take their values from a run's record (`--resume`, `--from`); the
+run starts them settled (core.Run.start_settled): no task, no attempt, whatever their number.
+
+What `--resume` reuses is decided before the run, from the plan: a call that completed in the
+record is reused when its module's code version is the recorded one and nothing it reads,
+directly or not, runs again (no input whose value changed, no call that is not reused). With
+the same plan (the record's plan hash is checked first) an argument expression gives what it
+gave then, so the arguments are the recorded ones without evaluating them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from constellation.compiler.plan import Plan
-from constellation.runtime import identity, steps
+from constellation.runtime import identity
 from constellation.runtime.inputs import plan_of
 
 
@@ -79,39 +81,41 @@ def targets_subset(program, targets: list[str]) -> Plan:
 
 
 @dataclass
-class Settled:
-    """Node values known before the run. With `conditions`, a node's value is used only for a
-    call with the same arguments and module code version as when it was recorded."""
+class Reuse:
+    """Calls of a run's record (reader.run_detail's, by node) that a run may take instead of
+    calling them. `inputs`: the record's inputs, for `--resume`'s checks; None (`--from`):
+    every given call is taken as it is."""
 
-    values: dict[int, object]
-    conditions: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
-    used: int = 0
+    calls: dict[int, dict]
+    inputs: dict | None = None
+    check: bool = True
 
-    def lookup(self, c) -> tuple[bool, object]:
-        st = c.st
-        if st is None or st.node.id not in self.values:
-            return False, None
-        condition = self.conditions.get(st.node.id)
-        if condition is not None:
-            args_hash, version = condition
-            if args_hash != identity.args_hash(c.args) or version != identity.code_version(c.fn):
-                return False, None
-        self.used += 1
-        return True, self.values[st.node.id]
+    def known(self, plan: Plan, inputs: dict, functions: list) -> dict[int, object]:
+        """node -> value of the calls the run starts settled (`functions`: the run's Function
+        of each plan function, whose code versions are compared)."""
+        if not self.check:
+            return {n: c["value"] for n, c in self.calls.items()}
+        if self.inputs is None:  # a record without its inputs (schema 1) proves nothing
+            return {}
+        versions: dict[int, str] = {}
+        reusable = {}
+        for node in plan.nodes:
+            c = self.calls.get(node.id)
+            if node.kind != "module" or c is None or c["status"] != "completed" \
+                    or not c["has_value"]:
+                continue
+            if node.fn not in versions:
+                versions[node.fn] = identity.code_version(functions[node.fn])
+            if c["code_version"] == versions[node.fn]:
+                reusable[node.id] = c["value"]
+        changed = {plan.bindings[name] for name in plan.inputs
+                   if name not in self.inputs or inputs.get(name) != self.inputs[name]}
+        rerun = {n.id for n in plan.nodes if n.kind == "module" and not n.demand_driven
+                 and n.id not in reusable}
+        tainted = downstream(plan, changed | rerun)
+        return {n: v for n, v in reusable.items() if n not in tainted}
 
 
-@contextlib.contextmanager
-def settling(settled: Settled | None):
-    token = steps.SETTLED.set(settled)
-    try:
-        yield
-    finally:
-        steps.SETTLED.reset(token)
-
-
-def resume_values(detail: dict) -> Settled:
-    """What a run's record (reader.run_detail) lets a resumed run reuse: every call that
-    completed, for a call with the same arguments and module code version."""
-    return Settled({c["node"]: c["value"] for c in detail["calls"]
-                    if c["status"] == "completed" and c["has_value"]},
-                   {c["node"]: (c["args_hash"], c["code_version"]) for c in detail["calls"]})
+def resume_values(detail: dict) -> Reuse:
+    """What a run's record (reader.run_detail) lets a resumed run reuse (Reuse.known)."""
+    return Reuse({c["node"]: c for c in detail["calls"]}, detail.get("inputs"))

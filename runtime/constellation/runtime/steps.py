@@ -24,8 +24,8 @@ stored, single-flight followers proceed), the permit and the slot before any fal
 A run that is observed (`CALL_TAP` set, by the run records) gets two more steps: the outermost
 reports each call's outcome (the value its node settles with), and one just outside the cache
 reports the function's own result (a cache hit included, never a fallback or on_error value);
-one step does both when no fallback or on_error can tell them apart. A run with values known
-in advance (`SETTLED`, partial.py) gets a step inside the tap that returns them.
+one step does both when no fallback or on_error can tell them apart. (Calls whose values are
+known before the run never reach a chain: the core starts them settled, partial.py.)
 """
 
 from __future__ import annotations
@@ -91,7 +91,6 @@ class CallContext:
     attempts: int = 0  # set when the attempts are over (0 on a cache hit)
     cache_hit: bool = False
     due: float | None = None  # the current attempt's deadline (monotonic s), under a timeout
-    args_key: tuple[str, str] | None = None  # (JSON, hash) of args, once, for CALL_TAP's observer
 
     def error(self, message: str) -> RunError:
         return self.host.call_error(self.call, self.fn, message)
@@ -104,19 +103,20 @@ class CallContext:
 Step = Callable[[CallContext], Awaitable[object]]
 
 
+OUTCOME, RESULT = 1, 2  # what a tap reports: the call's outcome, its function's result, or both
+
+
 class CallTap(Protocol):
     """Who observes the calls of the runs started in its context (records/recorder.py)."""
 
-    def observe(self, c: CallContext, value: object, error: RunError | None, *,
-                outcome: bool, result: bool) -> None:
-        """`outcome`: what the call settles with; `result`: what its function (or the cache)
-        gave, before a fallback or on_error replaced a failure. Both, when nothing could."""
+    def observe(self, report: tuple[CallContext, object, RunError | None, int]) -> None:
+        """(call, value, error, what): `what` holds OUTCOME (what the call settles with)
+        and/or RESULT (what its function or the cache gave, before a fallback or on_error
+        replaced a failure). Called on the run's path: it should only keep the tuple."""
 
 
 # set around a run (a context variable: the run's tasks inherit it, other runs do not see it)
 CALL_TAP: ContextVar[CallTap | None] = ContextVar("constellation_call_tap", default=None)
-# calls answered from values known before the run (partial.py: --resume, --from), likewise
-SETTLED: ContextVar[Any] = ContextVar("constellation_settled", default=None)
 
 
 def needs(opts: CallOptions) -> tuple[bool, ...]:
@@ -132,12 +132,11 @@ def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
     the order of §6.4. `admission`: the call takes a slot of the bounded scheduler (bounded,
     and not a higher-order call)."""
     steps: list[Callable] = []
-    tapped = CALL_TAP.get() is not None
+    tap = CALL_TAP.get()
     replaced = opts.on_error != "propagate" or opts.fallback is not None
-    if tapped:  # one step sees both when no option can replace the function's result
-        steps.append(with_outcome_tap if replaced else with_tap)
-    if SETTLED.get() is not None:
-        steps.append(with_settled)
+    if tap is not None:  # one step sees both when no option can replace the function's result
+        steps.append(functools.partial(with_tap, observe=tap.observe,
+                                       what=OUTCOME if replaced else OUTCOME | RESULT))
     if opts.on_error != "propagate":
         steps.append(with_on_error)
     if opts.fallback is not None:
@@ -148,8 +147,8 @@ def chain(opts: CallOptions, function: Step, *, admission: bool) -> Step:
         steps.append(with_throttle)
     if opts.concurrency:
         steps.append(with_concurrency)
-    if tapped and replaced:
-        steps.append(with_result_tap)
+    if tap is not None and replaced:
+        steps.append(functools.partial(with_tap, observe=tap.observe, what=RESULT))
     if opts.cache_ms:
         steps.append(with_cache)
     steps.append(with_retry)  # always: it counts the attempts and reports each one
@@ -167,41 +166,17 @@ def compose(steps: list[Callable], function: Step) -> Step:
 
 
 # -- the steps, outermost first -------------------------------------------------------------
-async def _tapped(c: CallContext, next_step: Step, outcome: bool, result: bool) -> object:
-    tap = CALL_TAP.get()
+async def with_tap(c: CallContext, next_step: Step, observe: Callable, what: int) -> object:
+    """For an observer of the run, not an option of §6.4: outermost, the call's outcome (and
+    its function's result when no fallback or on_error can replace it); just outside the
+    cache, the function's own result (or the cache's), which a pipeline test's fixtures hold."""
     try:
         value = await next_step(c)
     except RunError as error:
-        if tap is not None:
-            tap.observe(c, None, error, outcome=outcome, result=result)
+        observe((c, None, error, what))
         raise
-    if tap is not None:
-        tap.observe(c, value, None, outcome=outcome, result=result)
+    observe((c, value, None, what))
     return value
-
-
-async def with_tap(c: CallContext, next_step: Step) -> object:
-    """The call's outcome, which is its function's result (no fallback, no on_error): for an
-    observer of the run, not an option of §6.4."""
-    return await _tapped(c, next_step, True, True)
-
-
-async def with_outcome_tap(c: CallContext, next_step: Step) -> object:
-    """The call's outcome, for an observer of the run (not an option of §6.4)."""
-    return await _tapped(c, next_step, True, False)
-
-
-async def with_result_tap(c: CallContext, next_step: Step) -> object:
-    """The function's own result (or the cache's), before a fallback or on_error replaces a
-    failure: what a pipeline test's fixtures hold (not an option of §6.4)."""
-    return await _tapped(c, next_step, False, True)
-
-
-async def with_settled(c: CallContext, next_step: Step) -> object:
-    """A call whose value is known before the run (a resumed run's reused calls) returns it
-    without an attempt (not an option of §6.4)."""
-    found, value = SETTLED.get().lookup(c)
-    return value if found else await next_step(c)
 
 
 async def with_on_error(c: CallContext, next_step: Step) -> object:

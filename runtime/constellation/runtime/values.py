@@ -41,9 +41,39 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def canonical_json(v: object) -> str:
     """Sorted keys, no whitespace, ints in decimal, floats as shortest round-trip repr."""
-    if type(v) is int:  # the commonest value, as json writes it (int.__repr__)
+    t = type(v)
+    if t is int:  # the commonest value, as json writes it (int.__repr__)
         return int.__repr__(v)
+    if t is str:
+        return _encode_string(v)
+    if t is list:  # a call's arguments: mostly scalars, which need no encoder
+        text = scalar_list_json(v)
+        if text is not None:
+            return text
     return _CANONICAL.encode(v)
+
+
+_encode_string = json.encoder.encode_basestring  # what the encoder uses (ensure_ascii=False)
+_CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
+def scalar_list_json(items: list) -> str | None:
+    """A list of ints, strings, finite floats, booleans and nulls as the encoder writes it;
+    None for any other list (the encoder's per-call set-up is most of a small list's cost)."""
+    parts = []
+    for x in items:
+        t = type(x)
+        if t is int:
+            parts.append(int.__repr__(x))
+        elif t is str:
+            parts.append(_encode_string(x))
+        elif t is float and math.isfinite(x):
+            parts.append(float.__repr__(x))
+        elif t is bool or x is None:
+            parts.append(_CONSTANTS[x])
+        else:
+            return None
+    return "[" + ",".join(parts) + "]"
 
 
 def cache_key(qualified: str, args: list[object]) -> tuple[str, str]:

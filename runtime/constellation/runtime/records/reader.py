@@ -1,10 +1,17 @@
 """Reading run records back: the list of runs, one run with its calls, the difference of two
-runs, and pruning old ones. Every function takes an open connection (store.connect)."""
+runs, and pruning old ones. Every function takes an open connection (store.connect).
+
+A run whose row still says `running` but whose process has gone (killed, or the machine
+stopped) reads as `unfinished`: its calls up to the recorder's last batch are there."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+
+from constellation.runtime.identity import digest
+from constellation.runtime.records.schema import BLOB_REFERENCES, RUN_TABLES
 
 __all__ = ["NotFound", "diff_runs", "find_run", "list_runs", "module_results", "prune",
            "run_detail"]
@@ -23,8 +30,24 @@ def _load(conn: sqlite3.Connection, text: str | None, digest: str | None) -> obj
     return None
 
 
+def _status(row: sqlite3.Row) -> str:
+    if row["status"] == "running" and row["pid"] is not None and not _alive(row["pid"]):
+        return "unfinished"
+    return row["status"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it is there
+        return True
+    return True
+
+
 def _run_summary(row: sqlite3.Row) -> dict:
-    return {"id": row["id"], "file": row["file"], "status": row["status"],
+    return {"id": row["id"], "file": row["file"], "status": _status(row),
             "started_at": row["started_at"], "duration_ms": row["duration_ms"],
             "plan_hash": row["plan_hash"]}
 
@@ -70,8 +93,7 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict:
     replaced = dict(conn.execute("SELECT args_hash, args FROM results WHERE run_id = ? AND "
                                  "args IS NOT NULL", (run_id,)).fetchall())
     calls = []
-    for c in conn.execute("SELECT * FROM calls WHERE run_id = ? ORDER BY end_ms, node",
-                          (run_id,)):
+    for c in _calls(conn, row, ""):
         args = c["args"] or replaced.get(c["args_hash"])
         calls.append({
             "node": c["node"], "name": c["name"], "module": c["module"], "layer": c["layer"],
@@ -83,7 +105,7 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict:
             "args_hash": c["args_hash"], "code_version": c["code_version"],
             "attempts": c["attempts"], "cache_hit": bool(c["cache_hit"]),
             "start_ms": c["start_ms"], "end_ms": c["end_ms"],
-            "attempt_times": json.loads(c["attempt_times"] or "[]"),
+            "attempt_times": c["attempt_times"],
             "error": json.loads(c["errors"]) if c["errors"] else None, "reason": c["reason"]})
     return {**_run_summary(row), "schedule": row["schedule"],
             "inputs": json.loads(row["inputs"] or "null"),
@@ -92,14 +114,41 @@ def run_detail(conn: sqlite3.Connection, run_id: int) -> dict:
             "errors": json.loads(row["errors"] or "[]"), "calls": calls}
 
 
+def _calls(conn: sqlite3.Connection, run: sqlite3.Row, where: str) -> list[dict]:
+    """The run's call rows (`where`: more conditions) as dicts, with what the row leaves to
+    the run (schema 3: name, module, layer, line, code version; an argument hash computed
+    from the arguments; one clean attempt) filled in."""
+    nodes = {n[0]: n for n in (_load(conn, None, run["nodes_hash"]) or [])}
+    versions = json.loads(run["modules"] or "{}")
+    found = []
+    for r in conn.execute(f"SELECT * FROM calls WHERE run_id = ? {where} ORDER BY end_ms, node",
+                          (run["id"],)):
+        c = dict(r)
+        known = nodes.get(c["node"])
+        if known is not None and c["name"] is None:
+            c["name"], c["module"], c["layer"], c["line"] = known[1:5]
+        if c["code_version"] is None:
+            c["code_version"] = versions.get(c["module"])
+        if c["args_hash"] is None and c["args"] is not None:
+            c["args_hash"] = digest(c["args"])
+        if c["attempt_times"] is not None:
+            c["attempt_times"] = json.loads(c["attempt_times"])
+        elif c["attempts"] == 1:  # one clean attempt, spanning the call
+            c["attempt_times"] = [[c["start_ms"], c["end_ms"], None]]
+        else:
+            c["attempt_times"] = []
+        found.append(c)
+    return found
+
+
 def module_results(conn: sqlite3.Connection, run_id: int) -> list[dict]:
     """The modules' own results in a run, by module and arguments (pipeline test fixtures):
     the calls' rows that hold them, then `results` (calls in lambda bodies, results that a
     fallback or on_error replaced)."""
     conn.row_factory = sqlite3.Row
+    run = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
     found = []
-    for c in conn.execute("SELECT * FROM calls WHERE run_id = ? AND args IS NOT NULL AND "
-                          "status IN ('completed', 'failed') ORDER BY end_ms, node", (run_id,)):
+    for c in _calls(conn, run, "AND args IS NOT NULL AND status IN ('completed', 'failed')"):
         failed = c["status"] == "failed"
         found.append({"module": c["module"], "args": json.loads(c["args"]),
                       "value": None if failed else _load(conn, c["value"], c["value_hash"]),
@@ -149,14 +198,12 @@ def prune(conn: sqlite3.Connection, keep: int) -> int:
                            (max(keep, 0),)).fetchone()
         gone = 0
         if cut is not None:
-            ids = "SELECT id FROM runs WHERE id <= ?"
-            conn.execute(f"DELETE FROM calls WHERE run_id IN ({ids})", (cut[0],))
-            conn.execute(f"DELETE FROM results WHERE run_id IN ({ids})", (cut[0],))
+            for table in RUN_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE run_id <= ?", (cut[0],))
             gone = conn.execute("DELETE FROM runs WHERE id <= ?", (cut[0],)).rowcount
-            conn.execute("DELETE FROM blobs WHERE hash NOT IN (SELECT value_hash FROM calls "
-                         "WHERE value_hash IS NOT NULL UNION SELECT value_hash FROM results "
-                         "WHERE value_hash IS NOT NULL UNION SELECT outputs_hash FROM runs "
-                         "WHERE outputs_hash IS NOT NULL)")
+            referred = " UNION ".join(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
+                                      for table, column in BLOB_REFERENCES)
+            conn.execute(f"DELETE FROM blobs WHERE hash NOT IN ({referred})")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

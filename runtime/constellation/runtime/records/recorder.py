@@ -1,17 +1,26 @@
 """The recorder: a run's events (docs/run-events.md) and its calls' values, written to the
-records database as the run goes.
+records database.
 
 It is an event subscriber (`on_event`) and a call tap (steps.CALL_TAP: the full values and
-arguments the events abbreviate). The run's thread only appends to an inbox; a writer thread
-opens the database, turns what arrived into rows and writes them, one transaction per batch
-(what arrived in the last BATCH_WAIT_S), so the run does not wait for the disk and a crash
-loses at most the last batch. A database fault is reported once, in one line, and the run
-goes on unrecorded.
+arguments the events abbreviate). On the run's path both only append what they are given to
+a list: no hashing, no JSON, no row. A writer thread turns what arrived into rows, a batch at
+a time, one transaction each (executemany per table), and a batch is what arrived since the
+last one:
+
+* the run's row as soon as `run_started` arrives (status `running`), so that a run killed on
+  the way leaves a record that says it did not finish (reader.py: `unfinished`);
+* then every FLUSH_S, the calls settled since: a crash loses at most that much;
+* and at `close()`, everything else and the run's end. A run shorter than FLUSH_S (most) is
+  written in that one pass, after it, so its thread and the writer never compete for the GIL.
+
+What every call of a plan shares is stored once per run, not per call (schema version 3): the
+calls' names, modules, layers and lines (`run_started`'s `calls`, in `blobs` by content hash:
+the same for every run of an unchanged pipeline) and the modules' code versions. A database
+fault is reported once, in one line, and the run goes on unrecorded.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import os
@@ -22,13 +31,33 @@ from pathlib import Path
 from typing import Callable
 
 from constellation.runtime import identity, steps, values
-from constellation.runtime.records.store import Unavailable, reason, connect
+from constellation.runtime.records.store import Unavailable, forget, reason, shared
 
 INLINE_LIMIT = 2048  # characters of JSON kept in a row; larger values go to `blobs`, once
-BATCH_WAIT_S = 0.05  # the writer lets a batch gather this long
+FLUSH_S = 2.0  # while a run goes on, the calls settled so far are written this often
+START_POLL_S = 0.02  # until the run has started, the writer looks this often (its row first)
 _MISSING = object()  # a call without a value (failed, skipped, cancelled)
 _SETTLED = {"node_completed": "completed", "node_failed": "failed",
             "node_cancelled": "cancelled", "node_skipped": "skipped"}
+_CLEAN_START_MS = 1.0  # an attempt that began this close to its call's start spans the call
+_BOTH = steps.OUTCOME | steps.RESULT
+
+# a call's row: the common one, and one with the rarer facts (stdlib calls' argument hash,
+# retries and failures, cache hits, skip reasons, reused calls' versions)
+_COMMON = ("run_id", "node", "status", "value", "value_hash", "start_ms", "end_ms", "attempts",
+           "args")
+_FULL = _COMMON + ("args_hash", "code_version", "attempt_times", "errors", "cache_hit", "reason")
+
+
+def _insert(table: str, columns: tuple[str, ...], verb: str = "INSERT") -> str:
+    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_INSERT_COMMON = _insert("calls", _COMMON)
+_INSERT_FULL = _insert("calls", _FULL)
+_INSERT_RESULT = _insert("results", ("run_id", "module", "args_hash", "args", "value",
+                                     "value_hash", "error"), "INSERT OR IGNORE")
+_INSERT_BLOB = _insert("blobs", ("hash", "json"), "INSERT OR IGNORE")
 
 
 def encode(value: object) -> tuple[str | None, str | None, str | None]:
@@ -40,15 +69,13 @@ def encode(value: object) -> tuple[str | None, str | None, str | None]:
         return None, None, None
     if len(text) <= INLINE_LIMIT:
         return text, None, None
-    digest = identity.value_hash(value)
-    return None, digest, text
+    return None, identity.value_hash(value), text
 
 
 class Recorder:
     """Records one run into the database at `path`; `warn` gets the one line of a fault.
-
-    The run's side (`on_event`, the tap) only appends to an inbox; the writer thread turns
-    what arrived into rows and writes them a batch at a time."""
+    `reused` (set before the run): node -> its call in the record a partial run takes it
+    from (reader.run_detail's), written as this run's."""
 
     def __init__(self, path: Path, warn: Callable[[str], None], *, file: str | None,
                  plan_hash: str, inputs: dict, settings: dict):
@@ -56,13 +83,19 @@ class Recorder:
         self.warn = warn
         self.run_id: int | None = None
         self.failed = False
-        self.calls: dict[int, dict] = {}  # node -> what its events and the tap said (writer)
-        self._last_args: tuple | None = None
-        self.inbox: collections.deque = collections.deque()
-        self.ending = threading.Event()  # close(): the writer stops letting a batch gather
         self.head = {"file": file, "plan_hash": plan_hash, "inputs": inputs,
                      "settings": settings, "pid": os.getpid()}
-        self.conn: sqlite3.Connection | None = None  # opened by the writer, off the run's path
+        self.reused: dict[int, dict] = {}
+        # the run's side: each is one list append (a C call, no Python frame)
+        self.events: list[dict] = []
+        self.on_event = self.events.append
+        self.taps: list[tuple] = []  # (CallContext, value, error, what): steps.with_tap
+        self.observe = self.taps.append
+        # the writer's side: what a call's events and taps said until it settles
+        self.pending = _Pending()
+        self.ending = threading.Event()  # close(): the last batch, then the writer stops
+        self.conn: sqlite3.Connection | None = None  # the writer's (store.shared)
+        self.lock: threading.Lock | None = None
         self.thread = threading.Thread(target=self._write_loop, name="constellation-records",
                                        daemon=True)
         self.thread.start()
@@ -76,7 +109,6 @@ class Recorder:
             self.failed = True
             self.warn(f"cst run: not recording this run: {reason}; the run goes on")
 
-    # -- the run's side: events and the tap (an append each: the run is not slowed) -----------
     @contextlib.contextmanager
     def tapping(self):
         """Calls of runs started inside report their values to this recorder."""
@@ -86,198 +118,202 @@ class Recorder:
         finally:
             steps.CALL_TAP.reset(token)
 
-    def observe(self, c, value, error, *, outcome: bool, result: bool) -> None:
-        if self.failed:
-            return
-        fn = c.fn
-        if result and (fn.higher_order or (fn.namespace or "").startswith("stdlib")):
-            result = False  # not a module: nothing a pipeline test would replace
-        if outcome and c.st is None:
-            outcome = False  # a call in a lambda body: part of its node's call
-        if outcome or result:
-            self.inbox.append((c.st.node.id if outcome else None, fn, c.args, value,
-                               None if error is None else error.message, result))
-
-    def on_event(self, event: dict) -> None:
-        if not self.failed:
-            self.inbox.append(event)
-
     def close(self, timeout: float = 30.0) -> int | None:
-        """Wait for the writer to finish; the run's id (None if it was not recorded)."""
+        """Write what is left; the run's id (None if it was not recorded)."""
         self.ending.set()
         self.thread.join(timeout)
         if self.thread.is_alive():
             self._fault(f"{self.path}: the database stayed busy for {timeout:.0f} s")
             return None
-        if self.conn is not None:
-            self.conn.close()
         return None if self.failed else self.run_id
 
-    # -- the writer thread: what arrived, as rows ---------------------------------------------
+    # -- the writer thread --------------------------------------------------------------------
     def _write_loop(self) -> None:
         try:
-            self.conn = connect(self.path)
+            self.conn, self.lock = shared(self.path)
         except Unavailable as exc:
             self._fault(str(exc))
             return
-        while True:
-            ending = self.ending.wait(BATCH_WAIT_S)
-            batch = []
-            inbox = self.inbox
-            while inbox:
-                op = self._row(inbox.popleft())
-                if op is not None:
-                    batch.append(op)
-            if batch and not self.failed:
-                try:
-                    self._write(batch)
-                except sqlite3.Error as exc:
-                    with contextlib.suppress(sqlite3.Error):
-                        self.conn.execute("ROLLBACK")
-                    self._fault(f"{self.path}: {reason(exc)}")
+        try:
+            self._write_all()
+        finally:
+            if self.failed:
+                forget(self.path)
+
+    def _write_all(self) -> None:
+        while not self.failed:
+            ending = self.ending.wait(START_POLL_S if self.run_id is None else FLUSH_S)
+            if self.run_id is None and not ending:
+                if self.events:  # the run has started: its row at once, its calls later
+                    self._start_run(self.events[0])
+                continue
+            # a call's taps come before its settling event: the events are taken first
+            n_events = len(self.events)
+            n_taps = len(self.taps)
+            try:
+                with self.lock:
+                    self._write_batch(self.events[:n_events], self.taps[:n_taps])
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                self._fault(f"{self.path}: {reason(exc)}")
+            del self.events[:n_events]  # atomic under the GIL, as the run's appends are
+            del self.taps[:n_taps]
             if ending:
                 return
 
-    def _row(self, item) -> tuple | None:
-        """An inbox item as an operation of the batch (None: it only updates `calls`)."""
-        if isinstance(item, tuple):  # from the call tap
-            node, fn, args, value, error, result = item
-            args_json, args_hash = self._args_key(args)
-            if node is not None:
-                entry = self.calls.setdefault(node, {})
-                entry["args_hash"] = args_hash
-                entry["code_version"] = identity.code_version(fn)
-                if error is None:
-                    entry["value"] = value
-                if result:  # the call's row holds its module's result too
-                    entry["args"] = args_json
-                    return None
-            if result:
-                return ("result", fn.qualified, args_hash, args_json, value, error)
-            return None
-        kind = item["event"]
-        if kind == "run_started":
-            return ("run", {**self.head, "schedule": item.get("schedule"),
-                            "started_at": time.time() - item["t_ms"] / 1000})
-        if kind == "run_completed":
-            return ("end", item)
-        node = item.get("node")
-        if node is None:
-            return None
-        entry = self.calls.setdefault(node, {})
-        if kind == "node_started":
-            entry.setdefault("attempt_times", []).append([item["t_ms"], None, None])
-        elif kind == "node_retrying":
-            times = entry.get("attempt_times")
-            if times:
-                times[-1][1:] = [item["t_ms"], item.get("error")]
-        elif kind in _SETTLED:
-            del self.calls[node]
-            return ("call", self._call_row(item, entry))
-        return None
+    def _start_run(self, started: dict) -> None:
+        try:
+            with self.lock:  # one transaction at a time on the process's connection
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.run_id = self._insert_run(started)
+                self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            self._fault(f"{self.path}: {reason(exc)}")
 
-    def _args_key(self, args: list) -> tuple[str, str]:
-        """A call's outcome and its module's result share its argument list: hashed once."""
-        last = self._last_args
-        if last is None or last[0] is not args:
-            last = self._last_args = (args, identity.args_key(args))
-        return last[1]
-
-    def _call_row(self, event: dict, entry: dict) -> tuple:
-        """The call's row of `calls` but for its value, and the value (`_MISSING`: none):
-        a tuple in the table's column order, made once per call on the writer's side."""
-        status = _SETTLED[event["event"]]
-        get = event.get
-        end = event["t_ms"]
-        duration = get("duration_ms")
-        times = entry.get("attempt_times") or []
-        if times and times[-1][1] is None:
-            times[-1][1] = end
-            if status == "failed":
-                times[-1][2] = (get("error") or {}).get("message")
-        # from its admission (duration_ms), and never after its first attempt began (the
-        # event's t_ms is read a moment after the duration's end)
-        start = end - duration if duration is not None else None
-        if times and (start is None or times[0][0] < start):
-            start = times[0][0]
-        error = get("error")
-        row = (event["node"], get("name"), get("module"), status, start, end, get("layer"),
-               get("line"), entry.get("args_hash"), entry.get("code_version"),
-               get("attempts", len(times)), _times_json(times),
-               _json(error) if error else None, int(bool(get("cache_hit"))), get("reason"),
-               entry.get("args"))
-        return row, entry.get("value", _MISSING)
-
-    def _write(self, batch) -> None:
-        """One transaction; the rows of a kind go in with one executemany."""
+    def _write_batch(self, events: list[dict], taps: list[tuple]) -> None:
+        if not events and not taps:
+            return
+        batch = _Batch()
+        pending = self.pending
+        new_modules = pending.take_taps(taps, batch)
+        outcomes, first_start, retried = pending.outcomes, pending.first_start, pending.retried
+        modules = pending.modules
+        common = batch.common
+        args_json = identity.args_json
+        end = None
+        for event in events:
+            kind = event["event"]
+            if kind == "node_completed":
+                # the commonest row, without a call: one clean attempt of a module (or of a
+                # stdlib function: the same but for where its arguments' identity goes)
+                node = event["node"]
+                tap = outcomes.pop(node, None)
+                first = first_start.pop(node, None)
+                if tap is not None and tap[3] == _BOTH and node not in retried \
+                        and not event["cache_hit"] and modules[id(tap[0].fn)]:
+                    t_end = event["t_ms"]
+                    start = t_end - event["duration_ms"]
+                    if first is not None and 0 <= first - start < _CLEAN_START_MS:
+                        c, value = tap[0], tap[1]
+                        if type(value) is int:
+                            text, digest = int.__repr__(value), None
+                        else:
+                            text, digest = batch.value(value)
+                        common.append((node, "completed", text, digest, start, t_end,
+                                       c.attempts, args_json(c.args)))
+                        continue
+                self._call_row(event, batch, tap, first)
+            elif kind in _SETTLED:
+                self._call_row(event, batch, self.pending.outcomes.pop(event["node"], None),
+                               self.pending.first_start.pop(event["node"], None))
+            elif kind == "node_started":
+                if event["attempt"] == 1:
+                    first_start[event["node"]] = event["t_ms"]
+                else:
+                    pending.started(event)
+            elif kind == "node_retrying":
+                self.pending.retrying(event)
+            elif kind == "run_started":
+                batch.run = event
+                self._nodes_blob(event, batch)
+            elif kind == "run_completed":
+                end = event
+        if self.run_id is None and batch.run is None:
+            return  # no run (its preparation failed): nothing to record
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
-        calls, results, blobs, end = [], [], [], None
-        encoded: dict[int, tuple] = {}  # a call's outcome is usually its module's result
-
-        def encode_once(value: object) -> tuple:
-            found = encoded.get(id(value))
-            if found is None or found[0] is not value:
-                found = encoded[id(value)] = (value, encode(value))
-            return found[1]
-        for op in batch:
-            kind = op[0]
-            if kind == "run":
-                self.run_id = self._insert_run(op[1])
-            elif kind == "call":
-                calls.append(self._call_values(op[1], blobs, encode_once))
-            elif kind == "result":
-                results.append(self._result_values(*op[1:], blobs, encode_once))
-            elif kind == "end":
-                end = op[1]
-        if self.run_id is not None:
-            run_id = self.run_id
-            conn.executemany("INSERT OR IGNORE INTO blobs (hash, json) VALUES (?, ?)", blobs)
-            conn.executemany(
-                "INSERT OR REPLACE INTO calls (run_id, node, name, module, status, value,"
-                " start_ms, end_ms, layer, line, args_hash, code_version, value_hash, attempts,"
-                " attempt_times, errors, cache_hit, reason, args)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, *row) for row in calls])
-            conn.executemany(
-                "INSERT OR IGNORE INTO results (run_id, module, args_hash, args, value,"
-                " value_hash, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, *row) for row in results])
-            if end is not None:
-                self._finish_run(end)
+        if self.run_id is None:
+            self.run_id = self._insert_run(batch.run)
+        if batch.nodes_hash is not None:
+            conn.execute("UPDATE runs SET nodes_hash = ? WHERE id = ?",
+                         (batch.nodes_hash, self.run_id))
+        run_id = self.run_id
+        conn.executemany(_INSERT_BLOB, batch.blobs)
+        conn.executemany(_INSERT_COMMON, [(run_id, *row) for row in batch.common])
+        conn.executemany(_INSERT_FULL, [(run_id, *row) for row in batch.full])
+        conn.executemany(_INSERT_RESULT, [(run_id, *row) for row in batch.results])
+        if new_modules:  # written as they come: an unfinished run's record has them too
+            conn.execute("UPDATE runs SET modules = ? WHERE id = ?",
+                         (_json(self.pending.versions), run_id))
+        if end is not None:
+            self._finish_run(end)
         conn.execute("COMMIT")
 
-    def _insert_run(self, head: dict) -> int:
+    def _call_row(self, event: dict, batch: _Batch, tap: tuple | None,
+                  first: float | None) -> None:
+        """The row of a call that has settled: its event's facts, its tap's values (`first`:
+        its first attempt's start)."""
+        node = event["node"]
+        status = _SETTLED[event["event"]]
+        end = event["t_ms"]
+        duration = event.get("duration_ms")
+        start = end - duration if duration is not None else None
+        attempts = self.pending.attempts(node, first)
+        if first is not None and (start is None or first < start):
+            start = first  # from its admission, and never after its first attempt began
+        value, args, args_hash, version = _MISSING, None, None, None
+        if tap is not None:
+            c, value, error, what = tap
+            if what & steps.RESULT and self.pending.modules[id(c.fn)]:
+                args = identity.args_json(c.args)  # the row holds its module's result: a fixture
+            else:
+                args_hash = identity.args_hash(c.args)
+            n_attempts = c.attempts
+            if error is not None:
+                value = _MISSING
+        elif node in self.reused:  # started settled: the record's call, as it was
+            c = self.reused[node]
+            value, n_attempts = c["value"], 0
+            args = values.canonical_json(c["args"]) if c.get("args") is not None else None
+            args_hash, version = c["args_hash"], c["code_version"]
+        else:
+            n_attempts = event.get("attempts", len(attempts) if attempts else 0)
+        text = digest = None
+        if value is not _MISSING and status == "completed":
+            text, digest = batch.value(value)
+        error = event.get("error")
+        if attempts is not None and status == "failed":
+            attempts[-1][2] = (error or {}).get("message")
+        if attempts is not None and attempts[-1][1] is None:
+            attempts[-1][1] = end
+        clean = attempts is None or (len(attempts) == 1 and attempts[0][2] is None
+                                     and start is not None
+                                     and attempts[0][0] - start < _CLEAN_START_MS)
+        if clean and args_hash is None and version is None and error is None \
+                and not event.get("cache_hit") and "reason" not in event:
+            batch.common.append((node, status, text, digest, start, end, n_attempts, args))
+            return
+        batch.full.append((node, status, text, digest, start, end, n_attempts, args, args_hash,
+                           version, None if clean else _json(attempts),
+                           _json(error) if error else None, int(bool(event.get("cache_hit"))),
+                           event.get("reason")))
+
+    def _insert_run(self, started: dict) -> int:
+        """The run's row, status `running` (what a run that never ends leaves)."""
+        head = self.head
         cur = self.conn.execute(
             "INSERT INTO runs (file, plan_hash, status, started_at, inputs, schedule, settings,"
             " pid) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
-            (head["file"], head["plan_hash"], head["started_at"], _json(head["inputs"]),
-             head["schedule"], _json(head["settings"]), head["pid"]))
+            (head["file"], head["plan_hash"], started.get("started_at", time.time()),
+             _json(head["inputs"]), started.get("schedule"), _json(head["settings"]),
+             head["pid"]))
         return cur.lastrowid
 
     @staticmethod
-    def _call_values(call: tuple, blobs: list, encode) -> tuple:
-        row, value = call
-        text = digest = None
-        if value is not _MISSING:
-            text, digest, big = encode(value)
-            if big is not None:
-                blobs.append((digest, big))
-        return (*row[:4], text, *row[4:10], digest, *row[10:])
-
-    @staticmethod
-    def _result_values(module: str, args_hash: str, args_json: str, value, error, blobs: list,
-                       encode) -> tuple:
-        text, digest, big = encode(value) if error is None else (None, None, None)
-        if big is not None:
-            blobs.append((digest, big))
-        return module, args_hash, args_json, text, digest, error
+    def _nodes_blob(started: dict, batch: _Batch) -> None:
+        """The calls' names, modules, layers and lines, once for every run of the plan."""
+        text = _json([[c["node"], c["name"], c["module"], c["layer"], c["line"]]
+                      for c in started.get("calls", ())])
+        batch.nodes_hash = identity.digest(text)
+        batch.blobs.append((batch.nodes_hash, text))
 
     def _finish_run(self, event: dict) -> None:
         outputs, digest, big = encode(event.get("outputs"))
         if big is not None:
-            self.conn.execute("INSERT OR IGNORE INTO blobs (hash, json) VALUES (?, ?)",
-                              (digest, big))
+            self.conn.execute(_INSERT_BLOB, (digest, big))
         self.conn.execute(
             "UPDATE runs SET status = ?, duration_ms = ?, outputs = ?, outputs_hash = ?,"
             " errors = ? WHERE id = ?",
@@ -285,11 +321,81 @@ class Recorder:
              _json(event.get("errors")), self.run_id))
 
 
-def _times_json(times: list) -> str:
-    """Attempt times as JSON; the common single clean attempt without the encoder's cost."""
-    if len(times) == 1 and times[0][2] is None and times[0][1] is not None:
-        return f"[[{float(times[0][0])!r},{float(times[0][1])!r},null]]"
-    return _json(times)
+class _Pending:
+    """What the writer knows of calls that have not settled yet, across batches."""
+
+    def __init__(self):
+        self.outcomes: dict[int, tuple] = {}  # node -> its outcome's tap
+        self.first_start: dict[int, float] = {}  # node -> its first attempt's start (t_ms)
+        self.retried: dict[int, list] = {}  # node -> [[start, end, error], ...] (retries only)
+        self.versions: dict[str, str] = {}  # module -> code version (once per run)
+        self.modules: dict[int, bool] = {}  # id(Function) -> a module's (not stdlib, not HOF)
+
+    def take_taps(self, taps: list[tuple], batch: _Batch) -> bool:
+        """Keeps each outcome until its call settles; a module's result not on its call's
+        row is a row of `results`. True when a module not seen before was met."""
+        new = False
+        for tap in taps:
+            c, value, error, what = tap
+            fn = c.fn
+            if id(fn) not in self.modules:
+                self.modules[id(fn)] = _is_module(fn)
+                self.versions[fn.qualified] = identity.code_version(fn)
+                new = True
+            st = c.st
+            if what & steps.OUTCOME and st is not None:
+                self.outcomes[st.node.id] = tap
+                continue
+            if what & steps.RESULT and self.modules[id(fn)]:  # in a lambda body, or replaced
+                text, digest = batch.value(value) if error is None else (None, None)
+                args_text = identity.args_json(c.args)
+                batch.results.append((fn.qualified, identity.digest(args_text), args_text,
+                                      text, digest, None if error is None else error.message))
+        return new
+
+    def started(self, event: dict) -> None:
+        """A second or later attempt began."""
+        times = self.retried.get(event["node"])
+        if times is not None:
+            times.append([event["t_ms"], None, None])
+
+    def retrying(self, event: dict) -> None:
+        node = event["node"]
+        times = self.retried.get(node)
+        if times is None:
+            times = self.retried[node] = [[self.first_start.get(node), None, None]]
+        times[-1][1:] = [event["t_ms"], event.get("error")]
+
+    def attempts(self, node: int, first: float | None) -> list | None:
+        """Every attempt's [start, end, error] (None: no attempt), forgetting the node."""
+        times = self.retried.pop(node, None)
+        if times is None and first is not None:
+            times = [[first, None, None]]
+        return times
+
+
+class _Batch:
+    """The rows of one transaction."""
+
+    def __init__(self):
+        self.run: dict | None = None
+        self.nodes_hash: str | None = None
+        self.common: list[tuple] = []
+        self.full: list[tuple] = []
+        self.results: list[tuple] = []
+        self.blobs: list[tuple] = []
+
+    def value(self, value: object) -> tuple[str | None, str | None]:
+        text, digest, big = encode(value)
+        if big is not None:
+            self.blobs.append((digest, big))
+        return text, digest
+
+
+def _is_module(fn) -> bool:
+    """A module's call (not the stdlib's, not a higher-order one): what a pipeline test
+    replaces with its recorded result."""
+    return not fn.higher_order and not (fn.namespace or "").startswith("stdlib")
 
 
 def _json(value: object) -> str | None:

@@ -32,29 +32,20 @@ CREATE TABLE calls (
 );
 """
 
+def _add_columns(table: str, *columns: str) -> str:
+    return "".join(f"ALTER TABLE {table} ADD COLUMN {column};\n" for column in columns)
+
+
 # version 2: inputs, schedule and settings of a run; arguments (and their hash), attempts,
 # errors and the module's code version of a call; values too large for a row stored once by
 # content hash; `results`: the modules' own results where a call's row does not hold them
 # (calls in lambda bodies, results a fallback or on_error replaced); the persistent cache
-_V2 = """
-ALTER TABLE runs ADD COLUMN inputs TEXT;
-ALTER TABLE runs ADD COLUMN schedule TEXT;
-ALTER TABLE runs ADD COLUMN settings TEXT;
-ALTER TABLE runs ADD COLUMN outputs TEXT;
-ALTER TABLE runs ADD COLUMN outputs_hash TEXT;
-ALTER TABLE runs ADD COLUMN errors TEXT;
-ALTER TABLE runs ADD COLUMN pid INTEGER;
-ALTER TABLE calls ADD COLUMN layer INTEGER;
-ALTER TABLE calls ADD COLUMN line INTEGER;
-ALTER TABLE calls ADD COLUMN args_hash TEXT;
-ALTER TABLE calls ADD COLUMN args TEXT;
-ALTER TABLE calls ADD COLUMN code_version TEXT;
-ALTER TABLE calls ADD COLUMN value_hash TEXT;
-ALTER TABLE calls ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE calls ADD COLUMN attempt_times TEXT;
-ALTER TABLE calls ADD COLUMN errors TEXT;
-ALTER TABLE calls ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE calls ADD COLUMN reason TEXT;
+_V2 = _add_columns("runs", "inputs TEXT", "schedule TEXT", "settings TEXT", "outputs TEXT",
+                   "outputs_hash TEXT", "errors TEXT", "pid INTEGER") + _add_columns(
+    "calls", "layer INTEGER", "line INTEGER", "args_hash TEXT", "args TEXT",
+    "code_version TEXT", "value_hash TEXT", "attempts INTEGER NOT NULL DEFAULT 0",
+    "attempt_times TEXT", "errors TEXT", "cache_hit INTEGER NOT NULL DEFAULT 0",
+    "reason TEXT") + """
 CREATE TABLE blobs (
     hash TEXT PRIMARY KEY,
     json TEXT NOT NULL
@@ -78,8 +69,21 @@ CREATE TABLE cache (
 CREATE INDEX runs_by_file ON runs(file, id);
 """
 
-MIGRATIONS = (_V1, _V2)  # MIGRATIONS[k] brings version k to version k + 1
+# version 3: what every call of a run shares is kept once per run (recorder.py writes a run's
+# calls in one pass): `nodes_hash`, the `blobs` entry listing its calls' [node, name, module,
+# layer, line]; `modules`, its modules' code versions. A call's row leaves name, module,
+# layer, line and code_version NULL then, args_hash too where `args` holds the arguments
+# (their hash is computed on reading), and attempt_times for one clean attempt.
+_V3 = _add_columns("runs", "nodes_hash TEXT", "modules TEXT")
+
+MIGRATIONS = (_V1, _V2, _V3)  # MIGRATIONS[k] brings version k to version k + 1
 VERSION = len(MIGRATIONS)
+
+# what a run owns (deleted with it) and where `blobs` are referred to (a blob nobody refers
+# to is deleted by `prune`)
+RUN_TABLES = ("calls", "results")
+BLOB_REFERENCES = (("calls", "value_hash"), ("results", "value_hash"), ("runs", "outputs_hash"),
+                   ("runs", "nodes_hash"))
 
 
 class SchemaTooNew(Exception):

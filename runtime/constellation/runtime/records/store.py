@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 from constellation.compiler.project import RUNS_DB_DEFAULT, ProjectConfig
@@ -75,6 +76,33 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         conn.close()
         raise Unavailable(f"{path}: {reason(exc)}") from None
     return conn
+
+
+_SHARED: dict[Path, tuple[sqlite3.Connection, threading.Lock]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(path: Path) -> tuple[sqlite3.Connection, threading.Lock]:
+    """The process's connection to the database at `path` (opened once, as `connect`), with
+    the lock its transactions take. Kept open: closing the last connection to a WAL database
+    checkpoints it, which a run's record should not wait for (SQLite checkpoints as the log
+    grows, and when the process ends)."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(path)
+        if found is None:
+            found = _SHARED[path] = (connect(path), threading.Lock())
+        return found
+
+
+def forget(path: Path) -> None:
+    """A fault on the shared connection: the next use opens it afresh."""
+    with _SHARED_LOCK:
+        found = _SHARED.pop(path, None)
+    if found is not None:
+        try:
+            found[0].close()
+        except sqlite3.Error:
+            pass
 
 
 def reason(exc: sqlite3.Error) -> str:
