@@ -35,7 +35,7 @@ INPUTS = {
     "match-case calls": {"r": {"a": 1234, "s": "  hi "}},
     "fallback calls and arithmetic": {"n": 21, "s": "  two words "},
 }
-TIMINGS = ("t_ms", "duration_ms")
+TIMINGS = ("t_ms", "duration_ms", "started_at")  # started_at: the wall clock
 
 CHILD = r"""
 import json, pickle, sys
