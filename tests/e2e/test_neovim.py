@@ -750,7 +750,12 @@ local ok, err = pcall(function()
   vim.wait(P.wait_ms, function()
     if #vim.lsp.get_clients({ bufnr = bufnr, name = "constellation" }) == 0 then return false end
     vim.lsp.codelens.refresh({ bufnr = bufnr })
-    return vim.wait(500, function() return #lenses() > 0 end, 50)
+    -- Neovim resolves each lens's command (codeLens/resolve) one answer at a time
+    return vim.wait(500, function()
+      local all = vim.lsp.codelens.get(bufnr)
+      for _, lens in ipairs(all) do if not lens.command then return false end end
+      return #lenses() > 0
+    end, 50)
   end, 100)
   out.lenses = {}
   for _, l in ipairs(lenses()) do table.insert(out.lenses, { line = l.line, title = l.title }) end
