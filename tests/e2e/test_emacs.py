@@ -80,6 +80,27 @@ def run_emacs(emacs: str, workspace: Path, answer: str) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def run_doc_script(workspace: Path, script_text: str, name: str, timeout: int) -> dict:
+    """Emacs in batch on `workspace/doc.cst` with `script_text` loaded; its last RESULT line."""
+    script = workspace.parent / name
+    script.write_text(script_text)
+    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "CST_TRUST_FILE": str(workspace.parent / "trust.eld"),
+           "CST_DOC": str(workspace / "doc.cst"), "HOME": str(workspace.parent),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([find_emacs(), "--batch", "-Q", "-l", str(script)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stdout + done.stderr
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def page_data(page: str) -> dict:
+    """The data a graph or report page embeds."""
+    import re
+    return json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
+                                page, re.S).group(1))
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
@@ -280,24 +301,11 @@ GRAPH_SCRIPT = PRELUDE + r"""
 def test_the_graph_command_writes_the_page_and_opens_it(workspace: Path):
     """M-x constellation-graph writes `cst graph --format html` of the buffer to a temporary
     file and opens it with browse-url; an untrusted workspace gets a sentence."""
-    import re
-
-    emacs = find_emacs()
-    script = workspace.parent / "graph.el"
-    script.write_text(GRAPH_SCRIPT)
     (workspace / "doc.cst").write_text("in userId: String\nuser = GetUser(userId)\nout user\n")
-    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "CST_TRUST_FILE": str(workspace.parent / "trust.eld"),
-           "CST_DOC": str(workspace / "doc.cst"), "HOME": str(workspace.parent),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], cwd=workspace, env=env,
-                          capture_output=True, text=True, timeout=120)
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
-    assert lines, done.stdout + done.stderr
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = run_doc_script(workspace, GRAPH_SCRIPT, "graph.el", timeout=120)
     assert result["file"].endswith(".html")
     assert len(result["opened"]) == 1 and result["opened"][0].endswith(Path(result["file"]).name)
-    data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
-                                result["page"], re.S).group(1))
+    data = page_data(result["page"])
     assert {n["name"]: n["layer"] for n in data["graph"]["nodes"]} == {"userId": 0, "user": 1, "extra": 1}
     assert "trust it first" in result["refused"]
 
@@ -329,25 +337,12 @@ REPORT_SCRIPT = PRELUDE + r"""
 def test_the_report_command_opens_the_last_runs_report(workspace: Path):
     """M-x constellation-report opens the page `cst run --report` writes, which the server's
     run of the buffer wrote (states, timeline, values); before any run it says to run first."""
-    import re
-
-    emacs = find_emacs()
-    script = workspace.parent / "report.el"
-    script.write_text(REPORT_SCRIPT)
     (workspace / "doc.cst").write_text((REPO / "examples" / "profile.cst").read_text())
-    env = {**os.environ, "CST_EMACS_DIR": str(EMACS_DIR), "CST_TRUST_FILE": str(workspace.parent / "trust.eld"),
-           "CST_DOC": str(workspace / "doc.cst"), "HOME": str(workspace.parent),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run([emacs, "--batch", "-Q", "-l", str(script)], cwd=workspace, env=env,
-                          capture_output=True, text=True, timeout=180)
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("RESULT ")]
-    assert lines, done.stdout + done.stderr
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = run_doc_script(workspace, REPORT_SCRIPT, "report.el", timeout=180)
     assert "run the pipeline first" in result["before"]
     assert result["file"].endswith(".html")
     assert len(result["opened"]) == 1 and result["opened"][0].endswith(Path(result["file"]).name)
-    data = json.loads(re.search(r'<script type="application/json" id="constellation-data">(.*?)</script>',
-                                result["page"], re.S).group(1))
+    data = page_data(result["page"])
     assert {n["name"] for n in data["graph"]["nodes"]} == {"userId", "user", "orders", "preferences", "profile"}
     assert {e["name"] for e in data["events"] if e["event"] == "node_completed"} == \
         {"user", "orders", "preferences", "profile"}
