@@ -130,8 +130,9 @@ async def test_incremental_edits_and_only_the_latest_version_is_published(slow_d
                 range=lsp.Range(start=start, end=start), text=ch)]))
     final = await wait_diagnostics(client, uri, 9)
     await asyncio.sleep(1.0)  # any stale publication would arrive by now
-    versions = [p.version for p in client.published if p.uri == uri]
-    assert versions == [1, 9], "debounced: nothing published for the intermediate versions"
+    # (version 1 may be published again: a reload of the signatures re-publishes every open document)
+    versions = [p.version for p in client.published if p.uri == uri and p.version != 1]
+    assert versions == [9], "debounced: nothing published for the intermediate versions"
     (e002,) = compiler_diagnostics(final)
     assert e002.code == "E002"
     assert e002.message.startswith("Undefined function 'UpxyzabcUppercase'")
