@@ -77,6 +77,7 @@ def code_version(fn: Function) -> str:
 
 _IR_POSITIONS = frozenset({"span", "at", "label"})  # where IR is in the source (a label: a line)
 _IR_FIELDS: dict[type, tuple[str, ...]] = {}  # an IR class's fields but its positions
+_HASHABLE: dict[type, bool] = {}  # a class's objects can be keys of `_by_value`
 
 
 def plan_hash(program) -> str:
@@ -117,20 +118,23 @@ class _IdentityWalk:
         found = self._by_id.get(id(x))
         if found is not None:
             return found
-        try:
-            found = self._by_value.get(x)
-        except TypeError:  # unhashable
-            found = None
+        hashable = _HASHABLE.get(t)
+        if hashable is None:  # most IR classes are not (slotted, mutable): no exception each
+            hashable = _HASHABLE[t] = t.__hash__ is not None
+        found = None
+        if hashable:
+            try:
+                found = self._by_value.get(x)
+            except TypeError:  # a frozen object holding a list
+                hashable = False
         if found is not None:
             found = found[0]
         else:
             found = len(self.forms)
             self.forms.append(None)
             self.forms[found] = self._form(x, t)
-            try:
+            if hashable:
                 self._by_value[x] = (found,)
-            except TypeError:
-                pass
         found = self._by_id[id(x)] = (found,)
         return found
 
