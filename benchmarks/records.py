@@ -155,7 +155,7 @@ async def recorded_run(analysis, db: Path, reuse=None) -> object:
     run = prepare(analysis, {"seed": 1}, on_event=recorder.on_event)
     if reuse is not None:
         run.start_settled(reuse.known(run.plan, run.inputs, run.functions))
-        recorder.reused = {n: reuse.calls[n] for n in run.known}
+        recorder.reusing(reuse, run.known)
     with recorder.tapping():
         result = await run.execute()
     await anyio.to_thread.run_sync(recorder.close)
@@ -193,10 +193,11 @@ def resume() -> list[list[str]]:
 
         async def resumed() -> float:
             t = time.perf_counter()
-            conn = connect(db)
-            detail = reader.run_detail(conn, reader.find_run(conn, "last"))
+            conn = connect(db)  # as `cst run --resume` reads it (cli/_partial.py)
+            run_id = reader.find_run(conn, "last")
+            head, calls = reader.run_head(conn, run_id), reader.reusable_calls(conn, run_id)
             conn.close()
-            result = await recorded_run(analysis, db, resume_values(detail))
+            result = await recorded_run(analysis, db, resume_values(head, calls))
             assert result.status == "completed", result.errors
             return (time.perf_counter() - t) * 1000
 
