@@ -214,7 +214,9 @@ class Recorder:
                         and not event["cache_hit"] and modules[id(tap[0].fn)]:
                     t_end = event["t_ms"]
                     start = t_end - event["duration_ms"]
-                    if first is not None and 0 <= first - start < _CLEAN_START_MS:
+                    if first is not None and -_CLEAN_START_MS < first - start < _CLEAN_START_MS:
+                        if first < start:  # the times' rounding: never after its attempt
+                            start = first
                         c, value = tap[0], tap[1]
                         if type(value) is int:
                             text, digest = int.__repr__(value), None
