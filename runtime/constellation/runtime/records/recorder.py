@@ -15,7 +15,9 @@ last one:
 
 What every call of a plan shares is stored once per run, not per call (schema version 3): the
 calls' names, modules, layers and lines (`run_started`'s `calls`, in `blobs` by content hash:
-the same for every run of an unchanged pipeline) and the modules' code versions. A database
+the same for every run of an unchanged pipeline) and the modules' code versions. The calls a
+partial run started settled (`--resume`, `--from`) are their record's rows, copied by SQLite in
+one statement: their values are not decoded and encoded again. A database
 fault is reported once, in one line, and the run goes on unrecorded.
 """
 
