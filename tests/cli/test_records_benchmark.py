@@ -16,5 +16,6 @@ def test_records_benchmark_quick_prints_its_table():
     assert proc.returncode == 0, proc.stderr
     for row in ("(a) 1,000 no-op nodes, recorded vs --no-record, events",
                 "(a) 1,000 no-op nodes, recorded vs --no-record --json",
+                "(a') the same, `cst run` vs `cst run --no-record` (processes)",
                 "(b) profile.cst, warm persistent cache", "(c) resume", "6 calls ran"):
         assert row in proc.stdout

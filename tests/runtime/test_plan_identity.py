@@ -41,3 +41,16 @@ def test_a_changed_option_type_or_edge_changes_it():
     assert hash_of(record.replace("in s: String", "in s: { a: String, b: Int }")) != \
         hash_of(record.replace("in s: String", "in s: { a: String }"))
     assert hash_of(PIPELINE.replace("concat(line,", "concat(s,")) != base
+
+
+def test_the_walks_shortcut_for_calls_of_values_writes_what_the_general_walk_does(monkeypatch):
+    from constellation.runtime import identity
+
+    text = ('in s: String\nin n: Int\na = trim(s)\nb = concat(a, a)\nc = concat(b, "!")\n'
+            'd = concat(trim(b), c) with retry: 2\ne = concat(d, c)\nout e\nout a\n')
+    analysis = analyze(text, base_registry())
+    assert analysis.valid, [d.message for d in analysis.diagnostics]
+    assert identity._CALL_OF_REFS  # the IR still has the shape the shortcut writes
+    shortcut = plan_hash(analysis)
+    monkeypatch.setattr(identity, "_CALL_OF_REFS", False)
+    assert plan_hash(analysis) == shortcut

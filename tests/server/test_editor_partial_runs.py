@@ -1,6 +1,7 @@
 """Re-run failed, Run to here, Re-run from here (issue 17 items 3 and 4 in the editor): the run
 command's `resume`, `target` and `from` arguments run only what they should, as counted by the
-modules themselves (each call appends its name to a file beside them)."""
+modules themselves (tests/records_support.py: each call appends its name to a file beside
+them)."""
 
 from pathlib import Path
 
@@ -11,48 +12,10 @@ from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import client_capabilities
 
+from records_support import counting_project, taken_counts
 from server_support import initialize, open_doc, plain, server_config, tdi
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
-
-MODULES = '''
-from pathlib import Path
-from constellation.runtime import module
-
-HERE = Path(__file__).parent
-
-
-def _count(name):
-    with open(HERE / "counts", "a", encoding="utf-8") as f:
-        f.write(name + "\\n")
-
-
-@module
-def First(text: str) -> str:
-    _count("First")
-    return text + "1"
-
-
-@module
-def Fragile(text: str) -> str:
-    """Fails while the file `broken` exists beside this module."""
-    _count("Fragile")
-    if (HERE / "broken").exists():
-        raise RuntimeError("service unavailable")
-    return text + "2"
-
-
-@module
-def After(text: str) -> str:
-    _count("After")
-    return text + "3"
-
-
-@module
-def Aside(text: str) -> str:
-    _count("Aside")
-    return text + "4"
-'''
 
 # layer 1: a, d; layer 2: b (the fragile one); layer 3: c (b's dependent)
 PIPELINE = "in s: String\na = First(s)\nb = Fragile(a)\nc = After(b)\nd = Aside(s)\nout c\nout d\n"
@@ -60,10 +23,7 @@ PIPELINE = "in s: String\na = First(s)\nb = Fragile(a)\nc = After(b)\nd = Aside(
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("partial")
-    (root / "constellation.toml").write_text('modules = ["mods.py"]\n')
-    (root / "mods.py").write_text(MODULES)
-    return root
+    return counting_project(tmp_path_factory.mktemp("partial"))  # counts in `counts` there
 
 
 @pytest_lsp.fixture(config=server_config(), scope="module")
@@ -77,10 +37,7 @@ async def client(lsp_client: LanguageClient, project: Path):
 
 
 def counts(project: Path) -> dict[str, int]:
-    path = project / "counts"
-    names = path.read_text().split() if path.exists() else []
-    path.unlink(missing_ok=True)
-    return {n: names.count(n) for n in sorted(set(names))}
+    return taken_counts(project / "counts")
 
 
 async def run(client: LanguageClient, uri: str, **extra) -> dict:

@@ -22,15 +22,16 @@ def plan_for(args, plan):
         if targets:
             plan = partial.targets_subset(plan, targets)
         if resume:
-            detail = _record(args, plan, resume, "--resume")
-            return plan, partial.resume_values(detail), f"resuming run {detail['id']}"
+            head, calls = _record(args, plan, resume, "--resume")
+            return plan, partial.resume_values(head, calls), f"resuming run {head['id']}"
         return plan, None, None
     except partial.PartialRunError as exc:
         raise UserError(str(exc)) from None
 
 
-def _record(args, plan, ref: str, option: str) -> dict:
-    """The run `ref` of this pipeline (`last`: its latest), refused if its plan changed."""
+def _record(args, plan, ref: str, option: str) -> tuple[dict, dict[int, dict]]:
+    """The run `ref` of this pipeline (`last`: its latest), refused if its plan changed: its
+    summary (reader.run_head) and its calls (reader.reusable_calls)."""
     from constellation.runtime.partial import PartialRunError
     from constellation.runtime.records import reader
     from constellation.runtime.records.store import Unavailable, connect, locate
@@ -42,19 +43,20 @@ def _record(args, plan, ref: str, option: str) -> dict:
         raise PartialRunError(f"{option}: {exc}") from None
     try:
         run_id = reader.find_run(conn, ref, file=file)
-        detail = reader.run_detail(conn, run_id)
+        head = reader.run_head(conn, run_id)
+        if head["file"] != file:
+            raise PartialRunError(f"{option} {ref}: run {head['id']} ran {head['file']}, "
+                                  f"not {file}")
+        if head["plan_hash"] != _whole_plan_hash(args, plan):
+            changed = _what_changed(plan, reader.run_detail(conn, run_id))
+            raise PartialRunError(f"{option}: run {head['id']} ran another version of "
+                                  f"{os.path.basename(file)}: {changed}; run it without "
+                                  f"{option}")
+        return head, reader.reusable_calls(conn, run_id)
     except reader.NotFound as exc:
         raise PartialRunError(f"{option}: {exc}") from None
     finally:
         conn.close()
-    if detail["file"] != file:
-        raise PartialRunError(f"{option} {ref}: run {detail['id']} ran {detail['file']}, "
-                              f"not {file}")
-    if detail["plan_hash"] != _whole_plan_hash(args, plan):
-        raise PartialRunError(f"{option}: run {detail['id']} ran another version of "
-                              f"{os.path.basename(file)}: {_what_changed(plan, detail)}; "
-                              f"run it without {option}")
-    return detail
 
 
 def _whole_plan_hash(args, plan) -> str:
@@ -80,8 +82,7 @@ def _from(args, plan, name: str):
 
     start = partial.binding_ids(plan, [name], "--from")
     rerun = partial.downstream(plan, start)
-    detail = _record(args, plan, "last", "--from")
-    recorded = {c["node"]: c for c in detail["calls"]}
+    head, recorded = _record(args, plan, "last", "--from")
     values = {}
     for node in plan.nodes:
         c = recorded.get(node.id)
@@ -95,12 +96,12 @@ def _from(args, plan, name: str):
         shown = ", ".join(f"'{n.label}' ({recorded[n.id]['status'] if n.id in recorded else 'not run'})"
                           for n in sorted(missing, key=lambda n: n.id))
         raise partial.PartialRunError(
-            f"--from {name}: run {detail['id']} has no value of {shown}, which "
+            f"--from {name}: run {head['id']} has no value of {shown}, which "
             f"'{name}' and what follows need; run without --from (or with --resume)")
     keep = rerun | set(values)
     outputs = [o for o in plan.outputs
                if all(plan.nodes[n].kind != "module" or n in keep
                       for n in partial.upstream(plan, {plan.bindings[o]}))]
     return (partial.subset(plan, keep, outputs),
-            partial.Reuse({n: recorded[n] for n in values}, check=False),
-            f"re-running '{name}' and what follows, the rest from run {detail['id']}")
+            partial.Reuse(head["id"], {n: recorded[n] for n in values}, check=False),
+            f"re-running '{name}' and what follows, the rest from run {head['id']}")

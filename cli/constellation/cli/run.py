@@ -620,8 +620,8 @@ def execute(args, analysis, plan, inputs: dict, reuse=None, note: str | None = N
     if recorder is not None:
         recorder.head["inputs"] = run.inputs  # with the @example values --examples added
         recorder.head["settings"] = recording.settings(run.config, args)
-        if reuse is not None:  # a reused call's record: its recorded arguments and value
-            recorder.reused = {n: reuse.calls[n] for n in run.known}
+        if reuse is not None:  # a reused call's record: its row in the record, copied
+            recorder.reusing(reuse, run.known)
 
     async def main():
         import asyncio

@@ -77,6 +77,16 @@ def code_version(fn: Function) -> str:
 
 _IR_POSITIONS = frozenset({"span", "at", "label"})  # where IR is in the source (a label: a line)
 _IR_FIELDS: dict[type, tuple[str, ...]] = {}  # an IR class's fields but its positions
+_HASHABLE: dict[type, bool] = {}  # a class's objects can be keys of `_by_value`
+
+
+def _fields_but_positions(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in _IR_POSITIONS)
+
+
+# `_IdentityWalk.code`'s shortcut writes these fields, in this order: only while they are the IR's
+_CALL_OF_REFS = (_fields_but_positions(ir.Call) == ("fn", "args", "options", "result_t", "node")
+                 and _fields_but_positions(ir.Ref) == ("node",))
 
 
 def plan_hash(program) -> str:
@@ -86,9 +96,10 @@ def plan_hash(program) -> str:
     it); an object met again (a type, equal options) is written once and referred to after."""
     plan = plan_of(program)
     walk = _IdentityWalk()
+    ref, code = walk.ref, walk.code
     nodes = [(n.id, n.kind, n.layer, tuple(n.names), tuple(n.deps), n.demand_driven,
-              n.fallback_owner, n.fn, n.callee, n.pattern_bindings, walk.ref(n.type),
-              walk.ref(n.code)) for n in plan.nodes]
+              n.fallback_owner, n.fn, n.callee, n.pattern_bindings, ref(n.type), code(n.code))
+             for n in plan.nodes]
     form = (list(plan.inputs), list(plan.outputs), sorted(plan.bindings.items()),
             [(f.qualified, f.signature) for f in plan.functions],
             values.canonical_json(plan.examples), walk.forms, nodes)
@@ -117,21 +128,47 @@ class _IdentityWalk:
         found = self._by_id.get(id(x))
         if found is not None:
             return found
-        try:
-            found = self._by_value.get(x)
-        except TypeError:  # unhashable
-            found = None
+        hashable = _HASHABLE.get(t)
+        if hashable is None:  # most IR classes are not (slotted, mutable): no exception each
+            hashable = _HASHABLE[t] = t.__hash__ is not None
+        found = None
+        if hashable:
+            try:
+                found = self._by_value.get(x)
+            except TypeError:  # a frozen object holding a list
+                hashable = False
         if found is not None:
             found = found[0]
         else:
             found = len(self.forms)
             self.forms.append(None)
             self.forms[found] = self._form(x, t)
-            try:
+            if hashable:
                 self._by_value[x] = (found,)
-            except TypeError:
-                pass
         found = self._by_id[id(x)] = (found,)
+        return found
+
+    def code(self, x: object) -> object:
+        """`ref` of a node's code; the commonest, a call of plan nodes' values (`Call` whose
+        arguments are `Ref`s), written without the general walk's steps (the same forms, in
+        the same order: test_plan_identity.py)."""
+        if type(x) is not ir.Call or not _CALL_OF_REFS or id(x) in self._by_id:
+            return self.ref(x)
+        args = x.args
+        if any(type(a) is not ir.Ref for a in args):
+            return self.ref(x)
+        forms, by_id = self.forms, self._by_id
+        at = len(forms)
+        forms.append(None)
+        refs = []
+        for a in args:
+            found = by_id.get(id(a))
+            if found is None:
+                found = by_id[id(a)] = (len(forms),)
+                forms.append(("Ref", a.node))
+            refs.append(found)
+        forms[at] = ("Call", x.fn, refs, self.ref(x.options), self.ref(x.result_t), x.node)
+        found = by_id[id(x)] = (at,)
         return found
 
     def _form(self, x: object, t: type) -> object:
@@ -145,7 +182,6 @@ class _IdentityWalk:
                 return "dict", tuple(sorted((k, self.ref(v)) for k, v in x.items()))
             if not dataclasses.is_dataclass(x):
                 return repr(x)
-            names = _IR_FIELDS[t] = tuple(f.name for f in dataclasses.fields(x)
-                                          if f.name not in _IR_POSITIONS)
+            names = _IR_FIELDS[t] = _fields_but_positions(t)
         return (t.__name__, *[v if type(v) in _PLAIN else self.ref(v)
                               for v in map(x.__getattribute__, names)])

@@ -82,10 +82,11 @@ def targets_subset(program, targets: list[str]) -> Plan:
 
 @dataclass
 class Reuse:
-    """Calls of a run's record (reader.run_detail's, by node) that a run may take instead of
-    calling them. `inputs`: the record's inputs, for `--resume`'s checks; None (`--from`):
-    every given call is taken as it is."""
+    """Calls of run `run_id`'s record (reader.reusable_calls's, by node) that a run may take
+    instead of calling them. `inputs`: the record's inputs, for `--resume`'s checks; `check`
+    False (`--from`): every given call is taken as it is."""
 
+    run_id: int
     calls: dict[int, dict]
     inputs: dict | None = None
     check: bool = True
@@ -116,6 +117,8 @@ class Reuse:
         return {n: v for n, v in reusable.items() if n not in tainted}
 
 
-def resume_values(detail: dict) -> Reuse:
-    """What a run's record (reader.run_detail) lets a resumed run reuse (Reuse.known)."""
-    return Reuse({c["node"]: c for c in detail["calls"]}, detail.get("inputs"))
+def resume_values(head: dict, calls: dict[int, dict]) -> Reuse:
+    """What a run's record (reader.run_head, reader.reusable_calls) lets a resumed run reuse
+    (Reuse.known)."""
+    return Reuse(head["id"], calls, head.get("inputs"))
+

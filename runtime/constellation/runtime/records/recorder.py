@@ -15,7 +15,9 @@ last one:
 
 What every call of a plan shares is stored once per run, not per call (schema version 3): the
 calls' names, modules, layers and lines (`run_started`'s `calls`, in `blobs` by content hash:
-the same for every run of an unchanged pipeline) and the modules' code versions. A database
+the same for every run of an unchanged pipeline) and the modules' code versions. The calls a
+partial run started settled (`--resume`, `--from`) are their record's rows, copied by SQLite in
+one statement: their values are not decoded and encoded again. A database
 fault is reported once, in one line, and the run goes on unrecorded.
 """
 
@@ -58,6 +60,18 @@ _INSERT_FULL = _insert("calls", _FULL)
 _INSERT_RESULT = _insert("results", ("run_id", "module", "args_hash", "args", "value",
                                      "value_hash", "error"), "INSERT OR IGNORE")
 _INSERT_BLOB = _insert("blobs", ("hash", "json"), "INSERT OR IGNORE")
+# the calls a partial run started settled: the record's rows, copied in one statement with
+# this run's times (`?`: JSON [[node, start, end, code version], ...], the run they come from),
+# their arguments from `results` where a fallback or on_error replaced the module's result
+_COPY_CALLS = (
+    "INSERT INTO calls (run_id, node, name, module, layer, line, status, value, value_hash,"
+    " start_ms, end_ms, attempts, args, args_hash, code_version)"
+    " SELECT ?, c.node, c.name, c.module, c.layer, c.line, c.status, c.value, c.value_hash,"
+    " json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), 0,"
+    " COALESCE(c.args, (SELECT r.args FROM results r WHERE r.run_id = c.run_id"
+    " AND r.args_hash = c.args_hash)), c.args_hash, json_extract(j.value, '$[3]')"
+    " FROM json_each(?) j CROSS JOIN calls c"
+    " WHERE c.run_id = ? AND c.node = json_extract(j.value, '$[0]')")
 
 
 def encode(value: object) -> tuple[str | None, str | None, str | None]:
@@ -74,8 +88,7 @@ def encode(value: object) -> tuple[str | None, str | None, str | None]:
 
 class Recorder:
     """Records one run into the database at `path`; `warn` gets the one line of a fault.
-    `reused` (set before the run): node -> its call in the record a partial run takes it
-    from (reader.run_detail's), written as this run's."""
+    A partial run's calls started settled are the record's rows, copied (`reusing`)."""
 
     def __init__(self, path: Path, warn: Callable[[str], None], *, file: str | None,
                  plan_hash: str, inputs: dict, settings: dict):
@@ -85,7 +98,8 @@ class Recorder:
         self.failed = False
         self.head = {"file": file, "plan_hash": plan_hash, "inputs": inputs,
                      "settings": settings, "pid": os.getpid()}
-        self.reused: dict[int, dict] = {}
+        self.reused: dict[int, str | None] = {}  # node -> code version (`reusing`)
+        self.reused_from: int | None = None
         # the run's side: each is one list append (a C call, no Python frame)
         self.events: list[dict] = []
         self.on_event = self.events.append
@@ -99,6 +113,12 @@ class Recorder:
         self.thread = threading.Thread(target=self._write_loop, name="constellation-records",
                                        daemon=True)
         self.thread.start()
+
+    def reusing(self, reuse, nodes) -> None:
+        """Before the run: it starts `nodes` settled from `reuse` (partial.Reuse), whose
+        record's rows they get, copied in SQL (no value encoded again)."""
+        self.reused_from = reuse.run_id
+        self.reused = {n: reuse.calls[n]["code_version"] for n in nodes}
 
     @property
     def active(self) -> bool:
@@ -196,7 +216,9 @@ class Recorder:
                         and not event["cache_hit"] and modules[id(tap[0].fn)]:
                     t_end = event["t_ms"]
                     start = t_end - event["duration_ms"]
-                    if first is not None and 0 <= first - start < _CLEAN_START_MS:
+                    if first is not None and -_CLEAN_START_MS < first - start < _CLEAN_START_MS:
+                        if first < start:  # the times' rounding: never after its attempt
+                            start = first
                         c, value = tap[0], tap[1]
                         if type(value) is int:
                             text, digest = int.__repr__(value), None
@@ -235,6 +257,8 @@ class Recorder:
         conn.executemany(_INSERT_COMMON, [(run_id, *row) for row in batch.common])
         conn.executemany(_INSERT_FULL, [(run_id, *row) for row in batch.full])
         conn.executemany(_INSERT_RESULT, [(run_id, *row) for row in batch.results])
+        if batch.copies:
+            conn.execute(_COPY_CALLS, (run_id, _json(batch.copies), self.reused_from))
         if new_modules:  # written as they come: an unfinished run's record has them too
             conn.execute("UPDATE runs SET modules = ? WHERE id = ?",
                          (_json(self.pending.versions), run_id))
@@ -264,11 +288,9 @@ class Recorder:
             n_attempts = c.attempts
             if error is not None:
                 value = _MISSING
-        elif node in self.reused:  # started settled: the record's call, as it was
-            c = self.reused[node]
-            value, n_attempts = c["value"], 0
-            args = values.canonical_json(c["args"]) if c.get("args") is not None else None
-            args_hash, version = c["args_hash"], c["code_version"]
+        elif node in self.reused:  # started settled: the record's row, copied
+            batch.copies.append((node, start, end, self.reused[node]))
+            return
         else:
             n_attempts = event.get("attempts", len(attempts) if attempts else 0)
         text = digest = None
@@ -384,6 +406,7 @@ class _Batch:
         self.full: list[tuple] = []
         self.results: list[tuple] = []
         self.blobs: list[tuple] = []
+        self.copies: list[tuple] = []  # (node, start, end, code version): _COPY_CALLS
 
     def value(self, value: object) -> tuple[str | None, str | None]:
         text, digest, big = encode(value)

@@ -1,5 +1,6 @@
-"""Helpers of the run-record tests: a module pack whose calls count themselves in a file (so a
-test can tell which calls really ran, across processes), and reading a records database."""
+"""Helpers of the run-record tests (the CLI's, the editor's, Dask's): a module pack whose calls
+count themselves in a file (so a test can tell which calls really ran, across processes), and
+reading a records database."""
 
 from __future__ import annotations
 
@@ -10,11 +11,20 @@ from pathlib import Path
 COUNTING_MODULE = '''
 import os
 import time
+from pathlib import Path
 from constellation.runtime import module
+
+HERE = Path(__file__).parent
+
+
+def _counts_file():
+    """COUNTS when set (the CLI's tests), else `counts` beside this file (a server or a Dask
+    worker started before the test set it)."""
+    return os.environ.get("COUNTS") or str(HERE / "counts")
 
 
 def _count(name):
-    with open(os.environ["COUNTS"], "a", encoding="utf-8") as f:
+    with open(_counts_file(), "a", encoding="utf-8") as f:
         f.write(name + "\\n")
 
 
@@ -40,7 +50,7 @@ def Big(n: int) -> str:
 def Flaky(text: str) -> str:
     """Fails its first call in a process, succeeds after."""
     _count("Flaky")
-    path = os.environ["COUNTS"] + ".flaky"
+    path = _counts_file() + ".flaky"
     if not os.path.exists(path):
         open(path, "w").close()
         raise RuntimeError("service unavailable")
@@ -56,6 +66,33 @@ def Broken(text: str) -> str:
 @module
 def Noop(x: int) -> int:
     return x + 1
+
+
+@module
+def First(text: str) -> str:
+    _count("First")
+    return text + "1"
+
+
+@module
+def Fragile(text: str) -> str:
+    """Fails while the file `broken` exists beside the counts."""
+    _count("Fragile")
+    if os.path.exists(os.path.join(os.path.dirname(_counts_file()), "broken")):
+        raise RuntimeError("service unavailable")
+    return text + "2"
+
+
+@module
+def After(text: str) -> str:
+    _count("After")
+    return text + "3"
+
+
+@module
+def Aside(text: str) -> str:
+    _count("Aside")
+    return text + "4"
 '''
 
 
@@ -65,6 +102,13 @@ def counting_project(folder: Path) -> Path:
     (folder / "counting.py").write_text(COUNTING_MODULE, encoding="utf-8")
     (folder / "constellation.toml").write_text('modules = ["counting.py"]\n', encoding="utf-8")
     return folder
+
+
+def taken_counts(path: Path) -> dict[str, int]:
+    """`counts`, then the file is emptied: the next call counts from nothing."""
+    found = counts(path)
+    path.unlink(missing_ok=True)
+    return found
 
 
 def counts(path: Path) -> dict[str, int]:
