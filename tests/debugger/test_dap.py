@@ -703,8 +703,39 @@ def test_pause_while_a_call_runs_moves_to_the_next_barrier(dap, project):
     assert client.frames()[0]["name"].startswith("paused (running calls: s")
     second = client.stopped()  # Slow has ended: the run reached the barrier and waits there
     assert second["reason"] == "pause"
+    # the run went on between the two stops: a `continued` says so, or VS Code keeps the first
+    # stop's "Paused; 1 running call goes on…" above the new stack (seen in code-server)
+    kinds = [e["event"] for e in client.events if e["event"] in ("stopped", "continued")]
+    assert kinds[-3:] == ["stopped", "continued", "stopped"], kinds
+    assert "1 running call goes on" in first["description"]
     assert frame_names(client) == "before layer 2 of 2"
     assert client.scopes()["Settled bindings"]["s"]["value"] == "4"
     assert "Double" not in project.calls()
     client.ok("continue")
     assert "Run completed: d = 8" in (client.event("terminated") and client.output())
+
+
+def test_calls_inside_an_expression_are_named_by_their_binding_in_program_order(dap, project):
+    """Seen in code-server: the stack read `SumList@11 = SumList(…)` for a call in a record's
+    field, Calls not completed listed a layer's calls last line first, and two calls of one
+    module on one line had the same name."""
+    program = project.program(
+        "in n: Int\n"
+        "r = {\n"
+        "  a: Double(n),\n"
+        "  b: Inc(n)\n"
+        "}\n"
+        "s = Add(Double(r.a), Double(r.b))\n"
+        "out s\n")
+    client = dap()
+    client.start(program, inputs={"n": 2}, serial=True, functions=["Double"])
+    client.stopped()
+    assert frame_names(client) == "Double(…) in r  · layer 1"
+    calls = list(client.scopes()["Calls not completed"])
+    assert calls == ["Double@3", "Inc@4", "Double@6:9", "Double@6:22", "s"], calls
+    for _ in range(2):  # the two calls of Double in `s`
+        client.ok("continue")
+        client.stopped()
+        assert frame_names(client) == "Double(…) in s  · layer 2"
+    client.ok("continue")
+    assert client.event("exited")["body"]["exitCode"] == 0

@@ -1,5 +1,6 @@
 // The `constellation` debugger type: launch configurations for `cst dap` (pure functions, unit
 // tested; extension.ts wires them to vscode.debug).
+import type { InputField } from "./form";
 import { PYTHON_MODULE_ARGS, type ServerLaunch } from "./settings";
 
 export const DEBUG_TYPE = "constellation";
@@ -42,6 +43,48 @@ export function replayLastRunConfiguration(file: string): PipelineDebugConfigura
 export interface StopMark {
   program: string;
   position?: { line: number; character: number };
+}
+
+/**
+ * Where each program's debug session stands now, for a graph view opened (or pointed at the
+ * program) after the stop: StopWatcher records into it, the view reads it.
+ */
+export class StopBoard {
+  private readonly stops = new Map<string, { line: number; character: number }>();
+
+  record(at: StopMark): void {
+    if (at.position) this.stops.set(at.program, at.position);
+    else this.stops.delete(at.program);
+  }
+
+  /** The position (0-based) the session of `program` is stopped before, if any. */
+  positionIn(program: string): { line: number; character: number } | undefined {
+    return this.stops.get(program);
+  }
+}
+
+/** The one board of the window: the tracker of every session records into it. */
+export const stopBoard = new StopBoard();
+
+/**
+ * Whether a launch must ask for inputs first: a live run (not a replay) given no value for an
+ * input that has no `@example` to fall back on (`useExamples` covers only inputs with one).
+ */
+export function inputsToAsk(config: PipelineDebugConfiguration, fields: InputField[]): string[] {
+  if (config.replay !== undefined) return [];
+  const given = config.inputs ?? {};
+  return fields
+    .filter((field) => !field.optional && !(field.name in given) && !(config.useExamples && field.example !== null))
+    .map((field) => field.name);
+}
+
+/** The configuration with what the run form returned: its values, or the `@example` values. */
+export function withInputChoice(
+  config: PipelineDebugConfiguration,
+  choice: { inputs: Record<string, unknown> } | { useExamples: true },
+): PipelineDebugConfiguration {
+  if ("useExamples" in choice) return { ...config, useExamples: true };
+  return { ...config, inputs: { ...(config.inputs ?? {}), ...choice.inputs } };
 }
 
 interface DapMessage {

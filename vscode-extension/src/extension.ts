@@ -25,7 +25,18 @@ import {
   RunTracker,
   finalStatus,
 } from "./format";
-import { DEBUG_TYPE, debugAdapterCommand, debugPipelineConfiguration, replayLastRunConfiguration, resolveDebugConfiguration, StopWatcher } from "./debug";
+import {
+  DEBUG_TYPE,
+  debugAdapterCommand,
+  debugPipelineConfiguration,
+  inputsToAsk,
+  type PipelineDebugConfiguration,
+  replayLastRunConfiguration,
+  resolveDebugConfiguration,
+  stopBoard,
+  StopWatcher,
+  withInputChoice,
+} from "./debug";
 import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
 import type { CheckInputsResult } from "./form";
 import { askInputs, type CheckInputs } from "./inputForm";
@@ -545,14 +556,14 @@ function showStatus(): void {
 
 function registerDebugger(): vscode.Disposable[] {
   const provider: vscode.DebugConfigurationProvider = {
-    resolveDebugConfiguration(_folder, config) {
+    async resolveDebugConfiguration(_folder, config) {
       const active = vscode.window.activeTextEditor?.document;
       const resolved = resolveDebugConfiguration(config, active?.uri.scheme === "file" ? active.uri.fsPath : undefined);
       if (typeof resolved === "string") {
         void vscode.window.showErrorMessage(`Constellation: ${resolved}`);
         return undefined; // abort the launch
       }
-      return resolved as vscode.DebugConfiguration;
+      return (await askDebugInputs(resolved)) as vscode.DebugConfiguration | undefined;
     },
   };
   const factory: vscode.DebugAdapterDescriptorFactory = {
@@ -583,7 +594,10 @@ function registerDebugger(): vscode.Disposable[] {
       createDebugAdapterTracker(session) {
         const program = session.configuration.program;
         if (typeof program !== "string") return undefined;
-        const watcher = new StopWatcher(program, (at) => GraphPanel.stopped(vscode.Uri.file(at.program).toString(), at.position));
+        const watcher = new StopWatcher(program, (at) => {
+          stopBoard.record(at);
+          GraphPanel.stopped();
+        });
         return {
           onWillReceiveMessage: (m) => watcher.fromEditor(m),
           onDidSendMessage: (m) => watcher.fromAdapter(m),
@@ -594,6 +608,25 @@ function registerDebugger(): vscode.Disposable[] {
     vscode.commands.registerCommand(COMMANDS.debugPipeline, (arg?: unknown) => debugFile(arg, debugPipelineConfiguration)),
     vscode.commands.registerCommand(COMMANDS.replayLastRun, (arg?: unknown) => debugFile(arg, replayLastRunConfiguration)),
   ];
+}
+
+/**
+ * F5 or the Debug lens on a pipeline with an input that has no `@example` (and no value in the
+ * configuration): the run form asks for the inputs, as Run Pipeline does. Closing the form
+ * cancels the launch. Without a running server the launch goes on (the adapter says what is missing).
+ */
+async function askDebugInputs(config: PipelineDebugConfiguration): Promise<PipelineDebugConfiguration | undefined> {
+  if (!client || config.replay !== undefined || !config.program) return config;
+  const uri = vscode.Uri.file(config.program).toString();
+  let fields;
+  try {
+    fields = (await checkInputs(uri)()).inputs;
+  } catch {
+    return config; // the server does not know the file (not open): the adapter checks the inputs
+  }
+  if (inputsToAsk(config, fields).length === 0) return config;
+  const choice = await askInputs(uri, checkInputs(uri), workspaceState);
+  return choice === undefined ? undefined : withInputChoice(config, choice);
 }
 
 async function debugFile(arg: unknown, configuration: (file: string) => vscode.DebugConfiguration): Promise<void> {

@@ -3,10 +3,11 @@
 // document it follows, asks again as the document changes (the view keeps zoom and
 // selection), selects the node under the cursor, reveals a binding when its node is clicked,
 // receives the document's run events (`constellation/runEvent`), and marks the node a debug
-// session is stopped before (debug.ts's StopWatcher).
+// session is stopped before (debug.ts's stopBoard, also when the view opens after the stop).
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { nodeAt, type GraphData, type RunEvent } from "../webview/graph/model";
+import { stopBoard } from "./debug";
 
 export const GRAPH_REQUEST = "constellation/graph";
 const REFRESH_MS = 120;
@@ -65,20 +66,15 @@ export class GraphPanel implements vscode.Disposable {
     }, 16);
   }
 
-  /** Marks the node a debug session of `uri` is stopped before (none: clears the mark). */
-  static stopped(uri: string, position: { line: number; character: number } | undefined): void {
-    const view = GraphPanel.current;
-    if (!view) return;
-    view.stop = { uri, position };
-    view.sendStop();
+  /** A debug session stopped or went on (debug.ts's stopBoard says where each program stands). */
+  static stopped(): void {
+    GraphPanel.current?.sendStop();
   }
 
-  private stop: { uri: string; position?: { line: number; character: number } } | undefined;
-
   private sendStop(): void {
-    if (!this.graph || !this.stop) return;
-    const here = this.stop.uri === this.uri && this.stop.position;
-    const node = here ? nodeAt(this.graph, this.stop.position!) : undefined;
+    if (!this.graph) return;
+    const position = stopBoard.positionIn(vscode.Uri.parse(this.uri).fsPath);
+    const node = position ? nodeAt(this.graph, position) : undefined;
     this.send({ type: "stopped", name: node?.name ?? null });
   }
 

@@ -52,6 +52,29 @@ class Program:
     def line_of(self, offset: int) -> tuple[int, int]:
         return self.analysis.source.line_col(offset)
 
+    def binding_around(self, node: PlanNode) -> str | None:
+        """The top-level binding whose right-hand side holds this call (`stats` for the
+        `SumList(…)` in `stats = { total: SumList(xs) }`), or its own name."""
+        if node.names:
+            return node.names[0]
+        for other in self.analysis.plan.nodes:
+            span = other.decl.span if other.decl is not None else None
+            if other.names and span and span.start <= node.span.start and node.span.end <= span.end:
+                return other.names[0]
+        return None
+
+    def call_label(self, node: PlanNode) -> str:
+        """A call's name in Variables: its binding, else `Module@line`, with the column when
+        another call on that line has the same label (two `FormatNumber@16`)."""
+        same = [n for n in self.nodes if n.label == node.label]
+        if len(same) < 2:
+            return node.label
+        return f"{node.label}:{self.line_of(node.span.start)[1]}"
+
+    def calls_in_order(self) -> list[PlanNode]:
+        """The module calls as the program reads: by layer, then by position."""
+        return sorted(self.nodes, key=lambda n: (n.layer, n.span.start))
+
 
 def path_of(program: object) -> Path:
     if not isinstance(program, str) or not program.strip():

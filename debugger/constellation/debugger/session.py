@@ -370,6 +370,12 @@ class Session:
             body["hitBreakpointIds"] = self.breakpoints.hit_ids(point)
         self.event("stopped", body)
 
+    def continued(self) -> None:
+        """The run went on without a request asking it to (a pause's stop moving on)."""
+        self.stop = None
+        self.refs.clear()
+        self.event("continued", {"threadId": THREAD, "allThreadsContinued": True})
+
     # -- where the run stands -----------------------------------------------------------------
     def _stopped_at(self) -> tuple[Point | None, RunState]:
         if self.stop is None:
@@ -392,8 +398,7 @@ class Session:
             names = ", ".join(n.label for n in running if n) or "none"
             frames.append(self._frame(1, f"paused (running calls: {names})", line, col))
         elif point.kind == "call":
-            fn = point.module or "?"
-            frames.append(self._frame(1, f"{point.name} = {fn}(…)  · layer {point.layer}",
+            frames.append(self._frame(1, f"{self._call_text(point)}  · layer {point.layer}",
                                       point.line or 1, point.column or 1))
             line, col = self._layer_line(point.layer)
             frames.append(self._frame(2, f"layer {point.layer} of {depth}", line, col))
@@ -403,6 +408,16 @@ class Session:
         else:
             frames.append(self._frame(1, "end of the recorded run", 1, 1))
         return {"stackFrames": frames, "totalFrames": len(frames)}
+
+    def _call_text(self, point: Point) -> str:
+        """`tripled = MultiplyEach(…)`, or for a call inside a binding's expression
+        `SumList(…) in stats`."""
+        fn = point.module or "?"
+        node = self._program().node(point.node) if point.node is not None else None
+        if node is None or node.names:
+            return f"{point.name} = {fn}(…)"
+        around = self._program().binding_around(node)
+        return f"{fn}(…) in {around}" if around else f"{fn}(…)"
 
     def _frame(self, frame_id: int, name: str, line: int, column: int) -> dict:
         return {"id": frame_id, "name": name, "line": line, "column": column,
@@ -433,12 +448,12 @@ class Session:
         scopes.append(self._scope("Settled bindings", [(n, v, "") for n, v in settled.items()
                                                       if n not in inputs], bindings=True))
         calls = []
-        for node in program.nodes:
+        for node in program.calls_in_order():
             call = state.call(node.id)
             if call.status == "completed":
                 continue
             detail = f"{call.status}" + (f": {call.detail}" if call.detail else "")
-            calls.append((node.label, None, f"{detail} (layer {node.layer}, "
+            calls.append((program.call_label(node), None, f"{detail} (layer {node.layer}, "
                                             f"{node.function.qualified if node.function else '?'})"))
         scopes.append(self._scope("Calls not completed", calls))
         return {"scopes": scopes}

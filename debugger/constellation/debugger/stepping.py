@@ -54,7 +54,8 @@ class LiveEngine:
         self.mark = 0  # `next`: the layer it runs to its barrier
         self.entry = False
         self.last_layer = 0  # the layer of the last point passed (a pause has no point)
-        self.paused = False  # paused between points: the next point becomes the stop
+        self.paused = False  # paused: the next point the run reaches becomes the stop
+        self.between_points = False  # the pause stopped where no point was (calls running)
         self._lock = anyio.Lock()
 
     def layer_now(self) -> int:
@@ -64,6 +65,11 @@ class LiveEngine:
     def asked(self, point: Point) -> None:
         if self.paused and self.current is None:  # the pause reaches the next barrier or call
             self.current, self.last_layer = point, point.layer
+            if self.between_points:
+                # the run went on from the pause's stop (its running calls ended): an editor
+                # drops the last stop's state (VS Code keeps its description otherwise)
+                self.between_points = False
+                self.session.continued()
             self.session.stopped(point, self.state, "pause",
                                  "Paused here, at the first point the run reached.")
             return
@@ -91,7 +97,7 @@ class LiveEngine:
 
     def resume(self, mode: str) -> None:
         self.mark = self.layer_now()
-        self.mode, self.halted, self.paused = mode, False, False
+        self.mode, self.halted, self.paused, self.between_points = mode, False, False, False
         point, self.current = self.current, None
         self.session.tg.start_soon(self._release, point)
 
@@ -110,9 +116,12 @@ class LiveEngine:
                 return
             running = [n for n, c in self.state.calls.items() if c.status in ("running",
                                                                              "retrying")]
+            self.between_points = True
+            calls = "1 running call goes on to its end" if len(running) == 1 else \
+                f"{len(running)} running calls go on to their end"
             self.session.stopped(None, self.state, "pause",
-                                 f"Paused; {len(running)} running call(s) go on to their end, "
-                                 "and the run stops at the next barrier or call it reaches.")
+                                 f"Paused; {calls}, and the run stops at the next barrier "
+                                 "or call it reaches.")
 
     def step_back(self) -> str:
         return ("Stepping back needs a recorded run: launch with 'replay' set to a run's id "

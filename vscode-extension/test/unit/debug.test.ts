@@ -2,7 +2,18 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { debugAdapterCommand, debugPipelineConfiguration, replayLastRunConfiguration, resolveDebugConfiguration, StopWatcher, type StopMark } from "../../src/debug";
+import {
+  debugAdapterCommand,
+  debugPipelineConfiguration,
+  inputsToAsk,
+  replayLastRunConfiguration,
+  resolveDebugConfiguration,
+  StopBoard,
+  StopWatcher,
+  type StopMark,
+  withInputChoice,
+} from "../../src/debug";
+import type { InputField } from "../../src/form";
 
 test("F5 with no launch.json debugs the active .cst file, stopping on entry", () => {
   assert.deepEqual(resolveDebugConfiguration({}, "/w/p.cst"), {
@@ -80,4 +91,32 @@ test("the stop watcher marks the call a session stopped before, and clears it on
   assert.deepEqual(marks.slice(3).map((m) => m.position?.line ?? null), [4, null, 4, null]);
   watcher.ended();
   assert.deepEqual(marks.at(-1), { program: "/w/p.cst" });
+});
+
+test("a graph view opened after the stop finds where each program's session stands", () => {
+  // seen in code-server: Show Graph while stopped marked no node until the next step
+  const board = new StopBoard();
+  const watcher = new StopWatcher("/w/p.cst", (at) => board.record(at));
+  watcher.fromAdapter({ type: "event", event: "stopped" });
+  watcher.fromAdapter({ type: "response", command: "stackTrace", success: true, body: { stackFrames: [{ line: 9, column: 11 }, { line: 9, column: 11 }] } });
+  assert.deepEqual(board.positionIn("/w/p.cst"), { line: 8, character: 10 }); // asked later, by a new view
+  board.record({ program: "/w/q.cst", position: { line: 1, character: 0 } });
+  assert.deepEqual(board.positionIn("/w/p.cst"), { line: 8, character: 10 }); // another session's stop
+  watcher.fromEditor({ type: "request", command: "next" });
+  assert.equal(board.positionIn("/w/p.cst"), undefined);
+  assert.deepEqual(board.positionIn("/w/q.cst"), { line: 1, character: 0 });
+});
+
+const field = (name: string, example: string | null, optional = false): InputField => ({ name, type: "Int", optional, example, error: null });
+
+test("F5 on a pipeline with an input that has no @example asks for the inputs first", () => {
+  // seen in code-server: F5 there ended in "The run was rejected: line 1: Missing input 'n'."
+  const lens = debugPipelineConfiguration("/w/p.cst");
+  assert.deepEqual(inputsToAsk(lens, [field("n", null), field("m", "3"), field("o", null, true)]), ["n"]);
+  assert.deepEqual(inputsToAsk(lens, [field("m", "3")]), []); // the examples cover every input
+  assert.deepEqual(inputsToAsk({ ...lens, useExamples: false }, [field("m", "3")]), ["m"]);
+  assert.deepEqual(inputsToAsk({ ...lens, inputs: { n: 4 } }, [field("n", null)]), []); // launch.json gives it
+  assert.deepEqual(inputsToAsk(replayLastRunConfiguration("/w/p.cst"), [field("n", null)]), []); // a replay has the run's own
+  assert.deepEqual(withInputChoice({ ...lens, inputs: { m: 1 } }, { inputs: { n: 4 } }).inputs, { m: 1, n: 4 });
+  assert.equal(withInputChoice({ ...lens, useExamples: false }, { useExamples: true }).useExamples, true);
 });
