@@ -5,6 +5,7 @@
 //   {"op": "eval", "expr": "js"}         -> {"value": <the awaited result, JSON>}
 //   {"op": "click", "selector": "css"}   -> {}
 //   {"op": "screenshot", "path": "p.png"} -> {}
+//   {"op": "viewport", "width": w, "height": h} -> {}  (the page's size: a side panel's, say)
 //   {"op": "metrics"}                    -> {"value": {ScriptDuration, RecalcStyleDuration, ...}}
 // Every request the page makes other than its own file is recorded and aborted: the pages
 // must work offline.
@@ -23,6 +24,7 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+let viewport = { width: 1400, height: 900 };
 // one page per kind, kept for the whole session (a navigation is far cheaper than a new page):
 // "plain" for the graph page; "vscode" for pages written for a VS Code webview, whose host
 // gives them acquireVsCodeApi (here: their messages go to window.hostMessages)
@@ -38,6 +40,7 @@ let errors = [];
 async function pageFor(host) {
   if (pages[host]) return pages[host];
   const p = await context.newPage();
+  await p.setViewportSize(viewport);
   if (host === "vscode") await p.addInitScript(VSCODE_HOST);
   await p.route("**/*", (route) => {
     const url = route.request().url();
@@ -82,6 +85,11 @@ async function handle(cmd) {
       return {};
     case "screenshot":
       await page.screenshot({ path: cmd.path, fullPage: false });
+      return {};
+    case "viewport":
+      // every page of the session, and those made later
+      viewport = { width: cmd.width, height: cmd.height };
+      for (const p of Object.values(pages)) await p.setViewportSize(viewport);
       return {};
   }
   throw new Error(`unknown op ${cmd.op}`);

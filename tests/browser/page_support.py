@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ EXAMPLES = REPO / "examples"
 DEMO = EXAMPLES / "modules" / "demo.py"
 DRIVER = REPO / "tests" / "browser" / "driver.mjs"
 PLAYWRIGHT = REPO / "vscode-extension" / "node_modules" / "playwright-core"
+VIEWPORT = (1400, 900)  # the pages' size (driver.mjs)
 
 
 def chromium_path() -> str | None:
@@ -83,6 +85,15 @@ class Browser:
 
     def screenshot(self, path: Path) -> None:
         self.command(op="screenshot", path=str(path))
+
+    @contextmanager
+    def viewport(self, width: int, height: int):
+        """The page at this size (a side panel's) for the block, then at the session's again."""
+        self.command(op="viewport", width=width, height=height)
+        try:
+            yield
+        finally:
+            self.command(op="viewport", width=VIEWPORT[0], height=VIEWPORT[1])
 
     def close(self) -> None:
         if self.process.poll() is None:

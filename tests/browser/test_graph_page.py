@@ -20,6 +20,11 @@ FAILING = ("in q: String\nbad = AlwaysFailsService(q)\nafter = Uppercase(bad)\n"
 FAN_OUT = "in s: String\n" + "".join(f"f{i} = Trim(s)\n" for i in range(40)) + \
     "all = [" + ", ".join(f"f{i}" for i in range(40)) + "]\nout all\n"
 NEXT_FRAME = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# an input, calls, inline values of a call (shout, label) and a constant (n)
+INLINE = ('@example("  hello ")\nin q: String\nt = Trim(q)\nshout = "${t}!"\nup = Uppercase(shout)\n'
+          'n = 3\nlabel = "${up} ${n}"\nout label\n')
+# a chain of five layers: twice as wide as a side panel
+CHAIN = "in s: String\nc0 = Trim(s)\n" + "".join(f"c{i} = Trim(c{i - 1})\n" for i in range(1, 4)) + "out c3\n"
 
 
 NODES = "[...document.querySelectorAll('[data-node]')]"
@@ -113,8 +118,47 @@ def test_run_events_change_data_state_as_they_arrive(browser, made):
     seen = feed_one_by_one(browser, events)
     expected = {"node_started": "running", "node_completed": "completed"}
     assert [(e, n, expected[e]) for e, n, _ in seen] == [tuple(s) for s in seen]
-    assert browser.eval(f"{NODES}.filter(e => e.dataset.state === 'completed').length") == 4
+    # the four calls, and the input: settled, with its value, as the run started
+    assert browser.eval(f"{NODES}.filter(e => e.dataset.state === 'completed').length") == 5
+    assert browser.eval("document.querySelector('[data-node=userId]').dataset.state") == "completed"
     assert browser.eval("document.getElementById('app').dataset.run") == "completed"
+
+
+def node_states(browser) -> dict:
+    return browser.eval(f"Object.fromEntries({NODES}.map(e => [e.dataset.node, e.dataset.state || null]))")
+
+
+def test_inputs_and_inline_values_settle_with_what_they_read(browser, made):
+    source = made.source("inline.cst", INLINE)
+    events = made.run(source, "--examples").events
+    browser.open(made.graph_page(source))
+    kinds = browser.eval(f"Object.fromEntries({NODES}.map(e => [e.dataset.node, e.dataset.kind]))")
+    assert kinds == {"q": "input", "t": "call", "shout": "inline", "up": "call", "n": "inline", "label": "inline"}
+    started = [e for e in events if e["event"] == "run_started"]
+    browser.eval(f"(async () => {{ window.constellationGraph.feed({json.dumps(started)}); await {NEXT_FRAME}; }})()")
+    # as the run starts: the input and the constant have their values; the rest waits for t
+    assert node_states(browser) == {"q": "completed", "t": "pending", "shout": "pending", "up": "pending",
+                                    "n": "completed", "label": "pending"}
+    t_done = next(i for i, e in enumerate(events) if e["event"] == "node_completed" and e["name"] == "t")
+    browser.eval(f"(async () => {{ window.constellationGraph.feed({json.dumps(events[1:t_done + 1])}); "
+                 f"await {NEXT_FRAME}; }})()")
+    assert node_states(browser)["shout"] == "completed" and node_states(browser)["label"] == "pending"
+    browser.eval(f"(async () => {{ window.constellationGraph.feed({json.dumps(events[t_done + 1:])}); "
+                 f"await {NEXT_FRAME}; }})()")
+    assert set(node_states(browser).values()) == {"completed"}
+    browser.eval("window.constellationGraph.showPane('results')")
+    assert json.loads(browser.eval("document.querySelector('[data-value=q] .json-string').textContent")) == "  hello "
+
+
+def test_an_inline_value_of_a_failed_call_is_skipped(browser, made):
+    source = made.source("failing-inline.cst", FAILING + 'why = "${bad}?"\nout why\n')
+    run = made.run(source, "-i", "q=x")
+    browser.open(run.report)
+    browser.eval(NEXT_FRAME)
+    assert node_states(browser) == {"q": "completed", "bad": "failed", "after": "skipped", "fine": "completed",
+                                    "why": "skipped"}
+    assert browser.eval("document.querySelector('[data-node=why] .node-state').textContent") == \
+        "skipped: dependency failed"
 
 
 def test_failed_skipped_and_retrying_states(browser, made):
@@ -143,9 +187,8 @@ def test_the_report_has_states_timeline_and_values(browser, made):
     assert f"wrote the run's report to {run.report}" in run.stderr
     assert browser.open(run.report)["requests"] == []
     browser.eval(NEXT_FRAME)
-    states = browser.eval(f"Object.fromEntries({NODES}.map(e => [e.dataset.node, e.dataset.state || null]))")
-    assert states == {"userId": None, "user": "completed", "orders": "completed",
-                      "preferences": "completed", "profile": "completed"}
+    assert node_states(browser) == {"userId": "completed", "user": "completed", "orders": "completed",
+                                    "preferences": "completed", "profile": "completed"}
     bars = browser.eval("[...document.querySelectorAll('[data-timeline-bar]')].map(b => "
                         "[b.closest('[data-layer]').dataset.layer, b.dataset.timelineBar, b.classList.contains('critical')])")
     assert sorted((layer, name) for layer, name, _ in bars) == [
@@ -157,11 +200,99 @@ def test_the_report_has_states_timeline_and_values(browser, made):
     browser.eval("window.constellationGraph.showPane('results')")
     output = browser.eval("document.querySelector('[data-output=profile]').textContent")
     assert "u-42" in output
-    assert browser.eval("document.querySelectorAll('[data-value]').length") == 4
+    # the four calls' values and the input's
+    assert browser.eval("[...document.querySelectorAll('[data-value]')].map(e => e.dataset.value)") == [
+        "userId", "user", "orders", "preferences", "profile"]
     browser.click("[data-output=profile] .copy")
     copied = [m for m in browser.eval("window.constellationMessages") if m["type"] == "copy"]
     completed = next(e for e in run.events if e["event"] == "run_completed")
     assert json.loads(copied[0]["text"]) == completed["outputs"]["profile"]
+
+
+def test_a_report_shows_every_node_of_the_run_with_a_state(browser, made):
+    run = made.run(made.source("inline.cst", INLINE), "--examples")
+    browser.open(run.report)
+    browser.eval(NEXT_FRAME)
+    assert node_states(browser) == {name: "completed" for name in ("q", "t", "shout", "up", "n", "label")}
+    browser.eval("window.constellationGraph.showPane('results')")
+    label = browser.eval("document.querySelector('[data-output=label] .json-string').textContent")
+    assert json.loads(label) == "HELLO! 3"
+
+
+TIMELINE_BARS = "[...document.querySelectorAll('[data-timeline-bar]')].map(b => b.dataset.timelineBar).sort()"
+
+
+def test_an_edit_after_a_run_keeps_the_run_on_its_timeline(browser, made):
+    run = made.run(PROFILE, "--examples")
+    browser.open(run.report)
+    browser.eval(NEXT_FRAME)
+    assert browser.eval(TIMELINE_BARS) == ["orders", "preferences", "profile", "user"]
+    # the edit deletes `orders` (and BuildProfile's argument): the graph loses it, the run did not
+    graph = browser.eval("JSON.parse(document.getElementById('constellation-data').textContent).graph")
+    gone = next(n["id"] for n in graph["nodes"] if n["name"] == "orders")
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] != gone]
+    graph["edges"] = [e for e in graph["edges"] if gone not in (e["source"], e["target"])]
+    browser.eval(f"window.constellationGraph.setGraph({json.dumps(graph)})")
+    assert browser.eval(f"{NODES}.length") == 4
+    browser.eval("window.constellationGraph.showPane('graph')")
+    browser.eval("window.constellationGraph.showPane('timeline')")  # drawn again
+    assert browser.eval(TIMELINE_BARS) == ["orders", "preferences", "profile", "user"]
+    browser.eval("window.constellationGraph.showPane('results')")
+    assert "orders" in browser.eval("[...document.querySelectorAll('[data-value]')].map(e => e.dataset.value)")
+
+
+INSIDE = f"""(() => {{
+  const panel = document.querySelector('.canvas').getBoundingClientRect();
+  return {NODES}.concat([...document.querySelectorAll('[data-group]')]).map(e => {{
+    const b = e.getBoundingClientRect();
+    return [e.dataset.node || e.dataset.group, b.left >= panel.left && b.right <= panel.right &&
+            b.top >= panel.top && b.bottom <= panel.bottom];
+  }});
+}})()"""
+
+
+def test_fit_shows_the_whole_graph_in_a_side_panel(browser, made, tmp_path):
+    page = made.graph_page(made.source("chain.cst", CHAIN))
+    with browser.viewport(480, 600):
+        browser.open(page)
+        width = browser.eval("document.querySelector('.viewport').getBoundingClientRect().width / "
+                             "Number(document.getElementById('app').dataset.zoom)")
+        assert width > 2 * 480, "the graph is far wider than the panel"
+        browser.eval("window.constellationGraph.fit()")
+        inside = browser.eval(INSIDE)
+        assert len(inside) == 5 and all(ok for _, ok in inside), inside
+        zoom = float(browser.eval("document.getElementById('app').dataset.zoom"))
+        assert zoom < 0.55  # Fit used to stop there, the graph clipped
+        # the names are drawn (this zoom is above the one that hides them) and nothing is noted
+        assert browser.eval("document.querySelector('.canvas').classList.contains('far')") is False
+        assert browser.eval("document.querySelector('.zoom-note').hidden") is True
+        browser.click(".zoom-in")
+        assert not all(ok for _, ok in browser.eval(INSIDE))
+        browser.click(".fit")
+        assert all(ok for _, ok in browser.eval(INSIDE))
+        browser.screenshot(tmp_path / "fitted.png")
+    # fitted, and not zoomed since: a wider panel fits it again, larger
+    browser.eval(NEXT_FRAME)
+    assert float(browser.eval("document.getElementById('app').dataset.zoom")) > zoom
+    assert all(ok for _, ok in browser.eval(INSIDE))
+
+
+def test_fit_says_when_the_names_are_too_small_to_draw(browser, made):
+    with browser.viewport(480, 600):
+        browser.open(made.graph_page(made.source("fan.cst", FAN_OUT)))
+        browser.click("[data-group]")  # forty calls in one column: far taller than the panel
+        browser.eval(NEXT_FRAME)
+        browser.click(".fit")
+        inside = browser.eval(INSIDE)
+        assert len(inside) == 42 and all(ok for _, ok in inside)
+        assert browser.eval("document.querySelector('.canvas').classList.contains('far')") is True
+        note = browser.eval("(n => n.hidden ? null : n.textContent)(document.querySelector('.zoom-note'))")
+        assert note is not None and note.startswith("names hidden at ") and "zoom in" in note
+        browser.click(".zoom-in")
+        browser.click(".zoom-in")
+        browser.click(".zoom-in")
+        browser.click(".zoom-in")
+        assert browser.eval("document.querySelector('.zoom-note').hidden") is True
 
 
 def test_an_error_of_the_report_reveals_its_position(browser, made):

@@ -40,13 +40,14 @@ import {
 import { GRAPH_REQUEST, GraphPanel } from "./graphPanel";
 import type { CheckInputsResult } from "./form";
 import { askInputs, type CheckInputs } from "./inputForm";
+import { constellationCapabilities } from "./capabilities";
 import { RunDecorations } from "./runDecorations";
 import { failedRunNotice, rerunFailedArgs, withLastInputs } from "./rerun";
 import { registerTestExplorer } from "./testExplorer";
 import {
   findOnPath,
   initializationOptions,
-  readSettings,
+  readConfiguration,
   resolveServerCommand,
   type RunPipelineArgs,
   type ServerLaunch,
@@ -86,12 +87,8 @@ let clearStatusTimer: NodeJS.Timeout | undefined;
 let runDecorations: RunDecorations | undefined;
 
 function settings(): Settings {
-  const config = vscode.workspace.getConfiguration("constellation");
   // what runs (server command, cli, modules) only from the user's own settings
-  return readSettings(
-    (key) => config.get(key),
-    (key) => config.inspect(key)?.globalValue,
-  );
+  return readConfiguration(vscode.workspace.getConfiguration("constellation"));
 }
 
 /** Settings whose change needs a new server (they are initialization options or its command). */
@@ -224,20 +221,8 @@ async function createClient(): Promise<ConstellationClient> {
   created.launch = launch;
   created.outputChannel.appendLine(`Starting the language server: ${launch.description}`);
   keepOwnCommands(created);
-  // the server offers a `Graph` lens to clients that can show the graph (constellation.showGraph)
-  created.registerFeature({
-    fillClientCapabilities: (capabilities) => {
-      // and `▶ Run to here` / `↻ Re-run from here` lenses, as runPipeline passes target/from on
-      capabilities.experimental = {
-        ...(capabilities.experimental as object | undefined),
-        constellationGraph: true,
-        constellationPartialRuns: true,
-      };
-    },
-    initialize: () => undefined,
-    getState: () => ({ kind: "static" }),
-    clear: () => undefined,
-  });
+  // the graph and partial-run lenses, and lenses resolved when shown (capabilities.ts)
+  created.registerFeature(constellationCapabilities);
   created.onNotification("constellation/runEvent", (event: RunEvent) => onRunEvent(event));
   return created;
 }

@@ -84,6 +84,29 @@ export function readSettings(get: SettingReader, userGet: SettingReader = get): 
   };
 }
 
+/** The part of VS Code's `WorkspaceConfiguration` read here (kept apart: this file has no `vscode`). */
+export interface ConfigurationLike {
+  get(key: string): unknown;
+  inspect(key: string): { defaultValue?: unknown; globalValue?: unknown } | undefined;
+}
+
+/**
+ * The client's settings from VS Code's configuration of `constellation`. The settings that
+ * choose what runs are the user's value (`inspect().globalValue`), else the default: never a
+ * workspace's or folder's, whatever VS Code would resolve. They are `application` settings
+ * (package.json): a `machine` one is read, in a remote window (code-server, Remote-SSH, WSL),
+ * from the remote machine's settings only, so the user's value was not applied there.
+ */
+export function readConfiguration(config: ConfigurationLike): Settings {
+  return readSettings(
+    (key) => config.get(key),
+    (key) => {
+      const values = config.inspect(key);
+      return values?.globalValue ?? values?.defaultValue;
+    },
+  );
+}
+
 /** The `initializationOptions` the server expects (see the README, section Editors). */
 export function initializationOptions(settings: Settings, trusted: boolean) {
   // trust, `cli` and `modules` are only read from here by the server: configuration answers

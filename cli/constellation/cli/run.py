@@ -190,6 +190,12 @@ def _fit_log(lines: list) -> list:
     return kept
 
 
+def _fit_small(value: object) -> object:
+    """An abbreviated value as it is when it fits in the limit, else fitted."""
+    size = len(json.dumps(value, ensure_ascii=False))
+    return value if size <= EVENT_VALUE_LIMIT else _fit_value(value, size)
+
+
 def _fit_value(value: object, size: int) -> object:
     """An abbreviated value (docs/run-events.md); one still over the limit (many nested
     levels of 20 items) becomes the start of its JSON text and its size."""
@@ -212,9 +218,10 @@ def fit_event(event: dict, args) -> dict:
     if kind == "node_retrying":
         return {**event, "error": _cut(event.get("error"))}
     if kind == "node_completed":  # its value is abbreviated already, which usually suffices
-        size = len(json.dumps(event.get("value"), ensure_ascii=False))
-        return event if size <= EVENT_VALUE_LIMIT else {
-            **event, "value": _fit_value(event["value"], size)}
+        return {**event, "value": _fit_small(event.get("value"))}
+    if kind == "run_started":  # the input values: abbreviated already, like a call's
+        return {**event, "inputs": {name: _fit_small(value)
+                                    for name, value in event.get("inputs", {}).items()}}
     if kind != "run_completed":
         return event
     outputs, abbreviated = {}, {}

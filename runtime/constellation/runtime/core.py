@@ -417,10 +417,12 @@ class Run:
         layers = [{"layer": k, "nodes": labels.get(k, [])} for k in range(1, self.depth + 1)]
         # every call with its position, so that an editor can mark each line pending at once
         calls = [self.events.node_fields(n) for n in self.calls]
+        # the inputs are settled as the run starts: an editor shows them with their values
+        inputs = {name: values.abbreviate(self.inputs.get(name)) for name in self.plan.inputs}
         self.emit("run_started", started_at=time.time(), file=self.file,
                   schedule=self.config.schedule,
                   serial=self.config.serial, seed=self.config.seed, depth=self.depth,
-                  nodes=len(calls), layers=layers, calls=calls)
+                  nodes=len(calls), layers=layers, calls=calls, inputs=inputs)
 
     def seed_inputs(self) -> None:
         for name in self.plan.inputs:

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  collapseFanOuts, EventBatcher, groupState, nodeAt, RunModel, searchNodes, stateText,
+  collapseFanOuts, EventBatcher, groupState, nodeAt, ranGraph, RunModel, searchNodes, stateText,
   type GraphData, type GraphNode, type RunEvent,
 } from "../../webview/graph/model";
 import { computeTimeline, eagerSentence, topologicalOrder } from "../../webview/graph/timeline";
@@ -185,4 +185,103 @@ test("search and the node under the cursor", () => {
   assert.equal(nodeAt(g, { line: 3, character: 2 })!.name, "c");
   assert.equal(nodeAt(g, { line: 3, character: 40 })!.name, "c"); // on its line
   assert.equal(nodeAt(g, { line: 30, character: 0 }), undefined);
+});
+
+/**
+ * in s; t = "${s}!" (inline); a = A(t); k = 3 (a constant); m = a + k (inline, an output);
+ * lz = Lz(s) (lazy); n = m ?? lz (inline).
+ */
+function withValues(): GraphData {
+  const inline = (id: number, name: string, layer: number): GraphNode => ({ ...node(id, name, layer, null, "inline") });
+  return {
+    version: 1,
+    depth: 1,
+    layers: [],
+    nodes: [node(0, "s", 0, null), inline(1, "t", 0), node(2, "a", 1, "A"), inline(3, "k", 0),
+      { ...inline(4, "m", 1), output: true }, node(5, "lz", 1, "Lz", "lazy"), inline(6, "n", 1)],
+    edges: [{ source: 0, target: 1 }, { source: 1, target: 2 }, { source: 2, target: 4 }, { source: 3, target: 4 },
+      { source: 0, target: 5 }, { source: 4, target: 6 }, { source: 5, target: 6 }],
+    outputs: ["m"],
+    inputs: ["s"],
+    stale: false,
+    errors: [],
+  };
+}
+
+const runStarted = (inputs: Record<string, unknown>): RunEvent => ({
+  event: "run_started", t_ms: 0, schedule: "layered", inputs,
+  layers: [{ layer: 1, nodes: ["a", "lz"] }],
+  calls: [{ node: 2, name: "a", module: "A", layer: 1, line: 3, column: 5 }, { node: 5, name: "lz", module: "Lz", layer: 1, line: 6, column: 6 }],
+});
+const states = (run: RunModel) => Object.fromEntries([...run.nodes].map(([name, r]) => [name, r.state]));
+
+test("inputs settle with their values as the run starts; inline values with what they read", () => {
+  const run = new RunModel(() => 0, withValues());
+  const changed = run.apply(runStarted({ s: "hi" }));
+  assert.deepEqual(states(run), { a: "pending", lz: "pending", s: "completed", t: "completed", k: "completed", m: "pending", n: "pending" });
+  assert.equal(run.nodes.get("s")!.value, "hi");
+  assert.equal(run.nodes.get("s")!.valueSet, true);
+  assert.deepEqual(new Set(changed), new Set(["a", "lz", "s", "t", "k", "m", "n"]));
+  assert.deepEqual(run.apply(started(1, "a")), ["a"]); // running: what reads it still waits
+  assert.deepEqual(run.apply(completed(10, "a", 9, 2)), ["a", "m"]);
+  assert.equal(run.nodes.get("m")!.state, "completed");
+  assert.equal(run.nodes.get("n")!.state, "pending"); // lz has not settled
+  // a lazy call nobody demanded: what reads it did not need it
+  assert.deepEqual(run.apply({ event: "node_skipped", t_ms: 11, name: "lz", reason: "not demanded" }), ["lz", "n"]);
+  assert.equal(run.nodes.get("n")!.state, "completed");
+  run.apply({ event: "run_completed", t_ms: 12, status: "completed", duration_ms: 12, outputs: { m: 5 }, errors: [], log: [], nodes: [] });
+  assert.equal(run.nodes.get("m")!.value, 5);
+  assert.equal(stateText(run.nodes.get("m")), "completed");
+});
+
+test("an inline value is skipped with the failure it reads, and fails itself when it has no value", () => {
+  const run = new RunModel(() => 0, withValues());
+  run.apply(runStarted({ s: "hi" }));
+  run.apply(started(1, "a"));
+  assert.deepEqual(run.apply({ event: "node_failed", t_ms: 5, name: "a", duration_ms: 4, error: { message: "boom", line: 3, column: 5 } }), ["a", "m", "n"]);
+  assert.deepEqual(run.nodes.get("m"), { state: "skipped", reason: "dependency failed", dependency: "a" });
+  // n reads m, skipped for a's failure: n names that failure too, without waiting for lz
+  assert.deepEqual(run.nodes.get("n"), { state: "skipped", reason: "dependency failed", dependency: "a" });
+  assert.equal(stateText(run.nodes.get("n")), "skipped: dependency failed");
+
+  const own = new RunModel(() => 0, withValues());
+  own.apply(runStarted({ s: "hi" }));
+  own.apply(completed(3, "a", 3, 2));
+  own.apply({ event: "node_skipped", t_ms: 4, name: "lz", reason: "not demanded" });
+  assert.equal(own.nodes.get("m")!.state, "completed"); // what it reads has a value...
+  const changed = own.apply({ event: "run_completed", t_ms: 5, status: "failed", duration_ms: 5, outputs: {},
+    errors: [{ message: "Division by zero", line: 5, column: 7 }], log: [], nodes: [] });
+  assert.deepEqual(changed, ["m", "n"]); // ...but the output has none: it failed itself
+  assert.deepEqual(own.nodes.get("m"), { state: "failed", message: "Division by zero" });
+  assert.deepEqual(own.nodes.get("n"), { state: "skipped", reason: "dependency failed", dependency: "m" });
+
+  const cancelled = new RunModel(() => 0, withValues());
+  cancelled.apply(runStarted({ s: "hi" }));
+  cancelled.apply({ event: "node_skipped", t_ms: 1, name: "a", reason: "cancelled" });
+  assert.deepEqual(cancelled.nodes.get("m"), { state: "skipped", reason: "cancelled" });
+});
+
+test("a run keeps the graph it ran on, with every call it named", () => {
+  const calls = ["a", "b", "c", "d"].map((name, i) => ({ node: i + 1, name, module: name.toUpperCase(), layer: [1, 1, 2, 3][i], line: i + 2, column: 5 }));
+  const events: RunEvent[] = [
+    { event: "run_started", t_ms: 0, schedule: "layered", layers: [], calls, inputs: { s: "x" } },
+    started(0, "a"), started(0, "b"), completed(10, "a", 10), completed(100, "b", 100),
+    started(100, "c"), completed(150, "c", 50), started(150, "d"), completed(155, "d", 5),
+  ];
+  const shown = diamond();
+  const run = new RunModel(() => 0, shown);
+  for (const e of events) run.apply(e);
+  assert.equal(run.graph, shown); // what the view draws after an edit is another object
+  assert.deepEqual(computeTimeline(run.graph!, run).bars.map((b) => b.name), ["a", "b", "c", "d"]);
+  // the view's graph lacked c (the run started before an edit reached it): c is added
+  const lacking = { ...diamond(), nodes: diamond().nodes.filter((n) => n.id !== 3) };
+  lacking.edges = lacking.edges.filter((e) => e.source !== 3 && e.target !== 3);
+  const late = new RunModel(() => 0, lacking);
+  for (const e of events) late.apply(e);
+  const c = late.graph!.nodes.find((n) => n.name === "c")!;
+  assert.deepEqual([c.module, c.kind, c.layer, c.range.start], ["C", "call", 2, { line: 3, character: 4 }]);
+  assert.equal(new Set(late.graph!.nodes.map((n) => n.id)).size, late.graph!.nodes.length);
+  assert.deepEqual(computeTimeline(late.graph!, late).bars.map((b) => b.name), ["a", "b", "c", "d"]);
+  assert.equal(ranGraph(undefined, calls).nodes.length, 4);
+  assert.equal(ranGraph(shown, calls), shown); // nothing missing: the same graph
 });

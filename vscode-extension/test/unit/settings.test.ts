@@ -7,6 +7,7 @@ import {
   findOnPath,
   initializationOptions,
   parseCommand,
+  readConfiguration,
   readSettings,
   resolveServerCommand,
   runPipelineArgs,
@@ -98,6 +99,37 @@ test("what runs (server command, cli, modules) is read from the user's settings 
   assert.deepEqual(fromUser.serverCommand, ["/opt/cst", "lsp"]);
   const options = initializationOptions(fromUser, false);
   assert.deepEqual([options.cli, options.modules], [["/opt/cst"], ["mods.py"]]);
+});
+
+/** VS Code's configuration as it answers: `get` the effective value, `inspect` every level. */
+function configuration(levels: Record<string, { defaultValue?: unknown; globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown }>) {
+  return {
+    get: (key: string) => {
+      const l = levels[key];
+      return l ? l.workspaceFolderValue ?? l.workspaceValue ?? l.globalValue ?? l.defaultValue : undefined;
+    },
+    inspect: (key: string) => (levels[key] ? { key, ...levels[key] } : undefined),
+  };
+}
+
+test("readConfiguration: what runs is the user's value, never a workspace's", () => {
+  const config = configuration({
+    "server.command": { defaultValue: ["cst", "lsp"], globalValue: ["/home/u/.venv/bin/cst", "lsp"], workspaceValue: ["sh", "-c", "evil"] },
+    cli: { defaultValue: null, globalValue: ["/opt/cst"], workspaceFolderValue: ["sh"] },
+    modules: { defaultValue: [], workspaceValue: ["evil.py"] },
+    "inlayHints.types": { defaultValue: false, workspaceValue: true },
+  });
+  const settings = readConfiguration(config);
+  assert.deepEqual(settings.serverCommand, ["/home/u/.venv/bin/cst", "lsp"], "the user's value wins");
+  assert.deepEqual(settings.cli, ["/opt/cst"]);
+  assert.deepEqual(settings.modules, [], "a workspace's value is ignored: the default");
+  assert.equal(settings.inlayHints.types, true, "the other settings are the effective value");
+  // nothing in the user's settings: the default, even with a workspace value
+  const unset = readConfiguration(configuration({
+    "server.command": { defaultValue: ["cst", "lsp"], workspaceValue: ["sh", "-c", "evil"] },
+    cli: { defaultValue: null, workspaceValue: ["sh"] },
+  }));
+  assert.deepEqual([unset.serverCommand, unset.cli], [["cst", "lsp"], null]);
 });
 
 test("run arguments: settings first, then what the lens asked for; unset numbers are left out", () => {

@@ -14,7 +14,14 @@ import { computeTimeline, type Timeline } from "./timeline";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_RUNS = 5;
+// zoomed out below this, names are too small to read: nodes are drawn without their texts
 const FAR_SCALE = 0.35;
+const MIN_ZOOM = 0.05;
+const MAX_FIT = 1.25; // Fit does not blow a small graph up beyond this
+const FIT_MARGIN = 12; // px around the fitted graph
+// the bands reach this far above the highest node and below the lowest (drawBands)
+const BAND_ABOVE = 30;
+const BAND_BELOW = 40;
 
 interface Outgoing {
   type: string;
@@ -63,6 +70,8 @@ class GraphView {
   private tx = 20;
   private ty = 20;
   private fitted = false;
+  private autoFit = false; // fitted, and neither zoomed nor panned since: a resize fits again
+  private tooLarge = false; // the last Fit could not show it all, even at MIN_ZOOM
   private runs: RunModel[] = [];
   private shownRun = 0; // index into runs
   private elements = new Map<string, SVGGElement>(); // view key -> node element
@@ -80,6 +89,7 @@ class GraphView {
   private readonly banner = el("div", { class: "banner", hidden: "" });
   private readonly tip = el("div", { class: "tip", hidden: "" });
   private readonly status = el("span", { class: "status" });
+  private readonly zoomNote = el("span", { class: "zoom-note", hidden: "" });
   private readonly searchBox = el("input", { type: "search", placeholder: "Search bindings or modules", class: "search" });
   private readonly runPicker = el("select", { class: "runs", title: "Last runs of this file", hidden: "" });
   private readonly svgRoot = svg("svg", { class: "canvas" });
@@ -129,11 +139,17 @@ class GraphView {
     this.svgRoot.addEventListener("mousemove", (ev) => this.showTip(ev));
     this.svgRoot.addEventListener("mouseleave", () => (this.tip.hidden = true));
     this.svgRoot.append(this.viewport);
-    this.panes.graph.append(this.svgRoot);
+    // over the picture, not in the toolbar: showing it must not resize what was just fitted
+    this.panes.graph.append(this.svgRoot, this.zoomNote);
     this.root.append(bar, this.banner, this.panes.graph, this.panes.timeline, this.panes.results, this.tip);
     parent.append(this.root);
     this.tabs.get("graph")!.classList.add("active");
     this.wirePanZoom();
+    // a panel resized (opened beside the editor, a sash dragged) is fitted again, unless the
+    // user has zoomed or panned since the last Fit
+    new ResizeObserver(() => {
+      if (this.autoFit) this.fit();
+    }).observe(this.svgRoot);
   }
 
   // ---- the graph ------------------------------------------------------------------------------
@@ -242,7 +258,7 @@ class GraphView {
 
   private drawBands(layout: Layout): void {
     this.bandLayer.replaceChildren();
-    const top = layout.top - 30, height = layout.height - layout.top + 70;
+    const top = layout.top - BAND_ABOVE, height = layout.height + BAND_BELOW - top;
     for (const band of layout.bands) {
       const g = svg("g", { class: "band", "data-band": band.layer });
       g.append(svg("rect", { x: band.x, y: top, width: band.width, height, rx: 6 }));
@@ -338,27 +354,36 @@ class GraphView {
     const left = p.x * this.scale + this.tx, top = p.y * this.scale + this.ty;
     const visible = left >= 0 && top >= 0 && left + p.width * this.scale <= box.width && top + p.height * this.scale <= box.height;
     if (onlyIfHidden && visible) return; // moving the cursor must not move a graph in view
+    this.autoFit = false;
     this.tx = box.width / 2 - (p.x + p.width / 2) * this.scale;
     this.ty = box.height / 2 - (p.y + p.height / 2) * this.scale;
     this.applyTransform();
   }
 
+  /**
+   * The whole graph in the panel, centred, whatever its size: a graph larger than the panel is
+   * scaled down as far as it takes (below FAR_SCALE its names are not drawn, and the toolbar
+   * says so); only one too large even at MIN_ZOOM is left partly outside, to be panned to.
+   */
   fit(): void {
     if (!this.layout) return;
     const box = this.svgRoot.getBoundingClientRect();
-    const w = Math.max(1, this.layout.width + 40), h = Math.max(1, this.layout.height - this.layout.top + 80);
-    // a small graph stays readable in a narrow panel (pan to see the rest); a large one fits
-    const least = this.layout.positions.size <= 80 ? 0.55 : 0.05;
-    this.scale = Math.min(1.25, Math.max(least, Math.min((box.width || 800) / w, (box.height || 600) / h)));
-    this.tx = 20 * this.scale;
-    this.ty = (40 - this.layout.top) * this.scale;
+    const panelW = box.width || 800, panelH = box.height || 600;
+    const c = contentBox(this.layout);
+    const fits = Math.min((panelW - 2 * FIT_MARGIN) / c.width, (panelH - 2 * FIT_MARGIN) / c.height);
+    this.scale = Math.min(MAX_FIT, Math.max(MIN_ZOOM, fits));
+    this.tooLarge = fits < MIN_ZOOM;
+    this.tx = this.tooLarge ? FIT_MARGIN - c.x * this.scale : (panelW - c.width * this.scale) / 2 - c.x * this.scale;
+    this.ty = this.tooLarge ? FIT_MARGIN - c.y * this.scale : (panelH - c.height * this.scale) / 2 - c.y * this.scale;
+    this.autoFit = true;
     this.applyTransform();
   }
 
   private zoom(factor: number, cx?: number, cy?: number): void {
+    this.autoFit = false;
     const box = this.svgRoot.getBoundingClientRect();
     const x = cx ?? box.width / 2, y = cy ?? box.height / 2;
-    const next = Math.min(4, Math.max(0.05, this.scale * factor));
+    const next = Math.min(4, Math.max(MIN_ZOOM, this.scale * factor));
     this.tx = x - ((x - this.tx) * next) / this.scale;
     this.ty = y - ((y - this.ty) * next) / this.scale;
     this.scale = next;
@@ -368,8 +393,15 @@ class GraphView {
   private applyTransform(): void {
     this.viewport.setAttribute("transform", `translate(${this.tx},${this.ty}) scale(${this.scale})`);
     // zoomed out, names are too small to read: not drawing them keeps large graphs fast
-    this.svgRoot.classList.toggle("far", this.scale < FAR_SCALE);
+    const far = this.scale < FAR_SCALE;
+    this.svgRoot.classList.toggle("far", far);
     this.root.setAttribute("data-zoom", this.scale.toFixed(3));
+    const percent = `${Math.round(this.scale * 100)} %`;
+    const note = this.autoFit && this.tooLarge
+      ? `larger than the panel even at ${percent}: drag to pan`
+      : far ? `names hidden at ${percent}: zoom in (+, wheel) to read them, drag to pan` : "";
+    if (this.zoomNote.textContent !== note) this.zoomNote.textContent = note;
+    this.zoomNote.hidden = note === "";
   }
 
   private wirePanZoom(): void {
@@ -384,6 +416,7 @@ class GraphView {
     });
     window.addEventListener("pointermove", (e) => {
       if (!drag) return;
+      if (e.clientX !== drag.x || e.clientY !== drag.y) this.autoFit = false;
       this.tx += e.clientX - drag.x;
       this.ty += e.clientY - drag.y;
       drag = { x: e.clientX, y: e.clientY };
@@ -403,13 +436,13 @@ class GraphView {
     let touched: Set<string> | undefined = new Set<string>();
     for (const e of events) {
       if (e.event === "run_started" || (e.event === "run_rejected" && !this.current())) {
-        this.runs.unshift(new RunModel());
+        this.runs.unshift(new RunModel(Date.now, this.graph));
         this.runs.length = Math.min(this.runs.length, MAX_RUNS);
         this.shownRun = 0;
         touched = undefined; // every node becomes pending
       }
-      this.runs[0]?.apply(e);
-      if (touched && e.name) touched.add(e.name);
+      const changed = this.runs[0]?.apply(e) ?? [];
+      if (touched) for (const name of changed) touched.add(name);
     }
     this.refreshRun(events.some((e) => e.event === "run_completed" || e.event === "run_rejected"), touched);
   }
@@ -498,18 +531,20 @@ class GraphView {
     const pane = this.panes.timeline;
     pane.replaceChildren();
     const run = this.current();
-    if (!run || !this.graph || run.status === "running" || run.status === "idle") {
+    if (!run?.graph || run.status === "running" || run.status === "idle") {
       pane.append(el("p", { class: "hint" }, "The timeline appears when a run has finished."));
       return;
     }
-    drawTimeline(pane, computeTimeline(this.graph, run), (name) => {
+    // on the graph the run ran on: an edit since must not take its calls off its timeline
+    drawTimeline(pane, computeTimeline(run.graph, run), (name) => {
       this.showPane("graph");
       this.select(name, true);
     });
   }
 
   private renderResultsPane(): void {
-    renderResults(this.panes.results, this.graph, this.current(), {
+    const run = this.current();
+    renderResults(this.panes.results, run?.graph ?? this.graph, run, {
       reveal: (line, column, name) => this.post({ type: "reveal", name, line, column }),
       copy: (text) => {
         this.post({ type: "copy", text });
@@ -590,6 +625,22 @@ function edgePath(view: ViewGraph, layout: Layout): string {
     parts.push(`M${x1},${y1}C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
   }
   return parts.join("");
+}
+
+/** What the graph covers (nodes and their bands), in its own coordinates. */
+function contentBox(layout: Layout): { x: number; y: number; width: number; height: number } {
+  let left = Infinity, right = -Infinity;
+  for (const b of layout.bands) {
+    left = Math.min(left, b.x);
+    right = Math.max(right, b.x + b.width);
+  }
+  for (const p of layout.positions.values()) {
+    left = Math.min(left, p.x);
+    right = Math.max(right, p.x + p.width);
+  }
+  if (left > right) left = right = 0;
+  const top = layout.top - BAND_ABOVE, bottom = layout.height + BAND_BELOW;
+  return { x: left, y: top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) };
 }
 
 function structureKey(view: ViewGraph): string {

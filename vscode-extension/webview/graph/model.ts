@@ -1,6 +1,8 @@
 // The graph view's data: the graph of `constellation/graph` (docs/graph.md) and the run state of
 // each node, updated from the run events of docs/run-events.md. Pure: no DOM, unit-tested.
 
+import { ValueNodes } from "./valueNodes";
+
 export type NodeKind = "input" | "call" | "inline" | "lazy" | "fallback";
 
 export interface Position {
@@ -70,6 +72,7 @@ export interface NodeRun {
   attempt?: number;
   message?: string; // failed: the error; retrying: the attempt's error
   reason?: string; // skipped: why
+  dependency?: string; // skipped for a failure: the failed call
   value?: unknown;
   valueSet?: boolean;
 }
@@ -81,9 +84,44 @@ export interface RunErrorInfo {
   function?: string | null;
 }
 
-/** One run of a document, folded from its events as they arrive. */
+/** A call as run_started lists it. */
+export interface RunCall {
+  node: number;
+  name: string;
+  module: string | null;
+  layer: number | null;
+  line: number;
+  column: number;
+}
+
+/**
+ * The graph a run ran on: the one shown when it started, with every call the run named that
+ * it lacks (a run started just before an edit reached the view). A later edit changes neither
+ * the run's states nor its timeline.
+ */
+export function ranGraph(shown: GraphData | undefined, calls: RunCall[]): GraphData {
+  const graph: GraphData = shown ?? {
+    version: 1, depth: 0, layers: [], nodes: [], edges: [], outputs: [], inputs: [], stale: false, errors: [],
+  };
+  const known = new Set(graph.nodes.map((n) => n.name));
+  const missing = calls.filter((c) => !known.has(c.name));
+  if (!missing.length) return graph;
+  let id = Math.max(-1, ...graph.nodes.map((n) => n.id));
+  const at = (c: RunCall): Range => ({ start: { line: c.line - 1, character: c.column - 1 }, end: { line: c.line - 1, character: c.column - 1 } });
+  const added = missing.map((c): GraphNode => ({
+    id: ++id, name: c.name, names: [c.name], module: c.module, kind: "call", layer: c.layer, range: at(c), callRange: at(c),
+  }));
+  return { ...graph, nodes: [...graph.nodes, ...added] };
+}
+
+/**
+ * One run of a document, folded from its events as they arrive, on the graph it ran on (given
+ * when it is made: the view's graph then). The inputs and inline values, which have no events,
+ * settle with the calls they read (valueNodes.ts).
+ */
 export class RunModel {
   readonly nodes = new Map<string, NodeRun>();
+  private values: ValueNodes | undefined;
   status: "idle" | "running" | "completed" | "failed" | "cancelled" | "rejected" = "idle";
   schedule = "layered";
   startedAt = 0; // Date.now() when run_started arrived (for elapsed times)
@@ -94,7 +132,11 @@ export class RunModel {
   log: string[] = [];
   events = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** The graph this run ran on (ranGraph): what its timeline and values are shown against. */
+    public graph?: GraphData,
+  ) {}
 
   /** Marks every call of the graph pending (run_started names the calls it will run). */
   start(calls: Iterable<string>): void {
@@ -102,7 +144,8 @@ export class RunModel {
     for (const name of calls) this.nodes.set(name, { state: "pending" });
   }
 
-  apply(e: RunEvent): void {
+  /** Folds one event in; returns the names of the nodes whose state it changed. */
+  apply(e: RunEvent): string[] {
     this.events += 1;
     if (typeof e.t_ms === "number") this.lastMs = e.t_ms;
     const t = e.t_ms ?? this.lastMs;
@@ -117,24 +160,27 @@ export class RunModel {
         this.log = [];
         const layers = (e.layers as { nodes: string[] }[] | undefined) ?? [];
         this.start(layers.flatMap((l) => l.nodes));
-        return;
+        this.graph = ranGraph(this.graph, (e.calls as RunCall[] | undefined) ?? []);
+        this.values = new ValueNodes(this.graph);
+        this.values.start(this.nodes, e.inputs as Record<string, unknown> | undefined);
+        return [...this.nodes.keys()];
       }
       case "run_rejected":
         this.status = "rejected";
         this.errors = (e.errors as RunErrorInfo[]) ?? [];
-        return;
+        return [];
       case "run_completed":
         this.status = (e.status as RunModel["status"]) ?? "completed";
         this.durationMs = e.duration_ms as number;
         this.outputs = (e.outputs as Record<string, unknown>) ?? {};
         this.errors = (e.errors as RunErrorInfo[]) ?? [];
         this.log = (e.log as string[]) ?? [];
-        return;
+        return this.values?.finish(this.nodes, this.outputs, this.status === "failed", this.errors) ?? [];
       case "log":
         this.log.push(String(e.message ?? ""));
-        return;
+        return [];
     }
-    if (!e.name) return;
+    if (!e.name) return [];
     const node = this.nodes.get(e.name) ?? { state: "pending" as RunState };
     this.nodes.set(e.name, node);
     switch (e.event) {
@@ -168,8 +214,10 @@ export class RunModel {
       case "node_skipped":
         node.state = "skipped";
         node.reason = String(e.reason ?? "");
+        if (typeof e.dependency === "string") node.dependency = e.dependency;
         break;
     }
+    return [e.name, ...(this.values?.settleReaders(e.name, this.nodes) ?? [])];
   }
 
   private end(node: NodeRun, t: number, duration: number | undefined): void {

@@ -79,7 +79,7 @@ export function renderResults(root: HTMLElement, graph: GraphData | undefined, r
   for (const [name, value] of Object.entries(run.outputs)) root.append(valueBlock(name, value, actions, { "data-output": name }));
   const values = [...run.nodes.entries()].filter(([, r]) => r.valueSet);
   if (values.length) {
-    root.append(el("h4", {}, "Values of the calls"));
+    root.append(el("h4", {}, "Values of the nodes"));
     const order = new Map((graph?.nodes ?? []).map((n, i) => [n.name, i]));
     values.sort((a, b) => (order.get(a[0]) ?? 0) - (order.get(b[0]) ?? 0));
     for (const [name, r] of values) root.append(valueBlock(name, r.value, actions, { "data-value": name }));
