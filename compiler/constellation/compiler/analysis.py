@@ -17,6 +17,7 @@ from constellation.compiler.gcpause import collector_paused
 from constellation.compiler.diagnostics import Diagnostic, fixed_positions, sort_key
 from constellation.compiler.parser import ParseCache, parse
 from constellation.compiler.parsing.context import absolute
+from constellation.compiler.parsing.units import Layout
 from constellation.compiler.plan import Plan, PlanNode, build_plan
 from constellation.compiler.registry import Registry
 from constellation.compiler.source import Source
@@ -33,10 +34,10 @@ class Analysis:
     check: CheckResult
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # each declaration chunk's offset in `text` (ParseResult.offsets): the AST's spans are
-    # relative to their chunk, and a later analysis of the same document may move a chunk it
+    # where each declaration unit is in `text` (ParseResult.layout): the AST's spans are
+    # relative to their unit, and a later analysis of the same document may move a unit it
     # shares with this one, so positions are read through `absolute` / `span_of`
-    offsets: dict | None = field(default=None, repr=False, compare=False)
+    layout: Layout | None = field(default=None, repr=False, compare=False)
     # views derived from this snapshot by `compiler/queries` (tokens, layers per call, symbol
     # lists...), filled lazily by `queries.reading.cached`; never part of its value
     derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -55,12 +56,12 @@ class Analysis:
 
     def absolute(self, span: ast.Span | None) -> ast.Span | None:
         """`span` (of this analysis's AST, symbols or plan) in this analysis's text."""
-        return None if span is None else absolute(span, self.offsets)
+        return None if span is None else absolute(span, self.layout)
 
     def span_of(self, node: object) -> ast.Span | None:
         """The span of an AST node (or plan node) in this analysis's text."""
         span = getattr(node, "span", None)
-        return None if span is None else absolute(span, self.offsets)
+        return None if span is None else absolute(span, self.layout)
 
     @cached_property
     def executable_plan(self) -> Plan:
@@ -175,4 +176,4 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
             memo.environment, annotated_decls(parsed.decls), text, memo.records,
             memo.components, warned)
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics,
-                    parsed.offsets)
+                    parsed.layout)
