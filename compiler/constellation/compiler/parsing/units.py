@@ -20,6 +20,7 @@ positions after the parse asks the Layout (`Layout.offset_of`, through `context.
 from __future__ import annotations
 
 import bisect
+from itertools import chain
 from dataclasses import dataclass, field
 
 from constellation.compiler import ast
@@ -173,6 +174,8 @@ class ParseResult:
     # where this text's units are (their nodes' spans are relative to them): read positions
     # through it, as a later parse of the same cache moves what it shares with this one
     layout: Layout | None = None
+    # (previous text, common prefix, common suffix) when parsed as an edit of that text
+    edit: tuple[str, int, int] | None = None
 
 
 class ParseCache:
@@ -185,11 +188,38 @@ class ParseCache:
         self.layout: Layout | None = None
         self.hits = 0  # units reused by the last parse
         self.misses = 0  # units parsed by the last parse
+        # the last text's line index (compiler.source.Source), from which analysis.py makes
+        # the next one
+        self.source = None
 
     @property
     def starts(self) -> list[int]:
         """Where the declaration units of the last text start."""
         return self.layout.unit_starts() if self.layout is not None else []
+
+
+def shared_decls(a: Layout, b: Layout) -> tuple[int, int]:
+    """How many declarations two layouts share at their start and at their end (the same
+    objects; the two counts never overlap). Shared blocks are counted whole, so this costs
+    the blocks and the declarations of the blocks that differ, not the document."""
+    n = min(sum(len(x.decls) for x in a.blocks), sum(len(x.decls) for x in b.blocks))
+    head = _shared_run(a.blocks, b.blocks, n, reverse=False)
+    tail = _shared_run(a.blocks[::-1], b.blocks[::-1], n - head, reverse=True)
+    return head, tail
+
+
+def _shared_run(a: tuple, b: tuple, limit: int, reverse: bool) -> int:
+    count = j = 0
+    while j < len(a) and j < len(b) and a[j] is b[j] and count + len(a[j].decls) <= limit:
+        count += len(a[j].decls)
+        j += 1
+    rest = zip(chain.from_iterable(x.decls[::-1] if reverse else x.decls for x in a[j:]),
+               chain.from_iterable(x.decls[::-1] if reverse else x.decls for x in b[j:]))
+    for x, y in rest:
+        if x is not y or count >= limit:
+            break
+        count += 1
+    return count
 
 
 def parse_units(text: str, cache: ParseCache | None) -> ParseResult:
@@ -198,11 +228,16 @@ def parse_units(text: str, cache: ParseCache | None) -> ParseResult:
         blocks = _blocks(_parse_chunks(text, starts), 0, text)
         layout = Layout(tuple(blocks), tuple(b.offset for b in blocks))
         hits, misses = 0, len(starts)
+        edit = None
     else:
-        layout, hits, misses = _reparse(text, cache)
+        p, q = _common_ends(cache.text, text)
+        layout, hits, misses = _reparse(text, cache, p, q)
+        edit = (cache.text, p, q)
     if cache is not None:
         cache.text, cache.layout, cache.hits, cache.misses = text, layout, hits, misses
-    return result_of(text, layout)
+    result = result_of(text, layout)
+    result.edit = edit
+    return result
 
 
 def assemble(text: str, units: list[_Chunk]) -> ParseResult:
@@ -246,9 +281,8 @@ class _Widen(Exception):
         self.side = side
 
 
-def _reparse(text: str, cache: ParseCache) -> tuple[Layout, int, int]:
+def _reparse(text: str, cache: ParseCache, p: int, q: int) -> tuple[Layout, int, int]:
     old_text, old = cache.text, cache.layout
-    p, q = _common_ends(old_text, text)
     if not old.blocks:
         return parse_units(text, None).layout, 0, len(declaration_starts(text))
     lo = max(0, old.block_at(p) - 1)
