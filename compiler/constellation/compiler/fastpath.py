@@ -766,14 +766,14 @@ def patch_occurrences(prev: Previous, edit: _Edit, redone: list[_Redone],
         if lo < at:
             return None, None
         occurrences += occ[at:lo]
-        new_starts += starts[at:lo] if not shift else [x + shift for x in starts[at:lo]]
+        new_starts += starts[at:lo] if not shift else list(map(shift.__add__, starts[at:lo]))
         occurrences += mine
         new_starts += [s.start for s, _ in mine]
         if is_edit:
             shift = edit.delta
         at = hi
     occurrences += occ[at:]
-    new_starts += starts[at:] if not shift else [x + shift for x in starts[at:]]
+    new_starts += starts[at:] if not shift else list(map(shift.__add__, starts[at:]))
     return occurrences, new_starts
 
 
