@@ -62,19 +62,35 @@ MOVING_EDITS = {
 }
 
 
-def analyses(edits, *, quick: bool = True) -> tuple[object, str]:
+# A document of several blocks of units (parsing/units.py): edits in one block move the
+# blocks after it, which the older analysis shares.
+LONG = generated_program(60).replace("in text: String", "@example(\"hi\")\nin text: String")
+
+MOVING_EDITS_ACROSS_BLOCKS = {
+    "grow in the first block": [("size2 = add(size1, 3)", "size2 = add(size1, 3000)\nz = 1"),
+                                ("size40 = add(size39, 41)", "size40 = 41")],
+    "shrink in the first block": [("word1 = Uppercase(text) with retry: 2, timeout: 5s",
+                                   "word1 = text"), ("# block 30\n", "")],
+    "annotation in a middle block": [("size25 = add(size24, 26)",
+                                      "@example(1)\nin size25b: Int\nsize25 = add(size24, 26)"),
+                                     ("@example(1)\n", "")],
+}
+
+
+def analyses(edits, *, quick: bool = True, text: str | None = None) -> tuple[object, str]:
     """A1 (returned with its text) after A2 and A3 were made from the same cache."""
+    text = TEXT if text is None else text
+    original = text
     cache = ParseCache()
-    first = analyze(TEXT, REGISTRY, cache=cache)
+    first = analyze(text, REGISTRY, cache=cache)
     first.executable_plan if not quick else None  # lowered before the edits, or after them
-    text = TEXT
     for old, new in edits:
         text = edited(text, old, new)
         analyze(text, REGISTRY, cache=cache)
         if quick:
             assert memo_for(cache).patched, new
     assert memo_for(cache).quick_path_error is None
-    return first, TEXT
+    return first, original
 
 
 def annotations_dump(analysis) -> list:
@@ -142,3 +158,14 @@ def test_older_analysis_lowered_late_equals_cold(edits):
         newer = analyze(text, REGISTRY, cache=cache)
         assert executable_dump(newer) == executable_dump(analyze(text, REGISTRY))
     assert executable_dump(older) == executable_dump(analyze(TEXT, REGISTRY))
+
+
+@pytest.mark.parametrize("edits", list(MOVING_EDITS_ACROSS_BLOCKS.values()),
+                         ids=list(MOVING_EDITS_ACROSS_BLOCKS))
+def test_older_analysis_equals_cold_after_moving_edits_across_blocks(edits):
+    older, text = analyses(edits, quick=False, text=LONG)
+    cold = analyze(text, REGISTRY)
+    assert dump(older) == dump(cold)
+    assert query_dump(older) == query_dump(cold)
+    assert executable_dump(older) == executable_dump(cold)
+    assert annotations_dump(older) == annotations_dump(cold)

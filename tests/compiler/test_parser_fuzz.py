@@ -64,13 +64,13 @@ def test_corpus_with_random_insertions_and_deletions(path, edits):
 
 def parsed_alone(text: str):
     """The reference parse: every declaration chunk on its own (the recovery of §2.6)."""
-    from constellation.compiler.parsing import chunks as p
+    from constellation.compiler.parsing import chunks as p, units
     from constellation.compiler.parsing.context import _PARSING
     from constellation.compiler.lexer import declaration_starts
     starts = declaration_starts(text)
     with _PARSING:
         chunks, _ = p._parse_range(text, starts, 0, len(starts), {})
-        return p._assemble(text, chunks)
+        return units.assemble(text, chunks)
 
 
 def outcome(result) -> tuple:

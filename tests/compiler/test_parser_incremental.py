@@ -125,7 +125,7 @@ def test_copies_and_pickles_of_reused_nodes_have_fixed_spans():
 @pytest.mark.parametrize("path", corpus_paths() or ["<corpus missing>"])
 def test_whole_document_parse_equals_chunked_parse(path):
     """Cold parses of valid files run in one LALR pass; recovery parses chunk by chunk."""
-    from constellation.compiler.parsing import chunks as p
+    from constellation.compiler.parsing import chunks as p, units
     from constellation.compiler.parsing.context import _PARSING
     from constellation.compiler.lexer import declaration_starts
 
@@ -133,7 +133,7 @@ def test_whole_document_parse_equals_chunked_parse(path):
     starts = declaration_starts(text)
     with _PARSING:
         chunks, _ = p._parse_range(text, starts, 0, len(starts), {})
-        chunked = p._assemble(text, chunks)
+        chunked = units.assemble(text, chunks)
     assert snapshot(parse(text)) == snapshot(chunked)
 
 

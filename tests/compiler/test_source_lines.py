@@ -20,6 +20,20 @@ PIECES = lsp_text.LINE_BREAK_LIKE + ["a", " ", "é", "€", "😀", "\ud800", "\
 texts = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
 
 
+@settings(max_examples=500, deadline=None)
+@given(texts, texts, st.integers(0, 40), st.integers(0, 10))
+def test_an_edited_line_index_is_the_line_index_of_the_edited_text(text, insert, at, remove):
+    """`Source.edited` (the re-analysis of an edit) copies the index outside the changed
+    stretch: it equals the index of the new text, `\r` and `\n` split by the edit included."""
+    from constellation.compiler.parser import _common_ends
+
+    at = min(at, len(text))
+    new = text[:at] + insert + text[at + remove:]
+    prefix, suffix = _common_ends(text, new)
+    assert Source.edited(Source(text), new, prefix, suffix).line_starts \
+        == Source(new).line_starts
+
+
 @settings(max_examples=300, deadline=None)
 @given(texts)
 def test_lines_and_positions_are_those_of_an_lsp_client(text):

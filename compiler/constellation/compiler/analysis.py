@@ -12,11 +12,12 @@ from functools import cached_property
 from constellation.compiler import ast
 from constellation.compiler.checker import CheckResult, check
 from constellation.compiler.checkmemo import memo_for
-from constellation.compiler.fastpath import Previous, annotated_decls, patch, warned_assignments
+from constellation.compiler.fastpath import Previous, patch, warned_assignments
 from constellation.compiler.gcpause import collector_paused
 from constellation.compiler.diagnostics import Diagnostic, fixed_positions, sort_key
 from constellation.compiler.parser import ParseCache, parse
 from constellation.compiler.parsing.context import absolute
+from constellation.compiler.parsing.units import Layout
 from constellation.compiler.plan import Plan, PlanNode, build_plan
 from constellation.compiler.registry import Registry
 from constellation.compiler.source import Source
@@ -33,10 +34,10 @@ class Analysis:
     check: CheckResult
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # each declaration chunk's offset in `text` (ParseResult.offsets): the AST's spans are
-    # relative to their chunk, and a later analysis of the same document may move a chunk it
+    # where each declaration unit is in `text` (ParseResult.layout): the AST's spans are
+    # relative to their unit, and a later analysis of the same document may move a unit it
     # shares with this one, so positions are read through `absolute` / `span_of`
-    offsets: dict | None = field(default=None, repr=False, compare=False)
+    layout: Layout | None = field(default=None, repr=False, compare=False)
     # views derived from this snapshot by `compiler/queries` (tokens, layers per call, symbol
     # lists...), filled lazily by `queries.reading.cached`; never part of its value
     derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -55,12 +56,12 @@ class Analysis:
 
     def absolute(self, span: ast.Span | None) -> ast.Span | None:
         """`span` (of this analysis's AST, symbols or plan) in this analysis's text."""
-        return None if span is None else absolute(span, self.offsets)
+        return None if span is None else absolute(span, self.layout)
 
     def span_of(self, node: object) -> ast.Span | None:
         """The span of an AST node (or plan node) in this analysis's text."""
         span = getattr(node, "span", None)
-        return None if span is None else absolute(span, self.offsets)
+        return None if span is None else absolute(span, self.layout)
 
     @cached_property
     def executable_plan(self) -> Plan:
@@ -136,23 +137,36 @@ class Analysis:
             path.append(current)
 
 
-def quick(memo, decls: list[ast.Decl], registry: Registry, source: Source):
+def quick(memo, parsed, registry: Registry, source: Source):
     """The quick path (fastpath.py), or None. A failure in it must cost the user nothing but
     time: the whole file is checked instead, and the failure is kept on the memo (the
     incremental tests assert there is none)."""
     try:
-        return patch(memo.previous, memo, decls, registry, source)
+        return patch(memo.previous, memo, parsed, registry, source)
     except Exception as exc:  # noqa: BLE001 - the slow path gives the right answer
         memo.quick_path_error = f"{type(exc).__name__}: {exc}"
         return None
 
 
+def line_index(text: str, parsed, cache: ParseCache | None) -> Source:
+    """The text's Source, made from the previous one's when the parse was an edit of its
+    text (only the changed stretch is searched for line breaks)."""
+    previous = None if cache is None else cache.source
+    if previous is not None and parsed.edit is not None and parsed.edit[0] is previous.text:
+        source = Source.edited(previous, text, parsed.edit[1], parsed.edit[2])
+    else:
+        source = Source(text)
+    if cache is not None:
+        cache.source = source
+    return source
+
+
 def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -> Analysis:
     with collector_paused():
-        source = Source(text)
         parsed = parse(text, cache)
+        source = line_index(text, parsed, cache)
         memo = memo_for(cache)
-        patched = None if memo is None else quick(memo, parsed.decls, registry, source)
+        patched = None if memo is None else quick(memo, parsed, registry, source)
         if memo is not None:
             memo.patched = patched is not None
         if patched is not None:
@@ -172,7 +186,7 @@ def analyze(text: str, registry: Registry, *, cache: ParseCache | None = None) -
     if warned is not None:
         memo.previous = Previous(
             parsed.decls, checked, plan, len(source.line_starts), registry,
-            memo.environment, annotated_decls(parsed.decls), text, memo.records,
+            memo.environment, parsed.layout, text, memo.records,
             memo.components, warned)
     return Analysis(text, source, registry, parsed.decls, checked, plan, diagnostics,
-                    parsed.offsets)
+                    parsed.layout)

@@ -61,6 +61,18 @@ def fixed_positions(d: Diagnostic) -> Diagnostic:
         d.tags, d.expected_type)
 
 
+def shifted(d: Diagnostic, delta: int) -> Diagnostic:
+    """`d` moved by `delta` (positions relative to a declaration unit or block, parsing/)."""
+    if not delta:
+        return d
+    return Diagnostic(
+        d.code, d.message, d.span.shifted(delta),
+        tuple(Related(r.span.shifted(delta), r.message) for r in d.related),
+        tuple(Fix(f.title, tuple(TextEdit(e.span.shifted(delta), e.new_text) for e in f.edits))
+              for f in d.fixes),
+        d.tags, d.expected_type)
+
+
 def _fixed(span: Span) -> Span:
     return span if type(span) is Span else Span(span.start, span.end)
 

@@ -43,7 +43,8 @@ from constellation.compiler.checker import (CheckResult, _Checker, free_referenc
                                             strongly_connected)
 from constellation.compiler.checkmemo import CheckMemo, DeclRecord
 from constellation.compiler.diagnostics import Diagnostic, DiagnosticBag, sort_key
-from constellation.compiler.parser import _common_ends
+from constellation.compiler.parser import ParseResult, _common_ends
+from constellation.compiler.parsing.units import Layout, shared_decls
 from constellation.compiler.plan import Plan
 from constellation.compiler.planpatch import patch_plan
 from constellation.compiler.registry import Registry
@@ -66,9 +67,10 @@ class Previous:
     registry: Registry
     # the checker's file-wide environment: `use` wildcards, namespace aliases, type aliases
     environment: tuple[list[str], dict[str, str | None], dict[str, ast.Decl]]
-    # inputs and outputs with their annotations: the parser re-attaches annotations to a
-    # reused declaration when the lines before it change
-    annotated: list[tuple[ast.Decl, tuple]]
+    # where its declarations are (parsing/units.py): the declarations an edit changed are
+    # found by the blocks it rebuilt. An input or output whose annotations change is another
+    # object (annotations are attached to copies), so it is a changed declaration too.
+    layout: Layout | None = None
     text: str = ""
     records: dict[int, DeclRecord] | None = None  # the check records of this analysis
     components: tuple | None = None  # its dependency graph (CheckMemo.components)
@@ -95,11 +97,6 @@ def warned_assignments(check: CheckResult, decls: list[ast.Decl]) -> list[ast.As
             return None
         out[id(decl)] = decl
     return list(out.values())
-
-
-def annotated_decls(decls: list[ast.Decl]) -> list[tuple[ast.Decl, tuple]]:
-    return [(d, tuple(d.annotations)) for d in decls
-            if isinstance(d, (ast.InputDecl, ast.OutputDecl))]
 
 
 class _ScratchTable(dict):
@@ -165,19 +162,16 @@ class _Edit:
         return self.new if isinstance(self.new, ast.Assignment) else None
 
 
-def find_edit(prev: Previous, decls: list[ast.Decl], text: str) -> _Edit | None:
+def find_edit(prev: Previous, parsed: ParseResult, text: str) -> _Edit | None:
     """The one changed, added or removed declaration (or none: blanks and comments), when the
     texts differ only between its unchanged neighbours; None otherwise."""
-    old_decls = prev.decls
-    n = min(len(old_decls), len(decls))
-    i = 0
-    while i < n and old_decls[i] is decls[i]:
-        i += 1
-    k = 0
-    while k < n - i and old_decls[-1 - k] is decls[-1 - k]:
-        k += 1
+    old_decls, decls = prev.decls, parsed.decls
+    i, k = shared_decls(prev.layout, parsed.layout)
     old_run, new_run = old_decls[i:len(old_decls) - k], decls[i:len(decls) - k]
-    same_start, same_end = _common_ends(prev.text, text)
+    if parsed.edit is not None and parsed.edit[0] is prev.text:
+        same_start, same_end = parsed.edit[1:]  # the parse compared the same texts
+    else:
+        same_start, same_end = _common_ends(prev.text, text)
     reparsed = []
     while old_run and new_run and _same_text(prev, old_run[0], new_run[0]) \
             and new_run[0].span.end <= same_start:
@@ -772,26 +766,26 @@ def patch_occurrences(prev: Previous, edit: _Edit, redone: list[_Redone],
         if lo < at:
             return None, None
         occurrences += occ[at:lo]
-        new_starts += starts[at:lo] if not shift else [x + shift for x in starts[at:lo]]
+        new_starts += starts[at:lo] if not shift else list(map(shift.__add__, starts[at:lo]))
         occurrences += mine
         new_starts += [s.start for s, _ in mine]
         if is_edit:
             shift = edit.delta
         at = hi
     occurrences += occ[at:]
-    new_starts += starts[at:] if not shift else [x + shift for x in starts[at:]]
+    new_starts += starts[at:] if not shift else list(map(shift.__add__, starts[at:]))
     return occurrences, new_starts
 
 
 # --- the whole ---------------------------------------------------------------------------------
 
-def patch(prev: Previous | None, memo: CheckMemo, decls: list[ast.Decl],
+def patch(prev: Previous | None, memo: CheckMemo, parsed: ParseResult,
           registry: Registry, source: Source) -> tuple[CheckResult, Plan] | None:
-    if prev is None or prev.registry is not registry:
+    if prev is None or prev.registry is not registry or prev.layout is None \
+            or parsed.layout is None:
         return None
-    if any(tuple(d.annotations) != was for d, was in prev.annotated):
-        return None
-    edit = find_edit(prev, decls, source.text)
+    decls = parsed.decls
+    edit = find_edit(prev, parsed, source.text)
     if edit is None:
         return None
     values = prev.check.symbols.values

@@ -20,14 +20,37 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 class Source:
     """A document's text with a line index. Columns count code points (LANGUAGE.md §1.1)."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, line_starts: list[int] | None = None):
         self.text = text
-        # the regex engine builds the index (a Python loop over characters was a tenth of a
-        # re-analysis of 5,000 lines)
-        breaks = LINE_BREAK if "\r" in text else _NEWLINE
-        self.line_starts = [0] + [m.end() for m in breaks.finditer(text)]
+        if line_starts is None:
+            # the regex engine builds the index (a Python loop over characters was a tenth
+            # of a re-analysis of 5,000 lines)
+            breaks = LINE_BREAK if "\r" in text else _NEWLINE
+            line_starts = [0] + [m.end() for m in breaks.finditer(text)]
+        self.line_starts = line_starts
         self._astral: bool | None = None
         self._ascii: bool | None = None
+
+    @classmethod
+    def edited(cls, previous: "Source", text: str, prefix: int, suffix: int) -> "Source":
+        """The Source of `text`, which has `prefix` characters in common with `previous`'s
+        text at its start and `suffix` at its end: the lines of the changed stretch are found
+        again, the index of the others is copied (and shifted), not searched."""
+        old = previous.line_starts
+        old_end = len(previous.text) - suffix
+        new_end = len(text) - suffix
+        # a line start v is kept when its break and the character after it are unchanged
+        kept = old[:max(1, bisect.bisect_left(old, prefix))]
+        middle = []
+        for m in LINE_BREAK.finditer(text, kept[-1]):
+            if m.start() >= new_end:
+                break
+            middle.append(m.end())
+        delta = len(text) - len(previous.text)
+        after = old[bisect.bisect_left(old, old_end + 1):]
+        if middle and after and middle[-1] == after[0] + delta:
+            middle.pop()  # a `\r` before the stretch's end and a `\n` after it
+        return cls(text, kept + middle + (list(map(delta.__add__, after)) if delta else after))
 
     @property
     def ascii(self) -> bool:

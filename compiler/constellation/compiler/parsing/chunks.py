@@ -1,9 +1,9 @@
 """Chunking and recovery (§2.6): the text is cut into declaration chunks at declaration
 starts; a cold parse drives long runs of chunks through one LALR pass each, and a chunk a run
 cannot vouch for (a syntax error, a callback error, too deep) is parsed on its own, which is
-the recovery. `ParseCache` keeps a document's chunks: a re-parse re-splits around the edit and
-reuses chunks whose text is unchanged (moved, see context.py). Annotations are attached to
-the following `in`/`out` declaration here, once per parse.
+the recovery. A chunk is a unit of the document (units.py, which keeps a document's units in
+blocks and re-parses around an edit); its diagnostics are relative to its start. Annotations
+are attached to the following `in`/`out` declaration by the block that holds them.
 """
 
 from __future__ import annotations
@@ -11,81 +11,42 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from constellation.compiler import ast
 from constellation.compiler.ast import Span
-from constellation.compiler.diagnostics import Diagnostic, Fix, Related, TextEdit
-from constellation.compiler.lexer import (
-    Tok, declaration_starts, first_token, iter_declaration_starts, lex,
-)
+from constellation.compiler.diagnostics import Diagnostic, Fix, TextEdit, shifted
+from constellation.compiler.lexer import Tok, first_token, lex
 from constellation.compiler.parsing.context import (
     MAX_DEPTH, TOO_DEEP, _abs, _Base, _Context, _Error, _name, _set_ctx, _span,
 )
 from constellation.compiler.parsing.lalr import _drive
 
 
-@dataclass
-class ParseResult:
-    decls: list[ast.Decl]
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    # each chunk's offset in this text, by its `_Base` (context.py): a later parse of the same
-    # cache moves the chunks it reuses, and this result keeps where they were in its own text.
-    # None when no cache holds the chunks (their bases never move).
-    offsets: "dict[_Base, int] | None" = None
-
-
 @dataclass(eq=False)
 class _Chunk:
-    items: list  # decls and annotations (before attachment)
-    diagnostics: list[Diagnostic]
-    base: "_Base"  # every span in `items` is relative to base.offset
+    items: list  # decls and annotations, as parsed (never changed: annotations are attached
+    # to copies, units.py)
+    diagnostics: list[Diagnostic]  # relative to the chunk's start
+    base: "_Base"  # every span in `items` is relative to the chunk's base
     has_out: bool
     has_annotation: bool
     text: str = ""
     head: str = ""  # the next chunk's first token (see _head)
+    # the attached copies of the declarations of an annotation run ending here (units.py),
+    # so that the next build of the same run gives the same objects
+    copies: "dict | None" = None
 
 
-class ParseCache:
-    """Per-document memo of parsed chunks.
-
-    Holds the previous text, its declaration starts and their parsed chunks. A new parse
-    reuses the chunks before and after the edited region by position (moving the ones after
-    it, in O(1) each) and chunks inside it whose text is unchanged, by (chunk text, next
-    chunk's first token).
-    """
-
-    def __init__(self) -> None:
-        self.text: str | None = None
-        self.starts: list[int] = []
-        self.chunks: list[_Chunk] = []
-        self.hits = 0  # chunks reused by the last parse
-        self.misses = 0  # chunks parsed by the last parse
-
-
-def _parse(text: str, cache: ParseCache | None) -> ParseResult:
-    if cache is None or cache.text is None:
-        starts = declaration_starts(text)
-        chunks = _parse_chunks(text, starts)
-        hits, misses = 0, len(chunks)
-    else:
-        starts, chunks, hits, misses = _reparse(text, cache)
-    if cache is not None:
-        cache.text, cache.starts, cache.chunks = text, starts, chunks
-        cache.hits, cache.misses = hits, misses
-    result = _assemble(text, chunks)
-    if cache is not None:
-        result.offsets = {ch.base: ch.base.offset for ch in chunks}
-    return result
-
-
-def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
+def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict,
+                 stop: int | None = None):
     """Chunks lo..hi-1 of `starts` and how many of them came from `known`, which maps
     (chunk text, next chunk's first token) to reusable chunks, or for chunks without errors
-    (chunk text less trailing blanks, None)."""
+    (chunk text less trailing blanks, None). The last of `starts` ends at `stop` (default:
+    the text's end)."""
     out = []
     reused = 0
-    n = len(text)
+    n = len(text) if stop is None else stop
     for i in range(lo, hi):
         base = starts[i]
         end = starts[i + 1] if i + 1 < len(starts) else n
@@ -94,7 +55,6 @@ def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
         reuse = known.get((chunk_text, head)) or known.get((chunk_text.rstrip(_BLANKS), None))
         if reuse:
             chunk = reuse.pop()
-            _move_chunk(chunk, base)
             chunk.text, chunk.head = chunk_text, head
             reused += 1
         else:
@@ -102,61 +62,6 @@ def _parse_range(text: str, starts: list[int], lo: int, hi: int, known: dict):
             chunk.text, chunk.head = chunk_text, head
         out.append(chunk)
     return out, reused
-
-
-def _reparse(text: str, cache: ParseCache):
-    """Re-split and re-parse only around the edited region."""
-    old_text, old_starts, old_chunks = cache.text, cache.starts, cache.chunks
-    p, q = _common_ends(old_text, text)
-    delta = len(text) - len(old_text)
-    old_edit_end = len(old_text) - q
-    new_edit_end = len(text) - q
-    # restart one chunk before the edited one: its head lies entirely before the edit, and
-    # so does what made it a declaration start (its second token: `type` ⏎ `}` is a field
-    # name, `type` ⏎ `T` a declaration), or the scan starts further back
-    k = max(0, bisect.bisect_right(old_starts, p) - 2)
-    while k > 0 and _start_decided_at(old_text, old_starts[k]) >= p:
-        k -= 1
-    old_set = set(old_starts)
-    starts = old_starts[:k + 1]
-    sync = None  # index in old_starts from which old and new splits agree again
-    for c in iter_declaration_starts(text, old_starts[k]):
-        if c <= starts[-1]:
-            continue
-        if c >= new_edit_end and (c - delta) in old_set and c - delta >= old_edit_end:
-            sync = bisect.bisect_left(old_starts, c - delta)
-            break
-        starts.append(c)
-    mid_end = len(starts)
-    if sync is not None:
-        starts.extend(s + delta for s in old_starts[sync:])
-    # prefix chunks whose text and next line end before the edit are kept as they are; a
-    # chunk's end and its next chunk's first token both grow with its index, so the scan goes
-    # back from the edit over the few chunks that reach it (not forward over the whole prefix)
-    keep = min(k, len(old_chunks))
-    while keep > 0:
-        end = old_starts[keep] if keep < len(old_starts) else len(old_text)
-        if end + len(_head(old_text, end)) < p:
-            break
-        keep -= 1
-    known: dict = {}
-    tail_from = sync if sync is not None else len(old_chunks)
-    for ch in old_chunks[keep:tail_from]:
-        # only error messages name the next chunk's first token, and blank lines at the end
-        # change no declaration: a chunk without errors is reused whatever follows it
-        # (typing a new declaration after it keeps it)
-        key = (ch.text, ch.head) if ch.diagnostics else (ch.text.rstrip(_BLANKS), None)
-        known.setdefault(key, []).append(ch)
-    chunks = old_chunks[:keep]
-    middle, reused = _parse_range(text, starts, keep, mid_end, known)
-    chunks += middle
-    if sync is not None:
-        for j in range(sync, len(old_chunks)):
-            ch = old_chunks[j]
-            _move_chunk(ch, old_starts[j] + delta)
-            chunks.append(ch)
-    hits = keep + reused + (len(old_chunks) - sync if sync is not None else 0)
-    return starts, chunks, hits, len(middle) - reused
 
 
 _BLANKS = " \t\r\n"
@@ -192,61 +97,6 @@ def _common_ends(a: str, b: str) -> tuple[int, int]:
     return p, lo
 
 
-def _assemble(text: str, chunks: list[_Chunk]) -> ParseResult:
-    decls: list[ast.Decl] = []
-    diags: list[Diagnostic] = []
-    has_out = False
-    pending: list = []  # items from an annotation run onwards, attached once per parse
-    run: list[_Chunk] = []  # their chunks
-    for ch in chunks:
-        if ch.diagnostics:
-            diags.extend(ch.diagnostics)
-        has_out = has_out or ch.has_out
-        if ch.has_annotation or pending:
-            pending.extend(ch.items)
-            run.append(ch)
-            if not _ends_with_annotation(ch):
-                decls.extend(_attach_in(run, pending, text, diags, decls[-1] if decls else None))
-                pending, run = [], []
-        else:
-            first = ch.items[0] if ch.items else None
-            if isinstance(first, (ast.InputDecl, ast.OutputDecl)) and first.annotations:
-                # attached by an earlier parse; no run precedes it now
-                _keep_attached(ch, first, [])
-            decls.extend(ch.items)
-    if pending:
-        decls.extend(_attach_in(run, pending, text, diags, decls[-1] if decls else None))
-    if not diags and not has_out:
-        diags.append(Diagnostic(
-            "E020", "A pipeline must declare at least one output ('out name')",
-            Span(len(text), len(text))))
-    diags.sort(key=lambda d: d.span.start)
-    return ParseResult(decls, diags)
-
-
-def _attach_in(run: list[_Chunk], items: list, text: str, diags: list[Diagnostic], last):
-    """`_attach_annotations` over the items of a run of chunks, whose declarations then hold
-    what was attached (see `_keep_attached`)."""
-    decls = _attach_annotations(items, text, diags, last)
-    changed = {id(old): new for old, new in zip(
-        (x for x in items if not isinstance(x, ast.Annotation)), decls) if old is not new}
-    if changed:
-        for ch in run:
-            ch.items = [changed.get(id(x), x) for x in ch.items]
-    return decls
-
-
-def _keep_attached(ch: _Chunk, decl, annotations: list) -> None:
-    """A declaration is never changed in place (an older analysis holds it): one with other
-    annotations is a copy, which the chunk keeps for the next parse."""
-    copy = dataclasses.replace(decl, annotations=annotations)
-    ch.items = [copy if x is decl else x for x in ch.items]
-
-
-def _ends_with_annotation(ch: _Chunk) -> bool:
-    return bool(ch.items) and isinstance(ch.items[-1], ast.Annotation)
-
-
 _HEAD_RE = re.compile(r"[ \t\r]*(?:@|[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)")
 
 
@@ -255,14 +105,6 @@ def _head(text: str, start: int) -> str:
     token, so it is part of the cache key. Chunks start with `@`, a name or a keyword."""
     m = _HEAD_RE.match(text, start)
     return text[start:m.end()] if m else text[start:start + 1]
-
-
-def _move_chunk(chunk: "_Chunk", offset: int) -> None:
-    delta = offset - chunk.base.offset
-    if not delta:
-        return
-    chunk.base.offset = offset
-    chunk.diagnostics = [_shift_diag(d, delta) for d in chunk.diagnostics]
 
 
 def _parse_chunks(text: str, starts: list[int]) -> list[_Chunk]:
@@ -421,7 +263,8 @@ def _finish_chunk(ctx: _Context, items: list, tokens: list[Tok], failed: bool) -
             out.append(ast.BrokenDecl(None, None, _span(e.span.start, e.span.end)))
     has_out = any(isinstance(i, ast.OutputDecl) for i in out)
     has_ann = any(isinstance(i, ast.Annotation) for i in out)
-    return _Chunk(out, diags, ctx.base, has_out, has_ann)
+    start = ctx.base.offset
+    return _Chunk(out, [shifted(d, -start) for d in diags], ctx.base, has_out, has_ann)
 
 
 def _diag(e: _Error) -> Diagnostic:
@@ -464,10 +307,12 @@ def _too_deep(root) -> Span | None:
     return None
 
 
-def _attach_annotations(items: list, text: str, diags: list[Diagnostic],
-                        last=None) -> list[ast.Decl]:
+def _attach_annotations(items: list, text: str, diags: list[Diagnostic], last=None,
+                        copies: dict | None = None, used: dict | None = None) -> list[ast.Decl]:
     """Attach each annotation run to the following in/out declaration (§2.3 rule 6).
-    `last` is the declaration before `items` (for the quick fix that moves a run)."""
+    `last` is the declaration before `items` (for the quick fix that moves a run). A
+    declaration with annotations is a copy (an older analysis holds the parsed one): the one
+    in `copies` when it has the same annotations; `used` gets the copies made or reused."""
     decls: list[ast.Decl] = []
     run: list[ast.Annotation] = []
     before_run = None
@@ -481,7 +326,13 @@ def _attach_annotations(items: list, text: str, diags: list[Diagnostic],
         if isinstance(item, (ast.InputDecl, ast.OutputDecl)):
             attached = _attach_run(run, item, diags)
             if attached != item.annotations:  # a copy: an older analysis holds `item`
-                item = dataclasses.replace(item, annotations=attached)
+                key = tuple(attached)
+                known = copies.get(item) if copies else None
+                copy = known[1] if known is not None and known[0] == key \
+                    else dataclasses.replace(item, annotations=attached)
+                if used is not None:
+                    used[item] = (key, copy)
+                item = copy
         elif run and not isinstance(item, ast.BrokenDecl):
             _misplaced(run, before_run, text, diags)
         run = []
@@ -523,12 +374,3 @@ def _misplaced(run: list[ast.Annotation], before, text: str, diags: list[Diagnos
     diags.append(Diagnostic(
         "E020", f"'@{name}' must be placed before the '{target}' declaration it annotates",
         _abs(first.span), fixes=fixes))
-
-
-def _shift_diag(d: Diagnostic, delta: int) -> Diagnostic:
-    return Diagnostic(
-        d.code, d.message, d.span.shifted(delta),
-        tuple(Related(r.span.shifted(delta), r.message) for r in d.related),
-        tuple(Fix(f.title, tuple(TextEdit(e.span.shifted(delta), e.new_text) for e in f.edits))
-              for f in d.fixes),
-        d.tags)

@@ -1,11 +1,11 @@
 """The state one chunk parse shares with the reduce callbacks, and the spans they make.
 
 Spans: every node's spans are relative to its chunk's `_Base` (they read like plain Spans).
-Reused chunks are the very objects of the previous result; moving one is one assignment, so
-read directly, the spans of a previous ParseResult's reused nodes follow the latest text. Each
-ParseResult keeps its own chunks' offsets (`ParseResult.offsets`), and `absolute` reads a span
-in that result's text: whatever reads positions after the parse asks its Analysis
-(`Analysis.absolute`, `Analysis.span_of`). Copies and pickles of nodes get plain, fixed Spans.
+A chunk is a unit of the document (units.py): its base holds its offset in its newest block
+and that block its newest start, so read directly, spans follow the latest text; each
+ParseResult keeps its own `Layout`, and `absolute` reads a span in that result's text:
+whatever reads positions after the parse asks its Analysis (`Analysis.absolute`,
+`Analysis.span_of`). Copies and pickles of nodes get plain, fixed Spans.
 """
 
 from __future__ import annotations
@@ -34,14 +34,30 @@ _CTX: "_Context | None" = None
 _PARSING = threading.RLock()
 
 
-class _Base:
-    """The document offset of a chunk; its nodes' spans are relative to it, so moving a
-    reused chunk is one assignment."""
+class _Origin:
+    """Where a chunk is before a block holds it (its offset is then absolute)."""
 
-    __slots__ = ("offset",)
+    __slots__ = ()
+    offset = 0
+
+
+_ORIGIN = _Origin()
+
+
+class _Base:
+    """A chunk's position: its offset in the newest block that holds it (units.Block) and
+    that block. Its nodes' spans are relative to it."""
+
+    __slots__ = ("rel", "block")
 
     def __init__(self, offset: int):
-        self.offset = offset
+        self.rel = offset
+        self.block = _ORIGIN
+
+    @property
+    def offset(self) -> int:
+        """The chunk's start in the newest text."""
+        return self.rel + self.block.offset
 
 
 class _RelSpan(Span):
@@ -52,11 +68,13 @@ class _RelSpan(Span):
 
     @property
     def start(self) -> int:  # type: ignore[override]
-        return self._s + self._b.offset
+        b = self._b
+        return self._s + b.rel + b.block.offset
 
     @property
     def end(self) -> int:  # type: ignore[override]
-        return self._e + self._b.offset
+        b = self._b
+        return self._e + b.rel + b.block.offset
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Span) and self.start == other.start and self.end == other.end
@@ -78,13 +96,12 @@ class _RelSpan(Span):
         return Span(min(self.start, other.start), max(self.end, other.end))
 
 
-def absolute(span: Span, offsets: "dict[_Base, int] | None") -> Span:
-    """`span` in the text whose chunk offsets are `offsets` (a ParseResult's), as a plain
-    Span; a plain Span (or no offsets: chunks no cache moves) is already absolute."""
-    if offsets is None or type(span) is not _RelSpan:
+def absolute(span: Span, layout) -> Span:
+    """`span` in the text of `layout` (a ParseResult's units.Layout), as a plain Span; a
+    plain Span (or no layout) is already absolute."""
+    if layout is None or type(span) is not _RelSpan:
         return span
-    base = span._b
-    off = offsets.get(base, base.offset)
+    off = layout.offset_of(span._b)
     return Span(span._s + off, span._e + off)
 
 
