@@ -81,6 +81,13 @@ def Inc(x: int) -> int:
 
 
 @module
+async def SlowInc(x: int) -> int:
+    """x + 1 after 300 ms of real time (the examples' time scale does not shorten it)."""
+    await anyio.sleep(0.3)
+    return x + 1
+
+
+@module
 def Half(x: float) -> str:
     """x / 2 as text, with its Python type: an Int argument must arrive widened to Float."""
     return f"{x / 2} {type(x).__name__}"

@@ -121,6 +121,35 @@ def test_a_chained_argument_is_shaped_as_locally(execute):
     assert result.outputs == {"b": "1.0 float"}
 
 
+def test_a_quick_chain_is_fetched_in_one_gather(execute, monkeypatch):
+    """The driver fetches a finished chained call's value together with its chain's (one
+    round trip to the scheduler, not one per call), and reports every call as locally."""
+    from distributed import Client
+
+    from constellation.runtime import dask_backend
+
+    monkeypatch.setattr(dask_backend, "FETCH_DEFER_S", 30.0)  # however loaded the machine
+    gathers = []
+    gather = Client.gather
+
+    def counted(self, futures, *args, **kwargs):
+        gathers.append(len(futures) if isinstance(futures, list) else 1)
+        return gather(self, futures, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "gather", counted)
+    result, _ = assert_equal_runs(execute, chain(12), {"n": 5})
+    assert result.outputs == {"x11": 17, "x0": 6}
+    assert gathers == [12]
+
+
+def test_a_slow_chain_reports_each_call_soon_after_it_finishes(execute):
+    """A chained call's value waits for its chain's at most FETCH_DEFER_S: with 300 ms calls
+    each is reported about 300 ms after the one before, not all when the chain ends."""
+    _, events = execute(chain(3, "SlowInc"), {"n": 0})
+    done = {e["name"]: e["t_ms"] for e in events if e["event"] == "node_completed"}
+    assert done["x1"] - done["x0"] > 200 and done["x2"] - done["x1"] > 200, done
+
+
 # -- the targets (benchmarks/dask.py) ---------------------------------------------------------
 def benchmark_module():
     """benchmarks/dask.py loaded by path: putting benchmarks/ on sys.path would shadow the
@@ -133,20 +162,32 @@ def benchmark_module():
     return module
 
 
-def target_ratios(cluster, tmp_path) -> dict:
+@pytest.fixture(scope="module")
+def target_ratios(cluster, tmp_path_factory) -> dict:
+    """The benchmark's two targets, measured once for the tests below."""
     bench = benchmark_module()
-    (tmp_path / "bench.py").write_text(bench.MODULES)
+    folder = tmp_path_factory.mktemp("bench")
+    (folder / "bench.py").write_text(bench.MODULES)
     from constellation.runtime.modules import load_registry
 
-    registry = load_registry(["bench.py"], tmp_path)
+    registry = load_registry(["bench.py"], folder)
     rows = anyio.run(bench.targets, cluster.scheduler_address,
                      lambda text: compile_program(text, registry), 200, 20, 5)
     return {what: (ratio, rows) for what, _, _, _, ratio in rows}
 
 
 @pytest.mark.slow
-def test_a_fan_out_costs_about_what_dask_alone_costs(cluster, tmp_path):
+def test_a_fan_out_costs_about_what_dask_alone_costs(target_ratios):
     """Issue 15 target: ≤ 1.2x direct submit + gather in the benchmark; here with a margin
     for a shared machine (before batching: 1.8x)."""
-    ratio, rows = target_ratios(cluster, tmp_path)["fan-out"]
+    ratio, rows = target_ratios["fan-out"]
+    assert ratio <= 1.35, rows
+
+
+@pytest.mark.slow
+def test_a_chain_costs_about_what_dask_chaining_costs(target_ratios):
+    """Issue 15 target: ≤ 1.2x Dask chaining the futures itself in the benchmark; here with
+    a margin for a shared machine (before chaining: 1.75x; before its values were fetched
+    together: 1.5x under load)."""
+    ratio, rows = target_ratios["chain"]
     assert ratio <= 1.35, rows

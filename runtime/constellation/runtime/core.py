@@ -10,7 +10,6 @@ attempt (calls.py) on the run's executor; what happens is reported through resul
 from __future__ import annotations
 
 import functools
-import random
 import signal
 import threading
 import time
@@ -32,6 +31,7 @@ from constellation.runtime.evaluate import Evaluator
 from constellation.runtime.gate import EVALUATING, LayerGate, NodeState
 from constellation.runtime.limits import Scheduler
 from constellation.runtime.results import Events, RunResult, assemble
+from constellation.runtime.shape import Starts, layer_order, shape_of, start_ranks
 from constellation.runtime.steps import CallContext
 from constellation.runtime.watchdog import Watchdog
 
@@ -53,19 +53,20 @@ class Run:
         self.states = [NodeState(n) for n in plan.nodes]
         self.handled: list[RunError] = []  # failures an on_error option turned into values
         self.scale = time_scale()
-        self.depth = plan.depth
-        self.calls = [n for n in plan.nodes if n.kind == "module"]
-        self.rank = self._start_ranks()
-        self.layer_calls: dict[int, list[NodeState]] = {}  # the calls a release starts
-        for n in sorted(self.calls, key=lambda n: self.rank[n.id]):
-            if not n.demand_driven:
-                self.layer_calls.setdefault(n.layer, []).append(self.states[n.id])
+        self.shape = shape = shape_of(plan)  # worked out on the plan's first run (shape.py)
+        self.depth = shape.depth
+        self.calls = shape.calls
+        if config.seed is None:
+            self.rank, self.order = shape.rank, shape.order
+        else:  # a seed shuffles each layer's start order
+            self.rank = start_ranks(self.calls, config.seed)
+            self.order = layer_order(self.calls, self.rank)
         # each function's arguments need reshaping (calls.coerce_args), or pass as they are
         self.coerces = [fn is None or needs_coercion(fn) for fn in functions]
         self.gate = LayerGate(self.depth, config.schedule == "layered", self.events, {},
                               self.open_layer, self.release)
         self.debugger = NO_DEBUGGER  # `cst run --debug` sets a ChannelDebugger (debugging.py)
-        self.readers: dict[int, list[NodeState]] = {}  # eager: who a call's settling unblocks
+        self.readers: dict[int, list[int]] = {}  # who a call's settling unblocks (Starts)
         self.tg = None
         self.settling: NodeState | None = None  # the call whose settling runs now (`ended`)
         self.executor = None  # set up by `execute` (calls.LocalExecutor or the Dask one)
@@ -115,22 +116,6 @@ class Run:
             else call.span.start
         return opts.priority - 1000 * layer, position  # layer, then priority, then position
 
-    # -- ordering -----------------------------------------------------------------------------
-    def _start_ranks(self) -> dict[int, int]:
-        """Start order of call nodes: layer, then source position, shuffled per layer when a
-        seed is given (§ issue 3 item 6)."""
-        rng = random.Random(self.config.seed) if self.config.seed is not None else None
-        by_layer: dict[int, list] = {}
-        for n in self.calls:
-            by_layer.setdefault(n.layer, []).append(n)
-        ranked: list = []
-        for k in sorted(by_layer):
-            layer = sorted(by_layer[k], key=lambda n: n.span.start)
-            if rng is not None:
-                rng.shuffle(layer)
-            ranked += layer
-        return {n.id: i for i, n in enumerate(ranked)}
-
     # -- starting calls -----------------------------------------------------------------------
     def open_layer(self, k: int) -> None:
         """Layered: layer k may start; under a debugger, once it lets the layer go."""
@@ -145,8 +130,9 @@ class Run:
 
     def release(self, k: int) -> None:
         """Layered: layer k is released; its calls start, in rank order."""
-        for st in self.layer_calls.get(k, ()):
-            self.start(st)
+        states = self.states
+        for i in self.order.get(k, ()):
+            self.start(states[i])
 
     def start(self, st: NodeState) -> None:
         if st.started:
@@ -178,59 +164,30 @@ class Run:
         have settled (eager) or with its layer (layered), and at once when one of them fails
         (it is skipped at once) or when its arguments demand a lazy or fallback call (that
         call starts when first demanded, §10.2). Returns the calls that start at once."""
-        reads: dict[int, tuple[frozenset[int], bool]] = {}  # node -> (calls read, demands)
-        nodes = self.plan.nodes
-
-        def calls_read(node_id: int) -> tuple[frozenset[int], bool]:
-            stack = [node_id]  # memoised and iterative: chains of thousands of values
-            while stack:
-                i = stack[-1]
-                if i in reads:
-                    stack.pop()
-                    continue
-                pending = [d for d in nodes[i].deps
-                           if d not in reads and nodes[d].kind != "module"]
-                if pending:
-                    stack.extend(pending)
-                    continue
-                stack.pop()
-                found: set[int] = set()
-                demands = False
-                for d in nodes[i].deps:
-                    if nodes[d].kind != "module":
-                        found |= reads[d][0]
-                        demands = demands or reads[d][1]
-                    elif self.states[d].settled:
-                        pass  # known before the run (start_settled): nothing to wait for
-                    elif nodes[d].demand_driven:
-                        demands = True  # started by its reader's demand
-                    else:
-                        found.add(d)
-                reads[i] = (frozenset(found), demands)
-            return reads[node_id]
-
-        ready = []
-        layered = self.gate.layered
-        for sts in self.layer_calls.values():
-            for st in sts:
-                if st.settled:
-                    continue
-                blockers, demands = calls_read(st.node.id)
-                st.blockers = len(blockers)
-                for b in blockers:
-                    self.readers.setdefault(b, []).append(st)
-                if demands or (not blockers and not layered):
-                    ready.append(st)
-        return ready
+        if self.known or self.config.seed is not None:
+            nodes = self.plan.nodes
+            settled = {i for i in self.known
+                       if nodes[i].kind == "module" and not nodes[i].demand_driven}
+            starts = Starts(self.plan, self.order, settled)
+        else:
+            starts = self.shape.starts
+        states = self.states
+        for i, n in starts.blockers.items():
+            states[i].blockers = n
+        self.readers = starts.readers  # read only: shared by every run of the plan
+        return [states[i] for i in starts.at_once(self.gate.layered)]
 
     def unblock(self, st: NodeState) -> None:
-        readers = self.readers.pop(st.node.id, ())
-        if self.gate.closing:
+        readers = self.readers.get(st.node.id)
+        if readers is None or self.gate.closing:
             return
         failed = st.status != "completed"
-        for reader in readers:
+        eager = not self.gate.layered
+        states = self.states
+        for i in readers:
+            reader = states[i]
             reader.blockers -= 1
-            if (reader.blockers == 0 and not self.gate.layered) or failed:
+            if (reader.blockers == 0 and eager) or failed:
                 self.start(reader)
 
     # -- demand -------------------------------------------------------------------------------
@@ -470,10 +427,12 @@ class Run:
         self.seed_inputs()
         if self.known:
             self.seed_known()
-        for sts in self.layer_calls.values():  # every call that runs unasked holds its layer
-            for st in sts:
+        states, hold = self.states, self.gate.hold
+        for ids in self.order.values():  # every call that runs unasked holds its layer
+            for i in ids:
+                st = states[i]
                 if not st.settled:
-                    self.gate.hold(st)
+                    hold(st)
         outputs: dict[str, object] = {}
         output_errors: list[RunError] = []
         with earlier_objects_frozen(), _noting_sigint(self), self.watch.watching():
@@ -523,17 +482,19 @@ class Run:
         gate = self.gate
         gate.closing = True
         gate.cancelling = gate.cancelling or cancelled
-        self.readers.clear()
-        for st in self.states:
-            if st.node.kind == "module" and not st.settled:
-                if st.started or not st.node.demand_driven:
+        self.readers = {}
+        states = self.states
+        for n in self.calls:
+            st = states[n.id]
+            if not st.settled:
+                if st.started or not n.demand_driven:
                     self.stop(st)
                 else:
                     self.skip(st, "not demanded", None)
         if cancelled:
             gate.end_open_layers()
-        return assemble(self.events, self.states, outputs, output_errors, self.handled,
-                        cancelled)
+        return assemble(self.events, self.shape, self.states, outputs, output_errors,
+                        self.handled, cancelled)
 
 
 @contextmanager

@@ -25,7 +25,7 @@ import uuid
 import warnings
 import zlib
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Callable
 
@@ -44,6 +44,7 @@ LOCAL_WORKERS = 2
 # layer of sync calls overlap; async modules run on the worker's event loop and need none.
 LOCAL_THREADS_PER_WORKER = 4
 CONNECT_TIMEOUT_S = 20.0
+FETCH_DEFER_S = 0.05  # how long a chained call's value may wait for its chain's (one gather)
 # Environment the driver forwards to workers so that scaled runs keep their meaning there.
 FORWARDED_ENV = ("CONSTELLATION_TIME_SCALE",)
 DEFAULT_OPTIONS = CallOptions()
@@ -138,13 +139,18 @@ class Submission:
     chained: tuple = ()
     node: int | None = None  # the plan node it calls, when it is one
     future: object = None  # its Dask future, once its batch is submitted
+    # the chained calls that take this call's future, fetched with it when they have finished
+    dependents: list[Submission] = field(default_factory=list)
+    fetched: object = None  # the asyncio future of its outcome, once a gather fetches it
 
 
 class DaskBackend:
     """Submits a run's module calls to the cluster in batches and gathers their results in
     batches: the calls submitted in one turn of the event loop go out together (one
     `client.map` per function kind, priority and worker), and the results that arrive
-    together are fetched with one `client.gather`, instead of one round trip per call."""
+    together are fetched with one `client.gather`, instead of one round trip per call; a
+    gather also takes the chained calls downstream of what it fetches that have finished by
+    then, so a chain costs a few round trips rather than one per call."""
 
     def __init__(self, client, token: str, refs: dict[str, FunctionRef],
                  by_value: dict[str, object], pinned: dict[str, str]):
@@ -155,7 +161,7 @@ class DaskBackend:
         self.pinned = pinned
         self.queue: list[Submission] = []  # to submit at the end of this loop turn
         self.flushed = None  # the asyncio future the queued submissions wait for
-        self.to_gather: list[tuple[object, object]] = []  # (Dask future, asyncio waiter)
+        self.to_gather: list[Submission] = []  # finished: fetched at the end of this turn
         self.on_submitted: Callable[[Submission], None] | None = None  # chaining (executor)
 
     def handles(self, fn: Function) -> bool:
@@ -225,7 +231,7 @@ class DaskBackend:
         try:
             if s.future is None:
                 await self.flushed_for(s)
-            return outcome_value(await self.gathered(s.future))
+            return outcome_value(await self.gathered(s))
         except BaseException:
             if s.future is None:  # cancelled before its batch went out: it never will
                 if s in self.queue:
@@ -250,39 +256,84 @@ class DaskBackend:
             if s.future is not None and self.refs[s.fn.qualified].is_async:
                 await self.client.run(stop_call, s.key)
 
-    async def gathered(self, future) -> object:
-        """The future's result, fetched with the others finished in the same loop turn."""
-        await future._state.wait()  # what `await future` waits on, without its own gather
-        if future.status != "finished":
-            return await future  # raises the cancellation or the worker's error
+    async def gathered(self, s: Submission) -> object:
+        """The call's outcome, fetched with the others finished in the same loop turn, or
+        already fetched with its upstream call's batch."""
+        if s.fetched is None:
+            future = s.future
+            await future._state.wait()  # what `await future` waits on, without its own gather
+            if s.fetched is None and future.status == "finished" and s.dependents:
+                await self._downstream_settled(s)
+            if s.fetched is None:  # not taken by a batch meanwhile
+                if future.status != "finished":
+                    return await future  # raises the cancellation or the worker's error
+                self._fetch(s)
+        return await s.fetched
+
+    async def _downstream_settled(self, s: Submission) -> None:
+        """A finished call whose chained calls still run is fetched with them once they
+        have finished too, or after FETCH_DEFER_S: one gather for a quick chain's values
+        (each gather costs the scheduler work the chain waits for), and each call of a slow
+        chain still reported within FETCH_DEFER_S of finishing."""
+        import anyio
+
+        with anyio.move_on_after(FETCH_DEFER_S):
+            todo = list(s.dependents)
+            while todo and s.fetched is None:
+                d = todo[-1]
+                if d.future is None:  # not submitted yet: nothing to wait for
+                    return
+                if d.future.status == "pending":
+                    await d.future._state.wait()
+                    continue
+                todo.pop()
+                if d.future.status == "finished":
+                    todo += d.dependents
+
+    def _fetch(self, s: Submission) -> None:
         loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
+        s.fetched = loop.create_future()
         if not self.to_gather:
             loop.call_soon(self._gather_batch)
-        self.to_gather.append((future, waiter))
-        return await waiter
+        self.to_gather.append(s)
 
     def _gather_batch(self) -> None:
         batch, self.to_gather = self.to_gather, []
-        asyncio.get_running_loop().create_task(self._gather(batch))
+        loop = asyncio.get_running_loop()
+        downstream = [d for s in batch for d in s.dependents]
+        while downstream:  # chained calls that finished before their driver task came
+            d = downstream.pop()
+            if d.fetched is None and d.future is not None and d.future.status == "finished":
+                d.fetched = loop.create_future()
+                batch.append(d)
+                downstream += d.dependents
+        loop.create_task(self._gather(batch))
 
-    async def _gather(self, batch: list[tuple[object, object]]) -> None:
+    async def _gather(self, batch: list[Submission]) -> None:
         try:
-            results = await self.client.gather([f for f, _ in batch])
+            results = await self.client.gather([s.future for s in batch])
         except Exception:  # one of them was lost or released meanwhile: one by one
-            for future, waiter in batch:
+            for s in batch:
                 try:
-                    result = await self.client.gather(future)
+                    result = await self.client.gather(s.future)
                 except Exception as exc:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
+                    _settle(s.fetched, error=exc)
                 else:
-                    if not waiter.done():
-                        waiter.set_result(result)
+                    _settle(s.fetched, result)
             return
-        for (_, waiter), result in zip(batch, results):
-            if not waiter.done():
-                waiter.set_result(result)
+        for s, result in zip(batch, results):
+            _settle(s.fetched, result)
+
+
+def _settle(waiter: asyncio.Future, result: object = None, *,
+            error: BaseException | None = None) -> None:
+    if waiter.done():
+        return
+    if error is None:
+        waiter.set_result(result)
+        return
+    waiter.set_exception(error)
+    waiter.exception()  # retrieved: an outcome nobody came for logs nothing when freed
 
 
 def _pin(names: tuple[str, ...], refs: dict[str, FunctionRef], workers: list[str],
@@ -427,10 +478,16 @@ class DaskExecutor:
     async def close(self) -> None:
         """Stop the chained calls no driver task came for (their upstream failed, the run
         was cancelled): on the cluster they end at once or are cancelled."""
-        if self.chains is not None and self.chains.ahead:
-            left = list(self.chains.ahead.values())
-            self.chains.ahead.clear()
-            await self.backend.stop(left)
+        chains = self.chains
+        if chains is None:
+            return
+        try:
+            if chains.ahead:
+                left = list(chains.ahead.values())
+                chains.ahead.clear()
+                await self.backend.stop(left)
+        finally:  # the run's Dask futures are released now, while the client is open,
+            chains.submitted_calls.clear()  # not whenever the collector frees the run
 
 
 class Chains:
@@ -448,7 +505,7 @@ class Chains:
         self.backend = backend
         self.links: dict[int, list[int]] = {}  # upstream node -> its chained dependents
         self.upstreams: dict[int, tuple[int, ...]] = {}  # dependent -> its upstream nodes
-        self.futures: dict[int, object] = {}  # submitted upstream node -> its Dask future
+        self.submitted_calls: dict[int, Submission] = {}  # submitted upstream node -> its call
         self.ahead: dict[int, Submission] = {}  # dependent node -> its submitted call
         nodes = run.plan.nodes
         for n in nodes:
@@ -492,9 +549,9 @@ class Chains:
         """An upstream call went out: submit the dependents whose upstreams all have."""
         if s.node is None or s.node not in self.links:
             return
-        self.futures[s.node] = s.future
+        self.submitted_calls[s.node] = s
         for d in self.links[s.node]:
-            if d not in self.ahead and all(u in self.futures for u in self.upstreams[d]):
+            if d not in self.ahead and all(u in self.submitted_calls for u in self.upstreams[d]):
                 st = self.run.states[d]
                 if not st.started:
                     self.ahead[d] = self._submit(d)
@@ -512,9 +569,12 @@ class Chains:
             elif nodes[arg.node].kind == "input":
                 args.append(coerce_args_at(self.run.states[arg.node].value, param_t))
             else:
-                args.append(self.futures[arg.node])
+                args.append(self.submitted_calls[arg.node].future)
                 chained.append(Chained(i, nodes[arg.node].code.result_t, param_t))
-        return self.backend.enqueue(fn, args, node.code.options.priority, tuple(chained), d)
+        s = self.backend.enqueue(fn, args, node.code.options.priority, tuple(chained), d)
+        for u in self.upstreams[d]:
+            self.submitted_calls[u].dependents.append(s)
+        return s
 
 
 def coerce_args_at(value: object, t) -> object:

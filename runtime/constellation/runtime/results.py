@@ -13,7 +13,7 @@ from typing import Callable
 from constellation.runtime.errors import RunError
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeReport:
     name: str
     status: str  # completed | failed | skipped | cancelled | pending
@@ -80,29 +80,32 @@ class Events:
         self.emit("log", message=line)
 
 
-def node_reports(events: Events, states) -> list[NodeReport]:
+def node_reports(shape, states) -> list[NodeReport]:
+    """Each call's report: its static fields from the plan's shape (shape.py), the rest from
+    its final state."""
     reports = []
-    for st in states:
-        n = st.node
-        if n.kind != "module":
-            continue
+    for i, name, layer, module, line in shape.reports:
+        st = states[i]
         error = st.error.to_json() if st.error is not None and st.status == "failed" else None
-        reports.append(NodeReport(n.label, st.status, n.layer, st.duration_ms, error,
-                                  events.module_of(n), n.line, st.attempts, st.cache_hit))
+        reports.append(NodeReport(name, st.status, layer, st.duration_ms, error, module, line,
+                                  st.attempts, st.cache_hit))
     return reports
 
 
-def assemble(events: Events, states, outputs: dict, output_errors: list[RunError],
+def assemble(events: Events, shape, states, outputs: dict, output_errors: list[RunError],
              handled: list[RunError], cancelled: bool) -> RunResult:
     """The result of a run whose nodes are all settled, and its `run_completed` event.
     A failure nothing needed is logged (§10.2)."""
     plan = events.plan
-    reached = {id(e) for e in [*output_errors, *handled]}
-    for st in states:
-        if st.node.kind == "module" and st.status == "failed" and id(st.error) not in reached \
-                and st.error.node == st.node.id:
-            events.add_log(f"'{st.node.callee}' at {st.node.line}:{st.node.column} failed but "
-                           f"its value was not needed: {st.error.message}")
+    reached = None
+    for n in shape.calls:
+        st = states[n.id]
+        if st.status == "failed" and st.error.node == n.id:
+            if reached is None:
+                reached = {id(e) for e in [*output_errors, *handled]}
+            if id(st.error) not in reached:
+                events.add_log(f"'{n.callee}' at {n.line}:{n.column} failed but its value "
+                               f"was not needed: {st.error.message}")
     errors: list[dict] = []
     seen: set[int] = set()
     for e in output_errors:
@@ -114,7 +117,7 @@ def assemble(events: Events, states, outputs: dict, output_errors: list[RunError
         status = "cancelled"
     else:
         status = "completed" if len(ordered) == len(plan.outputs) else "failed"
-    result = RunResult(status, ordered, errors, list(events.log), node_reports(events, states),
+    result = RunResult(status, ordered, errors, list(events.log), node_reports(shape, states),
                        round((time.monotonic() - events.t0) * 1000, 3))
     if events.sink is not None:
         events.emit("run_completed", status=status, outputs=ordered, errors=errors,
