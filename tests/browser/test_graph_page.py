@@ -36,6 +36,10 @@ def test_nodes_and_bands_are_those_of_cst_layers(browser, made):
     layers = made.layers(PROFILE)
     expected = [(n["name"], layer["layer"]) for layer in layers for n in layer["nodes"]]
     assert sorted(map(tuple, shown)) == sorted(expected)
+    # the header counts layers as `cst layers` does ("2 layer(s) of calls"): not the inputs' band
+    calls = len(layers) - 1
+    assert browser.eval("document.querySelector('.status').textContent") == \
+        f"{len(expected)} nodes · {calls} layers of calls"
     bands = browser.eval("[...document.querySelectorAll('[data-band]')].map(b => "
                          "[Number(b.dataset.band), b.getBoundingClientRect().left, b.getBoundingClientRect().right])")
     assert [b[0] for b in bands] == list(range(len(layers)))

@@ -124,3 +124,15 @@ async def test_no_graph_lens_for_a_client_without_a_graph_view(plain_client: Lan
     uri, _ = await open_doc(plain_client, PROFILE)
     lenses = await plain_client.text_document_code_lens_async(lsp.CodeLensParams(text_document=tdi(uri)))
     assert "Graph" not in [l.command.title for l in lenses]
+
+
+async def test_two_calls_of_one_module_on_a_line_are_told_apart_by_their_column(client: LanguageClient):
+    uri, _ = await open_doc(client, (EXAMPLES / "numbers.cst").read_text())
+    names = [n["name"] for n in (await graph(client, uri))["nodes"]]
+    assert len(set(names)) == len(names), names
+    assert {"FormatNumber@16:41", "FormatNumber@16:84"} <= set(names)
+    # a run's calls, named as the webview names them (model.ts callKeys), are those nodes
+    started = json.loads(cli("run", "numbers.cst", "--examples", "--events").stdout.splitlines()[0])
+    same = [c for c in started["calls"] if c["name"] == "FormatNumber@16"]
+    assert sorted(f"{c['name']}:{c['column']}" for c in same) == ["FormatNumber@16:41", "FormatNumber@16:84"]
+    assert {c["name"] for c in started["calls"]} - {"FormatNumber@16"} <= set(names)

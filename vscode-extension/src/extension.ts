@@ -100,7 +100,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   statusBar = vscode.window.createStatusBarItem("constellation.run", vscode.StatusBarAlignment.Left, 10);
   statusBar.name = "Constellation run";
   context.subscriptions.push(output, statusBar);
-  runDecorations = new RunDecorations(context.extensionUri);
+  runDecorations = new RunDecorations(context.extensionUri, (uri) =>
+    runningClient().sendRequest(GRAPH_REQUEST, { textDocument: { uri } }));
   context.subscriptions.push(runDecorations);
 
   context.subscriptions.push(

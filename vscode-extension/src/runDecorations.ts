@@ -1,7 +1,9 @@
 // The run in the code: a gutter mark and a short text after each binding line, from the
 // `constellation/runEvent` notifications as they arrive (batched per frame). The states and
-// texts are runstate.ts's; this module only draws them and follows the edits.
+// texts are runstate.ts's; this module only draws them, follows the edits, and asks for the
+// graph a run starts on (its inputs and inline bindings get marks from it).
 import * as vscode from "vscode";
+import type { GraphData } from "../webview/graph/model";
 import type { RunEvent } from "./format";
 import { CALL_STATES, type CallState, FrameBatcher, lineEdit, RunMarks } from "./runstate";
 
@@ -27,7 +29,13 @@ export class RunDecorations implements vscode.Disposable {
   private uri: string | undefined;
   private ticker: NodeJS.Timeout | undefined;
 
-  constructor(extensionUri: vscode.Uri) {
+  private run = 0; // which run_started the graph asked for belongs to
+
+  constructor(
+    extensionUri: vscode.Uri,
+    /** `constellation/graph` of a document (graphPanel.ts GRAPH_REQUEST). */
+    private readonly graphOf: (uri: string) => Thenable<GraphData>,
+  ) {
     const icon = (state: CallState, theme: string) => vscode.Uri.joinPath(extensionUri, "images", "run", `${state}-${theme}.svg`);
     this.types = new Map(
       CALL_STATES.map((state) => [
@@ -69,9 +77,23 @@ export class RunDecorations implements vscode.Disposable {
       this.uri = uri;
     }
     if (!this.marks.apply(event)) return;
+    if (event.event === "run_started" && this.uri !== undefined) this.askGraph(this.uri);
     if (this.marks.finished) this.batcher.flush();
     else this.batcher.request();
     this.tick();
+  }
+
+  /** The run's graph, asked for as it starts (the document's text is still the one that runs). */
+  private askGraph(uri: string): void {
+    const run = ++this.run;
+    new Promise<GraphData>((resolve) => resolve(this.graphOf(uri))).then(
+      (graph) => {
+        if (run !== this.run || uri !== this.uri || !graph || graph.stale) return;
+        this.marks.useGraph(graph);
+        this.batcher.request();
+      },
+      () => undefined, // no server, or it failed: the calls' marks are still there
+    );
   }
 
   private tick(): void {

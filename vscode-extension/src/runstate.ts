@@ -1,6 +1,10 @@
 // The run as it happens, per binding line: run events (docs/run-events.md) in, each call's state
-// and the short texts the editor shows beside its line out. Pure logic (no `vscode` import) so
-// it is unit-tested under plain Node; extension.ts only turns line marks into decorations.
+// and the short texts the editor shows beside its line out. Inputs and inline bindings have no
+// events: given the run's graph, their states are derived as the graph view derives them
+// (webview/graph/valueNodes.ts, the one derivation). Pure logic (no `vscode` import) so it is
+// unit-tested under plain Node; runDecorations.ts only turns line marks into decorations.
+import { callKeys, type GraphData, type NodeRun, type RunCall, type RunErrorInfo } from "../webview/graph/model";
+import { ValueNodes } from "../webview/graph/valueNodes";
 import { formatDuration, formatValue, type RunError, type RunEvent } from "./format";
 
 export type CallState =
@@ -40,6 +44,13 @@ export interface CallMark {
   retryError?: string;
   reason?: string; // why a call was skipped
   dependency?: string; // the failed call a skipped one waited for
+}
+
+/** An input or inline binding of the run's graph, on its line; its state is derived. */
+interface ValueMark {
+  name: string; // its name on the graph
+  kind: "input" | "inline";
+  line: number; // 1-based, as edits leave it
 }
 
 export interface LineMark {
@@ -125,6 +136,11 @@ export function lineEdit(range: TextRange, text: string, lastLineAfter: string):
 export class RunMarks {
   private calls = new Map<string, CallMark>();
   finished = false;
+  // the run as the graph derivation needs it (run_started's calls and inputs, run_completed's end)
+  private runCalls: RunCall[] = [];
+  private inputs: Record<string, unknown> | undefined;
+  private ending: { outputs: Record<string, unknown>; failed: boolean; errors: RunErrorInfo[] } | undefined;
+  private values: { nodes: ValueNodes; marks: Map<string, ValueMark> } | undefined;
   /** Latest run time seen (ms), and the wall clock (ms) when it was seen: elapsed times tick. */
   private clock: { runMs: number; wallMs: number } | undefined;
 
@@ -150,6 +166,42 @@ export class RunMarks {
     this.calls.clear();
     this.finished = false;
     this.clock = undefined;
+    this.runCalls = [];
+    this.inputs = undefined;
+    this.ending = undefined;
+    this.values = undefined;
+  }
+
+  /**
+   * The graph the run ran on (`constellation/graph` of the document, asked for as it started):
+   * its inputs and inline bindings get marks too. Nodes without a binding name (a constant
+   * inside an expression) have no line of their own.
+   */
+  useGraph(graph: GraphData): void {
+    const marks = new Map<string, ValueMark>();
+    for (const n of graph.nodes) {
+      if ((n.kind !== "input" && n.kind !== "inline") || !n.names?.length) continue;
+      marks.set(n.name, { name: n.name, kind: n.kind, line: n.range.start.line + 1 });
+    }
+    this.values = { nodes: new ValueNodes(graph), marks };
+  }
+
+  /** Each graph node's state now: the calls' from their events, the rest derived from them. */
+  private derived(): Map<string, NodeRun> {
+    const nodes = new Map<string, NodeRun>();
+    if (!this.values) return nodes;
+    const keys = callKeys(this.runCalls);
+    for (const call of this.calls.values()) {
+      const id = Number(call.id);
+      const name = (Number.isInteger(id) ? keys.get(id) : undefined) ?? call.name;
+      nodes.set(name, {
+        state: call.state, reason: call.reason, dependency: call.dependency, message: call.error,
+        value: call.value, valueSet: call.hasValue,
+      });
+    }
+    this.values.nodes.start(nodes, this.inputs);
+    if (this.ending) this.values.nodes.finish(nodes, this.ending.outputs, this.ending.failed, this.ending.errors);
+    return nodes;
   }
 
   /** Applies one event; true when a line's mark may have changed. */
@@ -160,6 +212,8 @@ export class RunMarks {
       case "run_started": {
         this.clear();
         if (t !== undefined) this.clock = { runMs: t, wallMs: this.now() };
+        this.runCalls = Array.isArray(event.calls) ? (event.calls as RunCall[]) : [];
+        if (event.inputs && typeof event.inputs === "object") this.inputs = event.inputs as Record<string, unknown>;
         for (const call of Array.isArray(event.calls) ? (event.calls as RunEvent[]) : []) {
           const mark = this.mark(call);
           if (mark) mark.state = "pending";
@@ -216,6 +270,13 @@ export class RunMarks {
         return true;
       }
       case "run_completed":
+        this.ending = {
+          outputs: (event.outputs as Record<string, unknown> | undefined) ?? {},
+          failed: event.status === "failed",
+          errors: Array.isArray(event.errors) ? (event.errors as RunErrorInfo[]) : [],
+        };
+        this.finished = true;
+        return true;
       case "run_rejected":
         this.finished = true;
         return true;
@@ -269,6 +330,15 @@ export class RunMarks {
         changed = true;
       }
     }
+    for (const [key, value] of this.values?.marks ?? []) {
+      if (value.line >= change.from && value.line <= change.to) {
+        this.values!.marks.delete(key);
+        changed = true;
+      } else if (value.line > change.to && delta !== 0) {
+        value.line += delta;
+        changed = true;
+      }
+    }
     return changed;
   }
 
@@ -278,23 +348,29 @@ export class RunMarks {
    * text does not say it again.
    */
   lines(layerShown = false): LineMark[] {
-    const byLine = new Map<number, CallMark[]>();
-    for (const call of this.calls.values()) {
-      const list = byLine.get(call.line) ?? [];
-      list.push(call);
-      byLine.set(call.line, list);
-    }
+    type Shown = { line: number; name: string; state: CallState; text: string; hover: string };
     const now = this.runTime();
+    const shown: Shown[] = [...this.calls.values()].map((call) => ({
+      line: call.line, name: call.name, state: call.state,
+      text: callText(call, now, this.finished, layerShown), hover: callHover(call, now),
+    }));
+    const derived = this.derived();
+    for (const value of this.values?.marks.values() ?? []) {
+      const run = derived.get(value.name);
+      if (!run) continue;
+      const state = run.state as CallState;
+      const text = valueText(value, run, this.finished);
+      shown.push({ line: value.line, name: value.name, state, text, hover: valueHover(value, run, text) });
+    }
+    const byLine = new Map<number, Shown[]>();
+    for (const mark of shown) byLine.set(mark.line, [...(byLine.get(mark.line) ?? []), mark]);
     return [...byLine.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([line, calls]) => {
-        const state = calls.reduce((worst, call) => (PRIORITY[call.state] > PRIORITY[worst] ? call.state : worst), calls[0].state);
-        const many = calls.length > 1;
-        const text = calls
-          .map((call) => `${ICONS[call.state]} ${many ? `${call.name} ` : ""}${callText(call, now, this.finished, layerShown)}`)
-          .join("  ");
-        const hover = calls.map((call) => callHover(call, now)).join("\n\n");
-        return { line, state, text, hover };
+      .map(([line, marks]) => {
+        const state = marks.reduce((worst, m) => (PRIORITY[m.state] > PRIORITY[worst] ? m.state : worst), marks[0].state);
+        const many = marks.length > 1;
+        const text = marks.map((m) => `${ICONS[m.state]} ${many ? `${m.name} ` : ""}${m.text}`).join("  ");
+        return { line, state, text, hover: marks.map((m) => m.hover).join("\n\n") };
       });
   }
 }
@@ -326,7 +402,31 @@ export function callText(call: CallMark, now: number | undefined, finished = fal
   }
 }
 
-function skipReason(call: CallMark): string {
+/** The short text of an input or inline binding: it has no time of its own, only its outcome. */
+function valueText(mark: ValueMark, run: NodeRun, finished: boolean): string {
+  switch (run.state) {
+    case "completed":
+    case "cached": {
+      const what = mark.kind === "input" ? "input" : "evaluated";
+      // as for calls: after the run the server's value inlay hint shows the value
+      return finished || !run.valueSet ? what : `${what} = ${formatValue(run.value, SHORT_VALUE)}`;
+    }
+    case "failed":
+      return `failed: ${clip(run.message ?? "unknown error", SHORT_MESSAGE)}`;
+    case "skipped":
+      return `skipped: ${skipReason(run)}`;
+    default:
+      return run.state; // pending: what it reads has not settled yet
+  }
+}
+
+function valueHover(mark: ValueMark, run: NodeRun, text: string): string {
+  const parts = [`**${mark.name}** (${mark.kind === "input" ? "input" : "inline value"}): ${run.state}`, text];
+  if (run.valueSet && run.state === "completed") parts.push("```json\n" + formatValue(run.value, 4000) + "\n```");
+  return parts.join("\n\n");
+}
+
+function skipReason(call: { reason?: string; dependency?: string }): string {
   if (call.reason === "dependency failed") return call.dependency ? `${call.dependency} failed` : "a dependency failed";
   if (call.reason === "cancelled") return "cancelled before it started";
   return call.reason ?? "not run";

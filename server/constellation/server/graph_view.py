@@ -53,10 +53,24 @@ def _type_text(analysis: Analysis, node: PlanNode) -> str | None:
     return None if t is None else str(t)
 
 
-def node_json(analysis: Analysis, node: PlanNode, positions: Positions, outputs: set[str]) -> dict:
+def node_names(analysis: Analysis) -> dict[int, str]:
+    """Each node's name on the graph: its label, with the column (1-based, as run events and
+    the debugger give it) when another node has the same label — two `FormatNumber(…)` calls
+    in one line's expression are `FormatNumber@16:41` and `FormatNumber@16:84`. The webview
+    names a run's calls the same way (model.ts, `callKeys`)."""
+    nodes = analysis.plan.nodes
+    count: dict[str, int] = {}
+    for n in nodes:
+        count[n.label] = count.get(n.label, 0) + 1
+    return {n.id: n.label if count[n.label] < 2 else
+            f"{n.label}:{analysis.source.line_col(n.span.start)[1]}" for n in nodes}
+
+
+def node_json(analysis: Analysis, node: PlanNode, positions: Positions, outputs: set[str],
+              name: str) -> dict:
     return {
         "id": node.id,
-        "name": node.label,
+        "name": name,
         "names": list(node.names),
         "module": node.function.qualified if node.function is not None else None,
         "kind": node_kind(node),
@@ -79,7 +93,8 @@ def graph_json(analysis: Analysis, positions: Positions, *, stale: bool = False,
     has errors (`errors`, positions in the current text)."""
     plan = analysis.plan
     outputs = set(plan.outputs)
-    nodes = [node_json(analysis, n, positions, outputs) for n in plan.nodes]
+    names = node_names(analysis)
+    nodes = [node_json(analysis, n, positions, outputs, names[n.id]) for n in plan.nodes]
     edges = [{"source": dep, "target": n.id} for n in plan.nodes for dep in n.deps]
     depth = analysis.depth
     layers: list[list[int]] = [[] for _ in range(depth + 1)]

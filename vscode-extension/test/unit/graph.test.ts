@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  collapseFanOuts, EventBatcher, groupState, nodeAt, ranGraph, RunModel, searchNodes, stateText,
+  callKeys, collapseFanOuts, EventBatcher, graphSummary, groupState, nodeAt, ranGraph, RunModel, searchNodes, stateText,
   type GraphData, type GraphNode, type RunEvent,
 } from "../../webview/graph/model";
 import { computeTimeline, eagerSentence, topologicalOrder } from "../../webview/graph/timeline";
@@ -284,4 +284,31 @@ test("a run keeps the graph it ran on, with every call it named", () => {
   assert.deepEqual(computeTimeline(late.graph!, late).bars.map((b) => b.name), ["a", "b", "c", "d"]);
   assert.equal(ranGraph(undefined, calls).nodes.length, 4);
   assert.equal(ranGraph(shown, calls), shown); // nothing missing: the same graph
+});
+
+test("two calls of one module on a line are told apart by their column, and each gets its own events", () => {
+  // label = "${F(x)}" + "${F(x)}" on line 3: the server names the nodes F@3:6 and F@3:15
+  const graph: GraphData = {
+    version: 1, depth: 1, layers: [{ layer: 0, nodes: [0] }, { layer: 1, nodes: [1, 2] }],
+    nodes: [node(0, "x", 0, null), node(1, "F@3:6", 1, "F"), node(2, "F@3:15", 1, "F")],
+    edges: [{ source: 0, target: 1 }, { source: 0, target: 2 }], outputs: [], inputs: ["x"], stale: false, errors: [],
+  };
+  const calls = [{ node: 1, name: "F@3", module: "F", layer: 1, line: 3, column: 6 }, { node: 2, name: "F@3", module: "F", layer: 1, line: 3, column: 15 },
+    { node: 3, name: "G@4", module: "G", layer: 1, line: 4, column: 1 }];
+  assert.deepEqual([...callKeys(calls).values()], ["F@3:6", "F@3:15", "G@4"]);
+  const run = new RunModel(() => 0, graph);
+  run.apply({ event: "run_started", t_ms: 0, schedule: "layered", layers: [{ layer: 1, nodes: ["F@3", "F@3"] }], calls: calls.slice(0, 2), inputs: { x: 1 } });
+  assert.deepEqual(states(run), { "F@3:6": "pending", "F@3:15": "pending", x: "completed" });
+  assert.equal(run.graph, graph); // both calls are nodes of the graph shown
+  assert.deepEqual(run.apply({ event: "node_started", t_ms: 1, node: 2, name: "F@3", attempt: 1 }), ["F@3:15"]);
+  run.apply({ event: "node_completed", t_ms: 3, node: 2, name: "F@3", duration_ms: 2, value: "b", cache_hit: false, attempts: 1 });
+  run.apply({ event: "node_failed", t_ms: 4, node: 1, name: "F@3", duration_ms: 3, error: { message: "boom" } });
+  assert.deepEqual(states(run), { "F@3:6": "failed", "F@3:15": "completed", x: "completed" });
+  assert.equal(run.nodes.get("F@3:15")!.value, "b");
+});
+
+test("the header counts the layers of calls, as cst layers and the debugger do", () => {
+  assert.equal(graphSummary(diamond()), "5 nodes · 3 layers of calls"); // bands 0..3: the inputs' is not one
+  const one = { ...diamond(), depth: 1, nodes: diamond().nodes.slice(0, 1) };
+  assert.equal(graphSummary(one), "1 node · 1 layer of calls");
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { RunEvent } from "../../src/format";
+import type { GraphData, GraphNode } from "../../webview/graph/model";
 import { FrameBatcher, lineEdit, RunMarks } from "../../src/runstate";
 
 const call = (name: string, layer: number, line: number) => ({
@@ -175,5 +176,68 @@ test("a text change becomes the line edit that keeps untouched lines' marks", ()
   const marks = new RunMarks();
   marks.apply(STARTED); // calls on lines 2..5
   marks.edit(lineEdit({ start: at(2, 10), end: at(2, 10) }, "\n", ""));
+  assert.deepEqual(marks.lines().map((m) => m.line), [2, 3, 5, 6]);
+});
+
+/** in s (line 1); a = A(s) (2); t = "${a}!" (3); n = 3 (4); u = "${F(t)}${F(t)}" (5), its two F calls on that line. */
+function valueGraph(): GraphData {
+  const at = (line: number) => ({ start: { line: line - 1, character: 0 }, end: { line: line - 1, character: 1 } });
+  const node = (id: number, name: string, kind: GraphNode["kind"], line: number, names = [name]): GraphNode =>
+    ({ id, name, names, module: kind === "call" ? name : null, kind, layer: 0, range: at(line), callRange: at(line) });
+  return {
+    version: 1, depth: 2, layers: [],
+    nodes: [node(0, "s", "input", 1), node(1, "a", "call", 2), node(2, "t", "inline", 3), node(3, "n", "inline", 4),
+      node(4, "F@5:6", "call", 5, []), node(5, "F@5:14", "call", 5, []), node(6, "u", "inline", 5)],
+    edges: [{ source: 0, target: 1 }, { source: 1, target: 2 }, { source: 2, target: 4 }, { source: 2, target: 5 },
+      { source: 4, target: 6 }, { source: 5, target: 6 }],
+    outputs: ["u"], inputs: ["s"], stale: false, errors: [],
+  };
+}
+
+const VALUE_RUN: RunEvent = {
+  event: "run_started", t_ms: 0, inputs: { s: "hi" },
+  calls: [{ node: 1, name: "a", module: "A", layer: 1, line: 2, column: 5 },
+    { node: 4, name: "F@5", module: "F", layer: 2, line: 5, column: 6 }, { node: 5, name: "F@5", module: "F", layer: 2, line: 5, column: 14 }],
+};
+const at5 = (node: number, column: number) => ({ node, name: "F@5", module: "F", layer: 2, line: 5, column });
+
+test("inputs and inline bindings get marks from the run's graph, derived as the graph view derives them", () => {
+  const marks = new RunMarks();
+  marks.apply(VALUE_RUN);
+  assert.deepEqual(marks.lines(true).map((m) => m.line), [2, 5]); // without the graph: the calls only
+  marks.useGraph(valueGraph());
+  let lines = byLine(marks);
+  assert.deepEqual([lines[1].state, lines[1].text], ["completed", '✓ input = "hi"']);
+  assert.deepEqual([lines[3].state, lines[3].text], ["pending", "⋯ pending"]);
+  assert.deepEqual([lines[4].state, lines[4].text], ["completed", "✓ evaluated"]); // a constant
+  marks.apply({ event: "node_completed", t_ms: 3, duration_ms: 3, value: "A", cache_hit: false, attempts: 1, node: 1, name: "a", line: 2 });
+  assert.equal(byLine(marks)[3].state, "completed");
+  // one of u's calls failed, the other completed: u is skipped for the failed one
+  marks.apply({ event: "node_completed", t_ms: 4, duration_ms: 1, value: "x", cache_hit: false, attempts: 1, ...at5(5, 14) });
+  assert.equal(byLine(marks)[5].state, "pending"); // F@5:6 has not settled
+  marks.apply({ event: "node_failed", t_ms: 5, duration_ms: 2, error: { message: "boom" }, ...at5(4, 6) });
+  lines = byLine(marks);
+  assert.equal(lines[5].state, "failed");
+  assert.match(lines[5].text, /⊘ u skipped: F@5:6 failed$/);
+  assert.match(lines[5].hover, /\*\*u\*\* \(inline value\): skipped/);
+  marks.apply({ event: "run_completed", t_ms: 6, status: "failed", outputs: {}, errors: [{ message: "boom" }] });
+  assert.equal(byLine(marks)[1].text, "✓ input"); // after the run the value hints show values
+});
+
+test("an inline output takes its value at the end of the run, and value marks follow edits", () => {
+  const marks = new RunMarks();
+  marks.useGraph(valueGraph()); // the graph may come before run_started: the run drops it
+  marks.apply(VALUE_RUN);
+  assert.equal(byLine(marks)[1], undefined);
+  marks.useGraph(valueGraph());
+  for (const [node, column] of [[4, 6], [5, 14]]) {
+    marks.apply({ event: "node_completed", t_ms: 4, duration_ms: 1, value: "x", cache_hit: false, attempts: 1, ...at5(node, column) });
+  }
+  marks.apply({ event: "run_completed", t_ms: 6, status: "completed", outputs: { u: "xx" }, errors: [] });
+  assert.equal(byLine(marks)[5].state, "completed");
+  assert.match(byLine(marks)[5].hover, /"xx"/);
+  marks.edit({ from: 1, to: 0, lines: 1 }); // a line inserted above everything
+  assert.deepEqual(marks.lines().map((m) => m.line), [2, 3, 4, 5, 6]);
+  marks.edit({ from: 4, to: 4, lines: 1 }); // t's line edited: its mark goes
   assert.deepEqual(marks.lines().map((m) => m.line), [2, 3, 5, 6]);
 });

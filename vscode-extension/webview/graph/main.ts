@@ -5,7 +5,7 @@
 
 import { layoutGraph, type Layout, type Placed } from "./layout";
 import {
-  collapseFanOuts, EventBatcher, groupState, RunModel, searchNodes, stateText,
+  collapseFanOuts, EventBatcher, graphSummary, groupState, RunModel, searchNodes, stateText,
   type GraphData, type RunEvent, type ViewGraph, type ViewNode,
 } from "./model";
 import { el, renderResults } from "./results";
@@ -191,7 +191,7 @@ class GraphView {
     this.refreshRun(false);
     const ms = performance.now() - started;
     this.root.setAttribute("data-render-ms", ms.toFixed(1));
-    this.status.textContent = `${graph.nodes.length} nodes · ${graph.layers.length} layers`;
+    this.status.textContent = graphSummary(graph);
     document.body.setAttribute("data-ready", "true");
   }
 

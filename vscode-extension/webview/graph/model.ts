@@ -95,6 +95,17 @@ export interface RunCall {
 }
 
 /**
+ * Each call's name on the graph, by node id: its event name, with the column when another call
+ * of the run has the same name (two `FormatNumber(…)` in one line: `FormatNumber@16:41`) —
+ * as the server names graph nodes (graph_view.py) and the debugger names calls.
+ */
+export function callKeys(calls: RunCall[]): Map<number, string> {
+  const count = new Map<string, number>();
+  for (const c of calls) count.set(c.name, (count.get(c.name) ?? 0) + 1);
+  return new Map(calls.map((c) => [c.node, count.get(c.name)! > 1 ? `${c.name}:${c.column}` : c.name]));
+}
+
+/**
  * The graph a run ran on: the one shown when it started, with every call the run named that
  * it lacks (a run started just before an edit reached the view). A later edit changes neither
  * the run's states nor its timeline.
@@ -104,12 +115,13 @@ export function ranGraph(shown: GraphData | undefined, calls: RunCall[]): GraphD
     version: 1, depth: 0, layers: [], nodes: [], edges: [], outputs: [], inputs: [], stale: false, errors: [],
   };
   const known = new Set(graph.nodes.map((n) => n.name));
-  const missing = calls.filter((c) => !known.has(c.name));
+  const keys = callKeys(calls);
+  const missing = calls.filter((c) => !known.has(keys.get(c.node)!));
   if (!missing.length) return graph;
   let id = Math.max(-1, ...graph.nodes.map((n) => n.id));
   const at = (c: RunCall): Range => ({ start: { line: c.line - 1, character: c.column - 1 }, end: { line: c.line - 1, character: c.column - 1 } });
   const added = missing.map((c): GraphNode => ({
-    id: ++id, name: c.name, names: [c.name], module: c.module, kind: "call", layer: c.layer, range: at(c), callRange: at(c),
+    id: ++id, name: keys.get(c.node)!, names: [keys.get(c.node)!], module: c.module, kind: "call", layer: c.layer, range: at(c), callRange: at(c),
   }));
   return { ...graph, nodes: [...graph.nodes, ...added] };
 }
@@ -122,6 +134,7 @@ export function ranGraph(shown: GraphData | undefined, calls: RunCall[]): GraphD
 export class RunModel {
   readonly nodes = new Map<string, NodeRun>();
   private values: ValueNodes | undefined;
+  private keys = new Map<number, string>(); // a call's node id -> its name on the graph
   status: "idle" | "running" | "completed" | "failed" | "cancelled" | "rejected" = "idle";
   schedule = "layered";
   startedAt = 0; // Date.now() when run_started arrived (for elapsed times)
@@ -158,9 +171,12 @@ export class RunModel {
         this.outputs = {};
         this.errors = [];
         this.log = [];
+        const calls = (e.calls as RunCall[] | undefined) ?? [];
+        this.keys = callKeys(calls);
         const layers = (e.layers as { nodes: string[] }[] | undefined) ?? [];
-        this.start(layers.flatMap((l) => l.nodes));
-        this.graph = ranGraph(this.graph, (e.calls as RunCall[] | undefined) ?? []);
+        const called = new Set(calls.map((c) => c.name));
+        this.start([...layers.flatMap((l) => l.nodes).filter((n) => !called.has(n)), ...this.keys.values()]);
+        this.graph = ranGraph(this.graph, calls);
         this.values = new ValueNodes(this.graph);
         this.values.start(this.nodes, e.inputs as Record<string, unknown> | undefined);
         return [...this.nodes.keys()];
@@ -180,9 +196,10 @@ export class RunModel {
         this.log.push(String(e.message ?? ""));
         return [];
     }
-    if (!e.name) return [];
-    const node = this.nodes.get(e.name) ?? { state: "pending" as RunState };
-    this.nodes.set(e.name, node);
+    const name = (typeof e.node === "number" ? this.keys.get(e.node) : undefined) ?? e.name;
+    if (!name) return [];
+    const node = this.nodes.get(name) ?? { state: "pending" as RunState };
+    this.nodes.set(name, node);
     switch (e.event) {
       case "node_started":
         node.state = "running";
@@ -217,7 +234,7 @@ export class RunModel {
         if (typeof e.dependency === "string") node.dependency = e.dependency;
         break;
     }
-    return [e.name, ...(this.values?.settleReaders(e.name, this.nodes) ?? [])];
+    return [name, ...(this.values?.settleReaders(name, this.nodes) ?? [])];
   }
 
   private end(node: NodeRun, t: number, duration: number | undefined): void {
@@ -232,6 +249,16 @@ export class RunModel {
     if (!node || node.startedMs === undefined || (node.state !== "running" && node.state !== "retrying")) return undefined;
     return Math.max(0, this.now() - this.startedAt - node.startedMs);
   }
+}
+
+/**
+ * The header's count: layers as LANGUAGE.md counts them (§ layers: layer k ≥ 1 holds calls,
+ * `depth` is the largest) and as `cst layers` and the debugger ("layer 2 of 5") say them; the
+ * inputs' and constants' band (layer 0) is not one of them.
+ */
+export function graphSummary(graph: GraphData): string {
+  const nodes = `${graph.nodes.length} node${graph.nodes.length === 1 ? "" : "s"}`;
+  return `${nodes} · ${graph.depth} layer${graph.depth === 1 ? "" : "s"} of calls`;
 }
 
 export function formatMs(ms: number): string {
